@@ -1,0 +1,253 @@
+//! An account's overview, members, roles, ownership and invitations.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    /// May see the account's pages (every role but No access).
+    pub can_view: bool,
+    /// May invite, change roles, remove members and transfer ownership (the Owner).
+    pub can_manage_members: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: String,
+    /// Storage name of the role (`owner`, `admin`, `viewer`, `no_access`), the value forms send back.
+    pub role: String,
+    pub role_label: String,
+    pub joined: String,
+    pub is_owner: bool,
+    pub is_you: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: String,
+    pub email: String,
+    pub role_label: String,
+    pub invited: String,
+    pub expires: String,
+    pub expired: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersPage {
+    pub account: AccountView,
+    pub members: Vec<MemberView>,
+    /// Pending invitations; empty unless the caller may manage members.
+    pub invitations: Vec<InvitationView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationCreated {
+    pub email: String,
+    pub link: String,
+    pub expires: String,
+    /// How the invitation was delivered, in words for the owner.
+    pub delivery: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationDetails {
+    pub account_name: String,
+    pub email: String,
+    pub role_label: String,
+    /// The email of whoever is signed in, if anyone.
+    pub signed_in_as: Option<String>,
+}
+
+/// The roles an owner can give by invitation or role change, as (value, label).
+pub const ASSIGNABLE_ROLES: [(&str, &str); 3] = [("admin", "Admin"), ("viewer", "Viewer"), ("no_access", "No access")];
+
+#[cfg(feature = "ssr")]
+mod convert {
+    use super::*;
+    use chrono::{DateTime, Utc};
+    use gatehouse_core::tenancy::{AccountSummary, Permission};
+
+    pub fn date(t: DateTime<Utc>) -> String {
+        t.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+
+    pub fn account_view(a: AccountSummary) -> AccountView {
+        AccountView {
+            id: a.id.to_string(),
+            name: a.name,
+            role: a.role.label().into(),
+            can_view: a.role.allows(Permission::ViewAccount),
+            can_manage_members: a.role.allows(Permission::ManageMembers),
+        }
+    }
+
+    pub fn role(text: &str) -> Result<gatehouse_core::Role, AppError> {
+        text.parse().map_err(|e: gatehouse_core::tenancy::UnknownRole| {
+            crate::api::context::respond(AppError::invalid("role", e))
+        })
+    }
+}
+
+/// The caller's view of one account: its name and what the caller's role allows.
+#[server(prefix = "/api", endpoint = "accounts/overview")]
+pub async fn account_overview(account_id: String) -> Result<AccountView, AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let summary = services()?.tenancy.membership(&caller, account).await?;
+    Ok(convert::account_view(summary))
+}
+
+/// Members with their roles and, for the owner, pending invitations.
+#[server(prefix = "/api", endpoint = "accounts/members")]
+pub async fn list_members(account_id: String) -> Result<MembersPage, AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let tenancy = services()?.tenancy;
+    let summary = tenancy.membership(&caller, account).await?;
+    let members = tenancy.members(&caller, account).await?;
+    let view = convert::account_view(summary);
+    let invitations = if view.can_manage_members {
+        tenancy
+            .pending_invitations(&caller, account, now())
+            .await?
+            .into_iter()
+            .map(|i| InvitationView {
+                id: i.id.to_string(),
+                email: i.email,
+                role_label: i.role.label().into(),
+                invited: convert::date(i.invited_at),
+                expires: convert::date(i.expires_at),
+                expired: i.expired,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(MembersPage {
+        account: view,
+        members: members
+            .into_iter()
+            .map(|m| MemberView {
+                is_you: m.user_id == caller.user_id,
+                is_owner: m.role == gatehouse_core::Role::Owner,
+                user_id: m.user_id.to_string(),
+                email: m.email,
+                role: m.role.as_str().into(),
+                role_label: m.role.label().into(),
+                joined: convert::date(m.joined_at),
+            })
+            .collect(),
+        invitations,
+    })
+}
+
+/// Invites a person by email with a role (Owner only); answers the single-use link to copy.
+#[server(prefix = "/api", endpoint = "accounts/invite")]
+pub async fn invite_member(account_id: String, email: String, role: String) -> Result<InvitationCreated, AppError> {
+    use crate::api::context::*;
+    use gatehouse_core::tenancy::MailOutcome;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let role = convert::role(&role)?;
+    let created = services()?
+        .tenancy
+        .invite(&caller, account, &email, role, now())
+        .await?;
+    let email = email.trim().to_owned();
+    let delivery = match created.mail {
+        MailOutcome::NotConfigured => "No mail server is configured: send this link to the person yourself.".to_owned(),
+        MailOutcome::Sent => format!("An email with this link was sent to {email}."),
+        MailOutcome::Failed(reason) => format!("The email could not be sent ({reason}); send this link yourself."),
+    };
+    Ok(InvitationCreated {
+        email,
+        link: created.link,
+        expires: convert::date(created.expires_at),
+        delivery,
+    })
+}
+
+/// Withdraws a pending invitation (Owner only); its link stops working.
+#[server(prefix = "/api", endpoint = "accounts/revoke-invitation")]
+pub async fn revoke_invitation(account_id: String, invitation_id: String) -> Result<(), AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let invitation = invitation_id
+        .parse()
+        .map_err(|_| respond(AppError::NotFound("This invitation does not exist.".into())))?;
+    Ok(services()?
+        .tenancy
+        .revoke_invitation(&caller, account, invitation)
+        .await?)
+}
+
+/// Gives a member another role (Owner only; the Owner role moves only by transfer).
+#[server(prefix = "/api", endpoint = "accounts/change-role")]
+pub async fn change_member_role(account_id: String, user_id: String, role: String) -> Result<(), AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let member = parse_user_id(&user_id)?;
+    let role = convert::role(&role)?;
+    Ok(services()?.tenancy.change_role(&caller, account, member, role).await?)
+}
+
+/// Removes a member from the account (Owner only; the owner cannot be removed).
+#[server(prefix = "/api", endpoint = "accounts/remove-member")]
+pub async fn remove_member(account_id: String, user_id: String) -> Result<(), AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let member = parse_user_id(&user_id)?;
+    Ok(services()?.tenancy.remove_member(&caller, account, member).await?)
+}
+
+/// Hands the Owner role to another member; the current owner becomes an Admin.
+#[server(prefix = "/api", endpoint = "accounts/transfer-ownership")]
+pub async fn transfer_ownership(account_id: String, user_id: String) -> Result<(), AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let member = parse_user_id(&user_id)?;
+    Ok(services()?.tenancy.transfer_ownership(&caller, account, member).await?)
+}
+
+/// What an invitation link offers; needs no sign-in.
+#[server(prefix = "/api", endpoint = "invitations/details")]
+pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError> {
+    use crate::api::context::*;
+    let preview = services()?.tenancy.preview_invitation(&token, now()).await?;
+    let signed_in_as = caller().await.ok().map(|c| c.email);
+    Ok(InvitationDetails {
+        account_name: preview.account_name,
+        email: preview.email,
+        role_label: preview.role.label().into(),
+        signed_in_as,
+    })
+}
+
+/// Accepts an invitation as the signed-in user; answers the account's path.
+#[server(prefix = "/api", endpoint = "invitations/accept")]
+pub async fn accept_invitation(token: String) -> Result<String, AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = services()?.tenancy.accept_invitation(&caller, &token, now()).await?;
+    Ok(format!("/accounts/{account}"))
+}
+
+/// Renames the account (Owner only).
+#[server(prefix = "/api", endpoint = "accounts/rename")]
+pub async fn rename_account(account_id: String, name: String) -> Result<(), AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    Ok(services()?.tenancy.rename_account(&caller, account, &name).await?)
+}

@@ -1,0 +1,205 @@
+//! Server-side glue for server functions: services, the signed-in caller, cookies, error mapping.
+
+use crate::error::AppError;
+use axum::extract::ConnectInfo;
+use chrono::{DateTime, Utc};
+use gatehouse_core::auth::AuthError;
+use gatehouse_core::tenancy::TenancyError;
+use gatehouse_core::{AccountId, AuthService, Caller, TenancyService, UserId};
+use http::header::{ACCEPT, COOKIE, SET_COOKIE};
+use http::{HeaderValue, StatusCode, request::Parts};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+pub const SESSION_COOKIE: &str = "gatehouse_session";
+
+/// What server functions need from the running server, provided as Leptos context by the server crate.
+#[derive(Clone)]
+pub struct Services {
+    pub auth: AuthService,
+    pub tenancy: TenancyService,
+    /// Mark cookies `Secure`: on whenever the public URL is https.
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+}
+
+pub fn services() -> Result<Services, AppError> {
+    use_context::<Services>().ok_or_else(|| internal("services are not in the request context"))
+}
+
+fn request_parts() -> Result<Parts, AppError> {
+    use_context::<Parts>().ok_or_else(|| internal("request parts are not in the request context"))
+}
+
+/// The session token carried by the request's cookie, if any.
+pub fn session_token() -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The signed-in caller, or `NotSignedIn`.
+pub async fn caller() -> Result<Caller, AppError> {
+    let token = session_token().ok_or_else(|| respond(AppError::NotSignedIn))?;
+    Ok(services()?.auth.authenticate(&token, now()).await?)
+}
+
+pub fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// The client's address, for the brute-force guard.
+pub async fn client_ip() -> Option<IpAddr> {
+    let services = services().ok()?;
+    if services.trust_forwarded_for {
+        let parts = use_context::<Parts>()?;
+        // The proxy appends the address it saw; entries further left were written by the client.
+        let forwarded = parts.headers.get("x-forwarded-for")?.to_str().ok()?;
+        return forwarded.rsplit(',').next()?.trim().parse().ok();
+    }
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|c| c.0.ip())
+}
+
+pub fn set_session_cookie(token: &str, expires_at: DateTime<Utc>) -> Result<(), AppError> {
+    let max_age = (expires_at - now()).num_seconds().max(0);
+    write_cookie(format!("{SESSION_COOKIE}={token}; Max-Age={max_age}"))
+}
+
+pub fn clear_session_cookie() -> Result<(), AppError> {
+    write_cookie(format!("{SESSION_COOKIE}=; Max-Age=0"))
+}
+
+fn write_cookie(cookie: String) -> Result<(), AppError> {
+    let secure = if services()?.secure_cookies { "; Secure" } else { "" };
+    let value = HeaderValue::from_str(&format!("{cookie}; Path=/; HttpOnly; SameSite=Lax{secure}"))
+        .map_err(|e| internal(format!("cookie header: {e}")))?;
+    expect_context::<ResponseOptions>().append_header(SET_COOKIE, value);
+    Ok(())
+}
+
+pub fn parse_account_id(text: &str) -> Result<AccountId, AppError> {
+    AccountId::from_str(text).map_err(|_| {
+        respond(AppError::NotFound(
+            "This account does not exist or you are not a member of it.".into(),
+        ))
+    })
+}
+
+pub fn parse_user_id(text: &str) -> Result<UserId, AppError> {
+    UserId::from_str(text).map_err(|_| {
+        respond(AppError::NotFound(
+            "That person is not a member of this account.".into(),
+        ))
+    })
+}
+
+/// A path inside this site to go to after signing in; anything else (other hosts, `//evil`, schemes)
+/// falls back to `/`, so a crafted link cannot bounce a user to another site.
+pub fn safe_return_path(next: Option<&str>) -> String {
+    match next.map(str::trim) {
+        Some(p)
+            if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control) =>
+        {
+            p.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// Logs an unexpected failure with a fresh reference and returns only the reference to the client.
+pub fn internal(detail: impl std::fmt::Display) -> AppError {
+    let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    tracing::error!(%reference, error = %detail, "internal error");
+    AppError::Internal { reference }
+}
+
+/// Sets the HTTP status that an API client sees for `error`. Plain HTML form posts keep the
+/// redirect back to their page instead, which a status code would break.
+pub fn respond(error: AppError) -> AppError {
+    let wants_html = request_parts()
+        .ok()
+        .and_then(|p| {
+            p.headers
+                .get(ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false);
+    if !wants_html && let Some(options) = use_context::<ResponseOptions>() {
+        options.set_status(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    error
+}
+
+impl From<AuthError> for AppError {
+    fn from(error: AuthError) -> Self {
+        let mapped = match error {
+            AuthError::InvalidEmail(e) => AppError::invalid("email", e),
+            AuthError::WeakPassword(e) => AppError::invalid("password", e),
+            AuthError::EmailTaken => AppError::invalid("email", AuthError::EmailTaken),
+            AuthError::InvalidCredentials => AppError::invalid("password", AuthError::InvalidCredentials),
+            e @ AuthError::Throttled { .. } => AppError::TooManyAttempts(e.to_string()),
+            AuthError::NotSignedIn => AppError::NotSignedIn,
+            AuthError::Store(e) => internal(e),
+        };
+        respond(mapped)
+    }
+}
+
+impl From<TenancyError> for AppError {
+    fn from(error: TenancyError) -> Self {
+        let message = error.to_string();
+        let mapped = match error {
+            TenancyError::AccountNotFound | TenancyError::MemberNotFound | TenancyError::InvitationNotFound => {
+                AppError::NotFound(message)
+            }
+            TenancyError::Forbidden { .. } | TenancyError::InvitationForAnotherEmail { .. } => {
+                AppError::Forbidden(message)
+            }
+            TenancyError::InvalidEmail(_) | TenancyError::AlreadyMember(_) => AppError::invalid("email", message),
+            TenancyError::OwnerNotAssignable => AppError::invalid("role", message),
+            TenancyError::InvalidAccountName => AppError::invalid("name", message),
+            TenancyError::OwnerIsFixed | TenancyError::OwnRole => AppError::Conflict(message),
+            TenancyError::InvitationExpired | TenancyError::InvitationUsed => AppError::Conflict(message),
+            TenancyError::Store(e) => internal(e),
+        };
+        respond(mapped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_path;
+
+    #[test]
+    fn only_same_site_paths_are_followed() {
+        assert_eq!(
+            safe_return_path(Some("/accounts/1/members?x=1")),
+            "/accounts/1/members?x=1"
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "members",
+        ] {
+            assert_eq!(safe_return_path(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_return_path(None), "/");
+    }
+}

@@ -1,0 +1,31 @@
+//! A read-only value with a button that copies it to the clipboard.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn CopyField(label: String, value: String, #[prop(optional)] id: Option<String>) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let id = id.unwrap_or_else(|| label.to_lowercase().replace(' ', "-"));
+    let to_copy = value.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let clipboard = window().navigator().clipboard();
+            let _ = clipboard.write_text(&to_copy);
+            copied.set(true);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &to_copy;
+    };
+    view! {
+        <div class="copy-field">
+            <label for=id.clone()>{label}</label>
+            <div class="copy-row">
+                <input id=id type="text" readonly value=value />
+                <button type="button" class="button secondary" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,68 @@
+//! The one error type that crosses the wire between server functions and pages.
+
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// What a page (or an API client) is told when a server function fails. Internal details stay in the
+/// server log; the client gets a reference to quote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Sign in to continue.")]
+    NotSignedIn,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// Bad input; `field` names the form field the message belongs next to.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyAttempts(String),
+    #[error("Something went wrong on our side. If it keeps happening, quote reference {reference}.")]
+    Internal { reference: String },
+    /// The request itself failed (network, encoding): produced by the server-function machinery.
+    #[error("The request failed: {0}")]
+    Request(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl ToString) -> Self {
+        Self::Invalid {
+            field: field.to_owned(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The message for one form field, if this error is about it.
+    pub fn for_field(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Invalid { field: f, message } if f == field => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status an API client sees for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NotSignedIn => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Invalid { .. } => 422,
+            Self::Conflict(_) => 409,
+            Self::TooManyAttempts(_) => 429,
+            Self::Internal { .. } => 500,
+            Self::Request(_) => 400,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Request(value.to_string())
+    }
+}

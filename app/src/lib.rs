@@ -1,0 +1,55 @@
+//! Gatehouse's dashboard: routes, pages and server functions, rendered on the server and hydrated in the browser.
+#![recursion_limit = "256"]
+
+pub mod api;
+mod components;
+pub mod error;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
+        <Title formatter=|page: String| if page.is_empty() { "Gatehouse".to_owned() } else { format!("{page} · Gatehouse") } />
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                // Async rendering waits for each page's data, so redirects and status codes can still be set.
+                <Route path=path!("/") view=pages::home::Home ssr=SsrMode::Async />
+                <Route path=path!("/sign-in") view=pages::sign_in::SignInPage ssr=SsrMode::Async />
+                <Route path=path!("/sign-up") view=pages::sign_up::SignUpPage ssr=SsrMode::Async />
+                <Route path=path!("/invitations/:token") view=pages::invitation::Invitation ssr=SsrMode::Async />
+                <ParentRoute path=path!("/accounts/:account_id") view=pages::account::AccountLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=pages::account::Overview ssr=SsrMode::Async />
+                    <Route path=path!("members") view=pages::members::Members ssr=SsrMode::Async />
+                    <Route path=path!("settings") view=pages::settings::Settings ssr=SsrMode::Async />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,221 @@
+//! Sign-up, password sign-in with a brute-force guard, server-side sessions, sign-out.
+
+mod email;
+pub mod password;
+mod session;
+mod throttle;
+
+pub use email::{EmailAddress, EmailError};
+pub use password::PasswordError;
+pub use session::SessionPolicy;
+pub use throttle::ThrottlePolicy;
+
+use crate::ids::{AccountId, UserId};
+use crate::store::{Store, StoreError, ThrottleRow};
+use crate::token;
+use chrono::{DateTime, Utc};
+use password::NewPassword;
+use std::net::IpAddr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{0}")]
+    InvalidEmail(#[from] EmailError),
+    #[error("{0}")]
+    WeakPassword(#[from] PasswordError),
+    #[error("An account with this email already exists. Sign in instead.")]
+    EmailTaken,
+    /// The same outcome for an unknown email and a wrong password, so neither is revealed.
+    #[error("Email or password is incorrect.")]
+    InvalidCredentials,
+    #[error("Too many failed sign-in attempts. Try again in {retry_after_seconds} seconds.")]
+    Throttled { retry_after_seconds: i64 },
+    #[error("Sign in to continue.")]
+    NotSignedIn,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The signed-in person behind a request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub email: String,
+}
+
+/// A new session: the token goes into the cookie, never into the database.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user_id: UserId,
+}
+
+#[derive(Clone, Debug)]
+pub struct SignedUp {
+    pub session: NewSession,
+    pub account_id: AccountId,
+}
+
+#[derive(Clone)]
+pub struct AuthService {
+    store: Store,
+    sessions: SessionPolicy,
+    throttle: ThrottlePolicy,
+}
+
+impl AuthService {
+    pub fn new(store: Store, sessions: SessionPolicy, throttle: ThrottlePolicy) -> Self {
+        Self {
+            store,
+            sessions,
+            throttle,
+        }
+    }
+
+    /// Creates a user, a personal account they own, and a session.
+    pub async fn sign_up(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<SignedUp, AuthError> {
+        let email = EmailAddress::parse(email)?;
+        let local_part = email.as_str().rsplit_once('@').map(|(l, _)| l).unwrap_or_default();
+        let password = NewPassword::parse(password, local_part)?;
+        if self.store.user_by_email(email.as_str()).await?.is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        let hash = blocking(move || password.hash()).await;
+        let account_name = format!("{}'s account", email.as_str());
+        let (user_id, account_id) = self
+            .store
+            .insert_user_with_account(email.as_str(), &hash, &account_name, now)
+            .await
+            .map_err(|e| {
+                if e.is_unique_violation() {
+                    AuthError::EmailTaken
+                } else {
+                    e.into()
+                }
+            })?;
+        let session = self.start_session(user_id, now).await?;
+        Ok(SignedUp { session, account_id })
+    }
+
+    /// Checks a password, guarded per email and per client address against guessing.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession, AuthError> {
+        // A malformed email cannot match a user; answering like a wrong password reveals nothing.
+        let email = EmailAddress::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
+        let email_key = format!("email:{}", email.as_str().to_lowercase());
+        let client_key = client.map(|ip| format!("client:{ip}"));
+        for key in std::iter::once(&email_key).chain(client_key.as_ref()) {
+            self.refuse_if_locked(key, now).await?;
+        }
+
+        let user = self.store.user_by_email(email.as_str()).await?;
+        let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let password = password.to_owned();
+        // An unknown user is checked against a dummy hash so both failures take the same time.
+        let matches = blocking(move || {
+            let hash = stored_hash.as_deref().unwrap_or(password::DUMMY_HASH.as_str());
+            password::verify(&password, hash)
+        })
+        .await;
+
+        match user {
+            Some(user) if matches && user.password_hash.is_some() => {
+                self.store.clear_throttle(&email_key).await?;
+                self.start_session(user.id, now).await
+            }
+            _ => {
+                self.record_failure(&email_key, self.throttle.free_failures_per_email, now)
+                    .await?;
+                if let Some(key) = &client_key {
+                    self.record_failure(key, self.throttle.free_failures_per_client, now)
+                        .await?;
+                }
+                Err(AuthError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// The caller behind a session token, if the session is live; ends an expired session.
+    pub async fn authenticate(&self, session_token: &str, now: DateTime<Utc>) -> Result<Caller, AuthError> {
+        let hash = token::digest(session_token);
+        let Some(row) = self.store.session(&hash).await? else {
+            return Err(AuthError::NotSignedIn);
+        };
+        if !self.sessions.is_live(row.last_seen_at, row.expires_at, now) {
+            self.store.delete_session(&hash).await?;
+            return Err(AuthError::NotSignedIn);
+        }
+        if now - row.last_seen_at >= session::TOUCH_INTERVAL {
+            self.store.touch_session(&hash, now).await?;
+        }
+        Ok(Caller {
+            user_id: row.user.id,
+            email: row.user.email,
+        })
+    }
+
+    pub async fn sign_out(&self, session_token: &str) -> Result<(), AuthError> {
+        self.store.delete_session(&token::digest(session_token)).await?;
+        Ok(())
+    }
+
+    async fn start_session(&self, user_id: UserId, now: DateTime<Utc>) -> Result<NewSession, AuthError> {
+        let token = token::generate();
+        let expires_at = now + self.sessions.absolute;
+        self.store
+            .insert_session(&token::digest(&token), user_id, now, expires_at)
+            .await?;
+        Ok(NewSession {
+            token,
+            expires_at,
+            user_id,
+        })
+    }
+
+    async fn refuse_if_locked(&self, key: &str, now: DateTime<Utc>) -> Result<(), AuthError> {
+        if let Some(ThrottleRow {
+            locked_until: Some(until),
+            ..
+        }) = self.store.throttle(key).await?
+            && until > now
+        {
+            let seconds = ((until - now).num_milliseconds() + 999) / 1000;
+            return Err(AuthError::Throttled {
+                retry_after_seconds: seconds.max(1),
+            });
+        }
+        Ok(())
+    }
+
+    async fn record_failure(&self, key: &str, free: u32, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let previous = match self.store.throttle(key).await? {
+            Some(row) => self.throttle.failures_before(row.failures, row.updated_at, now),
+            None => 0,
+        };
+        let failures = previous.saturating_add(1);
+        let locked_until = self.throttle.lock_after(failures, free).map(|lock| now + lock);
+        self.store
+            .put_throttle(
+                key,
+                &ThrottleRow {
+                    failures,
+                    locked_until,
+                    updated_at: now,
+                },
+            )
+            .await
+    }
+}
+
+/// Runs CPU-heavy work (argon2) on the blocking pool so it does not stall other requests.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("password hashing does not panic")
+}

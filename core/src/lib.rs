@@ -1,0 +1,16 @@
+//! Gatehouse's rules (accounts, members, roles, passwords, sessions), free of HTTP and UI.
+//!
+//! Adapters (server functions, HTTP routes) call one service with the caller; the service decides and
+//! talks to the store. Time is passed in as `now` so every rule can be tested with a fixed clock.
+
+pub mod auth;
+pub mod ids;
+pub mod mail;
+pub mod store;
+pub mod tenancy;
+mod token;
+
+pub use auth::{AuthError, AuthService, Caller, SessionPolicy};
+pub use ids::{AccountId, InvitationId, UserId};
+pub use store::{Store, StoreError};
+pub use tenancy::{Role, TenancyError, TenancyService};

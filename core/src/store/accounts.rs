@@ -1,0 +1,257 @@
+//! Accounts, their memberships and invitations, as rows.
+
+use super::schema::{account, invitation, membership, user};
+use super::{Store, StoreError};
+use crate::ids::{AccountId, InvitationId, UserId};
+use crate::tenancy::{AccountSummary, Member, Role};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+
+#[derive(Clone, Debug)]
+pub struct InvitationRow {
+    pub id: InvitationId,
+    pub account_id: AccountId,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+fn stored_role(text: &str) -> Role {
+    // Roles are written only from `Role::as_str`, so an unknown value means a damaged row:
+    // treat it as the least privileged role rather than failing the whole page.
+    text.parse().unwrap_or(Role::NoAccess)
+}
+
+impl From<invitation::Model> for InvitationRow {
+    fn from(m: invitation::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            account_id: m.account_id.into(),
+            email: m.email,
+            role: stored_role(&m.role),
+            invited_by: m.invited_by.into(),
+            created_at: m.created_at,
+            expires_at: m.expires_at,
+            accepted_at: m.accepted_at,
+        }
+    }
+}
+
+impl Store {
+    pub async fn accounts_of_user(&self, user_id: UserId) -> Result<Vec<AccountSummary>, StoreError> {
+        let memberships = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user_id.as_uuid()))
+            .all(&self.db)
+            .await?;
+        let ids = memberships.iter().map(|m| m.account_id);
+        let accounts = account::Entity::find()
+            .filter(account::Column::Id.is_in(ids))
+            .order_by_asc(account::Column::Name)
+            .all(&self.db)
+            .await?;
+        Ok(accounts
+            .into_iter()
+            .filter_map(|a| {
+                let m = memberships.iter().find(|m| m.account_id == a.id)?;
+                Some(AccountSummary {
+                    id: a.id.into(),
+                    name: a.name,
+                    role: stored_role(&m.role),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn account_name(&self, account_id: AccountId) -> Result<Option<String>, StoreError> {
+        Ok(account::Entity::find_by_id(account_id.as_uuid())
+            .one(&self.db)
+            .await?
+            .map(|a| a.name))
+    }
+
+    pub async fn rename_account(&self, account_id: AccountId, name: &str) -> Result<(), StoreError> {
+        account::Entity::update_many()
+            .col_expr(account::Column::Name, Expr::value(name))
+            .filter(account::Column::Id.eq(account_id.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn role_of(&self, account_id: AccountId, user_id: UserId) -> Result<Option<Role>, StoreError> {
+        Ok(
+            membership::Entity::find_by_id((account_id.as_uuid(), user_id.as_uuid()))
+                .one(&self.db)
+                .await?
+                .map(|m| stored_role(&m.role)),
+        )
+    }
+
+    pub async fn members(&self, account_id: AccountId) -> Result<Vec<Member>, StoreError> {
+        let memberships = membership::Entity::find()
+            .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
+            .all(&self.db)
+            .await?;
+        let users = user::Entity::find()
+            .filter(user::Column::Id.is_in(memberships.iter().map(|m| m.user_id)))
+            .order_by_asc(user::Column::Email)
+            .all(&self.db)
+            .await?;
+        Ok(users
+            .into_iter()
+            .filter_map(|u| {
+                let m = memberships.iter().find(|m| m.user_id == u.id)?;
+                Some(Member {
+                    user_id: u.id.into(),
+                    email: u.email,
+                    role: stored_role(&m.role),
+                    joined_at: m.created_at,
+                })
+            })
+            .collect())
+    }
+
+    /// Changes a non-owner member's role; false when there is no such non-owner member.
+    pub async fn set_member_role(
+        &self,
+        account_id: AccountId,
+        user_id: UserId,
+        role: Role,
+    ) -> Result<bool, StoreError> {
+        let result = membership::Entity::update_many()
+            .col_expr(membership::Column::Role, Expr::value(role.as_str()))
+            .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(membership::Column::UserId.eq(user_id.as_uuid()))
+            .filter(membership::Column::Role.ne(Role::Owner.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Removes a non-owner member from this account (their other memberships stay);
+    /// false when there is no such non-owner member.
+    pub async fn delete_member(&self, account_id: AccountId, user_id: UserId) -> Result<bool, StoreError> {
+        let result = membership::Entity::delete_many()
+            .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(membership::Column::UserId.eq(user_id.as_uuid()))
+            .filter(membership::Column::Role.ne(Role::Owner.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Makes `to` the Owner and `from` an Admin, atomically, so the account never has zero or two owners.
+    pub async fn transfer_ownership(&self, account_id: AccountId, from: UserId, to: UserId) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        let demoted = membership::Entity::update_many()
+            .col_expr(membership::Column::Role, Expr::value(Role::Admin.as_str()))
+            .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(membership::Column::UserId.eq(from.as_uuid()))
+            .filter(membership::Column::Role.eq(Role::Owner.as_str()))
+            .exec(&txn)
+            .await?;
+        let promoted = membership::Entity::update_many()
+            .col_expr(membership::Column::Role, Expr::value(Role::Owner.as_str()))
+            .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(membership::Column::UserId.eq(to.as_uuid()))
+            .exec(&txn)
+            .await?;
+        if demoted.rows_affected != 1 || promoted.rows_affected != 1 {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict("ownership changed meanwhile".into()));
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Stores an invitation, replacing a pending one for the same address in the same account.
+    pub async fn replace_invitation(&self, row: &InvitationRow, token_hash: &str) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        invitation::Entity::delete_many()
+            .filter(invitation::Column::AccountId.eq(row.account_id.as_uuid()))
+            .filter(invitation::Column::Email.eq(row.email.as_str()))
+            .filter(invitation::Column::AcceptedAt.is_null())
+            .exec(&txn)
+            .await?;
+        invitation::Entity::insert(invitation::ActiveModel {
+            id: Set(row.id.as_uuid()),
+            account_id: Set(row.account_id.as_uuid()),
+            email: Set(row.email.clone()),
+            role: Set(row.role.as_str().to_owned()),
+            token_hash: Set(token_hash.to_owned()),
+            invited_by: Set(row.invited_by.as_uuid()),
+            created_at: Set(row.created_at),
+            expires_at: Set(row.expires_at),
+            accepted_at: Set(None),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn pending_invitations(&self, account_id: AccountId) -> Result<Vec<InvitationRow>, StoreError> {
+        Ok(invitation::Entity::find()
+            .filter(invitation::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(invitation::Column::AcceptedAt.is_null())
+            .order_by_desc(invitation::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(InvitationRow::from)
+            .collect())
+    }
+
+    pub async fn invitation_by_token_hash(&self, token_hash: &str) -> Result<Option<InvitationRow>, StoreError> {
+        Ok(invitation::Entity::find()
+            .filter(invitation::Column::TokenHash.eq(token_hash))
+            .one(&self.db)
+            .await?
+            .map(InvitationRow::from))
+    }
+
+    pub async fn delete_invitation(&self, account_id: AccountId, id: InvitationId) -> Result<bool, StoreError> {
+        let result = invitation::Entity::delete_many()
+            .filter(invitation::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(invitation::Column::Id.eq(id.as_uuid()))
+            .filter(invitation::Column::AcceptedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Marks the invitation used and adds the membership, atomically; an invitation is used once,
+    /// even when two requests race for it.
+    pub async fn accept_invitation(
+        &self,
+        invitation: &InvitationRow,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        let used = invitation::Entity::update_many()
+            .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
+            .filter(invitation::Column::Id.eq(invitation.id.as_uuid()))
+            .filter(invitation::Column::AcceptedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if used.rows_affected != 1 {
+            txn.rollback().await?;
+            return Err(StoreError::Conflict("invitation already used".into()));
+        }
+        membership::Entity::insert(membership::ActiveModel {
+            account_id: Set(invitation.account_id.as_uuid()),
+            user_id: Set(user_id.as_uuid()),
+            role: Set(invitation.role.as_str().to_owned()),
+            created_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! Persistence: the only module that speaks sea-orm; every account-owned query takes an `AccountId`.
+
+mod accounts;
+mod schema;
+mod users;
+
+pub use accounts::InvitationRow;
+pub use users::{SessionRow, ThrottleRow, UserRow};
+
+use gatehouse_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error("cannot create the database directory {path}: {source}")]
+    Directory { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl StoreError {
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))))
+    }
+}
+
+/// A handle on the database; cheap to clone (it holds a connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file and its
+    /// directory when missing, and applies pending migrations. A failed migration stops start-up.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let url = prepare_sqlite_url(url)?;
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(16)
+            .connect_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let db = Database::connect(options).await?;
+        if db.get_database_backend() == DbBackend::Sqlite {
+            // WAL lets readers proceed during a write; it is a property of the file, so setting it once persists.
+            db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        }
+        Migrator::up(&db, None).await?;
+        Ok(Self { db })
+    }
+
+    /// A private in-memory SQLite database, for tests.
+    pub async fn in_memory() -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        // One connection: every pooled connection to ":memory:" would otherwise be a separate empty database.
+        options.max_connections(1).min_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await?;
+        Migrator::up(&db, None).await?;
+        Ok(Self { db })
+    }
+
+    /// Creates an empty database with a random name on the PostgreSQL server at `server_url` and returns
+    /// its URL: how test suites give every test a database of its own.
+    pub async fn create_postgres_test_database(server_url: &str) -> Result<String, StoreError> {
+        let name = format!("gatehouse_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(server_url).await?;
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+        admin.close().await?;
+        let base = server_url.rsplit_once('/').map_or(server_url, |(base, _)| base);
+        Ok(format!("{base}/{name}"))
+    }
+
+    /// The database answers and no migration is pending.
+    pub async fn is_ready(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        let pending = Migrator::get_pending_migrations(&self.db).await?;
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!("{} migration(s) pending", pending.len())))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.db.get_database_backend() {
+            DbBackend::Sqlite => "sqlite",
+            DbBackend::Postgres => "postgres",
+            _ => "other",
+        }
+    }
+}
+
+/// For SQLite, makes sure the file's directory exists and asks sqlx to create the file (`mode=rwc`).
+fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return Ok(url.to_owned());
+    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    if query.contains("mode=") {
+        Ok(url.to_owned())
+    } else if query.is_empty() {
+        Ok(format!("sqlite://{path}?mode=rwc"))
+    } else {
+        Ok(format!("sqlite://{path}?{query}&mode=rwc"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_create_the_file() {
+        assert_eq!(prepare_sqlite_url("sqlite://x.db").unwrap(), "sqlite://x.db?mode=rwc");
+        assert_eq!(
+            prepare_sqlite_url("sqlite:x.db?cache=shared").unwrap(),
+            "sqlite://x.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            prepare_sqlite_url("sqlite://x.db?mode=ro").unwrap(),
+            "sqlite://x.db?mode=ro"
+        );
+        assert_eq!(prepare_sqlite_url("postgres://h/db").unwrap(), "postgres://h/db");
+    }
+}

@@ -1,0 +1,177 @@
+//! Users, their sessions and the sign-in throttle, as rows.
+
+use super::schema::{account, membership, session, sign_in_throttle, user};
+use super::{Store, StoreError};
+use crate::ids::{AccountId, UserId};
+use crate::tenancy::Role;
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+#[derive(Clone, Debug)]
+pub struct UserRow {
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub user: UserRow,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ThrottleRow {
+    pub failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<user::Model> for UserRow {
+    fn from(m: user::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            email: m.email,
+            password_hash: m.password_hash,
+        }
+    }
+}
+
+impl Store {
+    /// Creates a user and the personal account it owns, in one transaction.
+    /// A second user with the same email fails with a unique violation.
+    pub async fn insert_user_with_account(
+        &self,
+        email: &str,
+        password_hash: &str,
+        account_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(UserId, AccountId), StoreError> {
+        let user_id = UserId::new();
+        let account_id = AccountId::new();
+        let txn = self.db.begin().await?;
+        user::Entity::insert(user::ActiveModel {
+            id: Set(user_id.as_uuid()),
+            email: Set(email.to_owned()),
+            password_hash: Set(Some(password_hash.to_owned())),
+            created_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        account::Entity::insert(account::ActiveModel {
+            id: Set(account_id.as_uuid()),
+            name: Set(account_name.to_owned()),
+            created_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        membership::Entity::insert(membership::ActiveModel {
+            account_id: Set(account_id.as_uuid()),
+            user_id: Set(user_id.as_uuid()),
+            role: Set(Role::Owner.as_str().to_owned()),
+            created_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok((user_id, account_id))
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(user::Entity::find()
+            .filter(user::Column::Email.eq(email))
+            .one(&self.db)
+            .await?
+            .map(UserRow::from))
+    }
+
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        user_id: UserId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        session::Entity::insert(session::ActiveModel {
+            token_hash: Set(token_hash.to_owned()),
+            user_id: Set(user_id.as_uuid()),
+            created_at: Set(now),
+            last_seen_at: Set(now),
+            expires_at: Set(expires_at),
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let Some(s) = session::Entity::find_by_id(token_hash.to_owned()).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let user = user::Entity::find_by_id(s.user_id).one(&self.db).await?;
+        Ok(user.map(|u| SessionRow {
+            user: u.into(),
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+        }))
+    }
+
+    pub async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, sea_orm::sea_query::Expr::value(now))
+            .filter(session::Column::TokenHash.eq(token_hash))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        session::Entity::delete_by_id(token_hash.to_owned())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn throttle(&self, key: &str) -> Result<Option<ThrottleRow>, StoreError> {
+        Ok(sign_in_throttle::Entity::find_by_id(key.to_owned())
+            .one(&self.db)
+            .await?
+            .map(|m| ThrottleRow {
+                failures: u32::try_from(m.failures).unwrap_or(0),
+                locked_until: m.locked_until,
+                updated_at: m.updated_at,
+            }))
+    }
+
+    pub async fn put_throttle(&self, key: &str, row: &ThrottleRow) -> Result<(), StoreError> {
+        let model = sign_in_throttle::ActiveModel {
+            key: Set(key.to_owned()),
+            failures: Set(i32::try_from(row.failures).unwrap_or(i32::MAX)),
+            locked_until: Set(row.locked_until),
+            updated_at: Set(row.updated_at),
+        };
+        sign_in_throttle::Entity::insert(model)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(sign_in_throttle::Column::Key)
+                    .update_columns([
+                        sign_in_throttle::Column::Failures,
+                        sign_in_throttle::Column::LockedUntil,
+                        sign_in_throttle::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn clear_throttle(&self, key: &str) -> Result<(), StoreError> {
+        sign_in_throttle::Entity::delete_by_id(key.to_owned())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}

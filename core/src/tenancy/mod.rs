@@ -1,0 +1,403 @@
+//! Accounts and their members: who belongs where, with which role, and who may change that.
+
+mod role;
+
+pub use role::{Permission, Role, UnknownRole};
+
+use crate::auth::{Caller, EmailAddress, EmailError};
+use crate::ids::{AccountId, InvitationId, UserId};
+use crate::mail::Mailer;
+use crate::store::{InvitationRow, Store, StoreError};
+use crate::token;
+use chrono::{DateTime, Duration, Utc};
+use url::Url;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountSummary {
+    pub id: AccountId,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: UserId,
+    pub email: String,
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingInvitation {
+    pub id: InvitationId,
+    pub email: String,
+    pub role: Role,
+    pub invited_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub expired: bool,
+}
+
+/// Whether an invitation also went out by mail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailOutcome {
+    NotConfigured,
+    Sent,
+    Failed(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct CreatedInvitation {
+    pub id: InvitationId,
+    /// The single-use link, shown once to the owner to copy; only its digest is stored.
+    pub link: String,
+    pub expires_at: DateTime<Utc>,
+    pub mail: MailOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitationPreview {
+    pub account_name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyError {
+    /// Also the answer for accounts the caller is not a member of, so their existence is not revealed.
+    #[error("This account does not exist or you are not a member of it.")]
+    AccountNotFound,
+    #[error("Your role ({role}) does not allow this. Ask the account owner.")]
+    Forbidden { role: Role },
+    #[error("{0}")]
+    InvalidEmail(#[from] EmailError),
+    #[error("The Owner role cannot be given this way; use \"Transfer ownership\".")]
+    OwnerNotAssignable,
+    #[error("{0} is already a member of this account.")]
+    AlreadyMember(String),
+    #[error("That person is not a member of this account.")]
+    MemberNotFound,
+    #[error("The owner's role cannot be changed or removed; transfer ownership first.")]
+    OwnerIsFixed,
+    #[error("You cannot change your own role.")]
+    OwnRole,
+    #[error("This invitation link is not valid. Ask the account owner for a new one.")]
+    InvitationNotFound,
+    #[error("This invitation has expired. Ask the account owner for a new one.")]
+    InvitationExpired,
+    #[error("This invitation has already been used.")]
+    InvitationUsed,
+    #[error("This invitation was sent to {invited}. Sign in with that address to accept it.")]
+    InvitationForAnotherEmail { invited: String },
+    #[error("Enter a name of 1 to {MAX_ACCOUNT_NAME} characters.")]
+    InvalidAccountName,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub const MAX_ACCOUNT_NAME: usize = 120;
+
+#[derive(Clone)]
+pub struct TenancyService {
+    store: Store,
+    public_url: Url,
+    mailer: Option<Mailer>,
+    invitation_lifetime: Duration,
+}
+
+impl TenancyService {
+    pub fn new(store: Store, public_url: Url, mailer: Option<Mailer>, invitation_lifetime: Duration) -> Self {
+        Self {
+            store,
+            public_url,
+            mailer,
+            invitation_lifetime,
+        }
+    }
+
+    /// Every account the caller belongs to, by name: what the account switcher lists.
+    pub async fn accounts_of(&self, caller: &Caller) -> Result<Vec<AccountSummary>, TenancyError> {
+        Ok(self.store.accounts_of_user(caller.user_id).await?)
+    }
+
+    /// The caller's role in `account`; any member may ask, even one with No access.
+    pub async fn membership(&self, caller: &Caller, account: AccountId) -> Result<AccountSummary, TenancyError> {
+        let role = self.role_in(caller, account).await?;
+        let name = self
+            .store
+            .account_name(account)
+            .await?
+            .ok_or(TenancyError::AccountNotFound)?;
+        Ok(AccountSummary {
+            id: account,
+            name,
+            role,
+        })
+    }
+
+    pub async fn members(&self, caller: &Caller, account: AccountId) -> Result<Vec<Member>, TenancyError> {
+        self.require(caller, account, Permission::ViewAccount).await?;
+        Ok(self.store.members(account).await?)
+    }
+
+    pub async fn pending_invitations(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PendingInvitation>, TenancyError> {
+        self.require(caller, account, Permission::ManageMembers).await?;
+        Ok(self
+            .store
+            .pending_invitations(account)
+            .await?
+            .into_iter()
+            .map(|row| PendingInvitation {
+                id: row.id,
+                expired: row.expires_at <= now,
+                email: row.email,
+                role: row.role,
+                invited_at: row.created_at,
+                expires_at: row.expires_at,
+            })
+            .collect())
+    }
+
+    /// Creates a single-use, expiring invitation and mails it when SMTP is configured.
+    /// A new invitation to the same address replaces the pending one (its old link stops working).
+    pub async fn invite(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        email: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<CreatedInvitation, TenancyError> {
+        self.require(caller, account, Permission::ManageMembers).await?;
+        let email = EmailAddress::parse(email)?;
+        if !role.is_assignable() {
+            return Err(TenancyError::OwnerNotAssignable);
+        }
+        let members = self.store.members(account).await?;
+        if members.iter().any(|m| m.email == email.as_str()) {
+            return Err(TenancyError::AlreadyMember(email.to_string()));
+        }
+        let secret = token::generate();
+        let row = InvitationRow {
+            id: InvitationId::new(),
+            account_id: account,
+            email: email.to_string(),
+            role,
+            invited_by: caller.user_id,
+            created_at: now,
+            expires_at: now + self.invitation_lifetime,
+            accepted_at: None,
+        };
+        self.store.replace_invitation(&row, &token::digest(&secret)).await?;
+        let link = self.invitation_link(&secret);
+        let account_name = self.store.account_name(account).await?.unwrap_or_default();
+        let mail = self.mail_invitation(caller, &row, &account_name, &link).await;
+        Ok(CreatedInvitation {
+            id: row.id,
+            link,
+            expires_at: row.expires_at,
+            mail,
+        })
+    }
+
+    pub async fn revoke_invitation(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        invitation: InvitationId,
+    ) -> Result<(), TenancyError> {
+        self.require(caller, account, Permission::ManageMembers).await?;
+        if self.store.delete_invitation(account, invitation).await? {
+            Ok(())
+        } else {
+            Err(TenancyError::InvitationNotFound)
+        }
+    }
+
+    /// What an invitation link offers, for the page the link opens; needs no sign-in.
+    pub async fn preview_invitation(
+        &self,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<InvitationPreview, TenancyError> {
+        let row = self.usable_invitation(secret, now).await?;
+        let account_name = self.store.account_name(row.account_id).await?.unwrap_or_default();
+        Ok(InvitationPreview {
+            account_name,
+            email: row.email,
+            role: row.role,
+        })
+    }
+
+    /// Joins the caller to the invitation's account. The caller must be signed in with the invited address,
+    /// so a forwarded or leaked link cannot be used by someone else.
+    pub async fn accept_invitation(
+        &self,
+        caller: &Caller,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AccountId, TenancyError> {
+        let row = self.usable_invitation(secret, now).await?;
+        if !row.email.eq_ignore_ascii_case(&caller.email) {
+            return Err(TenancyError::InvitationForAnotherEmail { invited: row.email });
+        }
+        if self.store.role_of(row.account_id, caller.user_id).await?.is_some() {
+            return Err(TenancyError::AlreadyMember(caller.email.clone()));
+        }
+        match self.store.accept_invitation(&row, caller.user_id, now).await {
+            Ok(()) => Ok(row.account_id),
+            Err(StoreError::Conflict(_)) => Err(TenancyError::InvitationUsed),
+            Err(e) if e.is_unique_violation() => Err(TenancyError::AlreadyMember(caller.email.clone())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn change_role(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        member: UserId,
+        role: Role,
+    ) -> Result<(), TenancyError> {
+        self.require(caller, account, Permission::ManageMembers).await?;
+        if member == caller.user_id {
+            return Err(TenancyError::OwnRole);
+        }
+        if !role.is_assignable() {
+            return Err(TenancyError::OwnerNotAssignable);
+        }
+        self.require_non_owner_member(account, member).await?;
+        if self.store.set_member_role(account, member, role).await? {
+            Ok(())
+        } else {
+            Err(TenancyError::MemberNotFound)
+        }
+    }
+
+    pub async fn remove_member(&self, caller: &Caller, account: AccountId, member: UserId) -> Result<(), TenancyError> {
+        self.require(caller, account, Permission::ManageMembers).await?;
+        self.require_non_owner_member(account, member).await?;
+        if self.store.delete_member(account, member).await? {
+            Ok(())
+        } else {
+            Err(TenancyError::MemberNotFound)
+        }
+    }
+
+    pub async fn rename_account(&self, caller: &Caller, account: AccountId, name: &str) -> Result<(), TenancyError> {
+        self.require(caller, account, Permission::ManageAccount).await?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_ACCOUNT_NAME || name.chars().any(char::is_control) {
+            return Err(TenancyError::InvalidAccountName);
+        }
+        self.store.rename_account(account, name).await?;
+        Ok(())
+    }
+
+    /// Hands the Owner role to another member; the previous owner becomes an Admin.
+    pub async fn transfer_ownership(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        new_owner: UserId,
+    ) -> Result<(), TenancyError> {
+        self.require(caller, account, Permission::ManageAccount).await?;
+        if new_owner == caller.user_id {
+            return Err(TenancyError::OwnRole);
+        }
+        self.require_non_owner_member(account, new_owner).await?;
+        self.store
+            .transfer_ownership(account, caller.user_id, new_owner)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => TenancyError::MemberNotFound,
+                other => other.into(),
+            })
+    }
+
+    async fn role_in(&self, caller: &Caller, account: AccountId) -> Result<Role, TenancyError> {
+        self.store
+            .role_of(account, caller.user_id)
+            .await?
+            .ok_or(TenancyError::AccountNotFound)
+    }
+
+    /// The caller's role, if it allows `permission`; checked on the server for every account read or write.
+    pub async fn require(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        permission: Permission,
+    ) -> Result<Role, TenancyError> {
+        let role = self.role_in(caller, account).await?;
+        if role.allows(permission) {
+            Ok(role)
+        } else {
+            Err(TenancyError::Forbidden { role })
+        }
+    }
+
+    async fn require_non_owner_member(&self, account: AccountId, member: UserId) -> Result<(), TenancyError> {
+        match self.store.role_of(account, member).await? {
+            None => Err(TenancyError::MemberNotFound),
+            Some(Role::Owner) => Err(TenancyError::OwnerIsFixed),
+            Some(_) => Ok(()),
+        }
+    }
+
+    async fn usable_invitation(&self, secret: &str, now: DateTime<Utc>) -> Result<InvitationRow, TenancyError> {
+        let row = self
+            .store
+            .invitation_by_token_hash(&token::digest(secret.trim()))
+            .await?
+            .ok_or(TenancyError::InvitationNotFound)?;
+        if row.accepted_at.is_some() {
+            return Err(TenancyError::InvitationUsed);
+        }
+        if row.expires_at <= now {
+            return Err(TenancyError::InvitationExpired);
+        }
+        Ok(row)
+    }
+
+    fn invitation_link(&self, secret: &str) -> String {
+        let mut url = self.public_url.clone();
+        url.path_segments_mut()
+            .expect("the public URL is an http(s) URL")
+            .pop_if_empty()
+            .extend(["invitations", secret]);
+        url.to_string()
+    }
+
+    async fn mail_invitation(
+        &self,
+        caller: &Caller,
+        row: &InvitationRow,
+        account_name: &str,
+        link: &str,
+    ) -> MailOutcome {
+        let Some(mailer) = &self.mailer else {
+            return MailOutcome::NotConfigured;
+        };
+        let subject = format!("You are invited to {account_name} on Gatehouse");
+        let body = format!(
+            "{inviter} invited you to join {account_name} on Gatehouse as {role}.\n\n\
+             Accept the invitation here (the link works once, until {expires} UTC):\n{link}\n\n\
+             If you did not expect this, you can ignore this message.\n",
+            inviter = caller.email,
+            role = row.role.label(),
+            expires = row.expires_at.format("%Y-%m-%d %H:%M"),
+        );
+        match mailer.send(&row.email, &subject, body).await {
+            Ok(()) => MailOutcome::Sent,
+            Err(e) => {
+                tracing::warn!(error = %e, invitation = %row.id, "invitation mail not sent");
+                MailOutcome::Failed(e.to_string())
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import { defineConfig } from '@playwright/test';
+
+// The server under test is started by Playwright from the release binary that `scripts/test.sh` built,
+// on a fresh SQLite database in a temporary directory.
+const port = Number(process.env.GATEHOUSE_E2E_PORT ?? 3917);
+const baseURL = `http://127.0.0.1:${port}`;
+const binary = process.env.GATEHOUSE_BIN;
+if (!binary) throw new Error('GATEHOUSE_BIN must name the gatehouse release binary (scripts/test.sh sets it)');
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 30_000,
+  reporter: [['list']],
+  outputDir: './test-results',
+  use: {
+    baseURL,
+    browserName: 'chromium',
+    headless: true,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+    trace: 'off',
+    screenshot: 'only-on-failure',
+  },
+  webServer: {
+    command: binary,
+    url: `${baseURL}/readyz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      GATEHOUSE_LISTEN: `127.0.0.1:${port}`,
+      GATEHOUSE_PUBLIC_URL: baseURL,
+      DATABASE_URL: `sqlite://${process.env.GATEHOUSE_E2E_DIR}/gatehouse.sqlite`,
+      LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? '../target/site',
+      RUST_LOG: 'warn',
+    },
+  },
+});

@@ -1,0 +1,53 @@
+import { expect, Page, test as base } from '@playwright/test';
+
+/** Every test fails on an uncaught page error: that is what a broken WASM build or hydration looks like. */
+export const test = base.extend<{ pageErrors: string[] }>({
+  pageErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await use(errors);
+      expect(errors, 'uncaught errors in the page').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+export { expect };
+
+export const PASSWORD = 'correct horse battery staple';
+
+let counter = 0;
+/** A fresh address per call, so tests never collide in the shared database. */
+export function uniqueEmail(name: string): string {
+  counter += 1;
+  return `${name}.${Date.now().toString(36)}${counter}@acme.example`;
+}
+
+/** Waits until the WASM has hydrated the page, so clicks go to the client-side handlers. */
+export async function hydrated(page: Page) {
+  await page.waitForFunction(() => document.body.hasAttribute('data-hydrated'), null, { timeout: 15_000 });
+}
+
+export async function signUp(page: Page, email: string, password = PASSWORD) {
+  await page.goto('/sign-up');
+  await hydrated(page);
+  await page.getByLabel('Work email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/accounts\/[0-9a-f-]{36}$/);
+}
+
+export async function signIn(page: Page, email: string, password = PASSWORD) {
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export async function signOut(page: Page) {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+}
+
+export const shotDir = process.env.GATEHOUSE_SCREENSHOTS ?? 'test-results/screenshots';

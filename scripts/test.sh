@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints of both sides as they ship, unit and integration tests on SQLite and on
+# a real PostgreSQL server, then the browser tests in Chromium against the release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+source scripts/env.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+work=$(mktemp -d)
+cleanup() { scripts/postgres.sh stop "$work/pg" || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy: server side"
+cargo clippy --locked -p gatehouse-core -p gatehouse-migrations -p server --all-targets -- -D warnings
+step "clippy: browser side (wasm32)"
+cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "unit and integration tests (SQLite)"
+cargo test --locked -p gatehouse-core -p gatehouse-migrations -p server -p app
+
+step "integration tests (PostgreSQL)"
+GATEHOUSE_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$work/pg")
+export GATEHOUSE_TEST_POSTGRES_URL
+cargo test --locked -p gatehouse-core -p server --test '*'
+scripts/postgres.sh stop "$work/pg"
+unset GATEHOUSE_TEST_POSTGRES_URL
+
+step "release build"
+cargo leptos build --release
+wasm="target/site/pkg/gatehouse.wasm"
+gzip_size=$(gzip -9 -c "$wasm" | wc -c)
+echo "release WASM: $(wc -c <"$wasm") bytes, $gzip_size bytes gzip (limit 256000)"
+[ "$gzip_size" -lt 256000 ] || { echo "the release WASM exceeds 250 KB gzip" >&2; exit 1; }
+
+step "browser tests (Playwright + Chromium)"
+mkdir -p "$work/e2e"
+GATEHOUSE_BIN="$GATEHOUSE_TARGET_DIR/release/gatehouse" \
+  GATEHOUSE_E2E_DIR="$work/e2e" \
+  LEPTOS_SITE_ROOT="$PWD/target/site" \
+  GATEHOUSE_SCREENSHOTS="${GATEHOUSE_SCREENSHOTS:-$PWD/end2end/test-results/screenshots}" \
+  bash -c 'cd end2end && npx playwright test'

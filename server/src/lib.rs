@@ -1,0 +1,99 @@
+//! The Gatehouse server: turns configuration into a running HTTP service.
+#![recursion_limit = "256"]
+
+pub mod config;
+mod origin_guard;
+mod routes;
+
+use app::api::context::Services;
+use axum::Router;
+use axum::extract::FromRef;
+use config::Config;
+use gatehouse_core::mail::Mailer;
+use gatehouse_core::{AuthService, Store, TenancyService, auth::ThrottlePolicy};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// Everything a request handler may need.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Store,
+    pub services: Services,
+    pub public_url: url::Url,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database: {0}")]
+    Database(#[from] gatehouse_core::StoreError),
+    #[error("mail settings: {0}")]
+    Mail(#[from] gatehouse_core::mail::MailError),
+    #[error("Leptos settings: {0}")]
+    Leptos(String),
+}
+
+/// Opens the database (applying migrations) and wires the services.
+pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<AppState, StartError> {
+    let store = Store::open(&config.database_url).await?;
+    let mailer = config
+        .smtp_url
+        .as_deref()
+        .map(|url| Mailer::new(url, &config.mail_from))
+        .transpose()?;
+    let services = Services {
+        auth: AuthService::new(store.clone(), config.session_policy(), ThrottlePolicy::default()),
+        tenancy: TenancyService::new(
+            store.clone(),
+            config.public_url.clone(),
+            mailer,
+            config.invitation_lifetime(),
+        ),
+        secure_cookies: config.secure_cookies(),
+        trust_forwarded_for: config.trust_forwarded_for,
+    };
+    Ok(AppState {
+        leptos_options,
+        store,
+        services,
+        public_url: config.public_url.clone(),
+    })
+}
+
+/// The whole HTTP application; tests start it on port 0.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let routes = generate_route_list(app::App);
+    let services = state.services.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .merge(routes::health::routes())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(services.clone()),
+            move || app::shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin_guard::refuse_cross_origin,
+        ))
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Leptos's own settings (site root, output name) from its `LEPTOS_*` environment variables.
+pub fn leptos_options() -> Result<LeptosOptions, StartError> {
+    get_configuration(None)
+        .map(|c| c.leptos_options)
+        .map_err(|e| StartError::Leptos(e.to_string()))
+}

@@ -1,0 +1,141 @@
+use crate::support::{Browser, spawn_app};
+
+async fn invite_and_join(owner: &Browser, account: &str, member: &Browser, email: &str, role: &str) {
+    let response = owner
+        .call(
+            "/api/accounts/invite",
+            &[("account_id", account), ("email", email), ("role", role)],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let created: serde_json::Value = response.json().await.unwrap();
+    let link = created["link"].as_str().unwrap();
+    assert!(created["delivery"].as_str().unwrap().contains("No mail server"));
+    let token = link.rsplit('/').next().unwrap();
+    member.sign_up(email).await;
+    let accepted = member.call("/api/invitations/accept", &[("token", token)]).await;
+    assert_eq!(accepted.status(), 200);
+}
+
+#[tokio::test]
+async fn server_functions_enforce_roles_for_every_caller() {
+    let app = spawn_app().await;
+    let owner = Browser::new(&app);
+    let account = owner.sign_up("owner@acme.example").await;
+    let viewer = Browser::new(&app);
+    invite_and_join(&owner, &account, &viewer, "viewer@acme.example", "viewer").await;
+    let members: serde_json::Value = owner
+        .call("/api/accounts/members", &[("account_id", &account)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let viewer_id = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "viewer@acme.example")
+        .unwrap()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The Viewer reads, but every owner-only function answers 403 and changes nothing.
+    let listed = viewer.call("/api/accounts/members", &[("account_id", &account)]).await;
+    assert_eq!(listed.status(), 200);
+    for (path, form) in [
+        (
+            "/api/accounts/invite",
+            vec![
+                ("account_id", account.as_str()),
+                ("email", "x@acme.example"),
+                ("role", "admin"),
+            ],
+        ),
+        (
+            "/api/accounts/change-role",
+            vec![("account_id", &account), ("user_id", &viewer_id), ("role", "admin")],
+        ),
+        ("/api/accounts/rename", vec![("account_id", &account), ("name", "Mine")]),
+        (
+            "/api/accounts/transfer-ownership",
+            vec![("account_id", &account), ("user_id", &viewer_id)],
+        ),
+    ] {
+        let response = viewer.call(path, &form).await;
+        assert_eq!(response.status(), 403, "{path}");
+    }
+    let me: serde_json::Value = viewer
+        .call("/api/accounts/overview", &[("account_id", &account)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "Viewer");
+    assert_eq!(me["name"], "owner@acme.example's account");
+
+    // The owner can, and bad input gets a field-specific 422.
+    let promote = owner
+        .call(
+            "/api/accounts/change-role",
+            &[("account_id", &account), ("user_id", &viewer_id), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(promote.status(), 200);
+    let bad_role = owner
+        .call(
+            "/api/accounts/change-role",
+            &[("account_id", &account), ("user_id", &viewer_id), ("role", "god")],
+        )
+        .await;
+    assert_eq!(bad_role.status(), 422);
+    let body: serde_json::Value = bad_role.json().await.unwrap();
+    assert_eq!(body["Invalid"]["field"], "role");
+    let me: serde_json::Value = viewer
+        .call("/api/accounts/overview", &[("account_id", &account)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "Admin");
+}
+
+#[tokio::test]
+async fn another_account_is_invisible_and_untouchable() {
+    let app = spawn_app().await;
+    let alice = Browser::new(&app);
+    let alice_account = alice.sign_up("alice@a.example").await;
+    let mallory = Browser::new(&app);
+    mallory.sign_up("mallory@m.example").await;
+
+    for path in ["/api/accounts/overview", "/api/accounts/members"] {
+        let response = mallory.call(path, &[("account_id", &alice_account)]).await;
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    let rename = mallory
+        .call(
+            "/api/accounts/rename",
+            &[("account_id", &alice_account), ("name", "pwned")],
+        )
+        .await;
+    assert_eq!(rename.status(), 404);
+    let garbage = mallory
+        .call("/api/accounts/members", &[("account_id", "not-a-uuid")])
+        .await;
+    assert_eq!(garbage.status(), 404);
+    let page = mallory.get(&format!("/accounts/{alice_account}")).await;
+    assert_eq!(page.status(), 404);
+
+    let anonymous = Browser::new(&app);
+    let response = anonymous
+        .call("/api/accounts/members", &[("account_id", &alice_account)])
+        .await;
+    assert_eq!(response.status(), 401);
+    let overview: serde_json::Value = alice
+        .call("/api/accounts/overview", &[("account_id", &alice_account)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(overview["name"], "alice@a.example's account");
+}

@@ -1,0 +1,145 @@
+use crate::support::{Browser, spawn_app, spawn_app_with};
+use reqwest::header::{ACCEPT, ORIGIN, SET_COOKIE};
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    let live = browser.get("/healthz").await;
+    assert_eq!(live.status(), 200);
+    let ready = browser.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    assert!(ready.text().await.unwrap().starts_with("ready"));
+}
+
+#[tokio::test]
+async fn unknown_paths_render_a_404_page() {
+    let app = spawn_app().await;
+    let response = Browser::new(&app).get("/definitely/not/here").await;
+    assert_eq!(response.status(), 404);
+    assert!(response.text().await.unwrap().contains("Page not found"));
+}
+
+#[tokio::test]
+async fn pages_render_on_the_server_and_signed_out_visitors_are_sent_to_sign_in() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    let sign_in = browser.get("/sign-in").await;
+    assert_eq!(sign_in.status(), 200);
+    let html = sign_in.text().await.unwrap();
+    assert!(
+        html.contains(r#"action="/api/auth/sign-in""#),
+        "the form posts to the server function without WASM"
+    );
+    assert!(html.contains("/pkg/gatehouse.wasm") || html.contains("/pkg/gatehouse.js"));
+
+    let home = browser.get("/").await;
+    assert_eq!(home.status(), 302);
+    assert_eq!(home.headers()["location"], "/sign-in");
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_lax_and_opaque() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    let response = browser
+        .call(
+            "/api/auth/sign-up",
+            &[("email", "ann@acme.example"), ("password", "correct horse battery")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("gatehouse_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(attribute), "{attribute} missing from {cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain-http public URL: no Secure flag ({cookie})"
+    );
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("gatehouse_session=");
+    assert_eq!(token.len(), 43, "256 random bits");
+    assert!(!token.contains("ann"));
+
+    let session: serde_json::Value = browser.call("/api/auth/session", &[]).await.json().await.unwrap();
+    assert_eq!(session["email"], "ann@acme.example");
+
+    let out = browser.call("/api/auth/sign-out", &[]).await;
+    assert!(out.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    let after: serde_json::Value = browser.call("/api/auth/session", &[]).await.json().await.unwrap();
+    assert!(after.is_null(), "signed out: {after}");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    let app = spawn_app_with(&["--secure-cookies", "always"]).await;
+    let response = Browser::new(&app)
+        .call(
+            "/api/auth/sign-up",
+            &[("email", "sec@acme.example"), ("password", "correct horse battery")],
+        )
+        .await;
+    assert!(response.headers()[SET_COOKIE].to_str().unwrap().contains("; Secure"));
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_before_reaching_a_server_function() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    browser.sign_up("victim@acme.example").await;
+    let forged = browser
+        .client
+        .post(format!("{}/api/auth/sign-out", app.address))
+        .header(ORIGIN, "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let session: serde_json::Value = browser.call("/api/auth/session", &[]).await.json().await.unwrap();
+    assert_eq!(session["email"], "victim@acme.example", "still signed in");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let app = spawn_app_with(&["--max-body-bytes", "1024"]).await;
+    let big = "x".repeat(4096);
+    let response = Browser::new(&app)
+        .call("/api/auth/sign-in", &[("email", "a@acme.example"), ("password", &big)])
+        .await;
+    assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn wrong_credentials_give_one_message_and_a_status_for_scripts() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    browser.sign_up("bo@acme.example").await;
+    let other = Browser::new(&app);
+    for (email, password) in [
+        ("bo@acme.example", "wrong password"),
+        ("nobody@acme.example", "correct horse battery"),
+    ] {
+        let response = other
+            .call("/api/auth/sign-in", &[("email", email), ("password", password)])
+            .await;
+        assert_eq!(response.status(), 422);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["Invalid"]["message"], "Email or password is incorrect.");
+    }
+    let plain_form = other
+        .client
+        .post(format!("{}/api/auth/sign-in", app.address))
+        .header(ORIGIN, &app.address)
+        .header(ACCEPT, "text/html")
+        .header("referer", format!("{}/sign-in", app.address))
+        .form(&[("email", "bo@acme.example"), ("password", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain_form.status(), 302, "a plain form post goes back to its page");
+}

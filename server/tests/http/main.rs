@@ -1,0 +1,7 @@
+//! The real router on a free port with a fresh database: health, pages, the session cookie, the guards,
+//! and server functions called directly as each role and across accounts.
+
+mod support;
+
+mod accounts;
+mod basics;

@@ -1,0 +1,103 @@
+//! Starts the whole application on port 0 with a fresh database (SQLite, or PostgreSQL when
+//! `GATEHOUSE_TEST_POSTGRES_URL` names a server) and talks to it like a browser or a script would.
+
+use clap::Parser;
+use leptos::prelude::LeptosOptions;
+use reqwest::header::{ACCEPT, ORIGIN};
+use server::config::Config;
+use std::net::SocketAddr;
+
+pub struct TestApp {
+    pub address: String,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let database_url = fresh_database_url(dir.path()).await;
+    let mut args = vec!["gatehouse", "--public-url", &address, "--database-url", &database_url];
+    args.extend_from_slice(extra_args);
+    let config = Config::parse_from(args);
+    let options = LeptosOptions::builder()
+        .output_name("gatehouse")
+        .site_root("target/site")
+        .build();
+    let state = server::state(&config, options).await.expect("the application starts");
+    let app = server::router(state, config.max_body_bytes);
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
+    });
+    TestApp { address, _dir: dir }
+}
+
+/// A fresh SQLite file in `dir`, or a fresh database on the PostgreSQL test server.
+async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("GATEHOUSE_TEST_POSTGRES_URL") {
+        Ok(server) if !server.is_empty() => gatehouse_core::Store::create_postgres_test_database(&server)
+            .await
+            .expect("create a PostgreSQL test database"),
+        _ => format!("sqlite://{}", dir.join("gatehouse.sqlite").display()),
+    }
+}
+
+/// A client with its own cookie jar: one browser.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Self {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            client,
+            base: app.address.clone(),
+        }
+    }
+
+    /// Loads a page as a browser navigation does.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header(ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Calls a server function as a page's script does: same origin, form-encoded, JSON answer.
+    pub async fn call(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header(ORIGIN, &self.base)
+            .header(ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_up(&self, email: &str) -> String {
+        let response = self
+            .call(
+                "/api/auth/sign-up",
+                &[("email", email), ("password", "correct horse battery")],
+            )
+            .await;
+        assert_eq!(response.status(), 200, "sign-up of {email}");
+        let path: String = response.json().await.unwrap();
+        path.trim_start_matches("/accounts/").to_owned()
+    }
+}
