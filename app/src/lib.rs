@@ -20,8 +20,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -51,5 +52,15 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+/// Hydrates the islands (forms, copy buttons) on the page; everything else stays server-rendered HTML.
+#[cfg(feature = "hydrate")]
+pub fn hydrate_islands() {
+    leptos::mount::hydrate_islands();
+    // A marker that browser tests (and anyone debugging) can wait for: the islands' handlers are attached now.
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "");
     }
 }

@@ -66,7 +66,7 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await signUp(page, owner);
   const accountPath = new URL(page.url()).pathname;
 
-  await page.getByRole('link', { name: 'Members' }).click();
+  await page.getByRole('link', { name: 'Members', exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`${accountPath}/members$`));
   await hydrated(page);
   await page.getByLabel('Email', { exact: true }).fill(viewer);
@@ -74,8 +74,9 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await page.getByRole('button', { name: 'Create invitation' }).click();
   const link = await page.locator('#invitation-link').inputValue();
   expect(link).toMatch(/\/invitations\/[A-Za-z0-9_-]{43}$/);
-  await expect(page.getByRole('cell', { name: viewer })).toBeVisible();
-  await screenshot(page, 'members-owner');
+  await screenshot(page, 'members-invited');
+  await page.reload();
+  await expect(page.locator('#invitations').getByRole('cell', { name: viewer })).toBeVisible();
 
   // The invited person, in a browser of their own, creates an account through the link and accepts.
   const viewerContext = await browser.newContext();
@@ -123,9 +124,11 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   const row = page.locator(`tr[data-email="${viewer}"]`);
   await row.getByRole('combobox').selectOption('admin');
   await row.getByRole('button', { name: 'Save' }).click();
-  await expect(row.getByRole('combobox')).toHaveValue('admin');
+  // The page reloads from the server after the change.
+  await expect(page.locator(`tr[data-email="${viewer}"]`).getByRole('combobox')).toHaveValue('admin');
   await page.reload();
   await expect(page.locator(`tr[data-email="${viewer}"]`).getByRole('combobox')).toHaveValue('admin');
+  await screenshot(page, 'members-owner');
   await viewerPage.goto(accountPath);
   await expect(viewerPage.locator('.account-title .badge')).toHaveText('Admin');
   await expect(viewerPage).toHaveTitle(/Gatehouse/);

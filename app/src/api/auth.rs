@@ -63,7 +63,6 @@ pub async fn sign_out() -> Result<(), AppError> {
         services()?.auth.sign_out(&token).await?;
     }
     clear_session_cookie()?;
-    leptos_axum::redirect("/sign-in");
     Ok(())
 }
 

@@ -2,16 +2,14 @@
 
 use leptos::prelude::*;
 
-#[component]
-pub fn CopyField(label: String, value: String, #[prop(optional)] id: Option<String>) -> impl IntoView {
+#[island]
+pub fn CopyField(label: String, value: String, id: String) -> impl IntoView {
     let copied = RwSignal::new(false);
-    let id = id.unwrap_or_else(|| label.to_lowercase().replace(' ', "-"));
     let to_copy = value.clone();
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let clipboard = window().navigator().clipboard();
-            let _ = clipboard.write_text(&to_copy);
+            let _ = window().navigator().clipboard().write_text(&to_copy);
             copied.set(true);
         }
         #[cfg(not(feature = "hydrate"))]

@@ -1,6 +1,7 @@
 //! The frame of every signed-in page: top bar with account switcher and sign-out, or a redirect to sign-in.
 
 use crate::api::auth::{SessionInfo, SignOut, current_session};
+use crate::pages::load_page;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
@@ -47,7 +48,6 @@ fn url_escape(text: &str) -> String {
 
 #[component]
 pub fn TopBar(info: SessionInfo) -> impl IntoView {
-    let sign_out = ServerAction::<SignOut>::new();
     let current = use_location();
     let current_account = move || {
         let path = current.pathname.get();
@@ -89,10 +89,23 @@ pub fn TopBar(info: SessionInfo) -> impl IntoView {
             </details>
             <div class="topbar-user">
                 <span class="user-email">{info.email}</span>
-                <ActionForm action=sign_out>
-                    <button type="submit" class="button link">"Sign out"</button>
-                </ActionForm>
+                <SignOutButton />
             </div>
         </header>
+    }
+}
+
+#[island]
+fn SignOutButton() -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if matches!(sign_out.value().get(), Some(Ok(()))) {
+            load_page("/sign-in");
+        }
+    });
+    view! {
+        <ActionForm action=sign_out>
+            <button type="submit" class="button link">"Sign out"</button>
+        </ActionForm>
     }
 }

@@ -11,69 +11,92 @@ use leptos_router::hooks::use_params_map;
 #[component]
 pub fn Invitation() -> impl IntoView {
     let params = use_params_map();
-    let token = Memo::new(move |_| params.read().get("token").unwrap_or_default());
-    let details = Resource::new_blocking(move || token.get(), get_invitation);
-    let accept = ServerAction::<AcceptInvitation>::new();
-    let accept_result = Signal::derive(move || accept.value().get());
-    Effect::new(move |_| {
-        if let Some(Ok(path)) = accept.value().get() {
-            load_page(&path);
-        }
-    });
+    let token = params.read_untracked().get("token").unwrap_or_default();
+    let details = Resource::new_blocking(
+        {
+            let token = token.clone();
+            move || token.clone()
+        },
+        get_invitation,
+    );
     view! {
         <Title text="Invitation" />
         <main class="auth-page">
             <div class="auth-card">
                 <h1 class="brand-large">"Gatehouse"</h1>
                 <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        let here = format!("/invitations/{}", token.get_untracked());
-                        match details.await {
-                            Err(e) => view! {
-                                <h2>"Invitation not available"</h2>
-                                <div class="banner banner-error">{e.to_string()}</div>
-                                <a href="/">"Go to Gatehouse"</a>
-                            }
-                                .into_any(),
-                            Ok(d) => {
-                                let intro = format!("You are invited to join {} as {}.", d.account_name, d.role_label);
-                                let action = match d.signed_in_as.clone() {
-                                    Some(me) if me.eq_ignore_ascii_case(&d.email) => view! {
-                                        <ErrorBanner result=accept_result />
-                                        <ActionForm action=accept>
-                                            <input type="hidden" name="token" value=token.get_untracked() />
-                                            <button type="submit" class="button primary wide">"Accept invitation"</button>
-                                        </ActionForm>
-                                    }
-                                        .into_any(),
-                                    Some(me) => view! {
-                                        <div class="banner banner-error">
-                                            {format!("This invitation is for {}, but you are signed in as {me}. Sign out and sign in with the invited address.", d.email)}
-                                        </div>
-                                    }
-                                        .into_any(),
-                                    None => view! {
-                                        <p>{format!("Sign in or create an account with {} to accept.", d.email)}</p>
-                                        <div class="button-row">
-                                            <a class="button primary" href=format!("/sign-in?next={}", encode(&here))>"Sign in"</a>
-                                            <a class="button secondary" href=format!("/sign-up?email={}&next={}", encode(&d.email), encode(&here))>
-                                                "Create an account"
-                                            </a>
-                                        </div>
-                                    }
-                                        .into_any(),
-                                };
-                                view! {
-                                    <h2>"Invitation"</h2>
-                                    <p>{intro}</p>
-                                    {action}
+                    {move || {
+                        let token = token.clone();
+                        Suspend::new(async move {
+                            let here = format!("/invitations/{token}");
+                            match details.await {
+                                Err(e) => view! {
+                                    <h2>"Invitation not available"</h2>
+                                    <div class="banner banner-error">{e.to_string()}</div>
+                                    <a href="/">"Go to Gatehouse"</a>
                                 }
+                                .into_any(),
+                                Ok(d) => {
+                                    let intro = format!("You are invited to join {} as {}.", d.account_name, d.role_label);
+                                    let action = match d.signed_in_as.clone() {
+                                        Some(me) if me.eq_ignore_ascii_case(&d.email) => {
+                                            view! { <AcceptForm token /> }.into_any()
+                                        }
+                                        Some(me) => view! {
+                                            <div class="banner banner-error">
+                                                {format!(
+                                                    "This invitation is for {}, but you are signed in as {me}. Sign out and sign in with the invited address.",
+                                                    d.email,
+                                                )}
+                                            </div>
+                                        }
+                                        .into_any(),
+                                        None => view! {
+                                            <p>{format!("Sign in or create an account with {} to accept.", d.email)}</p>
+                                            <div class="button-row">
+                                                <a class="button primary" href=format!("/sign-in?next={}", encode(&here))>
+                                                    "Sign in"
+                                                </a>
+                                                <a
+                                                    class="button secondary"
+                                                    href=format!("/sign-up?email={}&next={}", encode(&d.email), encode(&here))
+                                                >
+                                                    "Create an account"
+                                                </a>
+                                            </div>
+                                        }
+                                        .into_any(),
+                                    };
+                                    view! {
+                                        <h2>"Invitation"</h2>
+                                        <p>{intro}</p>
+                                        {action}
+                                    }
                                     .into_any()
+                                }
                             }
-                        }
-                    })}
+                        })
+                    }}
                 </Suspense>
             </div>
         </main>
+    }
+}
+
+#[island]
+fn AcceptForm(token: String) -> impl IntoView {
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let result = Signal::derive(move || accept.value().get());
+    Effect::new(move |_| {
+        if let Some(Ok(path)) = accept.value().get() {
+            load_page(&path);
+        }
+    });
+    view! {
+        <ErrorBanner result />
+        <ActionForm action=accept>
+            <input type="hidden" name="token" value=token />
+            <button type="submit" class="button primary wide">"Accept invitation"</button>
+        </ActionForm>
     }
 }

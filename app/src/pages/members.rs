@@ -1,8 +1,9 @@
 //! `/accounts/:account_id/members`: members and roles; the owner invites, changes roles and removes.
 
 use super::account::use_account;
+use super::reload_page;
 use crate::api::accounts::{
-    ASSIGNABLE_ROLES, ChangeMemberRole, InviteMember, MemberView, MembersPage, RemoveMember, RevokeInvitation,
+    ASSIGNABLE_ROLES, ChangeMemberRole, InvitationView, InviteMember, MemberView, RemoveMember, RevokeInvitation,
     list_members,
 };
 use crate::components::{CopyField, ErrorBanner, FieldError, Notice};
@@ -12,170 +13,55 @@ use leptos_meta::Title;
 #[component]
 pub fn Members() -> impl IntoView {
     let account = use_account();
-    let account_id = account.id.clone();
-    let invite = ServerAction::<InviteMember>::new();
-    let change_role = ServerAction::<ChangeMemberRole>::new();
-    let remove = ServerAction::<RemoveMember>::new();
-    let revoke = ServerAction::<RevokeInvitation>::new();
     let page = Resource::new_blocking(
         {
-            let account_id = account_id.clone();
-            move || {
-                (
-                    account_id.clone(),
-                    invite.version().get(),
-                    change_role.version().get(),
-                    remove.version().get(),
-                    revoke.version().get(),
-                )
-            }
+            let id = account.id.clone();
+            move || id.clone()
         },
-        |(id, ..)| list_members(id),
+        list_members,
     );
-    let invite_result = Signal::derive(move || invite.value().get());
-    let change_result = Signal::derive(move || change_role.value().get());
-    let remove_result = Signal::derive(move || remove.value().get());
-    let revoke_result = Signal::derive(move || revoke.value().get());
-    let actions = RowActions {
-        account_id: account_id.clone(),
-        change_role,
-        remove,
-    };
-    let invite_account = account_id.clone();
-
+    let account_id = account.id.clone();
+    let can_manage = account.can_manage_members;
     view! {
         <Title text=format!("Members of {}", account.name) />
-        <section class="panel">
-            <div class="panel-head">
-                <h2>"Members"</h2>
-                <p class="muted">"Everyone who belongs to this account, with their role."</p>
-            </div>
-            <ErrorBanner result=change_result />
-            <ErrorBanner result=remove_result />
-            <Suspense fallback=|| view! { <p class="loading">"Loading members…"</p> }>
-                {move || {
-                    let actions = actions.clone();
-                    Suspend::new(async move {
-                        match page.await {
-                            Ok(page) => view! { <MemberTable page actions /> }.into_any(),
-                            Err(e) => view! { <div class="banner banner-error">{e.to_string()}</div> }.into_any(),
-                        }
-                    })
-                }}
-            </Suspense>
-        </section>
-        {account.can_manage_members.then(|| view! {
-            <section class="panel">
-                <div class="panel-head">
-                    <h2>"Invite a member"</h2>
-                    <p class="muted">
-                        "The invitation link works once and expires after 7 days. The person signs in, or creates an account, with the invited address to accept it."
-                    </p>
-                </div>
-                <ErrorBanner result=invite_result fields=&["email", "role"] />
-                <ActionForm action=invite attr:class="inline-form">
-                    <input type="hidden" name="account_id" value=invite_account />
-                    <div class="field">
-                        <label for="invite-email">"Email"</label>
-                        <input id="invite-email" name="email" type="email" required placeholder="name@company.com" />
-                        <FieldError result=invite_result field="email" />
-                    </div>
-                    <div class="field">
-                        <label for="invite-role">"Role"</label>
-                        <select id="invite-role" name="role">
-                            {ASSIGNABLE_ROLES
-                                .map(|(value, label)| view! { <option value=value selected=value == "viewer">{label}</option> })
-                                .collect_view()}
-                        </select>
-                        <FieldError result=invite_result field="role" />
-                    </div>
-                    <button type="submit" class="button primary" disabled=move || invite.pending().get()>
-                        "Create invitation"
-                    </button>
-                </ActionForm>
-                {move || {
-                    invite
-                        .value()
-                        .get()
-                        .and_then(Result::ok)
-                        .map(|created| {
-                            view! {
-                                <div class="created">
-                                    <Notice>
-                                        {format!("Invitation for {} created (valid until {}). ", created.email, created.expires)}
-                                        {created.delivery.clone()}
-                                    </Notice>
-                                    <CopyField label="Invitation link".into() value=created.link id="invitation-link".into() />
+        <Suspense fallback=|| view! { <p class="loading">"Loading members…"</p> }>
+            {move || {
+                let account_id = account_id.clone();
+                Suspend::new(async move {
+                    match page.await {
+                        Ok(page) => view! {
+                            <section class="panel">
+                                <div class="panel-head">
+                                    <h2>"Members"</h2>
+                                    <p class="muted">"Everyone who belongs to this account, with their role."</p>
                                 </div>
-                            }
-                        })
-                }}
-                <h3>"Pending invitations"</h3>
-                <ErrorBanner result=revoke_result />
-                <Suspense fallback=|| ()>
-                    {move || {
-                        let account_id = account_id.clone();
-                        Suspend::new(async move {
-                            let invitations = page.await.map(|p| p.invitations).unwrap_or_default();
-                            if invitations.is_empty() {
-                                return view! { <p class="empty">"No pending invitations."</p> }.into_any();
-                            }
-                            view! {
-                                <table class="table">
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Email"</th>
-                                            <th scope="col">"Role"</th>
-                                            <th scope="col">"Expires"</th>
-                                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {invitations
-                                            .into_iter()
-                                            .map(|i| {
-                                                let account_id = account_id.clone();
-                                                view! {
-                                                    <tr>
-                                                        <td data-label="Email">{i.email}</td>
-                                                        <td data-label="Role">{i.role_label}</td>
-                                                        <td data-label="Expires">
-                                                            {i.expires}
-                                                            {i.expired.then(|| view! { <span class="badge badge-warn">"Expired"</span> })}
-                                                        </td>
-                                                        <td class="actions">
-                                                            <ActionForm action=revoke>
-                                                                <input type="hidden" name="account_id" value=account_id.clone() />
-                                                                <input type="hidden" name="invitation_id" value=i.id />
-                                                                <button type="submit" class="button link danger">"Revoke"</button>
-                                                            </ActionForm>
-                                                        </td>
-                                                    </tr>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </tbody>
-                                </table>
-                            }
-                                .into_any()
-                        })
-                    }}
-                </Suspense>
-            </section>
-        })}
+                                <MemberTable account_id=account_id.clone() members=page.members can_manage />
+                            </section>
+                            {can_manage.then(|| view! {
+                                <section class="panel">
+                                    <div class="panel-head">
+                                        <h2>"Invite a member"</h2>
+                                        <p class="muted">
+                                            "The invitation link works once and expires after 7 days. The person signs in, or creates an account, with the invited address to accept it."
+                                        </p>
+                                    </div>
+                                    <InviteForm account_id=account_id.clone() />
+                                    <h3>"Pending invitations"</h3>
+                                    <InvitationTable account_id invitations=page.invitations />
+                                </section>
+                            })}
+                        }
+                            .into_any(),
+                        Err(e) => view! { <div class="banner banner-error">{e.to_string()}</div> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
     }
 }
 
-#[derive(Clone)]
-struct RowActions {
-    account_id: String,
-    change_role: ServerAction<ChangeMemberRole>,
-    remove: ServerAction<RemoveMember>,
-}
-
 #[component]
-fn MemberTable(page: MembersPage, actions: RowActions) -> impl IntoView {
-    let can_manage = page.account.can_manage_members;
+fn MemberTable(account_id: String, members: Vec<MemberView>, can_manage: bool) -> impl IntoView {
     view! {
         <table class="table" id="members">
             <thead>
@@ -187,83 +73,196 @@ fn MemberTable(page: MembersPage, actions: RowActions) -> impl IntoView {
                 </tr>
             </thead>
             <tbody>
-                {page
-                    .members
+                {members
                     .into_iter()
-                    .map(|member| view! { <MemberRow member can_manage actions=actions.clone() /> })
+                    .map(|member| {
+                        let editable = can_manage && !member.is_owner && !member.is_you;
+                        view! {
+                            <tr data-email=member.email.clone()>
+                                <td data-label="Email">
+                                    {member.email.clone()}
+                                    {member.is_you.then(|| view! { <span class="muted">" (you)"</span> })}
+                                </td>
+                                <td data-label="Role">
+                                    {if editable {
+                                        view! {
+                                            <RoleForm
+                                                account_id=account_id.clone()
+                                                user_id=member.user_id.clone()
+                                                email=member.email.clone()
+                                                role=member.role.clone()
+                                            />
+                                        }
+                                            .into_any()
+                                    } else {
+                                        view! { <span class="badge">{member.role_label.clone()}</span> }.into_any()
+                                    }}
+                                </td>
+                                <td data-label="Member since">{member.joined.clone()}</td>
+                                {can_manage.then(|| view! {
+                                    <td class="actions">
+                                        {editable.then(|| view! {
+                                            <RemoveForm account_id=account_id.clone() user_id=member.user_id.clone() email=member.email.clone() />
+                                        })}
+                                    </td>
+                                })}
+                            </tr>
+                        }
+                    })
                     .collect_view()}
             </tbody>
         </table>
     }
 }
 
-#[component]
-fn MemberRow(member: MemberView, can_manage: bool, actions: RowActions) -> impl IntoView {
-    let editable = can_manage && !member.is_owner && !member.is_you;
-    let role_select_id = format!("role-{}", member.user_id);
-    let RowActions {
-        account_id,
-        change_role,
-        remove,
-    } = actions;
-    let role_form_account = account_id.clone();
-    let role_form_user = member.user_id.clone();
-    let role_label_text = format!("Role of {}", member.email);
-    let remove_question = format!("Remove {} from this account?", member.email);
-    let remove_user = member.user_id.clone();
-    let current_role = member.role.clone();
+#[island]
+fn RoleForm(account_id: String, user_id: String, email: String, role: String) -> impl IntoView {
+    let action = ServerAction::<ChangeMemberRole>::new();
+    let result = Signal::derive(move || action.value().get());
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            reload_page();
+        }
+    });
+    let select_id = format!("role-{user_id}");
     view! {
-        <tr data-email=member.email.clone()>
-            <td data-label="Email">
-                {member.email.clone()}
-                {member.is_you.then(|| view! { <span class="muted">" (you)"</span> })}
-            </td>
-            <td data-label="Role">
-                {if editable {
+        <ActionForm action attr:class="row-form">
+            <input type="hidden" name="account_id" value=account_id />
+            <input type="hidden" name="user_id" value=user_id />
+            <label class="visually-hidden" for=select_id.clone()>{format!("Role of {email}")}</label>
+            <select id=select_id name="role">
+                {ASSIGNABLE_ROLES
+                    .map(|(value, label)| view! { <option value=value selected=value == role>{label}</option> })
+                    .collect_view()}
+            </select>
+            <button type="submit" class="button secondary small" disabled=move || action.pending().get()>"Save"</button>
+        </ActionForm>
+        <ErrorBanner result />
+    }
+}
+
+#[island]
+fn RemoveForm(account_id: String, user_id: String, email: String) -> impl IntoView {
+    let action = ServerAction::<RemoveMember>::new();
+    let result = Signal::derive(move || action.value().get());
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            reload_page();
+        }
+    });
+    view! {
+        <details class="confirm">
+            <summary class="button link danger">"Remove"</summary>
+            <ActionForm action attr:class="confirm-body">
+                <input type="hidden" name="account_id" value=account_id />
+                <input type="hidden" name="user_id" value=user_id />
+                <p>{format!("Remove {email} from this account?")}</p>
+                <ErrorBanner result />
+                <button type="submit" class="button danger small">"Remove member"</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+#[island]
+fn InviteForm(account_id: String) -> impl IntoView {
+    let invite = ServerAction::<InviteMember>::new();
+    let result = Signal::derive(move || invite.value().get());
+    view! {
+        <ErrorBanner result fields=&["email", "role"] />
+        <ActionForm action=invite attr:class="inline-form">
+            <input type="hidden" name="account_id" value=account_id />
+            <div class="field">
+                <label for="invite-email">"Email"</label>
+                <input id="invite-email" name="email" type="email" required placeholder="name@company.com" />
+                <FieldError result field="email" />
+            </div>
+            <div class="field">
+                <label for="invite-role">"Role"</label>
+                <select id="invite-role" name="role">
+                    {ASSIGNABLE_ROLES
+                        .map(|(value, label)| view! { <option value=value selected=value == "viewer">{label}</option> })
+                        .collect_view()}
+                </select>
+                <FieldError result field="role" />
+            </div>
+            <button type="submit" class="button primary" disabled=move || invite.pending().get()>
+                "Create invitation"
+            </button>
+        </ActionForm>
+        {move || {
+            invite
+                .value()
+                .get()
+                .and_then(Result::ok)
+                .map(|created| {
                     view! {
-                        <ActionForm action=change_role attr:class="row-form">
-                            <input type="hidden" name="account_id" value=role_form_account />
-                            <input type="hidden" name="user_id" value=role_form_user />
-                            <label class="visually-hidden" for=role_select_id.clone()>
-                                {role_label_text}
-                            </label>
-                            <select id=role_select_id name="role">
-                                {ASSIGNABLE_ROLES
-                                    .map(|(value, label)| {
-                                        view! { <option value=value selected=value == current_role>{label}</option> }
-                                    })
-                                    .collect_view()}
-                            </select>
-                            <button type="submit" class="button secondary small">"Save"</button>
-                        </ActionForm>
+                        <div class="created">
+                            <Notice>
+                                {format!("Invitation for {} created, valid until {}. ", created.email, created.expires)}
+                                {created.delivery.clone()}
+                            </Notice>
+                            <CopyField label="Invitation link".into() value=created.link id="invitation-link".into() />
+                        </div>
                     }
-                        .into_any()
-                } else {
-                    view! { <span class="badge">{member.role_label.clone()}</span> }.into_any()
-                }}
-            </td>
-            <td data-label="Member since">{member.joined.clone()}</td>
-            {can_manage
-                .then(|| {
-                    view! {
-                        <td class="actions">
-                            {editable
-                                .then(|| {
-                                    view! {
-                                        <details class="confirm">
-                                            <summary class="button link danger">"Remove"</summary>
-                                            <ActionForm action=remove attr:class="confirm-body">
-                                                <input type="hidden" name="account_id" value=account_id />
-                                                <input type="hidden" name="user_id" value=remove_user />
-                                                <p>{remove_question}</p>
-                                                <button type="submit" class="button danger small">"Remove member"</button>
-                                            </ActionForm>
-                                        </details>
-                                    }
-                                })}
-                        </td>
-                    }
-                })}
-        </tr>
+                })
+        }}
+    }
+}
+
+#[component]
+fn InvitationTable(account_id: String, invitations: Vec<InvitationView>) -> impl IntoView {
+    if invitations.is_empty() {
+        return view! { <p class="empty">"No pending invitations."</p> }.into_any();
+    }
+    view! {
+        <table class="table" id="invitations">
+            <thead>
+                <tr>
+                    <th scope="col">"Email"</th>
+                    <th scope="col">"Role"</th>
+                    <th scope="col">"Expires"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {invitations
+                    .into_iter()
+                    .map(|i| view! {
+                        <tr>
+                            <td data-label="Email">{i.email}</td>
+                            <td data-label="Role">{i.role_label}</td>
+                            <td data-label="Expires">
+                                {i.expires}
+                                {i.expired.then(|| view! { <span class="badge badge-warn">"Expired"</span> })}
+                            </td>
+                            <td class="actions">
+                                <RevokeForm account_id=account_id.clone() invitation_id=i.id />
+                            </td>
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[island]
+fn RevokeForm(account_id: String, invitation_id: String) -> impl IntoView {
+    let action = ServerAction::<RevokeInvitation>::new();
+    let result = Signal::derive(move || action.value().get());
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            reload_page();
+        }
+    });
+    view! {
+        <ActionForm action>
+            <input type="hidden" name="account_id" value=account_id />
+            <input type="hidden" name="invitation_id" value=invitation_id />
+            <button type="submit" class="button link danger">"Revoke"</button>
+        </ActionForm>
+        <ErrorBanner result />
     }
 }

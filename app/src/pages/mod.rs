@@ -1,4 +1,4 @@
-//! One file per route.
+//! One file per route. Pages render on the server; the forms in them are islands that hydrate in the browser.
 
 pub mod account;
 pub mod home;
@@ -9,7 +9,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod sign_up;
 
-/// Loads `path` as a whole new page, so everything on it (the top bar included) reflects the new session.
+/// Loads `path` as a whole new page, so everything on it reflects the change just made.
 pub(crate) fn load_page(path: &str) {
     #[cfg(feature = "hydrate")]
     {
@@ -17,4 +17,12 @@ pub(crate) fn load_page(path: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = path;
+}
+
+/// Renders the current page again from the server, after an action changed what it shows.
+pub(crate) fn reload_page() {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = leptos::prelude::window().location().reload();
+    }
 }

@@ -18,21 +18,8 @@ pub fn Settings() -> impl IntoView {
                 <p>"Your role is " {account.role.clone()} ". Ask the account owner if something here needs to change."</p>
             </div>
         }
-            .into_any();
+        .into_any();
     }
-    let rename = ServerAction::<RenameAccount>::new();
-    let transfer = ServerAction::<TransferOwnership>::new();
-    let rename_result = Signal::derive(move || rename.value().get());
-    let transfer_result = Signal::derive(move || transfer.value().get());
-    let account_path = format!("/accounts/{}", account.id);
-    Effect::new({
-        let account_path = account_path.clone();
-        move |_| {
-            if matches!(rename.value().get(), Some(Ok(()))) || matches!(transfer.value().get(), Some(Ok(()))) {
-                load_page(&account_path);
-            }
-        }
-    });
     let members = Resource::new_blocking(
         {
             let id = account.id.clone();
@@ -48,16 +35,7 @@ pub fn Settings() -> impl IntoView {
                 <h2>"Account name"</h2>
                 <p class="muted">"Shown to members in the account switcher and in invitations."</p>
             </div>
-            <ErrorBanner result=rename_result fields=&["name"] />
-            <ActionForm action=rename attr:class="inline-form">
-                <input type="hidden" name="account_id" value=account.id.clone() />
-                <div class="field grow">
-                    <label for="account-name">"Name"</label>
-                    <input id="account-name" name="name" type="text" required maxlength="120" value=account.name.clone() />
-                    <FieldError result=rename_result field="name" />
-                </div>
-                <button type="submit" class="button primary">"Save name"</button>
-            </ActionForm>
+            <RenameForm account_id=account.id.clone() name=account.name.clone() />
         </section>
         <section class="panel">
             <div class="panel-head">
@@ -66,41 +44,83 @@ pub fn Settings() -> impl IntoView {
                     "An account has exactly one owner. The member you choose becomes the owner; you become an Admin."
                 </p>
             </div>
-            <ErrorBanner result=transfer_result fields=&[] />
             <Suspense fallback=|| ()>
                 {move || {
                     let account_id = account_id.clone();
                     Suspend::new(async move {
-                        let candidates: Vec<_> = members
+                        let candidates: Vec<(String, String)> = members
                             .await
-                            .map(|p| p.members.into_iter().filter(|m| !m.is_owner).collect())
+                            .map(|page| {
+                                page.members
+                                    .into_iter()
+                                    .filter(|m| !m.is_owner)
+                                    .map(|m| (m.user_id, format!("{} ({})", m.email, m.role_label)))
+                                    .collect()
+                            })
                             .unwrap_or_default();
                         if candidates.is_empty() {
-                            return view! {
-                                <p class="empty">"Invite a member first: ownership can only go to someone already in the account."</p>
+                            view! {
+                                <p class="empty">
+                                    "Invite a member first: ownership can only go to someone already in the account."
+                                </p>
                             }
-                                .into_any();
-                        }
-                        view! {
-                            <ActionForm action=transfer attr:class="inline-form">
-                                <input type="hidden" name="account_id" value=account_id />
-                                <div class="field grow">
-                                    <label for="new-owner">"New owner"</label>
-                                    <select id="new-owner" name="user_id">
-                                        {candidates
-                                            .into_iter()
-                                            .map(|m| view! { <option value=m.user_id>{format!("{} ({})", m.email, m.role_label)}</option> })
-                                            .collect_view()}
-                                    </select>
-                                </div>
-                                <button type="submit" class="button danger">"Transfer ownership"</button>
-                            </ActionForm>
-                        }
                             .into_any()
+                        } else {
+                            view! { <TransferForm account_id candidates /> }.into_any()
+                        }
                     })
                 }}
             </Suspense>
         </section>
     }
-        .into_any()
+    .into_any()
+}
+
+#[island]
+fn RenameForm(account_id: String, name: String) -> impl IntoView {
+    let rename = ServerAction::<RenameAccount>::new();
+    let result = Signal::derive(move || rename.value().get());
+    let account_path = format!("/accounts/{account_id}/settings");
+    Effect::new(move |_| {
+        if matches!(rename.value().get(), Some(Ok(()))) {
+            load_page(&account_path);
+        }
+    });
+    view! {
+        <ErrorBanner result fields=&["name"] />
+        <ActionForm action=rename attr:class="inline-form">
+            <input type="hidden" name="account_id" value=account_id />
+            <div class="field grow">
+                <label for="account-name">"Name"</label>
+                <input id="account-name" name="name" type="text" required maxlength="120" value=name />
+                <FieldError result field="name" />
+            </div>
+            <button type="submit" class="button primary">"Save name"</button>
+        </ActionForm>
+    }
+}
+
+#[island]
+fn TransferForm(account_id: String, candidates: Vec<(String, String)>) -> impl IntoView {
+    let transfer = ServerAction::<TransferOwnership>::new();
+    let result = Signal::derive(move || transfer.value().get());
+    let account_path = format!("/accounts/{account_id}");
+    Effect::new(move |_| {
+        if matches!(transfer.value().get(), Some(Ok(()))) {
+            load_page(&account_path);
+        }
+    });
+    view! {
+        <ErrorBanner result />
+        <ActionForm action=transfer attr:class="inline-form">
+            <input type="hidden" name="account_id" value=account_id />
+            <div class="field grow">
+                <label for="new-owner">"New owner"</label>
+                <select id="new-owner" name="user_id">
+                    {candidates.into_iter().map(|(id, label)| view! { <option value=id>{label}</option> }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="button danger">"Transfer ownership"</button>
+        </ActionForm>
+    }
 }

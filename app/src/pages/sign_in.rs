@@ -11,8 +11,41 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
+    let next = query.read_untracked().get("next").unwrap_or_default();
     let session = Resource::new_blocking(|| (), |_| current_session());
+    let sign_up_link = if next.is_empty() {
+        "/sign-up".to_owned()
+    } else {
+        format!("/sign-up?next={}", encode(&next))
+    };
+    let target_next = next.clone();
+    view! {
+        <Title text="Sign in" />
+        <Suspense fallback=|| ()>
+            {move || {
+                let next = target_next.clone();
+                Suspend::new(async move {
+                    // Already signed in (also where a plain form post lands after signing in): go on.
+                    session.await.ok().flatten().map(|info| {
+                        let target = if next.starts_with('/') && !next.starts_with("//") { next } else { info.home() };
+                        view! { <Redirect path=target /> }
+                    })
+                })
+            }}
+        </Suspense>
+        <main class="auth-page">
+            <div class="auth-card">
+                <h1 class="brand-large">"Gatehouse"</h1>
+                <h2>"Sign in"</h2>
+                <SignInForm next />
+                <p class="auth-switch">"New to Gatehouse? " <a href=sign_up_link>"Create an account"</a></p>
+            </div>
+        </main>
+    }
+}
+
+#[island]
+fn SignInForm(next: String) -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let result = Signal::derive(move || action.value().get());
     Effect::new(move |_| {
@@ -20,53 +53,24 @@ pub fn SignInPage() -> impl IntoView {
             load_page(&path);
         }
     });
-    let sign_up_link = move || {
-        let next = next();
-        if next.is_empty() {
-            "/sign-up".to_owned()
-        } else {
-            format!("/sign-up?next={}", encode(&next))
-        }
-    };
     view! {
-        <Title text="Sign in" />
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match session.await {
-                    // Already signed in (also where a plain form post lands after signing in): go on.
-                    Ok(Some(info)) => {
-                        let next = next();
-                        let target = if next.starts_with('/') && !next.starts_with("//") { next } else { info.home() };
-                        view! { <Redirect path=target /> }.into_any()
-                    }
-                    _ => ().into_any(),
-                }
-            })}
-        </Suspense>
-        <main class="auth-page">
-            <div class="auth-card">
-                <h1 class="brand-large">"Gatehouse"</h1>
-                <h2>"Sign in"</h2>
-                <ErrorBanner result fields=&["email", "password"] />
-                <ActionForm action>
-                    <input type="hidden" name="next" value=next />
-                    <div class="field">
-                        <label for="email">"Email"</label>
-                        <input id="email" name="email" type="email" autocomplete="username" required autofocus />
-                        <FieldError result field="email" />
-                    </div>
-                    <div class="field">
-                        <label for="password">"Password"</label>
-                        <input id="password" name="password" type="password" autocomplete="current-password" required />
-                        <FieldError result field="password" />
-                    </div>
-                    <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
-                    </button>
-                </ActionForm>
-                <p class="auth-switch">"New to Gatehouse? " <a href=sign_up_link>"Create an account"</a></p>
+        <ErrorBanner result fields=&["email", "password"] />
+        <ActionForm action>
+            <input type="hidden" name="next" value=next />
+            <div class="field">
+                <label for="email">"Email"</label>
+                <input id="email" name="email" type="email" autocomplete="username" required autofocus />
+                <FieldError result field="email" />
             </div>
-        </main>
+            <div class="field">
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required />
+                <FieldError result field="password" />
+            </div>
+            <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </ActionForm>
     }
 }
 

@@ -11,22 +11,12 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn SignUpPage() -> impl IntoView {
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
-    let email = move || query.read().get("email").unwrap_or_default();
-    let action = ServerAction::<SignUp>::new();
-    let result = Signal::derive(move || action.value().get());
-    Effect::new(move |_| {
-        if let Some(Ok(path)) = action.value().get() {
-            load_page(&path);
-        }
-    });
-    let sign_in_link = move || {
-        let next = next();
-        if next.is_empty() {
-            "/sign-in".to_owned()
-        } else {
-            format!("/sign-in?next={}", encode(&next))
-        }
+    let next = query.read_untracked().get("next").unwrap_or_default();
+    let email = query.read_untracked().get("email").unwrap_or_default();
+    let sign_in_link = if next.is_empty() {
+        "/sign-in".to_owned()
+    } else {
+        format!("/sign-in?next={}", encode(&next))
     };
     view! {
         <Title text="Create an account" />
@@ -34,34 +24,48 @@ pub fn SignUpPage() -> impl IntoView {
             <div class="auth-card">
                 <h1 class="brand-large">"Gatehouse"</h1>
                 <h2>"Create an account"</h2>
-                <ErrorBanner result fields=&["email", "password"] />
-                <ActionForm action>
-                    <input type="hidden" name="next" value=next />
-                    <div class="field">
-                        <label for="email">"Work email"</label>
-                        <input id="email" name="email" type="email" autocomplete="email" required value=email />
-                        <FieldError result field="email" />
-                    </div>
-                    <div class="field">
-                        <label for="password">"Password"</label>
-                        <input
-                            id="password"
-                            name="password"
-                            type="password"
-                            autocomplete="new-password"
-                            minlength="10"
-                            required
-                            aria-describedby="password-hint"
-                        />
-                        <p class="hint" id="password-hint">"At least 10 characters. A passphrase of a few words works well."</p>
-                        <FieldError result field="password" />
-                    </div>
-                    <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Creating account…" } else { "Create account" }}
-                    </button>
-                </ActionForm>
+                <SignUpForm next email />
                 <p class="auth-switch">"Already have an account? " <a href=sign_in_link>"Sign in"</a></p>
             </div>
         </main>
+    }
+}
+
+#[island]
+fn SignUpForm(next: String, email: String) -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    let result = Signal::derive(move || action.value().get());
+    Effect::new(move |_| {
+        if let Some(Ok(path)) = action.value().get() {
+            load_page(&path);
+        }
+    });
+    view! {
+        <ErrorBanner result fields=&["email", "password"] />
+        <ActionForm action>
+            <input type="hidden" name="next" value=next />
+            <div class="field">
+                <label for="email">"Work email"</label>
+                <input id="email" name="email" type="email" autocomplete="email" required value=email />
+                <FieldError result field="email" />
+            </div>
+            <div class="field">
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="new-password"
+                    minlength="10"
+                    required
+                    aria-describedby="password-hint"
+                />
+                <p class="hint" id="password-hint">"At least 10 characters. A passphrase of a few words works well."</p>
+                <FieldError result field="password" />
+            </div>
+            <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Creating account…" } else { "Create account" }}
+            </button>
+        </ActionForm>
     }
 }
