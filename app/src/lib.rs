@@ -8,7 +8,7 @@ mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 /// The HTML document around the app, rendered on the server.
@@ -45,11 +45,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage ssr=SsrMode::Async />
                 <Route path=path!("/sign-up") view=pages::sign_up::SignUpPage ssr=SsrMode::Async />
                 <Route path=path!("/invitations/:token") view=pages::invitation::Invitation ssr=SsrMode::Async />
-                <ParentRoute path=path!("/accounts/:account_id") view=pages::account::AccountLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view=pages::account::Overview ssr=SsrMode::Async />
-                    <Route path=path!("members") view=pages::members::Members ssr=SsrMode::Async />
-                    <Route path=path!("settings") view=pages::settings::Settings ssr=SsrMode::Async />
-                </ParentRoute>
+                <Route path=path!("/accounts/:account_id") view=pages::account::Overview ssr=SsrMode::Async />
+                <Route path=path!("/accounts/:account_id/members") view=pages::members::Members ssr=SsrMode::Async />
+                <Route path=path!("/accounts/:account_id/settings") view=pages::settings::Settings ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -74,9 +74,22 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await page.getByRole('button', { name: 'Create invitation' }).click();
   const link = await page.locator('#invitation-link').inputValue();
   expect(link).toMatch(/\/invitations\/[A-Za-z0-9_-]{43}$/);
+  await expect(page.locator('#invitations').getByRole('cell', { name: viewer })).toBeVisible();
   await screenshot(page, 'members-invited');
   await page.reload();
   await expect(page.locator('#invitations').getByRole('cell', { name: viewer })).toBeVisible();
+
+  // A second invitation, withdrawn: its row disappears and stays gone.
+  await hydrated(page);
+  const withdrawn = uniqueEmail('withdrawn');
+  await page.getByLabel('Email', { exact: true }).fill(withdrawn);
+  await page.getByRole('button', { name: 'Create invitation' }).click();
+  const withdrawnRow = page.locator('#invitations tr', { hasText: withdrawn });
+  await expect(withdrawnRow).toBeVisible();
+  await withdrawnRow.getByRole('button', { name: 'Revoke' }).click();
+  await expect(withdrawnRow).toHaveCount(0);
+  await page.reload();
+  await expect(page.locator('#invitations tr', { hasText: withdrawn })).toHaveCount(0);
 
   // The invited person, in a browser of their own, creates an account through the link and accepts.
   const viewerContext = await browser.newContext();
@@ -94,6 +107,13 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await viewerPage.getByRole('button', { name: 'Accept invitation' }).click();
   await expect(viewerPage).toHaveURL(new RegExp(`${accountPath}$`));
   await expect(viewerPage.locator('.account-title .badge')).toHaveText('Viewer');
+
+  // The viewer now belongs to two accounts and switches between them from the top bar.
+  await viewerPage.locator('.switcher summary').click();
+  await expect(viewerPage.locator('.switcher li')).toHaveCount(2);
+  await viewerPage.locator('.switcher li', { hasText: `${viewer}'s account` }).getByRole('link').click();
+  await expect(viewerPage.getByRole('heading', { level: 1 })).toHaveText(`${viewer}'s account`);
+  await viewerPage.goto(accountPath);
 
   // The UI offers no settings to a Viewer, and the page itself says why when opened directly.
   await expect(viewerPage.getByRole('link', { name: 'Settings' })).toHaveCount(0);
@@ -134,6 +154,17 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await expect(viewerPage).toHaveTitle(/Gatehouse/);
   await page.goto(`${accountPath}/settings`);
   await screenshot(page, 'settings-owner');
+
+  // Finally the owner removes the member, who then no longer sees the account.
+  await page.goto(`${accountPath}/members`);
+  await hydrated(page);
+  const memberRow = page.locator(`tr[data-email="${viewer}"]`);
+  await memberRow.getByText('Remove', { exact: true }).click();
+  await memberRow.getByRole('button', { name: 'Remove member' }).click();
+  await expect(page.locator(`tr[data-email="${viewer}"]`)).toHaveCount(0);
+  const gone = await viewerPage.goto(accountPath);
+  expect(gone?.status()).toBe(404);
+  await expect(viewerPage.getByRole('heading', { name: 'Account not available' })).toBeVisible();
   await viewerContext.close();
 });
 

@@ -37,8 +37,6 @@ pub enum StartError {
     Database(#[from] gatehouse_core::StoreError),
     #[error("mail settings: {0}")]
     Mail(#[from] gatehouse_core::mail::MailError),
-    #[error("Leptos settings: {0}")]
-    Leptos(String),
 }
 
 /// Opens the database (applying migrations) and wires the services.
@@ -91,9 +89,14 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .with_state(state)
 }
 
-/// Leptos's own settings (site root, output name) from its `LEPTOS_*` environment variables.
-pub fn leptos_options() -> Result<LeptosOptions, StartError> {
-    get_configuration(None)
-        .map(|c| c.leptos_options)
-        .map_err(|e| StartError::Leptos(e.to_string()))
+/// Where the built site (`pkg/gatehouse.js`, `.wasm`, `.css`) is served from: `LEPTOS_SITE_ROOT`, by default
+/// `target/site` relative to the working directory. Read here rather than baked in at build time, so the same
+/// binary runs whether cargo-leptos or plain cargo built it.
+pub fn leptos_options() -> LeptosOptions {
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".to_owned());
+    LeptosOptions::builder()
+        .output_name("gatehouse")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .build()
 }

@@ -47,9 +47,8 @@ pub struct MembersPage {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationCreated {
-    pub email: String,
+    pub invitation: InvitationView,
     pub link: String,
-    pub expires: String,
     /// How the invitation was delivered, in words for the owner.
     pub delivery: String,
 }
@@ -70,7 +69,7 @@ pub const ASSIGNABLE_ROLES: [(&str, &str); 3] = [("admin", "Admin"), ("viewer", 
 mod convert {
     use super::*;
     use chrono::{DateTime, Utc};
-    use gatehouse_core::tenancy::{AccountSummary, Permission};
+    use gatehouse_core::tenancy::{AccountSummary, PendingInvitation, Permission};
 
     pub fn date(t: DateTime<Utc>) -> String {
         t.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -83,6 +82,17 @@ mod convert {
             role: a.role.label().into(),
             can_view: a.role.allows(Permission::ViewAccount),
             can_manage_members: a.role.allows(Permission::ManageMembers),
+        }
+    }
+
+    pub fn invitation_view(i: PendingInvitation) -> InvitationView {
+        InvitationView {
+            id: i.id.to_string(),
+            email: i.email,
+            role_label: i.role.label().into(),
+            invited: date(i.invited_at),
+            expires: date(i.expires_at),
+            expired: i.expired,
         }
     }
 
@@ -118,14 +128,7 @@ pub async fn list_members(account_id: String) -> Result<MembersPage, AppError> {
             .pending_invitations(&caller, account, now())
             .await?
             .into_iter()
-            .map(|i| InvitationView {
-                id: i.id.to_string(),
-                email: i.email,
-                role_label: i.role.label().into(),
-                invited: convert::date(i.invited_at),
-                expires: convert::date(i.expires_at),
-                expired: i.expired,
-            })
+            .map(convert::invitation_view)
             .collect()
     } else {
         Vec::new()
@@ -160,33 +163,33 @@ pub async fn invite_member(account_id: String, email: String, role: String) -> R
         .tenancy
         .invite(&caller, account, &email, role, now())
         .await?;
-    let email = email.trim().to_owned();
-    let delivery = match created.mail {
+    let email = &created.invitation.email;
+    let delivery = match &created.mail {
         MailOutcome::NotConfigured => "No mail server is configured: send this link to the person yourself.".to_owned(),
         MailOutcome::Sent => format!("An email with this link was sent to {email}."),
         MailOutcome::Failed(reason) => format!("The email could not be sent ({reason}); send this link yourself."),
     };
     Ok(InvitationCreated {
-        email,
         link: created.link,
-        expires: convert::date(created.expires_at),
+        invitation: convert::invitation_view(created.invitation),
         delivery,
     })
 }
 
-/// Withdraws a pending invitation (Owner only); its link stops working.
+/// Withdraws a pending invitation (Owner only); its link stops working. Answers the withdrawn invitation's id.
 #[server(prefix = "/api", endpoint = "accounts/revoke-invitation")]
-pub async fn revoke_invitation(account_id: String, invitation_id: String) -> Result<(), AppError> {
+pub async fn revoke_invitation(account_id: String, invitation_id: String) -> Result<String, AppError> {
     use crate::api::context::*;
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let invitation = invitation_id
         .parse()
         .map_err(|_| respond(AppError::NotFound("This invitation does not exist.".into())))?;
-    Ok(services()?
+    services()?
         .tenancy
         .revoke_invitation(&caller, account, invitation)
-        .await?)
+        .await?;
+    Ok(invitation_id)
 }
 
 /// Gives a member another role (Owner only; the Owner role moves only by transfer).

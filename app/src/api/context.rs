@@ -122,7 +122,10 @@ pub fn safe_return_path(next: Option<&str>) -> String {
 /// Logs an unexpected failure with a fresh reference and returns only the reference to the client.
 pub fn internal(detail: impl std::fmt::Display) -> AppError {
     let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    tracing::error!(%reference, error = %detail, "internal error");
+    let path = use_context::<Parts>()
+        .map(|p| p.uri.path().to_owned())
+        .unwrap_or_default();
+    tracing::error!(%reference, %path, error = %detail, "internal error");
     AppError::Internal { reference }
 }
 

@@ -1,83 +1,31 @@
-//! The frame of every signed-in page: top bar with account switcher and sign-out, or a redirect to sign-in.
+//! The top bar of every signed-in page: account switcher, who is signed in, sign-out.
 
-use crate::api::auth::{SessionInfo, SignOut, current_session};
+use crate::api::auth::{SessionInfo, SignOut};
 use crate::pages::load_page;
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
-use leptos_router::hooks::use_location;
-
-/// Renders `children` with the session when someone is signed in; otherwise sends the visitor to sign in
-/// and back here afterwards.
-#[component]
-pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
-    let session = Resource::new_blocking(|| (), |_| current_session());
-    let location = use_location();
-    let children = StoredValue::new(children);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match session.await {
-                    Ok(Some(info)) => {
-                        provide_context(info.clone());
-                        view! {
-                            <TopBar info=info />
-                            {children.read_value()()}
-                        }
-                            .into_any()
-                    }
-                    Ok(None) => {
-                        let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-                        let next = url_escape(&here);
-                        view! { <Redirect path=format!("/sign-in?next={next}") /> }.into_any()
-                    }
-                    Err(e) => view! { <div class="banner banner-error">{e.to_string()}</div> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-fn url_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 #[component]
-pub fn TopBar(info: SessionInfo) -> impl IntoView {
-    let current = use_location();
-    let current_account = move || {
-        let path = current.pathname.get();
-        path.strip_prefix("/accounts/")
-            .map(|rest| rest.split('/').next().unwrap_or_default().to_owned())
-    };
-    let accounts = info.accounts.clone();
-    let current_name = {
-        let accounts = accounts.clone();
-        move || {
-            let id = current_account();
-            accounts
-                .iter()
-                .find(|a| Some(&a.id) == id.as_ref())
-                .map(|a| a.name.clone())
-                .unwrap_or_else(|| "Choose an account".into())
-        }
-    };
+pub fn TopBar(info: SessionInfo, current_account: String) -> impl IntoView {
+    let current_name = info
+        .accounts
+        .iter()
+        .find(|a| a.id == current_account)
+        .map(|a| a.name.clone())
+        .unwrap_or_else(|| "Choose an account".into());
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Gatehouse"</a>
             <details class="switcher">
                 <summary aria-label="Switch account">{current_name}</summary>
                 <ul role="list">
-                    {accounts
+                    {info
+                        .accounts
                         .into_iter()
                         .map(|a| {
+                            let current = (a.id == current_account).then_some("page");
                             view! {
                                 <li>
-                                    <a href=format!("/accounts/{}", a.id)>
+                                    <a href=format!("/accounts/{}", a.id) aria-current=current>
                                         <span class="switcher-name">{a.name}</span>
                                         <span class="badge">{a.role}</span>
                                     </a>

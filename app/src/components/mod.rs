@@ -6,4 +6,4 @@ mod frame;
 
 pub use copy_field::CopyField;
 pub use feedback::{ErrorBanner, FieldError, Notice};
-pub use frame::SignedIn;
+pub use frame::TopBar;

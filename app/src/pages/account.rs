@@ -1,63 +1,121 @@
-//! `/accounts/:account_id`: the account frame (name, tabs) and its overview.
+//! The frame of every account page (top bar, account name, tabs), and the account's overview.
+//!
+//! Each account page loads everything it shows (session, account, the page's own data) in one resource and
+//! renders once it is there; nested loading inside a loaded frame is avoided on purpose, since a resource
+//! created under another resource's view can outlive its request on the server.
 
 use crate::api::accounts::{AccountView, account_overview};
-use crate::components::SignedIn;
+use crate::api::auth::{SessionInfo, current_session};
+use crate::components::TopBar;
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Outlet;
+use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_location, use_params_map};
+use serde::{Serialize, de::DeserializeOwned};
+use std::future::Future;
 
-/// The account id in the current URL.
-pub(crate) fn use_account_id() -> Memo<String> {
-    let params = use_params_map();
-    Memo::new(move |_| params.read().get("account_id").unwrap_or_default())
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tab {
+    Overview,
+    Members,
+    Settings,
 }
 
-#[component]
-pub fn AccountLayout() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <AccountFrame />
-        </SignedIn>
+/// What an account page found when it loaded.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+enum Loaded<T> {
+    SignedOut,
+    Unavailable(SessionInfo, AppError),
+    NoAccess(SessionInfo, AccountView),
+    Ready(SessionInfo, AccountView, T),
+}
+
+async fn load<T, Fut>(account_id: String, page_data: fn(String) -> Fut) -> Result<Loaded<T>, AppError>
+where
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    let Some(session) = current_session().await? else {
+        return Ok(Loaded::SignedOut);
+    };
+    let account = match account_overview(account_id.clone()).await {
+        Ok(account) => account,
+        Err(e @ (AppError::NotFound(_) | AppError::Forbidden(_))) => return Ok(Loaded::Unavailable(session, e)),
+        Err(e) => return Err(e),
+    };
+    if !account.can_view {
+        return Ok(Loaded::NoAccess(session, account));
     }
+    let data = page_data(account_id).await?;
+    Ok(Loaded::Ready(session, account, data))
 }
 
-#[component]
-fn AccountFrame() -> impl IntoView {
-    let account_id = use_account_id();
-    let account = Resource::new_blocking(move || account_id.get(), account_overview);
+/// Renders one account page: the frame, and `body` with the page's data once everything has loaded.
+pub(crate) fn account_page<T, Fut>(
+    tab: Tab,
+    page_data: fn(String) -> Fut,
+    body: fn(AccountView, T) -> AnyView,
+) -> impl IntoView
+where
+    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let account_id = use_params_map().read_untracked().get("account_id").unwrap_or_default();
+    let location = use_location();
+    let here = format!(
+        "{}{}",
+        location.pathname.get_untracked(),
+        location.search.get_untracked()
+    );
+    let loaded = Resource::new_blocking(
+        {
+            let account_id = account_id.clone();
+            move || account_id.clone()
+        },
+        move |id| load(id, page_data),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match account.await {
-                    Ok(view) if view.can_view => {
-                        provide_context(view.clone());
-                        view! {
-                            <AccountTabs account=view />
-                            <main class="page">
-                                <Outlet />
-                            </main>
+            {move || {
+                let account_id = account_id.clone();
+                let here = here.clone();
+                Suspend::new(async move {
+                    match loaded.await {
+                        Ok(Loaded::SignedOut) => {
+                            let next = super::sign_in::encode(&here);
+                            view! { <Redirect path=format!("/sign-in?next={next}") /> }.into_any()
                         }
-                            .into_any()
-                    }
-                    Ok(view) => {
-                        view! {
+                        Ok(Loaded::Unavailable(session, error)) => view! {
+                            <TopBar info=session current_account=account_id />
+                            <AccountUnavailable error />
+                        }
+                        .into_any(),
+                        Ok(Loaded::NoAccess(session, account)) => view! {
+                            <TopBar info=session current_account=account_id />
                             <main class="page">
-                                <h1>{view.name}</h1>
+                                <h1>{account.name}</h1>
                                 <div class="empty-state">
                                     <h2>"You have no access to this account yet"</h2>
-                                    <p>
-                                        "You are a member with the role No access. Ask the account owner to give you a role."
-                                    </p>
+                                    <p>"You are a member with the role No access. Ask the account owner to give you a role."</p>
                                 </div>
                             </main>
                         }
-                            .into_any()
+                        .into_any(),
+                        Ok(Loaded::Ready(session, account, data)) => view! {
+                            <TopBar info=session current_account=account_id />
+                            <AccountHead account=account.clone() tab />
+                            <main class="page">{body(account, data)}</main>
+                        }
+                        .into_any(),
+                        Err(e) => view! {
+                            <main class="page">
+                                <div class="banner banner-error">{e.to_string()}</div>
+                            </main>
+                        }
+                        .into_any(),
                     }
-                    Err(e) => view! { <AccountUnavailable error=e /> }.into_any(),
-                }
-            })}
+                })
+            }}
         </Suspense>
     }
 }
@@ -80,12 +138,14 @@ fn AccountUnavailable(error: AppError) -> impl IntoView {
 }
 
 #[component]
-fn AccountTabs(account: AccountView) -> impl IntoView {
-    let location = use_location();
+fn AccountHead(account: AccountView, tab: Tab) -> impl IntoView {
     let base = format!("/accounts/{}", account.id);
-    let mut tabs = vec![(base.clone(), "Overview"), (format!("{base}/members"), "Members")];
+    let mut tabs = vec![
+        (Tab::Overview, base.clone(), "Overview"),
+        (Tab::Members, format!("{base}/members"), "Members"),
+    ];
     if account.can_manage_members {
-        tabs.push((format!("{base}/settings"), "Settings"));
+        tabs.push((Tab::Settings, format!("{base}/settings"), "Settings"));
     }
     view! {
         <div class="account-head">
@@ -96,47 +156,44 @@ fn AccountTabs(account: AccountView) -> impl IntoView {
             <nav class="tabs" aria-label="Account sections">
                 {tabs
                     .into_iter()
-                    .map(|(href, label)| {
-                        let target = href.clone();
-                        let current = move || (location.pathname.get() == target).then_some("page");
-                        view! { <a href=href aria-current=current>{label}</a> }
-                    })
+                    .map(|(t, href, label)| view! { <a href=href aria-current=(t == tab).then_some("page")>{label}</a> })
                     .collect_view()}
             </nav>
         </div>
     }
 }
 
-/// The account the surrounding frame loaded.
-pub(crate) fn use_account() -> AccountView {
-    expect_context::<AccountView>()
+async fn nothing(_account_id: String) -> Result<(), AppError> {
+    Ok(())
 }
 
 #[component]
 pub fn Overview() -> impl IntoView {
-    let account = use_account();
-    let base = format!("/accounts/{}", account.id);
-    view! {
-        <Title text=account.name.clone() />
-        <section class="cards">
-            <article class="card">
-                <h2>"Members"</h2>
-                <p>"See who belongs to this account and what each person may do."</p>
-                <a class="button secondary" href=format!("{base}/members")>
-                    {if account.can_manage_members { "Manage members" } else { "View members" }}
-                </a>
-            </article>
-            <article class="card">
-                <h2>"Your role"</h2>
-                <p>
-                    "You are " <strong>{account.role.clone()}</strong> " in " {account.name.clone()} ". "
-                    {if account.can_manage_members {
-                        "As the owner you manage members, roles and the account's settings."
-                    } else {
-                        "You can see this account; the owner manages its members and settings."
-                    }}
-                </p>
-            </article>
-        </section>
-    }
+    account_page(Tab::Overview, nothing, |account, ()| {
+        let base = format!("/accounts/{}", account.id);
+        view! {
+            <Title text=account.name.clone() />
+            <section class="cards">
+                <article class="card">
+                    <h2>"Members"</h2>
+                    <p>"See who belongs to this account and what each person may do."</p>
+                    <a class="button secondary" href=format!("{base}/members")>
+                        {if account.can_manage_members { "Manage members" } else { "View members" }}
+                    </a>
+                </article>
+                <article class="card">
+                    <h2>"Your role"</h2>
+                    <p>
+                        "You are " <strong>{account.role.clone()}</strong> " in " {account.name.clone()} ". "
+                        {if account.can_manage_members {
+                            "As the owner you manage members, roles and the account's settings."
+                        } else {
+                            "You can see this account; the owner manages its members and settings."
+                        }}
+                    </p>
+                </article>
+            </section>
+        }
+        .into_any()
+    })
 }

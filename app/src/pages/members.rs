@@ -1,6 +1,6 @@
 //! `/accounts/:account_id/members`: members and roles; the owner invites, changes roles and removes.
 
-use super::account::use_account;
+use super::account::{Tab, account_page};
 use super::reload_page;
 use crate::api::accounts::{
     ASSIGNABLE_ROLES, ChangeMemberRole, InvitationView, InviteMember, MemberView, RemoveMember, RevokeInvitation,
@@ -12,52 +12,34 @@ use leptos_meta::Title;
 
 #[component]
 pub fn Members() -> impl IntoView {
-    let account = use_account();
-    let page = Resource::new_blocking(
-        {
-            let id = account.id.clone();
-            move || id.clone()
-        },
-        list_members,
-    );
-    let account_id = account.id.clone();
-    let can_manage = account.can_manage_members;
-    view! {
-        <Title text=format!("Members of {}", account.name) />
-        <Suspense fallback=|| view! { <p class="loading">"Loading members…"</p> }>
-            {move || {
-                let account_id = account_id.clone();
-                Suspend::new(async move {
-                    match page.await {
-                        Ok(page) => view! {
-                            <section class="panel">
-                                <div class="panel-head">
-                                    <h2>"Members"</h2>
-                                    <p class="muted">"Everyone who belongs to this account, with their role."</p>
-                                </div>
-                                <MemberTable account_id=account_id.clone() members=page.members can_manage />
-                            </section>
-                            {can_manage.then(|| view! {
-                                <section class="panel">
-                                    <div class="panel-head">
-                                        <h2>"Invite a member"</h2>
-                                        <p class="muted">
-                                            "The invitation link works once and expires after 7 days. The person signs in, or creates an account, with the invited address to accept it."
-                                        </p>
-                                    </div>
-                                    <InviteForm account_id=account_id.clone() />
-                                    <h3>"Pending invitations"</h3>
-                                    <InvitationTable account_id invitations=page.invitations />
-                                </section>
-                            })}
-                        }
-                            .into_any(),
-                        Err(e) => view! { <div class="banner banner-error">{e.to_string()}</div> }.into_any(),
+    account_page(Tab::Members, list_members, |account, page| {
+        let can_manage = account.can_manage_members;
+        view! {
+            <Title text=format!("Members of {}", account.name) />
+            <section class="panel">
+                <div class="panel-head">
+                    <h2>"Members"</h2>
+                    <p class="muted">"Everyone who belongs to this account, with their role."</p>
+                </div>
+                <MemberTable account_id=account.id.clone() members=page.members can_manage />
+            </section>
+            {can_manage
+                .then(|| {
+                    view! {
+                        <section class="panel">
+                            <div class="panel-head">
+                                <h2>"Invite a member"</h2>
+                                <p class="muted">
+                                    "The invitation link works once and expires after 7 days. The person signs in, or creates an account, with the invited address to accept it."
+                                </p>
+                            </div>
+                            <Invitations account_id=account.id.clone() invitations=page.invitations />
+                        </section>
                     }
-                })
-            }}
-        </Suspense>
-    }
+                })}
+        }
+        .into_any()
+    })
 }
 
 #[component]
@@ -80,8 +62,10 @@ fn MemberTable(account_id: String, members: Vec<MemberView>, can_manage: bool) -
                         view! {
                             <tr data-email=member.email.clone()>
                                 <td data-label="Email">
-                                    {member.email.clone()}
-                                    {member.is_you.then(|| view! { <span class="muted">" (you)"</span> })}
+                                    <span>
+                                        {member.email.clone()}
+                                        {member.is_you.then(|| view! { <span class="muted">" (you)"</span> })}
+                                    </span>
                                 </td>
                                 <td data-label="Role">
                                     {if editable {
@@ -98,7 +82,7 @@ fn MemberTable(account_id: String, members: Vec<MemberView>, can_manage: bool) -
                                         view! { <span class="badge">{member.role_label.clone()}</span> }.into_any()
                                     }}
                                 </td>
-                                <td data-label="Member since">{member.joined.clone()}</td>
+                                <td data-label="Member since"><span>{member.joined.clone()}</span></td>
                                 {can_manage.then(|| view! {
                                     <td class="actions">
                                         {editable.then(|| view! {
@@ -164,18 +148,37 @@ fn RemoveForm(account_id: String, user_id: String, email: String) -> impl IntoVi
     }
 }
 
+/// The invitation form and the pending invitations, in one island so a new or withdrawn invitation shows at once.
 #[island]
-fn InviteForm(account_id: String) -> impl IntoView {
+fn Invitations(account_id: String, invitations: Vec<InvitationView>) -> impl IntoView {
+    let pending = RwSignal::new(invitations);
     let invite = ServerAction::<InviteMember>::new();
-    let result = Signal::derive(move || invite.value().get());
+    let revoke = ServerAction::<RevokeInvitation>::new();
+    let invite_result = Signal::derive(move || invite.value().get());
+    let revoke_result = Signal::derive(move || revoke.value().get());
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = invite.value().get() {
+            pending.update(|list| {
+                // A new invitation to the same address replaces the old one, as on the server.
+                list.retain(|i| i.email != created.invitation.email && i.id != created.invitation.id);
+                list.insert(0, created.invitation);
+            });
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(revoked)) = revoke.value().get() {
+            pending.update(|list| list.retain(|i| i.id != revoked));
+        }
+    });
+    let revoke_account = StoredValue::new(account_id.clone());
     view! {
-        <ErrorBanner result fields=&["email", "role"] />
+        <ErrorBanner result=invite_result fields=&["email", "role"] />
         <ActionForm action=invite attr:class="inline-form">
             <input type="hidden" name="account_id" value=account_id />
             <div class="field">
                 <label for="invite-email">"Email"</label>
                 <input id="invite-email" name="email" type="email" required placeholder="name@company.com" />
-                <FieldError result field="email" />
+                <FieldError result=invite_result field="email" />
             </div>
             <div class="field">
                 <label for="invite-role">"Role"</label>
@@ -184,85 +187,66 @@ fn InviteForm(account_id: String) -> impl IntoView {
                         .map(|(value, label)| view! { <option value=value selected=value == "viewer">{label}</option> })
                         .collect_view()}
                 </select>
-                <FieldError result field="role" />
+                <FieldError result=invite_result field="role" />
             </div>
             <button type="submit" class="button primary" disabled=move || invite.pending().get()>
                 "Create invitation"
             </button>
         </ActionForm>
         {move || {
-            invite
-                .value()
-                .get()
-                .and_then(Result::ok)
-                .map(|created| {
-                    view! {
-                        <div class="created">
-                            <Notice>
-                                {format!("Invitation for {} created, valid until {}. ", created.email, created.expires)}
-                                {created.delivery.clone()}
-                            </Notice>
-                            <CopyField label="Invitation link".into() value=created.link id="invitation-link".into() />
-                        </div>
-                    }
-                })
+            invite.value().get().and_then(Result::ok).map(|created| {
+                view! {
+                    <div class="created">
+                        <Notice>
+                            {format!(
+                                "Invitation for {} created, valid until {}. ",
+                                created.invitation.email,
+                                created.invitation.expires,
+                            )}
+                            {created.delivery.clone()}
+                        </Notice>
+                        <CopyField label="Invitation link".into() value=created.link id="invitation-link".into() />
+                    </div>
+                }
+            })
         }}
-    }
-}
-
-#[component]
-fn InvitationTable(account_id: String, invitations: Vec<InvitationView>) -> impl IntoView {
-    if invitations.is_empty() {
-        return view! { <p class="empty">"No pending invitations."</p> }.into_any();
-    }
-    view! {
-        <table class="table" id="invitations">
-            <thead>
-                <tr>
-                    <th scope="col">"Email"</th>
-                    <th scope="col">"Role"</th>
-                    <th scope="col">"Expires"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {invitations
-                    .into_iter()
-                    .map(|i| view! {
+        <h3>"Pending invitations"</h3>
+        <ErrorBanner result=revoke_result />
+        <Show
+            when=move || !pending.read().is_empty()
+            fallback=|| view! { <p class="empty">"No pending invitations."</p> }
+        >
+            <table class="table" id="invitations">
+                <thead>
+                    <tr>
+                        <th scope="col">"Email"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Expires"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || pending.get() key=|i| i.id.clone() let(i)>
                         <tr>
-                            <td data-label="Email">{i.email}</td>
-                            <td data-label="Role">{i.role_label}</td>
+                            <td data-label="Email"><span>{i.email}</span></td>
+                            <td data-label="Role"><span>{i.role_label}</span></td>
                             <td data-label="Expires">
-                                {i.expires}
-                                {i.expired.then(|| view! { <span class="badge badge-warn">"Expired"</span> })}
+                                <span>
+                                    {i.expires}
+                                    {i.expired.then(|| view! { <span class="badge badge-warn">"Expired"</span> })}
+                                </span>
                             </td>
                             <td class="actions">
-                                <RevokeForm account_id=account_id.clone() invitation_id=i.id />
+                                <ActionForm action=revoke>
+                                    <input type="hidden" name="account_id" value=revoke_account.get_value() />
+                                    <input type="hidden" name="invitation_id" value=i.id />
+                                    <button type="submit" class="button link danger">"Revoke"</button>
+                                </ActionForm>
                             </td>
                         </tr>
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
-}
-
-#[island]
-fn RevokeForm(account_id: String, invitation_id: String) -> impl IntoView {
-    let action = ServerAction::<RevokeInvitation>::new();
-    let result = Signal::derive(move || action.value().get());
-    Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(()))) {
-            reload_page();
-        }
-    });
-    view! {
-        <ActionForm action>
-            <input type="hidden" name="account_id" value=account_id />
-            <input type="hidden" name="invitation_id" value=invitation_id />
-            <button type="submit" class="button link danger">"Revoke"</button>
-        </ActionForm>
-        <ErrorBanner result />
+                    </For>
+                </tbody>
+            </table>
+        </Show>
     }
 }

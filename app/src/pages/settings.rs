@@ -1,6 +1,6 @@
 //! `/accounts/:account_id/settings`: the owner renames the account or hands ownership to another member.
 
-use super::account::use_account;
+use super::account::{Tab, account_page};
 use super::load_page;
 use crate::api::accounts::{RenameAccount, TransferOwnership, list_members};
 use crate::components::{ErrorBanner, FieldError};
@@ -9,71 +9,53 @@ use leptos_meta::Title;
 
 #[component]
 pub fn Settings() -> impl IntoView {
-    let account = use_account();
-    if !account.can_manage_members {
-        return view! {
-            <Title text="Settings" />
-            <div class="empty-state" id="owner-only">
-                <h2>"Only the account owner can open the settings"</h2>
-                <p>"Your role is " {account.role.clone()} ". Ask the account owner if something here needs to change."</p>
-            </div>
+    account_page(Tab::Settings, list_members, |account, page| {
+        if !account.can_manage_members {
+            return view! {
+                <Title text="Settings" />
+                <div class="empty-state" id="owner-only">
+                    <h2>"Only the account owner can open the settings"</h2>
+                    <p>"Your role is " {account.role.clone()} ". Ask the account owner if something here needs to change."</p>
+                </div>
+            }
+            .into_any();
         }
-        .into_any();
-    }
-    let members = Resource::new_blocking(
-        {
-            let id = account.id.clone();
-            move || id.clone()
-        },
-        list_members,
-    );
-    let account_id = account.id.clone();
-    view! {
-        <Title text="Settings" />
-        <section class="panel">
-            <div class="panel-head">
-                <h2>"Account name"</h2>
-                <p class="muted">"Shown to members in the account switcher and in invitations."</p>
-            </div>
-            <RenameForm account_id=account.id.clone() name=account.name.clone() />
-        </section>
-        <section class="panel">
-            <div class="panel-head">
-                <h2>"Transfer ownership"</h2>
-                <p class="muted">
-                    "An account has exactly one owner. The member you choose becomes the owner; you become an Admin."
-                </p>
-            </div>
-            <Suspense fallback=|| ()>
-                {move || {
-                    let account_id = account_id.clone();
-                    Suspend::new(async move {
-                        let candidates: Vec<(String, String)> = members
-                            .await
-                            .map(|page| {
-                                page.members
-                                    .into_iter()
-                                    .filter(|m| !m.is_owner)
-                                    .map(|m| (m.user_id, format!("{} ({})", m.email, m.role_label)))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        if candidates.is_empty() {
-                            view! {
-                                <p class="empty">
-                                    "Invite a member first: ownership can only go to someone already in the account."
-                                </p>
-                            }
-                            .into_any()
-                        } else {
-                            view! { <TransferForm account_id candidates /> }.into_any()
-                        }
-                    })
+        let candidates: Vec<(String, String)> = page
+            .members
+            .into_iter()
+            .filter(|m| !m.is_owner)
+            .map(|m| (m.user_id, format!("{} ({})", m.email, m.role_label)))
+            .collect();
+        view! {
+            <Title text="Settings" />
+            <section class="panel">
+                <div class="panel-head">
+                    <h2>"Account name"</h2>
+                    <p class="muted">"Shown to members in the account switcher and in invitations."</p>
+                </div>
+                <RenameForm account_id=account.id.clone() name=account.name.clone() />
+            </section>
+            <section class="panel">
+                <div class="panel-head">
+                    <h2>"Transfer ownership"</h2>
+                    <p class="muted">
+                        "An account has exactly one owner. The member you choose becomes the owner; you become an Admin."
+                    </p>
+                </div>
+                {if candidates.is_empty() {
+                    view! {
+                        <p class="empty">
+                            "Invite a member first: ownership can only go to someone already in the account."
+                        </p>
+                    }
+                    .into_any()
+                } else {
+                    view! { <TransferForm account_id=account.id.clone() candidates /> }.into_any()
                 }}
-            </Suspense>
-        </section>
-    }
-    .into_any()
+            </section>
+        }
+        .into_any()
+    })
 }
 
 #[island]

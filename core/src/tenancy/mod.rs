@@ -37,6 +37,19 @@ pub struct PendingInvitation {
     pub expired: bool,
 }
 
+impl PendingInvitation {
+    fn from_row(row: InvitationRow, now: DateTime<Utc>) -> Self {
+        Self {
+            id: row.id,
+            expired: row.expires_at <= now,
+            email: row.email,
+            role: row.role,
+            invited_at: row.created_at,
+            expires_at: row.expires_at,
+        }
+    }
+}
+
 /// Whether an invitation also went out by mail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MailOutcome {
@@ -47,10 +60,9 @@ pub enum MailOutcome {
 
 #[derive(Clone, Debug)]
 pub struct CreatedInvitation {
-    pub id: InvitationId,
+    pub invitation: PendingInvitation,
     /// The single-use link, shown once to the owner to copy; only its digest is stored.
     pub link: String,
-    pub expires_at: DateTime<Utc>,
     pub mail: MailOutcome,
 }
 
@@ -151,14 +163,7 @@ impl TenancyService {
             .pending_invitations(account)
             .await?
             .into_iter()
-            .map(|row| PendingInvitation {
-                id: row.id,
-                expired: row.expires_at <= now,
-                email: row.email,
-                role: row.role,
-                invited_at: row.created_at,
-                expires_at: row.expires_at,
-            })
+            .map(|row| PendingInvitation::from_row(row, now))
             .collect())
     }
 
@@ -197,9 +202,8 @@ impl TenancyService {
         let account_name = self.store.account_name(account).await?.unwrap_or_default();
         let mail = self.mail_invitation(caller, &row, &account_name, &link).await;
         Ok(CreatedInvitation {
-            id: row.id,
+            invitation: PendingInvitation::from_row(row, now),
             link,
-            expires_at: row.expires_at,
             mail,
         })
     }

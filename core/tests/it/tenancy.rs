@@ -103,7 +103,7 @@ async fn reinviting_replaces_the_pending_link_and_revoking_kills_it() {
     assert_eq!(pending[0].role, Role::Admin);
     world
         .tenancy
-        .revoke_invitation(&owner, account, second.id)
+        .revoke_invitation(&owner, account, second.invitation.id)
         .await
         .unwrap();
     let second_secret = second.link.rsplit('/').next().unwrap();

@@ -2,7 +2,6 @@
 //! `GATEHOUSE_TEST_POSTGRES_URL` names a server) and talks to it like a browser or a script would.
 
 use clap::Parser;
-use leptos::prelude::LeptosOptions;
 use reqwest::header::{ACCEPT, ORIGIN};
 use server::config::Config;
 use std::net::SocketAddr;
@@ -24,11 +23,9 @@ pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
     let mut args = vec!["gatehouse", "--public-url", &address, "--database-url", &database_url];
     args.extend_from_slice(extra_args);
     let config = Config::parse_from(args);
-    let options = LeptosOptions::builder()
-        .output_name("gatehouse")
-        .site_root("target/site")
-        .build();
-    let state = server::state(&config, options).await.expect("the application starts");
+    let state = server::state(&config, server::leptos_options())
+        .await
+        .expect("the application starts");
     let app = server::router(state, config.max_body_bytes);
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
