@@ -2,6 +2,7 @@
 # Starts or stops a throw-away PostgreSQL cluster on a free loopback port, for the PostgreSQL test run.
 #   scripts/postgres.sh start DIR   prints the server URL (postgres://postgres@127.0.0.1:PORT/postgres)
 #   scripts/postgres.sh stop DIR
+# When run as root, DIR's parent must be searchable by the postgres user.
 set -euo pipefail
 action=$1 dir=$2
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)

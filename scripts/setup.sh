@@ -9,7 +9,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: Chromium for browser tests, PostgreSQL for the PostgreSQL test run, build tools.
-apt_packages=(ca-certificates curl git make gcc pkg-config chromium postgresql nodejs npm)
+apt_packages=(ca-certificates curl git make gcc pkg-config python3 python3-pip chromium postgresql nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -48,6 +48,13 @@ install_tool() { # crate version binary [extra cargo args]
 install_tool cargo-leptos 0.3.10 cargo-leptos --locked
 # No --locked: its lock file names a crate version the registry no longer serves.
 install_tool wasm-bindgen-cli 0.2.130 wasm-bindgen
+
+# aiosmtpd: a real SMTP server that the mail tests deliver invitations to.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  say "installing aiosmtpd (Python) for the mail tests"
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages aiosmtpd
+fi
 
 # npm packages for the browser tests; binaryen brings the wasm-opt that release builds run.
 if [ ! -x end2end/node_modules/.bin/playwright ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then

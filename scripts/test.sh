@@ -8,6 +8,7 @@ source scripts/env.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 work=$(mktemp -d)
+chmod 755 "$work" # the PostgreSQL cluster below it runs as the postgres user
 cleanup() { scripts/postgres.sh stop "$work/pg" || true; rm -rf "$work"; }
 trap cleanup EXIT
 

@@ -2,5 +2,6 @@
 //! PostgreSQL database per test when `GATEHOUSE_TEST_POSTGRES_URL` names a server.
 
 mod auth;
+mod mail;
 mod support;
 mod tenancy;

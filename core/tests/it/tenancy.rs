@@ -335,4 +335,10 @@ async fn renaming_validates_and_keeps_the_old_name_on_bad_input() {
 async fn the_database_reports_ready_after_migrations() {
     let world = TestWorld::new().await;
     world.store.is_ready().await.unwrap();
+    let expected = if std::env::var("GATEHOUSE_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(world.store.backend_name(), expected);
 }
