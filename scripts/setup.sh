@@ -48,6 +48,8 @@ install_tool() { # crate version binary [extra cargo args]
 install_tool cargo-leptos 0.3.10 cargo-leptos --locked
 # No --locked: its lock file names a crate version the registry no longer serves.
 install_tool wasm-bindgen-cli 0.2.130 wasm-bindgen
+# The tools are installed; their build directory is only disk.
+rm -rf "$tools_target"
 
 # aiosmtpd: a real SMTP server that the mail tests deliver invitations to.
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then

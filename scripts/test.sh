@@ -22,11 +22,13 @@ cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests (SQLite)"
 cargo test --locked -p gatehouse-core -p gatehouse-migrations -p server -p app
+df -h / | tail -n 1
 
 step "integration tests (PostgreSQL)"
 GATEHOUSE_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$work/pg")
 export GATEHOUSE_TEST_POSTGRES_URL
-cargo test --locked -p gatehouse-core -p server --test '*'
+# The same packages as above, so the test binaries are reused rather than rebuilt.
+cargo test --locked -p gatehouse-core -p gatehouse-migrations -p server -p app --test '*'
 scripts/postgres.sh stop "$work/pg"
 unset GATEHOUSE_TEST_POSTGRES_URL
 

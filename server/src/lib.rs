@@ -2,6 +2,7 @@
 #![recursion_limit = "256"]
 
 pub mod config;
+pub mod jobs;
 mod origin_guard;
 mod routes;
 

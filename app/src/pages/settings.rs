@@ -102,7 +102,13 @@ fn TransferForm(account_id: String, candidates: Vec<(String, String)>) -> impl I
                     {candidates.into_iter().map(|(id, label)| view! { <option value=id>{label}</option> }).collect_view()}
                 </select>
             </div>
-            <button type="submit" class="button danger">"Transfer ownership"</button>
+            <details class="confirm">
+                <summary class="button danger">"Transfer ownership…"</summary>
+                <div class="confirm-body">
+                    <p>"You become an Admin at once and cannot take the Owner role back yourself."</p>
+                    <button type="submit" class="button danger small">"Yes, transfer ownership"</button>
+                </div>
+            </details>
         </ActionForm>
     }
 }

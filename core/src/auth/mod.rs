@@ -165,6 +165,17 @@ impl AuthService {
         Ok(())
     }
 
+    /// Removes sessions that can no longer be used and forgotten sign-in failure counts, so the tables do not
+    /// grow with every visitor. Safe to run from several server instances at once.
+    pub async fn remove_expired(&self, now: DateTime<Utc>) -> Result<(u64, u64), AuthError> {
+        let sessions = self.store.delete_dead_sessions(now - self.sessions.idle, now).await?;
+        let throttles = self
+            .store
+            .delete_stale_throttles(now - self.throttle.forget_after, now)
+            .await?;
+        Ok((sessions, throttles))
+    }
+
     async fn start_session(&self, user_id: UserId, now: DateTime<Utc>) -> Result<NewSession, AuthError> {
         let token = token::generate();
         let expires_at = now + self.sessions.absolute;

@@ -5,7 +5,7 @@ use super::{Store, StoreError};
 use crate::ids::{AccountId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
 
 #[derive(Clone, Debug)]
 pub struct UserRow {
@@ -133,6 +133,37 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Deletes sessions past their absolute expiry or unused since `idle_before`; answers how many.
+    pub async fn delete_dead_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let result = session::Entity::delete_many()
+            .filter(
+                Condition::any()
+                    .add(session::Column::ExpiresAt.lte(now))
+                    .add(session::Column::LastSeenAt.lt(idle_before)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    /// Deletes throttle counts untouched since `before` whose lock, if any, has ended.
+    pub async fn delete_stale_throttles(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = sign_in_throttle::Entity::delete_many()
+            .filter(sign_in_throttle::Column::UpdatedAt.lt(before))
+            .filter(
+                Condition::any()
+                    .add(sign_in_throttle::Column::LockedUntil.is_null())
+                    .add(sign_in_throttle::Column::LockedUntil.lte(now)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
     }
 
     pub async fn throttle(&self, key: &str) -> Result<Option<ThrottleRow>, StoreError> {

@@ -200,3 +200,31 @@ async fn sessions_expire_when_idle_or_old_and_end_at_sign_out() {
         Err(AuthError::NotSignedIn)
     ));
 }
+
+#[tokio::test]
+async fn expired_sessions_and_old_failure_counts_are_cleaned_up() {
+    let world = TestWorld::new().await;
+    world.user("gina@example.com").await;
+    let old = world
+        .auth
+        .sign_in("gina@example.com", "correct horse battery", None, t0())
+        .await
+        .unwrap();
+    let later = t0() + Duration::hours(13);
+    let fresh = world
+        .auth
+        .sign_in("gina@example.com", "correct horse battery", None, later)
+        .await
+        .unwrap();
+    let _ = world.auth.sign_in("gina@example.com", "wrong", None, t0()).await;
+
+    // The sign-up session and `old` are idle past 12 h; the failure count is older than an hour.
+    let (sessions, throttles) = world.auth.remove_expired(later).await.unwrap();
+    assert_eq!((sessions, throttles), (2, 1));
+    assert!(world.auth.authenticate(&fresh.token, later).await.is_ok());
+    assert!(matches!(
+        world.auth.authenticate(&old.token, later).await,
+        Err(AuthError::NotSignedIn)
+    ));
+    assert_eq!(world.auth.remove_expired(later).await.unwrap(), (0, 0));
+}
