@@ -20,7 +20,9 @@ case "$action" in
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;
   stop)
-    [ -d "$dir/data" ] && run_pg "'$bin/pg_ctl' -D '$dir/data' -m fast -w stop >/dev/null" || true
+    if [ -f "$dir/data/postmaster.pid" ]; then
+      run_pg "'$bin/pg_ctl' -D '$dir/data' -m fast -w stop >/dev/null"
+    fi
     ;;
   *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
 esac

@@ -143,8 +143,10 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await hydrated(page);
   const row = page.locator(`tr[data-email="${viewer}"]`);
   await row.getByRole('combobox').selectOption('admin');
+  // The page reloads from the server after the change; wait for that reload before reloading again.
+  const reloaded = page.waitForEvent('load');
   await row.getByRole('button', { name: 'Save' }).click();
-  // The page reloads from the server after the change.
+  await reloaded;
   await expect(page.locator(`tr[data-email="${viewer}"]`).getByRole('combobox')).toHaveValue('admin');
   await page.reload();
   await expect(page.locator(`tr[data-email="${viewer}"]`).getByRole('combobox')).toHaveValue('admin');
@@ -160,7 +162,9 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await hydrated(page);
   const memberRow = page.locator(`tr[data-email="${viewer}"]`);
   await memberRow.getByText('Remove', { exact: true }).click();
+  const reloadedAfterRemoval = page.waitForEvent('load');
   await memberRow.getByRole('button', { name: 'Remove member' }).click();
+  await reloadedAfterRemoval;
   await expect(page.locator(`tr[data-email="${viewer}"]`)).toHaveCount(0);
   const gone = await viewerPage.goto(accountPath);
   expect(gone?.status()).toBe(404);
