@@ -1,6 +1,6 @@
 //! `/invitations/:token`: what an invitation offers, and accepting it.
 
-use super::load_page;
+use super::open_answered_path;
 use super::sign_in::encode;
 use crate::api::accounts::{AcceptInvitation, get_invitation};
 use crate::components::ErrorBanner;
@@ -87,11 +87,7 @@ pub fn Invitation() -> impl IntoView {
 fn AcceptForm(token: String) -> impl IntoView {
     let accept = ServerAction::<AcceptInvitation>::new();
     let result = Signal::derive(move || accept.value().get());
-    Effect::new(move |_| {
-        if let Some(Ok(path)) = accept.value().get() {
-            load_page(&path);
-        }
-    });
+    open_answered_path(result);
     view! {
         <ErrorBanner result />
         <ActionForm action=accept>

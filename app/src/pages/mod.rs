@@ -19,6 +19,16 @@ pub(crate) fn load_page(path: &str) {
     let _ = path;
 }
 
+/// Once an action that answers a path (sign-in, sign-up, accepting an invitation) succeeds, opens that path.
+pub(crate) fn open_answered_path(result: leptos::prelude::Signal<Option<Result<String, crate::error::AppError>>>) {
+    use leptos::prelude::{Effect, Get};
+    Effect::new(move |_| {
+        if let Some(Ok(path)) = result.get() {
+            load_page(&path);
+        }
+    });
+}
+
 /// Renders the current page again from the server, after an action changed what it shows.
 pub(crate) fn reload_page() {
     #[cfg(feature = "hydrate")]

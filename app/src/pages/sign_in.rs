@@ -1,6 +1,6 @@
 //! `/sign-in`: email and password.
 
-use super::load_page;
+use super::open_answered_path;
 use crate::api::auth::{SignIn, current_session};
 use crate::components::{ErrorBanner, FieldError};
 use leptos::prelude::*;
@@ -48,11 +48,7 @@ pub fn SignInPage() -> impl IntoView {
 fn SignInForm(next: String) -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let result = Signal::derive(move || action.value().get());
-    Effect::new(move |_| {
-        if let Some(Ok(path)) = action.value().get() {
-            load_page(&path);
-        }
-    });
+    open_answered_path(result);
     view! {
         <ErrorBanner result fields=&["email", "password"] />
         <ActionForm action>

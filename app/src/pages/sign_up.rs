@@ -1,6 +1,6 @@
 //! `/sign-up`: a new user with a personal account they own.
 
-use super::load_page;
+use super::open_answered_path;
 use super::sign_in::encode;
 use crate::api::auth::SignUp;
 use crate::components::{ErrorBanner, FieldError};
@@ -35,11 +35,7 @@ pub fn SignUpPage() -> impl IntoView {
 fn SignUpForm(next: String, email: String) -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let result = Signal::derive(move || action.value().get());
-    Effect::new(move |_| {
-        if let Some(Ok(path)) = action.value().get() {
-            load_page(&path);
-        }
-    });
+    open_answered_path(result);
     view! {
         <ErrorBanner result fields=&["email", "password"] />
         <ActionForm action>
