@@ -82,7 +82,7 @@ where
                 Suspend::new(async move {
                     match loaded.await {
                         Ok(Loaded::SignedOut) => {
-                            let next = super::sign_in::encode(&here);
+                            let next = super::encode(&here);
                             view! { <Redirect path=format!("/sign-in?next={next}") /> }.into_any()
                         }
                         Ok(Loaded::Unavailable(session, error)) => view! {

@@ -1,7 +1,7 @@
 //! `/invitations/:token`: what an invitation offers, and accepting it.
 
+use super::encode;
 use super::open_answered_path;
-use super::sign_in::encode;
 use crate::api::accounts::{AcceptInvitation, get_invitation};
 use crate::components::ErrorBanner;
 use leptos::prelude::*;

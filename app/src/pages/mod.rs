@@ -36,3 +36,13 @@ pub(crate) fn reload_page() {
         let _ = leptos::prelude::window().location().reload();
     }
 }
+
+/// Percent-encodes a value for a query string (`next=`, `email=` in sign-in and invitation links).
+pub(crate) fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,6 +1,6 @@
 //! `/sign-in`: email and password.
 
-use super::open_answered_path;
+use super::{encode, open_answered_path};
 use crate::api::auth::{SignIn, current_session};
 use crate::components::{ErrorBanner, FieldError};
 use leptos::prelude::*;
@@ -68,14 +68,4 @@ fn SignInForm(next: String) -> impl IntoView {
             </button>
         </ActionForm>
     }
-}
-
-/// Percent-encodes a value for a query string.
-pub(crate) fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -1,7 +1,7 @@
 //! `/sign-up`: a new user with a personal account they own.
 
+use super::encode;
 use super::open_answered_path;
-use super::sign_in::encode;
 use crate::api::auth::SignUp;
 use crate::components::{ErrorBanner, FieldError};
 use leptos::prelude::*;

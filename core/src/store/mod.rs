@@ -17,6 +17,8 @@ pub enum StoreError {
     Database(#[from] DbErr),
     #[error("cannot create the database directory {path}: {source}")]
     Directory { path: String, source: std::io::Error },
+    #[error("{0} database migration(s) not applied")]
+    MigrationsPending(usize),
     #[error("{0}")]
     Conflict(String),
 }
@@ -80,7 +82,7 @@ impl Store {
         if pending.is_empty() {
             Ok(())
         } else {
-            Err(StoreError::Conflict(format!("{} migration(s) pending", pending.len())))
+            Err(StoreError::MigrationsPending(pending.len()))
         }
     }
 
