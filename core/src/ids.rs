@@ -63,3 +63,7 @@ typed_id!(
     /// A pending invitation to join an account.
     InvitationId
 );
+typed_id!(
+    /// An email domain claimed by an account.
+    DomainId
+);

@@ -1,9 +1,10 @@
-//! Gatehouse's rules (accounts, members, roles, passwords, sessions), free of HTTP and UI.
+//! Gatehouse's rules (accounts, members, roles, passwords, sessions, email domains), free of HTTP and UI.
 //!
 //! Adapters (server functions, HTTP routes) call one service with the caller; the service decides and
 //! talks to the store. Time is passed in as `now` so every rule can be tested with a fixed clock.
 
 pub mod auth;
+pub mod domains;
 pub mod ids;
 pub mod mail;
 pub mod store;
@@ -11,6 +12,7 @@ pub mod tenancy;
 mod token;
 
 pub use auth::{AuthError, AuthService, Caller, SessionPolicy};
-pub use ids::{AccountId, InvitationId, UserId};
+pub use domains::{DomainError, DomainService};
+pub use ids::{AccountId, DomainId, InvitationId, UserId};
 pub use store::{Store, StoreError};
 pub use tenancy::{Role, TenancyError, TenancyService};

@@ -1,10 +1,12 @@
 //! Persistence: the only module that speaks sea-orm; every account-owned query takes an `AccountId`.
 
 mod accounts;
+mod domains;
 mod schema;
 mod users;
 
 pub use accounts::InvitationRow;
+pub use domains::DomainRow;
 pub use users::{SessionRow, ThrottleRow, UserRow};
 
 use gatehouse_migrations::{Migrator, MigratorTrait};

@@ -119,3 +119,31 @@ pub mod sign_in_throttle {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod domain {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "domains")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub account_id: Uuid,
+        pub name: String,
+        pub token: String,
+        pub status: String,
+        pub created_at: DateTimeUtc,
+        pub verified_at: Option<DateTimeUtc>,
+        pub lost_since: Option<DateTimeUtc>,
+        pub last_checked_at: Option<DateTimeUtc>,
+        pub last_failure: Option<String>,
+        pub next_check_at: Option<DateTimeUtc>,
+        pub auto_check_until: Option<DateTimeUtc>,
+        pub verified_name: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -23,6 +23,8 @@ pub enum Permission {
     ManageMembers,
     /// Rename the account and hand the Owner role to another member.
     ManageAccount,
+    /// Add, verify and remove the account's email domains.
+    ManageDomains,
 }
 
 impl Role {
@@ -32,6 +34,7 @@ impl Role {
         match permission {
             Permission::ViewAccount => self != Role::NoAccess,
             Permission::ManageMembers | Permission::ManageAccount => self == Role::Owner,
+            Permission::ManageDomains => matches!(self, Role::Owner | Role::Admin),
         }
     }
 
@@ -88,13 +91,13 @@ mod tests {
     fn permissions_by_role() {
         use Permission::*;
         let table = [
-            (Role::Owner, [true, true, true]),
-            (Role::Admin, [true, false, false]),
-            (Role::Viewer, [true, false, false]),
-            (Role::NoAccess, [false, false, false]),
+            (Role::Owner, [true, true, true, true]),
+            (Role::Admin, [true, false, false, true]),
+            (Role::Viewer, [true, false, false, false]),
+            (Role::NoAccess, [false, false, false, false]),
         ];
         for (role, expected) in table {
-            let actual = [ViewAccount, ManageMembers, ManageAccount].map(|p| role.allows(p));
+            let actual = [ViewAccount, ManageMembers, ManageAccount, ManageDomains].map(|p| role.allows(p));
             assert_eq!(actual, expected, "{role:?}");
         }
     }

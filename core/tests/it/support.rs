@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_core::auth::ThrottlePolicy;
-use gatehouse_core::{AccountId, AuthService, Caller, SessionPolicy, Store, TenancyService};
+use gatehouse_core::domains::{DnsSettings, TxtResolver, VerificationPolicy};
+use gatehouse_core::{AccountId, AuthService, Caller, DomainService, Role, SessionPolicy, Store, TenancyService};
+use std::net::SocketAddr;
 
 pub struct TestWorld {
     pub store: Store,
@@ -64,5 +66,39 @@ impl TestWorld {
             .await
             .expect("session works");
         (caller, signed_up.account_id)
+    }
+
+    /// Invites `email` to `account` with `role` and accepts as that user (signing them up first).
+    pub async fn join(&self, owner: &Caller, account: AccountId, email: &str, role: Role) -> Caller {
+        let invitation = self
+            .tenancy
+            .invite(owner, account, email, role, t0())
+            .await
+            .expect("invite");
+        let (member, _) = self.user(email).await;
+        let secret = invitation.link.rsplit('/').next().unwrap();
+        self.tenancy
+            .accept_invitation(&member, secret, t0())
+            .await
+            .expect("accept");
+        member
+    }
+
+    /// The domain rules, asking the DNS server at `nameserver`, with a short timeout so unanswered lookups
+    /// fail fast.
+    pub fn domains(&self, nameserver: SocketAddr) -> DomainService {
+        let resolver = TxtResolver::new(&DnsSettings {
+            nameservers: vec![nameserver],
+            timeout: std::time::Duration::from_millis(300),
+            attempts: 1,
+        })
+        .expect("resolver");
+        DomainService::new(
+            self.store.clone(),
+            self.tenancy.clone(),
+            resolver,
+            VerificationPolicy::default(),
+            8,
+        )
     }
 }

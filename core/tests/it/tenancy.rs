@@ -2,29 +2,6 @@ use crate::support::{TestWorld, t0};
 use chrono::Duration;
 use gatehouse_core::tenancy::{MailOutcome, Role, TenancyError};
 
-/// Invites `email` to `account` with `role` and accepts as that user (signing them up first).
-async fn join(
-    world: &TestWorld,
-    owner: &gatehouse_core::Caller,
-    account: gatehouse_core::AccountId,
-    email: &str,
-    role: Role,
-) -> gatehouse_core::Caller {
-    let invitation = world
-        .tenancy
-        .invite(owner, account, email, role, t0())
-        .await
-        .expect("invite");
-    let (member, _) = world.user(email).await;
-    let secret = invitation.link.rsplit('/').next().unwrap();
-    world
-        .tenancy
-        .accept_invitation(&member, secret, t0())
-        .await
-        .expect("accept");
-    member
-}
-
 #[tokio::test]
 async fn an_invitation_is_a_single_use_expiring_link_for_one_address() {
     let world = TestWorld::new().await;
@@ -125,7 +102,7 @@ async fn reinviting_replaces_the_pending_link_and_revoking_kills_it() {
 async fn the_owner_manages_roles_but_never_leaves_the_account_without_an_owner() {
     let world = TestWorld::new().await;
     let (owner, account) = world.user("owner@acme.example").await;
-    let member = join(&world, &owner, account, "member@acme.example", Role::Viewer).await;
+    let member = world.join(&owner, account, "member@acme.example", Role::Viewer).await;
 
     world
         .tenancy
@@ -193,9 +170,9 @@ async fn the_owner_manages_roles_but_never_leaves_the_account_without_an_owner()
 async fn every_role_is_checked_on_the_server() {
     let world = TestWorld::new().await;
     let (owner, account) = world.user("owner@acme.example").await;
-    let admin = join(&world, &owner, account, "admin@acme.example", Role::Admin).await;
-    let viewer = join(&world, &owner, account, "viewer@acme.example", Role::Viewer).await;
-    let no_access = join(&world, &owner, account, "none@acme.example", Role::NoAccess).await;
+    let admin = world.join(&owner, account, "admin@acme.example", Role::Admin).await;
+    let viewer = world.join(&owner, account, "viewer@acme.example", Role::Viewer).await;
+    let no_access = world.join(&owner, account, "none@acme.example", Role::NoAccess).await;
     let (outsider, _) = world.user("outsider@other.example").await;
 
     for (caller, role) in [(&admin, Role::Admin), (&viewer, Role::Viewer)] {
@@ -263,7 +240,7 @@ async fn members_of_one_account_cannot_touch_another() {
     let world = TestWorld::new().await;
     let (alice, alice_account) = world.user("alice@a.example").await;
     let (bob, bob_account) = world.user("bob@b.example").await;
-    let bob_member = join(&world, &bob, bob_account, "carol@b.example", Role::Viewer).await;
+    let bob_member = world.join(&bob, bob_account, "carol@b.example", Role::Viewer).await;
     // Alice owns her account, but that gives her nothing over Bob's member, even with the right ids.
     let cross = world
         .tenancy

@@ -1,0 +1,183 @@
+//! Claimed email domains and their verification state, as rows.
+
+use super::schema::domain;
+use super::{Store, StoreError};
+use crate::domains::{DomainName, DomainStatus, VerificationState};
+use crate::ids::{AccountId, DomainId};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashSet;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainRow {
+    pub id: DomainId,
+    pub account_id: AccountId,
+    pub name: DomainName,
+    /// The value the TXT record must hold.
+    pub record_value: String,
+    pub created_at: DateTime<Utc>,
+    pub state: VerificationState,
+}
+
+impl From<domain::Model> for DomainRow {
+    fn from(m: domain::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            account_id: m.account_id.into(),
+            name: DomainName::from_stored(m.name),
+            record_value: m.token,
+            created_at: m.created_at,
+            state: VerificationState {
+                status: DomainStatus::from_stored(&m.status),
+                verified_at: m.verified_at,
+                lost_since: m.lost_since,
+                last_checked_at: m.last_checked_at,
+                last_failure: m.last_failure,
+                next_check_at: m.next_check_at,
+                auto_check_until: m.auto_check_until,
+            },
+        }
+    }
+}
+
+/// The claim column: the name while the domain counts as verified, so its unique index allows one such row.
+fn verified_name(name: &DomainName, state: &VerificationState) -> Option<String> {
+    state.status.counts_as_verified().then(|| name.as_str().to_owned())
+}
+
+impl Store {
+    /// Adds a domain; a unique violation means the account has it already.
+    pub async fn insert_domain(&self, row: &DomainRow) -> Result<(), StoreError> {
+        let s = &row.state;
+        domain::Entity::insert(domain::ActiveModel {
+            id: Set(row.id.as_uuid()),
+            account_id: Set(row.account_id.as_uuid()),
+            name: Set(row.name.as_str().to_owned()),
+            token: Set(row.record_value.clone()),
+            status: Set(s.status.as_str().to_owned()),
+            created_at: Set(row.created_at),
+            verified_at: Set(s.verified_at),
+            lost_since: Set(s.lost_since),
+            last_checked_at: Set(s.last_checked_at),
+            last_failure: Set(s.last_failure.clone()),
+            next_check_at: Set(s.next_check_at),
+            auto_check_until: Set(s.auto_check_until),
+            verified_name: Set(verified_name(&row.name, s)),
+        })
+        .exec(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn domains_of_account(&self, account_id: AccountId) -> Result<Vec<DomainRow>, StoreError> {
+        Ok(domain::Entity::find()
+            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
+            .order_by_asc(domain::Column::Name)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(DomainRow::from)
+            .collect())
+    }
+
+    pub async fn count_domains(&self, account_id: AccountId) -> Result<u64, StoreError> {
+        Ok(domain::Entity::find()
+            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
+            .count(&self.db)
+            .await?)
+    }
+
+    pub async fn domain(&self, account_id: AccountId, id: DomainId) -> Result<Option<DomainRow>, StoreError> {
+        Ok(domain::Entity::find_by_id(id.as_uuid())
+            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
+            .one(&self.db)
+            .await?
+            .map(DomainRow::from))
+    }
+
+    /// Which of `names` count as verified in an account other than `account_id`.
+    pub async fn domains_verified_elsewhere(
+        &self,
+        account_id: AccountId,
+        names: impl IntoIterator<Item = &DomainName>,
+    ) -> Result<HashSet<DomainName>, StoreError> {
+        let names: Vec<&str> = names.into_iter().map(DomainName::as_str).collect();
+        if names.is_empty() {
+            return Ok(HashSet::new());
+        }
+        Ok(domain::Entity::find()
+            .filter(domain::Column::VerifiedName.is_in(names))
+            .filter(domain::Column::AccountId.ne(account_id.as_uuid()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| DomainName::from_stored(m.name))
+            .collect())
+    }
+
+    /// Writes a check's outcome; `false` when the domain was removed meanwhile. A unique violation means
+    /// another account holds the domain verified.
+    pub async fn save_verification(
+        &self,
+        account_id: AccountId,
+        id: DomainId,
+        name: &DomainName,
+        state: &VerificationState,
+    ) -> Result<bool, StoreError> {
+        let result = domain::Entity::update_many()
+            .col_expr(domain::Column::Status, Expr::value(state.status.as_str()))
+            .col_expr(domain::Column::VerifiedAt, Expr::value(state.verified_at))
+            .col_expr(domain::Column::LostSince, Expr::value(state.lost_since))
+            .col_expr(domain::Column::LastCheckedAt, Expr::value(state.last_checked_at))
+            .col_expr(domain::Column::LastFailure, Expr::value(state.last_failure.clone()))
+            .col_expr(domain::Column::NextCheckAt, Expr::value(state.next_check_at))
+            .col_expr(domain::Column::AutoCheckUntil, Expr::value(state.auto_check_until))
+            .col_expr(domain::Column::VerifiedName, Expr::value(verified_name(name, state)))
+            .filter(domain::Column::Id.eq(id.as_uuid()))
+            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    pub async fn delete_domain(&self, account_id: AccountId, id: DomainId) -> Result<bool, StoreError> {
+        let result = domain::Entity::delete_many()
+            .filter(domain::Column::Id.eq(id.as_uuid()))
+            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Up to `limit` domains whose next automatic check is due, oldest first.
+    pub async fn domains_due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<DomainRow>, StoreError> {
+        Ok(domain::Entity::find()
+            .filter(domain::Column::NextCheckAt.lte(now))
+            .order_by_asc(domain::Column::NextCheckAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(DomainRow::from)
+            .collect())
+    }
+
+    /// Takes a due check for this process by moving its time to `lease_until`, only if no one else moved it
+    /// since it was read: two server processes never check the same domain at once, and a process that dies
+    /// mid-check leaves the domain due again when the lease ends.
+    pub async fn claim_domain_check(
+        &self,
+        id: DomainId,
+        due_at: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = domain::Entity::update_many()
+            .col_expr(domain::Column::NextCheckAt, Expr::value(lease_until))
+            .filter(domain::Column::Id.eq(id.as_uuid()))
+            .filter(domain::Column::NextCheckAt.eq(due_at))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+}
