@@ -1,11 +1,17 @@
 import { defineConfig } from '@playwright/test';
 
 // The server under test is started by Playwright from the release binary that `scripts/test.sh` built,
-// on a fresh SQLite database in a temporary directory.
+// on a fresh SQLite database in a temporary directory, with its DNS lookups going to a loopback DNS server
+// that serves the records tests write into `dns-records.json` (see tests/dns.ts).
 const port = Number(process.env.GATEHOUSE_E2E_PORT ?? 3917);
 const baseURL = `http://127.0.0.1:${port}`;
 const binary = process.env.GATEHOUSE_BIN;
 if (!binary) throw new Error('GATEHOUSE_BIN must name the gatehouse release binary (scripts/test.sh sets it)');
+const testDns = process.env.TEST_DNS_BIN;
+if (!testDns) throw new Error('TEST_DNS_BIN must name the test-dns binary (scripts/test.sh sets it)');
+const dnsPort = Number(process.env.GATEHOUSE_E2E_DNS_PORT ?? 3918);
+const workDir = process.env.GATEHOUSE_E2E_DIR;
+if (!workDir) throw new Error('GATEHOUSE_E2E_DIR must name a fresh temporary directory (scripts/test.sh sets it)');
 
 export default defineConfig({
   testDir: './tests',
@@ -34,7 +40,16 @@ export default defineConfig({
     trace: 'off',
     screenshot: 'only-on-failure',
   },
-  webServer: {
+  webServer: [
+    {
+      command: `${testDns} --listen 127.0.0.1:${dnsPort} --records ${workDir}/dns-records.json`,
+      port: dnsPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    {
     command: binary,
     url: `${baseURL}/readyz`,
     reuseExistingServer: false,
@@ -44,9 +59,12 @@ export default defineConfig({
     env: {
       GATEHOUSE_LISTEN: `127.0.0.1:${port}`,
       GATEHOUSE_PUBLIC_URL: baseURL,
-      DATABASE_URL: `sqlite://${process.env.GATEHOUSE_E2E_DIR}/gatehouse.sqlite`,
+      DATABASE_URL: `sqlite://${workDir}/gatehouse.sqlite`,
       LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? '../target/site',
+      GATEHOUSE_DNS_SERVERS: `127.0.0.1:${dnsPort}`,
+      GATEHOUSE_DNS_TIMEOUT_SECONDS: '2',
       RUST_LOG: 'warn',
     },
-  },
+    },
+  ],
 });

@@ -16,7 +16,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy: server side"
-cargo clippy --locked -p gatehouse-core -p gatehouse-migrations -p server --all-targets -- -D warnings
+cargo clippy --locked -p gatehouse-core -p gatehouse-migrations -p server -p test-dns --all-targets -- -D warnings
 step "clippy: browser side (wasm32)"
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -34,6 +34,8 @@ unset GATEHOUSE_TEST_POSTGRES_URL
 
 step "release build"
 cargo leptos build --release
+# The loopback DNS server the browser tests publish records on; a debug build reuses the tests' dependencies.
+cargo build --locked -p test-dns
 wasm="target/site/pkg/gatehouse.wasm"
 gzip_size=$(gzip -9 -c "$wasm" | wc -c)
 echo "release WASM: $(wc -c <"$wasm") bytes, $gzip_size bytes gzip (limit 256000)"
@@ -42,6 +44,7 @@ echo "release WASM: $(wc -c <"$wasm") bytes, $gzip_size bytes gzip (limit 256000
 step "browser tests (Playwright + Chromium)"
 mkdir -p "$work/e2e"
 GATEHOUSE_BIN="$GATEHOUSE_TARGET_DIR/release/gatehouse" \
+  TEST_DNS_BIN="$GATEHOUSE_TARGET_DIR/debug/test-dns" \
   GATEHOUSE_E2E_DIR="$work/e2e" \
   LEPTOS_SITE_ROOT="$PWD/target/site" \
   GATEHOUSE_SCREENSHOTS="${GATEHOUSE_SCREENSHOTS:-$PWD/end2end/test-results/screenshots}" \

@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invitations/:token") view=pages::invitation::Invitation ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id") view=pages::account::Overview ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/members") view=pages::members::Members ssr=SsrMode::Async />
+                <Route path=path!("/accounts/:account_id/sso") view=pages::sso::Sso ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/settings") view=pages::settings::Settings ssr=SsrMode::Async />
             </Routes>
         </Router>

@@ -1,12 +1,4 @@
-import { Page } from '@playwright/test';
-import { test, expect, PASSWORD, uniqueEmail, hydrated, signUp, signIn, signOut, shotDir } from './helpers';
-
-async function screenshot(page: Page, name: string) {
-  await page.screenshot({ path: `${shotDir}/${name}-laptop.png`, fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: `${shotDir}/${name}-phone.png`, fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
+import { test, expect, PASSWORD, uniqueEmail, hydrated, signUp, signIn, signOut, screenshot } from './helpers';
 
 test.beforeEach(async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 800 });

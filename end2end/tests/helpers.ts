@@ -51,3 +51,11 @@ export async function signOut(page: Page) {
 }
 
 export const shotDir = process.env.GATEHOUSE_SCREENSHOTS ?? 'test-results/screenshots';
+
+/** Full-page screenshots at laptop and phone widths, for looking at what was built. */
+export async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: `${shotDir}/${name}-laptop.png`, fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: `${shotDir}/${name}-phone.png`, fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
+}

@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use clap::{Parser, ValueEnum};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use url::Url;
 
 #[derive(Clone, Debug, Parser)]
@@ -58,6 +58,36 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "GATEHOUSE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
+
+    /// DNS servers for domain verification, comma-separated, each `IP` or `IP:port` (port 53 when omitted).
+    /// Without it, the system's resolvers from /etc/resolv.conf are used.
+    #[arg(long = "dns-server", env = "GATEHOUSE_DNS_SERVERS", value_delimiter = ',', value_parser = parse_nameserver)]
+    pub dns_servers: Vec<SocketAddr>,
+
+    /// How long to wait for a DNS answer, in seconds (each lookup is tried twice).
+    #[arg(long, env = "GATEHOUSE_DNS_TIMEOUT_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub dns_timeout_seconds: u64,
+
+    /// Active domains are checked again this often, in hours (plus up to a tenth of it at random, to spread load).
+    #[arg(long, env = "GATEHOUSE_DOMAIN_RECHECK_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..))]
+    pub domain_recheck_hours: u32,
+
+    /// A verified domain whose record disappeared keeps counting as verified for this many days.
+    #[arg(long, env = "GATEHOUSE_DOMAIN_GRACE_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub domain_grace_days: u32,
+
+    /// A domain not verified yet is checked automatically, with growing gaps, for this many hours after it
+    /// was added or Verify was pressed.
+    #[arg(long, env = "GATEHOUSE_DOMAIN_PENDING_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u32).range(0..=720))]
+    pub domain_pending_hours: u32,
+
+    /// At most this many domain lookups run at once in the background re-check.
+    #[arg(long, env = "GATEHOUSE_DOMAIN_CHECK_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub domain_check_concurrency: u32,
+
+    /// How often the background task looks for domains that are due, in seconds.
+    #[arg(long, env = "GATEHOUSE_DOMAIN_CHECK_TICK_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub domain_check_tick_seconds: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -71,6 +101,17 @@ pub enum SecureCookies {
     Auto,
     Always,
     Never,
+}
+
+/// A nameserver as `IP`, `IP:port` or `[IPv6]:port`.
+fn parse_nameserver(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    text.parse().map_err(|_| {
+        format!("\"{text}\" is not an IP address or IP:port (host names cannot be used for the DNS server)")
+    })
 }
 
 fn parse_public_url(text: &str) -> Result<Url, String> {
@@ -103,6 +144,23 @@ impl Config {
     pub fn invitation_lifetime(&self) -> Duration {
         Duration::hours(self.invitation_lifetime_hours.into())
     }
+
+    pub fn dns_settings(&self) -> gatehouse_core::domains::DnsSettings {
+        gatehouse_core::domains::DnsSettings {
+            nameservers: self.dns_servers.clone(),
+            timeout: std::time::Duration::from_secs(self.dns_timeout_seconds),
+            ..Default::default()
+        }
+    }
+
+    pub fn verification_policy(&self) -> gatehouse_core::domains::VerificationPolicy {
+        gatehouse_core::domains::VerificationPolicy {
+            recheck_interval: Duration::hours(self.domain_recheck_hours.into()),
+            grace_period: Duration::days(self.domain_grace_days.into()),
+            pending_window: Duration::hours(self.domain_pending_hours.into()),
+            ..Default::default()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +174,26 @@ mod tests {
         assert!(parse_public_url("ftp://example.com").is_err());
         assert!(parse_public_url("example.com").is_err());
         assert!(parse_public_url("https://example.com/?a=b").is_err());
+    }
+
+    #[test]
+    fn nameservers_take_an_ip_with_an_optional_port() {
+        assert_eq!(
+            parse_nameserver("192.0.2.53").unwrap(),
+            "192.0.2.53:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_nameserver("127.0.0.1:5399").unwrap(),
+            "127.0.0.1:5399".parse().unwrap()
+        );
+        assert_eq!(
+            parse_nameserver("2001:db8::53").unwrap(),
+            "[2001:db8::53]:53".parse().unwrap()
+        );
+        assert_eq!(parse_nameserver("[::1]:5399").unwrap(), "[::1]:5399".parse().unwrap());
+        assert!(parse_nameserver("dns.example.com").is_err());
+        let config = Config::parse_from(["gatehouse", "--dns-server", "127.0.0.1:5399,192.0.2.53"]);
+        assert_eq!(config.dns_servers.len(), 2);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Background housekeeping that runs while the server is up.
 
-use gatehouse_core::AuthService;
+use gatehouse_core::{AuthService, DomainService};
 use std::time::Duration;
 
 /// Every quarter of an hour, deletes sessions that can no longer be used and forgotten sign-in failure counts.
@@ -16,6 +16,29 @@ pub fn spawn_cleanup(auth: AuthService) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cleaning up expired sessions failed; will retry"),
+            }
+        }
+    });
+}
+
+/// Every `tick`, checks the domains whose automatic check is due (regular re-checks of Active domains,
+/// retries of lost ones, growing gaps for pending ones). Instances sharing a database claim each check
+/// first, so none is run twice.
+pub fn spawn_domain_rechecks(domains: DomainService, tick: Duration) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(tick);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match domains.recheck_due(chrono::Utc::now()).await {
+                Ok(report) if report.checked > 0 => tracing::info!(
+                    checked = report.checked,
+                    verified = report.verified,
+                    not_verified = report.failed,
+                    "re-checked domains"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "re-checking domains failed; will retry"),
             }
         }
     });

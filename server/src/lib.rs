@@ -10,8 +10,9 @@ use app::api::context::Services;
 use axum::Router;
 use axum::extract::FromRef;
 use config::Config;
+use gatehouse_core::domains::TxtResolver;
 use gatehouse_core::mail::Mailer;
-use gatehouse_core::{AuthService, Store, TenancyService, auth::ThrottlePolicy};
+use gatehouse_core::{AuthService, DomainService, Store, TenancyService, auth::ThrottlePolicy};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -38,6 +39,8 @@ pub enum StartError {
     Database(#[from] gatehouse_core::StoreError),
     #[error("mail settings: {0}")]
     Mail(#[from] gatehouse_core::mail::MailError),
+    #[error("{0}")]
+    Dns(#[from] gatehouse_core::domains::DnsSetupError),
 }
 
 /// Opens the database (applying migrations) and wires the services.
@@ -48,14 +51,22 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
         .as_deref()
         .map(|url| Mailer::new(url, &config.mail_from))
         .transpose()?;
+    let tenancy = TenancyService::new(
+        store.clone(),
+        config.public_url.clone(),
+        mailer,
+        config.invitation_lifetime(),
+    );
     let services = Services {
         auth: AuthService::new(store.clone(), config.session_policy(), ThrottlePolicy::default()),
-        tenancy: TenancyService::new(
+        domains: DomainService::new(
             store.clone(),
-            config.public_url.clone(),
-            mailer,
-            config.invitation_lifetime(),
+            tenancy.clone(),
+            TxtResolver::new(&config.dns_settings())?,
+            config.verification_policy(),
+            config.domain_check_concurrency as usize,
         ),
+        tenancy,
         secure_cookies: config.secure_cookies(),
         trust_forwarded_for: config.trust_forwarded_for,
     };

@@ -28,6 +28,10 @@ async fn main() -> ExitCode {
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let state = server::state(&config, server::leptos_options()).await?;
     server::jobs::spawn_cleanup(state.services.auth.clone());
+    server::jobs::spawn_domain_rechecks(
+        state.services.domains.clone(),
+        std::time::Duration::from_secs(config.domain_check_tick_seconds),
+    );
     let app = server::router(state, config.max_body_bytes);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "Gatehouse is serving");

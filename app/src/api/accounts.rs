@@ -13,6 +13,8 @@ pub struct AccountView {
     pub can_view: bool,
     /// May invite, change roles, remove members and transfer ownership (the Owner).
     pub can_manage_members: bool,
+    /// May add, verify and remove the account's email domains (Owner and Admin).
+    pub can_manage_domains: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,12 +70,8 @@ pub const ASSIGNABLE_ROLES: [(&str, &str); 3] = [("admin", "Admin"), ("viewer", 
 #[cfg(feature = "ssr")]
 mod convert {
     use super::*;
-    use chrono::{DateTime, Utc};
+    pub use crate::api::context::date;
     use gatehouse_core::tenancy::{AccountSummary, PendingInvitation, Permission};
-
-    pub fn date(t: DateTime<Utc>) -> String {
-        t.format("%Y-%m-%d %H:%M UTC").to_string()
-    }
 
     pub fn account_view(a: AccountSummary) -> AccountView {
         AccountView {
@@ -82,6 +80,7 @@ mod convert {
             role: a.role.label().into(),
             can_view: a.role.allows(Permission::ViewAccount),
             can_manage_members: a.role.allows(Permission::ManageMembers),
+            can_manage_domains: a.role.allows(Permission::ManageDomains),
         }
     }
 

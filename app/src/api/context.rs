@@ -5,7 +5,7 @@ use axum::extract::ConnectInfo;
 use chrono::{DateTime, Utc};
 use gatehouse_core::auth::AuthError;
 use gatehouse_core::tenancy::TenancyError;
-use gatehouse_core::{AccountId, AuthService, Caller, TenancyService, UserId};
+use gatehouse_core::{AccountId, AuthService, Caller, DomainError, DomainService, TenancyService, UserId};
 use http::header::{ACCEPT, COOKIE, SET_COOKIE};
 use http::{HeaderValue, StatusCode, request::Parts};
 use leptos::prelude::*;
@@ -20,6 +20,7 @@ pub const SESSION_COOKIE: &str = "gatehouse_session";
 pub struct Services {
     pub auth: AuthService,
     pub tenancy: TenancyService,
+    pub domains: DomainService,
     /// Mark cookies `Secure`: on whenever the public URL is https.
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
@@ -56,6 +57,11 @@ pub async fn caller() -> Result<Caller, AppError> {
 
 pub fn now() -> DateTime<Utc> {
     Utc::now()
+}
+
+/// A moment as pages show it.
+pub fn date(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// The client's address, for the brute-force guard.
@@ -178,6 +184,20 @@ impl From<TenancyError> for AppError {
             TenancyError::OwnerIsFixed | TenancyError::OwnRole => AppError::Conflict(message),
             TenancyError::InvitationExpired | TenancyError::InvitationUsed => AppError::Conflict(message),
             TenancyError::Store(e) => internal(e),
+        };
+        respond(mapped)
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(error: DomainError) -> Self {
+        let message = error.to_string();
+        let mapped = match error {
+            DomainError::Tenancy(e) => return e.into(),
+            DomainError::InvalidName(_) | DomainError::AlreadyAdded(_) => AppError::invalid("domain", message),
+            DomainError::TooMany => AppError::Conflict(message),
+            DomainError::NotFound => AppError::NotFound(message),
+            DomainError::Store(e) => internal(e),
         };
         respond(mapped)
     }

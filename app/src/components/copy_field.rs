@@ -2,8 +2,9 @@
 
 use leptos::prelude::*;
 
+/// `multiline` shows a long value wrapped over several lines instead of scrolled in one.
 #[island]
-pub fn CopyField(label: String, value: String, id: String) -> impl IntoView {
+pub fn CopyField(label: String, value: String, id: String, multiline: bool) -> impl IntoView {
     let copied = RwSignal::new(false);
     let to_copy = value.clone();
     let copy = move |_| {
@@ -19,7 +20,11 @@ pub fn CopyField(label: String, value: String, id: String) -> impl IntoView {
         <div class="copy-field">
             <label for=id.clone()>{label}</label>
             <div class="copy-row">
-                <input id=id type="text" readonly value=value />
+                {if multiline {
+                    view! { <textarea id=id readonly rows="2" spellcheck="false">{value}</textarea> }.into_any()
+                } else {
+                    view! { <input id=id type="text" readonly value=value /> }.into_any()
+                }}
                 <button type="button" class="button secondary" on:click=copy>
                     {move || if copied.get() { "Copied" } else { "Copy" }}
                 </button>

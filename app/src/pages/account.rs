@@ -19,6 +19,7 @@ use std::future::Future;
 pub(crate) enum Tab {
     Overview,
     Members,
+    Sso,
     Settings,
 }
 
@@ -143,6 +144,7 @@ fn AccountHead(account: AccountView, tab: Tab) -> impl IntoView {
     let mut tabs = vec![
         (Tab::Overview, base.clone(), "Overview"),
         (Tab::Members, format!("{base}/members"), "Members"),
+        (Tab::Sso, format!("{base}/sso"), "SSO"),
     ];
     if account.can_manage_members {
         tabs.push((Tab::Settings, format!("{base}/settings"), "Settings"));
@@ -179,6 +181,13 @@ pub fn Overview() -> impl IntoView {
                     <p>"See who belongs to this account and what each person may do."</p>
                     <a class="button secondary" href=format!("{base}/members")>
                         {if account.can_manage_members { "Manage members" } else { "View members" }}
+                    </a>
+                </article>
+                <article class="card">
+                    <h2>"Single sign-on"</h2>
+                    <p>"Prove that your organisation owns its email domains, so their sign-ins can go to your identity provider."</p>
+                    <a class="button secondary" href=format!("{base}/sso")>
+                        {if account.can_manage_domains { "Set up domains" } else { "View domains" }}
                     </a>
                 </article>
                 <article class="card">

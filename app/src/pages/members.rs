@@ -205,7 +205,7 @@ fn Invitations(account_id: String, invitations: Vec<InvitationView>) -> impl Int
                             )}
                             {created.delivery.clone()}
                         </Notice>
-                        <CopyField label="Invitation link".into() value=created.link id="invitation-link".into() />
+                        <CopyField label="Invitation link".into() value=created.link id="invitation-link".into() multiline=false />
                     </div>
                 }
             })

@@ -8,6 +8,7 @@ pub mod not_found;
 pub mod settings;
 pub mod sign_in;
 pub mod sign_up;
+pub mod sso;
 
 /// Loads `path` as a whole new page, so everything on it reflects the change just made.
 pub(crate) fn load_page(path: &str) {

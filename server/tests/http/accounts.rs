@@ -1,21 +1,4 @@
-use crate::support::{Browser, spawn_app};
-
-async fn invite_and_join(owner: &Browser, account: &str, member: &Browser, email: &str, role: &str) {
-    let response = owner
-        .call(
-            "/api/accounts/invite",
-            &[("account_id", account), ("email", email), ("role", role)],
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    let created: serde_json::Value = response.json().await.unwrap();
-    let link = created["link"].as_str().unwrap();
-    assert!(created["delivery"].as_str().unwrap().contains("No mail server"));
-    let token = link.rsplit('/').next().unwrap();
-    member.sign_up(email).await;
-    let accepted = member.call("/api/invitations/accept", &[("token", token)]).await;
-    assert_eq!(accepted.status(), 200);
-}
+use crate::support::{Browser, invite_and_join, spawn_app};
 
 #[tokio::test]
 async fn server_functions_enforce_roles_for_every_caller() {

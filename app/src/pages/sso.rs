@@ -1,0 +1,296 @@
+//! `/accounts/:account_id/sso`: the account's email domains, each proven by a DNS TXT record.
+
+use super::account::{Tab, account_page};
+use super::reload_page;
+use crate::api::domains::{AddDomain, DomainView, DomainsPage, RemoveDomain, VerifyDomain, list_domains};
+use crate::components::{CopyField, ErrorBanner, FieldError};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn Sso() -> impl IntoView {
+    account_page(Tab::Sso, list_domains, |account, page| {
+        let DomainsPage {
+            domains,
+            can_manage,
+            recheck_hours,
+            grace_days,
+            pending_hours,
+        } = page;
+        let account_id = account.id.clone();
+        view! {
+            <Title text=format!("SSO for {}", account.name) />
+            <section class="panel" id="domains">
+                <div class="panel-head">
+                    <h2>"Domains"</h2>
+                    <p class="muted">
+                        "Prove that your organisation owns an email domain by publishing a DNS TXT record. "
+                        "Once a domain is Active, people whose email address is at that domain can be sent to your identity provider to sign in."
+                    </p>
+                </div>
+                {can_manage.then(|| view! { <AddDomainForm account_id=account_id.clone() /> })}
+                {if domains.is_empty() {
+                    view! {
+                        <div class="empty-state compact" id="no-domains">
+                            <h3>"No domains yet"</h3>
+                            <p class="muted">
+                                {if can_manage {
+                                    "Add the domain of your work email addresses, for example example.com. You will get a TXT record to publish in its DNS."
+                                } else {
+                                    "An owner or admin of this account adds the organisation's email domains here."
+                                }}
+                            </p>
+                        </div>
+                    }
+                    .into_any()
+                } else {
+                    view! { <DomainTable account_id domains can_manage /> }.into_any()
+                }}
+                <p class="hint">
+                    {format!(
+                        "Active domains are checked again every {recheck_hours} hours. If the record disappears, the domain shows Verification lost and keeps working for {grace_days} days, so you have time to put it back."
+                    )}
+                </p>
+            </section>
+            <DnsHelp pending_hours />
+        }
+        .into_any()
+    })
+}
+
+#[component]
+fn DomainTable(account_id: String, domains: Vec<DomainView>, can_manage: bool) -> impl IntoView {
+    view! {
+        <table class="table domains-table" id="domain-table">
+            <thead>
+                <tr>
+                    <th scope="col">"Domain"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"TXT record to publish"</th>
+                    <th scope="col">"Last checked"</th>
+                    {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                </tr>
+            </thead>
+            <tbody>
+                {domains
+                    .into_iter()
+                    .map(|domain| view! { <DomainRow account_id=account_id.clone() domain can_manage /> })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn DomainRow(account_id: String, domain: DomainView, can_manage: bool) -> impl IntoView {
+    let DomainView {
+        id,
+        name,
+        display_name,
+        status,
+        status_label,
+        record_value,
+        added,
+        last_checked,
+        last_failure,
+        next_check,
+        grace_ends,
+        verified_elsewhere,
+        ..
+    } = domain;
+    let status_note = match (status.as_str(), &grace_ends, &next_check) {
+        ("verification_lost", Some(grace), _) => Some(format!("Still counts as verified until {grace}.")),
+        ("active", _, Some(next)) => Some(format!("Next check {next}.")),
+        (_, _, Some(next)) => Some(format!("Checking again automatically, next at {next}.")),
+        _ => None,
+    };
+    let can_verify = !verified_elsewhere || status == "active";
+    view! {
+        <tr id=format!("domain-{name}") data-status=status.clone()>
+            <td data-label="Domain">
+                <span>
+                    <strong class="domain-name">{display_name.clone()}</strong>
+                    {(display_name != name).then(|| view! { <span class="hint">{name.clone()}</span> })}
+                    <span class="hint">{format!("Added {added}")}</span>
+                </span>
+            </td>
+            <td data-label="Status">
+                <span class="status-cell">
+                    <span class=format!("badge status-{status}")>{status_label}</span>
+                    {verified_elsewhere
+                        .then(|| view! { <span class="badge badge-warn">"Verified by another account"</span> })}
+                    {last_failure.map(|reason| view! { <span class="reason">{reason}</span> })}
+                    {status_note.map(|note| view! { <span class="hint">{note}</span> })}
+                </span>
+            </td>
+            <td data-label="TXT record">
+                <dl class="record">
+                    <div>
+                        <dt>"Name / host"</dt>
+                        <dd>
+                            <code>"@"</code>
+                            <span class="hint">{format!(" (the domain itself: {name})")}</span>
+                        </dd>
+                    </div>
+                    <div>
+                        <dt>"Type"</dt>
+                        <dd>
+                            <code>"TXT"</code>
+                        </dd>
+                    </div>
+                </dl>
+                <CopyField label="Value".into() value=record_value id=format!("record-{id}") multiline=true />
+            </td>
+            <td data-label="Last checked">
+                <span>{last_checked.unwrap_or_else(|| "Not yet".into())}</span>
+            </td>
+            {can_manage
+                .then(|| {
+                    view! {
+                        <td class="actions">
+                            <DomainActions account_id domain_id=id domain=display_name can_verify />
+                        </td>
+                    }
+                })}
+        </tr>
+    }
+}
+
+#[island]
+fn AddDomainForm(account_id: String) -> impl IntoView {
+    let add = ServerAction::<AddDomain>::new();
+    let result = Signal::derive(move || add.value().get().map(|r| r.map(|_| ())));
+    Effect::new(move |_| {
+        if matches!(add.value().get(), Some(Ok(_))) {
+            reload_page();
+        }
+    });
+    view! {
+        <ErrorBanner result fields=&["domain"] />
+        <ActionForm action=add attr:class="inline-form" attr:id="add-domain">
+            <input type="hidden" name="account_id" value=account_id />
+            <div class="field grow">
+                <label for="domain-input">"Domain"</label>
+                <input
+                    id="domain-input"
+                    name="domain"
+                    type="text"
+                    required
+                    maxlength="300"
+                    autocomplete="off"
+                    spellcheck="false"
+                    placeholder="example.com"
+                    aria-describedby="domain-hint"
+                />
+                <p class="hint" id="domain-hint">"The part after @ in your colleagues' email addresses."</p>
+                <FieldError result field="domain" />
+            </div>
+            <button type="submit" class="button primary" disabled=move || add.pending().get()>
+                "Add domain"
+            </button>
+        </ActionForm>
+    }
+}
+
+/// Verify and Remove for one domain.
+#[island]
+fn DomainActions(account_id: String, domain_id: String, domain: String, can_verify: bool) -> impl IntoView {
+    let verify = ServerAction::<VerifyDomain>::new();
+    let remove = ServerAction::<RemoveDomain>::new();
+    let verify_result = Signal::derive(move || verify.value().get().map(|r| r.map(|_| ())));
+    let remove_result = Signal::derive(move || remove.value().get());
+    Effect::new(move |_| {
+        if matches!(verify.value().get(), Some(Ok(_))) || matches!(remove.value().get(), Some(Ok(()))) {
+            reload_page();
+        }
+    });
+    let checking = move || verify.pending().get();
+    let (verify_account, verify_domain) = (account_id.clone(), domain_id.clone());
+    view! {
+        <div class="row-actions">
+            <ErrorBanner result=verify_result />
+            <ErrorBanner result=remove_result />
+            <ActionForm action=verify>
+                <input type="hidden" name="account_id" value=verify_account />
+                <input type="hidden" name="domain_id" value=verify_domain />
+                <button
+                    type="submit"
+                    class="button secondary small"
+                    disabled=move || checking() || !can_verify
+                    aria-busy=move || checking().to_string()
+                    title=(!can_verify).then_some("Another account has verified this domain.")
+                >
+                    {move || if checking() { "Checking DNS…" } else { "Verify" }}
+                </button>
+            </ActionForm>
+            <details class="confirm">
+                <summary class="button link danger">"Remove"</summary>
+                <div class="confirm-body">
+                    <p>{format!("Remove {domain}? Its users can no longer be routed to your identity provider.")}</p>
+                    <ActionForm action=remove>
+                        <input type="hidden" name="account_id" value=account_id />
+                        <input type="hidden" name="domain_id" value=domain_id />
+                        <button type="submit" class="button danger small">"Yes, remove"</button>
+                    </ActionForm>
+                </div>
+            </details>
+        </div>
+    }
+}
+
+/// Where the record goes at common DNS providers; the same three values everywhere, under different labels.
+#[component]
+fn DnsHelp(pending_hours: i64) -> impl IntoView {
+    let providers = [
+        (
+            "Cloudflare",
+            "DNS › Records › Add record. Type TXT, Name @, Content: the value. Keep the default TTL.",
+        ),
+        (
+            "Amazon Route 53",
+            "Hosted zones › your domain › Create record. Leave Record name empty, Record type TXT, Value: the value in double quotes.",
+        ),
+        (
+            "Google Cloud DNS",
+            "Zone details › Add standard. Leave DNS name empty, Resource record type TXT, TXT data: the value.",
+        ),
+        (
+            "Azure DNS",
+            "DNS zone › Record sets › Add. Name @, Type TXT, Value: the value.",
+        ),
+        (
+            "GoDaddy",
+            "Domain › DNS › Add New Record. Type TXT, Name @, Value: the value.",
+        ),
+        (
+            "Namecheap",
+            "Advanced DNS › Add New Record. TXT Record, Host @, Value: the value.",
+        ),
+    ];
+    view! {
+        <section class="panel" id="dns-help">
+            <div class="panel-head">
+                <h2>"Publishing the TXT record"</h2>
+                <p class="muted">
+                    "Add one TXT record at the domain itself (often written @) holding exactly the value shown. Keep any other TXT records, such as SPF; they do not interfere. "
+                    {format!(
+                        "DNS changes usually show within minutes, sometimes up to a day; a domain that is not verified yet is checked again automatically for {pending_hours} hours, or press Verify."
+                    )}
+                </p>
+            </div>
+            <dl class="providers">
+                {providers
+                    .into_iter()
+                    .map(|(provider, steps)| {
+                        view! {
+                            <div>
+                                <dt>{provider}</dt>
+                                <dd>{steps}</dd>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
+            </dl>
+        </section>
+    }
+}
