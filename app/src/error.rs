@@ -36,10 +36,10 @@ impl AppError {
         }
     }
 
-    /// The message for one form field, if this error is about it.
-    pub fn for_field(&self, field: &str) -> Option<String> {
+    /// The field and message of an `Invalid` error.
+    pub fn invalid_field(&self) -> Option<(&str, &str)> {
         match self {
-            Self::Invalid { field: f, message } if f == field => Some(message.clone()),
+            Self::Invalid { field, message } => Some((field, message)),
             _ => None,
         }
     }

@@ -1,40 +1,20 @@
 //! Error and success messages, next to a field or above a form.
 
-use crate::error::AppError;
 use leptos::prelude::*;
 
-/// The message for `field` from the latest result of an action, shown under that field.
+/// Where the error about `field` appears, under that field; filled in by the form's island when the server
+/// names the field (see `ApiForm`).
 #[component]
-pub fn FieldError<T: Send + Sync + Clone + 'static>(
-    result: Signal<Option<Result<T, AppError>>>,
-    field: &'static str,
-) -> impl IntoView {
-    let message = move || result.get().and_then(|r| r.err()).and_then(|e| e.for_field(field));
-    view! {
-        <Show when=move || message().is_some()>
-            <p class="field-error" id=format!("{field}-error") role="alert">{message}</p>
-        </Show>
-    }
+pub fn FieldError(field: &'static str) -> impl IntoView {
+    view! { <p class="field-error" id=format!("{field}-error") data-error-for=field role="alert" hidden></p> }
 }
 
 /// An error that belongs to no single field, shown above the form.
 #[component]
-pub fn ErrorBanner<T: Send + Sync + Clone + 'static>(
-    result: Signal<Option<Result<T, AppError>>>,
-    /// Fields that show their own errors; errors about them are not repeated here.
-    #[prop(default = &[])]
-    fields: &'static [&'static str],
-) -> impl IntoView {
-    let message = move || {
-        result
-            .get()
-            .and_then(|r| r.err())
-            .filter(|e| !fields.iter().any(|f| e.for_field(f).is_some()))
-            .map(|e| e.to_string())
-    };
+pub fn ErrorBanner(message: RwSignal<Option<String>>) -> impl IntoView {
     view! {
-        <Show when=move || message().is_some()>
-            <div class="banner banner-error" role="alert">{message}</div>
+        <Show when=move || message.read().is_some()>
+            <div class="banner banner-error" role="alert">{move || message.get()}</div>
         </Show>
     }
 }

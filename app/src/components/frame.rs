@@ -1,8 +1,9 @@
 //! The top bar of every signed-in page: account switcher, who is signed in, sign-out.
 
+use super::{AfterSuccess, ApiForm};
 use crate::api::auth::{SessionInfo, SignOut};
-use crate::pages::load_page;
 use leptos::prelude::*;
+use server_fn::ServerFn;
 
 #[component]
 pub fn TopBar(info: SessionInfo, current_account: String) -> impl IntoView {
@@ -43,17 +44,11 @@ pub fn TopBar(info: SessionInfo, current_account: String) -> impl IntoView {
     }
 }
 
-#[island]
+#[component]
 fn SignOutButton() -> impl IntoView {
-    let sign_out = ServerAction::<SignOut>::new();
-    Effect::new(move |_| {
-        if matches!(sign_out.value().get(), Some(Ok(()))) {
-            load_page("/sign-in");
-        }
-    });
     view! {
-        <ActionForm action=sign_out>
+        <ApiForm action=SignOut::PATH.into() then=AfterSuccess::Open("/sign-in".into()) class=String::new()>
             <button type="submit" class="button link">"Sign out"</button>
-        </ActionForm>
+        </ApiForm>
     }
 }

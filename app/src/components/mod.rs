@@ -1,9 +1,13 @@
-//! Widgets shared by pages: form feedback, copyable values, the signed-in frame.
+//! Widgets shared by pages: forms that post to server functions, form feedback, copyable values, the signed-in
+//! frame.
 
+mod api_form;
 mod copy_field;
 mod feedback;
 mod frame;
 
+pub(crate) use api_form::submit;
+pub use api_form::{AfterSuccess, ApiForm};
 pub use copy_field::CopyField;
 pub use feedback::{ErrorBanner, FieldError, Notice};
 pub use frame::TopBar;

@@ -1,12 +1,12 @@
 //! `/invitations/:token`: what an invitation offers, and accepting it.
 
 use super::encode;
-use super::open_answered_path;
 use crate::api::accounts::{AcceptInvitation, get_invitation};
-use crate::components::ErrorBanner;
+use crate::components::{AfterSuccess, ApiForm};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use server_fn::ServerFn;
 
 #[component]
 pub fn Invitation() -> impl IntoView {
@@ -83,16 +83,14 @@ pub fn Invitation() -> impl IntoView {
     }
 }
 
-#[island]
+#[component]
 fn AcceptForm(token: String) -> impl IntoView {
-    let accept = ServerAction::<AcceptInvitation>::new();
-    let result = Signal::derive(move || accept.value().get());
-    open_answered_path(result);
     view! {
-        <ErrorBanner result />
-        <ActionForm action=accept>
+        <ApiForm action=AcceptInvitation::PATH.into() then=AfterSuccess::OpenAnsweredPath class=String::new()>
             <input type="hidden" name="token" value=token />
-            <button type="submit" class="button primary wide">"Accept invitation"</button>
-        </ActionForm>
+            <button type="submit" class="button primary wide" data-pending-text="Accepting…">
+                "Accept invitation"
+            </button>
+        </ApiForm>
     }
 }

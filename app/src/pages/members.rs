@@ -1,14 +1,14 @@
 //! `/accounts/:account_id/members`: members and roles; the owner invites, changes roles and removes.
 
 use super::account::{Tab, account_page};
-use super::reload_page;
 use crate::api::accounts::{
-    ASSIGNABLE_ROLES, ChangeMemberRole, InvitationView, InviteMember, MemberView, RemoveMember, RevokeInvitation,
-    list_members,
+    ASSIGNABLE_ROLES, ChangeMemberRole, InvitationCreated, InvitationView, InviteMember, MemberView, RemoveMember,
+    RevokeInvitation, list_members,
 };
-use crate::components::{CopyField, ErrorBanner, FieldError, Notice};
+use crate::components::{AfterSuccess, ApiForm, CopyField, ErrorBanner, FieldError, Notice, submit};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use server_fn::ServerFn;
 
 #[component]
 pub fn Members() -> impl IntoView {
@@ -99,18 +99,11 @@ fn MemberTable(account_id: String, members: Vec<MemberView>, can_manage: bool) -
     }
 }
 
-#[island]
+#[component]
 fn RoleForm(account_id: String, user_id: String, email: String, role: String) -> impl IntoView {
-    let action = ServerAction::<ChangeMemberRole>::new();
-    let result = Signal::derive(move || action.value().get());
-    Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(()))) {
-            reload_page();
-        }
-    });
     let select_id = format!("role-{user_id}");
     view! {
-        <ActionForm action attr:class="row-form">
+        <ApiForm action=ChangeMemberRole::PATH.into() then=AfterSuccess::Reload class="row-form".into()>
             <input type="hidden" name="account_id" value=account_id />
             <input type="hidden" name="user_id" value=user_id />
             <label class="visually-hidden" for=select_id.clone()>{format!("Role of {email}")}</label>
@@ -119,66 +112,60 @@ fn RoleForm(account_id: String, user_id: String, email: String, role: String) ->
                     .map(|(value, label)| view! { <option value=value selected=value == role>{label}</option> })
                     .collect_view()}
             </select>
-            <button type="submit" class="button secondary small" disabled=move || action.pending().get()>"Save"</button>
-        </ActionForm>
-        <ErrorBanner result />
+            <button type="submit" class="button secondary small">"Save"</button>
+        </ApiForm>
     }
 }
 
-#[island]
+#[component]
 fn RemoveForm(account_id: String, user_id: String, email: String) -> impl IntoView {
-    let action = ServerAction::<RemoveMember>::new();
-    let result = Signal::derive(move || action.value().get());
-    Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(()))) {
-            reload_page();
-        }
-    });
     view! {
         <details class="confirm">
             <summary class="button link danger">"Remove"</summary>
-            <ActionForm action attr:class="confirm-body">
-                <input type="hidden" name="account_id" value=account_id />
-                <input type="hidden" name="user_id" value=user_id />
-                <p>{format!("Remove {email} from this account?")}</p>
-                <ErrorBanner result />
-                <button type="submit" class="button danger small">"Remove member"</button>
-            </ActionForm>
+            <div class="confirm-body">
+                <ApiForm action=RemoveMember::PATH.into() then=AfterSuccess::Reload class=String::new()>
+                    <input type="hidden" name="account_id" value=account_id />
+                    <input type="hidden" name="user_id" value=user_id />
+                    <p>{format!("Remove {email} from this account?")}</p>
+                    <button type="submit" class="button danger small">"Remove member"</button>
+                </ApiForm>
+            </div>
         </details>
     }
 }
 
-/// The invitation form and the pending invitations, in one island so a new or withdrawn invitation shows at once.
+/// The invitation form and the pending invitations, in one island so a new or withdrawn invitation shows at once
+/// (the link is shown only this once, so the page is not reloaded).
 #[island]
 fn Invitations(account_id: String, invitations: Vec<InvitationView>) -> impl IntoView {
     let pending = RwSignal::new(invitations);
-    let invite = ServerAction::<InviteMember>::new();
-    let revoke = ServerAction::<RevokeInvitation>::new();
-    let invite_result = Signal::derive(move || invite.value().get());
-    let revoke_result = Signal::derive(move || revoke.value().get());
-    Effect::new(move |_| {
-        if let Some(Ok(created)) = invite.value().get() {
+    let created = RwSignal::new(None::<InvitationCreated>);
+    let invite_error = RwSignal::new(None::<String>);
+    let revoke_error = RwSignal::new(None::<String>);
+    let invite_form = NodeRef::<leptos::html::Form>::new();
+    let on_invite = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        submit(invite_form, InviteMember::PATH, invite_error, move |answer| {
+            let Ok(invitation) = serde_json::from_str::<InvitationCreated>(&answer) else {
+                return;
+            };
             pending.update(|list| {
                 // A new invitation to the same address replaces the old one, as on the server.
-                list.retain(|i| i.email != created.invitation.email && i.id != created.invitation.id);
-                list.insert(0, created.invitation);
+                list.retain(|i| i.email != invitation.invitation.email && i.id != invitation.invitation.id);
+                list.insert(0, invitation.invitation.clone());
             });
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(revoked)) = revoke.value().get() {
-            pending.update(|list| list.retain(|i| i.id != revoked));
-        }
-    });
+            created.set(Some(invitation));
+        });
+    };
     let revoke_account = StoredValue::new(account_id.clone());
     view! {
-        <ErrorBanner result=invite_result fields=&["email", "role"] />
-        <ActionForm action=invite attr:class="inline-form">
+        <ErrorBanner message=invite_error />
+        <form action=InviteMember::PATH method="post" class="inline-form" node_ref=invite_form on:submit=on_invite>
             <input type="hidden" name="account_id" value=account_id />
             <div class="field">
                 <label for="invite-email">"Email"</label>
                 <input id="invite-email" name="email" type="email" required placeholder="name@company.com" />
-                <FieldError result=invite_result field="email" />
+                <FieldError field="email" />
             </div>
             <div class="field">
                 <label for="invite-role">"Role"</label>
@@ -187,31 +174,36 @@ fn Invitations(account_id: String, invitations: Vec<InvitationView>) -> impl Int
                         .map(|(value, label)| view! { <option value=value selected=value == "viewer">{label}</option> })
                         .collect_view()}
                 </select>
-                <FieldError result=invite_result field="role" />
+                <FieldError field="role" />
             </div>
-            <button type="submit" class="button primary" disabled=move || invite.pending().get()>
-                "Create invitation"
-            </button>
-        </ActionForm>
+            <button type="submit" class="button primary">"Create invitation"</button>
+        </form>
         {move || {
-            invite.value().get().and_then(Result::ok).map(|created| {
-                view! {
-                    <div class="created">
-                        <Notice>
-                            {format!(
-                                "Invitation for {} created, valid until {}. ",
-                                created.invitation.email,
-                                created.invitation.expires,
-                            )}
-                            {created.delivery.clone()}
-                        </Notice>
-                        <CopyField label="Invitation link".into() value=created.link id="invitation-link".into() multiline=false />
-                    </div>
-                }
-            })
+            created
+                .get()
+                .map(|created| {
+                    view! {
+                        <div class="created">
+                            <Notice>
+                                {format!(
+                                    "Invitation for {} created, valid until {}. ",
+                                    created.invitation.email,
+                                    created.invitation.expires,
+                                )}
+                                {created.delivery.clone()}
+                            </Notice>
+                            <CopyField
+                                label="Invitation link".into()
+                                value=created.link
+                                id="invitation-link".into()
+                                multiline=false
+                            />
+                        </div>
+                    }
+                })
         }}
         <h3>"Pending invitations"</h3>
-        <ErrorBanner result=revoke_result />
+        <ErrorBanner message=revoke_error />
         <Show
             when=move || !pending.read().is_empty()
             fallback=|| view! { <p class="empty">"No pending invitations."</p> }
@@ -237,16 +229,37 @@ fn Invitations(account_id: String, invitations: Vec<InvitationView>) -> impl Int
                                 </span>
                             </td>
                             <td class="actions">
-                                <ActionForm action=revoke>
-                                    <input type="hidden" name="account_id" value=revoke_account.get_value() />
-                                    <input type="hidden" name="invitation_id" value=i.id />
-                                    <button type="submit" class="button link danger">"Revoke"</button>
-                                </ActionForm>
+                                <RevokeButton account_id=revoke_account.get_value() invitation_id=i.id pending revoke_error />
                             </td>
                         </tr>
                     </For>
                 </tbody>
             </table>
         </Show>
+    }
+}
+
+#[component]
+fn RevokeButton(
+    account_id: String,
+    invitation_id: String,
+    pending: RwSignal<Vec<InvitationView>>,
+    revoke_error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let form = NodeRef::<leptos::html::Form>::new();
+    let on_revoke = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        submit(form, RevokeInvitation::PATH, revoke_error, move |answer| {
+            if let Ok(revoked) = serde_json::from_str::<String>(&answer) {
+                pending.update(|list| list.retain(|i| i.id != revoked));
+            }
+        });
+    };
+    view! {
+        <form action=RevokeInvitation::PATH method="post" node_ref=form on:submit=on_revoke>
+            <input type="hidden" name="account_id" value=account_id />
+            <input type="hidden" name="invitation_id" value=invitation_id />
+            <button type="submit" class="button link danger">"Revoke"</button>
+        </form>
     }
 }

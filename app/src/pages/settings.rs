@@ -1,11 +1,11 @@
 //! `/accounts/:account_id/settings`: the owner renames the account or hands ownership to another member.
 
 use super::account::{Tab, account_page};
-use super::load_page;
 use crate::api::accounts::{RenameAccount, TransferOwnership, list_members};
-use crate::components::{ErrorBanner, FieldError};
+use crate::components::{AfterSuccess, ApiForm, FieldError};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use server_fn::ServerFn;
 
 #[component]
 pub fn Settings() -> impl IntoView {
@@ -58,43 +58,27 @@ pub fn Settings() -> impl IntoView {
     })
 }
 
-#[island]
+#[component]
 fn RenameForm(account_id: String, name: String) -> impl IntoView {
-    let rename = ServerAction::<RenameAccount>::new();
-    let result = Signal::derive(move || rename.value().get());
-    let account_path = format!("/accounts/{account_id}/settings");
-    Effect::new(move |_| {
-        if matches!(rename.value().get(), Some(Ok(()))) {
-            load_page(&account_path);
-        }
-    });
     view! {
-        <ErrorBanner result fields=&["name"] />
-        <ActionForm action=rename attr:class="inline-form">
+        <ApiForm action=RenameAccount::PATH.into() then=AfterSuccess::Reload class="inline-form".into()>
             <input type="hidden" name="account_id" value=account_id />
             <div class="field grow">
                 <label for="account-name">"Name"</label>
                 <input id="account-name" name="name" type="text" required maxlength="120" value=name />
-                <FieldError result field="name" />
+                <FieldError field="name" />
             </div>
             <button type="submit" class="button primary">"Save name"</button>
-        </ActionForm>
+        </ApiForm>
     }
 }
 
-#[island]
+#[component]
 fn TransferForm(account_id: String, candidates: Vec<(String, String)>) -> impl IntoView {
-    let transfer = ServerAction::<TransferOwnership>::new();
-    let result = Signal::derive(move || transfer.value().get());
-    let account_path = format!("/accounts/{account_id}");
-    Effect::new(move |_| {
-        if matches!(transfer.value().get(), Some(Ok(()))) {
-            load_page(&account_path);
-        }
-    });
+    // The former owner may no longer open the settings: show the account's overview.
+    let overview = format!("/accounts/{account_id}");
     view! {
-        <ErrorBanner result />
-        <ActionForm action=transfer attr:class="inline-form">
+        <ApiForm action=TransferOwnership::PATH.into() then=AfterSuccess::Open(overview) class="inline-form".into()>
             <input type="hidden" name="account_id" value=account_id />
             <div class="field grow">
                 <label for="new-owner">"New owner"</label>
@@ -109,6 +93,6 @@ fn TransferForm(account_id: String, candidates: Vec<(String, String)>) -> impl I
                     <button type="submit" class="button danger small">"Yes, transfer ownership"</button>
                 </div>
             </details>
-        </ActionForm>
+        </ApiForm>
     }
 }

@@ -1,12 +1,13 @@
 //! `/sign-in`: email and password.
 
-use super::{encode, open_answered_path};
+use super::encode;
 use crate::api::auth::{SignIn, current_session};
-use crate::components::{ErrorBanner, FieldError};
+use crate::components::{AfterSuccess, ApiForm, FieldError};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
+use server_fn::ServerFn;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -44,28 +45,24 @@ pub fn SignInPage() -> impl IntoView {
     }
 }
 
-#[island]
+#[component]
 fn SignInForm(next: String) -> impl IntoView {
-    let action = ServerAction::<SignIn>::new();
-    let result = Signal::derive(move || action.value().get());
-    open_answered_path(result);
     view! {
-        <ErrorBanner result fields=&["email", "password"] />
-        <ActionForm action>
+        <ApiForm action=SignIn::PATH.into() then=AfterSuccess::OpenAnsweredPath class=String::new()>
             <input type="hidden" name="next" value=next />
             <div class="field">
                 <label for="email">"Email"</label>
                 <input id="email" name="email" type="email" autocomplete="username" required autofocus />
-                <FieldError result field="email" />
+                <FieldError field="email" />
             </div>
             <div class="field">
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required />
-                <FieldError result field="password" />
+                <FieldError field="password" />
             </div>
-            <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+            <button type="submit" class="button primary wide" data-pending-text="Signing in…">
+                "Sign in"
             </button>
-        </ActionForm>
+        </ApiForm>
     }
 }

@@ -1,12 +1,12 @@
 //! `/sign-up`: a new user with a personal account they own.
 
 use super::encode;
-use super::open_answered_path;
 use crate::api::auth::SignUp;
-use crate::components::{ErrorBanner, FieldError};
+use crate::components::{AfterSuccess, ApiForm, FieldError};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use server_fn::ServerFn;
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
@@ -31,19 +31,15 @@ pub fn SignUpPage() -> impl IntoView {
     }
 }
 
-#[island]
+#[component]
 fn SignUpForm(next: String, email: String) -> impl IntoView {
-    let action = ServerAction::<SignUp>::new();
-    let result = Signal::derive(move || action.value().get());
-    open_answered_path(result);
     view! {
-        <ErrorBanner result fields=&["email", "password"] />
-        <ActionForm action>
+        <ApiForm action=SignUp::PATH.into() then=AfterSuccess::OpenAnsweredPath class=String::new()>
             <input type="hidden" name="next" value=next />
             <div class="field">
                 <label for="email">"Work email"</label>
                 <input id="email" name="email" type="email" autocomplete="email" required value=email />
-                <FieldError result field="email" />
+                <FieldError field="email" />
             </div>
             <div class="field">
                 <label for="password">"Password"</label>
@@ -57,11 +53,11 @@ fn SignUpForm(next: String, email: String) -> impl IntoView {
                     aria-describedby="password-hint"
                 />
                 <p class="hint" id="password-hint">"At least 10 characters. A passphrase of a few words works well."</p>
-                <FieldError result field="password" />
+                <FieldError field="password" />
             </div>
-            <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "Creating account…" } else { "Create account" }}
+            <button type="submit" class="button primary wide" data-pending-text="Creating account…">
+                "Create account"
             </button>
-        </ActionForm>
+        </ApiForm>
     }
 }

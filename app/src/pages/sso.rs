@@ -1,11 +1,11 @@
 //! `/accounts/:account_id/sso`: the account's email domains, each proven by a DNS TXT record.
 
 use super::account::{Tab, account_page};
-use super::reload_page;
 use crate::api::domains::{AddDomain, DomainView, DomainsPage, RemoveDomain, VerifyDomain, list_domains};
-use crate::components::{CopyField, ErrorBanner, FieldError};
+use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use server_fn::ServerFn;
 
 #[component]
 pub fn Sso() -> impl IntoView {
@@ -156,18 +156,10 @@ fn DomainRow(account_id: String, domain: DomainView, can_manage: bool) -> impl I
     }
 }
 
-#[island]
+#[component]
 fn AddDomainForm(account_id: String) -> impl IntoView {
-    let add = ServerAction::<AddDomain>::new();
-    let result = Signal::derive(move || add.value().get().map(|r| r.map(|_| ())));
-    Effect::new(move |_| {
-        if matches!(add.value().get(), Some(Ok(_))) {
-            reload_page();
-        }
-    });
     view! {
-        <ErrorBanner result fields=&["domain"] />
-        <ActionForm action=add attr:class="inline-form" attr:id="add-domain">
+        <ApiForm action=AddDomain::PATH.into() then=AfterSuccess::Reload class="inline-form".into()>
             <input type="hidden" name="account_id" value=account_id />
             <div class="field grow">
                 <label for="domain-input">"Domain"</label>
@@ -183,55 +175,43 @@ fn AddDomainForm(account_id: String) -> impl IntoView {
                     aria-describedby="domain-hint"
                 />
                 <p class="hint" id="domain-hint">"The part after @ in your colleagues' email addresses."</p>
-                <FieldError result field="domain" />
+                <FieldError field="domain" />
             </div>
-            <button type="submit" class="button primary" disabled=move || add.pending().get()>
+            <button type="submit" class="button primary" data-pending-text="Adding…">
                 "Add domain"
             </button>
-        </ActionForm>
+        </ApiForm>
     }
 }
 
 /// Verify and Remove for one domain.
-#[island]
+#[component]
 fn DomainActions(account_id: String, domain_id: String, domain: String, can_verify: bool) -> impl IntoView {
-    let verify = ServerAction::<VerifyDomain>::new();
-    let remove = ServerAction::<RemoveDomain>::new();
-    let verify_result = Signal::derive(move || verify.value().get().map(|r| r.map(|_| ())));
-    let remove_result = Signal::derive(move || remove.value().get());
-    Effect::new(move |_| {
-        if matches!(verify.value().get(), Some(Ok(_))) || matches!(remove.value().get(), Some(Ok(()))) {
-            reload_page();
-        }
-    });
-    let checking = move || verify.pending().get();
     let (verify_account, verify_domain) = (account_id.clone(), domain_id.clone());
     view! {
         <div class="row-actions">
-            <ErrorBanner result=verify_result />
-            <ErrorBanner result=remove_result />
-            <ActionForm action=verify>
+            <ApiForm action=VerifyDomain::PATH.into() then=AfterSuccess::Reload class=String::new()>
                 <input type="hidden" name="account_id" value=verify_account />
                 <input type="hidden" name="domain_id" value=verify_domain />
                 <button
                     type="submit"
                     class="button secondary small"
-                    disabled=move || checking() || !can_verify
-                    aria-busy=move || checking().to_string()
+                    disabled=!can_verify
                     title=(!can_verify).then_some("Another account has verified this domain.")
+                    data-pending-text="Checking DNS…"
                 >
-                    {move || if checking() { "Checking DNS…" } else { "Verify" }}
+                    "Verify"
                 </button>
-            </ActionForm>
+            </ApiForm>
             <details class="confirm">
                 <summary class="button link danger">"Remove"</summary>
                 <div class="confirm-body">
-                    <p>{format!("Remove {domain}? Its users can no longer be routed to your identity provider.")}</p>
-                    <ActionForm action=remove>
+                    <ApiForm action=RemoveDomain::PATH.into() then=AfterSuccess::Reload class=String::new()>
                         <input type="hidden" name="account_id" value=account_id />
                         <input type="hidden" name="domain_id" value=domain_id />
+                        <p>{format!("Remove {domain}? Its users can no longer be routed to your identity provider.")}</p>
                         <button type="submit" class="button danger small">"Yes, remove"</button>
-                    </ActionForm>
+                    </ApiForm>
                 </div>
             </details>
         </div>

@@ -1,0 +1,198 @@
+//! Forms that post to a server function from the browser: one island for every form, so a new form adds
+//! markup rather than WebAssembly.
+//!
+//! The form is plain HTML posting to the server function's URL, so it also works before (or without) the
+//! WebAssembly. Once hydrated, a submit is sent with `fetch`; while it runs the form is `aria-busy` and its
+//! submit buttons are disabled (showing their `data-pending-text`, if any). A failure is shown next to the field
+//! it is about (the element with `data-error-for`, see [`FieldError`](super::FieldError)) or above the form.
+//! One generic island instead of one `ActionForm` per server function keeps the release WebAssembly small: each
+//! typed action compiled in its own encoder, decoder and reactive state.
+
+use crate::components::ErrorBanner;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What a form does once its server function succeeded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AfterSuccess {
+    /// Show the same page again, rendered with the change.
+    Reload,
+    /// Open the path the server function answered (sign-in, sign-up, accepting an invitation).
+    OpenAnsweredPath,
+    /// Open this path.
+    Open(String),
+}
+
+/// A form posting to the server function at `action` (its `ServerFn::PATH`).
+#[island]
+pub fn ApiForm(action: String, then: AfterSuccess, class: String, children: Children) -> impl IntoView {
+    let form = NodeRef::<leptos::html::Form>::new();
+    let error = RwSignal::new(None::<String>);
+    let target = action.clone();
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let then = then.clone();
+        submit(form, &target, error, move |answer| follow(&then, &answer));
+    };
+    view! {
+        <ErrorBanner message=error />
+        <form action=action method="post" class=class node_ref=form on:submit=on_submit>
+            {children()}
+        </form>
+    }
+}
+
+/// Posts `form` to `action`; on success hands the JSON answer to `on_success`, otherwise shows the error.
+pub(crate) fn submit(
+    form: NodeRef<leptos::html::Form>,
+    action: &str,
+    error: RwSignal<Option<String>>,
+    on_success: impl FnOnce(String) + 'static,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(element) = form.get_untracked() else { return };
+        let action = action.to_owned();
+        error.set(None);
+        dom::clear_field_errors(&element);
+        dom::set_pending(&element, true);
+        leptos::task::spawn_local(async move {
+            match dom::post(&element, &action).await {
+                Ok(answer) => {
+                    dom::set_pending(&element, false);
+                    on_success(answer);
+                }
+                Err(e) => {
+                    dom::set_pending(&element, false);
+                    let shown_at_field = e
+                        .invalid_field()
+                        .is_some_and(|(field, message)| dom::show_field_error(&element, field, message));
+                    if !shown_at_field {
+                        error.set(Some(e.to_string()));
+                    }
+                }
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (form, action, error, on_success);
+}
+
+fn follow(then: &AfterSuccess, answer: &str) {
+    match then {
+        AfterSuccess::Reload => reload_page(),
+        AfterSuccess::Open(path) => load_page(path),
+        AfterSuccess::OpenAnsweredPath => match serde_json::from_str::<String>(answer) {
+            Ok(path) => load_page(&path),
+            Err(_) => reload_page(),
+        },
+    }
+}
+
+/// Loads `path` as a whole new page, so everything on it reflects the change just made.
+fn load_page(path: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().location().set_href(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
+/// Renders the current page again from the server, after an action changed what it shows.
+fn reload_page() {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().location().reload();
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod dom {
+    use crate::error::AppError;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{Element, HtmlFormElement};
+
+    /// Sends the form's fields form-encoded, as the browser itself would, and asks for JSON back.
+    pub async fn post(form: &HtmlFormElement, action: &str) -> Result<String, AppError> {
+        let failed = |e: JsValue| AppError::Request(e.as_string().unwrap_or_else(|| "network error".into()));
+        let data = web_sys::FormData::new_with_form(form).map_err(failed)?;
+        let body = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data).map_err(failed)?;
+        let headers = web_sys::Headers::new().map_err(failed)?;
+        headers.set("Accept", "application/json").map_err(failed)?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&body);
+        let response: web_sys::Response =
+            JsFuture::from(leptos::prelude::window().fetch_with_str_and_init(action, &init))
+                .await
+                .map_err(failed)?
+                .dyn_into()
+                .map_err(failed)?;
+        let text = JsFuture::from(response.text().map_err(failed)?)
+            .await
+            .map_err(failed)?
+            .as_string()
+            .unwrap_or_default();
+        if response.ok() {
+            Ok(text)
+        } else {
+            Err(serde_json::from_str(&text)
+                .unwrap_or_else(|_| AppError::Request(format!("the server answered {}", response.status()))))
+        }
+    }
+
+    fn each(form: &HtmlFormElement, selector: &str, mut apply: impl FnMut(Element)) {
+        if let Ok(found) = form.query_selector_all(selector) {
+            for i in 0..found.length() {
+                if let Some(element) = found.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                    apply(element);
+                }
+            }
+        }
+    }
+
+    pub fn set_pending(form: &HtmlFormElement, pending: bool) {
+        let _ = form.set_attribute("aria-busy", if pending { "true" } else { "false" });
+        each(form, "button[type=submit]", |button| {
+            if pending {
+                let _ = button.set_attribute("disabled", "");
+            } else {
+                let _ = button.remove_attribute("disabled");
+            }
+            if let Some(busy_text) = button.get_attribute("data-pending-text") {
+                if pending {
+                    let _ = button.set_attribute("data-idle-text", &button.text_content().unwrap_or_default());
+                    button.set_text_content(Some(&busy_text));
+                } else if let Some(idle) = button.get_attribute("data-idle-text") {
+                    button.set_text_content(Some(&idle));
+                }
+            }
+        });
+    }
+
+    pub fn clear_field_errors(form: &HtmlFormElement) {
+        each(form, "[data-error-for]", |slot| {
+            slot.set_text_content(None);
+            let _ = slot.set_attribute("hidden", "");
+        });
+        each(form, "[aria-invalid]", |input| {
+            let _ = input.remove_attribute("aria-invalid");
+        });
+    }
+
+    /// Puts `message` in the field's error slot; `false` when the form has no slot for that field.
+    pub fn show_field_error(form: &HtmlFormElement, field: &str, message: &str) -> bool {
+        let Ok(Some(slot)) = form.query_selector(&format!("[data-error-for=\"{field}\"]")) else {
+            return false;
+        };
+        slot.set_text_content(Some(message));
+        let _ = slot.remove_attribute("hidden");
+        if let Ok(Some(input)) = form.query_selector(&format!("[name=\"{field}\"]")) {
+            let _ = input.set_attribute("aria-invalid", "true");
+        }
+        true
+    }
+}
