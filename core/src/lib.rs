@@ -7,6 +7,7 @@ pub mod auth;
 pub mod domains;
 pub mod ids;
 pub mod mail;
+pub mod sso;
 pub mod store;
 pub mod tenancy;
 mod token;

@@ -4,5 +4,6 @@
 mod auth;
 mod domains;
 mod mail;
+mod sso_metadata;
 mod support;
 mod tenancy;
