@@ -67,3 +67,7 @@ typed_id!(
     /// An email domain claimed by an account.
     DomainId
 );
+typed_id!(
+    /// A connection from an account to one SAML identity provider.
+    ConnectionId
+);

@@ -14,6 +14,6 @@ mod token;
 
 pub use auth::{AuthError, AuthService, Caller, SessionPolicy};
 pub use domains::{DomainError, DomainService};
-pub use ids::{AccountId, DomainId, InvitationId, UserId};
+pub use ids::{AccountId, ConnectionId, DomainId, InvitationId, UserId};
 pub use store::{Store, StoreError};
 pub use tenancy::{Role, TenancyError, TenancyService};

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_accounts_and_users;
 mod m20261123_000002_create_domains;
+mod m20261123_000003_create_sso_connections;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_create_accounts_and_users::Migration),
             Box::new(m20261123_000002_create_domains::Migration),
+            Box::new(m20261123_000003_create_sso_connections::Migration),
         ]
     }
 }

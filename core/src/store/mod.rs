@@ -1,11 +1,13 @@
 //! Persistence: the only module that speaks sea-orm; every account-owned query takes an `AccountId`.
 
 mod accounts;
+mod connections;
 mod domains;
 mod schema;
 mod users;
 
 pub use accounts::InvitationRow;
+pub use connections::ConnectionRow;
 pub use domains::DomainRow;
 pub use users::{SessionRow, ThrottleRow, UserRow};
 
@@ -23,6 +25,8 @@ pub enum StoreError {
     MigrationsPending(usize),
     #[error("{0}")]
     Conflict(String),
+    #[error("stored data is damaged: {0}")]
+    Damaged(String),
 }
 
 impl StoreError {

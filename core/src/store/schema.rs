@@ -147,3 +147,32 @@ pub mod domain {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod sso_connection {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sso_connections")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub account_id: Uuid,
+        pub label: String,
+        pub idp_entity_id: String,
+        pub sso_url: String,
+        pub sso_binding: String,
+        pub slo_url: Option<String>,
+        pub slo_binding: Option<String>,
+        pub certificates: String,
+        pub name_id_formats: String,
+        pub source: String,
+        pub metadata_xml: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

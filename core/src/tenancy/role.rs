@@ -25,6 +25,8 @@ pub enum Permission {
     ManageAccount,
     /// Add, verify and remove the account's email domains.
     ManageDomains,
+    /// Create, change and delete the account's identity-provider connections.
+    ManageConnections,
 }
 
 impl Role {
@@ -34,7 +36,7 @@ impl Role {
         match permission {
             Permission::ViewAccount => self != Role::NoAccess,
             Permission::ManageMembers | Permission::ManageAccount => self == Role::Owner,
-            Permission::ManageDomains => matches!(self, Role::Owner | Role::Admin),
+            Permission::ManageDomains | Permission::ManageConnections => matches!(self, Role::Owner | Role::Admin),
         }
     }
 
@@ -91,13 +93,20 @@ mod tests {
     fn permissions_by_role() {
         use Permission::*;
         let table = [
-            (Role::Owner, [true, true, true, true]),
-            (Role::Admin, [true, false, false, true]),
-            (Role::Viewer, [true, false, false, false]),
-            (Role::NoAccess, [false, false, false, false]),
+            (Role::Owner, [true, true, true, true, true]),
+            (Role::Admin, [true, false, false, true, true]),
+            (Role::Viewer, [true, false, false, false, false]),
+            (Role::NoAccess, [false, false, false, false, false]),
         ];
         for (role, expected) in table {
-            let actual = [ViewAccount, ManageMembers, ManageAccount, ManageDomains].map(|p| role.allows(p));
+            let actual = [
+                ViewAccount,
+                ManageMembers,
+                ManageAccount,
+                ManageDomains,
+                ManageConnections,
+            ]
+            .map(|p| role.allows(p));
             assert_eq!(actual, expected, "{role:?}");
         }
     }

@@ -2,6 +2,7 @@
 //! PostgreSQL database per test when `GATEHOUSE_TEST_POSTGRES_URL` names a server.
 
 mod auth;
+mod connections;
 mod domains;
 mod mail;
 mod sso_metadata;

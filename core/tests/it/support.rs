@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_core::auth::ThrottlePolicy;
 use gatehouse_core::domains::{DnsSettings, TxtResolver, VerificationPolicy};
+use gatehouse_core::sso::ConnectionService;
 use gatehouse_core::{AccountId, AuthService, Caller, DomainService, Role, SessionPolicy, Store, TenancyService};
 use std::net::SocketAddr;
 
@@ -99,6 +100,14 @@ impl TestWorld {
             resolver,
             VerificationPolicy::default(),
             8,
+        )
+    }
+
+    pub fn connections(&self) -> ConnectionService {
+        ConnectionService::new(
+            self.store.clone(),
+            self.tenancy.clone(),
+            url::Url::parse("https://sso.example.com/").unwrap(),
         )
     }
 }

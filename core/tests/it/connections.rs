@@ -1,0 +1,296 @@
+//! Identity-provider connections: created from real metadata or typed-in fields, validated whole, per role.
+
+use crate::support::{TestWorld, t0};
+use gatehouse_core::sso::metadata::HTTP_REDIRECT;
+use gatehouse_core::sso::{ConnectionError, ManualFields, MetadataError, Source};
+use gatehouse_core::tenancy::{Role, TenancyError};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../shared/fixtures/idp-metadata/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn okta_certificate() -> String {
+    let xml = String::from_utf8(fixture("okta.metadata.xml")).unwrap();
+    let start = xml.find("<ds:X509Certificate>").unwrap() + "<ds:X509Certificate>".len();
+    let end = xml.find("</ds:X509Certificate>").unwrap();
+    xml[start..end].to_owned()
+}
+
+#[tokio::test]
+async fn every_real_metadata_file_becomes_a_connection() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections();
+    let files = [
+        "entra.metadata.xml",
+        "okta.metadata.xml",
+        "google.metadata.xml",
+        "onelogin.metadata.xml",
+        "jumpcloud.metadata.xml",
+        "adfs.metadata.xml",
+        "shibboleth.metadata.xml",
+        "auth0.metadata.xml",
+    ];
+    for file in files {
+        let created = connections
+            .import_metadata(&owner, account, file, &fixture(file), None, t0())
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(created.source, Source::Metadata);
+        assert!(!created.idp.certificates.is_empty());
+        assert_eq!(
+            created.metadata_xml.as_deref().map(str::len),
+            Some(fixture(file).len()),
+            "kept as uploaded"
+        );
+    }
+    let listed = connections.list(&owner, account).await.unwrap();
+    assert_eq!(listed.len(), files.len());
+    let entra = listed.iter().find(|c| c.label == "entra.metadata.xml").unwrap();
+    assert_eq!(
+        entra.idp.entity_id,
+        "https://sts.windows.net/a9054a0f-2011-4e31-b3ac-fd8c354146ec/"
+    );
+    assert_eq!(entra.idp.sso.binding, HTTP_REDIRECT, "HTTP-Redirect preferred");
+    assert!(entra.idp.slo.is_some());
+    let jumpcloud = listed.iter().find(|c| c.label == "jumpcloud.metadata.xml").unwrap();
+    assert!(
+        jumpcloud.idp.sso.binding.ends_with("HTTP-POST"),
+        "the only binding it offers"
+    );
+
+    let sp = connections.service_provider_values(entra.id);
+    assert_eq!(
+        sp.entity_id,
+        format!("https://sso.example.com/saml/{}/metadata", entra.id)
+    );
+    assert_eq!(sp.acs_url, format!("https://sso.example.com/saml/{}/acs", entra.id));
+    assert_eq!(sp.slo_url, format!("https://sso.example.com/saml/{}/slo", entra.id));
+    assert_eq!(sp.metadata_url, sp.entity_id);
+}
+
+#[tokio::test]
+async fn an_aggregate_asks_which_idp_to_connect() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections();
+    let file = fixture("multi_idp_edugain.entities.xml");
+    let asked = connections
+        .import_metadata(&owner, account, "Uni", &file, None, t0())
+        .await;
+    match asked {
+        Err(ConnectionError::ChooseIdp(ids)) => assert_eq!(
+            ids,
+            [
+                "https://si-saai.ualg.pt/idp/shibboleth",
+                "https://idp.fccn.pt/idp/shibboleth"
+            ]
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        connections
+            .import_metadata(&owner, account, "Uni", &file, Some("https://webtut.fccn.pt"), t0())
+            .await,
+        Err(ConnectionError::UnknownIdp(_))
+    ));
+    let chosen = connections
+        .import_metadata(
+            &owner,
+            account,
+            "Uni",
+            &file,
+            Some(" https://idp.fccn.pt/idp/shibboleth "),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(chosen.idp.entity_id, "https://idp.fccn.pt/idp/shibboleth");
+}
+
+#[tokio::test]
+async fn typed_in_fields_are_checked_one_by_one_and_nothing_half_valid_is_saved() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections();
+    let certificate = okta_certificate();
+    let good = ManualFields {
+        label: "Okta",
+        entity_id: "http://www.okta.com/exkdoocxa1VmjpXmX697",
+        sso_url: "https://acme.okta.com/app/acme/sso/saml",
+        slo_url: "",
+        certificates: certificate.as_bytes(),
+    };
+    let refused = [
+        (
+            ManualFields {
+                label: "  ",
+                ..good.clone()
+            },
+            "label",
+        ),
+        (
+            ManualFields {
+                entity_id: "",
+                ..good.clone()
+            },
+            "entity",
+        ),
+        (
+            ManualFields {
+                sso_url: "acme.okta.com/sso",
+                ..good.clone()
+            },
+            "sso",
+        ),
+        (
+            ManualFields {
+                sso_url: "javascript:alert(1)",
+                ..good.clone()
+            },
+            "sso",
+        ),
+        (
+            ManualFields {
+                slo_url: "ftp://acme.okta.com/slo",
+                ..good.clone()
+            },
+            "slo",
+        ),
+        (
+            ManualFields {
+                certificates: b"",
+                ..good.clone()
+            },
+            "certificate",
+        ),
+        (
+            ManualFields {
+                certificates: b"not a certificate",
+                ..good.clone()
+            },
+            "certificate",
+        ),
+    ];
+    for (fields, what) in refused {
+        let result = connections.create_manual(&owner, account, &fields, t0()).await;
+        let ok = match (what, &result) {
+            ("label", Err(ConnectionError::InvalidLabel)) => true,
+            ("entity", Err(ConnectionError::InvalidEntityId)) => true,
+            ("sso", Err(ConnectionError::InvalidSsoUrl)) => true,
+            ("slo", Err(ConnectionError::InvalidSloUrl)) => true,
+            ("certificate", Err(ConnectionError::Certificate(_))) => true,
+            _ => false,
+        };
+        assert!(ok, "{what}: {result:?}");
+    }
+    assert!(connections.list(&owner, account).await.unwrap().is_empty());
+
+    let created = connections.create_manual(&owner, account, &good, t0()).await.unwrap();
+    assert_eq!(created.source, Source::Manual);
+    assert_eq!(created.idp.certificates.len(), 1);
+    assert_eq!(created.idp.slo, None);
+
+    // The same IdP twice in one account is refused; the first connection is untouched.
+    let again = connections.create_manual(&owner, account, &good, t0()).await;
+    assert!(matches!(again, Err(ConnectionError::DuplicateIdp(_))), "{again:?}");
+    assert!(matches!(
+        connections
+            .import_metadata(&owner, account, "Okta again", &fixture("okta.metadata.xml"), None, t0())
+            .await,
+        Err(ConnectionError::DuplicateIdp(_))
+    ));
+    assert_eq!(connections.list(&owner, account).await.unwrap(), vec![created]);
+}
+
+#[tokio::test]
+async fn a_broken_document_changes_nothing() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections();
+    connections
+        .import_metadata(&owner, account, "Google", &fixture("google.metadata.xml"), None, t0())
+        .await
+        .unwrap();
+    let before = connections.list(&owner, account).await.unwrap();
+    let okta = fixture("okta.metadata.xml");
+    for broken in [&okta[..okta.len() / 2], b"<html/>".as_slice(), b"".as_slice()] {
+        let result = connections
+            .import_metadata(&owner, account, "Okta", broken, None, t0())
+            .await;
+        assert!(matches!(result, Err(ConnectionError::Metadata(_))), "{result:?}");
+    }
+    assert!(matches!(
+        connections
+            .import_metadata(
+                &owner,
+                account,
+                "Okta",
+                b"<!DOCTYPE x [<!ENTITY a \"b\">]><x/>",
+                None,
+                t0()
+            )
+            .await,
+        Err(ConnectionError::Metadata(MetadataError::Dtd))
+    ));
+    assert_eq!(connections.list(&owner, account).await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn owners_and_admins_manage_connections_viewers_only_see_them() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let admin = world.join(&owner, account, "admin@acme.example", Role::Admin).await;
+    let viewer = world.join(&owner, account, "viewer@acme.example", Role::Viewer).await;
+    let nobody = world.join(&owner, account, "none@acme.example", Role::NoAccess).await;
+    let (stranger, _) = world.user("stranger@else.example").await;
+    let connections = world.connections();
+
+    let created = connections
+        .import_metadata(&admin, account, "Okta", &fixture("okta.metadata.xml"), None, t0())
+        .await
+        .unwrap();
+    assert_eq!(connections.list(&viewer, account).await.unwrap().len(), 1);
+
+    fn forbidden<T: std::fmt::Debug>(result: Result<T, ConnectionError>) -> bool {
+        matches!(
+            result,
+            Err(ConnectionError::Tenancy(
+                TenancyError::Forbidden { .. } | TenancyError::AccountNotFound
+            ))
+        )
+    }
+    assert!(forbidden(
+        connections
+            .import_metadata(&viewer, account, "Google", &fixture("google.metadata.xml"), None, t0())
+            .await
+    ));
+    let certificate = okta_certificate();
+    let fields = ManualFields {
+        label: "X",
+        entity_id: "urn:x",
+        sso_url: "https://x.example/sso",
+        slo_url: "",
+        certificates: certificate.as_bytes(),
+    };
+    assert!(forbidden(
+        connections.create_manual(&viewer, account, &fields, t0()).await
+    ));
+    assert!(forbidden(connections.remove(&viewer, account, created.id).await));
+    assert!(forbidden(connections.list(&nobody, account).await));
+    assert!(forbidden(connections.list(&stranger, account).await));
+    assert!(forbidden(connections.remove(&stranger, account, created.id).await));
+
+    // Another account cannot remove it through its own account either.
+    let (other, other_account) = world.user("other@else.example").await;
+    assert!(matches!(
+        connections.remove(&other, other_account, created.id).await,
+        Err(ConnectionError::NotFound)
+    ));
+    connections.remove(&owner, account, created.id).await.unwrap();
+    assert!(connections.list(&owner, account).await.unwrap().is_empty());
+}
