@@ -15,7 +15,7 @@ impl MigrationTrait for Migration {
                     .col(uuid("id").primary_key())
                     .col(uuid("account_id"))
                     .col(string_len("name", 253))
-                    .col(string_len("token", 64))
+                    .col(string_len("token", 128))
                     .col(string_len("status", 24))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone_null("verified_at"))

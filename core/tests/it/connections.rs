@@ -178,14 +178,14 @@ async fn typed_in_fields_are_checked_one_by_one_and_nothing_half_valid_is_saved(
     ];
     for (fields, what) in refused {
         let result = connections.create_manual(&owner, account, &fields, t0()).await;
-        let ok = match (what, &result) {
-            ("label", Err(ConnectionError::InvalidLabel)) => true,
-            ("entity", Err(ConnectionError::InvalidEntityId)) => true,
-            ("sso", Err(ConnectionError::InvalidSsoUrl)) => true,
-            ("slo", Err(ConnectionError::InvalidSloUrl)) => true,
-            ("certificate", Err(ConnectionError::Certificate(_))) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (what, &result),
+            ("label", Err(ConnectionError::InvalidLabel))
+                | ("entity", Err(ConnectionError::InvalidEntityId))
+                | ("sso", Err(ConnectionError::InvalidSsoUrl))
+                | ("slo", Err(ConnectionError::InvalidSloUrl))
+                | ("certificate", Err(ConnectionError::Certificate(_)))
+        );
         assert!(ok, "{what}: {result:?}");
     }
     assert!(connections.list(&owner, account).await.unwrap().is_empty());
