@@ -12,6 +12,7 @@ use axum::extract::FromRef;
 use config::Config;
 use gatehouse_core::domains::TxtResolver;
 use gatehouse_core::mail::Mailer;
+use gatehouse_core::sso::ConnectionService;
 use gatehouse_core::{AuthService, DomainService, Store, TenancyService, auth::ThrottlePolicy};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -66,6 +67,7 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
             config.verification_policy(),
             config.domain_check_concurrency as usize,
         ),
+        connections: ConnectionService::new(store.clone(), tenancy.clone(), config.public_url.clone()),
         tenancy,
         secure_cookies: config.secure_cookies(),
         trust_forwarded_for: config.trust_forwarded_for,

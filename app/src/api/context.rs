@@ -4,6 +4,7 @@ use crate::error::AppError;
 use axum::extract::ConnectInfo;
 use chrono::{DateTime, Utc};
 use gatehouse_core::auth::AuthError;
+use gatehouse_core::sso::{ConnectionError, ConnectionService};
 use gatehouse_core::tenancy::TenancyError;
 use gatehouse_core::{AccountId, AuthService, Caller, DomainError, DomainService, TenancyService, UserId};
 use http::header::{ACCEPT, COOKIE, SET_COOKIE};
@@ -21,6 +22,7 @@ pub struct Services {
     pub auth: AuthService,
     pub tenancy: TenancyService,
     pub domains: DomainService,
+    pub connections: ConnectionService,
     /// Mark cookies `Secure`: on whenever the public URL is https.
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
@@ -198,6 +200,27 @@ impl From<DomainError> for AppError {
             DomainError::TooMany => AppError::Conflict(message),
             DomainError::NotFound => AppError::NotFound(message),
             DomainError::Store(e) => internal(e),
+        };
+        respond(mapped)
+    }
+}
+
+impl From<ConnectionError> for AppError {
+    fn from(error: ConnectionError) -> Self {
+        let message = error.to_string();
+        let mapped = match error {
+            ConnectionError::Tenancy(e) => return e.into(),
+            ConnectionError::Metadata(_) => AppError::invalid("metadata", message),
+            ConnectionError::ChooseIdp(_) | ConnectionError::UnknownIdp(_) | ConnectionError::InvalidEntityId => {
+                AppError::invalid("entity_id", message)
+            }
+            ConnectionError::Certificate(_) => AppError::invalid("certificate", message),
+            ConnectionError::InvalidSsoUrl => AppError::invalid("sso_url", message),
+            ConnectionError::InvalidSloUrl => AppError::invalid("slo_url", message),
+            ConnectionError::InvalidLabel => AppError::invalid("label", message),
+            ConnectionError::DuplicateIdp(_) | ConnectionError::TooMany => AppError::Conflict(message),
+            ConnectionError::NotFound => AppError::NotFound(message),
+            ConnectionError::Store(e) => internal(e),
         };
         respond(mapped)
     }

@@ -5,3 +5,4 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
 pub mod domains;
+pub mod sso;

@@ -3,7 +3,9 @@
 //!
 //! The form is plain HTML posting to the server function's URL, so it also works before (or without) the
 //! WebAssembly. Once hydrated, a submit is sent with `fetch`; while it runs the form is `aria-busy` and its
-//! submit buttons are disabled (showing their `data-pending-text`, if any). A failure is shown next to the field
+//! submit buttons are disabled (showing their `data-pending-text`, if any). A file input marked
+//! `data-fills="field"` sends the chosen file's content as that field (text, or Base64 for a binary file such as a
+//! DER certificate), so uploads travel in the same form encoding as typed values. A failure is shown next to the field
 //! it is about (the element with `data-error-for`, see [`FieldError`](super::FieldError)) or above the form.
 //! One generic island instead of one `ActionForm` per server function keeps the release WebAssembly small: each
 //! typed action compiled in its own encoder, decoder and reactive state.
@@ -118,6 +120,7 @@ mod dom {
     pub async fn post(form: &HtmlFormElement, action: &str) -> Result<String, AppError> {
         let failed = |e: JsValue| AppError::Request(e.as_string().unwrap_or_else(|| "network error".into()));
         let data = web_sys::FormData::new_with_form(form).map_err(failed)?;
+        fill_from_files(form, &data).await?;
         let body = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data).map_err(failed)?;
         let headers = web_sys::Headers::new().map_err(failed)?;
         headers.set("Accept", "application/json").map_err(failed)?;
@@ -142,6 +145,38 @@ mod dom {
             Err(serde_json::from_str(&text)
                 .unwrap_or_else(|_| AppError::Request(format!("the server answered {}", response.status()))))
         }
+    }
+
+    /// Puts the content of each chosen `data-fills` file into the field it names.
+    async fn fill_from_files(form: &HtmlFormElement, data: &web_sys::FormData) -> Result<(), AppError> {
+        let mut chosen = Vec::new();
+        each(form, "input[type=file][data-fills]", |element| {
+            let field = element.get_attribute("data-fills").unwrap_or_default();
+            let file = element
+                .dyn_into::<web_sys::HtmlInputElement>()
+                .ok()
+                .and_then(|input| input.files())
+                .and_then(|files| files.get(0));
+            if let Some(file) = file {
+                chosen.push((field, file));
+            }
+        });
+        for (field, file) in chosen {
+            let buffer = JsFuture::from(file.array_buffer())
+                .await
+                .map_err(|_| AppError::Request(format!("cannot read the file {}", file.name())))?;
+            let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+            let content = match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(binary) => {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.encode(binary.as_bytes())
+                }
+            };
+            data.set_with_str(&field, &content)
+                .map_err(|_| AppError::Request("cannot attach the file".into()))?;
+        }
+        Ok(())
     }
 
     fn each(form: &HtmlFormElement, selector: &str, mut apply: impl FnMut(Element)) {

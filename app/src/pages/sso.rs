@@ -1,15 +1,37 @@
-//! `/accounts/:account_id/sso`: the account's email domains, each proven by a DNS TXT record.
+//! `/accounts/:account_id/sso`: the account's email domains (each proven by a DNS TXT record) and its
+//! identity-provider connections.
 
 use super::account::{Tab, account_page};
 use crate::api::domains::{AddDomain, DomainView, DomainsPage, RemoveDomain, VerifyDomain, list_domains};
+use crate::api::sso::{ConnectionsPage, list_connections};
 use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
 use server_fn::ServerFn;
+
+/// Everything the SSO tab shows, loaded at once.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SsoPage {
+    domains: DomainsPage,
+    connections: ConnectionsPage,
+}
+
+async fn load_sso_page(account_id: String) -> Result<SsoPage, AppError> {
+    Ok(SsoPage {
+        domains: list_domains(account_id.clone()).await?,
+        connections: list_connections(account_id).await?,
+    })
+}
 
 #[component]
 pub fn Sso() -> impl IntoView {
-    account_page(Tab::Sso, list_domains, |account, page| {
+    account_page(Tab::Sso, load_sso_page, |account, page| {
+        let SsoPage {
+            domains: page,
+            connections,
+        } = page;
         let DomainsPage {
             domains,
             can_manage,
@@ -53,6 +75,7 @@ pub fn Sso() -> impl IntoView {
                 </p>
             </section>
             <DnsHelp pending_hours />
+            <super::connections::Connections account_id=account.id.clone() page=connections />
         }
         .into_any()
     })

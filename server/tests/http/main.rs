@@ -5,4 +5,5 @@ mod support;
 
 mod accounts;
 mod basics;
+mod connections;
 mod domains;

@@ -1,0 +1,260 @@
+//! The identity-provider part of the SSO tab: each connection with its certificates and the values to enter at
+//! the IdP, and the two ways to add one (metadata, or fields typed in).
+
+use crate::api::sso::{
+    CertificateView, ConnectionView, ConnectionsPage, CreateConnection, ImportMetadata, RemoveConnection,
+};
+use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
+use leptos::prelude::*;
+use server_fn::ServerFn;
+
+#[component]
+pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
+    let ConnectionsPage {
+        connections,
+        can_manage,
+    } = page;
+    view! {
+        <section class="panel" id="connections">
+            <div class="panel-head">
+                <h2>"Identity providers"</h2>
+                <p class="muted">
+                    "Connect the account to your SAML 2.0 identity provider (Microsoft Entra ID, Okta, Google Workspace, OneLogin, JumpCloud or any other). "
+                    "Gatehouse trusts only the signing certificates listed here."
+                </p>
+            </div>
+            {if connections.is_empty() {
+                view! {
+                    <div class="empty-state compact" id="no-connections">
+                        <h3>"No identity provider connected yet"</h3>
+                        <p class="muted">
+                            {if can_manage {
+                                "Upload the metadata file your IdP offers (often called Federation Metadata XML), or enter its details by hand below."
+                            } else {
+                                "An owner or admin of this account connects the identity provider here."
+                            }}
+                        </p>
+                    </div>
+                }
+                .into_any()
+            } else {
+                connections
+                    .into_iter()
+                    .map(|connection| view! { <ConnectionCard account_id=account_id.clone() connection can_manage /> })
+                    .collect_view()
+                    .into_any()
+            }}
+        </section>
+        {can_manage.then(|| view! { <AddConnection account_id /> })}
+    }
+}
+
+#[component]
+fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bool) -> impl IntoView {
+    let ConnectionView {
+        id,
+        label,
+        source,
+        idp_entity_id,
+        sso_url,
+        sso_binding,
+        slo_url,
+        certificates,
+        name_id_formats,
+        service_provider,
+        created,
+    } = connection;
+    let (remove_id, remove_label) = (id.clone(), label.clone());
+    view! {
+        <article class="connection" id=format!("connection-{id}") aria-label=label.clone()>
+            <header class="connection-head">
+                <h3>{label.clone()}</h3>
+                <span class="badge">{source}</span>
+                <span class="hint">{format!("Added {created}")}</span>
+                {can_manage
+                    .then(|| {
+                        view! {
+                            <details class="confirm connection-remove">
+                                <summary class="button link danger">"Remove"</summary>
+                                <div class="confirm-body">
+                                    <ApiForm
+                                        action=RemoveConnection::PATH.into()
+                                        then=AfterSuccess::Reload
+                                        class=String::new()
+                                    >
+                                        <input type="hidden" name="account_id" value=account_id />
+                                        <input type="hidden" name="connection_id" value=remove_id />
+                                        <p>
+                                            {format!("Remove the connection {remove_label}? Sign-in through it stops at once.")}
+                                        </p>
+                                        <button type="submit" class="button danger small">"Yes, remove"</button>
+                                    </ApiForm>
+                                </div>
+                            </details>
+                        }
+                    })}
+            </header>
+            <div class="connection-body">
+                <div>
+                    <h4>"Your identity provider"</h4>
+                    <dl class="facts">
+                        <div>
+                            <dt>"Entity ID (issuer)"</dt>
+                            <dd>
+                                <code>{idp_entity_id}</code>
+                            </dd>
+                        </div>
+                        <div>
+                            <dt>"Sign-on URL"</dt>
+                            <dd>
+                                <code>{sso_url}</code>
+                                <span class="hint">{format!(" {sso_binding}")}</span>
+                            </dd>
+                        </div>
+                        <div>
+                            <dt>"Logout URL"</dt>
+                            <dd>
+                                {match slo_url {
+                                    Some(url) => view! { <code>{url}</code> }.into_any(),
+                                    None => view! { <span class="muted">"None: signing out ends the Gatehouse session only."</span> }.into_any(),
+                                }}
+                            </dd>
+                        </div>
+                        {(!name_id_formats.is_empty())
+                            .then(|| {
+                                view! {
+                                    <div>
+                                        <dt>"NameID formats"</dt>
+                                        <dd>{name_id_formats.join(", ")}</dd>
+                                    </div>
+                                }
+                            })}
+                    </dl>
+                    <h4>"Signing certificates"</h4>
+                    <ul class="certificates" role="list">
+                        {certificates.into_iter().map(|c| view! { <CertificateItem certificate=c /> }).collect_view()}
+                    </ul>
+                </div>
+                <div>
+                    <h4>"Enter these at your identity provider"</h4>
+                    <CopyField
+                        label="Identifier (Entity ID)".into()
+                        value=service_provider.entity_id
+                        id=format!("sp-entity-{id}")
+                        multiline=false
+                    />
+                    <CopyField
+                        label="Reply URL (Assertion Consumer Service, HTTP-POST)".into()
+                        value=service_provider.acs_url
+                        id=format!("sp-acs-{id}")
+                        multiline=false
+                    />
+                    <CopyField
+                        label="Logout URL".into()
+                        value=service_provider.slo_url
+                        id=format!("sp-slo-{id}")
+                        multiline=false
+                    />
+                </div>
+            </div>
+        </article>
+    }
+}
+
+#[component]
+fn CertificateItem(certificate: CertificateView) -> impl IntoView {
+    let CertificateView {
+        subject,
+        issuer,
+        serial,
+        valid_from,
+        valid_until,
+        sha256_fingerprint,
+        key,
+        validity,
+        warning,
+    } = certificate;
+    view! {
+        <li class=format!("certificate certificate-{validity}")>
+            <strong class="certificate-subject">{subject}</strong>
+            <span class="hint">{format!("Issued by {issuer} · serial {serial} · {key}")}</span>
+            <span class="hint">{format!("Valid {valid_from} to {valid_until}")}</span>
+            <span class="hint">"SHA-256 " <code class="fingerprint">{sha256_fingerprint}</code></span>
+            {warning.map(|w| view! { <span class="certificate-warning" role="note">{w}</span> })}
+        </li>
+    }
+}
+
+/// The two ways to connect an IdP; both end in the same validated connection.
+#[component]
+fn AddConnection(account_id: String) -> impl IntoView {
+    let manual_account = account_id.clone();
+    view! {
+        <section class="panel" id="add-connection">
+            <div class="panel-head">
+                <h2>"Connect an identity provider"</h2>
+                <p class="muted">"Nothing is saved unless everything in the file or the fields is valid."</p>
+            </div>
+            <div class="two-columns">
+                <div>
+                    <h3>"Upload IdP metadata"</h3>
+                    <ApiForm action=ImportMetadata::PATH.into() then=AfterSuccess::Reload class=String::new()>
+                        <input type="hidden" name="account_id" value=account_id />
+                        <div class="field">
+                            <label for="metadata-label">"Name"</label>
+                            <input id="metadata-label" name="label" type="text" required maxlength="120" placeholder="Entra ID" />
+                            <FieldError field="label" />
+                        </div>
+                        <div class="field">
+                            <label for="metadata-file">"Metadata file (.xml)"</label>
+                            <input id="metadata-file" type="file" accept=".xml,application/xml,text/xml" data-fills="metadata" />
+                            <label for="metadata-text">"or paste the XML"</label>
+                            <textarea id="metadata-text" name="metadata" rows="4" spellcheck="false" placeholder="<EntityDescriptor …>"></textarea>
+                            <FieldError field="metadata" />
+                        </div>
+                        <div class="field">
+                            <label for="metadata-entity">"Entity ID " <span class="muted">"(only for files that list several IdPs)"</span></label>
+                            <input id="metadata-entity" name="entity_id" type="text" />
+                            <FieldError field="entity_id" />
+                        </div>
+                        <button type="submit" class="button primary" data-pending-text="Importing…">"Import metadata"</button>
+                    </ApiForm>
+                </div>
+                <div>
+                    <h3>"Or enter the details by hand"</h3>
+                    <ApiForm action=CreateConnection::PATH.into() then=AfterSuccess::Reload class=String::new()>
+                        <input type="hidden" name="account_id" value=manual_account />
+                        <div class="field">
+                            <label for="manual-label">"Name"</label>
+                            <input id="manual-label" name="label" type="text" required maxlength="120" placeholder="Okta" />
+                            <FieldError field="label" />
+                        </div>
+                        <div class="field">
+                            <label for="manual-entity">"IdP Entity ID (issuer)"</label>
+                            <input id="manual-entity" name="entity_id" type="text" required maxlength="1024" />
+                            <FieldError field="entity_id" />
+                        </div>
+                        <div class="field">
+                            <label for="manual-sso">"Single sign-on URL"</label>
+                            <input id="manual-sso" name="sso_url" type="url" required placeholder="https://" />
+                            <FieldError field="sso_url" />
+                        </div>
+                        <div class="field">
+                            <label for="manual-slo">"Single logout URL " <span class="muted">"(optional)"</span></label>
+                            <input id="manual-slo" name="slo_url" type="url" placeholder="https://" />
+                            <FieldError field="slo_url" />
+                        </div>
+                        <div class="field">
+                            <label for="manual-certificate">"Signing certificate (Base64 or PEM; several allowed)"</label>
+                            <textarea id="manual-certificate" name="certificate" rows="4" spellcheck="false" placeholder="-----BEGIN CERTIFICATE-----"></textarea>
+                            <label for="manual-certificate-file">"or upload a .cer / .pem file"</label>
+                            <input id="manual-certificate-file" type="file" accept=".cer,.crt,.pem,.der" data-fills="certificate" />
+                            <FieldError field="certificate" />
+                        </div>
+                        <button type="submit" class="button primary" data-pending-text="Saving…">"Save connection"</button>
+                    </ApiForm>
+                </div>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,229 @@
+use crate::support::{Browser, invite_and_join, spawn_app};
+use serde_json::Value;
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/../../shared/fixtures/idp-metadata/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+async fn json(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status(), status);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_owner_imports_metadata_and_sees_the_certificate_and_the_values_for_the_idp() {
+    let app = spawn_app().await;
+    let owner = Browser::new(&app);
+    let account = owner.sign_up("owner@acme.example").await;
+    let entra = fixture("entra.metadata.xml");
+    let created = json(
+        owner
+            .call(
+                "/api/sso/import-metadata",
+                &[("account_id", &account), ("label", "Entra ID"), ("metadata", &entra)],
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        created["idp_entity_id"],
+        "https://sts.windows.net/a9054a0f-2011-4e31-b3ac-fd8c354146ec/"
+    );
+    assert_eq!(created["sso_binding"], "HTTP-Redirect");
+    let certificate = &created["certificates"][0];
+    assert!(
+        certificate["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Microsoft Azure Federated SSO Certificate")
+    );
+    assert_eq!(certificate["sha256_fingerprint"].as_str().unwrap().len(), 95);
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        created["service_provider"]["acs_url"],
+        format!("{}/saml/{id}/acs", app.address)
+    );
+
+    let page = owner
+        .get(&format!("/accounts/{account}/sso"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Entra ID") && page.contains(&format!("{}/saml/{id}/acs", app.address)));
+
+    let listed = json(
+        owner.call("/api/sso/connections", &[("account_id", &account)]).await,
+        200,
+    )
+    .await;
+    assert_eq!(listed["connections"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["can_manage"], true);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_next_to_the_field_that_is_wrong() {
+    let app = spawn_app().await;
+    let owner = Browser::new(&app);
+    let account = owner.sign_up("owner@acme.example").await;
+    let import = async |label: &str, metadata: &str, entity_id: &str| {
+        owner
+            .call(
+                "/api/sso/import-metadata",
+                &[
+                    ("account_id", account.as_str()),
+                    ("label", label),
+                    ("metadata", metadata),
+                    ("entity_id", entity_id),
+                ],
+            )
+            .await
+    };
+    let field_of = |error: &Value| error["Invalid"]["field"].as_str().unwrap().to_owned();
+    let error = json(import("Okta", "<html/>", "").await, 422).await;
+    assert_eq!(field_of(&error), "metadata");
+    let error = json(import("", &fixture("okta.metadata.xml"), "").await, 422).await;
+    assert_eq!(field_of(&error), "label");
+    let error = json(import("Uni", &fixture("multi_idp_edugain.entities.xml"), "").await, 422).await;
+    assert_eq!(field_of(&error), "entity_id");
+    assert!(
+        error["Invalid"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("https://idp.fccn.pt/idp/shibboleth")
+    );
+
+    let manual = async |sso_url: &str, certificate: &str| {
+        owner
+            .call(
+                "/api/sso/create-connection",
+                &[
+                    ("account_id", account.as_str()),
+                    ("label", "Okta"),
+                    ("entity_id", "http://www.okta.com/x"),
+                    ("sso_url", sso_url),
+                    ("certificate", certificate),
+                ],
+            )
+            .await
+    };
+    let error = json(manual("not a url", "MIIB").await, 422).await;
+    assert_eq!(field_of(&error), "sso_url");
+    let error = json(
+        manual("https://acme.okta.com/sso", "-----BEGIN PRIVATE KEY-----").await,
+        422,
+    )
+    .await;
+    assert_eq!(field_of(&error), "certificate");
+    assert!(error["Invalid"]["message"].as_str().unwrap().contains("private key"));
+
+    let listed = json(
+        owner.call("/api/sso/connections", &[("account_id", &account)]).await,
+        200,
+    )
+    .await;
+    assert!(
+        listed["connections"].as_array().unwrap().is_empty(),
+        "nothing half-valid was saved"
+    );
+
+    json(import("Okta", &fixture("okta.metadata.xml"), "").await, 200).await;
+    let duplicate = import("Okta again", &fixture("okta.metadata.xml"), "").await;
+    assert_eq!(duplicate.status(), 409);
+}
+
+#[tokio::test]
+async fn viewers_see_connections_and_only_owners_and_admins_change_them() {
+    let app = spawn_app().await;
+    let owner = Browser::new(&app);
+    let account = owner.sign_up("owner@acme.example").await;
+    let admin = Browser::new(&app);
+    invite_and_join(&owner, &account, &admin, "admin@acme.example", "admin").await;
+    let viewer = Browser::new(&app);
+    invite_and_join(&owner, &account, &viewer, "viewer@acme.example", "viewer").await;
+    let nobody = Browser::new(&app);
+    invite_and_join(&owner, &account, &nobody, "none@acme.example", "no_access").await;
+    let stranger = Browser::new(&app);
+    let stranger_account = stranger.sign_up("stranger@else.example").await;
+
+    let okta = fixture("okta.metadata.xml");
+    let created = json(
+        admin
+            .call(
+                "/api/sso/import-metadata",
+                &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
+            )
+            .await,
+        200,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+
+    let seen = json(
+        viewer.call("/api/sso/connections", &[("account_id", &account)]).await,
+        200,
+    )
+    .await;
+    assert_eq!(seen["can_manage"], false);
+    let google = fixture("google.metadata.xml");
+    for (path, form) in [
+        (
+            "/api/sso/import-metadata",
+            vec![
+                ("account_id", account.as_str()),
+                ("label", "Google"),
+                ("metadata", google.as_str()),
+            ],
+        ),
+        (
+            "/api/sso/create-connection",
+            vec![
+                ("account_id", account.as_str()),
+                ("label", "X"),
+                ("entity_id", "urn:x"),
+                ("sso_url", "https://x.example/sso"),
+                ("certificate", "MIIB"),
+            ],
+        ),
+        (
+            "/api/sso/remove-connection",
+            vec![("account_id", account.as_str()), ("connection_id", id)],
+        ),
+    ] {
+        assert_eq!(viewer.call(path, &form).await.status(), 403, "{path}");
+    }
+    assert_eq!(
+        nobody
+            .call("/api/sso/connections", &[("account_id", &account)])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        stranger
+            .call("/api/sso/connections", &[("account_id", &account)])
+            .await
+            .status(),
+        404
+    );
+    let across = stranger
+        .call(
+            "/api/sso/remove-connection",
+            &[("account_id", &stranger_account), ("connection_id", id)],
+        )
+        .await;
+    assert_eq!(across.status(), 404);
+
+    let removed = owner
+        .call(
+            "/api/sso/remove-connection",
+            &[("account_id", &account), ("connection_id", id)],
+        )
+        .await;
+    assert_eq!(removed.status(), 200);
+}
