@@ -141,19 +141,19 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
                         label="Identifier (Entity ID)".into()
                         value=service_provider.entity_id
                         id=format!("sp-entity-{id}")
-                        multiline=false
+                        multiline=true
                     />
                     <CopyField
                         label="Reply URL (Assertion Consumer Service, HTTP-POST)".into()
                         value=service_provider.acs_url
                         id=format!("sp-acs-{id}")
-                        multiline=false
+                        multiline=true
                     />
                     <CopyField
                         label="Logout URL".into()
                         value=service_provider.slo_url
                         id=format!("sp-slo-{id}")
-                        multiline=false
+                        multiline=true
                     />
                 </div>
             </div>

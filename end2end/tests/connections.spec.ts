@@ -1,0 +1,78 @@
+import { Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, expect, uniqueEmail, hydrated, signUp, screenshot } from './helpers';
+
+const fixtures = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'idp-metadata');
+
+test.beforeEach(async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+async function openSso(page: Page) {
+  await page.getByRole('link', { name: 'SSO' }).click();
+  await hydrated(page);
+}
+
+async function submitAndReload(page: Page, button: string) {
+  const reloaded = page.waitForEvent('load');
+  await page.getByRole('button', { name: button }).click();
+  await reloaded;
+  await hydrated(page);
+}
+
+/** The Base64 body of the first X509Certificate in a fixture, as an owner would copy it from the IdP console. */
+function certificateOf(file: string): string {
+  const xml = readFileSync(join(fixtures, file), 'utf8');
+  return xml.split('X509Certificate>')[1].split('</')[0].replace(/\s+/g, '');
+}
+
+test('an owner connects an IdP by metadata file and by hand, and sees what to enter at the IdP', async ({ page, baseURL }) => {
+  await signUp(page, uniqueEmail('owner'));
+  await openSso(page);
+  await expect(page.locator('#no-connections')).toContainText('No identity provider connected yet');
+
+  // A file that is not metadata is refused next to the field, and nothing is added.
+  await page.getByLabel('Name', { exact: true }).first().fill('Okta');
+  await page.getByLabel('or paste the XML').fill('<html><body>Sign in</body></html>');
+  await page.getByRole('button', { name: 'Import metadata' }).click();
+  await expect(page.locator('#add-connection [data-error-for="metadata"]')).toContainText('This is not SAML 2.0 metadata');
+  await expect(page.locator('#no-connections')).toBeVisible();
+
+  // The real Okta export, uploaded as a file.
+  await page.getByLabel('or paste the XML').fill('');
+  await page.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'okta.metadata.xml'));
+  await submitAndReload(page, 'Import metadata');
+  const okta = page.getByRole('article', { name: 'Okta' });
+  await expect(okta).toContainText('http://www.okta.com/exkdoocxa1VmjpXmX697');
+  await expect(okta).toContainText('From IdP metadata');
+  await expect(okta.locator('.certificate')).toContainText('trial-1022863');
+  await expect(okta.locator('.certificate')).toContainText('RSA 2048 bits');
+  const acs = await okta.getByLabel('Reply URL (Assertion Consumer Service, HTTP-POST)').inputValue();
+  expect(acs).toMatch(new RegExp(`^${baseURL}/saml/[0-9a-f-]{36}/acs$`));
+  await okta.getByRole('button', { name: 'Copy' }).nth(1).click();
+  await expect(okta.getByRole('button', { name: 'Copied' })).toBeVisible();
+
+  // Google Workspace, typed in by hand with its certificate pasted as Base64.
+  await page.locator('#manual-label').fill('Google Workspace');
+  await page.getByLabel('IdP Entity ID (issuer)').fill('https://accounts.google.com/o/saml2?idpid=C029op2ga');
+  await page.getByLabel('Single sign-on URL').fill('not a url');
+  await page.getByLabel('Signing certificate (Base64 or PEM; several allowed)').fill(certificateOf('google.metadata.xml'));
+  // The browser's own check stops a malformed URL before it is sent.
+  await page.getByRole('button', { name: 'Save connection' }).click();
+  await expect(page.getByRole('article', { name: 'Google Workspace' })).toHaveCount(0);
+  await page.getByLabel('Single sign-on URL').fill('https://accounts.google.com/o/saml2/idp?idpid=C029op2ga');
+  await submitAndReload(page, 'Save connection');
+  const google = page.getByRole('article', { name: 'Google Workspace' });
+  await expect(google).toContainText('Entered by hand');
+  await expect(google.locator('.certificate')).toContainText('Google');
+  await screenshot(page, 'sso-connections');
+
+  // Removing asks first, then the connection is gone.
+  await google.getByText('Remove', { exact: true }).click();
+  const reloaded = page.waitForEvent('load');
+  await google.getByRole('button', { name: 'Yes, remove' }).click();
+  await reloaded;
+  await expect(page.getByRole('article', { name: 'Google Workspace' })).toHaveCount(0);
+  await expect(page.getByRole('article', { name: 'Okta' })).toBeVisible();
+});
