@@ -3,6 +3,7 @@
 //! Adapters (server functions, HTTP routes) call one service with the caller; the service decides and
 //! talks to the store. Time is passed in as `now` so every rule can be tested with a fixed clock.
 
+pub mod audit;
 pub mod auth;
 pub mod domains;
 pub mod ids;

@@ -1,5 +1,5 @@
 import { Page } from '@playwright/test';
-import { test, expect, uniqueEmail, hydrated, signUp, screenshot } from './helpers';
+import { test, expect, uniqueEmail, hydrated, signUp, screenshot, callApi } from './helpers';
 import { publishTxt } from './dns';
 
 test.beforeEach(async ({ page }) => {
@@ -100,17 +100,7 @@ test('an owner adds a domain, publishes the TXT record and verifies it; another 
   await publishTxt(domain, ['v=spf1 -all', value, rivalValue]);
   const domainId = (await row(rival, domain).getByLabel('Value').getAttribute('id'))!.replace('record-', '');
   const accountId = new URL(rival.url()).pathname.split('/')[2];
-  const answer = await rival.evaluate(
-    async ([account, id]) => {
-      const response = await fetch('/api/domains/verify', {
-        method: 'POST',
-        headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ account_id: account, domain_id: id }),
-      });
-      return { status: response.status, body: await response.json() };
-    },
-    [accountId, domainId],
-  );
+  const answer = await callApi(rival, '/api/domains/verify', { account_id: accountId, domain_id: domainId });
   expect(answer.status).toBe(200);
   expect(answer.body.status).toBe('failed');
   expect(answer.body.verified_elsewhere).toBe(true);

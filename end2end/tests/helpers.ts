@@ -60,3 +60,18 @@ export async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: `${shotDir}/${name}-phone.png`, fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
 }
+
+/** Calls a server function from the page, as its scripts do (same origin, session cookie); answers status and JSON. */
+export async function callApi(page: Page, path: string, form: Record<string, string>) {
+  return page.evaluate(
+    async ([url, fields]) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { Accept: 'application/json' },
+        body: new URLSearchParams(fields),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+    [path, form] as const,
+  );
+}

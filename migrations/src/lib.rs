@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_accounts_and_users;
 mod m20261123_000002_create_domains;
 mod m20261123_000003_create_sso_connections;
+mod m20261123_000004_create_sso_settings_and_audit;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_accounts_and_users::Migration),
             Box::new(m20261123_000002_create_domains::Migration),
             Box::new(m20261123_000003_create_sso_connections::Migration),
+            Box::new(m20261123_000004_create_sso_settings_and_audit::Migration),
         ]
     }
 }

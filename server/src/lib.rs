@@ -10,9 +10,10 @@ use app::api::context::Services;
 use axum::Router;
 use axum::extract::FromRef;
 use config::Config;
+use gatehouse_core::audit::AuditService;
 use gatehouse_core::domains::TxtResolver;
 use gatehouse_core::mail::Mailer;
-use gatehouse_core::sso::ConnectionService;
+use gatehouse_core::sso::{ConnectionService, PolicyService};
 use gatehouse_core::{AuthService, DomainService, Store, TenancyService, auth::ThrottlePolicy};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -68,6 +69,8 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
             config.domain_check_concurrency as usize,
         ),
         connections: ConnectionService::new(store.clone(), tenancy.clone(), config.public_url.clone()),
+        policy: PolicyService::new(store.clone(), tenancy.clone()),
+        audit: AuditService::new(store.clone(), tenancy.clone()),
         tenancy,
         secure_cookies: config.secure_cookies(),
         trust_forwarded_for: config.trust_forwarded_for,

@@ -3,8 +3,9 @@
 use crate::error::AppError;
 use axum::extract::ConnectInfo;
 use chrono::{DateTime, Utc};
+use gatehouse_core::audit::{AuditError, AuditService};
 use gatehouse_core::auth::AuthError;
-use gatehouse_core::sso::{ConnectionError, ConnectionService};
+use gatehouse_core::sso::{ConnectionError, ConnectionService, PolicyError, PolicyService};
 use gatehouse_core::tenancy::TenancyError;
 use gatehouse_core::{AccountId, AuthService, Caller, DomainError, DomainService, TenancyService, UserId};
 use http::header::{ACCEPT, COOKIE, SET_COOKIE};
@@ -23,6 +24,8 @@ pub struct Services {
     pub tenancy: TenancyService,
     pub domains: DomainService,
     pub connections: ConnectionService,
+    pub policy: PolicyService,
+    pub audit: AuditService,
     /// Mark cookies `Secure`: on whenever the public URL is https.
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
@@ -223,6 +226,27 @@ impl From<ConnectionError> for AppError {
             ConnectionError::Store(e) => internal(e),
         };
         respond(mapped)
+    }
+}
+
+impl From<PolicyError> for AppError {
+    fn from(error: PolicyError) -> Self {
+        let message = error.to_string();
+        let mapped = match error {
+            PolicyError::Tenancy(e) => return e.into(),
+            PolicyError::NotReady(_) => AppError::invalid("sso_enabled", message),
+            PolicyError::Store(e) => internal(e),
+        };
+        respond(mapped)
+    }
+}
+
+impl From<AuditError> for AppError {
+    fn from(error: AuditError) -> Self {
+        match error {
+            AuditError::Tenancy(e) => e.into(),
+            AuditError::Store(e) => respond(internal(e)),
+        }
     }
 }
 

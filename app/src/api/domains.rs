@@ -121,5 +121,5 @@ pub async fn remove_domain(account_id: String, domain_id: String) -> Result<(), 
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let id = convert::domain_id(&domain_id)?;
-    Ok(services()?.domains.remove(&caller, account, id).await?)
+    Ok(services()?.domains.remove(&caller, account, id, now()).await?)
 }

@@ -198,5 +198,89 @@ pub async fn remove_connection(account_id: String, connection_id: String) -> Res
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let id = convert::connection_id(&connection_id)?;
-    Ok(services()?.connections.remove(&caller, account, id).await?)
+    Ok(services()?.connections.remove(&caller, account, id, now()).await?)
+}
+
+/// The account's sign-in policy and what SSO still needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub sso_enabled: bool,
+    pub enforce_sso: bool,
+    pub no_separate_account: bool,
+    pub has_verified_domain: bool,
+    pub has_connection: bool,
+    /// The caller may change the policy (the Owner).
+    pub can_manage: bool,
+    /// The caller may read the audit log (Owner and Admin).
+    pub can_view_audit: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// The sign-in policy; any member with a role may look.
+#[server(prefix = "/api", endpoint = "sso/policy")]
+pub async fn get_policy(account_id: String) -> Result<PolicyView, AppError> {
+    use crate::api::context::*;
+    use gatehouse_core::tenancy::Permission;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let services = services()?;
+    let role = services.tenancy.membership(&caller, account).await?.role;
+    let (policy, readiness) = services.policy.get(&caller, account).await?;
+    Ok(PolicyView {
+        sso_enabled: policy.sso_enabled,
+        enforce_sso: policy.enforce_sso,
+        no_separate_account: policy.no_separate_account,
+        has_verified_domain: readiness.has_verified_domain,
+        has_connection: readiness.has_connection,
+        can_manage: role.allows(Permission::ManageSsoPolicy),
+        can_view_audit: role.allows(Permission::ViewAudit),
+    })
+}
+
+/// Saves the sign-in policy (Owner only). Checkboxes: a setting left out of the form is off.
+#[server(prefix = "/api", endpoint = "sso/update-policy")]
+pub async fn update_policy(
+    account_id: String,
+    #[server(default)] sso_enabled: bool,
+    #[server(default)] enforce_sso: bool,
+    #[server(default)] no_separate_account: bool,
+) -> Result<(), AppError> {
+    use crate::api::context::*;
+    use gatehouse_core::sso::SsoPolicy;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let wanted = SsoPolicy {
+        sso_enabled,
+        enforce_sso,
+        no_separate_account,
+    };
+    services()?.policy.update(&caller, account, wanted, now()).await?;
+    Ok(())
+}
+
+/// The newest entries of the account's audit log (Owner and Admin).
+#[server(prefix = "/api", endpoint = "sso/audit")]
+pub async fn audit_log(account_id: String) -> Result<Vec<AuditEntryView>, AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    Ok(services()?
+        .audit
+        .recent(&caller, account)
+        .await?
+        .into_iter()
+        .map(|e| AuditEntryView {
+            at: date(e.at),
+            actor: e.actor_email,
+            action: e.action,
+            detail: e.detail,
+        })
+        .collect())
 }

@@ -10,6 +10,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod sign_up;
 pub mod sso;
+pub mod sso_policy;
 
 /// Percent-encodes a value for a query string (`next=`, `email=` in sign-in and invitation links).
 pub(crate) fn encode(text: &str) -> String {

@@ -3,7 +3,7 @@
 
 use super::account::{Tab, account_page};
 use crate::api::domains::{AddDomain, DomainView, DomainsPage, RemoveDomain, VerifyDomain, list_domains};
-use crate::api::sso::{ConnectionsPage, list_connections};
+use crate::api::sso::{AuditEntryView, ConnectionsPage, PolicyView, audit_log, get_policy, list_connections};
 use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -14,14 +14,25 @@ use server_fn::ServerFn;
 /// Everything the SSO tab shows, loaded at once.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SsoPage {
+    policy: PolicyView,
     domains: DomainsPage,
     connections: ConnectionsPage,
+    /// Only for members who may read it.
+    audit: Option<Vec<AuditEntryView>>,
 }
 
 async fn load_sso_page(account_id: String) -> Result<SsoPage, AppError> {
+    let policy = get_policy(account_id.clone()).await?;
+    let audit = if policy.can_view_audit {
+        Some(audit_log(account_id.clone()).await?)
+    } else {
+        None
+    };
     Ok(SsoPage {
+        policy,
         domains: list_domains(account_id.clone()).await?,
         connections: list_connections(account_id).await?,
+        audit,
     })
 }
 
@@ -29,8 +40,10 @@ async fn load_sso_page(account_id: String) -> Result<SsoPage, AppError> {
 pub fn Sso() -> impl IntoView {
     account_page(Tab::Sso, load_sso_page, |account, page| {
         let SsoPage {
+            policy,
             domains: page,
             connections,
+            audit,
         } = page;
         let DomainsPage {
             domains,
@@ -42,6 +55,7 @@ pub fn Sso() -> impl IntoView {
         let account_id = account.id.clone();
         view! {
             <Title text=format!("SSO for {}", account.name) />
+            <super::sso_policy::PolicyPanel account_id=account.id.clone() policy />
             <section class="panel" id="domains">
                 <div class="panel-head">
                     <h2>"Domains"</h2>
@@ -76,6 +90,7 @@ pub fn Sso() -> impl IntoView {
             </section>
             <DnsHelp pending_hours />
             <super::connections::Connections account_id=account.id.clone() page=connections />
+            {audit.map(|entries| view! { <super::sso_policy::AuditPanel entries /> })}
         }
         .into_any()
     })

@@ -10,6 +10,7 @@ pub use verification::{
     CheckResult, DomainStatus, LookupOutcome, Trigger, VerificationPolicy, VerificationState, decide,
 };
 
+use crate::audit;
 use crate::auth::Caller;
 use crate::ids::{AccountId, DomainId};
 use crate::store::{DomainRow, Store, StoreError};
@@ -140,6 +141,8 @@ impl DomainService {
             Err(e) if e.is_unique_violation() => return Err(DomainError::AlreadyAdded(row.name.to_string())),
             Err(e) => return Err(e.into()),
         }
+        let entry = audit::entry(account, caller, now, "Domain added", row.name.to_string());
+        self.store.append_audit(&entry).await?;
         let elsewhere = self
             .store
             .domains_verified_elsewhere(account, [&row.name])
@@ -163,13 +166,21 @@ impl DomainService {
     }
 
     /// Removes the domain; if it was verified here, it becomes free for another account to verify.
-    pub async fn remove(&self, caller: &Caller, account: AccountId, id: DomainId) -> Result<(), DomainError> {
+    pub async fn remove(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        id: DomainId,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
         self.tenancy.require(caller, account, Permission::ManageDomains).await?;
-        if self.store.delete_domain(account, id).await? {
-            Ok(())
-        } else {
-            Err(DomainError::NotFound)
+        let removed = self.store.domain(account, id).await?.ok_or(DomainError::NotFound)?;
+        if !self.store.delete_domain(account, id).await? {
+            return Err(DomainError::NotFound);
         }
+        let entry = audit::entry(account, caller, now, "Domain removed", removed.name.to_string());
+        self.store.append_audit(&entry).await?;
+        Ok(())
     }
 
     /// Checks every domain whose automatic check is due, `concurrency` lookups at a time.

@@ -6,6 +6,7 @@ use super::metadata::{
     Endpoint, HTTP_POST, HTTP_REDIRECT, IdpMetadata, MAX_ENTITY_ID, MetadataDocument, MetadataError, parse_http_url,
     parse_metadata,
 };
+use crate::audit;
 use crate::auth::Caller;
 use crate::ids::{AccountId, ConnectionId};
 use crate::store::{ConnectionRow, Store, StoreError};
@@ -200,8 +201,16 @@ impl ConnectionService {
         };
         let settings = IdpSettings::from_metadata(idp)?;
         let metadata_xml = String::from_utf8_lossy(document).into_owned();
-        self.save_new(account, label, settings, Source::Metadata, Some(metadata_xml), now)
-            .await
+        self.save_new(
+            caller,
+            account,
+            label,
+            settings,
+            Source::Metadata,
+            Some(metadata_xml),
+            now,
+        )
+        .await
     }
 
     /// Creates a connection from typed-in fields; every field is checked before anything is saved.
@@ -240,19 +249,36 @@ impl ConnectionService {
             certificates,
             name_id_formats: Vec::new(),
         };
-        self.save_new(account, label, settings, Source::Manual, None, now).await
+        self.save_new(caller, account, label, settings, Source::Manual, None, now)
+            .await
     }
 
     /// Deletes a connection.
-    pub async fn remove(&self, caller: &Caller, account: AccountId, id: ConnectionId) -> Result<(), ConnectionError> {
+    pub async fn remove(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        id: ConnectionId,
+        now: DateTime<Utc>,
+    ) -> Result<(), ConnectionError> {
         self.tenancy
             .require(caller, account, Permission::ManageConnections)
             .await?;
-        if self.store.delete_connection(account, id).await? {
-            Ok(())
-        } else {
-            Err(ConnectionError::NotFound)
+        let removed = self
+            .store
+            .connections_of_account(account)
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or(ConnectionError::NotFound)?;
+        if !self.store.delete_connection(account, id).await? {
+            return Err(ConnectionError::NotFound);
         }
+        let detail = format!("{} ({})", removed.label, removed.idp_entity_id);
+        self.store
+            .append_audit(&audit::entry(account, caller, now, "Connection removed", detail))
+            .await?;
+        Ok(())
     }
 
     /// Entity ID, ACS, SLO and metadata URLs of Gatehouse for this connection, under the public URL.
@@ -275,6 +301,7 @@ impl ConnectionService {
 
     async fn save_new(
         &self,
+        caller: &Caller,
         account: AccountId,
         label: String,
         idp: IdpSettings,
@@ -295,10 +322,19 @@ impl ConnectionService {
             updated_at: now,
         };
         match self.store.insert_connection(&row_of(account, &connection)).await {
-            Ok(()) => Ok(connection),
-            Err(e) if e.is_unique_violation() => Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
-            Err(e) => Err(e.into()),
+            Ok(()) => {}
+            Err(e) if e.is_unique_violation() => return Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
+            Err(e) => return Err(e.into()),
         }
+        let how = match source {
+            Source::Metadata => "from IdP metadata",
+            Source::Manual => "entered by hand",
+        };
+        let detail = format!("{} ({}), {how}", connection.label, connection.idp.entity_id);
+        self.store
+            .append_audit(&audit::entry(account, caller, now, "Connection added", detail))
+            .await?;
+        Ok(connection)
     }
 }
 

@@ -3,9 +3,11 @@
 pub mod certificate;
 pub mod connection;
 pub mod metadata;
+pub mod policy;
 
 pub use certificate::{Certificate, CertificateError, Validity};
 pub use connection::{
     Connection, ConnectionError, ConnectionService, IdpSettings, ManualFields, ServiceProviderValues, Source,
 };
 pub use metadata::{Endpoint, IdpMetadata, MetadataDocument, MetadataError, parse_metadata};
+pub use policy::{PolicyError, PolicyService, Readiness, SsoPolicy};

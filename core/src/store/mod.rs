@@ -3,12 +3,14 @@
 mod accounts;
 mod connections;
 mod domains;
+mod policy;
 mod schema;
 mod users;
 
 pub use accounts::InvitationRow;
 pub use connections::ConnectionRow;
 pub use domains::DomainRow;
+pub use policy::{AuditRow, PolicyRow};
 pub use users::{SessionRow, ThrottleRow, UserRow};
 
 use gatehouse_migrations::{Migrator, MigratorTrait};

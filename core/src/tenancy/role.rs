@@ -27,6 +27,10 @@ pub enum Permission {
     ManageDomains,
     /// Create, change and delete the account's identity-provider connections.
     ManageConnections,
+    /// Turn SSO on or off and choose how strictly it applies (enforcement, personal accounts).
+    ManageSsoPolicy,
+    /// Read the account's audit log.
+    ViewAudit,
 }
 
 impl Role {
@@ -36,7 +40,10 @@ impl Role {
         match permission {
             Permission::ViewAccount => self != Role::NoAccess,
             Permission::ManageMembers | Permission::ManageAccount => self == Role::Owner,
-            Permission::ManageDomains | Permission::ManageConnections => matches!(self, Role::Owner | Role::Admin),
+            Permission::ManageDomains | Permission::ManageConnections | Permission::ViewAudit => {
+                matches!(self, Role::Owner | Role::Admin)
+            }
+            Permission::ManageSsoPolicy => self == Role::Owner,
         }
     }
 
@@ -93,10 +100,10 @@ mod tests {
     fn permissions_by_role() {
         use Permission::*;
         let table = [
-            (Role::Owner, [true, true, true, true, true]),
-            (Role::Admin, [true, false, false, true, true]),
-            (Role::Viewer, [true, false, false, false, false]),
-            (Role::NoAccess, [false, false, false, false, false]),
+            (Role::Owner, [true, true, true, true, true, true, true]),
+            (Role::Admin, [true, false, false, true, true, false, true]),
+            (Role::Viewer, [true, false, false, false, false, false, false]),
+            (Role::NoAccess, [false, false, false, false, false, false, false]),
         ];
         for (role, expected) in table {
             let actual = [
@@ -105,6 +112,8 @@ mod tests {
                 ManageAccount,
                 ManageDomains,
                 ManageConnections,
+                ManageSsoPolicy,
+                ViewAudit,
             ]
             .map(|p| role.allows(p));
             assert_eq!(actual, expected, "{role:?}");

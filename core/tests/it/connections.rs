@@ -280,17 +280,19 @@ async fn owners_and_admins_manage_connections_viewers_only_see_them() {
     assert!(forbidden(
         connections.create_manual(&viewer, account, &fields, t0()).await
     ));
-    assert!(forbidden(connections.remove(&viewer, account, created.id).await));
+    assert!(forbidden(connections.remove(&viewer, account, created.id, t0()).await));
     assert!(forbidden(connections.list(&nobody, account).await));
     assert!(forbidden(connections.list(&stranger, account).await));
-    assert!(forbidden(connections.remove(&stranger, account, created.id).await));
+    assert!(forbidden(
+        connections.remove(&stranger, account, created.id, t0()).await
+    ));
 
     // Another account cannot remove it through its own account either.
     let (other, other_account) = world.user("other@else.example").await;
     assert!(matches!(
-        connections.remove(&other, other_account, created.id).await,
+        connections.remove(&other, other_account, created.id, t0()).await,
         Err(ConnectionError::NotFound)
     ));
-    connections.remove(&owner, account, created.id).await.unwrap();
+    connections.remove(&owner, account, created.id, t0()).await.unwrap();
     assert!(connections.list(&owner, account).await.unwrap().is_empty());
 }

@@ -268,7 +268,7 @@ async fn a_domain_is_active_in_one_account_at_most() {
     assert!(listed[0].verified_elsewhere);
     assert!(!s.domains.list(&s.owner, s.account).await.unwrap()[0].verified_elsewhere);
 
-    s.domains.remove(&s.owner, s.account, ours.id).await.unwrap();
+    s.domains.remove(&s.owner, s.account, ours.id, t0()).await.unwrap();
     let now_theirs = s.domains.verify(&rival, rival_account, theirs.id, t0()).await.unwrap();
     assert_eq!(now_theirs.state.status, DomainStatus::Active);
     assert!(!now_theirs.verified_elsewhere);
@@ -351,17 +351,17 @@ async fn owners_and_admins_manage_domains_viewers_only_see_them() {
     }
     assert!(forbidden(s.domains.add(&viewer, s.account, "b.example", t0()).await));
     assert!(forbidden(s.domains.verify(&viewer, s.account, domain.id, t0()).await));
-    assert!(forbidden(s.domains.remove(&viewer, s.account, domain.id).await));
+    assert!(forbidden(s.domains.remove(&viewer, s.account, domain.id, t0()).await));
     assert!(forbidden(s.domains.list(&nobody, s.account).await));
     assert!(matches!(
         s.domains.list(&stranger, s.account).await,
         Err(DomainError::Tenancy(TenancyError::AccountNotFound))
     ));
-    assert!(forbidden(s.domains.remove(&stranger, s.account, domain.id).await));
+    assert!(forbidden(s.domains.remove(&stranger, s.account, domain.id, t0()).await));
 
-    s.domains.remove(&admin, s.account, domain.id).await.unwrap();
+    s.domains.remove(&admin, s.account, domain.id, t0()).await.unwrap();
     assert!(matches!(
-        s.domains.remove(&admin, s.account, domain.id).await,
+        s.domains.remove(&admin, s.account, domain.id, t0()).await,
         Err(DomainError::NotFound)
     ));
 }
@@ -376,7 +376,7 @@ async fn one_account_cannot_reach_another_accounts_domain_by_id() {
         Err(DomainError::NotFound)
     ));
     assert!(matches!(
-        s.domains.remove(&other, other_account, domain.id).await,
+        s.domains.remove(&other, other_account, domain.id, t0()).await,
         Err(DomainError::NotFound)
     ));
     assert_eq!(s.domains.list(&s.owner, s.account).await.unwrap().len(), 1);

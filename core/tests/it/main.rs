@@ -5,6 +5,7 @@ mod auth;
 mod connections;
 mod domains;
 mod mail;
+mod policy;
 mod sso_metadata;
 mod support;
 mod tenancy;

@@ -1,9 +1,10 @@
 //! A fresh, migrated database per test and helpers to sign people up.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use gatehouse_core::audit::AuditService;
 use gatehouse_core::auth::ThrottlePolicy;
 use gatehouse_core::domains::{DnsSettings, TxtResolver, VerificationPolicy};
-use gatehouse_core::sso::ConnectionService;
+use gatehouse_core::sso::{ConnectionService, PolicyService};
 use gatehouse_core::{AccountId, AuthService, Caller, DomainService, Role, SessionPolicy, Store, TenancyService};
 use std::net::SocketAddr;
 
@@ -109,5 +110,13 @@ impl TestWorld {
             self.tenancy.clone(),
             url::Url::parse("https://sso.example.com/").unwrap(),
         )
+    }
+
+    pub fn policy(&self) -> PolicyService {
+        PolicyService::new(self.store.clone(), self.tenancy.clone())
+    }
+
+    pub fn audit(&self) -> AuditService {
+        AuditService::new(self.store.clone(), self.tenancy.clone())
     }
 }

@@ -7,3 +7,4 @@ mod accounts;
 mod basics;
 mod connections;
 mod domains;
+mod policy;

@@ -1,0 +1,139 @@
+//! The top and bottom of the SSO tab: the sign-in policy (SSO on or off, enforcement, personal accounts), which
+//! only the Owner changes, and the audit log of SSO changes.
+
+use crate::api::sso::{AuditEntryView, PolicyView, UpdatePolicy};
+use crate::components::{AfterSuccess, ApiForm, FieldError};
+use leptos::prelude::*;
+use server_fn::ServerFn;
+
+#[component]
+pub fn PolicyPanel(account_id: String, policy: PolicyView) -> impl IntoView {
+    let PolicyView {
+        sso_enabled,
+        enforce_sso,
+        no_separate_account,
+        has_verified_domain,
+        has_connection,
+        can_manage,
+        ..
+    } = policy;
+    let checklist = (!sso_enabled).then(|| {
+        view! {
+            <ul class="checklist" role="list" aria-label="What SSO needs">
+                <li data-done=has_verified_domain.to_string()>
+                    {if has_verified_domain { "✓ " } else { "○ " }} "At least one Active domain"
+                </li>
+                <li data-done=has_connection.to_string()>
+                    {if has_connection { "✓ " } else { "○ " }} "An identity provider connected"
+                </li>
+            </ul>
+        }
+    });
+    view! {
+        <section class="panel" id="sso-policy">
+            <div class="panel-head policy-head">
+                <h2>"Single sign-on"</h2>
+                <span class=if sso_enabled { "badge status-active" } else { "badge" }>
+                    {if sso_enabled { "On" } else { "Off" }}
+                </span>
+            </div>
+            <p class="muted">
+                "When SSO is on, people whose email address is at one of the account's Active domains sign in through the identity provider."
+            </p>
+            {checklist}
+            {if can_manage {
+                view! {
+                    <ApiForm action=UpdatePolicy::PATH.into() then=AfterSuccess::Reload class="policy-form".into()>
+                        <input type="hidden" name="account_id" value=account_id />
+                        <label class="toggle">
+                            <input type="checkbox" name="sso_enabled" value="true" checked=sso_enabled />
+                            <span>
+                                <strong>"SSO enabled"</strong>
+                                <span class="hint">"Needs an Active domain and a connected identity provider."</span>
+                            </span>
+                        </label>
+                        <FieldError field="sso_enabled" />
+                        <label class="toggle">
+                            <input type="checkbox" name="enforce_sso" value="true" checked=enforce_sso />
+                            <span>
+                                <strong>"Enforce SSO"</strong>
+                                <span class="hint">"Users provisioned by SSO can sign in only through SSO, not with a password."</span>
+                            </span>
+                        </label>
+                        <label class="toggle">
+                            <input type="checkbox" name="no_separate_account" value="true" checked=no_separate_account />
+                            <span>
+                                <strong>"No separate account"</strong>
+                                <span class="hint">
+                                    "Users created through SSO do not also get a personal account of their own. Applies to users provisioned from now on; existing users keep theirs."
+                                </span>
+                            </span>
+                        </label>
+                        <button type="submit" class="button primary" data-pending-text="Saving…">"Save sign-in policy"</button>
+                    </ApiForm>
+                }
+                .into_any()
+            } else {
+                let on_off = |on: bool| if on { "On" } else { "Off" };
+                view! {
+                    <dl class="facts policy-readonly">
+                        <div>
+                            <dt>"Enforce SSO"</dt>
+                            <dd>{on_off(enforce_sso)}</dd>
+                        </div>
+                        <div>
+                            <dt>"No separate account"</dt>
+                            <dd>{on_off(no_separate_account)}</dd>
+                        </div>
+                    </dl>
+                    <p class="hint" id="policy-owner-only">"Only the account owner can turn SSO on or off and change these settings."</p>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+pub fn AuditPanel(entries: Vec<AuditEntryView>) -> impl IntoView {
+    view! {
+        <section class="panel" id="audit-log">
+            <div class="panel-head">
+                <h2>"Audit log"</h2>
+                <p class="muted">"Every change to domains, identity providers and the sign-in policy, newest first."</p>
+            </div>
+            {if entries.is_empty() {
+                view! { <p class="empty">"No changes yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table">
+                        <thead>
+                            <tr>
+                                <th scope="col">"When"</th>
+                                <th scope="col">"Who"</th>
+                                <th scope="col">"What"</th>
+                                <th scope="col">"Details"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {entries
+                                .into_iter()
+                                .map(|e| {
+                                    view! {
+                                        <tr>
+                                            <td data-label="When"><span>{e.at}</span></td>
+                                            <td data-label="Who"><span>{e.actor}</span></td>
+                                            <td data-label="What"><span>{e.action}</span></td>
+                                            <td data-label="Details"><span>{e.detail}</span></td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,68 @@
+//! The account's audit log: who changed which SSO setting, when, from what to what.
+
+use crate::auth::Caller;
+use crate::ids::AccountId;
+use crate::store::{AuditRow, Store, StoreError};
+use crate::tenancy::{Permission, TenancyError, TenancyService};
+use chrono::{DateTime, Utc};
+
+/// How many entries the page shows.
+pub const AUDIT_PAGE: u64 = 100;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: DateTime<Utc>,
+    pub actor_email: String,
+    /// What was done, e.g. "Connection added".
+    pub action: String,
+    /// What changed, with before and after where there is a before.
+    pub detail: String,
+}
+
+/// An entry about to be written for a change `caller` made.
+pub(crate) fn entry(account: AccountId, caller: &Caller, at: DateTime<Utc>, action: &str, detail: String) -> AuditRow {
+    AuditRow {
+        account_id: account,
+        at,
+        actor_email: caller.email.clone(),
+        action: action.to_owned(),
+        detail,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Tenancy(#[from] TenancyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct AuditService {
+    store: Store,
+    tenancy: TenancyService,
+}
+
+impl AuditService {
+    pub fn new(store: Store, tenancy: TenancyService) -> Self {
+        Self { store, tenancy }
+    }
+
+    /// The newest entries, newest first (Owner and Admin).
+    pub async fn recent(&self, caller: &Caller, account: AccountId) -> Result<Vec<AuditEvent>, AuditError> {
+        self.tenancy.require(caller, account, Permission::ViewAudit).await?;
+        Ok(self
+            .store
+            .audit_events(account, AUDIT_PAGE)
+            .await?
+            .into_iter()
+            .map(|row| AuditEvent {
+                at: row.at,
+                actor_email: row.actor_email,
+                action: row.action,
+                detail: row.detail,
+            })
+            .collect())
+    }
+}
