@@ -100,6 +100,20 @@ pub struct Connection {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Connection {
+    fn new(label: String, idp: IdpSettings, source: Source, metadata_xml: Option<String>, now: DateTime<Utc>) -> Self {
+        Self {
+            id: ConnectionId::new(),
+            label,
+            idp,
+            source,
+            metadata_xml,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// The values an IdP administrator enters for Gatehouse, for one connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceProviderValues {
@@ -201,16 +215,8 @@ impl ConnectionService {
         };
         let settings = IdpSettings::from_metadata(idp)?;
         let metadata_xml = String::from_utf8_lossy(document).into_owned();
-        self.save_new(
-            caller,
-            account,
-            label,
-            settings,
-            Source::Metadata,
-            Some(metadata_xml),
-            now,
-        )
-        .await
+        let connection = Connection::new(label, settings, Source::Metadata, Some(metadata_xml), now);
+        self.save_new(caller, account, connection).await
     }
 
     /// Creates a connection from typed-in fields; every field is checked before anything is saved.
@@ -249,8 +255,8 @@ impl ConnectionService {
             certificates,
             name_id_formats: Vec::new(),
         };
-        self.save_new(caller, account, label, settings, Source::Manual, None, now)
-            .await
+        let connection = Connection::new(label, settings, Source::Manual, None, now);
+        self.save_new(caller, account, connection).await
     }
 
     /// Deletes a connection.
@@ -303,36 +309,29 @@ impl ConnectionService {
         &self,
         caller: &Caller,
         account: AccountId,
-        label: String,
-        idp: IdpSettings,
-        source: Source,
-        metadata_xml: Option<String>,
-        now: DateTime<Utc>,
+        connection: Connection,
     ) -> Result<Connection, ConnectionError> {
         if self.store.count_connections(account).await? >= MAX_CONNECTIONS_PER_ACCOUNT {
             return Err(ConnectionError::TooMany);
         }
-        let connection = Connection {
-            id: ConnectionId::new(),
-            label,
-            idp,
-            source,
-            metadata_xml,
-            created_at: now,
-            updated_at: now,
-        };
         match self.store.insert_connection(&row_of(account, &connection)).await {
             Ok(()) => {}
             Err(e) if e.is_unique_violation() => return Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
             Err(e) => return Err(e.into()),
         }
-        let how = match source {
+        let how = match connection.source {
             Source::Metadata => "from IdP metadata",
             Source::Manual => "entered by hand",
         };
         let detail = format!("{} ({}), {how}", connection.label, connection.idp.entity_id);
         self.store
-            .append_audit(&audit::entry(account, caller, now, "Connection added", detail))
+            .append_audit(&audit::entry(
+                account,
+                caller,
+                connection.created_at,
+                "Connection added",
+                detail,
+            ))
             .await?;
         Ok(connection)
     }
