@@ -1,7 +1,7 @@
 import { Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, expect, uniqueEmail, hydrated, signUp, screenshot } from './helpers';
+import { test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'idp-metadata');
 
@@ -52,6 +52,25 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   expect(acs).toMatch(new RegExp(`^${baseURL}/saml/[0-9a-f-]{36}/acs$`));
   await okta.getByRole('button', { name: 'Copy' }).nth(1).click();
   await expect(okta.getByRole('button', { name: 'Copied' })).toBeVisible();
+
+  // Role mappings: groups = Gatehouse Admins → Admin; everyone else keeps the default, No access.
+  await expect(okta.getByLabel('Everyone else gets')).toHaveValue('no_access');
+  await okta.getByLabel('Rule 1 attribute name').fill('groups');
+  await okta.getByLabel('Rule 1 value').fill('Gatehouse Admins');
+  await okta.getByLabel('Rule 1 role').selectOption('admin');
+  await okta.getByLabel('Rule 2 attribute name').fill('groups');
+  await okta.getByRole('button', { name: 'Save role mappings' }).click();
+  await expect(okta.locator('[data-error-for="rules"]')).toHaveText('Row 2: enter the attribute value that gives the role.');
+  await okta.getByLabel('Rule 2 value').fill('Everyone');
+  await okta.getByLabel('Enforce role mapping on every sign-in').check();
+  await submitAndReload(page, 'Save role mappings');
+  const saved = page.getByRole('article', { name: 'Okta' });
+  await expect(saved.getByLabel('Rule 1 value')).toHaveValue('Gatehouse Admins');
+  await expect(saved.getByLabel('Rule 1 role')).toHaveValue('admin');
+  await expect(saved.getByLabel('Rule 2 role')).toHaveValue('viewer');
+  await expect(saved.getByLabel('Rule 5 attribute name')).toHaveValue('');
+  await expect(saved.getByLabel('Enforce role mapping on every sign-in')).toBeChecked();
+  await saved.screenshot({ path: `${shotDir}/connection-card.png` });
 
   // Google Workspace, typed in by hand with its certificate pasted as Base64.
   await page.locator('#manual-label').fill('Google Workspace');

@@ -6,6 +6,7 @@ mod m20261123_000001_create_accounts_and_users;
 mod m20261123_000002_create_domains;
 mod m20261123_000003_create_sso_connections;
 mod m20261123_000004_create_sso_settings_and_audit;
+mod m20261123_000005_create_role_mappings;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_domains::Migration),
             Box::new(m20261123_000003_create_sso_connections::Migration),
             Box::new(m20261123_000004_create_sso_settings_and_audit::Migration),
+            Box::new(m20261123_000005_create_role_mappings::Migration),
         ]
     }
 }

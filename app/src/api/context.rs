@@ -223,6 +223,7 @@ impl From<ConnectionError> for AppError {
             ConnectionError::InvalidLabel => AppError::invalid("label", message),
             ConnectionError::DuplicateIdp(_) | ConnectionError::TooMany => AppError::Conflict(message),
             ConnectionError::NotFound => AppError::NotFound(message),
+            ConnectionError::RoleMappings(_) => AppError::invalid("rules", message),
             ConnectionError::Store(e) => internal(e),
         };
         respond(mapped)

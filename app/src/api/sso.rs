@@ -27,6 +27,22 @@ pub struct ServiceProviderView {
     pub slo_url: String,
 }
 
+/// One role-mapping rule, as shown and as the form sends it back (`role` is the storage name).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleView {
+    pub attribute: String,
+    pub value: String,
+    pub role: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingsView {
+    pub rules: Vec<RuleView>,
+    /// Storage name of the role given when no rule matches.
+    pub default_role: String,
+    pub reapply_on_sign_in: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionView {
     pub id: String,
@@ -41,6 +57,7 @@ pub struct ConnectionView {
     pub certificates: Vec<CertificateView>,
     pub name_id_formats: Vec<String>,
     pub service_provider: ServiceProviderView,
+    pub mappings: MappingsView,
     pub created: String,
 }
 
@@ -112,6 +129,20 @@ mod convert {
                 entity_id: sp.entity_id,
                 acs_url: sp.acs_url,
                 slo_url: sp.slo_url,
+            },
+            mappings: MappingsView {
+                rules: c
+                    .mappings
+                    .rules
+                    .iter()
+                    .map(|r| RuleView {
+                        attribute: r.attribute.clone(),
+                        value: r.value.clone(),
+                        role: r.role.as_str().into(),
+                    })
+                    .collect(),
+                default_role: c.mappings.default_role.as_str().into(),
+                reapply_on_sign_in: c.mappings.reapply_on_sign_in,
             },
             created: date(c.created_at),
         }
@@ -283,4 +314,39 @@ pub async fn audit_log(account_id: String) -> Result<Vec<AuditEntryView>, AppErr
             detail: e.detail,
         })
         .collect())
+}
+
+/// Replaces a connection's role mappings (Owner or Admin). Rows come as `rules[0][attribute]`,
+/// `rules[0][value]`, `rules[0][role]`, …; blank rows are ignored; the first matching rule decides.
+#[server(prefix = "/api", endpoint = "sso/role-mappings")]
+pub async fn save_role_mappings(
+    account_id: String,
+    connection_id: String,
+    #[server(default)] rules: Vec<RuleView>,
+    default_role: String,
+    #[server(default)] reapply_on_sign_in: bool,
+) -> Result<(), AppError> {
+    use crate::api::context::*;
+    use gatehouse_core::sso::{MappingForm, RuleInput};
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let id = convert::connection_id(&connection_id)?;
+    let rows: Vec<RuleInput> = rules
+        .iter()
+        .map(|r| RuleInput {
+            attribute: &r.attribute,
+            value: &r.value,
+            role: &r.role,
+        })
+        .collect();
+    let form = MappingForm {
+        rows: &rows,
+        default_role: &default_role,
+        reapply_on_sign_in,
+    };
+    services()?
+        .connections
+        .save_role_mappings(&caller, account, id, &form, now())
+        .await?;
+    Ok(())
 }

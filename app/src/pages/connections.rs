@@ -1,8 +1,10 @@
 //! The identity-provider part of the SSO tab: each connection with its certificates and the values to enter at
 //! the IdP, and the two ways to add one (metadata, or fields typed in).
 
+use crate::api::accounts::ASSIGNABLE_ROLES;
 use crate::api::sso::{
-    CertificateView, ConnectionView, ConnectionsPage, CreateConnection, ImportMetadata, RemoveConnection,
+    CertificateView, ConnectionView, ConnectionsPage, CreateConnection, ImportMetadata, MappingsView, RemoveConnection,
+    RuleView, SaveRoleMappings,
 };
 use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
 use leptos::prelude::*;
@@ -62,8 +64,11 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
         certificates,
         name_id_formats,
         service_provider,
+        mappings,
         created,
     } = connection;
+    let mappings_account = account_id.clone();
+    let mappings_connection = id.clone();
     let (remove_id, remove_label) = (id.clone(), label.clone());
     view! {
         <article class="connection" id=format!("connection-{id}") aria-label=label.clone()>
@@ -157,8 +162,152 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
                     />
                 </div>
             </div>
+            <RoleMappingsSection
+                account_id=mappings_account
+                connection_id=mappings_connection
+                mappings
+                can_manage
+            />
         </article>
     }
+}
+
+/// Blank rows offered after the saved ones; saving and coming back offers three more.
+const BLANK_RULES: usize = 3;
+
+fn role_label(value: &str) -> &'static str {
+    ASSIGNABLE_ROLES
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map_or("No access", |(_, label)| label)
+}
+
+fn role_options(selected: String) -> impl IntoView {
+    ASSIGNABLE_ROLES
+        .map(|(value, label)| view! { <option value=value selected=value == selected>{label}</option> })
+        .collect_view()
+}
+
+#[component]
+fn RoleMappingsSection(
+    account_id: String,
+    connection_id: String,
+    mappings: MappingsView,
+    can_manage: bool,
+) -> impl IntoView {
+    let MappingsView {
+        rules,
+        default_role,
+        reapply_on_sign_in,
+    } = mappings;
+    let intro = view! {
+        <h4>"Role mappings"</h4>
+        <p class="hint">
+            "When a user signs in through this IdP, the rules are tried from the top; the first whose attribute carries the value gives the role. Everyone else gets the default role."
+        </p>
+    };
+    if !can_manage {
+        return view! {
+            <section class="mappings">
+                {intro}
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"IdP attribute"</th>
+                            <th scope="col">"Value"</th>
+                            <th scope="col">"Role"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {rules
+                            .into_iter()
+                            .map(|r| {
+                                view! {
+                                    <tr>
+                                        <td data-label="IdP attribute"><span>{r.attribute}</span></td>
+                                        <td data-label="Value"><span>{r.value}</span></td>
+                                        <td data-label="Role"><span>{role_label(&r.role)}</span></td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+                <p>
+                    {format!("Otherwise: {}.", role_label(&default_role))}
+                    {if reapply_on_sign_in { " Re-applied at every sign-in." } else { "" }}
+                </p>
+            </section>
+        }
+        .into_any();
+    }
+    let rows: Vec<RuleView> = rules
+        .into_iter()
+        .chain(std::iter::repeat_n(RuleView::default(), BLANK_RULES))
+        .collect();
+    view! {
+        <section class="mappings">
+            {intro}
+            <ApiForm action=SaveRoleMappings::PATH.into() then=AfterSuccess::Reload class=String::new()>
+                <input type="hidden" name="account_id" value=account_id />
+                <input type="hidden" name="connection_id" value=connection_id.clone() />
+                <table class="table mapping-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"#"</th>
+                            <th scope="col">"IdP attribute name"</th>
+                            <th scope="col">"Attribute value"</th>
+                            <th scope="col">"Role"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {rows
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, rule)| {
+                                let id = |part: &str| format!("rule-{connection_id}-{i}-{part}");
+                                let role = if rule.role.is_empty() { "viewer".to_owned() } else { rule.role };
+                                view! {
+                                    <tr>
+                                        <td data-label="Rule"><span>{i + 1}</span></td>
+                                        <td data-label="IdP attribute">
+                                            <label class="visually-hidden" for=id("attribute")>{format!("Rule {} attribute name", i + 1)}</label>
+                                            <input id=id("attribute") type="text" name=format!("rules[{i}][attribute]") value=rule.attribute placeholder="groups" maxlength="256" />
+                                        </td>
+                                        <td data-label="Value">
+                                            <label class="visually-hidden" for=id("value")>{format!("Rule {} value", i + 1)}</label>
+                                            <input id=id("value") type="text" name=format!("rules[{i}][value]") value=rule.value maxlength="1024" />
+                                        </td>
+                                        <td data-label="Role">
+                                            <label class="visually-hidden" for=id("role")>{format!("Rule {} role", i + 1)}</label>
+                                            <select id=id("role") name=format!("rules[{i}][role]")>{role_options(role)}</select>
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+                <FieldError field="rules" />
+                <p class="hint">"Clear a row's name and value to remove it. Save to get three more empty rows."</p>
+                <div class="inline-form">
+                    <div class="field">
+                        <label for=format!("default-role-{connection_id}")>"Everyone else gets"</label>
+                        <select id=format!("default-role-{connection_id}") name="default_role">{role_options(default_role)}</select>
+                    </div>
+                </div>
+                <label class="toggle">
+                    <input type="checkbox" name="reapply_on_sign_in" value="true" checked=reapply_on_sign_in />
+                    <span>
+                        <strong>"Enforce role mapping on every sign-in"</strong>
+                        <span class="hint">"Roles changed by hand in Gatehouse are set back to what the rules say at the next sign-in."</span>
+                    </span>
+                </label>
+                <button type="submit" class="button primary" data-pending-text="Saving…">"Save role mappings"</button>
+            </ApiForm>
+        </section>
+    }
+    .into_any()
 }
 
 #[component]

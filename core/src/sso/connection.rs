@@ -6,11 +6,12 @@ use super::metadata::{
     Endpoint, HTTP_POST, HTTP_REDIRECT, IdpMetadata, MAX_ENTITY_ID, MetadataDocument, MetadataError, parse_http_url,
     parse_metadata,
 };
+use super::role_mapping::{MappingForm, RoleMapping, RoleMappingError, RoleMappings};
 use crate::audit;
 use crate::auth::Caller;
 use crate::ids::{AccountId, ConnectionId};
-use crate::store::{ConnectionRow, Store, StoreError};
-use crate::tenancy::{Permission, TenancyError, TenancyService};
+use crate::store::{ConnectionRow, MappingRow, Store, StoreError};
+use crate::tenancy::{Permission, Role, TenancyError, TenancyService};
 use chrono::{DateTime, Utc};
 use url::Url;
 
@@ -96,6 +97,7 @@ pub struct Connection {
     pub source: Source,
     /// The metadata document the settings came from, as uploaded.
     pub metadata_xml: Option<String>,
+    pub mappings: RoleMappings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -108,6 +110,11 @@ impl Connection {
             idp,
             source,
             metadata_xml,
+            mappings: RoleMappings {
+                rules: Vec::new(),
+                default_role: Role::NoAccess,
+                reapply_on_sign_in: false,
+            },
             created_at: now,
             updated_at: now,
         }
@@ -153,6 +160,8 @@ pub enum ConnectionError {
     TooMany,
     #[error("This connection does not exist (it may have been removed).")]
     NotFound,
+    #[error("{0}")]
+    RoleMappings(#[from] RoleMappingError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -173,15 +182,65 @@ impl ConnectionService {
         }
     }
 
-    /// The account's connections; any member who may view the account may look.
+    /// The account's connections with their role mappings; any member who may view the account may look.
     pub async fn list(&self, caller: &Caller, account: AccountId) -> Result<Vec<Connection>, ConnectionError> {
         self.tenancy.require(caller, account, Permission::ViewAccount).await?;
-        self.store
-            .connections_of_account(account)
-            .await?
-            .into_iter()
-            .map(connection_of_row)
-            .collect()
+        let mut connections = Vec::new();
+        for row in self.store.connections_of_account(account).await? {
+            let rules = self.store.role_mappings(row.id).await?;
+            connections.push(connection_of_row(row, rules)?);
+        }
+        Ok(connections)
+    }
+
+    /// Replaces a connection's role mappings (Owner or Admin): rules tried in order, the first match deciding,
+    /// a default role for everyone else, and whether to apply them again at every sign-in.
+    pub async fn save_role_mappings(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        id: ConnectionId,
+        form: &MappingForm<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<RoleMappings, ConnectionError> {
+        self.tenancy
+            .require(caller, account, Permission::ManageConnections)
+            .await?;
+        let mappings = form.parse()?;
+        let reapply_on_sign_in = mappings.reapply_on_sign_in;
+        let stored: Vec<MappingRow> = mappings
+            .rules
+            .iter()
+            .map(|r| MappingRow {
+                attribute_name: r.attribute.clone(),
+                attribute_value: r.value.clone(),
+                role: r.role.as_str().to_owned(),
+            })
+            .collect();
+        let summary: Vec<String> = mappings
+            .rules
+            .iter()
+            .map(|r| format!("{} = {} → {}", r.attribute, r.value, r.role))
+            .chain([format!("otherwise → {}", mappings.default_role)])
+            .chain(reapply_on_sign_in.then(|| "re-applied at every sign-in".to_owned()))
+            .collect();
+        let entry = audit::entry(account, caller, now, "Role mappings changed", summary.join("; "));
+        let saved = self
+            .store
+            .replace_role_mappings(
+                account,
+                id,
+                &stored,
+                default_role_text(&mappings),
+                reapply_on_sign_in,
+                &entry,
+            )
+            .await?;
+        if saved {
+            Ok(mappings)
+        } else {
+            Err(ConnectionError::NotFound)
+        }
     }
 
     /// Creates a connection from an IdP metadata document. For an aggregate listing several IdPs, `entity_id`
@@ -361,11 +420,22 @@ fn row_of(account: AccountId, c: &Connection) -> ConnectionRow {
         metadata_xml: c.metadata_xml.clone(),
         created_at: c.created_at,
         updated_at: c.updated_at,
+        default_role: default_role_text(&c.mappings).to_owned(),
+        reapply_roles: c.mappings.reapply_on_sign_in,
     }
 }
 
+fn default_role_text(mappings: &RoleMappings) -> &'static str {
+    mappings.default_role.as_str()
+}
+
+/// A stored role; an unknown value (a damaged row) reads as No access, which grants nothing.
+fn stored_role(text: &str) -> Role {
+    text.parse().unwrap_or(Role::NoAccess)
+}
+
 /// Rebuilds a saved connection; the certificates were checked when saved, so a failure here is a damaged row.
-fn connection_of_row(row: ConnectionRow) -> Result<Connection, ConnectionError> {
+fn connection_of_row(row: ConnectionRow, rules: Vec<MappingRow>) -> Result<Connection, ConnectionError> {
     let damaged = |what: &str| StoreError::Damaged(format!("connection {} has an unreadable {what}", row.id));
     let endpoint = |url: &str, binding: &str| {
         Some(Endpoint {
@@ -396,6 +466,18 @@ fn connection_of_row(row: ConnectionRow) -> Result<Connection, ConnectionError> 
         },
         source: Source::from_stored(&row.source),
         metadata_xml: row.metadata_xml,
+        mappings: RoleMappings {
+            rules: rules
+                .into_iter()
+                .map(|r| RoleMapping {
+                    attribute: r.attribute_name,
+                    value: r.attribute_value,
+                    role: stored_role(&r.role),
+                })
+                .collect(),
+            default_role: stored_role(&row.default_role),
+            reapply_on_sign_in: row.reapply_roles,
+        },
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

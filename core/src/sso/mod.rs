@@ -4,6 +4,7 @@ pub mod certificate;
 pub mod connection;
 pub mod metadata;
 pub mod policy;
+pub mod role_mapping;
 
 pub use certificate::{Certificate, CertificateError, Validity};
 pub use connection::{
@@ -11,3 +12,4 @@ pub use connection::{
 };
 pub use metadata::{Endpoint, IdpMetadata, MetadataDocument, MetadataError, parse_metadata};
 pub use policy::{PolicyError, PolicyService, Readiness, SsoPolicy};
+pub use role_mapping::{MappingForm, RoleMapping, RoleMappingError, RoleMappings, RuleInput};

@@ -1,10 +1,12 @@
 //! Identity-provider connections, as rows.
 
-use super::schema::sso_connection;
+use super::policy::{AuditRow, insert_audit};
+use super::schema::{role_mapping, sso_connection};
 use super::{Store, StoreError};
 use crate::ids::{AccountId, ConnectionId};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionRow {
@@ -23,6 +25,17 @@ pub struct ConnectionRow {
     pub metadata_xml: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Storage name of the role given when no mapping matches.
+    pub default_role: String,
+    pub reapply_roles: bool,
+}
+
+/// One role-mapping rule as stored: attribute name, attribute value, storage name of the role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MappingRow {
+    pub attribute_name: String,
+    pub attribute_value: String,
+    pub role: String,
 }
 
 fn lines(text: &str) -> Vec<String> {
@@ -46,6 +59,8 @@ impl From<sso_connection::Model> for ConnectionRow {
             metadata_xml: m.metadata_xml,
             created_at: m.created_at,
             updated_at: m.updated_at,
+            default_role: m.default_role,
+            reapply_roles: m.reapply_roles,
         }
     }
 }
@@ -68,6 +83,8 @@ impl Store {
             metadata_xml: Set(row.metadata_xml.clone()),
             created_at: Set(row.created_at),
             updated_at: Set(row.updated_at),
+            default_role: Set(row.default_role.clone()),
+            reapply_roles: Set(row.reapply_roles),
         })
         .exec(&self.db)
         .await?;
@@ -99,5 +116,66 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected == 1)
+    }
+
+    /// The connection's rules in evaluation order.
+    pub async fn role_mappings(&self, connection_id: ConnectionId) -> Result<Vec<MappingRow>, StoreError> {
+        Ok(role_mapping::Entity::find()
+            .filter(role_mapping::Column::ConnectionId.eq(connection_id.as_uuid()))
+            .order_by_asc(role_mapping::Column::Position)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| MappingRow {
+                attribute_name: m.attribute_name,
+                attribute_value: m.attribute_value,
+                role: m.role,
+            })
+            .collect())
+    }
+
+    /// Replaces the connection's rules, default role and re-application setting, with the audit entry, in one
+    /// transaction; `false` when the account has no such connection.
+    pub async fn replace_role_mappings(
+        &self,
+        account_id: AccountId,
+        connection_id: ConnectionId,
+        rules: &[MappingRow],
+        default_role: &str,
+        reapply: bool,
+        audit: &AuditRow,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        let updated = sso_connection::Entity::update_many()
+            .col_expr(sso_connection::Column::DefaultRole, Expr::value(default_role))
+            .col_expr(sso_connection::Column::ReapplyRoles, Expr::value(reapply))
+            .col_expr(sso_connection::Column::UpdatedAt, Expr::value(audit.at))
+            .filter(sso_connection::Column::Id.eq(connection_id.as_uuid()))
+            .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Ok(false);
+        }
+        role_mapping::Entity::delete_many()
+            .filter(role_mapping::Column::ConnectionId.eq(connection_id.as_uuid()))
+            .exec(&txn)
+            .await?;
+        if !rules.is_empty() {
+            role_mapping::Entity::insert_many(rules.iter().enumerate().map(|(position, rule)| {
+                role_mapping::ActiveModel {
+                    connection_id: Set(connection_id.as_uuid()),
+                    position: Set(position as i32),
+                    attribute_name: Set(rule.attribute_name.clone()),
+                    attribute_value: Set(rule.attribute_value.clone()),
+                    role: Set(rule.role.clone()),
+                }
+            }))
+            .exec(&txn)
+            .await?;
+        }
+        insert_audit(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 }

@@ -106,7 +106,7 @@ impl Store {
     }
 }
 
-async fn insert_audit(db: &impl ConnectionTrait, audit: &AuditRow) -> Result<(), StoreError> {
+pub(super) async fn insert_audit(db: &impl ConnectionTrait, audit: &AuditRow) -> Result<(), StoreError> {
     audit_event::Entity::insert(audit_event::ActiveModel {
         id: Set(uuid::Uuid::new_v4()),
         account_id: Set(audit.account_id.as_uuid()),

@@ -296,3 +296,98 @@ async fn owners_and_admins_manage_connections_viewers_only_see_them() {
     connections.remove(&owner, account, created.id, t0()).await.unwrap();
     assert!(connections.list(&owner, account).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn role_mappings_are_saved_whole_in_order_and_only_by_owners_and_admins() {
+    use gatehouse_core::sso::{MappingForm, RoleMappingError, RuleInput};
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let viewer = world.join(&owner, account, "viewer@acme.example", Role::Viewer).await;
+    let connections = world.connections();
+    let created = connections
+        .import_metadata(&owner, account, "Okta", &fixture("okta.metadata.xml"), None, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        created.mappings.default_role,
+        Role::NoAccess,
+        "new users get no permissions by default"
+    );
+    assert!(created.mappings.rules.is_empty());
+
+    let rows = [
+        RuleInput {
+            attribute: "groups",
+            value: "Gatehouse Admins",
+            role: "admin",
+        },
+        RuleInput::default(),
+        RuleInput {
+            attribute: "groups",
+            value: "Everyone",
+            role: "viewer",
+        },
+    ];
+    let form = MappingForm {
+        rows: &rows,
+        default_role: "no_access",
+        reapply_on_sign_in: true,
+    };
+    let saved = connections
+        .save_role_mappings(&owner, account, created.id, &form, t0())
+        .await
+        .unwrap();
+    assert_eq!(saved.rules.len(), 2);
+    let listed = connections.list(&owner, account).await.unwrap().remove(0);
+    assert_eq!(listed.mappings, saved);
+    assert_eq!(listed.mappings.rules[0].role, Role::Admin);
+    assert!(listed.mappings.reapply_on_sign_in);
+
+    // A wrong row refuses the whole form; what was saved stays.
+    let bad = [RuleInput {
+        attribute: "groups",
+        value: "",
+        role: "admin",
+    }];
+    let refused = connections
+        .save_role_mappings(
+            &owner,
+            account,
+            created.id,
+            &MappingForm {
+                rows: &bad,
+                default_role: "viewer",
+                reapply_on_sign_in: false,
+            },
+            t0(),
+        )
+        .await;
+    assert!(matches!(
+        refused,
+        Err(ConnectionError::RoleMappings(RoleMappingError::MissingValue(1)))
+    ));
+    assert_eq!(
+        connections.list(&owner, account).await.unwrap().remove(0).mappings,
+        saved
+    );
+
+    assert!(matches!(
+        connections
+            .save_role_mappings(&viewer, account, created.id, &form, t0())
+            .await,
+        Err(ConnectionError::Tenancy(TenancyError::Forbidden { .. }))
+    ));
+    let (other, other_account) = world.user("other@else.example").await;
+    assert!(matches!(
+        connections
+            .save_role_mappings(&other, other_account, created.id, &form, t0())
+            .await,
+        Err(ConnectionError::NotFound)
+    ));
+    let log = world.audit().recent(&owner, account).await.unwrap();
+    assert_eq!(log[0].action, "Role mappings changed");
+    assert_eq!(
+        log[0].detail,
+        "groups = Gatehouse Admins → Admin; groups = Everyone → Viewer; otherwise → No access; re-applied at every sign-in"
+    );
+}

@@ -227,3 +227,62 @@ async fn viewers_see_connections_and_only_owners_and_admins_change_them() {
         .await;
     assert_eq!(removed.status(), 200);
 }
+
+#[tokio::test]
+async fn role_mappings_travel_as_indexed_form_fields_and_are_checked_row_by_row() {
+    let app = spawn_app().await;
+    let owner = Browser::new(&app);
+    let account = owner.sign_up("owner@acme.example").await;
+    let viewer = Browser::new(&app);
+    invite_and_join(&owner, &account, &viewer, "viewer@acme.example", "viewer").await;
+    let okta = fixture("okta.metadata.xml");
+    let created = json(
+        owner
+            .call(
+                "/api/sso/import-metadata",
+                &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
+            )
+            .await,
+        200,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(created["mappings"]["default_role"], "no_access");
+
+    let form = [
+        ("account_id", account.as_str()),
+        ("connection_id", id),
+        ("rules[0][attribute]", "groups"),
+        ("rules[0][value]", "Gatehouse Admins"),
+        ("rules[0][role]", "admin"),
+        ("rules[1][attribute]", ""),
+        ("rules[1][value]", ""),
+        ("rules[1][role]", "viewer"),
+        ("rules[2][attribute]", "department"),
+        ("rules[2][value]", "Finance"),
+        ("rules[2][role]", "viewer"),
+        ("default_role", "no_access"),
+        ("reapply_on_sign_in", "true"),
+    ];
+    assert_eq!(owner.call("/api/sso/role-mappings", &form).await.status(), 200);
+    assert_eq!(viewer.call("/api/sso/role-mappings", &form).await.status(), 403);
+    let listed = json(
+        owner.call("/api/sso/connections", &[("account_id", &account)]).await,
+        200,
+    )
+    .await;
+    let mappings = &listed["connections"][0]["mappings"];
+    assert_eq!(mappings["rules"].as_array().unwrap().len(), 2);
+    assert_eq!(mappings["rules"][1]["value"], "Finance");
+    assert_eq!(mappings["reapply_on_sign_in"], true);
+
+    let mut duplicate = form.to_vec();
+    duplicate[8] = ("rules[2][attribute]", "groups");
+    duplicate[9] = ("rules[2][value]", "Gatehouse Admins");
+    let error = json(owner.call("/api/sso/role-mappings", &duplicate).await, 422).await;
+    assert_eq!(error["Invalid"]["field"], "rules");
+    assert_eq!(
+        error["Invalid"]["message"],
+        "Row 3 repeats row 1 (same attribute and value); remove one of them."
+    );
+}
