@@ -53,6 +53,7 @@ async fn run(count: usize) {
                 record_value: value,
                 created_at: t0,
                 state: VerificationState::new(t0, &policy),
+                connection_id: None,
             })
             .await
             .unwrap();

@@ -1,7 +1,7 @@
 import { Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir } from './helpers';
+import { test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir, domainRow } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'idp-metadata');
 
@@ -71,6 +71,19 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await expect(saved.getByLabel('Rule 5 attribute name')).toHaveValue('');
   await expect(saved.getByLabel('Enforce role mapping on every sign-in')).toBeChecked();
   await saved.screenshot({ path: `${shotDir}/connection-card.png` });
+
+  // A domain's users are routed to this connection from the Domains table.
+  const domain = `route-${Date.now().toString(36)}.example`;
+  await page.getByLabel('Domain', { exact: true }).fill(domain);
+  await submitAndReload(page, 'Add domain');
+  const routing = domainRow(page, domain);
+  await expect(routing.getByLabel(`Sign-in for ${domain}`).locator('option:checked')).toHaveText('Password (no SSO)');
+  await routing.getByLabel(`Sign-in for ${domain}`).selectOption({ label: 'Okta' });
+  const routed = page.waitForEvent('load');
+  await routing.getByRole('button', { name: 'Save', exact: true }).click();
+  await routed;
+  await hydrated(page);
+  await expect(domainRow(page, domain).getByLabel(`Sign-in for ${domain}`).locator('option:checked')).toHaveText('Okta');
 
   // Google Workspace, typed in by hand with its certificate pasted as Base64.
   await page.locator('#manual-label').fill('Google Workspace');

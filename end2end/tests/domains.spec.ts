@@ -1,5 +1,5 @@
 import { Page } from '@playwright/test';
-import { test, expect, uniqueEmail, hydrated, signUp, screenshot, callApi } from './helpers';
+import { test, expect, uniqueEmail, hydrated, signUp, screenshot, callApi, domainRow as row } from './helpers';
 import { publishTxt } from './dns';
 
 test.beforeEach(async ({ page }) => {
@@ -12,9 +12,6 @@ async function openSso(page: Page) {
   await hydrated(page);
 }
 
-function row(page: Page, domain: string) {
-  return page.locator(`#domain-${domain.replaceAll('.', '\\.')}`);
-}
 
 /** Adds `typed` as the owner would type it; the table then shows it normalised as `domain`. */
 async function addDomain(page: Page, domain: string, typed = domain) {

@@ -75,3 +75,8 @@ export async function callApi(page: Page, path: string, form: Record<string, str
     [path, form] as const,
   );
 }
+
+/** The Domains table's row of `domain`. */
+export function domainRow(page: Page, domain: string) {
+  return page.locator(`#domain-${domain.replaceAll('.', '\\.')}`);
+}

@@ -7,6 +7,7 @@ mod m20261123_000002_create_domains;
 mod m20261123_000003_create_sso_connections;
 mod m20261123_000004_create_sso_settings_and_audit;
 mod m20261123_000005_create_role_mappings;
+mod m20261123_000006_add_domain_routing;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_sso_connections::Migration),
             Box::new(m20261123_000004_create_sso_settings_and_audit::Migration),
             Box::new(m20261123_000005_create_role_mappings::Migration),
+            Box::new(m20261123_000006_add_domain_routing::Migration),
         ]
     }
 }

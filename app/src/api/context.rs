@@ -202,6 +202,7 @@ impl From<DomainError> for AppError {
             DomainError::InvalidName(_) | DomainError::AlreadyAdded(_) => AppError::invalid("domain", message),
             DomainError::TooMany => AppError::Conflict(message),
             DomainError::NotFound => AppError::NotFound(message),
+            DomainError::ConnectionNotFound => AppError::invalid("connection_id", message),
             DomainError::Store(e) => internal(e),
         };
         respond(mapped)

@@ -27,6 +27,8 @@ pub struct DomainView {
     /// For a lost domain: when it stops counting as verified.
     pub grace_ends: Option<String>,
     pub verified_elsewhere: bool,
+    /// The connection the domain's users sign in through; `None`: password sign-in.
+    pub connection_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +64,7 @@ mod convert {
             next_check: d.state.next_check_at.map(date),
             grace_ends: d.grace_ends_at.map(date),
             verified_elsewhere: d.verified_elsewhere,
+            connection_id: d.connection_id.map(|c| c.to_string()),
         }
     }
 
@@ -122,4 +125,31 @@ pub async fn remove_domain(account_id: String, domain_id: String) -> Result<(), 
     let account = parse_account_id(&account_id)?;
     let id = convert::domain_id(&domain_id)?;
     Ok(services()?.domains.remove(&caller, account, id, now()).await?)
+}
+
+/// Sends a domain's users to one of the account's identity-provider connections to sign in (Owner or Admin);
+/// an empty `connection_id` routes it back to password sign-in.
+#[server(prefix = "/api", endpoint = "domains/route")]
+pub async fn route_domain(
+    account_id: String,
+    domain_id: String,
+    #[server(default)] connection_id: String,
+) -> Result<(), AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let id = convert::domain_id(&domain_id)?;
+    let connection = match connection_id.trim() {
+        "" => None,
+        text => Some(text.parse().map_err(|_| {
+            respond(AppError::invalid(
+                "connection_id",
+                gatehouse_core::DomainError::ConnectionNotFound,
+            ))
+        })?),
+    };
+    Ok(services()?
+        .domains
+        .route(&caller, account, id, connection, now())
+        .await?)
 }

@@ -2,7 +2,7 @@
 //! identity-provider connections.
 
 use super::account::{Tab, account_page};
-use crate::api::domains::{AddDomain, DomainView, DomainsPage, RemoveDomain, VerifyDomain, list_domains};
+use crate::api::domains::{AddDomain, DomainView, DomainsPage, RemoveDomain, RouteDomain, VerifyDomain, list_domains};
 use crate::api::sso::{AuditEntryView, ConnectionsPage, PolicyView, audit_log, get_policy, list_connections};
 use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
 use crate::error::AppError;
@@ -45,6 +45,11 @@ pub fn Sso() -> impl IntoView {
             connections,
             audit,
         } = page;
+        let connection_choices: Vec<(String, String)> = connections
+            .connections
+            .iter()
+            .map(|c| (c.id.clone(), c.label.clone()))
+            .collect();
         let DomainsPage {
             domains,
             can_manage,
@@ -80,7 +85,7 @@ pub fn Sso() -> impl IntoView {
                     }
                     .into_any()
                 } else {
-                    view! { <DomainTable account_id domains can_manage /> }.into_any()
+                    view! { <DomainTable account_id domains can_manage connections=connection_choices.clone() /> }.into_any()
                 }}
                 <p class="hint">
                     {format!(
@@ -97,7 +102,13 @@ pub fn Sso() -> impl IntoView {
 }
 
 #[component]
-fn DomainTable(account_id: String, domains: Vec<DomainView>, can_manage: bool) -> impl IntoView {
+fn DomainTable(
+    account_id: String,
+    domains: Vec<DomainView>,
+    can_manage: bool,
+    /// The account's connections as (id, name), for routing.
+    connections: Vec<(String, String)>,
+) -> impl IntoView {
     view! {
         <table class="table domains-table" id="domain-table">
             <thead>
@@ -112,7 +123,16 @@ fn DomainTable(account_id: String, domains: Vec<DomainView>, can_manage: bool) -
             <tbody>
                 {domains
                     .into_iter()
-                    .map(|domain| view! { <DomainRow account_id=account_id.clone() domain can_manage /> })
+                    .map(|domain| {
+                        view! {
+                            <DomainRow
+                                account_id=account_id.clone()
+                                domain
+                                can_manage
+                                connections=connections.clone()
+                            />
+                        }
+                    })
                     .collect_view()}
             </tbody>
         </table>
@@ -120,7 +140,12 @@ fn DomainTable(account_id: String, domains: Vec<DomainView>, can_manage: bool) -
 }
 
 #[component]
-fn DomainRow(account_id: String, domain: DomainView, can_manage: bool) -> impl IntoView {
+fn DomainRow(
+    account_id: String,
+    domain: DomainView,
+    can_manage: bool,
+    connections: Vec<(String, String)>,
+) -> impl IntoView {
     let DomainView {
         id,
         name,
@@ -134,8 +159,19 @@ fn DomainRow(account_id: String, domain: DomainView, can_manage: bool) -> impl I
         next_check,
         grace_ends,
         verified_elsewhere,
+        connection_id,
         ..
     } = domain;
+    let routing = view! {
+        <DomainRouting
+            account_id=account_id.clone()
+            domain_id=id.clone()
+            domain=display_name.clone()
+            current=connection_id
+            connections
+            can_manage
+        />
+    };
     let status_note = match (status.as_str(), &grace_ends, &next_check) {
         ("verification_lost", Some(grace), _) => Some(format!("Still counts as verified until {grace}.")),
         ("active", _, Some(next)) => Some(format!("Next check {next}.")),
@@ -150,6 +186,7 @@ fn DomainRow(account_id: String, domain: DomainView, can_manage: bool) -> impl I
                     <strong class="domain-name">{display_name.clone()}</strong>
                     {(display_name != name).then(|| view! { <span class="hint">{name.clone()}</span> })}
                     <span class="hint">{format!("Added {added}")}</span>
+                    {routing}
                 </span>
             </td>
             <td data-label="Status">
@@ -220,6 +257,44 @@ fn AddDomainForm(account_id: String) -> impl IntoView {
             </button>
         </ApiForm>
     }
+}
+
+/// Which connection the domain's users sign in through: a choice for managers, a line for everyone else.
+#[component]
+fn DomainRouting(
+    account_id: String,
+    domain_id: String,
+    domain: String,
+    current: Option<String>,
+    connections: Vec<(String, String)>,
+    can_manage: bool,
+) -> impl IntoView {
+    let current_label = current
+        .as_ref()
+        .and_then(|c| connections.iter().find(|(id, _)| id == c))
+        .map_or_else(|| "Password (no SSO)".to_owned(), |(_, label)| label.clone());
+    if !can_manage || connections.is_empty() {
+        return view! { <span class="hint routing">{format!("Signs in with: {current_label}")}</span> }.into_any();
+    }
+    let select_id = format!("route-{domain_id}");
+    let current = current.unwrap_or_default();
+    view! {
+        <ApiForm action=RouteDomain::PATH.into() then=AfterSuccess::Reload class="row-form routing".into()>
+            <input type="hidden" name="account_id" value=account_id />
+            <input type="hidden" name="domain_id" value=domain_id />
+            <label class="visually-hidden" for=select_id.clone()>{format!("Sign-in for {domain}")}</label>
+            <select id=select_id name="connection_id">
+                <option value="" selected=current.is_empty()>"Password (no SSO)"</option>
+                {connections
+                    .into_iter()
+                    .map(|(id, label)| view! { <option value=id.clone() selected=id == current>{label}</option> })
+                    .collect_view()}
+            </select>
+            <button type="submit" class="button secondary small">"Save"</button>
+            <FieldError field="connection_id" />
+        </ApiForm>
+    }
+    .into_any()
 }
 
 /// Verify and Remove for one domain.

@@ -12,7 +12,7 @@ pub use verification::{
 
 use crate::audit;
 use crate::auth::Caller;
-use crate::ids::{AccountId, DomainId};
+use crate::ids::{AccountId, ConnectionId, DomainId};
 use crate::store::{DomainRow, Store, StoreError};
 use crate::tenancy::{Permission, TenancyError, TenancyService};
 use crate::token;
@@ -38,6 +38,8 @@ pub struct Domain {
     pub verified_elsewhere: bool,
     /// When a lost domain stops counting as verified.
     pub grace_ends_at: Option<DateTime<Utc>>,
+    /// The identity-provider connection the domain's users sign in through; `None`: password sign-in.
+    pub connection_id: Option<ConnectionId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,8 @@ pub enum DomainError {
     TooMany,
     #[error("This domain is not in the account's list (it may have been removed).")]
     NotFound,
+    #[error("That identity provider is not connected to this account (it may have been removed).")]
+    ConnectionNotFound,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -135,6 +139,7 @@ impl DomainService {
             name,
             created_at: now,
             state: VerificationState::new(now, &self.policy),
+            connection_id: None,
         };
         match self.store.insert_domain(&row).await {
             Ok(()) => {}
@@ -180,6 +185,37 @@ impl DomainService {
         }
         let entry = audit::entry(account, caller, now, "Domain removed", removed.name.to_string());
         self.store.append_audit(&entry).await?;
+        Ok(())
+    }
+
+    /// Sends the domain's users to `connection` to sign in, or back to password sign-in with `None`.
+    pub async fn route(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        id: DomainId,
+        connection: Option<ConnectionId>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        self.tenancy.require(caller, account, Permission::ManageDomains).await?;
+        let domain = self.store.domain(account, id).await?.ok_or(DomainError::NotFound)?;
+        if !self.store.route_domain(account, id, connection).await? {
+            return Err(DomainError::ConnectionNotFound);
+        }
+        let target = match connection {
+            Some(connection) => {
+                let connections = self.store.connections_of_account(account).await?;
+                let label = connections
+                    .iter()
+                    .find(|c| c.id == connection)
+                    .map_or("?", |c| c.label.as_str());
+                format!("{} → {label}", domain.name)
+            }
+            None => format!("{} → password sign-in", domain.name),
+        };
+        self.store
+            .append_audit(&audit::entry(account, caller, now, "Domain routed", target))
+            .await?;
         Ok(())
     }
 
@@ -281,6 +317,7 @@ impl DomainService {
             name: row.name,
             record_value: row.record_value,
             added_at: row.created_at,
+            connection_id: row.connection_id,
             state: row.state,
             verified_elsewhere,
         }

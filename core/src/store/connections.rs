@@ -109,12 +109,25 @@ impl Store {
             .await?)
     }
 
+    /// Deletes the connection and, in the same transaction, routes its domains back to password sign-in.
     pub async fn delete_connection(&self, account_id: AccountId, id: ConnectionId) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
         let result = sso_connection::Entity::delete_many()
             .filter(sso_connection::Column::Id.eq(id.as_uuid()))
             .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        if result.rows_affected == 1 {
+            super::schema::domain::Entity::update_many()
+                .col_expr(
+                    super::schema::domain::Column::ConnectionId,
+                    Expr::value(None::<uuid::Uuid>),
+                )
+                .filter(super::schema::domain::Column::ConnectionId.eq(id.as_uuid()))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
         Ok(result.rows_affected == 1)
     }
 

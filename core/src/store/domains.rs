@@ -3,7 +3,7 @@
 use super::schema::domain;
 use super::{Store, StoreError};
 use crate::domains::{DomainName, DomainStatus, VerificationState};
-use crate::ids::{AccountId, DomainId};
+use crate::ids::{AccountId, ConnectionId, DomainId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -18,6 +18,8 @@ pub struct DomainRow {
     pub record_value: String,
     pub created_at: DateTime<Utc>,
     pub state: VerificationState,
+    /// The connection the domain's users sign in through; `None`: password sign-in.
+    pub connection_id: Option<ConnectionId>,
 }
 
 impl From<domain::Model> for DomainRow {
@@ -28,6 +30,7 @@ impl From<domain::Model> for DomainRow {
             name: DomainName::from_stored(m.name),
             record_value: m.token,
             created_at: m.created_at,
+            connection_id: m.connection_id.map(ConnectionId::from),
             state: VerificationState {
                 status: DomainStatus::from_stored(&m.status),
                 verified_at: m.verified_at,
@@ -64,6 +67,7 @@ impl Store {
             next_check_at: Set(s.next_check_at),
             auto_check_until: Set(s.auto_check_until),
             verified_name: Set(verified_name(&row.name, s)),
+            connection_id: Set(row.connection_id.map(|c| c.as_uuid())),
         })
         .exec(&self.db)
         .await?;
@@ -176,6 +180,36 @@ impl Store {
             .col_expr(domain::Column::NextCheckAt, Expr::value(lease_until))
             .filter(domain::Column::Id.eq(id.as_uuid()))
             .filter(domain::Column::NextCheckAt.eq(due_at))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Routes a domain to a connection of the same account (or to none); `false` when either is not the
+    /// account's.
+    pub async fn route_domain(
+        &self,
+        account_id: AccountId,
+        id: DomainId,
+        connection: Option<ConnectionId>,
+    ) -> Result<bool, StoreError> {
+        if let Some(connection) = connection {
+            let owned = super::schema::sso_connection::Entity::find_by_id(connection.as_uuid())
+                .filter(super::schema::sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+                .one(&self.db)
+                .await?
+                .is_some();
+            if !owned {
+                return Ok(false);
+            }
+        }
+        let result = domain::Entity::update_many()
+            .col_expr(
+                domain::Column::ConnectionId,
+                Expr::value(connection.map(|c| c.as_uuid())),
+            )
+            .filter(domain::Column::Id.eq(id.as_uuid()))
+            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected == 1)

@@ -140,6 +140,7 @@ pub mod domain {
         pub next_check_at: Option<DateTimeUtc>,
         pub auto_check_until: Option<DateTimeUtc>,
         pub verified_name: Option<String>,
+        pub connection_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

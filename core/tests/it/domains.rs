@@ -398,3 +398,55 @@ async fn two_servers_rechecking_at_once_check_each_domain_once() {
     assert_eq!(a.checked + b.checked, 40, "{a:?} {b:?}");
     assert_eq!(a.verified + b.verified, 40);
 }
+
+#[tokio::test]
+async fn a_domain_is_routed_to_one_connection_of_its_own_account() {
+    let s = setup().await;
+    let domain = s.add("acme.example").await;
+    let okta = std::fs::read(format!(
+        "{}/../../shared/fixtures/idp-metadata/okta.metadata.xml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let connections = s.world.connections();
+    let connection = connections
+        .import_metadata(&s.owner, s.account, "Okta", &okta, None, t0())
+        .await
+        .unwrap();
+    s.domains
+        .route(&s.owner, s.account, domain.id, Some(connection.id), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.domains.list(&s.owner, s.account).await.unwrap()[0].connection_id,
+        Some(connection.id)
+    );
+    let log = s.world.audit().recent(&s.owner, s.account).await.unwrap();
+    assert_eq!(
+        (log[0].action.as_str(), log[0].detail.as_str()),
+        ("Domain routed", "acme.example → Okta")
+    );
+
+    // Another account's connection cannot be chosen.
+    let (other, other_account) = s.world.user("other@else.example").await;
+    let theirs = connections
+        .import_metadata(&other, other_account, "Okta", &okta, None, t0())
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.domains
+            .route(&s.owner, s.account, domain.id, Some(theirs.id), t0())
+            .await,
+        Err(DomainError::ConnectionNotFound)
+    ));
+
+    // Removing the connection sends the domain back to password sign-in.
+    connections
+        .remove(&s.owner, s.account, connection.id, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.domains.list(&s.owner, s.account).await.unwrap()[0].connection_id,
+        None
+    );
+}

@@ -286,3 +286,59 @@ async fn role_mappings_travel_as_indexed_form_fields_and_are_checked_row_by_row(
         "Row 3 repeats row 1 (same attribute and value); remove one of them."
     );
 }
+
+#[tokio::test]
+async fn a_domain_is_routed_to_a_connection_by_owners_and_admins_only() {
+    let app = spawn_app().await;
+    let owner = Browser::new(&app);
+    let account = owner.sign_up("owner@acme.example").await;
+    let viewer = Browser::new(&app);
+    invite_and_join(&owner, &account, &viewer, "viewer@acme.example", "viewer").await;
+    let okta = fixture("okta.metadata.xml");
+    let connection = json(
+        owner
+            .call(
+                "/api/sso/import-metadata",
+                &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
+            )
+            .await,
+        200,
+    )
+    .await;
+    let domain = json(
+        owner
+            .call(
+                "/api/domains/add",
+                &[("account_id", &account), ("domain", "acme.example")],
+            )
+            .await,
+        200,
+    )
+    .await;
+    let (domain_id, connection_id) = (domain["id"].as_str().unwrap(), connection["id"].as_str().unwrap());
+    let route = [
+        ("account_id", account.as_str()),
+        ("domain_id", domain_id),
+        ("connection_id", connection_id),
+    ];
+    assert_eq!(viewer.call("/api/domains/route", &route).await.status(), 403);
+    assert_eq!(owner.call("/api/domains/route", &route).await.status(), 200);
+    let listed = json(owner.call("/api/domains/list", &[("account_id", &account)]).await, 200).await;
+    assert_eq!(listed["domains"][0]["connection_id"], connection_id);
+
+    let garbage = [
+        ("account_id", account.as_str()),
+        ("domain_id", domain_id),
+        ("connection_id", "nope"),
+    ];
+    let error = json(owner.call("/api/domains/route", &garbage).await, 422).await;
+    assert_eq!(error["Invalid"]["field"], "connection_id");
+    let back = [
+        ("account_id", account.as_str()),
+        ("domain_id", domain_id),
+        ("connection_id", ""),
+    ];
+    assert_eq!(owner.call("/api/domains/route", &back).await.status(), 200);
+    let listed = json(owner.call("/api/domains/list", &[("account_id", &account)]).await, 200).await;
+    assert_eq!(listed["domains"][0]["connection_id"], Value::Null);
+}
