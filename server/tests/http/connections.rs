@@ -1,4 +1,4 @@
-use crate::support::{Browser, invite_and_join, spawn_app};
+use crate::support::{Browser, invite_and_join, json, spawn_app};
 use serde_json::Value;
 
 fn fixture(name: &str) -> String {
@@ -9,27 +9,18 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-async fn json(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status(), status);
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn an_owner_imports_metadata_and_sees_the_certificate_and_the_values_for_the_idp() {
     let app = spawn_app().await;
     let owner = Browser::new(&app);
     let account = owner.sign_up("owner@acme.example").await;
     let entra = fixture("entra.metadata.xml");
-    let created = json(
-        owner
-            .call(
-                "/api/sso/import-metadata",
-                &[("account_id", &account), ("label", "Entra ID"), ("metadata", &entra)],
-            )
-            .await,
-        200,
-    )
-    .await;
+    let created = owner
+        .call_ok(
+            "/api/sso/import-metadata",
+            &[("account_id", &account), ("label", "Entra ID"), ("metadata", &entra)],
+        )
+        .await;
     assert_eq!(
         created["idp_entity_id"],
         "https://sts.windows.net/a9054a0f-2011-4e31-b3ac-fd8c354146ec/"
@@ -57,11 +48,7 @@ async fn an_owner_imports_metadata_and_sees_the_certificate_and_the_values_for_t
         .unwrap();
     assert!(page.contains("Entra ID") && page.contains(&format!("{}/saml/{id}/acs", app.address)));
 
-    let listed = json(
-        owner.call("/api/sso/connections", &[("account_id", &account)]).await,
-        200,
-    )
-    .await;
+    let listed = owner.call_ok("/api/sso/connections", &[("account_id", &account)]).await;
     assert_eq!(listed["connections"].as_array().unwrap().len(), 1);
     assert_eq!(listed["can_manage"], true);
 }
@@ -122,11 +109,7 @@ async fn bad_input_is_refused_next_to_the_field_that_is_wrong() {
     assert_eq!(field_of(&error), "certificate");
     assert!(error["Invalid"]["message"].as_str().unwrap().contains("private key"));
 
-    let listed = json(
-        owner.call("/api/sso/connections", &[("account_id", &account)]).await,
-        200,
-    )
-    .await;
+    let listed = owner.call_ok("/api/sso/connections", &[("account_id", &account)]).await;
     assert!(
         listed["connections"].as_array().unwrap().is_empty(),
         "nothing half-valid was saved"
@@ -152,23 +135,17 @@ async fn viewers_see_connections_and_only_owners_and_admins_change_them() {
     let stranger_account = stranger.sign_up("stranger@else.example").await;
 
     let okta = fixture("okta.metadata.xml");
-    let created = json(
-        admin
-            .call(
-                "/api/sso/import-metadata",
-                &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
-            )
-            .await,
-        200,
-    )
-    .await;
+    let created = admin
+        .call_ok(
+            "/api/sso/import-metadata",
+            &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
+        )
+        .await;
     let id = created["id"].as_str().unwrap();
 
-    let seen = json(
-        viewer.call("/api/sso/connections", &[("account_id", &account)]).await,
-        200,
-    )
-    .await;
+    let seen = viewer
+        .call_ok("/api/sso/connections", &[("account_id", &account)])
+        .await;
     assert_eq!(seen["can_manage"], false);
     let google = fixture("google.metadata.xml");
     for (path, form) in [
@@ -236,16 +213,12 @@ async fn role_mappings_travel_as_indexed_form_fields_and_are_checked_row_by_row(
     let viewer = Browser::new(&app);
     invite_and_join(&owner, &account, &viewer, "viewer@acme.example", "viewer").await;
     let okta = fixture("okta.metadata.xml");
-    let created = json(
-        owner
-            .call(
-                "/api/sso/import-metadata",
-                &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
-            )
-            .await,
-        200,
-    )
-    .await;
+    let created = owner
+        .call_ok(
+            "/api/sso/import-metadata",
+            &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
+        )
+        .await;
     let id = created["id"].as_str().unwrap();
     assert_eq!(created["mappings"]["default_role"], "no_access");
 
@@ -266,11 +239,7 @@ async fn role_mappings_travel_as_indexed_form_fields_and_are_checked_row_by_row(
     ];
     assert_eq!(owner.call("/api/sso/role-mappings", &form).await.status(), 200);
     assert_eq!(viewer.call("/api/sso/role-mappings", &form).await.status(), 403);
-    let listed = json(
-        owner.call("/api/sso/connections", &[("account_id", &account)]).await,
-        200,
-    )
-    .await;
+    let listed = owner.call_ok("/api/sso/connections", &[("account_id", &account)]).await;
     let mappings = &listed["connections"][0]["mappings"];
     assert_eq!(mappings["rules"].as_array().unwrap().len(), 2);
     assert_eq!(mappings["rules"][1]["value"], "Finance");
@@ -295,26 +264,18 @@ async fn a_domain_is_routed_to_a_connection_by_owners_and_admins_only() {
     let viewer = Browser::new(&app);
     invite_and_join(&owner, &account, &viewer, "viewer@acme.example", "viewer").await;
     let okta = fixture("okta.metadata.xml");
-    let connection = json(
-        owner
-            .call(
-                "/api/sso/import-metadata",
-                &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
-            )
-            .await,
-        200,
-    )
-    .await;
-    let domain = json(
-        owner
-            .call(
-                "/api/domains/add",
-                &[("account_id", &account), ("domain", "acme.example")],
-            )
-            .await,
-        200,
-    )
-    .await;
+    let connection = owner
+        .call_ok(
+            "/api/sso/import-metadata",
+            &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
+        )
+        .await;
+    let domain = owner
+        .call_ok(
+            "/api/domains/add",
+            &[("account_id", &account), ("domain", "acme.example")],
+        )
+        .await;
     let (domain_id, connection_id) = (domain["id"].as_str().unwrap(), connection["id"].as_str().unwrap());
     let route = [
         ("account_id", account.as_str()),

@@ -1,4 +1,4 @@
-use crate::support::{Browser, TestApp, invite_and_join, spawn_app_with};
+use crate::support::{Browser, TestApp, invite_and_join, json, spawn_app_with};
 use serde_json::Value;
 use test_dns::TestDns;
 
@@ -9,40 +9,27 @@ async fn app_with_dns() -> (TestApp, TestDns) {
     (app, dns)
 }
 
-async fn json(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status(), status);
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn an_owner_adds_publishes_and_verifies_a_domain() {
     let (app, dns) = app_with_dns().await;
     let owner = Browser::new(&app);
     let account = owner.sign_up("owner@acme.example").await;
 
-    let added = json(
-        owner
-            .call(
-                "/api/domains/add",
-                &[("account_id", &account), ("domain", " Acme.Example. ")],
-            )
-            .await,
-        200,
-    )
-    .await;
+    let added = owner
+        .call_ok(
+            "/api/domains/add",
+            &[("account_id", &account), ("domain", " Acme.Example. ")],
+        )
+        .await;
     assert_eq!(added["name"], "acme.example");
     assert_eq!(added["status"], "pending");
     let value = added["record_value"].as_str().unwrap();
     assert!(value.starts_with("gatehouse-verification="), "{value}");
     let id = added["id"].as_str().unwrap();
 
-    let not_yet = json(
-        owner
-            .call("/api/domains/verify", &[("account_id", &account), ("domain_id", id)])
-            .await,
-        200,
-    )
-    .await;
+    let not_yet = owner
+        .call_ok("/api/domains/verify", &[("account_id", &account), ("domain_id", id)])
+        .await;
     assert_eq!(not_yet["status"], "failed");
     assert_eq!(
         not_yet["last_failure"],
@@ -50,13 +37,9 @@ async fn an_owner_adds_publishes_and_verifies_a_domain() {
     );
 
     dns.set_txt("acme.example", &[&[value]]).await;
-    let verified = json(
-        owner
-            .call("/api/domains/verify", &[("account_id", &account), ("domain_id", id)])
-            .await,
-        200,
-    )
-    .await;
+    let verified = owner
+        .call_ok("/api/domains/verify", &[("account_id", &account), ("domain_id", id)])
+        .await;
     assert_eq!(verified["status"], "active");
     assert_eq!(verified["last_failure"], Value::Null);
 
@@ -105,16 +88,12 @@ async fn viewers_see_domains_and_only_owners_and_admins_change_them() {
     let nobody = Browser::new(&app);
     invite_and_join(&owner, &account, &nobody, "none@acme.example", "no_access").await;
 
-    let added = json(
-        admin
-            .call(
-                "/api/domains/add",
-                &[("account_id", &account), ("domain", "acme.example")],
-            )
-            .await,
-        200,
-    )
-    .await;
+    let added = admin
+        .call_ok(
+            "/api/domains/add",
+            &[("account_id", &account), ("domain", "acme.example")],
+        )
+        .await;
     let id = added["id"].as_str().unwrap();
     dns.set_txt("acme.example", &[&[added["record_value"].as_str().unwrap()]])
         .await;
@@ -147,13 +126,9 @@ async fn viewers_see_domains_and_only_owners_and_admins_change_them() {
         .unwrap();
     assert!(page.contains("acme.example") && !page.contains("Add domain") && !page.contains(">Verify<"));
 
-    let verified = json(
-        admin
-            .call("/api/domains/verify", &[("account_id", &account), ("domain_id", id)])
-            .await,
-        200,
-    )
-    .await;
+    let verified = admin
+        .call_ok("/api/domains/verify", &[("account_id", &account), ("domain_id", id)])
+        .await;
     assert_eq!(verified["status"], "active");
     let listed = json(owner.call("/api/domains/list", &[("account_id", &account)]).await, 200).await;
     assert_eq!(listed["domains"][0]["status"], "active");
@@ -173,16 +148,12 @@ async fn another_accounts_domains_are_out_of_reach() {
     let account = owner.sign_up("owner@acme.example").await;
     let rival = Browser::new(&app);
     let rival_account = rival.sign_up("rival@other.example").await;
-    let ours = json(
-        owner
-            .call(
-                "/api/domains/add",
-                &[("account_id", &account), ("domain", "acme.example")],
-            )
-            .await,
-        200,
-    )
-    .await;
+    let ours = owner
+        .call_ok(
+            "/api/domains/add",
+            &[("account_id", &account), ("domain", "acme.example")],
+        )
+        .await;
     let id = ours["id"].as_str().unwrap();
 
     assert_eq!(
@@ -209,16 +180,12 @@ async fn another_accounts_domains_are_out_of_reach() {
     assert_eq!(malformed.status(), 404);
 
     // The rival claims the same domain; once ours is verified, theirs cannot be.
-    let theirs = json(
-        rival
-            .call(
-                "/api/domains/add",
-                &[("account_id", &rival_account), ("domain", "acme.example")],
-            )
-            .await,
-        200,
-    )
-    .await;
+    let theirs = rival
+        .call_ok(
+            "/api/domains/add",
+            &[("account_id", &rival_account), ("domain", "acme.example")],
+        )
+        .await;
     dns.set_txt(
         "acme.example",
         &[
@@ -227,27 +194,19 @@ async fn another_accounts_domains_are_out_of_reach() {
         ],
     )
     .await;
-    let verified = json(
-        owner
-            .call("/api/domains/verify", &[("account_id", &account), ("domain_id", id)])
-            .await,
-        200,
-    )
-    .await;
+    let verified = owner
+        .call_ok("/api/domains/verify", &[("account_id", &account), ("domain_id", id)])
+        .await;
     assert_eq!(verified["status"], "active");
-    let refused = json(
-        rival
-            .call(
-                "/api/domains/verify",
-                &[
-                    ("account_id", &rival_account),
-                    ("domain_id", theirs["id"].as_str().unwrap()),
-                ],
-            )
-            .await,
-        200,
-    )
-    .await;
+    let refused = rival
+        .call_ok(
+            "/api/domains/verify",
+            &[
+                ("account_id", &rival_account),
+                ("domain_id", theirs["id"].as_str().unwrap()),
+            ],
+        )
+        .await;
     assert_eq!(refused["status"], "failed");
     assert_eq!(refused["verified_elsewhere"], true);
 }

@@ -86,6 +86,11 @@ impl Browser {
             .unwrap()
     }
 
+    /// Calls a server function that must succeed and answers its JSON.
+    pub async fn call_ok(&self, path: &str, form: &[(&str, &str)]) -> serde_json::Value {
+        json(self.call(path, form).await, 200).await
+    }
+
     pub async fn sign_up(&self, email: &str) -> String {
         let response = self
             .call(
@@ -115,4 +120,10 @@ pub async fn invite_and_join(owner: &Browser, account: &str, member: &Browser, e
     member.sign_up(email).await;
     let accepted = member.call("/api/invitations/accept", &[("token", token)]).await;
     assert_eq!(accepted.status(), 200);
+}
+
+/// Checks the status of an answer and reads its JSON body.
+pub async fn json(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status(), status, "{}", response.url());
+    response.json().await.unwrap()
 }
