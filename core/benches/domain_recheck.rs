@@ -9,7 +9,7 @@ use chrono::{Duration, TimeZone, Utc};
 use gatehouse_core::domains::{
     DnsSettings, DomainName, RecheckReport, TxtResolver, VerificationPolicy, VerificationState,
 };
-use gatehouse_core::store::DomainRow;
+use gatehouse_core::store::{AuditRow, DomainRow};
 use gatehouse_core::{AccountId, AuthService, DomainId, DomainService, SessionPolicy, Store, TenancyService};
 use std::time::Instant;
 use test_dns::TestDns;
@@ -46,15 +46,24 @@ async fn run(count: usize) {
         let value = format!("gatehouse-verification=bench-{i}");
         dns.set_txt(&name, &[&["v=spf1 -all"], &[&value]]).await;
         store
-            .insert_domain(&DomainRow {
-                id: DomainId::new(),
-                account_id: account,
-                name: DomainName::parse(&name).unwrap(),
-                record_value: value,
-                created_at: t0,
-                state: VerificationState::new(t0, &policy),
-                connection_id: None,
-            })
+            .insert_domain(
+                &DomainRow {
+                    id: DomainId::new(),
+                    account_id: account,
+                    name: DomainName::parse(&name).unwrap(),
+                    record_value: value,
+                    created_at: t0,
+                    state: VerificationState::new(t0, &policy),
+                    connection_id: None,
+                },
+                &AuditRow {
+                    account_id: account,
+                    at: t0,
+                    actor_email: "bench@acme.example".into(),
+                    action: "Domain added".into(),
+                    detail: name.clone(),
+                },
+            )
             .await
             .unwrap();
     }

@@ -141,13 +141,12 @@ impl DomainService {
             state: VerificationState::new(now, &self.policy),
             connection_id: None,
         };
-        match self.store.insert_domain(&row).await {
+        let entry = audit::entry(account, caller, now, "Domain added", row.name.to_string());
+        match self.store.insert_domain(&row, &entry).await {
             Ok(()) => {}
             Err(e) if e.is_unique_violation() => return Err(DomainError::AlreadyAdded(row.name.to_string())),
             Err(e) => return Err(e.into()),
         }
-        let entry = audit::entry(account, caller, now, "Domain added", row.name.to_string());
-        self.store.append_audit(&entry).await?;
         let elsewhere = self
             .store
             .domains_verified_elsewhere(account, [&row.name])
@@ -180,12 +179,12 @@ impl DomainService {
     ) -> Result<(), DomainError> {
         self.tenancy.require(caller, account, Permission::ManageDomains).await?;
         let removed = self.store.domain(account, id).await?.ok_or(DomainError::NotFound)?;
-        if !self.store.delete_domain(account, id).await? {
-            return Err(DomainError::NotFound);
-        }
         let entry = audit::entry(account, caller, now, "Domain removed", removed.name.to_string());
-        self.store.append_audit(&entry).await?;
-        Ok(())
+        if self.store.delete_domain(account, id, &entry).await? {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound)
+        }
     }
 
     /// Sends the domain's users to `connection` to sign in, or back to password sign-in with `None`.
@@ -199,9 +198,6 @@ impl DomainService {
     ) -> Result<(), DomainError> {
         self.tenancy.require(caller, account, Permission::ManageDomains).await?;
         let domain = self.store.domain(account, id).await?.ok_or(DomainError::NotFound)?;
-        if !self.store.route_domain(account, id, connection).await? {
-            return Err(DomainError::ConnectionNotFound);
-        }
         let target = match connection {
             Some(connection) => {
                 let connections = self.store.connections_of_account(account).await?;
@@ -213,10 +209,12 @@ impl DomainService {
             }
             None => format!("{} → password sign-in", domain.name),
         };
-        self.store
-            .append_audit(&audit::entry(account, caller, now, "Domain routed", target))
-            .await?;
-        Ok(())
+        let entry = audit::entry(account, caller, now, "Domain routed", target);
+        if self.store.route_domain(account, id, connection, &entry).await? {
+            Ok(())
+        } else {
+            Err(DomainError::ConnectionNotFound)
+        }
     }
 
     /// Checks every domain whose automatic check is due, `concurrency` lookups at a time.

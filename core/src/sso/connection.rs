@@ -336,14 +336,13 @@ impl ConnectionService {
             .into_iter()
             .find(|c| c.id == id)
             .ok_or(ConnectionError::NotFound)?;
-        if !self.store.delete_connection(account, id).await? {
-            return Err(ConnectionError::NotFound);
-        }
         let detail = format!("{} ({})", removed.label, removed.idp_entity_id);
-        self.store
-            .append_audit(&audit::entry(account, caller, now, "Connection removed", detail))
-            .await?;
-        Ok(())
+        let entry = audit::entry(account, caller, now, "Connection removed", detail);
+        if self.store.delete_connection(account, id, &entry).await? {
+            Ok(())
+        } else {
+            Err(ConnectionError::NotFound)
+        }
     }
 
     /// Entity ID, ACS, SLO and metadata URLs of Gatehouse for this connection, under the public URL.
@@ -373,26 +372,21 @@ impl ConnectionService {
         if self.store.count_connections(account).await? >= MAX_CONNECTIONS_PER_ACCOUNT {
             return Err(ConnectionError::TooMany);
         }
-        match self.store.insert_connection(&row_of(account, &connection)).await {
-            Ok(()) => {}
-            Err(e) if e.is_unique_violation() => return Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
-            Err(e) => return Err(e.into()),
-        }
         let how = match connection.source {
             Source::Metadata => "from IdP metadata",
             Source::Manual => "entered by hand",
         };
         let detail = format!("{} ({}), {how}", connection.label, connection.idp.entity_id);
-        self.store
-            .append_audit(&audit::entry(
-                account,
-                caller,
-                connection.created_at,
-                "Connection added",
-                detail,
-            ))
-            .await?;
-        Ok(connection)
+        let entry = audit::entry(account, caller, connection.created_at, "Connection added", detail);
+        match self
+            .store
+            .insert_connection(&row_of(account, &connection), &entry)
+            .await
+        {
+            Ok(()) => Ok(connection),
+            Err(e) if e.is_unique_violation() => Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

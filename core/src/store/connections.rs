@@ -66,8 +66,10 @@ impl From<sso_connection::Model> for ConnectionRow {
 }
 
 impl Store {
-    /// Adds a connection; a unique violation means the account has one to this IdP already.
-    pub async fn insert_connection(&self, row: &ConnectionRow) -> Result<(), StoreError> {
+    /// Adds a connection with its audit entry, in one transaction; a unique violation means the account has
+    /// one to this IdP already.
+    pub async fn insert_connection(&self, row: &ConnectionRow, audit: &AuditRow) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
         sso_connection::Entity::insert(sso_connection::ActiveModel {
             id: Set(row.id.as_uuid()),
             account_id: Set(row.account_id.as_uuid()),
@@ -86,8 +88,10 @@ impl Store {
             default_role: Set(row.default_role.clone()),
             reapply_roles: Set(row.reapply_roles),
         })
-        .exec(&self.db)
+        .exec(&txn)
         .await?;
+        insert_audit(&txn, audit).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -109,26 +113,34 @@ impl Store {
             .await?)
     }
 
-    /// Deletes the connection and, in the same transaction, routes its domains back to password sign-in.
-    pub async fn delete_connection(&self, account_id: AccountId, id: ConnectionId) -> Result<bool, StoreError> {
+    /// Deletes the connection and, in the same transaction, routes its domains back to password sign-in and
+    /// writes the audit entry; `false` when the account has no such connection.
+    pub async fn delete_connection(
+        &self,
+        account_id: AccountId,
+        id: ConnectionId,
+        audit: &AuditRow,
+    ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await?;
         let result = sso_connection::Entity::delete_many()
             .filter(sso_connection::Column::Id.eq(id.as_uuid()))
             .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
             .exec(&txn)
             .await?;
-        if result.rows_affected == 1 {
-            super::schema::domain::Entity::update_many()
-                .col_expr(
-                    super::schema::domain::Column::ConnectionId,
-                    Expr::value(None::<uuid::Uuid>),
-                )
-                .filter(super::schema::domain::Column::ConnectionId.eq(id.as_uuid()))
-                .exec(&txn)
-                .await?;
+        if result.rows_affected != 1 {
+            return Ok(false);
         }
+        super::schema::domain::Entity::update_many()
+            .col_expr(
+                super::schema::domain::Column::ConnectionId,
+                Expr::value(None::<uuid::Uuid>),
+            )
+            .filter(super::schema::domain::Column::ConnectionId.eq(id.as_uuid()))
+            .exec(&txn)
+            .await?;
+        insert_audit(&txn, audit).await?;
         txn.commit().await?;
-        Ok(result.rows_affected == 1)
+        Ok(true)
     }
 
     /// The connection's rules in evaluation order.

@@ -1,12 +1,15 @@
 //! Claimed email domains and their verification state, as rows.
 
+use super::policy::{AuditRow, insert_audit};
 use super::schema::domain;
 use super::{Store, StoreError};
 use crate::domains::{DomainName, DomainStatus, VerificationState};
 use crate::ids::{AccountId, ConnectionId, DomainId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 use std::collections::HashSet;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,9 +53,11 @@ fn verified_name(name: &DomainName, state: &VerificationState) -> Option<String>
 }
 
 impl Store {
-    /// Adds a domain; a unique violation means the account has it already.
-    pub async fn insert_domain(&self, row: &DomainRow) -> Result<(), StoreError> {
+    /// Adds a domain with its audit entry, in one transaction; a unique violation means the account has it
+    /// already.
+    pub async fn insert_domain(&self, row: &DomainRow, audit: &AuditRow) -> Result<(), StoreError> {
         let s = &row.state;
+        let txn = self.db.begin().await?;
         domain::Entity::insert(domain::ActiveModel {
             id: Set(row.id.as_uuid()),
             account_id: Set(row.account_id.as_uuid()),
@@ -69,8 +74,10 @@ impl Store {
             verified_name: Set(verified_name(&row.name, s)),
             connection_id: Set(row.connection_id.map(|c| c.as_uuid())),
         })
-        .exec(&self.db)
+        .exec(&txn)
         .await?;
+        insert_audit(&txn, audit).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -145,13 +152,25 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    pub async fn delete_domain(&self, account_id: AccountId, id: DomainId) -> Result<bool, StoreError> {
+    /// Deletes the domain with its audit entry, in one transaction; `false` when the account has no such domain.
+    pub async fn delete_domain(
+        &self,
+        account_id: AccountId,
+        id: DomainId,
+        audit: &AuditRow,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
         let result = domain::Entity::delete_many()
             .filter(domain::Column::Id.eq(id.as_uuid()))
             .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
-        Ok(result.rows_affected == 1)
+        if result.rows_affected != 1 {
+            return Ok(false);
+        }
+        insert_audit(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Up to `limit` domains whose next automatic check is due, oldest first.
@@ -185,18 +204,20 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    /// Routes a domain to a connection of the same account (or to none); `false` when either is not the
-    /// account's.
+    /// Routes a domain to a connection of the same account (or to none) with its audit entry, in one
+    /// transaction; `false` when either is not the account's.
     pub async fn route_domain(
         &self,
         account_id: AccountId,
         id: DomainId,
         connection: Option<ConnectionId>,
+        audit: &AuditRow,
     ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
         if let Some(connection) = connection {
             let owned = super::schema::sso_connection::Entity::find_by_id(connection.as_uuid())
                 .filter(super::schema::sso_connection::Column::AccountId.eq(account_id.as_uuid()))
-                .one(&self.db)
+                .one(&txn)
                 .await?
                 .is_some();
             if !owned {
@@ -210,8 +231,13 @@ impl Store {
             )
             .filter(domain::Column::Id.eq(id.as_uuid()))
             .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
-        Ok(result.rows_affected == 1)
+        if result.rows_affected != 1 {
+            return Ok(false);
+        }
+        insert_audit(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 }

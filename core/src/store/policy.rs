@@ -72,10 +72,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn append_audit(&self, audit: &AuditRow) -> Result<(), StoreError> {
-        insert_audit(&self.db, audit).await
-    }
-
     /// The newest `limit` entries of the account's audit log, newest first.
     pub async fn audit_events(&self, account_id: AccountId, limit: u64) -> Result<Vec<AuditRow>, StoreError> {
         Ok(audit_event::Entity::find()
