@@ -9,7 +9,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: Chromium for browser tests, PostgreSQL for the PostgreSQL test run, build tools.
-apt_packages=(ca-certificates curl git make gcc pkg-config python3 python3-pip chromium postgresql nodejs npm)
+apt_packages=(ca-certificates curl git make gcc pkg-config libxmlsec1-dev libclang-dev libssl-dev opensaml-schemas xmltooling-schemas libxml2-utils xmlsec1 python3 python3-pip chromium postgresql nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -30,6 +30,17 @@ pub(crate) fn entry(account: AccountId, caller: &Caller, at: DateTime<Utc>, acti
     }
 }
 
+/// An entry for a change Gatehouse made by itself, such as a monitored metadata refresh.
+pub(crate) fn system_entry(account: AccountId, at: DateTime<Utc>, actor: &str, action: &str, detail: String) -> AuditRow {
+    AuditRow {
+        account_id: account,
+        at,
+        actor_email: actor.to_owned(),
+        action: action.to_owned(),
+        detail,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     #[error(transparent)]

@@ -55,8 +55,9 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
-    /// Largest request body accepted, in bytes.
-    #[arg(long, env = "GATEHOUSE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    /// Largest request body accepted, in bytes. The default leaves room for a 2 MB IdP metadata document
+    /// sent form-encoded.
+    #[arg(long, env = "GATEHOUSE_MAX_BODY_BYTES", default_value_t = 6 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
     /// DNS servers for domain verification, comma-separated, each `IP` or `IP:port` (port 53 when omitted).
@@ -88,6 +89,23 @@ pub struct Config {
     /// How often the background task looks for domains that are due, in seconds.
     #[arg(long, env = "GATEHOUSE_DOMAIN_CHECK_TICK_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub domain_check_tick_seconds: u64,
+
+    /// Connections imported from a metadata URL with monitoring on are fetched again this often, in hours.
+    #[arg(long, env = "GATEHOUSE_METADATA_REFRESH_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub metadata_refresh_hours: u32,
+
+    /// How often the background task looks for metadata refreshes that are due, in seconds.
+    #[arg(long, env = "GATEHOUSE_METADATA_REFRESH_TICK_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub metadata_refresh_tick_seconds: u64,
+
+    /// Allow metadata URLs with plain http:// (for tests and closed networks only).
+    #[arg(long, env = "GATEHOUSE_METADATA_ALLOW_HTTP", default_value_t = false)]
+    pub metadata_allow_http: bool,
+
+    /// Allow metadata URLs that reach loopback, private or link-local addresses (for tests and IdPs inside
+    /// your own network only: it lets account admins make the server fetch from those addresses).
+    #[arg(long, env = "GATEHOUSE_METADATA_ALLOW_PRIVATE_ADDRESSES", default_value_t = false)]
+    pub metadata_allow_private_addresses: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -160,6 +178,17 @@ impl Config {
             pending_window: Duration::hours(self.domain_pending_hours.into()),
             ..Default::default()
         }
+    }
+
+    pub fn metadata_fetch_policy(&self) -> gatehouse_core::sso::FetchPolicy {
+        gatehouse_core::sso::FetchPolicy {
+            allow_http: self.metadata_allow_http,
+            allow_private_addresses: self.metadata_allow_private_addresses,
+        }
+    }
+
+    pub fn metadata_refresh_interval(&self) -> Duration {
+        Duration::hours(self.metadata_refresh_hours.into())
     }
 }
 

@@ -1,5 +1,6 @@
 //! Background housekeeping that runs while the server is up.
 
+use gatehouse_core::sso::ConnectionService;
 use gatehouse_core::{AuthService, DomainService};
 use std::time::Duration;
 
@@ -39,6 +40,28 @@ pub fn spawn_domain_rechecks(domains: DomainService, tick: Duration) {
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "re-checking domains failed; will retry"),
+            }
+        }
+    });
+}
+
+/// Every `tick`, refreshes the monitored metadata URLs that are due. Instances sharing a database claim each
+/// refresh first, so none is fetched twice at once.
+pub fn spawn_metadata_refreshes(connections: ConnectionService, tick: Duration) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(tick);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match connections.refresh_due_metadata(chrono::Utc::now()).await {
+                Ok(report) if report.updated + report.unchanged + report.failed > 0 => tracing::info!(
+                    updated = report.updated,
+                    unchanged = report.unchanged,
+                    failed = report.failed,
+                    "refreshed IdP metadata"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "refreshing IdP metadata failed; will retry"),
             }
         }
     });

@@ -68,7 +68,13 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
             config.verification_policy(),
             config.domain_check_concurrency as usize,
         ),
-        connections: ConnectionService::new(store.clone(), tenancy.clone(), config.public_url.clone()),
+        connections: ConnectionService::new(
+            store.clone(),
+            tenancy.clone(),
+            config.public_url.clone(),
+            config.metadata_fetch_policy(),
+            config.metadata_refresh_interval(),
+        ),
         policy: PolicyService::new(store.clone(), tenancy.clone()),
         audit: AuditService::new(store.clone(), tenancy.clone()),
         tenancy,
@@ -90,6 +96,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .merge(routes::health::routes())
+        .merge(routes::saml::routes())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -32,6 +32,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         state.services.domains.clone(),
         std::time::Duration::from_secs(config.domain_check_tick_seconds),
     );
+    server::jobs::spawn_metadata_refreshes(
+        state.services.connections.clone(),
+        std::time::Duration::from_secs(config.metadata_refresh_tick_seconds),
+    );
     let app = server::router(state, config.max_body_bytes);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "Gatehouse is serving");

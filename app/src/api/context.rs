@@ -225,6 +225,17 @@ impl From<ConnectionError> for AppError {
             ConnectionError::DuplicateIdp(_) | ConnectionError::TooMany => AppError::Conflict(message),
             ConnectionError::NotFound => AppError::NotFound(message),
             ConnectionError::RoleMappings(_) => AppError::invalid("rules", message),
+            ConnectionError::SigningCertificate(_) | ConnectionError::Signature(_) => {
+                AppError::invalid("signing_certificate", message)
+            }
+            ConnectionError::Fetch(_) => AppError::invalid("url", message),
+            ConnectionError::Options(e) => AppError::invalid(e.field(), message),
+            ConnectionError::DuplicateCertificate(_) => AppError::invalid("certificate", message),
+            ConnectionError::UnknownCertificate(_) => AppError::NotFound(message),
+            ConnectionError::LastCertificate | ConnectionError::KeyRotation(_) | ConnectionError::NotMonitorable => {
+                AppError::Conflict(message)
+            }
+            ConnectionError::Worker(e) => internal(e),
             ConnectionError::Store(e) => internal(e),
         };
         respond(mapped)

@@ -17,6 +17,8 @@ pub struct CertificateView {
     pub validity: String,
     /// A warning for the page, when the dates call for one.
     pub warning: Option<String>,
+    /// The certificate as PEM, to copy or edit.
+    pub pem: String,
 }
 
 /// The values to enter at the IdP for one connection.
@@ -25,6 +27,7 @@ pub struct ServiceProviderView {
     pub entity_id: String,
     pub acs_url: String,
     pub slo_url: String,
+    pub metadata_url: String,
 }
 
 /// One role-mapping rule, as shown and as the form sends it back (`role` is the storage name).
@@ -43,6 +46,50 @@ pub struct MappingsView {
     pub reapply_on_sign_in: bool,
 }
 
+/// A connection's sign-in options, as the form shows and sends them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionsView {
+    pub allow_idp_initiated: bool,
+    pub sign_authn_requests: bool,
+    /// `redirect` or `post`.
+    pub binding: String,
+    /// The bindings the IdP offers, as (value, label).
+    pub offered_bindings: Vec<(String, String)>,
+    pub authn_context: String,
+    /// `nameid` or `attribute`.
+    pub email_source: String,
+    pub email_attribute: String,
+    pub allow_sha1: bool,
+    pub clock_skew_seconds: u32,
+}
+
+/// One fetch of a monitored metadata URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshView {
+    pub at: String,
+    /// `updated`, `unchanged` or `failed`.
+    pub outcome: String,
+    pub detail: String,
+}
+
+/// Where the metadata came from and how it is kept current.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginView {
+    pub url: Option<String>,
+    pub monitor: bool,
+    pub next_refresh: Option<String>,
+    pub signing_certificate: Option<CertificateView>,
+    pub refreshes: Vec<RefreshView>,
+}
+
+/// One of Gatehouse's own key pairs for a connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpKeyView {
+    /// `next`, `active` or `previous`.
+    pub state: String,
+    pub certificate: CertificateView,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionView {
     pub id: String,
@@ -58,6 +105,9 @@ pub struct ConnectionView {
     pub name_id_formats: Vec<String>,
     pub service_provider: ServiceProviderView,
     pub mappings: MappingsView,
+    pub options: OptionsView,
+    pub origin: OriginView,
+    pub sp_keys: Vec<SpKeyView>,
     pub created: String,
 }
 
@@ -66,19 +116,23 @@ pub struct ConnectionsPage {
     pub connections: Vec<ConnectionView>,
     /// The caller may create and remove connections (Owner or Admin).
     pub can_manage: bool,
+    /// The caller may change the Owner-only switches (IdP-initiated sign-in, SHA-1).
+    pub is_owner: bool,
 }
 
 #[cfg(feature = "ssr")]
 mod convert {
     use super::*;
     use crate::api::context::{date, now};
-    use gatehouse_core::sso::{Certificate, Connection, ConnectionService, Source, Validity};
+    use gatehouse_core::sso::{
+        Certificate, Connection, ConnectionService, EmailSource, KeyState, RequestBinding, Source, Validity,
+    };
 
     fn binding_label(binding: &str) -> String {
         binding.rsplit(':').next().unwrap_or(binding).to_owned()
     }
 
-    fn certificate_view(c: &Certificate) -> CertificateView {
+    pub fn certificate_view(c: &Certificate) -> CertificateView {
         let (validity, warning) = match c.validity(now()) {
             Validity::Valid => ("valid", None),
             Validity::ExpiresSoon => (
@@ -107,21 +161,25 @@ mod convert {
             key: c.key.clone(),
             validity: validity.into(),
             warning,
+            pem: c.to_pem(),
         }
     }
 
     pub fn connection_view(service: &ConnectionService, c: Connection) -> ConnectionView {
         let sp = service.service_provider_values(c.id);
+        let sso = c.sso_endpoint().clone();
+        let options = &c.options;
         ConnectionView {
             id: c.id.to_string(),
             label: c.label,
             source: match c.source {
                 Source::Metadata => "From IdP metadata".into(),
+                Source::MetadataUrl => "From a metadata URL".into(),
                 Source::Manual => "Entered by hand".into(),
             },
             idp_entity_id: c.idp.entity_id,
-            sso_url: c.idp.sso.location.to_string(),
-            sso_binding: binding_label(&c.idp.sso.binding),
+            sso_url: sso.location.to_string(),
+            sso_binding: binding_label(&sso.binding),
             slo_url: c.idp.slo.map(|e| e.location.to_string()),
             certificates: c.idp.certificates.iter().map(certificate_view).collect(),
             name_id_formats: c.idp.name_id_formats,
@@ -129,6 +187,7 @@ mod convert {
                 entity_id: sp.entity_id,
                 acs_url: sp.acs_url,
                 slo_url: sp.slo_url,
+                metadata_url: sp.metadata_url,
             },
             mappings: MappingsView {
                 rules: c
@@ -144,7 +203,64 @@ mod convert {
                 default_role: c.mappings.default_role.as_str().into(),
                 reapply_on_sign_in: c.mappings.reapply_on_sign_in,
             },
+            options: OptionsView {
+                allow_idp_initiated: options.allow_idp_initiated,
+                sign_authn_requests: options.sign_authn_requests,
+                binding: options.binding.as_str().into(),
+                offered_bindings: c
+                    .idp
+                    .sso_endpoints
+                    .iter()
+                    .filter_map(|e| RequestBinding::of_urn(&e.binding))
+                    .map(|b| (b.as_str().to_owned(), b.label().to_owned()))
+                    .collect(),
+                authn_context: options.authn_context.as_str().into(),
+                email_source: match options.email {
+                    EmailSource::NameId => "nameid".into(),
+                    EmailSource::Attribute(_) => "attribute".into(),
+                },
+                email_attribute: options.email.as_stored().into(),
+                allow_sha1: options.allow_sha1,
+                clock_skew_seconds: options.clock_skew_seconds,
+            },
+            origin: OriginView {
+                url: c.origin.url.map(|u| u.to_string()),
+                monitor: c.origin.monitor,
+                next_refresh: c.origin.refresh_due_at.filter(|_| c.origin.monitor).map(date),
+                signing_certificate: c.origin.signing_certificate.as_ref().map(certificate_view),
+                refreshes: c
+                    .refreshes
+                    .iter()
+                    .map(|r| RefreshView {
+                        at: date(r.at),
+                        outcome: r.outcome.as_str().into(),
+                        detail: r.detail.clone(),
+                    })
+                    .collect(),
+            },
+            sp_keys: {
+                let mut keys = c.sp_keys;
+                keys.sort_by_key(|k| match k.state {
+                    KeyState::Active => 0,
+                    KeyState::Next => 1,
+                    KeyState::Previous => 2,
+                });
+                keys.iter()
+                    .map(|k| SpKeyView {
+                        state: k.state.as_str().into(),
+                        certificate: certificate_view(&k.certificate),
+                    })
+                    .collect()
+            },
             created: date(c.created_at),
+        }
+    }
+
+    /// An optional connection id from a form: empty means "a new connection".
+    pub fn target(text: &str) -> Result<Option<gatehouse_core::ConnectionId>, AppError> {
+        match text.trim() {
+            "" => Ok(None),
+            id => connection_id(id).map(Some),
         }
     }
 
@@ -173,30 +289,69 @@ pub async fn list_connections(account_id: String) -> Result<ConnectionsPage, App
             .map(|c| convert::connection_view(&services.connections, c))
             .collect(),
         can_manage: role.allows(Permission::ManageConnections),
+        is_owner: role.allows(Permission::ManageSsoPolicy),
     })
 }
 
-/// Creates a connection from an IdP metadata document (Owner or Admin). `entity_id` picks one IdP from a file
-/// that lists several.
+/// Creates a connection from an IdP metadata document (Owner or Admin), or with `connection_id`, replaces that
+/// connection's IdP settings. `entity_id` picks one IdP from a file that lists several; `signing_certificate`,
+/// when given, is the certificate the document must be signed with.
 #[server(prefix = "/api", endpoint = "sso/import-metadata")]
 pub async fn import_metadata(
     account_id: String,
     label: String,
     metadata: String,
     #[server(default)] entity_id: String,
+    #[server(default)] signing_certificate: String,
+    #[server(default)] connection_id: String,
 ) -> Result<ConnectionView, AppError> {
     use crate::api::context::*;
+    use gatehouse_core::sso::MetadataUpload;
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
+    let target = convert::target(&connection_id)?;
     let connections = services()?.connections;
-    let created = connections
-        .import_metadata(&caller, account, &label, metadata.as_bytes(), Some(&entity_id), now())
-        .await?;
-    Ok(convert::connection_view(&connections, created))
+    let upload = MetadataUpload {
+        label: &label,
+        document: metadata.as_bytes(),
+        entity_id: &entity_id,
+        signing_certificate: signing_certificate.as_bytes(),
+    };
+    let saved = connections.import_metadata(&caller, account, &upload, target, now()).await?;
+    Ok(convert::connection_view(&connections, saved))
 }
 
-/// Creates a connection from typed-in fields (Owner or Admin); `certificate` holds one or several certificates
-/// as Base64 or PEM.
+/// Creates a connection from the metadata at an https URL (Owner or Admin), or replaces `connection_id`'s IdP
+/// settings; with `monitor`, the URL is fetched again in the background to pick up new certificates.
+#[server(prefix = "/api", endpoint = "sso/import-metadata-url")]
+pub async fn import_metadata_url(
+    account_id: String,
+    label: String,
+    url: String,
+    #[server(default)] entity_id: String,
+    #[server(default)] monitor: bool,
+    #[server(default)] signing_certificate: String,
+    #[server(default)] connection_id: String,
+) -> Result<ConnectionView, AppError> {
+    use crate::api::context::*;
+    use gatehouse_core::sso::UrlImport;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let target = convert::target(&connection_id)?;
+    let connections = services()?.connections;
+    let import = UrlImport {
+        label: &label,
+        url: &url,
+        entity_id: &entity_id,
+        monitor,
+        signing_certificate: signing_certificate.as_bytes(),
+    };
+    let saved = connections.import_metadata_url(&caller, account, &import, target, now()).await?;
+    Ok(convert::connection_view(&connections, saved))
+}
+
+/// Creates a connection from typed-in fields (Owner or Admin), or replaces `connection_id`'s IdP settings;
+/// `certificate` holds one or several certificates as Base64 or PEM.
 #[server(prefix = "/api", endpoint = "sso/create-connection")]
 pub async fn create_connection(
     account_id: String,
@@ -205,11 +360,13 @@ pub async fn create_connection(
     sso_url: String,
     #[server(default)] slo_url: String,
     certificate: String,
+    #[server(default)] connection_id: String,
 ) -> Result<ConnectionView, AppError> {
     use crate::api::context::*;
     use gatehouse_core::sso::ManualFields;
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
+    let target = convert::target(&connection_id)?;
     let connections = services()?.connections;
     let fields = ManualFields {
         label: &label,
@@ -218,8 +375,124 @@ pub async fn create_connection(
         slo_url: &slo_url,
         certificates: certificate.as_bytes(),
     };
-    let created = connections.create_manual(&caller, account, &fields, now()).await?;
-    Ok(convert::connection_view(&connections, created))
+    let saved = connections.create_manual(&caller, account, &fields, target, now()).await?;
+    Ok(convert::connection_view(&connections, saved))
+}
+
+/// Saves a connection's sign-in options (Owner or Admin; IdP-initiated sign-in and SHA-1 only by the Owner).
+/// Checkboxes: a switch left out of the form is off.
+#[server(prefix = "/api", endpoint = "sso/connection-options")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_connection_options(
+    account_id: String,
+    connection_id: String,
+    #[server(default)] allow_idp_initiated: bool,
+    #[server(default)] sign_authn_requests: bool,
+    binding: String,
+    authn_context: String,
+    email_source: String,
+    #[server(default)] email_attribute: String,
+    #[server(default)] allow_sha1: bool,
+    clock_skew_seconds: String,
+) -> Result<(), AppError> {
+    use crate::api::context::*;
+    use gatehouse_core::sso::OptionsForm;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let id = convert::connection_id(&connection_id)?;
+    let form = OptionsForm {
+        allow_idp_initiated,
+        sign_authn_requests,
+        binding: &binding,
+        authn_context: &authn_context,
+        email_source: &email_source,
+        email_attribute: &email_attribute,
+        allow_sha1,
+        clock_skew_seconds: &clock_skew_seconds,
+    };
+    services()?
+        .connections
+        .save_options(&caller, account, id, &form, now())
+        .await?;
+    Ok(())
+}
+
+/// Adds one or several signing certificates to a connection (Owner or Admin).
+#[server(prefix = "/api", endpoint = "sso/add-certificates")]
+pub async fn add_certificates(account_id: String, connection_id: String, certificate: String) -> Result<(), AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let id = convert::connection_id(&connection_id)?;
+    services()?
+        .connections
+        .add_certificates(&caller, account, id, certificate.as_bytes(), now())
+        .await?;
+    Ok(())
+}
+
+/// Removes a signing certificate, named by its SHA-256 fingerprint (Owner or Admin); the last one stays.
+#[server(prefix = "/api", endpoint = "sso/remove-certificate")]
+pub async fn remove_certificate(account_id: String, connection_id: String, fingerprint: String) -> Result<(), AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let id = convert::connection_id(&connection_id)?;
+    services()?
+        .connections
+        .remove_certificate(&caller, account, id, &fingerprint, now())
+        .await?;
+    Ok(())
+}
+
+/// One step of an SP key rotation (Owner or Admin): `prepare` publishes a new key, `activate` switches to it,
+/// `discard` deletes it unused, `remove_previous` deletes the key a rotation replaced.
+#[server(prefix = "/api", endpoint = "sso/sp-key")]
+pub async fn change_sp_key(account_id: String, connection_id: String, step: String) -> Result<(), AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let id = convert::connection_id(&connection_id)?;
+    let connections = services()?.connections;
+    let at = now();
+    match step.as_str() {
+        "prepare" => connections.prepare_next_key(&caller, account, id, at).await?,
+        "activate" => connections.activate_next_key(&caller, account, id, at).await?,
+        "discard" => connections.discard_next_key(&caller, account, id, at).await?,
+        "remove_previous" => connections.remove_previous_key(&caller, account, id, at).await?,
+        _ => return Err(respond(AppError::invalid("step", "Unknown key rotation step."))),
+    }
+    Ok(())
+}
+
+/// Monitoring of a URL-imported connection (Owner or Admin): `on`, `off`, or `refresh` now (which answers with
+/// the refresh's result).
+#[server(prefix = "/api", endpoint = "sso/metadata-monitor")]
+pub async fn metadata_monitor(
+    account_id: String,
+    connection_id: String,
+    step: String,
+) -> Result<Option<RefreshView>, AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let id = convert::connection_id(&connection_id)?;
+    let connections = services()?.connections;
+    match step.as_str() {
+        "on" | "off" => {
+            connections.set_monitoring(&caller, account, id, step == "on", now()).await?;
+            Ok(None)
+        }
+        "refresh" => {
+            let refresh = connections.refresh_metadata_now(&caller, account, id, now()).await?;
+            Ok(Some(RefreshView {
+                at: date(refresh.at),
+                outcome: refresh.outcome.as_str().into(),
+                detail: refresh.detail,
+            }))
+        }
+        _ => Err(respond(AppError::invalid("step", "Unknown monitoring step."))),
+    }
 }
 
 /// Deletes a connection (Owner or Admin).

@@ -2,9 +2,12 @@
 //! the IdP, and the two ways to add one (metadata, or fields typed in).
 
 use crate::api::accounts::ASSIGNABLE_ROLES;
+use super::connection_forms::{FormTarget, ManualForm, ManualValues, MetadataFileForm, MetadataUrlForm};
+use super::connection_settings::{MonitorSection, OptionsSection, ReplaceSettings, SpKeysSection};
+use super::setup_guides::SetupGuides;
 use crate::api::sso::{
-    CertificateView, ConnectionView, ConnectionsPage, CreateConnection, ImportMetadata, MappingsView, RemoveConnection,
-    RuleView, SaveRoleMappings,
+    AddCertificates, CertificateView, ConnectionView, ConnectionsPage, MappingsView, RemoveCertificate,
+    RemoveConnection, RuleView, SaveRoleMappings,
 };
 use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
 use leptos::prelude::*;
@@ -15,6 +18,7 @@ pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
     let ConnectionsPage {
         connections,
         can_manage,
+        is_owner,
     } = page;
     view! {
         <section class="panel" id="connections">
@@ -42,7 +46,9 @@ pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
             } else {
                 connections
                     .into_iter()
-                    .map(|connection| view! { <ConnectionCard account_id=account_id.clone() connection can_manage /> })
+                    .map(|connection| {
+                        view! { <ConnectionCard account_id=account_id.clone() connection can_manage is_owner /> }
+                    })
                     .collect_view()
                     .into_any()
             }}
@@ -52,7 +58,8 @@ pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
 }
 
 #[component]
-fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bool) -> impl IntoView {
+fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bool, is_owner: bool) -> impl IntoView {
+    let replace = can_manage.then(|| view! { <ReplaceSettings account_id=account_id.clone() connection=connection.clone() /> });
     let ConnectionView {
         id,
         label,
@@ -65,11 +72,30 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
         name_id_formats,
         service_provider,
         mappings,
+        options,
+        origin,
+        sp_keys,
         created,
     } = connection;
-    let mappings_account = account_id.clone();
-    let mappings_connection = id.clone();
-    let (remove_id, remove_label) = (id.clone(), label.clone());
+    let removable = can_manage && certificates.len() > 1;
+    let certificate_remover = {
+        let (account_id, id) = (account_id.clone(), id.clone());
+        move |fingerprint: String| {
+            let (account_id, id) = (account_id.clone(), id.clone());
+            removable.then(move || {
+                view! {
+                    <ApiForm action=RemoveCertificate::PATH.into() then=AfterSuccess::Reload class="inline".into()>
+                        <input type="hidden" name="account_id" value=account_id />
+                        <input type="hidden" name="connection_id" value=id />
+                        <input type="hidden" name="fingerprint" value=fingerprint />
+                        <button type="submit" class="button link danger" data-pending-text="Removing…">"Remove certificate"</button>
+                    </ApiForm>
+                }
+            })
+        }
+    };
+    let guides_sp = service_provider.clone();
+    let metadata_download = format!("{}?download=true", service_provider.metadata_url);
     view! {
         <article class="connection" id=format!("connection-{id}") aria-label=label.clone()>
             <header class="connection-head">
@@ -78,6 +104,7 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
                 <span class="hint">{format!("Added {created}")}</span>
                 {can_manage
                     .then(|| {
+                        let (account_id, remove_id, remove_label) = (account_id.clone(), id.clone(), label.clone());
                         view! {
                             <details class="confirm connection-remove">
                                 <summary class="button link danger">"Remove"</summary>
@@ -137,8 +164,35 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
                     </dl>
                     <h4>"Signing certificates"</h4>
                     <ul class="certificates" role="list">
-                        {certificates.into_iter().map(|c| view! { <CertificateItem certificate=c /> }).collect_view()}
+                        {certificates
+                            .into_iter()
+                            .map(|c| {
+                                let remove = certificate_remover(c.sha256_fingerprint.clone());
+                                view! { <CertificateItem certificate=c>{remove}</CertificateItem> }
+                            })
+                            .collect_view()}
                     </ul>
+                    {can_manage
+                        .then(|| {
+                            let (account_id, id) = (account_id.clone(), id.clone());
+                            let cert_field = format!("add-certificate-{id}");
+                            view! {
+                                <details class="optional">
+                                    <summary>"Add a certificate (before the IdP rolls over to a new one)"</summary>
+                                    <ApiForm action=AddCertificates::PATH.into() then=AfterSuccess::Reload class=String::new()>
+                                        <input type="hidden" name="account_id" value=account_id />
+                                        <input type="hidden" name="connection_id" value=id />
+                                        <div class="field">
+                                            <label for=cert_field.clone()>"New signing certificate (Base64 or PEM)"</label>
+                                            <textarea id=cert_field name="certificate" rows="3" spellcheck="false" placeholder="-----BEGIN CERTIFICATE-----"></textarea>
+                                            <FieldError field="certificate" />
+                                        </div>
+                                        <button type="submit" class="button small" data-pending-text="Adding…">"Add certificate"</button>
+                                    </ApiForm>
+                                </details>
+                            }
+                        })}
+                    <MonitorSection account_id=account_id.clone() connection_id=id.clone() origin can_manage />
                 </div>
                 <div>
                     <h4>"Enter these at your identity provider"</h4>
@@ -160,14 +214,27 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
                         id=format!("sp-slo-{id}")
                         multiline=true
                     />
+                    <CopyField
+                        label="SP metadata URL".into()
+                        value=service_provider.metadata_url
+                        id=format!("sp-metadata-{id}")
+                        multiline=true
+                    />
+                    <p>
+                        <a class="button small" href=metadata_download download="">"Download SP metadata (.xml)"</a>
+                    </p>
                 </div>
             </div>
+            <OptionsSection account_id=account_id.clone() connection_id=id.clone() options can_manage is_owner />
             <RoleMappingsSection
-                account_id=mappings_account
-                connection_id=mappings_connection
+                account_id=account_id.clone()
+                connection_id=id.clone()
                 mappings
                 can_manage
             />
+            <SpKeysSection account_id connection_id=id.clone() keys=sp_keys can_manage />
+            {replace}
+            <SetupGuides connection_id=id.clone() sp=guides_sp />
         </article>
     }
 }
@@ -311,7 +378,7 @@ fn RoleMappingsSection(
 }
 
 #[component]
-fn CertificateItem(certificate: CertificateView) -> impl IntoView {
+pub fn CertificateItem(certificate: CertificateView, #[prop(optional)] children: Option<Children>) -> impl IntoView {
     let CertificateView {
         subject,
         issuer,
@@ -322,6 +389,7 @@ fn CertificateItem(certificate: CertificateView) -> impl IntoView {
         key,
         validity,
         warning,
+        pem: _,
     } = certificate;
     view! {
         <li class=format!("certificate certificate-{validity}")>
@@ -330,78 +398,37 @@ fn CertificateItem(certificate: CertificateView) -> impl IntoView {
             <span class="hint">{format!("Valid {valid_from} to {valid_until}")}</span>
             <span class="hint">"SHA-256 " <code class="fingerprint">{sha256_fingerprint}</code></span>
             {warning.map(|w| view! { <span class="certificate-warning" role="note">{w}</span> })}
+            {children.map(|c| c())}
         </li>
     }
 }
 
-/// The two ways to connect an IdP; both end in the same validated connection.
+/// The three ways to connect an IdP; all end in the same validated connection.
 #[component]
 fn AddConnection(account_id: String) -> impl IntoView {
-    let manual_account = account_id.clone();
+    let target = FormTarget {
+        account_id,
+        connection_id: None,
+        label: String::new(),
+    };
     view! {
         <section class="panel" id="add-connection">
             <div class="panel-head">
                 <h2>"Connect an identity provider"</h2>
-                <p class="muted">"Nothing is saved unless everything in the file or the fields is valid."</p>
+                <p class="muted">"Nothing is saved unless everything in the file, the download or the fields is valid."</p>
             </div>
-            <div class="two-columns">
+            <div class="three-columns">
                 <div>
                     <h3>"Upload IdP metadata"</h3>
-                    <ApiForm action=ImportMetadata::PATH.into() then=AfterSuccess::Reload class=String::new()>
-                        <input type="hidden" name="account_id" value=account_id />
-                        <div class="field">
-                            <label for="metadata-label">"Name"</label>
-                            <input id="metadata-label" name="label" type="text" required maxlength="120" placeholder="Entra ID" />
-                            <FieldError field="label" />
-                        </div>
-                        <div class="field">
-                            <label for="metadata-file">"Metadata file (.xml)"</label>
-                            <input id="metadata-file" type="file" accept=".xml,application/xml,text/xml" data-fills="metadata" />
-                            <label for="metadata-text">"or paste the XML"</label>
-                            <textarea id="metadata-text" name="metadata" rows="4" spellcheck="false" placeholder="<EntityDescriptor …>"></textarea>
-                            <FieldError field="metadata" />
-                        </div>
-                        <div class="field">
-                            <label for="metadata-entity">"Entity ID " <span class="muted">"(only for files that list several IdPs)"</span></label>
-                            <input id="metadata-entity" name="entity_id" type="text" />
-                            <FieldError field="entity_id" />
-                        </div>
-                        <button type="submit" class="button primary" data-pending-text="Importing…">"Import metadata"</button>
-                    </ApiForm>
+                    <MetadataFileForm target=target.clone() />
+                </div>
+                <div>
+                    <h3>"Or import it from a URL"</h3>
+                    <MetadataUrlForm target=target.clone() url=String::new() monitor=true />
                 </div>
                 <div>
                     <h3>"Or enter the details by hand"</h3>
-                    <ApiForm action=CreateConnection::PATH.into() then=AfterSuccess::Reload class=String::new()>
-                        <input type="hidden" name="account_id" value=manual_account />
-                        <div class="field">
-                            <label for="manual-label">"Name"</label>
-                            <input id="manual-label" name="label" type="text" required maxlength="120" placeholder="Okta" />
-                            <FieldError field="label" />
-                        </div>
-                        <div class="field">
-                            <label for="manual-entity">"IdP Entity ID (issuer)"</label>
-                            <input id="manual-entity" name="entity_id" type="text" required maxlength="1024" />
-                            <FieldError field="entity_id" />
-                        </div>
-                        <div class="field">
-                            <label for="manual-sso">"Single sign-on URL"</label>
-                            <input id="manual-sso" name="sso_url" type="url" required placeholder="https://" />
-                            <FieldError field="sso_url" />
-                        </div>
-                        <div class="field">
-                            <label for="manual-slo">"Single logout URL " <span class="muted">"(optional)"</span></label>
-                            <input id="manual-slo" name="slo_url" type="url" placeholder="https://" />
-                            <FieldError field="slo_url" />
-                        </div>
-                        <div class="field">
-                            <label for="manual-certificate">"Signing certificate (Base64 or PEM; several allowed)"</label>
-                            <textarea id="manual-certificate" name="certificate" rows="4" spellcheck="false" placeholder="-----BEGIN CERTIFICATE-----"></textarea>
-                            <label for="manual-certificate-file">"or upload a .cer / .pem file"</label>
-                            <input id="manual-certificate-file" type="file" accept=".cer,.crt,.pem,.der" data-fills="certificate" />
-                            <FieldError field="certificate" />
-                        </div>
-                        <button type="submit" class="button primary" data-pending-text="Saving…">"Save connection"</button>
-                    </ApiForm>
+                    <ManualForm target values=ManualValues::default() />
                 </div>
             </div>
         </section>

@@ -1,12 +1,15 @@
 //! One file per route. Pages render on the server; the forms in them are islands that hydrate in the browser.
 
 pub mod account;
+mod connection_forms;
+mod connection_settings;
 pub mod connections;
 pub mod home;
 pub mod invitation;
 pub mod members;
 pub mod not_found;
 pub mod settings;
+pub mod setup_guides;
 pub mod sign_in;
 pub mod sign_up;
 pub mod sso;

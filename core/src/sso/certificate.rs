@@ -110,6 +110,17 @@ impl Certificate {
     }
 
     /// The certificate as Base64 DER, the form SAML metadata and storage use.
+    /// `BEGIN CERTIFICATE` armour around Base64 in 64-character lines, as RFC 7468 writes it.
+    pub fn to_pem(&self) -> String {
+        let base64 = self.to_base64();
+        let lines: Vec<&str> = base64
+            .as_bytes()
+            .chunks(64)
+            .map(|line| std::str::from_utf8(line).expect("Base64 is ASCII"))
+            .collect();
+        format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+    }
+
     pub fn to_base64(&self) -> String {
         STANDARD.encode(&self.der)
     }

@@ -2,17 +2,23 @@
 //! whole before anything is saved, and the service-provider values the IdP needs in return.
 
 use super::certificate::{Certificate, CertificateError};
+use super::connection_rows::{connection_of_row, key_row, row_of};
 use super::metadata::{
     Endpoint, HTTP_POST, HTTP_REDIRECT, IdpMetadata, MAX_ENTITY_ID, MetadataDocument, MetadataError, parse_http_url,
     parse_metadata,
 };
-use super::role_mapping::{MappingForm, RoleMapping, RoleMappingError, RoleMappings};
+use super::metadata_fetch::{FetchError, FetchPolicy, MetadataFetcher};
+use super::metadata_signature::{SignatureError, verified_content};
+use super::options::{ConnectionOptions, OptionsError, OptionsForm, RequestBinding};
+use super::role_mapping::{MappingForm, RoleMappingError, RoleMappings};
+use super::sp_keys::{KeyState, SpKey, SpKeyError};
+use super::sp_metadata::sp_metadata_xml;
 use crate::audit;
 use crate::auth::Caller;
 use crate::ids::{AccountId, ConnectionId};
-use crate::store::{ConnectionRow, MappingRow, Store, StoreError};
+use crate::store::{AuditRow, ConnectionRow, MappingRow, SpKeyRow, Store, StoreError};
 use crate::tenancy::{Permission, Role, TenancyError, TenancyService};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use url::Url;
 
 pub const MAX_LABEL: usize = 120;
@@ -23,6 +29,7 @@ pub const MAX_CONNECTIONS_PER_ACCOUNT: u64 = 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
     Metadata,
+    MetadataUrl,
     Manual,
 }
 
@@ -30,15 +37,24 @@ impl Source {
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Metadata => "metadata",
+            Source::MetadataUrl => "url",
             Source::Manual => "manual",
         }
     }
 
     pub fn from_stored(text: &str) -> Self {
-        if text == "metadata" {
-            Source::Metadata
-        } else {
-            Source::Manual
+        match text {
+            "metadata" => Source::Metadata,
+            "url" => Source::MetadataUrl,
+            _ => Source::Manual,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Source::Metadata => "from IdP metadata",
+            Source::MetadataUrl => "from a metadata URL",
+            Source::Manual => "entered by hand",
         }
     }
 }
@@ -47,7 +63,8 @@ impl Source {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdpSettings {
     pub entity_id: String,
-    pub sso: Endpoint,
+    /// The SSO endpoints Gatehouse can send requests to (HTTP-Redirect and HTTP-POST), preferred first.
+    pub sso_endpoints: Vec<Endpoint>,
     pub slo: Option<Endpoint>,
     /// Never empty: without a signing certificate responses cannot be verified.
     pub certificates: Vec<Certificate>,
@@ -56,18 +73,56 @@ pub struct IdpSettings {
 
 impl IdpSettings {
     fn from_metadata(idp: IdpMetadata) -> Result<Self, ConnectionError> {
-        let sso = idp
-            .preferred_sso()
-            .cloned()
-            .ok_or_else(|| ConnectionError::Metadata(MetadataError::NoSsoEndpoint(idp.entity_id.clone())))?;
+        let mut sso_endpoints: Vec<Endpoint> = [HTTP_REDIRECT, HTTP_POST]
+            .iter()
+            .filter_map(|binding| idp.sso.iter().find(|e| e.binding == *binding).cloned())
+            .collect();
+        sso_endpoints.dedup();
+        if sso_endpoints.is_empty() {
+            return Err(ConnectionError::Metadata(MetadataError::NoSsoEndpoint(idp.entity_id)));
+        }
         let slo = preferred(&idp.slo).cloned();
         Ok(Self {
             entity_id: idp.entity_id,
-            sso,
+            sso_endpoints,
             slo,
             certificates: idp.signing_certificates,
             name_id_formats: idp.name_id_formats,
         })
+    }
+
+    /// The endpoint for a binding, when the IdP offers it.
+    pub fn sso(&self, binding: RequestBinding) -> Option<&Endpoint> {
+        self.sso_endpoints.iter().find(|e| e.binding == binding.urn())
+    }
+
+    fn preferred_sso(&self) -> &Endpoint {
+        &self.sso_endpoints[0]
+    }
+
+    /// What changed from `before`, in words for the audit log and the refresh history.
+    pub fn changes_from(&self, before: &IdpSettings) -> Vec<String> {
+        let mut changes = Vec::new();
+        if self.entity_id != before.entity_id {
+            changes.push(format!("entity ID {} → {}", before.entity_id, self.entity_id));
+        }
+        let urls = |endpoints: &[Endpoint]| endpoints.iter().map(|e| e.location.to_string()).collect::<Vec<_>>();
+        if urls(&self.sso_endpoints) != urls(&before.sso_endpoints) {
+            changes.push(format!("sign-on URL {}", urls(&self.sso_endpoints).join(", ")));
+        }
+        if self.slo != before.slo {
+            let url = self.slo.as_ref().map_or("none".to_owned(), |e| e.location.to_string());
+            changes.push(format!("logout URL {url}"));
+        }
+        let fingerprints = |certs: &[Certificate]| certs.iter().map(|c| c.sha256_fingerprint.clone()).collect::<Vec<_>>();
+        let (old, new) = (fingerprints(&before.certificates), fingerprints(&self.certificates));
+        for added in new.iter().filter(|f| !old.contains(f)) {
+            changes.push(format!("certificate added (SHA-256 {added})"));
+        }
+        for removed in old.iter().filter(|f| !new.contains(f)) {
+            changes.push(format!("certificate removed (SHA-256 {removed})"));
+        }
+        changes
     }
 }
 
@@ -89,35 +144,87 @@ pub struct ManualFields<'a> {
     pub certificates: &'a [u8],
 }
 
+/// A metadata document as uploaded or pasted.
+#[derive(Clone, Debug, Default)]
+pub struct MetadataUpload<'a> {
+    pub label: &'a str,
+    pub document: &'a [u8],
+    /// Picks one IdP from an aggregate; ignored for a single-IdP document.
+    pub entity_id: &'a str,
+    /// The federation certificate the document must be signed with; empty when the owner gave none.
+    pub signing_certificate: &'a [u8],
+}
+
+/// Where the metadata came from, and whether Gatehouse keeps watching it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetadataOrigin {
+    /// The document the settings came from, as received.
+    pub xml: Option<String>,
+    pub url: Option<Url>,
+    /// Refresh from `url` in the background.
+    pub monitor: bool,
+    /// The certificate every version of the document must be signed with.
+    pub signing_certificate: Option<Certificate>,
+    pub refresh_due_at: Option<DateTime<Utc>>,
+}
+
+/// One background fetch of a monitored metadata URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetadataRefresh {
+    pub at: DateTime<Utc>,
+    pub outcome: RefreshOutcome,
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    Updated,
+    Unchanged,
+    /// The download or the document was bad; the saved configuration was kept.
+    Failed,
+}
+
+impl RefreshOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshOutcome::Updated => "updated",
+            RefreshOutcome::Unchanged => "unchanged",
+            RefreshOutcome::Failed => "failed",
+        }
+    }
+
+    pub fn from_stored(text: &str) -> Self {
+        match text {
+            "updated" => RefreshOutcome::Updated,
+            "unchanged" => RefreshOutcome::Unchanged,
+            _ => RefreshOutcome::Failed,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Connection {
     pub id: ConnectionId,
     pub label: String,
     pub idp: IdpSettings,
+    pub options: ConnectionOptions,
     pub source: Source,
-    /// The metadata document the settings came from, as uploaded.
-    pub metadata_xml: Option<String>,
+    pub origin: MetadataOrigin,
     pub mappings: RoleMappings,
+    /// Gatehouse's own key pairs for this connection.
+    pub sp_keys: Vec<SpKey>,
+    /// Newest first; only for monitored metadata URLs.
+    pub refreshes: Vec<MetadataRefresh>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl Connection {
-    fn new(label: String, idp: IdpSettings, source: Source, metadata_xml: Option<String>, now: DateTime<Utc>) -> Self {
-        Self {
-            id: ConnectionId::new(),
-            label,
-            idp,
-            source,
-            metadata_xml,
-            mappings: RoleMappings {
-                rules: Vec::new(),
-                default_role: Role::NoAccess,
-                reapply_on_sign_in: false,
-            },
-            created_at: now,
-            updated_at: now,
-        }
+    /// Where AuthnRequests go: the endpoint for the chosen binding.
+    pub fn sso_endpoint(&self) -> &Endpoint {
+        self.idp
+            .sso(self.options.binding)
+            .unwrap_or_else(|| self.idp.preferred_sso())
     }
 }
 
@@ -146,6 +253,12 @@ pub enum ConnectionError {
     UnknownIdp(String),
     #[error("{0}")]
     Certificate(#[from] CertificateError),
+    #[error("Federation certificate: {0}")]
+    SigningCertificate(CertificateError),
+    #[error("{0}")]
+    Signature(#[from] SignatureError),
+    #[error("{0}")]
+    Fetch(#[from] FetchError),
     #[error("Enter the IdP's entity ID (its \"Identifier\" or \"Issuer\"), up to {MAX_ENTITY_ID} characters.")]
     InvalidEntityId,
     #[error("Enter the IdP's single sign-on URL: an https:// address.")]
@@ -162,35 +275,86 @@ pub enum ConnectionError {
     NotFound,
     #[error("{0}")]
     RoleMappings(#[from] RoleMappingError),
+    #[error("{0}")]
+    Options(#[from] OptionsError),
+    #[error("The connection already has this certificate (SHA-256 {0}).")]
+    DuplicateCertificate(String),
+    #[error("This is the connection's only signing certificate. Add the new one first, then remove this one.")]
+    LastCertificate,
+    #[error("The connection has no certificate with SHA-256 fingerprint {0}.")]
+    UnknownCertificate(String),
+    #[error("{0}")]
+    KeyRotation(&'static str),
+    #[error("This connection was not imported from a metadata URL; import one to have it refreshed.")]
+    NotMonitorable,
+    /// A blocking task (key generation, XML signature checks) did not finish.
+    #[error("{0}")]
+    Worker(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+impl From<SpKeyError> for ConnectionError {
+    fn from(error: SpKeyError) -> Self {
+        ConnectionError::Store(StoreError::Damaged(error.to_string()))
+    }
+}
+
 #[derive(Clone)]
 pub struct ConnectionService {
-    store: Store,
-    tenancy: TenancyService,
+    pub(super) store: Store,
+    pub(super) tenancy: TenancyService,
     public_url: Url,
+    pub(super) fetcher: MetadataFetcher,
+    pub(super) refresh_interval: Duration,
 }
 
 impl ConnectionService {
-    pub fn new(store: Store, tenancy: TenancyService, public_url: Url) -> Self {
+    pub fn new(
+        store: Store,
+        tenancy: TenancyService,
+        public_url: Url,
+        fetch_policy: FetchPolicy,
+        refresh_interval: Duration,
+    ) -> Self {
         Self {
             store,
             tenancy,
             public_url,
+            fetcher: MetadataFetcher::new(fetch_policy),
+            refresh_interval,
         }
     }
 
-    /// The account's connections with their role mappings; any member who may view the account may look.
+    /// The account's connections with their role mappings, keys and refresh history; any member who may view
+    /// the account may look.
     pub async fn list(&self, caller: &Caller, account: AccountId) -> Result<Vec<Connection>, ConnectionError> {
         self.tenancy.require(caller, account, Permission::ViewAccount).await?;
         let mut connections = Vec::new();
         for row in self.store.connections_of_account(account).await? {
-            let rules = self.store.role_mappings(row.id).await?;
-            connections.push(connection_of_row(row, rules)?);
+            connections.push(self.assemble(row).await?);
         }
         Ok(connections)
+    }
+
+    /// One connection of the account, after checking `permission`.
+    pub(super) async fn load(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        id: ConnectionId,
+        permission: Permission,
+    ) -> Result<Connection, ConnectionError> {
+        self.tenancy.require(caller, account, permission).await?;
+        let row = self.store.connection(account, id).await?.ok_or(ConnectionError::NotFound)?;
+        self.assemble(row).await
+    }
+
+    pub(super) async fn assemble(&self, row: ConnectionRow) -> Result<Connection, ConnectionError> {
+        let rules = self.store.role_mappings(row.id).await?;
+        let keys = self.store.sp_keys(row.id).await?;
+        let refreshes = self.store.metadata_refreshes(row.id).await?;
+        Ok(connection_of_row(row, rules, keys, refreshes)?)
     }
 
     /// Replaces a connection's role mappings (Owner or Admin): rules tried in order, the first match deciding,
@@ -231,7 +395,7 @@ impl ConnectionService {
                 account,
                 id,
                 &stored,
-                default_role_text(&mappings),
+                mappings.default_role.as_str(),
                 reapply_on_sign_in,
                 &entry,
             )
@@ -243,47 +407,40 @@ impl ConnectionService {
         }
     }
 
-    /// Creates a connection from an IdP metadata document. For an aggregate listing several IdPs, `entity_id`
-    /// names the one to connect.
+    /// Creates a connection from an IdP metadata document, or with `target`, replaces that connection's IdP
+    /// settings (keeping its id, options, keys and role mappings). For an aggregate listing several IdPs,
+    /// `entity_id` names the one to connect.
     pub async fn import_metadata(
         &self,
         caller: &Caller,
         account: AccountId,
-        label: &str,
-        document: &[u8],
-        entity_id: Option<&str>,
+        upload: &MetadataUpload<'_>,
+        target: Option<ConnectionId>,
         now: DateTime<Utc>,
     ) -> Result<Connection, ConnectionError> {
         self.tenancy
             .require(caller, account, Permission::ManageConnections)
             .await?;
-        let label = checked_label(label)?;
-        let idp = match parse_metadata(document)? {
-            MetadataDocument::Single(idp) => idp,
-            MetadataDocument::Aggregate(idps) => match entity_id.map(str::trim).filter(|e| !e.is_empty()) {
-                None => {
-                    return Err(ConnectionError::ChooseIdp(
-                        idps.into_iter().map(|i| i.entity_id).collect(),
-                    ));
-                }
-                Some(wanted) => idps
-                    .into_iter()
-                    .find(|i| i.entity_id == wanted)
-                    .ok_or_else(|| ConnectionError::UnknownIdp(wanted.to_owned()))?,
-            },
+        let label = checked_label(upload.label)?;
+        let signing_certificate = signing_certificate(upload.signing_certificate)?;
+        let (idp, xml) = read_document(upload.document.to_vec(), upload.entity_id, signing_certificate.clone()).await?;
+        let origin = MetadataOrigin {
+            xml: Some(xml),
+            signing_certificate,
+            ..MetadataOrigin::default()
         };
-        let settings = IdpSettings::from_metadata(idp)?;
-        let metadata_xml = String::from_utf8_lossy(document).into_owned();
-        let connection = Connection::new(label, settings, Source::Metadata, Some(metadata_xml), now);
-        self.save_new(caller, account, connection).await
+        self.save_settings(caller, account, target, label, idp, Source::Metadata, origin, now)
+            .await
     }
 
-    /// Creates a connection from typed-in fields; every field is checked before anything is saved.
+    /// Creates a connection from typed-in fields, or with `target` replaces that connection's IdP settings;
+    /// every field is checked before anything is saved.
     pub async fn create_manual(
         &self,
         caller: &Caller,
         account: AccountId,
         fields: &ManualFields<'_>,
+        target: Option<ConnectionId>,
         now: DateTime<Utc>,
     ) -> Result<Connection, ConnectionError> {
         self.tenancy
@@ -301,12 +458,16 @@ impl ConnectionService {
             text => Some(parse_http_url(text).ok_or(ConnectionError::InvalidSloUrl)?),
         };
         let certificates = Certificate::parse_all(fields.certificates)?;
-        let settings = IdpSettings {
+        // IdPs take requests in both bindings at the one URL they show for manual set-up.
+        let sso_endpoints = [HTTP_REDIRECT, HTTP_POST]
+            .map(|binding| Endpoint {
+                binding: binding.to_owned(),
+                location: sso_url.clone(),
+            })
+            .to_vec();
+        let idp = IdpSettings {
             entity_id: entity_id.to_owned(),
-            sso: Endpoint {
-                binding: HTTP_REDIRECT.to_owned(),
-                location: sso_url,
-            },
+            sso_endpoints,
             slo: slo_url.map(|location| Endpoint {
                 binding: HTTP_REDIRECT.to_owned(),
                 location,
@@ -314,8 +475,227 @@ impl ConnectionService {
             certificates,
             name_id_formats: Vec::new(),
         };
-        let connection = Connection::new(label, settings, Source::Manual, None, now);
-        self.save_new(caller, account, connection).await
+        self.save_settings(caller, account, target, label, idp, Source::Manual, MetadataOrigin::default(), now)
+            .await
+    }
+
+    /// Saves validated IdP settings: as a new connection (with options suited to the IdP and a fresh SP key
+    /// pair), or over the IdP settings of `target`, keeping everything else about it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn save_settings(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        target: Option<ConnectionId>,
+        label: String,
+        idp: IdpSettings,
+        source: Source,
+        origin: MetadataOrigin,
+        now: DateTime<Utc>,
+    ) -> Result<Connection, ConnectionError> {
+        let Some(id) = target else {
+            return self.insert_new(caller, account, label, idp, source, origin, now).await;
+        };
+        let before = self.load(caller, account, id, Permission::ManageConnections).await?;
+        let mut options = before.options.clone();
+        if idp.sso(options.binding).is_none() {
+            options.binding = RequestBinding::of_urn(&idp.preferred_sso().binding).unwrap_or(RequestBinding::Redirect);
+        }
+        let mut changes = idp.changes_from(&before.idp);
+        if label != before.label {
+            changes.insert(0, format!("name {} → {label}", before.label));
+        }
+        if source != before.source {
+            changes.push(format!("now {}", source.describe()));
+        }
+        if changes.is_empty() {
+            changes.push("no change".to_owned());
+        }
+        let updated = Connection {
+            label,
+            idp,
+            options,
+            source,
+            origin,
+            updated_at: now,
+            ..before
+        };
+        let detail = format!("{}: {}", updated.label, changes.join("; "));
+        let entry = audit::entry(account, caller, now, "Connection settings replaced", detail);
+        self.write(&updated, account, &entry).await?;
+        Ok(updated)
+    }
+
+    /// Saves a changed connection; a unique violation means another connection of the account has its IdP.
+    pub(super) async fn write(
+        &self,
+        connection: &Connection,
+        account: AccountId,
+        entry: &AuditRow,
+    ) -> Result<(), ConnectionError> {
+        match self.store.update_connection(&row_of(account, connection), entry).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ConnectionError::NotFound),
+            Err(e) if e.is_unique_violation() => Err(ConnectionError::DuplicateIdp(connection.idp.entity_id.clone())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_new(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        label: String,
+        idp: IdpSettings,
+        source: Source,
+        origin: MetadataOrigin,
+        now: DateTime<Utc>,
+    ) -> Result<Connection, ConnectionError> {
+        if self.store.count_connections(account).await? >= MAX_CONNECTIONS_PER_ACCOUNT {
+            return Err(ConnectionError::TooMany);
+        }
+        let id = ConnectionId::new();
+        let key = self.generate_key(id, KeyState::Active, now).await?;
+        let connection = Connection {
+            id,
+            label,
+            options: ConnectionOptions::defaults_for(&idp.entity_id, idp.preferred_sso()),
+            idp,
+            source,
+            origin,
+            mappings: RoleMappings {
+                rules: Vec::new(),
+                default_role: Role::NoAccess,
+                reapply_on_sign_in: false,
+            },
+            sp_keys: vec![key],
+            refreshes: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        let detail = format!(
+            "{} ({}), {}",
+            connection.label,
+            connection.idp.entity_id,
+            connection.source.describe()
+        );
+        let entry = audit::entry(account, caller, now, "Connection added", detail);
+        let keys: Vec<SpKeyRow> = connection.sp_keys.iter().map(|k| key_row(id, k)).collect();
+        match self
+            .store
+            .insert_connection(&row_of(account, &connection), &keys, &entry)
+            .await
+        {
+            Ok(()) => Ok(connection),
+            Err(e) if e.is_unique_violation() => Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A new SP key pair for the connection, generated off the async runtime.
+    pub(super) async fn generate_key(
+        &self,
+        id: ConnectionId,
+        state: KeyState,
+        now: DateTime<Utc>,
+    ) -> Result<SpKey, ConnectionError> {
+        let host = self.public_url.host_str().unwrap_or("gatehouse").to_owned();
+        let key = tokio::task::spawn_blocking(move || SpKey::generate(id, &host, state, now))
+            .await
+            .map_err(|e| ConnectionError::Worker(format!("key generation stopped: {e}")))??;
+        Ok(key)
+    }
+
+    /// Saves the connection's sign-in options (Owner or Admin; switching IdP-initiated sign-in or SHA-1 is the
+    /// Owner's alone).
+    pub async fn save_options(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        id: ConnectionId,
+        form: &OptionsForm<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<ConnectionOptions, ConnectionError> {
+        let before = self.load(caller, account, id, Permission::ManageConnections).await?;
+        let options = form.parse(&before.idp.sso_endpoints)?;
+        self.tenancy
+            .require(caller, account, options.permission_to_change_from(&before.options))
+            .await?;
+        let changes = options.changes_from(&before.options);
+        if changes.is_empty() {
+            return Ok(options);
+        }
+        let detail = format!("{}: {}", before.label, changes.join("; "));
+        let entry = audit::entry(account, caller, now, "Connection options changed", detail);
+        let updated = Connection {
+            options: options.clone(),
+            updated_at: now,
+            ..before
+        };
+        self.write(&updated, account, &entry).await?;
+        Ok(options)
+    }
+
+    /// Adds signing certificates (an IdP's next certificate, before it rolls over).
+    pub async fn add_certificates(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        id: ConnectionId,
+        input: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Connection, ConnectionError> {
+        let before = self.load(caller, account, id, Permission::ManageConnections).await?;
+        let mut idp = before.idp.clone();
+        for certificate in Certificate::parse_all(input)? {
+            if idp.certificates.contains(&certificate) {
+                return Err(ConnectionError::DuplicateCertificate(certificate.sha256_fingerprint));
+            }
+            idp.certificates.push(certificate);
+        }
+        self.change_certificates(caller, account, before, idp, now).await
+    }
+
+    /// Removes one signing certificate, named by its SHA-256 fingerprint; the last one stays.
+    pub async fn remove_certificate(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        id: ConnectionId,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Connection, ConnectionError> {
+        let before = self.load(caller, account, id, Permission::ManageConnections).await?;
+        let mut idp = before.idp.clone();
+        let count = idp.certificates.len();
+        idp.certificates.retain(|c| c.sha256_fingerprint != fingerprint.trim());
+        if idp.certificates.len() == count {
+            return Err(ConnectionError::UnknownCertificate(fingerprint.trim().to_owned()));
+        }
+        if idp.certificates.is_empty() {
+            return Err(ConnectionError::LastCertificate);
+        }
+        self.change_certificates(caller, account, before, idp, now).await
+    }
+
+    async fn change_certificates(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        before: Connection,
+        idp: IdpSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Connection, ConnectionError> {
+        let detail = format!("{}: {}", before.label, idp.changes_from(&before.idp).join("; "));
+        let entry = audit::entry(account, caller, now, "Certificates changed", detail);
+        let updated = Connection {
+            idp,
+            updated_at: now,
+            ..before
+        };
+        self.write(&updated, account, &entry).await?;
+        Ok(updated)
     }
 
     /// Deletes a connection.
@@ -326,17 +706,8 @@ impl ConnectionService {
         id: ConnectionId,
         now: DateTime<Utc>,
     ) -> Result<(), ConnectionError> {
-        self.tenancy
-            .require(caller, account, Permission::ManageConnections)
-            .await?;
-        let removed = self
-            .store
-            .connections_of_account(account)
-            .await?
-            .into_iter()
-            .find(|c| c.id == id)
-            .ok_or(ConnectionError::NotFound)?;
-        let detail = format!("{} ({})", removed.label, removed.idp_entity_id);
+        let removed = self.load(caller, account, id, Permission::ManageConnections).await?;
+        let detail = format!("{} ({})", removed.label, removed.idp.entity_id);
         let entry = audit::entry(account, caller, now, "Connection removed", detail);
         if self.store.delete_connection(account, id, &entry).await? {
             Ok(())
@@ -363,116 +734,68 @@ impl ConnectionService {
         }
     }
 
-    async fn save_new(
-        &self,
-        caller: &Caller,
-        account: AccountId,
-        connection: Connection,
-    ) -> Result<Connection, ConnectionError> {
-        if self.store.count_connections(account).await? >= MAX_CONNECTIONS_PER_ACCOUNT {
-            return Err(ConnectionError::TooMany);
-        }
-        let how = match connection.source {
-            Source::Metadata => "from IdP metadata",
-            Source::Manual => "entered by hand",
+    /// The SP metadata document of a connection, for anyone who has its URL (IdPs fetch it unauthenticated);
+    /// `None` when there is no such connection.
+    pub async fn service_provider_metadata(&self, id: ConnectionId) -> Result<Option<String>, ConnectionError> {
+        let Some(row) = self.store.connection_by_id(id).await? else {
+            return Ok(None);
         };
-        let detail = format!("{} ({}), {how}", connection.label, connection.idp.entity_id);
-        let entry = audit::entry(account, caller, connection.created_at, "Connection added", detail);
-        match self
-            .store
-            .insert_connection(&row_of(account, &connection), &entry)
-            .await
-        {
-            Ok(()) => Ok(connection),
-            Err(e) if e.is_unique_violation() => Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
-            Err(e) => Err(e.into()),
-        }
+        let connection = self.assemble(row).await?;
+        Ok(Some(sp_metadata_xml(
+            &self.service_provider_values(id),
+            &connection.sp_keys,
+            connection.options.sign_authn_requests,
+        )))
     }
 }
 
-fn checked_label(label: &str) -> Result<String, ConnectionError> {
+/// Parses a metadata document into IdP settings, after checking its signature when a federation certificate is
+/// given (then only the signed content is read). Returns the settings and the document as text.
+pub(super) async fn read_document(
+    document: Vec<u8>,
+    entity_id: &str,
+    signing_certificate: Option<Certificate>,
+) -> Result<(IdpSettings, String), ConnectionError> {
+    let entity_id = entity_id.trim().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let text = String::from_utf8_lossy(&document).into_owned();
+        let trusted = match &signing_certificate {
+            // A too-large or non-text document is refused by the parser before any XML-DSig work.
+            Some(certificate) => {
+                parse_metadata(&document)?;
+                verified_content(&text, certificate)?
+            }
+            None => text.clone(),
+        };
+        let idp = match parse_metadata(trusted.as_bytes())? {
+            MetadataDocument::Single(idp) => idp,
+            MetadataDocument::Aggregate(idps) if entity_id.is_empty() => {
+                return Err(ConnectionError::ChooseIdp(idps.into_iter().map(|i| i.entity_id).collect()));
+            }
+            MetadataDocument::Aggregate(idps) => idps
+                .into_iter()
+                .find(|i| i.entity_id == entity_id)
+                .ok_or(ConnectionError::UnknownIdp(entity_id))?,
+        };
+        Ok((IdpSettings::from_metadata(idp)?, text))
+    })
+    .await
+    .map_err(|e| ConnectionError::Worker(format!("reading the metadata stopped: {e}")))?
+}
+
+/// The optional federation certificate of a metadata import.
+pub(super) fn signing_certificate(input: &[u8]) -> Result<Option<Certificate>, ConnectionError> {
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let mut certificates = Certificate::parse_all(input).map_err(ConnectionError::SigningCertificate)?;
+    Ok(Some(certificates.swap_remove(0)))
+}
+
+pub(super) fn checked_label(label: &str) -> Result<String, ConnectionError> {
     let label = label.trim();
     if label.is_empty() || label.chars().count() > MAX_LABEL || label.chars().any(char::is_control) {
         return Err(ConnectionError::InvalidLabel);
     }
     Ok(label.to_owned())
-}
-
-fn row_of(account: AccountId, c: &Connection) -> ConnectionRow {
-    ConnectionRow {
-        id: c.id,
-        account_id: account,
-        label: c.label.clone(),
-        idp_entity_id: c.idp.entity_id.clone(),
-        sso_url: c.idp.sso.location.to_string(),
-        sso_binding: c.idp.sso.binding.clone(),
-        slo_url: c.idp.slo.as_ref().map(|e| e.location.to_string()),
-        slo_binding: c.idp.slo.as_ref().map(|e| e.binding.clone()),
-        certificates: c.idp.certificates.iter().map(Certificate::to_base64).collect(),
-        name_id_formats: c.idp.name_id_formats.clone(),
-        source: c.source.as_str().to_owned(),
-        metadata_xml: c.metadata_xml.clone(),
-        created_at: c.created_at,
-        updated_at: c.updated_at,
-        default_role: default_role_text(&c.mappings).to_owned(),
-        reapply_roles: c.mappings.reapply_on_sign_in,
-    }
-}
-
-fn default_role_text(mappings: &RoleMappings) -> &'static str {
-    mappings.default_role.as_str()
-}
-
-/// A stored role; an unknown value (a damaged row) reads as No access, which grants nothing.
-fn stored_role(text: &str) -> Role {
-    text.parse().unwrap_or(Role::NoAccess)
-}
-
-/// Rebuilds a saved connection; the certificates were checked when saved, so a failure here is a damaged row.
-fn connection_of_row(row: ConnectionRow, rules: Vec<MappingRow>) -> Result<Connection, ConnectionError> {
-    let damaged = |what: &str| StoreError::Damaged(format!("connection {} has an unreadable {what}", row.id));
-    let endpoint = |url: &str, binding: &str| {
-        Some(Endpoint {
-            binding: binding.to_owned(),
-            location: parse_http_url(url)?,
-        })
-    };
-    let sso = endpoint(&row.sso_url, &row.sso_binding).ok_or_else(|| damaged("SSO URL"))?;
-    let slo = match (&row.slo_url, &row.slo_binding) {
-        (Some(url), Some(binding)) => Some(endpoint(url, binding).ok_or_else(|| damaged("SLO URL"))?),
-        _ => None,
-    };
-    let certificates = row
-        .certificates
-        .iter()
-        .map(|c| Certificate::from_base64(c))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| damaged("certificate"))?;
-    Ok(Connection {
-        id: row.id,
-        label: row.label,
-        idp: IdpSettings {
-            entity_id: row.idp_entity_id,
-            sso,
-            slo,
-            certificates,
-            name_id_formats: row.name_id_formats,
-        },
-        source: Source::from_stored(&row.source),
-        metadata_xml: row.metadata_xml,
-        mappings: RoleMappings {
-            rules: rules
-                .into_iter()
-                .map(|r| RoleMapping {
-                    attribute: r.attribute_name,
-                    value: r.attribute_value,
-                    role: stored_role(&r.role),
-                })
-                .collect(),
-            default_role: stored_role(&row.default_role),
-            reapply_on_sign_in: row.reapply_roles,
-        },
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    })
 }

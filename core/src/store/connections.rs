@@ -1,12 +1,15 @@
 //! Identity-provider connections, as rows.
 
 use super::policy::{AuditRow, insert_audit};
-use super::schema::{role_mapping, sso_connection};
+use super::schema::{metadata_refresh, role_mapping, sp_key, sso_connection};
 use super::{Store, StoreError};
 use crate::ids::{AccountId, ConnectionId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionRow {
@@ -28,7 +31,51 @@ pub struct ConnectionRow {
     /// Storage name of the role given when no mapping matches.
     pub default_role: String,
     pub reapply_roles: bool,
+    /// Every SSO endpoint the IdP offers, as `binding location`.
+    pub sso_endpoints: Vec<String>,
+    pub options: OptionsRow,
+    pub metadata_url: Option<String>,
+    pub monitor_metadata: bool,
+    /// Base64 DER.
+    pub metadata_signing_certificate: Option<String>,
+    pub metadata_refresh_due_at: Option<DateTime<Utc>>,
 }
+
+/// A connection's sign-in options as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptionsRow {
+    pub allow_idp_initiated: bool,
+    pub sign_authn_requests: bool,
+    pub requested_authn_context: String,
+    /// Empty for the NameID.
+    pub email_attribute: String,
+    pub allow_sha1: bool,
+    pub clock_skew_seconds: i32,
+}
+
+/// One SP key pair as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpKeyRow {
+    pub id: uuid::Uuid,
+    pub connection_id: ConnectionId,
+    pub state: String,
+    pub private_key_pem: String,
+    /// Base64 DER.
+    pub certificate: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One fetch of a monitored metadata URL and what came of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshRow {
+    pub connection_id: ConnectionId,
+    pub at: DateTime<Utc>,
+    pub outcome: String,
+    pub detail: String,
+}
+
+/// How many refresh results are kept per connection.
+pub const KEPT_REFRESHES: u64 = 20;
 
 /// One role-mapping rule as stored: attribute name, attribute value, storage name of the role.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,38 +108,328 @@ impl From<sso_connection::Model> for ConnectionRow {
             updated_at: m.updated_at,
             default_role: m.default_role,
             reapply_roles: m.reapply_roles,
+            sso_endpoints: lines(&m.sso_endpoints),
+            options: OptionsRow {
+                allow_idp_initiated: m.allow_idp_initiated,
+                sign_authn_requests: m.sign_authn_requests,
+                requested_authn_context: m.requested_authn_context,
+                email_attribute: m.email_attribute,
+                allow_sha1: m.allow_sha1,
+                clock_skew_seconds: m.clock_skew_seconds,
+            },
+            metadata_url: m.metadata_url,
+            monitor_metadata: m.monitor_metadata,
+            metadata_signing_certificate: m.metadata_signing_certificate,
+            metadata_refresh_due_at: m.metadata_refresh_due_at,
         }
     }
+}
+
+impl ConnectionRow {
+    /// Every column, for inserts; `write_settings` leaves out those an update must not touch.
+    fn active_model(&self) -> sso_connection::ActiveModel {
+        sso_connection::ActiveModel {
+            id: Set(self.id.as_uuid()),
+            account_id: Set(self.account_id.as_uuid()),
+            label: Set(self.label.clone()),
+            idp_entity_id: Set(self.idp_entity_id.clone()),
+            sso_url: Set(self.sso_url.clone()),
+            sso_binding: Set(self.sso_binding.clone()),
+            slo_url: Set(self.slo_url.clone()),
+            slo_binding: Set(self.slo_binding.clone()),
+            certificates: Set(self.certificates.join("\n")),
+            name_id_formats: Set(self.name_id_formats.join("\n")),
+            source: Set(self.source.clone()),
+            metadata_xml: Set(self.metadata_xml.clone()),
+            created_at: Set(self.created_at),
+            updated_at: Set(self.updated_at),
+            default_role: Set(self.default_role.clone()),
+            reapply_roles: Set(self.reapply_roles),
+            sso_endpoints: Set(self.sso_endpoints.join("\n")),
+            allow_idp_initiated: Set(self.options.allow_idp_initiated),
+            sign_authn_requests: Set(self.options.sign_authn_requests),
+            requested_authn_context: Set(self.options.requested_authn_context.clone()),
+            email_attribute: Set(self.options.email_attribute.clone()),
+            allow_sha1: Set(self.options.allow_sha1),
+            clock_skew_seconds: Set(self.options.clock_skew_seconds),
+            metadata_url: Set(self.metadata_url.clone()),
+            monitor_metadata: Set(self.monitor_metadata),
+            metadata_signing_certificate: Set(self.metadata_signing_certificate.clone()),
+            metadata_refresh_due_at: Set(self.metadata_refresh_due_at),
+        }
+    }
+}
+
+impl From<sp_key::Model> for SpKeyRow {
+    fn from(m: sp_key::Model) -> Self {
+        Self {
+            id: m.id,
+            connection_id: m.connection_id.into(),
+            state: m.state,
+            private_key_pem: m.private_key_pem,
+            certificate: m.certificate,
+            created_at: m.created_at,
+        }
+    }
+}
+
+async fn insert_sp_key(db: &impl ConnectionTrait, key: &SpKeyRow) -> Result<(), StoreError> {
+    sp_key::Entity::insert(sp_key::ActiveModel {
+        id: Set(key.id),
+        connection_id: Set(key.connection_id.as_uuid()),
+        state: Set(key.state.clone()),
+        private_key_pem: Set(key.private_key_pem.clone()),
+        certificate: Set(key.certificate.clone()),
+        created_at: Set(key.created_at),
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Saves a connection's IdP settings and options; the role-mapping columns belong to `replace_role_mappings`.
+async fn write_settings(db: &impl ConnectionTrait, row: &ConnectionRow) -> Result<(), StoreError> {
+    let mut model = row.active_model();
+    model.default_role = sea_orm::ActiveValue::NotSet;
+    model.reapply_roles = sea_orm::ActiveValue::NotSet;
+    model.created_at = sea_orm::ActiveValue::NotSet;
+    sso_connection::Entity::update(model).exec(db).await?;
+    Ok(())
+}
+
+/// Whether the account has this connection, read inside the caller's transaction.
+async fn owns_connection(
+    db: &impl ConnectionTrait,
+    account_id: AccountId,
+    id: ConnectionId,
+) -> Result<bool, StoreError> {
+    Ok(sso_connection::Entity::find_by_id(id.as_uuid())
+        .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 impl Store {
     /// Adds a connection with its audit entry, in one transaction; a unique violation means the account has
     /// one to this IdP already.
-    pub async fn insert_connection(&self, row: &ConnectionRow, audit: &AuditRow) -> Result<(), StoreError> {
+    pub async fn insert_connection(
+        &self,
+        row: &ConnectionRow,
+        keys: &[SpKeyRow],
+        audit: &AuditRow,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
-        sso_connection::Entity::insert(sso_connection::ActiveModel {
-            id: Set(row.id.as_uuid()),
-            account_id: Set(row.account_id.as_uuid()),
-            label: Set(row.label.clone()),
-            idp_entity_id: Set(row.idp_entity_id.clone()),
-            sso_url: Set(row.sso_url.clone()),
-            sso_binding: Set(row.sso_binding.clone()),
-            slo_url: Set(row.slo_url.clone()),
-            slo_binding: Set(row.slo_binding.clone()),
-            certificates: Set(row.certificates.join("\n")),
-            name_id_formats: Set(row.name_id_formats.join("\n")),
-            source: Set(row.source.clone()),
-            metadata_xml: Set(row.metadata_xml.clone()),
-            created_at: Set(row.created_at),
-            updated_at: Set(row.updated_at),
-            default_role: Set(row.default_role.clone()),
-            reapply_roles: Set(row.reapply_roles),
-        })
-        .exec(&txn)
-        .await?;
+        sso_connection::Entity::insert(row.active_model()).exec(&txn).await?;
+        for key in keys {
+            insert_sp_key(&txn, key).await?;
+        }
         insert_audit(&txn, audit).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Replaces a connection's IdP settings and options (not its role mappings) with its audit entry, in one
+    /// transaction; `false` when the account has no such connection. A unique violation means the account has
+    /// another connection to the new IdP entity ID.
+    pub async fn update_connection(&self, row: &ConnectionRow, audit: &AuditRow) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        if !owns_connection(&txn, row.account_id, row.id).await? {
+            return Ok(false);
+        }
+        write_settings(&txn, row).await?;
+        insert_audit(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn connection(&self, account_id: AccountId, id: ConnectionId) -> Result<Option<ConnectionRow>, StoreError> {
+        Ok(sso_connection::Entity::find_by_id(id.as_uuid())
+            .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+            .one(&self.db)
+            .await?
+            .map(ConnectionRow::from))
+    }
+
+    /// A connection by id alone, for public endpoints that name it in their path (the SP metadata).
+    pub async fn connection_by_id(&self, id: ConnectionId) -> Result<Option<ConnectionRow>, StoreError> {
+        Ok(sso_connection::Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await?
+            .map(ConnectionRow::from))
+    }
+
+    /// The connection's SP keys.
+    pub async fn sp_keys(&self, connection_id: ConnectionId) -> Result<Vec<SpKeyRow>, StoreError> {
+        Ok(sp_key::Entity::find()
+            .filter(sp_key::Column::ConnectionId.eq(connection_id.as_uuid()))
+            .order_by_asc(sp_key::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(SpKeyRow::from)
+            .collect())
+    }
+
+    /// Adds a key (the next one, ahead of a rotation) with its audit entry; a unique violation means the
+    /// connection has a key in that state already. `false` when the account has no such connection.
+    pub async fn add_sp_key(&self, account_id: AccountId, key: &SpKeyRow, audit: &AuditRow) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        if !owns_connection(&txn, account_id, key.connection_id).await? {
+            return Ok(false);
+        }
+        insert_sp_key(&txn, key).await?;
+        insert_audit(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Deletes the keys in state `delete`, then moves keys from one state to another in order, with the audit
+    /// entry, in one transaction that holds the connection row locked: a rotation is `delete previous;
+    /// active → previous; next → active`. `false` (and nothing changed) when the account has no such connection
+    /// or no key is in state `requires`, such as when a concurrent rotation got there first.
+    pub async fn shift_sp_keys(
+        &self,
+        account_id: AccountId,
+        connection_id: ConnectionId,
+        requires: &str,
+        delete: Option<&str>,
+        moves: &[(&str, &str)],
+        audit: &AuditRow,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        let locked = sso_connection::Entity::find_by_id(connection_id.as_uuid())
+            .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .is_some();
+        let of_connection = sp_key::Column::ConnectionId.eq(connection_id.as_uuid());
+        let required = sp_key::Entity::find()
+            .filter(of_connection.clone())
+            .filter(sp_key::Column::State.eq(requires))
+            .count(&txn)
+            .await?;
+        if !locked || required == 0 {
+            return Ok(false);
+        }
+        if let Some(state) = delete {
+            sp_key::Entity::delete_many()
+                .filter(of_connection.clone())
+                .filter(sp_key::Column::State.eq(state))
+                .exec(&txn)
+                .await?;
+        }
+        for (from, to) in moves {
+            sp_key::Entity::update_many()
+                .col_expr(sp_key::Column::State, Expr::value(*to))
+                .filter(of_connection.clone())
+                .filter(sp_key::Column::State.eq(*from))
+                .exec(&txn)
+                .await?;
+        }
+        insert_audit(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Monitored connections whose metadata refresh is due, oldest first.
+    pub async fn metadata_refreshes_due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<ConnectionRow>, StoreError> {
+        Ok(sso_connection::Entity::find()
+            .filter(sso_connection::Column::MonitorMetadata.eq(true))
+            .filter(sso_connection::Column::MetadataRefreshDueAt.lte(now))
+            .order_by_asc(sso_connection::Column::MetadataRefreshDueAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(ConnectionRow::from)
+            .collect())
+    }
+
+    /// Takes a due refresh for this process by moving its time to `lease_until`, only if no one else moved it
+    /// since it was read (as `claim_domain_check` does for domains).
+    pub async fn claim_metadata_refresh(
+        &self,
+        id: ConnectionId,
+        due_at: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sso_connection::Entity::update_many()
+            .col_expr(sso_connection::Column::MetadataRefreshDueAt, Expr::value(lease_until))
+            .filter(sso_connection::Column::Id.eq(id.as_uuid()))
+            .filter(sso_connection::Column::MetadataRefreshDueAt.eq(due_at))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Records one refresh and when the next is due; with `updated`, also saves the connection's new settings
+    /// and the audit entry; all in one transaction. Only the newest [`KEPT_REFRESHES`] results are kept.
+    pub async fn record_metadata_refresh(
+        &self,
+        refresh: &RefreshRow,
+        next_due: DateTime<Utc>,
+        updated: Option<(&ConnectionRow, &AuditRow)>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        if let Some((row, audit)) = updated {
+            write_settings(&txn, row).await?;
+            insert_audit(&txn, audit).await?;
+        }
+        let found = sso_connection::Entity::update_many()
+            .col_expr(sso_connection::Column::MetadataRefreshDueAt, Expr::value(next_due))
+            .filter(sso_connection::Column::Id.eq(refresh.connection_id.as_uuid()))
+            .exec(&txn)
+            .await?;
+        if found.rows_affected == 0 {
+            // Removed while it was being fetched.
+            return Ok(());
+        }
+        metadata_refresh::Entity::insert(metadata_refresh::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            connection_id: Set(refresh.connection_id.as_uuid()),
+            at: Set(refresh.at),
+            outcome: Set(refresh.outcome.clone()),
+            detail: Set(refresh.detail.clone()),
+        })
+        .exec(&txn)
+        .await?;
+        let stale: Vec<uuid::Uuid> = metadata_refresh::Entity::find()
+            .filter(metadata_refresh::Column::ConnectionId.eq(refresh.connection_id.as_uuid()))
+            .order_by_desc(metadata_refresh::Column::At)
+            .offset(KEPT_REFRESHES)
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        if !stale.is_empty() {
+            metadata_refresh::Entity::delete_many()
+                .filter(metadata_refresh::Column::Id.is_in(stale))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The connection's newest refresh results first.
+    pub async fn metadata_refreshes(&self, connection_id: ConnectionId) -> Result<Vec<RefreshRow>, StoreError> {
+        Ok(metadata_refresh::Entity::find()
+            .filter(metadata_refresh::Column::ConnectionId.eq(connection_id.as_uuid()))
+            .order_by_desc(metadata_refresh::Column::At)
+            .limit(KEPT_REFRESHES)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| RefreshRow {
+                connection_id: m.connection_id.into(),
+                at: m.at,
+                outcome: m.outcome,
+                detail: m.detail,
+            })
+            .collect())
     }
 
     pub async fn connections_of_account(&self, account_id: AccountId) -> Result<Vec<ConnectionRow>, StoreError> {

@@ -8,7 +8,7 @@ mod schema;
 mod users;
 
 pub use accounts::InvitationRow;
-pub use connections::{ConnectionRow, MappingRow};
+pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, SpKeyRow};
 pub use domains::DomainRow;
 pub use policy::{AuditRow, PolicyRow};
 pub use users::{SessionRow, ThrottleRow, UserRow};

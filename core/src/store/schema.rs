@@ -172,6 +172,17 @@ pub mod sso_connection {
         pub updated_at: DateTimeUtc,
         pub default_role: String,
         pub reapply_roles: bool,
+        pub sso_endpoints: String,
+        pub allow_idp_initiated: bool,
+        pub sign_authn_requests: bool,
+        pub requested_authn_context: String,
+        pub email_attribute: String,
+        pub allow_sha1: bool,
+        pub clock_skew_seconds: i32,
+        pub metadata_url: Option<String>,
+        pub monitor_metadata: bool,
+        pub metadata_signing_certificate: Option<String>,
+        pub metadata_refresh_due_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -234,6 +245,47 @@ pub mod role_mapping {
         pub attribute_name: String,
         pub attribute_value: String,
         pub role: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod sp_key {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sp_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub connection_id: Uuid,
+        pub state: String,
+        pub private_key_pem: String,
+        pub certificate: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod metadata_refresh {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "metadata_refreshes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub connection_id: Uuid,
+        pub at: DateTimeUtc,
+        pub outcome: String,
+        pub detail: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,6 @@
 //! Identity-provider connections: created from real metadata or typed-in fields, validated whole, per role.
 
-use crate::support::{TestWorld, t0};
+use crate::support::{TestWorld, t0, upload};
 use gatehouse_core::sso::metadata::HTTP_REDIRECT;
 use gatehouse_core::sso::{ConnectionError, ManualFields, MetadataError, Source};
 use gatehouse_core::tenancy::{Role, TenancyError};
@@ -37,13 +37,13 @@ async fn every_real_metadata_file_becomes_a_connection() {
     ];
     for file in files {
         let created = connections
-            .import_metadata(&owner, account, file, &fixture(file), None, t0())
+            .import_metadata(&owner, account, &upload(file, &fixture(file), ""), None, t0())
             .await
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(created.source, Source::Metadata);
         assert!(!created.idp.certificates.is_empty());
         assert_eq!(
-            created.metadata_xml.as_deref().map(str::len),
+            created.origin.xml.as_deref().map(str::len),
             Some(fixture(file).len()),
             "kept as uploaded"
         );
@@ -55,11 +55,11 @@ async fn every_real_metadata_file_becomes_a_connection() {
         entra.idp.entity_id,
         "https://sts.windows.net/a9054a0f-2011-4e31-b3ac-fd8c354146ec/"
     );
-    assert_eq!(entra.idp.sso.binding, HTTP_REDIRECT, "HTTP-Redirect preferred");
+    assert_eq!(entra.sso_endpoint().binding, HTTP_REDIRECT, "HTTP-Redirect preferred");
     assert!(entra.idp.slo.is_some());
     let jumpcloud = listed.iter().find(|c| c.label == "jumpcloud.metadata.xml").unwrap();
     assert!(
-        jumpcloud.idp.sso.binding.ends_with("HTTP-POST"),
+        jumpcloud.sso_endpoint().binding.ends_with("HTTP-POST"),
         "the only binding it offers"
     );
 
@@ -80,7 +80,7 @@ async fn an_aggregate_asks_which_idp_to_connect() {
     let connections = world.connections();
     let file = fixture("multi_idp_edugain.entities.xml");
     let asked = connections
-        .import_metadata(&owner, account, "Uni", &file, None, t0())
+        .import_metadata(&owner, account, &upload("Uni", &file, ""), None, t0())
         .await;
     match asked {
         Err(ConnectionError::ChooseIdp(ids)) => assert_eq!(
@@ -94,19 +94,12 @@ async fn an_aggregate_asks_which_idp_to_connect() {
     }
     assert!(matches!(
         connections
-            .import_metadata(&owner, account, "Uni", &file, Some("https://webtut.fccn.pt"), t0())
+            .import_metadata(&owner, account, &upload("Uni", &file, "https://webtut.fccn.pt"), None, t0())
             .await,
         Err(ConnectionError::UnknownIdp(_))
     ));
     let chosen = connections
-        .import_metadata(
-            &owner,
-            account,
-            "Uni",
-            &file,
-            Some(" https://idp.fccn.pt/idp/shibboleth "),
-            t0(),
-        )
+        .import_metadata(&owner, account, &upload("Uni", &file, " https://idp.fccn.pt/idp/shibboleth "), None, t0())
         .await
         .unwrap();
     assert_eq!(chosen.idp.entity_id, "https://idp.fccn.pt/idp/shibboleth");
@@ -177,7 +170,7 @@ async fn typed_in_fields_are_checked_one_by_one_and_nothing_half_valid_is_saved(
         ),
     ];
     for (fields, what) in refused {
-        let result = connections.create_manual(&owner, account, &fields, t0()).await;
+        let result = connections.create_manual(&owner, account, &fields, None, t0()).await;
         let ok = matches!(
             (what, &result),
             ("label", Err(ConnectionError::InvalidLabel))
@@ -190,17 +183,17 @@ async fn typed_in_fields_are_checked_one_by_one_and_nothing_half_valid_is_saved(
     }
     assert!(connections.list(&owner, account).await.unwrap().is_empty());
 
-    let created = connections.create_manual(&owner, account, &good, t0()).await.unwrap();
+    let created = connections.create_manual(&owner, account, &good, None, t0()).await.unwrap();
     assert_eq!(created.source, Source::Manual);
     assert_eq!(created.idp.certificates.len(), 1);
     assert_eq!(created.idp.slo, None);
 
     // The same IdP twice in one account is refused; the first connection is untouched.
-    let again = connections.create_manual(&owner, account, &good, t0()).await;
+    let again = connections.create_manual(&owner, account, &good, None, t0()).await;
     assert!(matches!(again, Err(ConnectionError::DuplicateIdp(_))), "{again:?}");
     assert!(matches!(
         connections
-            .import_metadata(&owner, account, "Okta again", &fixture("okta.metadata.xml"), None, t0())
+            .import_metadata(&owner, account, &upload("Okta again", &fixture("okta.metadata.xml"), ""), None, t0())
             .await,
         Err(ConnectionError::DuplicateIdp(_))
     ));
@@ -213,27 +206,20 @@ async fn a_broken_document_changes_nothing() {
     let (owner, account) = world.user("owner@acme.example").await;
     let connections = world.connections();
     connections
-        .import_metadata(&owner, account, "Google", &fixture("google.metadata.xml"), None, t0())
+        .import_metadata(&owner, account, &upload("Google", &fixture("google.metadata.xml"), ""), None, t0())
         .await
         .unwrap();
     let before = connections.list(&owner, account).await.unwrap();
     let okta = fixture("okta.metadata.xml");
     for broken in [&okta[..okta.len() / 2], b"<html/>".as_slice(), b"".as_slice()] {
         let result = connections
-            .import_metadata(&owner, account, "Okta", broken, None, t0())
+            .import_metadata(&owner, account, &upload("Okta", broken, ""), None, t0())
             .await;
         assert!(matches!(result, Err(ConnectionError::Metadata(_))), "{result:?}");
     }
     assert!(matches!(
         connections
-            .import_metadata(
-                &owner,
-                account,
-                "Okta",
-                b"<!DOCTYPE x [<!ENTITY a \"b\">]><x/>",
-                None,
-                t0()
-            )
+            .import_metadata(&owner, account, &upload("Okta", b"<!DOCTYPE x [<!ENTITY a \"b\">]><x/>", ""), None, t0())
             .await,
         Err(ConnectionError::Metadata(MetadataError::Dtd))
     ));
@@ -251,7 +237,7 @@ async fn owners_and_admins_manage_connections_viewers_only_see_them() {
     let connections = world.connections();
 
     let created = connections
-        .import_metadata(&admin, account, "Okta", &fixture("okta.metadata.xml"), None, t0())
+        .import_metadata(&admin, account, &upload("Okta", &fixture("okta.metadata.xml"), ""), None, t0())
         .await
         .unwrap();
     assert_eq!(connections.list(&viewer, account).await.unwrap().len(), 1);
@@ -266,7 +252,7 @@ async fn owners_and_admins_manage_connections_viewers_only_see_them() {
     }
     assert!(forbidden(
         connections
-            .import_metadata(&viewer, account, "Google", &fixture("google.metadata.xml"), None, t0())
+            .import_metadata(&viewer, account, &upload("Google", &fixture("google.metadata.xml"), ""), None, t0())
             .await
     ));
     let certificate = okta_certificate();
@@ -278,7 +264,7 @@ async fn owners_and_admins_manage_connections_viewers_only_see_them() {
         certificates: certificate.as_bytes(),
     };
     assert!(forbidden(
-        connections.create_manual(&viewer, account, &fields, t0()).await
+        connections.create_manual(&viewer, account, &fields, None, t0()).await
     ));
     assert!(forbidden(connections.remove(&viewer, account, created.id, t0()).await));
     assert!(forbidden(connections.list(&nobody, account).await));
@@ -305,7 +291,7 @@ async fn role_mappings_are_saved_whole_in_order_and_only_by_owners_and_admins() 
     let viewer = world.join(&owner, account, "viewer@acme.example", Role::Viewer).await;
     let connections = world.connections();
     let created = connections
-        .import_metadata(&owner, account, "Okta", &fixture("okta.metadata.xml"), None, t0())
+        .import_metadata(&owner, account, &upload("Okta", &fixture("okta.metadata.xml"), ""), None, t0())
         .await
         .unwrap();
     assert_eq!(

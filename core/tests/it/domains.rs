@@ -1,6 +1,6 @@
 //! Domain verification against a real authoritative DNS server on loopback (hickory-server, in-process).
 
-use crate::support::{TestWorld, t0};
+use crate::support::{TestWorld, t0, upload};
 use chrono::Duration;
 use gatehouse_core::domains::{Domain, DomainError, DomainStatus, RecheckReport};
 use gatehouse_core::tenancy::{Role, TenancyError};
@@ -410,7 +410,7 @@ async fn a_domain_is_routed_to_one_connection_of_its_own_account() {
     .unwrap();
     let connections = s.world.connections();
     let connection = connections
-        .import_metadata(&s.owner, s.account, "Okta", &okta, None, t0())
+        .import_metadata(&s.owner, s.account, &upload("Okta", &okta, ""), None, t0())
         .await
         .unwrap();
     s.domains
@@ -430,7 +430,7 @@ async fn a_domain_is_routed_to_one_connection_of_its_own_account() {
     // Another account's connection cannot be chosen.
     let (other, other_account) = s.world.user("other@else.example").await;
     let theirs = connections
-        .import_metadata(&other, other_account, "Okta", &okta, None, t0())
+        .import_metadata(&other, other_account, &upload("Okta", &okta, ""), None, t0())
         .await
         .unwrap();
     assert!(matches!(

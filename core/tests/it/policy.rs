@@ -1,6 +1,6 @@
 //! The sign-in policy (SSO on/off, enforcement, personal accounts) and the audit log of SSO changes.
 
-use crate::support::{TestWorld, t0};
+use crate::support::{TestWorld, t0, upload};
 use gatehouse_core::audit::AuditError;
 use gatehouse_core::sso::{PolicyError, SsoPolicy};
 use gatehouse_core::tenancy::{Role, TenancyError};
@@ -40,7 +40,7 @@ async fn sso_turns_on_only_with_a_verified_domain_and_a_connection() {
 
     world
         .connections()
-        .import_metadata(&owner, account, "Okta", &okta(), None, t0())
+        .import_metadata(&owner, account, &upload("Okta", &okta(), ""), None, t0())
         .await
         .unwrap();
     let domains = world.domains(dns.addr());
@@ -92,7 +92,7 @@ async fn only_the_owner_changes_the_policy_and_owners_and_admins_read_the_audit_
 
     world
         .connections()
-        .import_metadata(&admin, account, "Okta", &okta(), None, t0())
+        .import_metadata(&admin, account, &upload("Okta", &okta(), ""), None, t0())
         .await
         .unwrap();
     let entries = audit.recent(&admin, account).await.unwrap();

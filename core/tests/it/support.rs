@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_core::audit::AuditService;
 use gatehouse_core::auth::ThrottlePolicy;
 use gatehouse_core::domains::{DnsSettings, TxtResolver, VerificationPolicy};
-use gatehouse_core::sso::{ConnectionService, PolicyService};
+use gatehouse_core::sso::{ConnectionService, FetchPolicy, MetadataUpload, PolicyService};
 use gatehouse_core::{AccountId, AuthService, Caller, DomainService, Role, SessionPolicy, Store, TenancyService};
 use std::net::SocketAddr;
 
@@ -109,6 +109,11 @@ impl TestWorld {
             self.store.clone(),
             self.tenancy.clone(),
             url::Url::parse("https://sso.example.com/").unwrap(),
+            FetchPolicy {
+                allow_http: true,
+                allow_private_addresses: true,
+            },
+            chrono::Duration::hours(12),
         )
     }
 
@@ -118,5 +123,15 @@ impl TestWorld {
 
     pub fn audit(&self) -> AuditService {
         AuditService::new(self.store.clone(), self.tenancy.clone())
+    }
+}
+
+/// A metadata upload as the form sends it, without a federation certificate.
+pub fn upload<'a>(label: &'a str, document: &'a [u8], entity_id: &'a str) -> MetadataUpload<'a> {
+    MetadataUpload {
+        label,
+        document,
+        entity_id,
+        signing_certificate: b"",
     }
 }

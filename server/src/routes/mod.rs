@@ -1,3 +1,4 @@
 //! Plain HTTP routes outside the Leptos app.
 
 pub mod health;
+pub mod saml;

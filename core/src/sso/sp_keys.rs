@@ -1,0 +1,167 @@
+//! The service provider's own key pairs, one set per connection: generated here, published in the SP metadata,
+//! and rotated with an overlap so the IdP can learn the new certificate before Gatehouse starts using it.
+
+use super::certificate::{Certificate, CertificateError};
+use crate::ids::ConnectionId;
+use chrono::{DateTime, Duration, Utc};
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::error::ErrorStack;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use openssl::x509::extension::{BasicConstraints, KeyUsage};
+use openssl::x509::{X509, X509NameBuilder};
+use std::fmt;
+
+/// RSA 2048 is what every IdP accepts for SP signing and encryption certificates.
+const KEY_BITS: u32 = 2048;
+/// IdPs do not check the dates of an SP certificate they were given; ten years spares owners forced rotations.
+pub const CERTIFICATE_LIFETIME: Duration = Duration::days(3650);
+
+/// Where a key is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyState {
+    /// Published in the metadata ahead of a rotation; not used yet.
+    Next,
+    /// Signs AuthnRequests and decrypts assertions.
+    Active,
+    /// Replaced by a rotation; still decrypts assertions until the owner removes it.
+    Previous,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Active => "active",
+            KeyState::Previous => "previous",
+        }
+    }
+
+    pub fn from_stored(text: &str) -> Option<Self> {
+        [KeyState::Next, KeyState::Active, KeyState::Previous]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// Published in the SP metadata for the IdP to use.
+    pub fn is_published(self) -> bool {
+        matches!(self, KeyState::Next | KeyState::Active)
+    }
+}
+
+/// A PEM private key; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivateKeyPem(String);
+
+impl PrivateKeyPem {
+    pub fn new(pem: String) -> Self {
+        Self(pem)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PrivateKeyPem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKeyPem(…)")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpKey {
+    pub id: uuid::Uuid,
+    pub state: KeyState,
+    pub certificate: Certificate,
+    pub private_key: PrivateKeyPem,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpKeyError {
+    #[error("generating the key pair failed: {0}")]
+    OpenSsl(#[from] ErrorStack),
+    #[error("the generated certificate does not parse: {0}")]
+    Certificate(#[from] CertificateError),
+}
+
+impl SpKey {
+    /// A new RSA key pair with a self-signed certificate naming the connection. Takes tens of milliseconds of
+    /// CPU: call it off the async runtime.
+    pub fn generate(connection: ConnectionId, host: &str, state: KeyState, now: DateTime<Utc>) -> Result<Self, SpKeyError> {
+        let key = PKey::from_rsa(Rsa::generate(KEY_BITS)?)?;
+        let mut name = X509NameBuilder::new()?;
+        name.append_entry_by_text("O", "Gatehouse")?;
+        name.append_entry_by_text("CN", &format!("{host} SAML connection {connection}"))?;
+        let name = name.build();
+        let mut serial = BigNum::new()?;
+        serial.rand(127, MsbOption::MAYBE_ZERO, false)?;
+        let mut builder = X509::builder()?;
+        builder.set_version(2)?;
+        let serial = serial.to_asn1_integer()?;
+        builder.set_serial_number(&serial)?;
+        builder.set_subject_name(&name)?;
+        builder.set_issuer_name(&name)?;
+        builder.set_pubkey(&key)?;
+        let not_before = Asn1Time::from_unix(now.timestamp() - 60)?;
+        let not_after = Asn1Time::from_unix((now + CERTIFICATE_LIFETIME).timestamp())?;
+        builder.set_not_before(&not_before)?;
+        builder.set_not_after(&not_after)?;
+        builder.append_extension(BasicConstraints::new().critical().build()?)?;
+        builder.append_extension(
+            KeyUsage::new()
+                .critical()
+                .digital_signature()
+                .key_encipherment()
+                .data_encipherment()
+                .build()?,
+        )?;
+        builder.sign(&key, MessageDigest::sha256())?;
+        let certificate = Certificate::from_der(builder.build().to_der()?)?;
+        let pem = String::from_utf8(key.private_key_to_pem_pkcs8()?).expect("PEM is ASCII");
+        Ok(Self {
+            id: uuid::Uuid::new_v4(),
+            state,
+            certificate,
+            private_key: PrivateKeyPem::new(pem),
+            created_at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::x509::X509;
+
+    #[test]
+    fn a_generated_key_matches_its_self_signed_certificate() {
+        let now = Utc::now();
+        let id = ConnectionId::new();
+        let key = SpKey::generate(id, "gatehouse.example.com", KeyState::Active, now).unwrap();
+        assert_eq!(key.certificate.key, "RSA 2048 bits");
+        assert!(key.certificate.subject.contains(&id.to_string()));
+        assert!(key.certificate.not_after > now + Duration::days(3000));
+        let x509 = X509::from_der(key.certificate.der()).unwrap();
+        let private = PKey::private_key_from_pem(key.private_key.expose().as_bytes()).unwrap();
+        assert!(x509.public_key().unwrap().public_eq(&private));
+        assert!(x509.verify(&x509.public_key().unwrap()).unwrap(), "self-signed");
+        assert_eq!(format!("{:?}", key.private_key), "PrivateKeyPem(…)");
+        let other = SpKey::generate(id, "gatehouse.example.com", KeyState::Next, now).unwrap();
+        assert_ne!(other.certificate.serial, key.certificate.serial);
+        assert_ne!(other.private_key, key.private_key);
+    }
+
+    #[test]
+    fn states_round_trip_and_only_next_and_active_are_published() {
+        for state in [KeyState::Next, KeyState::Active, KeyState::Previous] {
+            assert_eq!(KeyState::from_stored(state.as_str()), Some(state));
+        }
+        assert_eq!(KeyState::from_stored("retired"), None);
+        assert!(KeyState::Next.is_published() && KeyState::Active.is_published());
+        assert!(!KeyState::Previous.is_published());
+    }
+}
