@@ -94,8 +94,11 @@ impl SpKey {
     pub fn generate(connection: ConnectionId, host: &str, state: KeyState, now: DateTime<Utc>) -> Result<Self, SpKeyError> {
         let key = PKey::from_rsa(Rsa::generate(KEY_BITS)?)?;
         let mut name = X509NameBuilder::new()?;
+        // X.509 limits these names to 64 characters.
+        let host: String = host.chars().take(64).collect();
         name.append_entry_by_text("O", "Gatehouse")?;
-        name.append_entry_by_text("CN", &format!("{host} SAML connection {connection}"))?;
+        name.append_entry_by_text("OU", &host)?;
+        name.append_entry_by_text("CN", &format!("SAML SP {connection}"))?;
         let name = name.build();
         let mut serial = BigNum::new()?;
         serial.rand(127, MsbOption::MAYBE_ZERO, false)?;

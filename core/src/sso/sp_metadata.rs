@@ -75,8 +75,7 @@ pub fn sp_metadata_xml(values: &ServiceProviderValues, keys: &[SpKey], sign_auth
         }]),
         ..EntityDescriptor::default()
     };
-    let body = descriptor
+    descriptor
         .to_string()
-        .expect("an EntityDescriptor built from plain strings always serialises");
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}")
+        .expect("an EntityDescriptor built from plain strings always serialises")
 }

@@ -395,13 +395,14 @@ impl Store {
         })
         .exec(&txn)
         .await?;
+        // SQLite accepts OFFSET only after a LIMIT, so the newest are skipped here instead.
         let stale: Vec<uuid::Uuid> = metadata_refresh::Entity::find()
             .filter(metadata_refresh::Column::ConnectionId.eq(refresh.connection_id.as_uuid()))
             .order_by_desc(metadata_refresh::Column::At)
-            .offset(KEPT_REFRESHES)
             .all(&txn)
             .await?
             .into_iter()
+            .skip(KEPT_REFRESHES as usize)
             .map(|m| m.id)
             .collect();
         if !stale.is_empty() {

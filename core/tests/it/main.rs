@@ -2,9 +2,11 @@
 //! PostgreSQL database per test when `GATEHOUSE_TEST_POSTGRES_URL` names a server.
 
 mod auth;
+mod connection_settings;
 mod connections;
 mod domains;
 mod mail;
+mod metadata_url;
 mod policy;
 mod sso_metadata;
 mod support;

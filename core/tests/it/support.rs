@@ -104,15 +104,20 @@ impl TestWorld {
         )
     }
 
+    /// Connections whose metadata URLs may be plain http on loopback, where the tests' IdP servers run.
     pub fn connections(&self) -> ConnectionService {
+        self.connections_with(FetchPolicy {
+            allow_http: true,
+            allow_private_addresses: true,
+        })
+    }
+
+    pub fn connections_with(&self, fetch_policy: FetchPolicy) -> ConnectionService {
         ConnectionService::new(
             self.store.clone(),
             self.tenancy.clone(),
             url::Url::parse("https://sso.example.com/").unwrap(),
-            FetchPolicy {
-                allow_http: true,
-                allow_private_addresses: true,
-            },
+            fetch_policy,
             chrono::Duration::hours(12),
         )
     }
