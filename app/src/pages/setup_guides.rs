@@ -27,7 +27,8 @@ pub fn SetupGuides(connection_id: String, sp: ServiceProviderView) -> impl IntoV
                                 {steps}
                                 <li>
                                     {rich(download)}
-                                    " Then import it here with " <strong>"Import metadata"</strong> " above."
+                                    " Then bring it to this connection under " <strong>"Edit or replace the IdP settings"</strong>
+                                    " (the file, or its metadata URL with monitoring on, so certificate rollovers are picked up by themselves)."
                                 </li>
                             </ol>
                             <dl class="facts">
