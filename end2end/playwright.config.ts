@@ -63,6 +63,9 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? '../target/site',
       GATEHOUSE_DNS_SERVERS: `127.0.0.1:${dnsPort}`,
       GATEHOUSE_DNS_TIMEOUT_SECONDS: '2',
+      // The browser tests' IdP serves its metadata over plain http on loopback.
+      GATEHOUSE_METADATA_ALLOW_HTTP: 'true',
+      GATEHOUSE_METADATA_ALLOW_PRIVATE_ADDRESSES: 'true',
       RUST_LOG: 'warn',
     },
     },

@@ -1,7 +1,9 @@
 import { Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir, domainRow } from './helpers';
+import { test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir, domainRow, callApi } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'idp-metadata');
 
@@ -33,15 +35,16 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await expect(page.locator('#no-connections')).toContainText('No identity provider connected yet');
 
   // A file that is not metadata is refused next to the field, and nothing is added.
-  await page.getByLabel('Name', { exact: true }).first().fill('Okta');
-  await page.getByLabel('or paste the XML').fill('<html><body>Sign in</body></html>');
+  const add = page.locator('#add-connection');
+  await add.getByLabel('Name', { exact: true }).first().fill('Okta');
+  await add.getByLabel('or paste the XML').fill('<html><body>Sign in</body></html>');
   await page.getByRole('button', { name: 'Import metadata' }).click();
   await expect(page.locator('#add-connection [data-error-for="metadata"]')).toContainText('This is not SAML 2.0 metadata');
   await expect(page.locator('#no-connections')).toBeVisible();
 
   // The real Okta export, uploaded as a file.
-  await page.getByLabel('or paste the XML').fill('');
-  await page.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'okta.metadata.xml'));
+  await add.getByLabel('or paste the XML').fill('');
+  await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'okta.metadata.xml'));
   await submitAndReload(page, 'Import metadata');
   const okta = page.getByRole('article', { name: 'Okta' });
   await expect(okta).toContainText('http://www.okta.com/exkdoocxa1VmjpXmX697');
@@ -86,14 +89,15 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await expect(domainRow(page, domain).getByLabel(`Sign-in for ${domain}`).locator('option:checked')).toHaveText('Okta');
 
   // Google Workspace, typed in by hand with its certificate pasted as Base64.
-  await page.locator('#manual-label').fill('Google Workspace');
-  await page.getByLabel('IdP Entity ID (issuer)').fill('https://accounts.google.com/o/saml2?idpid=C029op2ga');
-  await page.getByLabel('Single sign-on URL').fill('not a url');
-  await page.getByLabel('Signing certificate (Base64 or PEM; several allowed)').fill(certificateOf('google.metadata.xml'));
+  const addManual = page.locator('#add-connection');
+  await addManual.locator('#new-manual-label').fill('Google Workspace');
+  await addManual.getByLabel('IdP Entity ID (issuer)').fill('https://accounts.google.com/o/saml2?idpid=C029op2ga');
+  await addManual.getByLabel('Single sign-on URL').fill('not a url');
+  await addManual.getByLabel('Signing certificate (Base64 or PEM; several allowed)').fill(certificateOf('google.metadata.xml'));
   // The browser's own check stops a malformed URL before it is sent.
   await page.getByRole('button', { name: 'Save connection' }).click();
   await expect(page.getByRole('article', { name: 'Google Workspace' })).toHaveCount(0);
-  await page.getByLabel('Single sign-on URL').fill('https://accounts.google.com/o/saml2/idp?idpid=C029op2ga');
+  await addManual.getByLabel('Single sign-on URL').fill('https://accounts.google.com/o/saml2/idp?idpid=C029op2ga');
   await submitAndReload(page, 'Save connection');
   const google = page.getByRole('article', { name: 'Google Workspace' });
   await expect(google).toContainText('Entered by hand');
@@ -107,4 +111,154 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await reloaded;
   await expect(page.getByRole('article', { name: 'Google Workspace' })).toHaveCount(0);
   await expect(page.getByRole('article', { name: 'Okta' })).toBeVisible();
+});
+
+test('an owner tunes a connection: options, SP keys, SP metadata, replacement; an admin is refused the owner-only options', async ({ page, browser }) => {
+  await signUp(page, uniqueEmail('owner'));
+  const accountId = new URL(page.url()).pathname.split('/')[2];
+  await openSso(page);
+  const add = page.locator('#add-connection');
+  await add.getByLabel('Name', { exact: true }).first().fill('Okta');
+  await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'okta.metadata.xml'));
+  await submitAndReload(page, 'Import metadata');
+  let okta = page.getByRole('article', { name: 'Okta' });
+
+  // Options start strict; a bad value is refused next to its field; a good one is saved and audited.
+  await okta.getByText('Sign-in options').click();
+  await expect(okta.getByLabel('Allow IdP-initiated sign-in')).not.toBeChecked();
+  await expect(okta.getByLabel('Allow SHA-1 signatures')).not.toBeChecked();
+  await expect(okta.getByLabel('Sign AuthnRequests')).toBeChecked();
+  await expect(okta.getByLabel('AuthnRequest binding')).toHaveValue('redirect');
+  await okta.getByLabel('Allowed clock skew (seconds)').fill('900');
+  // The browser's own range check stops 900 first; typed past it, the server answers next to the field.
+  await okta.getByLabel('Allowed clock skew (seconds)').evaluate((input: HTMLInputElement) => input.removeAttribute('max'));
+  await okta.getByRole('button', { name: 'Save options' }).click();
+  await expect(okta.locator('[data-error-for="clock_skew_seconds"]')).toContainText('from 0 to 600');
+  await okta.getByLabel('Allowed clock skew (seconds)').fill('120');
+  await okta.getByLabel('An attribute:').check();
+  await okta.getByLabel('Email attribute name').fill('email');
+  await okta.getByLabel('Requested authentication context').selectOption('password_protected_transport');
+  await submitAndReload(page, 'Save options');
+  okta = page.getByRole('article', { name: 'Okta' });
+  await okta.getByText('Sign-in options').click();
+  await expect(okta.getByLabel('Allowed clock skew (seconds)')).toHaveValue('120');
+  await expect(okta.getByLabel('Email attribute name')).toHaveValue('email');
+  await expect(page.locator('#audit-log')).toContainText('Clock skew: 180 s → 120 s');
+  await screenshot(page, 'connection-options');
+
+  // The SP metadata is public at the URL the page shows, with this connection's key.
+  const metadataUrl = await okta.getByLabel('SP metadata URL').inputValue();
+  const served = await page.request.get(metadataUrl);
+  expect(served.status()).toBe(200);
+  expect(served.headers()['content-type']).toBe('application/samlmetadata+xml');
+  const spXml = await served.text();
+  expect(spXml).toContain('AuthnRequestsSigned="true"');
+  await expect(okta.getByRole('link', { name: 'Download SP metadata (.xml)' })).toHaveAttribute('href', `${metadataUrl}?download=true`);
+
+  // SP key rotation: publish, switch, remove the previous one.
+  await okta.getByText('Gatehouse keys for this connection').click();
+  await expect(okta.locator('.sp-key')).toHaveCount(1);
+  await submitAndReload(page, 'Publish a new key');
+  okta = page.getByRole('article', { name: 'Okta' });
+  await okta.getByText('Gatehouse keys for this connection').click();
+  await expect(okta.locator('.sp-key-next')).toContainText('New: published in the SP metadata');
+  const published = await (await page.request.get(metadataUrl)).text();
+  expect(published.match(/KeyDescriptor use=/g)?.length).toBe(4);
+  await submitAndReload(page, 'Switch to the new key');
+  okta = page.getByRole('article', { name: 'Okta' });
+  await okta.getByText('Gatehouse keys for this connection').click();
+  await expect(okta.locator('.sp-key-previous')).toContainText('Previous: still decrypts');
+  await screenshot(page, 'connection-keys');
+  await submitAndReload(page, 'Remove the previous key');
+  okta = page.getByRole('article', { name: 'Okta' });
+  await expect(okta.locator('.sp-key')).toHaveCount(1);
+
+  // The setup guides carry this connection's values.
+  await okta.getByText('Setup guides').scrollIntoViewIfNeeded();
+  await okta.locator('summary', { hasText: 'Microsoft Entra ID' }).click();
+  const acs = await okta.getByLabel('Reply URL (Assertion Consumer Service, HTTP-POST)').inputValue();
+  await expect(okta.locator('details.guide[open]')).toContainText(acs);
+
+  // Editing the IdP settings in place keeps the connection and its SP values.
+  await okta.getByText('Edit or replace the IdP settings').click();
+  const manual = okta.locator('form.manual-form');
+  await expect(manual.getByLabel('IdP Entity ID (issuer)')).toHaveValue('http://www.okta.com/exkdoocxa1VmjpXmX697');
+  await manual.getByLabel('Single logout URL').fill('https://trial-1022863.okta.com/app/slo/saml');
+  const reloaded = page.waitForEvent('load');
+  await manual.getByRole('button', { name: 'Save changes' }).click();
+  await reloaded;
+  await hydrated(page);
+  okta = page.getByRole('article', { name: 'Okta' });
+  await expect(okta).toContainText('https://trial-1022863.okta.com/app/slo/saml');
+  expect(await okta.getByLabel('Reply URL (Assertion Consumer Service, HTTP-POST)').inputValue()).toBe(acs);
+  await expect(page.locator('#audit-log')).toContainText('Connection settings replaced');
+
+  // Phone width: the card stacks and stays readable.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await okta.getByText('Sign-in options').click();
+  await screenshot(page, 'connection-phone');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // An admin sees the owner-only switches locked, and the server refuses them too.
+  const adminEmail = uniqueEmail('admin');
+  const invitation = await callApi(page, '/api/accounts/invite', { account_id: accountId, email: adminEmail, role: 'admin' });
+  const token = String(invitation.body.link).split('/').pop()!;
+  const adminContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const admin = await adminContext.newPage();
+  await signUp(admin, adminEmail);
+  expect((await callApi(admin, '/api/invitations/accept', { token })).status).toBe(200);
+  await admin.goto(`/accounts/${accountId}/sso`);
+  await hydrated(admin);
+  const adminOkta = admin.getByRole('article', { name: 'Okta' });
+  await adminOkta.getByText('Sign-in options').click();
+  await expect(adminOkta.getByLabel('Allow SHA-1 signatures')).toBeDisabled();
+  await expect(adminOkta.getByLabel('Allow IdP-initiated sign-in')).toBeDisabled();
+  await expect(adminOkta).toContainText('Only the account owner can change these two.');
+  const connectionId = metadataUrl.split('/').slice(-2)[0];
+  const refused = await callApi(admin, '/api/sso/connection-options', {
+    account_id: accountId,
+    connection_id: connectionId,
+    sign_authn_requests: 'true',
+    binding: 'redirect',
+    authn_context: 'none',
+    email_source: 'nameid',
+    clock_skew_seconds: '120',
+    allow_sha1: 'true',
+  });
+  expect(refused.status).toBe(403);
+  await adminContext.close();
+});
+
+test('an owner imports metadata from a URL that Gatehouse keeps monitoring', async ({ page }) => {
+  const okta = readFileSync(join(fixtures, 'okta.metadata.xml'));
+  let requests = 0;
+  const idp = createServer((_, response) => {
+    requests += 1;
+    response.writeHead(200, { 'content-type': 'application/samlmetadata+xml' });
+    response.end(okta);
+  });
+  await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/app/exkdoocxa1VmjpXmX697/sso/saml/metadata`;
+  try {
+    await signUp(page, uniqueEmail('owner'));
+    await openSso(page);
+    const add = page.locator('#add-connection');
+    await add.locator('#new-url-label').fill('Okta');
+    await add.getByLabel('Metadata URL').fill('not a url');
+    await add.getByLabel('Metadata URL').evaluate((input: HTMLInputElement) => (input.type = 'text'));
+    await page.getByRole('button', { name: 'Import from URL' }).click();
+    await expect(add.locator('[data-error-for="url"]')).toContainText('https://');
+    await add.getByLabel('Metadata URL').fill(url);
+    await expect(add.getByLabel('Monitor metadata URL')).toBeChecked();
+    await submitAndReload(page, 'Import from URL');
+    const card = page.getByRole('article', { name: 'Okta' });
+    await expect(card).toContainText('From a metadata URL');
+    await expect(card.locator('.monitor')).toContainText('Monitored: fetched again regularly');
+    await submitAndReload(page, 'Refresh now');
+    await expect(page.getByRole('article', { name: 'Okta' }).locator('.refreshes')).toContainText('No change');
+    expect(requests).toBe(2);
+    await screenshot(page, 'connection-metadata-url');
+  } finally {
+    idp.close();
+  }
 });
