@@ -19,7 +19,7 @@ test('sign up, sign out, sign in, and a wrong password', async ({ page }) => {
   await expect(page).toHaveURL(/\/sign-in/);
 
   await signIn(page, email, 'not the password at all');
-  await expect(page.locator('#password-error')).toHaveText('Email or password is incorrect.');
+  await expect(page.locator('[data-error-for="password"]')).toHaveText('Email or password is incorrect.');
   await expect(page).toHaveURL(/\/sign-in/);
 
   await page.getByLabel('Password').fill(PASSWORD);
@@ -34,7 +34,7 @@ test('sign-up explains what is wrong next to the field', async ({ page }) => {
   await page.getByLabel('Work email').fill(uniqueEmail('weak'));
   await page.getByLabel('Password').fill('password1234');
   await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page.locator('#password-error')).toContainText('too common');
+  await expect(page.locator('[data-error-for="password"]')).toContainText('too common');
   await screenshot(page, 'sign-up-error');
 });
 

@@ -1,4 +1,4 @@
-import { Page } from '@playwright/test';
+import { Locator, Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -23,6 +23,11 @@ async function submitAndReload(page: Page, button: string) {
   await hydrated(page);
 }
 
+/** Opens one of a connection card's collapsed sections by its summary. */
+async function openSection(card: Locator, name: string) {
+  await card.locator('summary', { hasText: name }).click();
+}
+
 /** The Base64 body of the first X509Certificate in a fixture, as an owner would copy it from the IdP console. */
 function certificateOf(file: string): string {
   const xml = readFileSync(join(fixtures, file), 'utf8');
@@ -39,7 +44,7 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await add.getByLabel('Name', { exact: true }).first().fill('Okta');
   await add.getByLabel('or paste the XML').fill('<html><body>Sign in</body></html>');
   await page.getByRole('button', { name: 'Import metadata' }).click();
-  await expect(page.locator('#add-connection [data-error-for="metadata"]')).toContainText('This is not SAML 2.0 metadata');
+  await expect(add.locator('form.metadata-file-form [data-error-for="metadata"]')).toContainText('This is not SAML 2.0 metadata');
   await expect(page.locator('#no-connections')).toBeVisible();
 
   // The real Okta export, uploaded as a file.
@@ -49,8 +54,8 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   const okta = page.getByRole('article', { name: 'Okta' });
   await expect(okta).toContainText('http://www.okta.com/exkdoocxa1VmjpXmX697');
   await expect(okta).toContainText('From IdP metadata');
-  await expect(okta.locator('.certificate')).toContainText('trial-1022863');
-  await expect(okta.locator('.certificate')).toContainText('RSA 2048 bits');
+  await expect(okta.locator('.idp-certificates .certificate')).toContainText('trial-1022863');
+  await expect(okta.locator('.idp-certificates .certificate')).toContainText('RSA 2048 bits');
   const acs = await okta.getByLabel('Reply URL (Assertion Consumer Service, HTTP-POST)').inputValue();
   expect(acs).toMatch(new RegExp(`^${baseURL}/saml/[0-9a-f-]{36}/acs$`));
   await okta.getByRole('button', { name: 'Copy' }).nth(1).click();
@@ -101,7 +106,7 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await submitAndReload(page, 'Save connection');
   const google = page.getByRole('article', { name: 'Google Workspace' });
   await expect(google).toContainText('Entered by hand');
-  await expect(google.locator('.certificate')).toContainText('Google');
+  await expect(google.locator('.idp-certificates .certificate')).toContainText('Google');
   await screenshot(page, 'sso-connections');
 
   // Removing asks first, then the connection is gone.
@@ -124,7 +129,7 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   let okta = page.getByRole('article', { name: 'Okta' });
 
   // Options start strict; a bad value is refused next to its field; a good one is saved and audited.
-  await okta.getByText('Sign-in options').click();
+  await openSection(okta, 'Sign-in options');
   await expect(okta.getByLabel('Allow IdP-initiated sign-in')).not.toBeChecked();
   await expect(okta.getByLabel('Allow SHA-1 signatures')).not.toBeChecked();
   await expect(okta.getByLabel('Sign AuthnRequests')).toBeChecked();
@@ -140,7 +145,7 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   await okta.getByLabel('Requested authentication context').selectOption('password_protected_transport');
   await submitAndReload(page, 'Save options');
   okta = page.getByRole('article', { name: 'Okta' });
-  await okta.getByText('Sign-in options').click();
+  await openSection(okta, 'Sign-in options');
   await expect(okta.getByLabel('Allowed clock skew (seconds)')).toHaveValue('120');
   await expect(okta.getByLabel('Email attribute name')).toHaveValue('email');
   await expect(page.locator('#audit-log')).toContainText('Clock skew: 180 s → 120 s');
@@ -156,17 +161,17 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   await expect(okta.getByRole('link', { name: 'Download SP metadata (.xml)' })).toHaveAttribute('href', `${metadataUrl}?download=true`);
 
   // SP key rotation: publish, switch, remove the previous one.
-  await okta.getByText('Gatehouse keys for this connection').click();
+  await openSection(okta, 'Gatehouse keys for this connection');
   await expect(okta.locator('.sp-key')).toHaveCount(1);
   await submitAndReload(page, 'Publish a new key');
   okta = page.getByRole('article', { name: 'Okta' });
-  await okta.getByText('Gatehouse keys for this connection').click();
+  await openSection(okta, 'Gatehouse keys for this connection');
   await expect(okta.locator('.sp-key-next')).toContainText('New: published in the SP metadata');
   const published = await (await page.request.get(metadataUrl)).text();
   expect(published.match(/KeyDescriptor use=/g)?.length).toBe(4);
   await submitAndReload(page, 'Switch to the new key');
   okta = page.getByRole('article', { name: 'Okta' });
-  await okta.getByText('Gatehouse keys for this connection').click();
+  await openSection(okta, 'Gatehouse keys for this connection');
   await expect(okta.locator('.sp-key-previous')).toContainText('Previous: still decrypts');
   await screenshot(page, 'connection-keys');
   await submitAndReload(page, 'Remove the previous key');
@@ -174,13 +179,12 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   await expect(okta.locator('.sp-key')).toHaveCount(1);
 
   // The setup guides carry this connection's values.
-  await okta.getByText('Setup guides').scrollIntoViewIfNeeded();
-  await okta.locator('summary', { hasText: 'Microsoft Entra ID' }).click();
+  await openSection(okta, 'Microsoft Entra ID');
   const acs = await okta.getByLabel('Reply URL (Assertion Consumer Service, HTTP-POST)').inputValue();
   await expect(okta.locator('details.guide[open]')).toContainText(acs);
 
   // Editing the IdP settings in place keeps the connection and its SP values.
-  await okta.getByText('Edit or replace the IdP settings').click();
+  await openSection(okta, 'Edit or replace the IdP settings');
   const manual = okta.locator('form.manual-form');
   await expect(manual.getByLabel('IdP Entity ID (issuer)')).toHaveValue('http://www.okta.com/exkdoocxa1VmjpXmX697');
   await manual.getByLabel('Single logout URL').fill('https://trial-1022863.okta.com/app/slo/saml');
@@ -195,7 +199,7 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
 
   // Phone width: the card stacks and stays readable.
   await page.setViewportSize({ width: 390, height: 844 });
-  await okta.getByText('Sign-in options').click();
+  await openSection(okta, 'Sign-in options');
   await screenshot(page, 'connection-phone');
   await page.setViewportSize({ width: 1280, height: 800 });
 
@@ -210,7 +214,7 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   await admin.goto(`/accounts/${accountId}/sso`);
   await hydrated(admin);
   const adminOkta = admin.getByRole('article', { name: 'Okta' });
-  await adminOkta.getByText('Sign-in options').click();
+  await openSection(adminOkta, 'Sign-in options');
   await expect(adminOkta.getByLabel('Allow SHA-1 signatures')).toBeDisabled();
   await expect(adminOkta.getByLabel('Allow IdP-initiated sign-in')).toBeDisabled();
   await expect(adminOkta).toContainText('Only the account owner can change these two.');
@@ -244,11 +248,11 @@ test('an owner imports metadata from a URL that Gatehouse keeps monitoring', asy
     await openSso(page);
     const add = page.locator('#add-connection');
     await add.locator('#new-url-label').fill('Okta');
-    await add.getByLabel('Metadata URL').fill('not a url');
-    await add.getByLabel('Metadata URL').evaluate((input: HTMLInputElement) => (input.type = 'text'));
+    await add.getByLabel('Metadata URL', { exact: true }).fill('not a url');
+    await add.getByLabel('Metadata URL', { exact: true }).evaluate((input: HTMLInputElement) => (input.type = 'text'));
     await page.getByRole('button', { name: 'Import from URL' }).click();
     await expect(add.locator('[data-error-for="url"]')).toContainText('https://');
-    await add.getByLabel('Metadata URL').fill(url);
+    await add.getByLabel('Metadata URL', { exact: true }).fill(url);
     await expect(add.getByLabel('Monitor metadata URL')).toBeChecked();
     await submitAndReload(page, 'Import from URL');
     const card = page.getByRole('article', { name: 'Okta' });

@@ -44,10 +44,10 @@ test('an owner adds a domain, publishes the TXT record and verifies it; another 
   // Bad input is explained next to the field and nothing is added.
   await page.getByLabel('Domain', { exact: true }).fill('co.uk');
   await page.getByRole('button', { name: 'Add domain' }).click();
-  await expect(page.locator('#domain-error')).toContainText('co.uk is a public suffix');
+  await expect(page.locator('[data-error-for="domain"]')).toContainText('co.uk is a public suffix');
   await page.getByLabel('Domain', { exact: true }).fill('https://example.com');
   await page.getByRole('button', { name: 'Add domain' }).click();
-  await expect(page.locator('#domain-error')).toContainText('Enter the domain only');
+  await expect(page.locator('[data-error-for="domain"]')).toContainText('Enter the domain only');
   await expect(page.locator('#no-domains')).toBeVisible();
 
   await addDomain(page, domain, `  ${domain.toUpperCase()}. `);
@@ -61,7 +61,7 @@ test('an owner adds a domain, publishes the TXT record and verifies it; another 
   // The same domain twice is refused with a message.
   await page.getByLabel('Domain', { exact: true }).fill(domain);
   await page.getByRole('button', { name: 'Add domain' }).click();
-  await expect(page.locator('#domain-error')).toHaveText(`${domain} is already in this account's list.`);
+  await expect(page.locator('[data-error-for="domain"]')).toHaveText(`${domain} is already in this account's list.`);
 
   // Verify before the record exists: the reason is saved and shown.
   await pressVerify(page, domain);

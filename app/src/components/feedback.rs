@@ -6,7 +6,7 @@ use leptos::prelude::*;
 /// names the field (see `ApiForm`).
 #[component]
 pub fn FieldError(field: &'static str) -> impl IntoView {
-    view! { <p class="field-error" id=format!("{field}-error") data-error-for=field role="alert" hidden></p> }
+    view! { <p class="field-error" data-error-for=field role="alert" hidden></p> }
 }
 
 /// An error that belongs to no single field, shown above the form.

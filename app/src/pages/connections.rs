@@ -163,7 +163,7 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
                             })}
                     </dl>
                     <h4>"Signing certificates"</h4>
-                    <ul class="certificates" role="list">
+                    <ul class="certificates idp-certificates" role="list">
                         {certificates
                             .into_iter()
                             .map(|c| {
