@@ -31,7 +31,13 @@ pub(crate) fn entry(account: AccountId, caller: &Caller, at: DateTime<Utc>, acti
 }
 
 /// An entry for a change Gatehouse made by itself, such as a monitored metadata refresh.
-pub(crate) fn system_entry(account: AccountId, at: DateTime<Utc>, actor: &str, action: &str, detail: String) -> AuditRow {
+pub(crate) fn system_entry(
+    account: AccountId,
+    at: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    detail: String,
+) -> AuditRow {
     AuditRow {
         account_id: account,
         at,

@@ -33,7 +33,12 @@ impl MigrationTrait for Migration {
         // SQLite alters one column per statement.
         for mut column in connection_columns() {
             manager
-                .alter_table(Table::alter().table("sso_connections").add_column(&mut column).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table("sso_connections")
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
                 .await?;
         }
         manager

@@ -63,8 +63,16 @@ impl FormTarget {
 
 #[component]
 pub fn MetadataFileForm(target: FormTarget) -> impl IntoView {
-    let (file, text, entity) = (target.id("metadata-file"), target.id("metadata-text"), target.id("metadata-entity"));
-    let submit = if target.replaces() { "Replace with this metadata" } else { "Import metadata" };
+    let (file, text, entity) = (
+        target.id("metadata-file"),
+        target.id("metadata-text"),
+        target.id("metadata-entity"),
+    );
+    let submit = if target.replaces() {
+        "Replace with this metadata"
+    } else {
+        "Import metadata"
+    };
     view! {
         <ApiForm action=ImportMetadata::PATH.into() then=AfterSuccess::Reload class="metadata-file-form".into()>
             {target.hidden_fields()}
@@ -89,8 +97,16 @@ pub fn MetadataFileForm(target: FormTarget) -> impl IntoView {
 
 #[component]
 pub fn MetadataUrlForm(target: FormTarget, url: String, monitor: bool) -> impl IntoView {
-    let (url_id, entity, monitor_id) = (target.id("metadata-url"), target.id("url-entity"), target.id("url-monitor"));
-    let submit = if target.replaces() { "Replace from this URL" } else { "Import from URL" };
+    let (url_id, entity, monitor_id) = (
+        target.id("metadata-url"),
+        target.id("url-entity"),
+        target.id("url-monitor"),
+    );
+    let submit = if target.replaces() {
+        "Replace from this URL"
+    } else {
+        "Import from URL"
+    };
     view! {
         <ApiForm action=ImportMetadataUrl::PATH.into() then=AfterSuccess::Reload class="metadata-url-form".into()>
             {target.hidden_fields()}
@@ -132,12 +148,25 @@ pub struct ManualValues {
 
 #[component]
 pub fn ManualForm(target: FormTarget, values: ManualValues) -> impl IntoView {
-    let ids = ["manual-entity", "manual-sso", "manual-slo", "manual-certificate", "manual-certificate-file"].map(|f| target.id(f));
+    let ids = [
+        "manual-entity",
+        "manual-sso",
+        "manual-slo",
+        "manual-certificate",
+        "manual-certificate-file",
+    ]
+    .map(|f| target.id(f));
     let [entity, sso, slo, certificate, certificate_file] = ids;
     let (submit, certificate_label) = if target.replaces() {
-        ("Save changes", "Signing certificates (Base64 or PEM; the list replaces the current one)")
+        (
+            "Save changes",
+            "Signing certificates (Base64 or PEM; the list replaces the current one)",
+        )
     } else {
-        ("Save connection", "Signing certificate (Base64 or PEM; several allowed)")
+        (
+            "Save connection",
+            "Signing certificate (Base64 or PEM; several allowed)",
+        )
     };
     view! {
         <ApiForm action=CreateConnection::PATH.into() then=AfterSuccess::Reload class="manual-form".into()>

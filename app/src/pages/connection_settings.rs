@@ -59,7 +59,8 @@ pub fn OptionsSection(
         clock_skew_seconds,
     } = options;
     let [section_id, binding_id, context_id, email_id, skew_id] =
-        ["options", "binding", "authn-context", "email-attribute", "clock-skew"].map(|f| format!("{f}-{connection_id}"));
+        ["options", "binding", "authn-context", "email-attribute", "clock-skew"]
+            .map(|f| format!("{f}-{connection_id}"));
     let disabled = !can_manage;
     let owner_only = !is_owner;
     let switch = move |name: &'static str, checked: bool, locked: bool, title: &'static str, hint: &'static str| {
@@ -172,7 +173,12 @@ fn key_state_label(state: &str) -> &'static str {
 }
 
 #[component]
-pub fn SpKeysSection(account_id: String, connection_id: String, keys: Vec<SpKeyView>, can_manage: bool) -> impl IntoView {
+pub fn SpKeysSection(
+    account_id: String,
+    connection_id: String,
+    keys: Vec<SpKeyView>,
+    can_manage: bool,
+) -> impl IntoView {
     let has = |state: &str| keys.iter().any(|k| k.state == state);
     let (has_next, has_previous) = (has("next"), has("previous"));
     let step = move |step: &'static str, label: &'static str, class: &'static str| {
@@ -236,7 +242,12 @@ fn refresh_label(outcome: &str) -> &'static str {
 }
 
 #[component]
-pub fn MonitorSection(account_id: String, connection_id: String, origin: OriginView, can_manage: bool) -> impl IntoView {
+pub fn MonitorSection(
+    account_id: String,
+    connection_id: String,
+    origin: OriginView,
+    can_manage: bool,
+) -> impl IntoView {
     let OriginView {
         url,
         monitor,

@@ -1,10 +1,10 @@
 //! The identity-provider part of the SSO tab: each connection with its certificates and the values to enter at
 //! the IdP, and the two ways to add one (metadata, or fields typed in).
 
-use crate::api::accounts::ASSIGNABLE_ROLES;
 use super::connection_forms::{FormTarget, ManualForm, ManualValues, MetadataFileForm, MetadataUrlForm};
 use super::connection_settings::{MonitorSection, OptionsSection, ReplaceSettings, SpKeysSection};
 use super::setup_guides::SetupGuides;
+use crate::api::accounts::ASSIGNABLE_ROLES;
 use crate::api::sso::{
     AddCertificates, CertificateView, ConnectionView, ConnectionsPage, MappingsView, RemoveCertificate,
     RemoveConnection, RuleView, SaveRoleMappings,
@@ -59,7 +59,8 @@ pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
 
 #[component]
 fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bool, is_owner: bool) -> impl IntoView {
-    let replace = can_manage.then(|| view! { <ReplaceSettings account_id=account_id.clone() connection=connection.clone() /> });
+    let replace =
+        can_manage.then(|| view! { <ReplaceSettings account_id=account_id.clone() connection=connection.clone() /> });
     let ConnectionView {
         id,
         label,

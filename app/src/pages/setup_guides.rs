@@ -61,7 +61,11 @@ struct Guide {
 fn rich(text: &'static str) -> AnyView {
     let mut parts: Vec<AnyView> = Vec::new();
     let mut rest = text;
-    while let Some((at, mark)) = ["**", "`"].into_iter().filter_map(|m| rest.find(m).map(|at| (at, m))).min() {
+    while let Some((at, mark)) = ["**", "`"]
+        .into_iter()
+        .filter_map(|m| rest.find(m).map(|at| (at, m)))
+        .min()
+    {
         let after = &rest[at + mark.len()..];
         let Some(end) = after.find(mark) else { break };
         let (inner, plain) = (&after[..end], &rest[..at]);
@@ -251,7 +255,10 @@ fn okta(sp: &ServiceProviderView) -> Guide {
                 "Optional, to end the Okta session when users sign out of Gatehouse: select **Show Advanced \
                  Settings** and **Enable Single Logout**, then enter the values below. Okta also asks for a \
                  **Signature Certificate**: upload the signing certificate from Gatehouse's metadata.",
-                vec![enter("Single Logout URL", &sp.slo_url), enter("SP Issuer", &sp.entity_id)],
+                vec![
+                    enter("Single Logout URL", &sp.slo_url),
+                    enter("SP Issuer", &sp.entity_id),
+                ],
             ),
             step(
                 "Select **Next**. On the feedback page, choose **This is an internal app that we have created** and \
@@ -287,9 +294,7 @@ fn google(sp: &ServiceProviderView) -> Guide {
                  → Add app → Add custom SAML app**.",
             ),
             step("Under **App details**, enter the **App name** `Gatehouse` and select **Continue**."),
-            step(
-                "On **Google Identity Provider details**, select **Continue**; you download the metadata at the end.",
-            ),
+            step("On **Google Identity Provider details**, select **Continue**; you download the metadata at the end."),
             fields(
                 "Under **Service provider details**, enter these values and select **Continue**:",
                 vec![
@@ -404,11 +409,17 @@ fn jumpcloud(sp: &ServiceProviderView) -> Guide {
             fields(
                 "On the **SSO** tab, enter:",
                 vec![
-                    set("IdP Entity ID", "a name no other app in your JumpCloud organization uses, such as `gatehouse`"),
+                    set(
+                        "IdP Entity ID",
+                        "a name no other app in your JumpCloud organization uses, such as `gatehouse`",
+                    ),
                     enter("SP Entity ID", &sp.entity_id),
                     enter("ACS URLs (Default URL)", &sp.acs_url),
                     set("SAMLSubject NameID", "**email**"),
-                    set("SAMLSubject NameID Format", "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`"),
+                    set(
+                        "SAMLSubject NameID Format",
+                        "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`",
+                    ),
                     set("Signature Algorithm", "**RSA-SHA256**"),
                     set("Sign", "**Assertion**"),
                 ],
@@ -423,7 +434,9 @@ fn jumpcloud(sp: &ServiceProviderView) -> Guide {
                 ],
             ),
             step("Under **Group Attributes**, select **include group attribute** and name it `groups`."),
-            step("On the **User Groups** tab, select the groups whose users sign in to Gatehouse, and select **Save**."),
+            step(
+                "On the **User Groups** tab, select the groups whose users sign in to Gatehouse, and select **Save**.",
+            ),
         ],
         download: "Open the app again and, on the **SSO** tab, select **Export Metadata**.",
         facts: vec![

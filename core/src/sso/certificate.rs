@@ -118,7 +118,10 @@ impl Certificate {
             .chunks(64)
             .map(|line| std::str::from_utf8(line).expect("Base64 is ASCII"))
             .collect();
-        format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        )
     }
 
     pub fn to_base64(&self) -> String {

@@ -114,7 +114,8 @@ impl IdpSettings {
             let url = self.slo.as_ref().map_or("none".to_owned(), |e| e.location.to_string());
             changes.push(format!("logout URL {url}"));
         }
-        let fingerprints = |certs: &[Certificate]| certs.iter().map(|c| c.sha256_fingerprint.clone()).collect::<Vec<_>>();
+        let fingerprints =
+            |certs: &[Certificate]| certs.iter().map(|c| c.sha256_fingerprint.clone()).collect::<Vec<_>>();
         let (old, new) = (fingerprints(&before.certificates), fingerprints(&self.certificates));
         for added in new.iter().filter(|f| !old.contains(f)) {
             changes.push(format!("certificate added (SHA-256 {added})"));
@@ -346,7 +347,11 @@ impl ConnectionService {
         permission: Permission,
     ) -> Result<Connection, ConnectionError> {
         self.tenancy.require(caller, account, permission).await?;
-        let row = self.store.connection(account, id).await?.ok_or(ConnectionError::NotFound)?;
+        let row = self
+            .store
+            .connection(account, id)
+            .await?
+            .ok_or(ConnectionError::NotFound)?;
         self.assemble(row).await
     }
 
@@ -475,8 +480,17 @@ impl ConnectionService {
             certificates,
             name_id_formats: Vec::new(),
         };
-        self.save_settings(caller, account, target, label, idp, Source::Manual, MetadataOrigin::default(), now)
-            .await
+        self.save_settings(
+            caller,
+            account,
+            target,
+            label,
+            idp,
+            Source::Manual,
+            MetadataOrigin::default(),
+            now,
+        )
+        .await
     }
 
     /// Saves validated IdP settings: as a new connection (with options suited to the IdP and a fresh SP key
@@ -770,7 +784,9 @@ pub(super) async fn read_document(
         let idp = match parse_metadata(trusted.as_bytes())? {
             MetadataDocument::Single(idp) => idp,
             MetadataDocument::Aggregate(idps) if entity_id.is_empty() => {
-                return Err(ConnectionError::ChooseIdp(idps.into_iter().map(|i| i.entity_id).collect()));
+                return Err(ConnectionError::ChooseIdp(
+                    idps.into_iter().map(|i| i.entity_id).collect(),
+                ));
             }
             MetadataDocument::Aggregate(idps) => idps
                 .into_iter()

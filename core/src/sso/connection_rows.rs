@@ -131,7 +131,11 @@ pub(super) fn connection_of_row(
             None => None,
         },
         monitor: row.monitor_metadata,
-        signing_certificate: row.metadata_signing_certificate.as_deref().map(certificate).transpose()?,
+        signing_certificate: row
+            .metadata_signing_certificate
+            .as_deref()
+            .map(certificate)
+            .transpose()?,
         refresh_due_at: row.metadata_refresh_due_at,
     };
     Ok(Connection {

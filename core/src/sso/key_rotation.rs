@@ -56,7 +56,10 @@ impl ConnectionService {
             id,
             KeyState::Next,
             Some(KeyState::Previous),
-            &[(KeyState::Active, KeyState::Previous), (KeyState::Next, KeyState::Active)],
+            &[
+                (KeyState::Active, KeyState::Previous),
+                (KeyState::Next, KeyState::Active),
+            ],
             ("SP key rotated", "the new key signs and decrypts from now on"),
             now,
         )
@@ -99,7 +102,10 @@ impl ConnectionService {
             KeyState::Previous,
             Some(KeyState::Previous),
             &[],
-            ("Previous SP key removed", "assertions encrypted for it no longer decrypt"),
+            (
+                "Previous SP key removed",
+                "assertions encrypted for it no longer decrypt",
+            ),
             now,
         )
         .await
@@ -129,12 +135,21 @@ impl ConnectionService {
         let moves: Vec<(&str, &str)> = moves.iter().map(|(from, to)| (from.as_str(), to.as_str())).collect();
         if self
             .store
-            .shift_sp_keys(account, id, requires.as_str(), delete.map(KeyState::as_str), &moves, &entry)
+            .shift_sp_keys(
+                account,
+                id,
+                requires.as_str(),
+                delete.map(KeyState::as_str),
+                &moves,
+                &entry,
+            )
             .await?
         {
             Ok(())
         } else {
-            Err(ConnectionError::KeyRotation("The keys changed meanwhile; reload the page and try again."))
+            Err(ConnectionError::KeyRotation(
+                "The keys changed meanwhile; reload the page and try again.",
+            ))
         }
     }
 }

@@ -140,7 +140,9 @@ impl Resolve for GuardedResolver {
             let host = name.as_str().to_owned();
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
-                .map_err(|e| Box::new(FetchError::Resolve(host.clone(), e.to_string())) as Box<dyn StdError + Send + Sync>)?
+                .map_err(|e| {
+                    Box::new(FetchError::Resolve(host.clone(), e.to_string())) as Box<dyn StdError + Send + Sync>
+                })?
                 .collect();
             for addr in &addrs {
                 check_address(policy, addr.ip()).map_err(|e| Box::new(e) as Box<dyn StdError + Send + Sync>)?;
@@ -189,7 +191,10 @@ impl MetadataFetcher {
         let response = self
             .client
             .get(url.clone())
-            .header(reqwest::header::ACCEPT, "application/samlmetadata+xml, application/xml, text/xml")
+            .header(
+                reqwest::header::ACCEPT,
+                "application/samlmetadata+xml, application/xml, text/xml",
+            )
             .send()
             .await
             .map_err(fetch_error)?;
@@ -279,19 +284,43 @@ mod tests {
     fn urls_are_checked_before_any_request() {
         let strict = FetchPolicy::default();
         let url = |text: &str| Url::parse(text).unwrap();
-        assert_eq!(check_url(strict, &url("https://login.microsoftonline.com/x/metadata")), Ok(()));
-        assert_eq!(check_url(strict, &url("http://idp.example.com/metadata")), Err(FetchError::NotHttps));
-        assert_eq!(check_url(strict, &url("ftp://idp.example.com/metadata")), Err(FetchError::InvalidUrl));
-        assert_eq!(check_url(strict, &url("file:///etc/passwd")), Err(FetchError::InvalidUrl));
-        assert_eq!(check_url(strict, &url("https://user:pw@idp.example.com/")), Err(FetchError::Credentials));
+        assert_eq!(
+            check_url(strict, &url("https://login.microsoftonline.com/x/metadata")),
+            Ok(())
+        );
+        assert_eq!(
+            check_url(strict, &url("http://idp.example.com/metadata")),
+            Err(FetchError::NotHttps)
+        );
+        assert_eq!(
+            check_url(strict, &url("ftp://idp.example.com/metadata")),
+            Err(FetchError::InvalidUrl)
+        );
+        assert_eq!(
+            check_url(strict, &url("file:///etc/passwd")),
+            Err(FetchError::InvalidUrl)
+        );
+        assert_eq!(
+            check_url(strict, &url("https://user:pw@idp.example.com/")),
+            Err(FetchError::Credentials)
+        );
         assert_eq!(
             check_url(strict, &url("https://169.254.169.254/latest/meta-data")),
             Err(FetchError::PrivateAddress("169.254.169.254".into()))
         );
-        assert_eq!(check_url(strict, &url("https://[::1]:8443/")), Err(FetchError::PrivateAddress("::1".into())));
+        assert_eq!(
+            check_url(strict, &url("https://[::1]:8443/")),
+            Err(FetchError::PrivateAddress("::1".into()))
+        );
         // Other spellings of loopback normalise to the same address.
-        assert_eq!(check_url(strict, &url("https://2130706433/")), Err(FetchError::PrivateAddress("127.0.0.1".into())));
-        assert_eq!(check_url(strict, &url("https://0x7f.1/")), Err(FetchError::PrivateAddress("127.0.0.1".into())));
+        assert_eq!(
+            check_url(strict, &url("https://2130706433/")),
+            Err(FetchError::PrivateAddress("127.0.0.1".into()))
+        );
+        assert_eq!(
+            check_url(strict, &url("https://0x7f.1/")),
+            Err(FetchError::PrivateAddress("127.0.0.1".into()))
+        );
         let relaxed = FetchPolicy {
             allow_http: true,
             allow_private_addresses: true,

@@ -2,8 +2,8 @@
 //! is picked up, every result is recorded, and a broken download never replaces a working configuration.
 
 use super::connection::{
-    Connection, ConnectionError, ConnectionService, IdpSettings, MetadataOrigin, MetadataRefresh, RefreshOutcome, Source,
-    checked_label, read_document, signing_certificate,
+    Connection, ConnectionError, ConnectionService, IdpSettings, MetadataOrigin, MetadataRefresh, RefreshOutcome,
+    Source, checked_label, read_document, signing_certificate,
 };
 use super::connection_rows::row_of;
 use super::metadata_fetch::parse_url;
@@ -134,7 +134,11 @@ impl ConnectionService {
                 let Some(due_at) = row.metadata_refresh_due_at else {
                     continue;
                 };
-                if !self.store.claim_metadata_refresh(row.id, due_at, now + REFRESH_LEASE).await? {
+                if !self
+                    .store
+                    .claim_metadata_refresh(row.id, due_at, now + REFRESH_LEASE)
+                    .await?
+                {
                     continue;
                 }
                 let account = row.account_id;
@@ -160,7 +164,10 @@ impl ConnectionService {
         let fetched = self.fetch_settings(&connection).await;
         let mut update: Option<(Connection, AuditRow)> = None;
         let (outcome, detail) = match fetched {
-            Err(e) => (RefreshOutcome::Failed, format!("{e} The saved configuration is unchanged.")),
+            Err(e) => (
+                RefreshOutcome::Failed,
+                format!("{e} The saved configuration is unchanged."),
+            ),
             Ok((idp, _)) if idp.entity_id != connection.idp.entity_id => (
                 RefreshOutcome::Failed,
                 format!(
@@ -172,7 +179,10 @@ impl ConnectionService {
                 let changes = idp.changes_from(&connection.idp);
                 if changes.is_empty() {
                     let count = idp.certificates.len();
-                    (RefreshOutcome::Unchanged, format!("No change ({count} signing certificate(s))."))
+                    (
+                        RefreshOutcome::Unchanged,
+                        format!("No change ({count} signing certificate(s))."),
+                    )
                 } else {
                     let detail = changes.join("; ");
                     let entry = audit::system_entry(
@@ -225,10 +235,7 @@ impl ConnectionService {
         })
     }
 
-    async fn fetch_settings(
-        &self,
-        connection: &Connection,
-    ) -> Result<(IdpSettings, String), ConnectionError> {
+    async fn fetch_settings(&self, connection: &Connection) -> Result<(IdpSettings, String), ConnectionError> {
         let url = connection.origin.url.as_ref().ok_or(ConnectionError::NotMonitorable)?;
         let document = self.fetcher.fetch(url).await?;
         read_document(

@@ -201,7 +201,11 @@ impl ConnectionOptions {
             self.authn_context.label().into(),
         );
         note("Email from", before.email.describe(), self.email.describe());
-        note("SHA-1 signatures", on_off(before.allow_sha1).into(), on_off(self.allow_sha1).into());
+        note(
+            "SHA-1 signatures",
+            on_off(before.allow_sha1).into(),
+            on_off(self.allow_sha1).into(),
+        );
         note(
             "Clock skew",
             format!("{} s", before.clock_skew_seconds),
@@ -244,7 +248,9 @@ pub enum OptionsError {
     UnknownBinding,
     #[error("Choose one of the offered authentication contexts.")]
     UnknownAuthnContext,
-    #[error("Enter the name of the attribute that carries the email (for example email), up to {MAX_EMAIL_ATTRIBUTE} characters.")]
+    #[error(
+        "Enter the name of the attribute that carries the email (for example email), up to {MAX_EMAIL_ATTRIBUTE} characters."
+    )]
     InvalidEmailAttribute,
     #[error("Enter the clock skew in seconds, from 0 to {MAX_CLOCK_SKEW_SECONDS}.")]
     InvalidClockSkew,
@@ -353,35 +359,87 @@ mod tests {
     #[test]
     fn a_binding_the_idp_does_not_offer_is_refused() {
         let redirect_only = endpoints(&[HTTP_REDIRECT]);
-        let post = OptionsForm { binding: "post", ..form() };
-        assert_eq!(post.parse(&redirect_only), Err(OptionsError::BindingNotOffered("HTTP-POST")));
+        let post = OptionsForm {
+            binding: "post",
+            ..form()
+        };
         assert_eq!(
-            OptionsForm { binding: "artifact", ..form() }.parse(&redirect_only),
+            post.parse(&redirect_only),
+            Err(OptionsError::BindingNotOffered("HTTP-POST"))
+        );
+        assert_eq!(
+            OptionsForm {
+                binding: "artifact",
+                ..form()
+            }
+            .parse(&redirect_only),
             Err(OptionsError::UnknownBinding)
         );
-        assert_eq!(post.parse(&endpoints(&[HTTP_REDIRECT, HTTP_POST])).unwrap().binding, RequestBinding::Post);
+        assert_eq!(
+            post.parse(&endpoints(&[HTTP_REDIRECT, HTTP_POST])).unwrap().binding,
+            RequestBinding::Post
+        );
     }
 
     #[test]
     fn fields_are_checked() {
         let offered = endpoints(&[HTTP_REDIRECT]);
         for skew in ["", "-1", "601", "3m", "1e3"] {
-            let wrong = OptionsForm { clock_skew_seconds: skew, ..form() };
+            let wrong = OptionsForm {
+                clock_skew_seconds: skew,
+                ..form()
+            };
             assert_eq!(wrong.parse(&offered), Err(OptionsError::InvalidClockSkew), "{skew}");
         }
-        assert_eq!(OptionsForm { clock_skew_seconds: " 0 ", ..form() }.parse(&offered).unwrap().clock_skew_seconds, 0);
-        for name in ["", "  ", "e mail", &"x".repeat(257)] {
-            let wrong = OptionsForm { email_source: "attribute", email_attribute: name, ..form() };
-            assert_eq!(wrong.parse(&offered), Err(OptionsError::InvalidEmailAttribute), "{name:?}");
-        }
-        let attribute = OptionsForm { email_source: "attribute", email_attribute: " mail ", ..form() };
-        assert_eq!(attribute.parse(&offered).unwrap().email, EmailSource::Attribute("mail".into()));
         assert_eq!(
-            OptionsForm { authn_context: "kerberos", ..form() }.parse(&offered),
+            OptionsForm {
+                clock_skew_seconds: " 0 ",
+                ..form()
+            }
+            .parse(&offered)
+            .unwrap()
+            .clock_skew_seconds,
+            0
+        );
+        for name in ["", "  ", "e mail", &"x".repeat(257)] {
+            let wrong = OptionsForm {
+                email_source: "attribute",
+                email_attribute: name,
+                ..form()
+            };
+            assert_eq!(
+                wrong.parse(&offered),
+                Err(OptionsError::InvalidEmailAttribute),
+                "{name:?}"
+            );
+        }
+        let attribute = OptionsForm {
+            email_source: "attribute",
+            email_attribute: " mail ",
+            ..form()
+        };
+        assert_eq!(
+            attribute.parse(&offered).unwrap().email,
+            EmailSource::Attribute("mail".into())
+        );
+        assert_eq!(
+            OptionsForm {
+                authn_context: "kerberos",
+                ..form()
+            }
+            .parse(&offered),
             Err(OptionsError::UnknownAuthnContext)
         );
-        let windows = OptionsForm { authn_context: "integrated_windows", ..form() }.parse(&offered).unwrap();
-        assert_eq!(windows.authn_context.class_ref(), Some("urn:federation:authentication:windows"));
+        let windows = OptionsForm {
+            authn_context: "integrated_windows",
+            ..form()
+        }
+        .parse(&offered)
+        .unwrap();
+        assert_eq!(
+            windows.authn_context.class_ref(),
+            Some("urn:federation:authentication:windows")
+        );
     }
 
     #[test]
@@ -389,14 +447,32 @@ mod tests {
         let before = form().parse(&endpoints(&[HTTP_REDIRECT])).unwrap();
         assert!(before.changes_from(&before).is_empty());
         assert_eq!(before.permission_to_change_from(&before), Permission::ManageConnections);
-        let skew = ConnectionOptions { clock_skew_seconds: 60, ..before.clone() };
+        let skew = ConnectionOptions {
+            clock_skew_seconds: 60,
+            ..before.clone()
+        };
         assert_eq!(skew.changes_from(&before), vec!["Clock skew: 180 s → 60 s".to_owned()]);
         assert_eq!(skew.permission_to_change_from(&before), Permission::ManageConnections);
-        let sha1 = ConnectionOptions { allow_sha1: true, ..before.clone() };
-        assert_eq!(sha1.changes_from(&before), vec!["SHA-1 signatures: off → on".to_owned()]);
+        let sha1 = ConnectionOptions {
+            allow_sha1: true,
+            ..before.clone()
+        };
+        assert_eq!(
+            sha1.changes_from(&before),
+            vec!["SHA-1 signatures: off → on".to_owned()]
+        );
         assert_eq!(sha1.permission_to_change_from(&before), Permission::ManageSsoPolicy);
-        let idp_initiated = ConnectionOptions { allow_idp_initiated: true, ..before.clone() };
-        assert_eq!(idp_initiated.permission_to_change_from(&before), Permission::ManageSsoPolicy);
-        assert_eq!(before.permission_to_change_from(&idp_initiated), Permission::ManageSsoPolicy);
+        let idp_initiated = ConnectionOptions {
+            allow_idp_initiated: true,
+            ..before.clone()
+        };
+        assert_eq!(
+            idp_initiated.permission_to_change_from(&before),
+            Permission::ManageSsoPolicy
+        );
+        assert_eq!(
+            before.permission_to_change_from(&idp_initiated),
+            Permission::ManageSsoPolicy
+        );
     }
 }

@@ -91,7 +91,12 @@ pub enum SpKeyError {
 impl SpKey {
     /// A new RSA key pair with a self-signed certificate naming the connection. Takes tens of milliseconds of
     /// CPU: call it off the async runtime.
-    pub fn generate(connection: ConnectionId, host: &str, state: KeyState, now: DateTime<Utc>) -> Result<Self, SpKeyError> {
+    pub fn generate(
+        connection: ConnectionId,
+        host: &str,
+        state: KeyState,
+        now: DateTime<Utc>,
+    ) -> Result<Self, SpKeyError> {
         let key = PKey::from_rsa(Rsa::generate(KEY_BITS)?)?;
         let mut name = X509NameBuilder::new()?;
         // X.509 limits these names to 64 characters.

@@ -243,7 +243,11 @@ impl Store {
         Ok(true)
     }
 
-    pub async fn connection(&self, account_id: AccountId, id: ConnectionId) -> Result<Option<ConnectionRow>, StoreError> {
+    pub async fn connection(
+        &self,
+        account_id: AccountId,
+        id: ConnectionId,
+    ) -> Result<Option<ConnectionRow>, StoreError> {
         Ok(sso_connection::Entity::find_by_id(id.as_uuid())
             .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
             .one(&self.db)
@@ -273,7 +277,12 @@ impl Store {
 
     /// Adds a key (the next one, ahead of a rotation) with its audit entry; a unique violation means the
     /// connection has a key in that state already. `false` when the account has no such connection.
-    pub async fn add_sp_key(&self, account_id: AccountId, key: &SpKeyRow, audit: &AuditRow) -> Result<bool, StoreError> {
+    pub async fn add_sp_key(
+        &self,
+        account_id: AccountId,
+        key: &SpKeyRow,
+        audit: &AuditRow,
+    ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await?;
         if !owns_connection(&txn, account_id, key.connection_id).await? {
             return Ok(false);
@@ -334,7 +343,11 @@ impl Store {
     }
 
     /// Monitored connections whose metadata refresh is due, oldest first.
-    pub async fn metadata_refreshes_due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<ConnectionRow>, StoreError> {
+    pub async fn metadata_refreshes_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<ConnectionRow>, StoreError> {
         Ok(sso_connection::Entity::find()
             .filter(sso_connection::Column::MonitorMetadata.eq(true))
             .filter(sso_connection::Column::MetadataRefreshDueAt.lte(now))

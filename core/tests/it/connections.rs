@@ -94,12 +94,24 @@ async fn an_aggregate_asks_which_idp_to_connect() {
     }
     assert!(matches!(
         connections
-            .import_metadata(&owner, account, &upload("Uni", &file, "https://webtut.fccn.pt"), None, t0())
+            .import_metadata(
+                &owner,
+                account,
+                &upload("Uni", &file, "https://webtut.fccn.pt"),
+                None,
+                t0()
+            )
             .await,
         Err(ConnectionError::UnknownIdp(_))
     ));
     let chosen = connections
-        .import_metadata(&owner, account, &upload("Uni", &file, " https://idp.fccn.pt/idp/shibboleth "), None, t0())
+        .import_metadata(
+            &owner,
+            account,
+            &upload("Uni", &file, " https://idp.fccn.pt/idp/shibboleth "),
+            None,
+            t0(),
+        )
         .await
         .unwrap();
     assert_eq!(chosen.idp.entity_id, "https://idp.fccn.pt/idp/shibboleth");
@@ -183,7 +195,10 @@ async fn typed_in_fields_are_checked_one_by_one_and_nothing_half_valid_is_saved(
     }
     assert!(connections.list(&owner, account).await.unwrap().is_empty());
 
-    let created = connections.create_manual(&owner, account, &good, None, t0()).await.unwrap();
+    let created = connections
+        .create_manual(&owner, account, &good, None, t0())
+        .await
+        .unwrap();
     assert_eq!(created.source, Source::Manual);
     assert_eq!(created.idp.certificates.len(), 1);
     assert_eq!(created.idp.slo, None);
@@ -193,7 +208,13 @@ async fn typed_in_fields_are_checked_one_by_one_and_nothing_half_valid_is_saved(
     assert!(matches!(again, Err(ConnectionError::DuplicateIdp(_))), "{again:?}");
     assert!(matches!(
         connections
-            .import_metadata(&owner, account, &upload("Okta again", &fixture("okta.metadata.xml"), ""), None, t0())
+            .import_metadata(
+                &owner,
+                account,
+                &upload("Okta again", &fixture("okta.metadata.xml"), ""),
+                None,
+                t0()
+            )
             .await,
         Err(ConnectionError::DuplicateIdp(_))
     ));
@@ -206,7 +227,13 @@ async fn a_broken_document_changes_nothing() {
     let (owner, account) = world.user("owner@acme.example").await;
     let connections = world.connections();
     connections
-        .import_metadata(&owner, account, &upload("Google", &fixture("google.metadata.xml"), ""), None, t0())
+        .import_metadata(
+            &owner,
+            account,
+            &upload("Google", &fixture("google.metadata.xml"), ""),
+            None,
+            t0(),
+        )
         .await
         .unwrap();
     let before = connections.list(&owner, account).await.unwrap();
@@ -219,7 +246,13 @@ async fn a_broken_document_changes_nothing() {
     }
     assert!(matches!(
         connections
-            .import_metadata(&owner, account, &upload("Okta", b"<!DOCTYPE x [<!ENTITY a \"b\">]><x/>", ""), None, t0())
+            .import_metadata(
+                &owner,
+                account,
+                &upload("Okta", b"<!DOCTYPE x [<!ENTITY a \"b\">]><x/>", ""),
+                None,
+                t0()
+            )
             .await,
         Err(ConnectionError::Metadata(MetadataError::Dtd))
     ));
@@ -237,7 +270,13 @@ async fn owners_and_admins_manage_connections_viewers_only_see_them() {
     let connections = world.connections();
 
     let created = connections
-        .import_metadata(&admin, account, &upload("Okta", &fixture("okta.metadata.xml"), ""), None, t0())
+        .import_metadata(
+            &admin,
+            account,
+            &upload("Okta", &fixture("okta.metadata.xml"), ""),
+            None,
+            t0(),
+        )
         .await
         .unwrap();
     assert_eq!(connections.list(&viewer, account).await.unwrap().len(), 1);
@@ -252,7 +291,13 @@ async fn owners_and_admins_manage_connections_viewers_only_see_them() {
     }
     assert!(forbidden(
         connections
-            .import_metadata(&viewer, account, &upload("Google", &fixture("google.metadata.xml"), ""), None, t0())
+            .import_metadata(
+                &viewer,
+                account,
+                &upload("Google", &fixture("google.metadata.xml"), ""),
+                None,
+                t0()
+            )
             .await
     ));
     let certificate = okta_certificate();
@@ -291,7 +336,13 @@ async fn role_mappings_are_saved_whole_in_order_and_only_by_owners_and_admins() 
     let viewer = world.join(&owner, account, "viewer@acme.example", Role::Viewer).await;
     let connections = world.connections();
     let created = connections
-        .import_metadata(&owner, account, &upload("Okta", &fixture("okta.metadata.xml"), ""), None, t0())
+        .import_metadata(
+            &owner,
+            account,
+            &upload("Okta", &fixture("okta.metadata.xml"), ""),
+            None,
+            t0(),
+        )
         .await
         .unwrap();
     assert_eq!(

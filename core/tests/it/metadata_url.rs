@@ -17,7 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../shared/fixtures/idp-metadata/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../shared/fixtures/idp-metadata/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -110,13 +113,25 @@ async fn a_monitored_url_picks_up_new_certificates_and_never_applies_a_broken_do
     assert_eq!(served.requests(), 1);
 
     // Not due yet: nothing is fetched.
-    assert_eq!(connections.refresh_due_metadata(t0() + Duration::hours(1)).await.unwrap(), RefreshReport::default());
+    assert_eq!(
+        connections
+            .refresh_due_metadata(t0() + Duration::hours(1))
+            .await
+            .unwrap(),
+        RefreshReport::default()
+    );
     assert_eq!(served.requests(), 1);
 
     // Unchanged document.
     let mut at = t0() + Duration::hours(13);
     let report = connections.refresh_due_metadata(at).await.unwrap();
-    assert_eq!(report, RefreshReport { unchanged: 1, ..Default::default() });
+    assert_eq!(
+        report,
+        RefreshReport {
+            unchanged: 1,
+            ..Default::default()
+        }
+    );
 
     // The IdP publishes its next certificate: picked up, audited, recorded.
     let (with_next, next) = okta_with_next_certificate();
@@ -131,11 +146,18 @@ async fn a_monitored_url_picks_up_new_certificates_and_never_applies_a_broken_do
     assert_eq!(updated.refreshes[0].outcome, RefreshOutcome::Updated);
     assert!(updated.refreshes[0].detail.contains(&next.sha256_fingerprint));
     let entry = world.audit().recent(&owner, account).await.unwrap().remove(0);
-    assert_eq!((entry.action.as_str(), entry.actor_email.as_str()), ("Metadata refreshed", MONITOR_ACTOR));
+    assert_eq!(
+        (entry.action.as_str(), entry.actor_email.as_str()),
+        ("Metadata refreshed", MONITOR_ACTOR)
+    );
 
     // Broken downloads are recorded as failures, retried within the hour, and change nothing.
     let failures: [(StatusCode, Vec<u8>, &str); 4] = [
-        (StatusCode::OK, b"<html>maintenance</html>".to_vec(), "not SAML 2.0 metadata"),
+        (
+            StatusCode::OK,
+            b"<html>maintenance</html>".to_vec(),
+            "not SAML 2.0 metadata",
+        ),
         (StatusCode::NOT_FOUND, b"gone".to_vec(), "HTTP 404"),
         (StatusCode::OK, fixture("google.metadata.xml"), "now describes the IdP"),
         (StatusCode::OK, b"<!DOCTYPE x [<!ENTITY a \"b\">]><x/>".to_vec(), "DTD"),
@@ -143,29 +165,63 @@ async fn a_monitored_url_picks_up_new_certificates_and_never_applies_a_broken_do
     for (status, body, reason) in failures {
         served.set(status, body);
         at += Duration::hours(13);
-        assert_eq!(connections.refresh_due_metadata(at).await.unwrap().failed, 1, "{reason}");
+        assert_eq!(
+            connections.refresh_due_metadata(at).await.unwrap().failed,
+            1,
+            "{reason}"
+        );
         let after = connections.list(&owner, account).await.unwrap().remove(0);
         assert_eq!(after.idp, updated.idp, "{reason}: the saved settings are kept");
         assert_eq!(after.refreshes[0].outcome, RefreshOutcome::Failed);
-        assert!(after.refreshes[0].detail.contains(reason), "{}", after.refreshes[0].detail);
-        assert!(after.refreshes[0].detail.contains("The saved configuration is unchanged."));
+        assert!(
+            after.refreshes[0].detail.contains(reason),
+            "{}",
+            after.refreshes[0].detail
+        );
+        assert!(
+            after.refreshes[0]
+                .detail
+                .contains("The saved configuration is unchanged.")
+        );
         assert_eq!(after.origin.refresh_due_at, Some(at + Duration::hours(1)));
     }
 
     // Refresh now answers with the result; turning monitoring off stops the background fetches.
     served.set(StatusCode::OK, fixture("okta.metadata.xml"));
-    let now = connections.refresh_metadata_now(&owner, account, created.id, at).await.unwrap();
+    let now = connections
+        .refresh_metadata_now(&owner, account, created.id, at)
+        .await
+        .unwrap();
     assert_eq!(now.outcome, RefreshOutcome::Updated);
-    assert!(now.detail.contains(&format!("certificate removed (SHA-256 {})", next.sha256_fingerprint)));
-    connections.set_monitoring(&owner, account, created.id, false, at).await.unwrap();
+    assert!(
+        now.detail
+            .contains(&format!("certificate removed (SHA-256 {})", next.sha256_fingerprint))
+    );
+    connections
+        .set_monitoring(&owner, account, created.id, false, at)
+        .await
+        .unwrap();
     let fetched = served.requests();
-    assert_eq!(connections.refresh_due_metadata(at + Duration::days(30)).await.unwrap(), RefreshReport::default());
+    assert_eq!(
+        connections.refresh_due_metadata(at + Duration::days(30)).await.unwrap(),
+        RefreshReport::default()
+    );
     assert_eq!(served.requests(), fetched);
-    assert_eq!(connections.list(&owner, account).await.unwrap()[0].refreshes.len(), 7, "every result is recorded");
+    assert_eq!(
+        connections.list(&owner, account).await.unwrap()[0].refreshes.len(),
+        7,
+        "every result is recorded"
+    );
 
     // Monitoring needs a URL.
     let manual = connections
-        .import_metadata(&owner, account, &upload("Google", &fixture("google.metadata.xml"), ""), None, t0())
+        .import_metadata(
+            &owner,
+            account,
+            &upload("Google", &fixture("google.metadata.xml"), ""),
+            None,
+            t0(),
+        )
         .await
         .unwrap();
     assert!(matches!(
@@ -212,13 +268,22 @@ async fn the_fetch_guard_refuses_plain_http_private_addresses_endless_redirects_
     };
 
     let strict = world.connections_with(FetchPolicy::default());
-    assert_eq!(fetch_error(import(strict.clone(), format!("{base}/metadata")).await), FetchError::NotHttps);
+    assert_eq!(
+        fetch_error(import(strict.clone(), format!("{base}/metadata")).await),
+        FetchError::NotHttps
+    );
     assert_eq!(
         fetch_error(import(strict.clone(), format!("https://127.0.0.1:{port}/metadata")).await),
         FetchError::PrivateAddress("127.0.0.1".into())
     );
     assert_eq!(
-        fetch_error(import(strict.clone(), "https://[::ffff:169.254.169.254]/latest/meta-data".into()).await),
+        fetch_error(
+            import(
+                strict.clone(),
+                "https://[::ffff:169.254.169.254]/latest/meta-data".into()
+            )
+            .await
+        ),
         FetchError::PrivateAddress("::ffff:169.254.169.254".into())
     );
     // A host name is judged by the addresses it resolves to, before anything is sent.
@@ -233,11 +298,26 @@ async fn the_fetch_guard_refuses_plain_http_private_addresses_endless_redirects_
     assert_eq!(served.requests(), 0, "no request reached the private server");
 
     let relaxed = world.connections();
-    assert_eq!(fetch_error(import(relaxed.clone(), format!("{base}/loop")).await), FetchError::TooManyRedirects);
-    assert_eq!(fetch_error(import(relaxed.clone(), format!("{base}/huge")).await), FetchError::TooLarge);
-    assert_eq!(fetch_error(import(relaxed.clone(), format!("{base}/missing")).await), FetchError::Status(404));
-    assert_eq!(fetch_error(import(relaxed.clone(), "ftp://example.com/md".into()).await), FetchError::InvalidUrl);
-    assert!(relaxed.list(&owner, account).await.unwrap().is_empty(), "nothing was saved");
+    assert_eq!(
+        fetch_error(import(relaxed.clone(), format!("{base}/loop")).await),
+        FetchError::TooManyRedirects
+    );
+    assert_eq!(
+        fetch_error(import(relaxed.clone(), format!("{base}/huge")).await),
+        FetchError::TooLarge
+    );
+    assert_eq!(
+        fetch_error(import(relaxed.clone(), format!("{base}/missing")).await),
+        FetchError::Status(404)
+    );
+    assert_eq!(
+        fetch_error(import(relaxed.clone(), "ftp://example.com/md".into()).await),
+        FetchError::InvalidUrl
+    );
+    assert!(
+        relaxed.list(&owner, account).await.unwrap().is_empty(),
+        "nothing was saved"
+    );
     let moved = import(relaxed.clone(), format!("{base}/moved")).await.unwrap();
     assert_eq!(moved.idp.entity_id, "http://www.okta.com/exkdoocxa1VmjpXmX697");
 }
@@ -261,23 +341,33 @@ async fn a_signed_metadata_document_is_accepted_only_with_its_federation_certifi
     let okta_cert = first_certificate(&fixture("okta.metadata.xml")).to_pem();
     let (entra, entra_signer, okta_cert) = (entra.as_slice(), entra_signer.as_str(), okta_cert.as_str());
 
-    let wrong_key = connections.import_metadata(&owner, account, &signed(entra, okta_cert), None, t0()).await;
-    assert!(matches!(wrong_key, Err(ConnectionError::Signature(SignatureError::Invalid(_)))), "{wrong_key:?}");
-    let tampered = String::from_utf8_lossy(entra).replacen(
-        "https://login.microsoftonline.com/",
-        "https://login.example.com/",
-        1,
+    let wrong_key = connections
+        .import_metadata(&owner, account, &signed(entra, okta_cert), None, t0())
+        .await;
+    assert!(
+        matches!(wrong_key, Err(ConnectionError::Signature(SignatureError::Invalid(_)))),
+        "{wrong_key:?}"
     );
+    let tampered =
+        String::from_utf8_lossy(entra).replacen("https://login.microsoftonline.com/", "https://login.example.com/", 1);
     let tampered = connections
         .import_metadata(&owner, account, &signed(tampered.as_bytes(), entra_signer), None, t0())
         .await;
-    assert!(matches!(tampered, Err(ConnectionError::Signature(SignatureError::Invalid(_)))), "{tampered:?}");
+    assert!(
+        matches!(tampered, Err(ConnectionError::Signature(SignatureError::Invalid(_)))),
+        "{tampered:?}"
+    );
     let okta = fixture("okta.metadata.xml");
     let unsigned = connections
         .import_metadata(&owner, account, &signed(&okta, entra_signer), None, t0())
         .await;
-    assert!(matches!(unsigned, Err(ConnectionError::Signature(SignatureError::Unsigned))), "{unsigned:?}");
-    let not_a_certificate = connections.import_metadata(&owner, account, &signed(entra, "hello"), None, t0()).await;
+    assert!(
+        matches!(unsigned, Err(ConnectionError::Signature(SignatureError::Unsigned))),
+        "{unsigned:?}"
+    );
+    let not_a_certificate = connections
+        .import_metadata(&owner, account, &signed(entra, "hello"), None, t0())
+        .await;
     assert!(matches!(not_a_certificate, Err(ConnectionError::SigningCertificate(_))));
     assert!(connections.list(&owner, account).await.unwrap().is_empty());
 
@@ -287,7 +377,12 @@ async fn a_signed_metadata_document_is_accepted_only_with_its_federation_certifi
         .unwrap();
     assert!(verified.idp.entity_id.starts_with("https://sts.windows.net/"));
     assert_eq!(
-        verified.origin.signing_certificate.as_ref().map(Certificate::to_pem).as_deref(),
+        verified
+            .origin
+            .signing_certificate
+            .as_ref()
+            .map(Certificate::to_pem)
+            .as_deref(),
         Some(entra_signer)
     );
     // ADFS signs its federation metadata the same way.
@@ -299,7 +394,10 @@ async fn a_signed_metadata_document_is_accepted_only_with_its_federation_certifi
         entity_id: "",
         signing_certificate: adfs_signer.as_bytes(),
     };
-    connections.import_metadata(&owner, account, &adfs_upload, None, t0()).await.unwrap();
+    connections
+        .import_metadata(&owner, account, &adfs_upload, None, t0())
+        .await
+        .unwrap();
 
     // A monitored URL with a federation certificate refuses a version that is not signed with it.
     let (base, served) = metadata_server(entra.to_vec()).await;
@@ -315,9 +413,17 @@ async fn a_signed_metadata_document_is_accepted_only_with_its_federation_certifi
         .import_metadata_url(&owner, account, &import, Some(verified.id), t0())
         .await
         .unwrap();
-    let tampered = String::from_utf8_lossy(entra).replacen("https://login.microsoftonline.com/", "https://evil.example/", 1);
+    let tampered =
+        String::from_utf8_lossy(entra).replacen("https://login.microsoftonline.com/", "https://evil.example/", 1);
     served.set(StatusCode::OK, tampered.into_bytes());
-    assert_eq!(connections.refresh_due_metadata(t0() + Duration::hours(13)).await.unwrap().failed, 1);
+    assert_eq!(
+        connections
+            .refresh_due_metadata(t0() + Duration::hours(13))
+            .await
+            .unwrap()
+            .failed,
+        1
+    );
     let after = connections
         .list(&owner, account)
         .await
@@ -326,5 +432,9 @@ async fn a_signed_metadata_document_is_accepted_only_with_its_federation_certifi
         .find(|c| c.id == monitored.id)
         .unwrap();
     assert_eq!(after.idp, monitored.idp);
-    assert!(after.refreshes[0].detail.contains("signature does not verify"), "{}", after.refreshes[0].detail);
+    assert!(
+        after.refreshes[0].detail.contains("signature does not verify"),
+        "{}",
+        after.refreshes[0].detail
+    );
 }

@@ -2,7 +2,10 @@ use crate::support::{Browser, invite_and_join, json, spawn_app, spawn_app_with};
 use serde_json::Value;
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/../../shared/fixtures/idp-metadata/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../shared/fixtures/idp-metadata/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -10,7 +13,11 @@ async fn import_okta(browser: &Browser, account: &str) -> Value {
     browser
         .call_ok(
             "/api/sso/import-metadata",
-            &[("account_id", account), ("label", "Okta"), ("metadata", &fixture("okta.metadata.xml"))],
+            &[
+                ("account_id", account),
+                ("label", "Okta"),
+                ("metadata", &fixture("okta.metadata.xml")),
+            ],
         )
         .await
 }
@@ -50,7 +57,12 @@ async fn the_sp_metadata_is_served_publicly_at_its_stable_url() {
     assert!(xml.contains(&format!("entityID=\"{url}\"")));
     assert!(xml.contains(&format!("Location=\"{}/saml/{id}/acs\"", app.address)));
     let download = anonymous.get(format!("{url}?download=true")).send().await.unwrap();
-    assert!(download.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+    assert!(
+        download.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
 
     for missing in [
         format!("{}/saml/{}/metadata", app.address, uuid_like()),
@@ -78,41 +90,73 @@ async fn connection_settings_are_changed_per_role_and_never_across_accounts() {
     let created = import_okta(&owner, &account).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let certificate = created["certificates"][0]["pem"].as_str().unwrap().to_owned();
-    let fingerprint = created["certificates"][0]["sha256_fingerprint"].as_str().unwrap().to_owned();
+    let fingerprint = created["certificates"][0]["sha256_fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let google = fixture("google.metadata.xml");
 
     let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("/api/sso/connection-options", options(&account, &id, &[])),
         (
             "/api/sso/add-certificates",
-            vec![("account_id", &account), ("connection_id", &id), ("certificate", &certificate)],
+            vec![
+                ("account_id", &account),
+                ("connection_id", &id),
+                ("certificate", &certificate),
+            ],
         ),
         (
             "/api/sso/remove-certificate",
-            vec![("account_id", &account), ("connection_id", &id), ("fingerprint", &fingerprint)],
+            vec![
+                ("account_id", &account),
+                ("connection_id", &id),
+                ("fingerprint", &fingerprint),
+            ],
         ),
-        ("/api/sso/sp-key", vec![("account_id", &account), ("connection_id", &id), ("step", "prepare")]),
+        (
+            "/api/sso/sp-key",
+            vec![("account_id", &account), ("connection_id", &id), ("step", "prepare")],
+        ),
         (
             "/api/sso/metadata-monitor",
             vec![("account_id", &account), ("connection_id", &id), ("step", "refresh")],
         ),
         (
             "/api/sso/import-metadata-url",
-            vec![("account_id", &account), ("label", "Okta"), ("url", "https://idp.example.com/md")],
+            vec![
+                ("account_id", &account),
+                ("label", "Okta"),
+                ("url", "https://idp.example.com/md"),
+            ],
         ),
         (
             "/api/sso/import-metadata",
-            vec![("account_id", &account), ("label", "G"), ("metadata", &google), ("connection_id", &id)],
+            vec![
+                ("account_id", &account),
+                ("label", "G"),
+                ("metadata", &google),
+                ("connection_id", &id),
+            ],
         ),
     ];
     for (path, form) in &calls {
         assert_eq!(viewer.call(path, form).await.status(), 403, "viewer: {path}");
         let across: Vec<(&str, &str)> = form
             .iter()
-            .map(|(k, v)| if *k == "account_id" { (*k, stranger_account.as_str()) } else { (*k, *v) })
+            .map(|(k, v)| {
+                if *k == "account_id" {
+                    (*k, stranger_account.as_str())
+                } else {
+                    (*k, *v)
+                }
+            })
             .collect();
         let status = stranger.call(path, &across).await.status();
-        assert!(status == 404 || (status == 422 && *path == "/api/sso/import-metadata-url"), "{path}: {status}");
+        assert!(
+            status == 404 || (status == 422 && *path == "/api/sso/import-metadata-url"),
+            "{path}: {status}"
+        );
     }
 
     // The Admin manages the connection but not the Owner's two switches.
@@ -123,7 +167,10 @@ async fn connection_settings_are_changed_per_role_and_never_across_accounts() {
     assert_eq!(owner.call("/api/sso/connection-options", &sha1).await.status(), 200);
     assert_eq!(
         admin
-            .call("/api/sso/sp-key", &[("account_id", &account), ("connection_id", &id), ("step", "prepare")])
+            .call(
+                "/api/sso/sp-key",
+                &[("account_id", &account), ("connection_id", &id), ("step", "prepare")]
+            )
             .await
             .status(),
         200
@@ -131,7 +178,10 @@ async fn connection_settings_are_changed_per_role_and_never_across_accounts() {
     let listed = owner.call_ok("/api/sso/connections", &[("account_id", &account)]).await;
     let connection = &listed["connections"][0];
     assert_eq!(connection["options"]["allow_sha1"], true);
-    assert_eq!(connection["options"]["clock_skew_seconds"], 180, "the owner's save set it back");
+    assert_eq!(
+        connection["options"]["clock_skew_seconds"], 180,
+        "the owner's save set it back"
+    );
     assert_eq!(connection["sp_keys"].as_array().unwrap().len(), 2);
     assert_eq!(listed["is_owner"], true);
     let seen = admin.call_ok("/api/sso/connections", &[("account_id", &account)]).await;
@@ -140,7 +190,10 @@ async fn connection_settings_are_changed_per_role_and_never_across_accounts() {
     // Bad values land next to their field.
     let error = json(
         owner
-            .call("/api/sso/connection-options", &options(&account, &id, &[("clock_skew_seconds", "ten")]))
+            .call(
+                "/api/sso/connection-options",
+                &options(&account, &id, &[("clock_skew_seconds", "ten")]),
+            )
             .await,
         422,
     )
@@ -148,7 +201,10 @@ async fn connection_settings_are_changed_per_role_and_never_across_accounts() {
     assert_eq!(error["Invalid"]["field"], "clock_skew_seconds");
     let error = json(
         owner
-            .call("/api/sso/sp-key", &[("account_id", &account), ("connection_id", &id), ("step", "explode")])
+            .call(
+                "/api/sso/sp-key",
+                &[("account_id", &account), ("connection_id", &id), ("step", "explode")],
+            )
             .await,
         422,
     )
@@ -156,7 +212,14 @@ async fn connection_settings_are_changed_per_role_and_never_across_accounts() {
     assert_eq!(error["Invalid"]["field"], "step");
     let error = json(
         owner
-            .call("/api/sso/remove-certificate", &[("account_id", &account), ("connection_id", &id), ("fingerprint", &fingerprint)])
+            .call(
+                "/api/sso/remove-certificate",
+                &[
+                    ("account_id", &account),
+                    ("connection_id", &id),
+                    ("fingerprint", &fingerprint),
+                ],
+            )
             .await,
         409,
     )
@@ -175,7 +238,12 @@ async fn a_metadata_url_is_guarded_unless_the_operator_allows_private_addresses(
     let strict = spawn_app().await;
     let owner = Browser::new(&strict);
     let account = owner.sign_up("owner@acme.example").await;
-    let form = [("account_id", account.as_str()), ("label", "Okta"), ("url", idp.as_str()), ("monitor", "true")];
+    let form = [
+        ("account_id", account.as_str()),
+        ("label", "Okta"),
+        ("url", idp.as_str()),
+        ("monitor", "true"),
+    ];
     let error = json(owner.call("/api/sso/import-metadata-url", &form).await, 422).await;
     assert_eq!(error["Invalid"]["field"], "url");
     assert!(error["Invalid"]["message"].as_str().unwrap().contains("https://"));
@@ -183,7 +251,12 @@ async fn a_metadata_url_is_guarded_unless_the_operator_allows_private_addresses(
     let relaxed = spawn_app_with(&["--metadata-allow-http", "--metadata-allow-private-addresses"]).await;
     let owner = Browser::new(&relaxed);
     let account = owner.sign_up("owner@acme.example").await;
-    let form = [("account_id", account.as_str()), ("label", "Okta"), ("url", idp.as_str()), ("monitor", "true")];
+    let form = [
+        ("account_id", account.as_str()),
+        ("label", "Okta"),
+        ("url", idp.as_str()),
+        ("monitor", "true"),
+    ];
     let created = owner.call_ok("/api/sso/import-metadata-url", &form).await;
     assert_eq!(created["source"], "From a metadata URL");
     assert_eq!(created["origin"]["url"], idp.as_str());
