@@ -3,6 +3,11 @@
 
 use super::certificate::Certificate;
 use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode};
+use std::sync::Mutex;
+
+/// libxml2 and xmlsec keep process-wide state that is not safe to use from several threads at once; every call
+/// into them through samael holds this lock.
+pub(crate) static XMLSEC: Mutex<()> = Mutex::new(());
 
 /// SHA-256 and stronger: the same floor as for responses.
 const ALLOWED: [AllowedSignatureAlgorithm; 6] = [
@@ -36,6 +41,8 @@ pub fn verified_content(document: &str, certificate: &Certificate) -> Result<Str
         return Err(SignatureError::Unsigned);
     }
     let trusted = [CertificateDer::from(certificate.der().to_vec())];
+    // A panic while holding the lock leaves nothing half-done on our side, so a poisoned lock is still usable.
+    let _xmlsec = XMLSEC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     Crypto::reduce_xml_to_signed_with_allowed_algorithms(
         document,
         &trusted,
