@@ -6,8 +6,8 @@ use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoPr
 use std::sync::Mutex;
 
 /// libxml2 and xmlsec keep process-wide state that is not safe to use from several threads at once; every call
-/// into them through samael holds this lock.
-pub(crate) static XMLSEC: Mutex<()> = Mutex::new(());
+/// into them through samael holds this lock (tests that sign documents with xmlsec take it too).
+pub static XMLSEC: Mutex<()> = Mutex::new(());
 
 /// SHA-256 and stronger: the same floor as for responses.
 const ALLOWED: [AllowedSignatureAlgorithm; 6] = [

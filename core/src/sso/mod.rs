@@ -11,6 +11,7 @@ pub mod metadata_monitor;
 pub mod metadata_signature;
 pub mod options;
 pub mod policy;
+pub mod response;
 pub mod role_mapping;
 pub mod sp_keys;
 pub mod sp_metadata;

@@ -8,6 +8,7 @@ mod domains;
 mod mail;
 mod metadata_url;
 mod policy;
+mod saml_response;
 mod sso_metadata;
 mod support;
 mod tenancy;

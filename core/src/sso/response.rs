@@ -1,0 +1,394 @@
+//! The Assertion Consumer Service's rules for one SAML Response, in plain Rust with the current time passed in:
+//! the envelope is checked on the document as received, the signature with the configured certificates only
+//! (xmlsec through samael), and the identity is read from the signed content alone, which must be the very
+//! assertion the envelope checks looked at. Replay and tenancy rules sit with the caller, which has the store.
+
+use super::certificate::Certificate;
+use super::metadata_signature::XMLSEC;
+use chrono::{DateTime, Duration, Utc};
+use roxmltree::{Document, Node};
+use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode};
+
+const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+/// Real responses are a few kilobytes; Entra's with 150 groups stays under 64 KB.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+/// SHA-256 and stronger; SHA-1 only where the owner allowed it for a legacy IdP.
+const STRONG: [AllowedSignatureAlgorithm; 6] = [
+    AllowedSignatureAlgorithm::RsaSha256,
+    AllowedSignatureAlgorithm::RsaSha384,
+    AllowedSignatureAlgorithm::RsaSha512,
+    AllowedSignatureAlgorithm::EcdsaSha256,
+    AllowedSignatureAlgorithm::EcdsaSha384,
+    AllowedSignatureAlgorithm::EcdsaSha512,
+];
+
+/// What this connection and this browser expect of a response.
+#[derive(Clone, Debug)]
+pub struct Expectations<'a> {
+    pub idp_entity_id: &'a str,
+    /// The signing certificates the owner configured; never empty for a saved connection.
+    pub certificates: &'a [Certificate],
+    pub sp_entity_id: &'a str,
+    pub acs_url: &'a str,
+    /// The ID of this browser's pending AuthnRequest; `None` when the browser has none.
+    pub request_id: Option<&'a str>,
+    /// Accept a response that answers no request (IdP-initiated sign-in).
+    pub allow_unsolicited: bool,
+    pub allow_sha1: bool,
+    pub clock_skew: Duration,
+    pub now: DateTime<Utc>,
+}
+
+/// The identity a verified response asserts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedAssertion {
+    /// The Assertion's ID, for the replay cache.
+    pub id: String,
+    pub issuer: String,
+    pub name_id: String,
+    pub name_id_format: Option<String>,
+    pub session_index: Option<String>,
+    /// Attribute name and all its values, in document order.
+    pub attributes: Vec<(String, Vec<String>)>,
+    /// Until when the assertion could be replayed: keep its ID at least that long.
+    pub valid_until: DateTime<Utc>,
+    pub in_response_to: Option<String>,
+}
+
+/// Why a response was refused, in words the owner can act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("the response is larger than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge,
+    #[error("the response is not well-formed XML, or declares a DTD ({0})")]
+    Malformed(String),
+    #[error("the message is a {0}, not a SAML 2.0 Response")]
+    NotAResponse(String),
+    #[error("the IdP answered with status {code}{}", .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Status { code: String, message: Option<String> },
+    #[error("the response carries {0} assertions; exactly one is accepted")]
+    AssertionCount(usize),
+    #[error("the assertion is encrypted; encrypted assertions are not accepted yet")]
+    Encrypted,
+    #[error("the assertion is not a direct child of the Response (a known signature-wrapping layout)")]
+    AssertionMisplaced,
+    #[error("the response names its destination {found}, expected {expected}")]
+    Destination { found: String, expected: String },
+    #[error("the Response is signed but names no Destination")]
+    MissingDestination,
+    #[error("the issuer is {found}, expected the IdP {expected}")]
+    Issuer { found: String, expected: String },
+    #[error(
+        "the signature does not verify with the configured certificate(s) (SHA-256 {configured}){}",
+        .offered.as_ref().map(|f| format!("; the response names a certificate with SHA-256 {f}")).unwrap_or_default()
+    )]
+    Signature {
+        configured: String,
+        offered: Option<String>,
+    },
+    #[error("the response is not signed; the Response or the Assertion must be signed by the IdP")]
+    Unsigned,
+    #[error("the signature does not cover the assertion that carries the identity (a signature-wrapping attempt)")]
+    SignedElementMismatch,
+    #[error("the assertion names no user (NameID missing or empty)")]
+    NoNameId,
+    #[error("the assertion contains an XML comment, a known way to make an SP read only part of a NameID or value")]
+    CommentInAssertion,
+    #[error("the assertion has no bearer SubjectConfirmation for {0}")]
+    NoSubjectConfirmation(String),
+    #[error("the SubjectConfirmationData Recipient is {found}, expected {expected}")]
+    Recipient { found: String, expected: String },
+    #[error("the assertion has no AudienceRestriction; Gatehouse requires one naming {0}")]
+    NoAudience(String),
+    #[error("the audience was {found}, expected {expected}")]
+    Audience { found: String, expected: String },
+    #[error("the response expired {0} ago: check the server clocks")]
+    Expired(String),
+    #[error("the response is valid only from {0}: check the server clocks")]
+    NotYetValid(String),
+    #[error("the assertion carries no {0} time; Gatehouse requires one")]
+    MissingTime(&'static str),
+    #[error("the response answers the request {found}, not this browser's pending request{}", .expected.as_ref().map(|e| format!(" {e}")).unwrap_or_default())]
+    InResponseTo { found: String, expected: Option<String> },
+    #[error("the response answers no request of this browser, and IdP-initiated sign-in is off for this connection")]
+    Unsolicited,
+}
+
+fn is(node: &Node, namespace: &str, name: &str) -> bool {
+    node.is_element() && node.tag_name().namespace() == Some(namespace) && node.tag_name().name() == name
+}
+
+fn child<'a, 'input>(node: Node<'a, 'input>, namespace: &str, name: &str) -> Option<Node<'a, 'input>> {
+    node.children().find(|n| is(n, namespace, name))
+}
+
+fn children<'a, 'input>(
+    node: Node<'a, 'input>,
+    namespace: &'static str,
+    name: &'static str,
+) -> impl Iterator<Item = Node<'a, 'input>> {
+    node.children().filter(move |n| is(n, namespace, name))
+}
+
+/// All the text of an element, comments and element boundaries ignored, trimmed: `a@b.com<!---->.evil.com`
+/// reads as the whole `a@b.com.evil.com`, never as its first text node.
+fn whole_text(node: Node) -> String {
+    node.descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+fn time(node: Node, attribute: &str) -> Option<Result<DateTime<Utc>, Rejection>> {
+    node.attribute(attribute).map(|text| {
+        DateTime::parse_from_rfc3339(text.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| Rejection::Malformed(format!("{attribute}=\"{text}\" is not a date and time")))
+    })
+}
+
+fn ago(duration: Duration) -> String {
+    let seconds = duration.num_seconds().max(1);
+    match seconds {
+        s if s < 120 => format!("{s} seconds"),
+        s if s < 7200 => format!("{} minutes", s / 60),
+        s => format!("{} hours", s / 3600),
+    }
+}
+
+/// Applies every rule; the first broken one is the answer.
+pub fn validate_response(xml: &[u8], expected: &Expectations) -> Result<SignedAssertion, Rejection> {
+    if xml.len() > MAX_RESPONSE_BYTES {
+        return Err(Rejection::TooLarge);
+    }
+    let text = std::str::from_utf8(xml).map_err(|_| Rejection::Malformed("not UTF-8".into()))?;
+    let original = Document::parse(text).map_err(|e| Rejection::Malformed(e.to_string()))?;
+    let root = original.root_element();
+    if !is(&root, SAMLP, "Response") {
+        return Err(Rejection::NotAResponse(root.tag_name().name().to_owned()));
+    }
+    check_envelope(root, expected)?;
+    let assertion = the_one_assertion(root)?;
+    // Canonicalisation drops comments before signing, so a comment can be added to a signed assertion without
+    // breaking the signature; no IdP sends one, and none is accepted.
+    if assertion.descendants().any(|n| n.is_comment()) {
+        return Err(Rejection::CommentInAssertion);
+    }
+    let assertion_id = assertion.attribute("ID").unwrap_or_default().to_owned();
+    let signed_xml = verify_signature(text, root, assertion, expected)?;
+    let signed = Document::parse(&signed_xml).map_err(|e| Rejection::Malformed(e.to_string()))?;
+    let signed_root = signed.root_element();
+    let signed_assertion = if is(&signed_root, SAML, "Assertion") {
+        signed_root
+    } else if is(&signed_root, SAMLP, "Response") && signed_root.attribute("ID") == root.attribute("ID") {
+        child(signed_root, SAML, "Assertion").ok_or(Rejection::SignedElementMismatch)?
+    } else {
+        return Err(Rejection::SignedElementMismatch);
+    };
+    if assertion_id.is_empty() || signed_assertion.attribute("ID") != Some(assertion_id.as_str()) {
+        return Err(Rejection::SignedElementMismatch);
+    }
+    read_assertion(signed_assertion, expected)
+}
+
+/// Status, Destination, the Response's own Issuer and InResponseTo, on the document as received.
+fn check_envelope(root: Node, expected: &Expectations) -> Result<(), Rejection> {
+    let status = child(root, SAMLP, "Status").and_then(|s| child(s, SAMLP, "StatusCode"));
+    let code = status.and_then(|s| s.attribute("Value")).unwrap_or("(none)");
+    if code != SUCCESS {
+        let nested = status
+            .and_then(|s| child(s, SAMLP, "StatusCode"))
+            .and_then(|s| s.attribute("Value"));
+        let message = child(root, SAMLP, "Status")
+            .and_then(|s| child(s, SAMLP, "StatusMessage"))
+            .map(whole_text)
+            .filter(|m| !m.is_empty());
+        let code = nested.map_or(code.to_owned(), |n| format!("{code} / {n}"));
+        return Err(Rejection::Status { code, message });
+    }
+    match root.attribute("Destination") {
+        Some(found) if found != expected.acs_url => {
+            return Err(Rejection::Destination {
+                found: found.to_owned(),
+                expected: expected.acs_url.to_owned(),
+            });
+        }
+        None if child(root, DS, "Signature").is_some() => return Err(Rejection::MissingDestination),
+        _ => {}
+    }
+    if let Some(issuer) = child(root, SAML, "Issuer").map(whole_text)
+        && issuer != expected.idp_entity_id
+    {
+        return Err(Rejection::Issuer {
+            found: issuer,
+            expected: expected.idp_entity_id.to_owned(),
+        });
+    }
+    check_in_response_to(root.attribute("InResponseTo"), expected)
+}
+
+fn check_in_response_to(found: Option<&str>, expected: &Expectations) -> Result<(), Rejection> {
+    match (found, expected.request_id) {
+        (Some(found), Some(wanted)) if found == wanted => Ok(()),
+        (Some(found), _) => Err(Rejection::InResponseTo {
+            found: found.to_owned(),
+            expected: expected.request_id.map(str::to_owned),
+        }),
+        (None, _) if expected.allow_unsolicited => Ok(()),
+        (None, _) => Err(Rejection::Unsolicited),
+    }
+}
+
+/// Exactly one assertion in the whole document, plain and directly under the Response.
+fn the_one_assertion<'a, 'input>(root: Node<'a, 'input>) -> Result<Node<'a, 'input>, Rejection> {
+    if root.descendants().any(|n| is(&n, SAML, "EncryptedAssertion")) {
+        return Err(Rejection::Encrypted);
+    }
+    let assertions: Vec<Node> = root.descendants().filter(|n| is(n, SAML, "Assertion")).collect();
+    match assertions.as_slice() {
+        [one] if one.parent() == Some(root) => Ok(*one),
+        [_] => Err(Rejection::AssertionMisplaced),
+        many => Err(Rejection::AssertionCount(many.len())),
+    }
+}
+
+/// Verifies with the configured certificates only and returns the signed content.
+fn verify_signature(text: &str, root: Node, assertion: Node, expected: &Expectations) -> Result<String, Rejection> {
+    let signed_here = |node: Node| child(node, DS, "Signature").is_some();
+    if !signed_here(root) && !signed_here(assertion) {
+        return Err(Rejection::Unsigned);
+    }
+    let trusted: Vec<CertificateDer> = expected
+        .certificates
+        .iter()
+        .map(|c| CertificateDer::from(c.der().to_vec()))
+        .collect();
+    let allowed = (!expected.allow_sha1).then_some(&STRONG[..]);
+    let result = {
+        let _xmlsec = XMLSEC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Crypto::reduce_xml_to_signed_with_allowed_algorithms(text, &trusted, ReduceMode::default(), allowed)
+    };
+    result.map_err(|_| Rejection::Signature {
+        configured: expected
+            .certificates
+            .iter()
+            .map(|c| c.sha256_fingerprint.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+        offered: offered_certificate(root),
+    })
+}
+
+/// The fingerprint of a certificate the message carries in a signature's KeyInfo (never trusted, only named).
+fn offered_certificate(root: Node) -> Option<String> {
+    let base64 = root
+        .descendants()
+        .find(|n| is(n, DS, "X509Certificate"))
+        .map(whole_text)?;
+    Certificate::from_base64(&base64).ok().map(|c| c.sha256_fingerprint)
+}
+
+/// The identity and the assertion's own rules, read from the signed content.
+fn read_assertion(assertion: Node, expected: &Expectations) -> Result<SignedAssertion, Rejection> {
+    let skew = expected.clock_skew;
+    let now = expected.now;
+    let issuer = child(assertion, SAML, "Issuer").map(whole_text).unwrap_or_default();
+    if issuer != expected.idp_entity_id {
+        return Err(Rejection::Issuer {
+            found: issuer,
+            expected: expected.idp_entity_id.to_owned(),
+        });
+    }
+    let subject = child(assertion, SAML, "Subject");
+    let name_id_node = subject.and_then(|s| child(s, SAML, "NameID"));
+    let name_id = name_id_node
+        .map(whole_text)
+        .filter(|n| !n.is_empty())
+        .ok_or(Rejection::NoNameId)?;
+
+    let confirmation = subject
+        .into_iter()
+        .flat_map(|s| children(s, SAML, "SubjectConfirmation"))
+        .filter(|c| c.attribute("Method") == Some(BEARER))
+        .find_map(|c| child(c, SAML, "SubjectConfirmationData"))
+        .ok_or_else(|| Rejection::NoSubjectConfirmation(expected.acs_url.to_owned()))?;
+    match confirmation.attribute("Recipient") {
+        Some(recipient) if recipient == expected.acs_url => {}
+        found => {
+            return Err(Rejection::Recipient {
+                found: found.unwrap_or("(none)").to_owned(),
+                expected: expected.acs_url.to_owned(),
+            });
+        }
+    }
+    let confirmation_until =
+        time(confirmation, "NotOnOrAfter").ok_or(Rejection::MissingTime("SubjectConfirmationData NotOnOrAfter"))??;
+    // The Response's InResponseTo decided solicited or not; the confirmation may repeat it, never contradict it.
+    let in_response_to = confirmation.attribute("InResponseTo");
+    if let Some(found) = in_response_to
+        && Some(found) != expected.request_id
+    {
+        return Err(Rejection::InResponseTo {
+            found: found.to_owned(),
+            expected: expected.request_id.map(str::to_owned),
+        });
+    }
+
+    let conditions =
+        child(assertion, SAML, "Conditions").ok_or_else(|| Rejection::NoAudience(expected.sp_entity_id.to_owned()))?;
+    if let Some(not_before) = time(conditions, "NotBefore").transpose()?
+        && not_before > now + skew
+    {
+        return Err(Rejection::NotYetValid(not_before.to_rfc3339()));
+    }
+    let conditions_until = time(conditions, "NotOnOrAfter").transpose()?;
+    let valid_until = conditions_until.map_or(confirmation_until, |c| c.min(confirmation_until));
+    if valid_until + skew <= now {
+        return Err(Rejection::Expired(ago(now - valid_until)));
+    }
+    let audiences: Vec<String> = children(conditions, SAML, "AudienceRestriction")
+        .flat_map(|r| children(r, SAML, "Audience"))
+        .map(whole_text)
+        .collect();
+    if audiences.is_empty() {
+        return Err(Rejection::NoAudience(expected.sp_entity_id.to_owned()));
+    }
+    // Several restrictions must all hold (SAML core 2.5.1.4): each must name Gatehouse.
+    for restriction in children(conditions, SAML, "AudienceRestriction") {
+        let named: Vec<String> = children(restriction, SAML, "Audience").map(whole_text).collect();
+        if !named.iter().any(|a| a == expected.sp_entity_id) {
+            return Err(Rejection::Audience {
+                found: named.join(", "),
+                expected: expected.sp_entity_id.to_owned(),
+            });
+        }
+    }
+
+    let session_index = child(assertion, SAML, "AuthnStatement")
+        .and_then(|s| s.attribute("SessionIndex"))
+        .map(str::to_owned);
+    let attributes = children(assertion, SAML, "AttributeStatement")
+        .flat_map(|s| children(s, SAML, "Attribute"))
+        .filter_map(|a| {
+            let name = a.attribute("Name")?.to_owned();
+            let values = children(a, SAML, "AttributeValue").map(whole_text).collect();
+            Some((name, values))
+        })
+        .collect();
+    Ok(SignedAssertion {
+        id: assertion.attribute("ID").unwrap_or_default().to_owned(),
+        issuer,
+        name_id,
+        name_id_format: name_id_node.and_then(|n| n.attribute("Format")).map(str::to_owned),
+        session_index,
+        attributes,
+        valid_until,
+        in_response_to: in_response_to.map(str::to_owned),
+    })
+}

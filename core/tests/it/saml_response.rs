@@ -1,0 +1,576 @@
+//! The ACS rules against responses signed for real with xmlsec at test time: one valid response, and for every
+//! rule a response that breaks only that rule (the attack classes in SAML-SECURITY.md among them).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use gatehouse_core::ConnectionId;
+use gatehouse_core::sso::metadata_signature::XMLSEC;
+use gatehouse_core::sso::response::{Expectations, Rejection, SignedAssertion, validate_response};
+use gatehouse_core::sso::{Certificate, KeyState, SpKey};
+use openssl::pkey::PKey;
+use samael::crypto::{Crypto, CryptoProvider};
+use std::sync::OnceLock;
+
+const IDP: &str = "https://idp.example.com/saml";
+const SP: &str = "https://sso.example.com/saml/6f1c1c1e-8d59-4c4e-9c55-2f3f0a0b7e11/metadata";
+const ACS: &str = "https://sso.example.com/saml/6f1c1c1e-8d59-4c4e-9c55-2f3f0a0b7e11/acs";
+const REQUEST: &str = "_request-1";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+}
+
+/// An IdP's key pair (made with the same generator as SP keys, which is just an RSA key and a certificate).
+struct Signer {
+    der: Vec<u8>,
+    certificate: Certificate,
+}
+
+fn signer(which: usize) -> &'static Signer {
+    static SIGNERS: OnceLock<Vec<Signer>> = OnceLock::new();
+    &SIGNERS.get_or_init(|| {
+        (0..2)
+            .map(|_| {
+                let key = SpKey::generate(ConnectionId::new(), "idp.example.com", KeyState::Active, now()).unwrap();
+                let der = PKey::private_key_from_pem(key.private_key.expose().as_bytes())
+                    .unwrap()
+                    .private_key_to_der()
+                    .unwrap();
+                Signer {
+                    der,
+                    certificate: key.certificate,
+                }
+            })
+            .collect()
+    })[which]
+}
+
+fn idp() -> &'static Signer {
+    signer(0)
+}
+
+fn attacker() -> &'static Signer {
+    signer(1)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Signed {
+    Assertion,
+    Response,
+    Nothing,
+}
+
+/// The parts of a response a test may change before it is signed.
+#[derive(Clone)]
+struct Spec {
+    destination: Option<String>,
+    in_response_to: Option<String>,
+    status: String,
+    issuer: String,
+    name_id: String,
+    recipient: String,
+    confirmation_in_response_to: Option<String>,
+    confirmation_until: Option<DateTime<Utc>>,
+    not_before: DateTime<Utc>,
+    not_on_or_after: DateTime<Utc>,
+    audience: Option<String>,
+    signed: Signed,
+    sha1: bool,
+    key_info: bool,
+    signer: &'static Signer,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Self {
+            destination: Some(ACS.into()),
+            in_response_to: Some(REQUEST.into()),
+            status: "urn:oasis:names:tc:SAML:2.0:status:Success".into(),
+            issuer: IDP.into(),
+            name_id: "ada@acme.example".into(),
+            recipient: ACS.into(),
+            confirmation_in_response_to: Some(REQUEST.into()),
+            confirmation_until: Some(now() + Duration::minutes(5)),
+            not_before: now() - Duration::minutes(1),
+            not_on_or_after: now() + Duration::minutes(5),
+            audience: Some(SP.into()),
+            signed: Signed::Assertion,
+            sha1: false,
+            key_info: true,
+            signer: idp(),
+        }
+    }
+}
+
+fn signature_template(reference: &str, sha1: bool, key_info: Option<&Certificate>) -> String {
+    let (method, digest) = if sha1 {
+        (
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            "http://www.w3.org/2000/09/xmldsig#sha1",
+        )
+    } else {
+        (
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            "http://www.w3.org/2001/04/xmlenc#sha256",
+        )
+    };
+    let key_info = key_info
+        .map(|c| {
+            format!(
+                "<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>",
+                c.to_base64()
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="{method}"/><ds:Reference URI="#{reference}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="{digest}"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue>{key_info}</ds:Signature>"##
+    )
+}
+
+fn attribute(name: &str, value: Option<&str>) -> String {
+    value.map(|v| format!(" {name}=\"{v}\"")).unwrap_or_default()
+}
+
+fn assertion_xml(spec: &Spec, id: &str, signature: &str) -> String {
+    let audience = spec
+        .audience
+        .as_ref()
+        .map(|a| format!("<saml:AudienceRestriction><saml:Audience>{a}</saml:Audience></saml:AudienceRestriction>"))
+        .unwrap_or_default();
+    format!(
+        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData{until}{recipient}{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="_session-7"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="groups"><saml:AttributeValue>Gatehouse Admins</saml:AttributeValue><saml:AttributeValue>Staff</saml:AttributeValue></saml:Attribute><saml:Attribute Name="email"><saml:AttributeValue>ada@acme.example</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion>"#,
+        now = now().to_rfc3339(),
+        issuer = spec.issuer,
+        name_id = spec.name_id,
+        until = attribute(
+            "NotOnOrAfter",
+            spec.confirmation_until.map(|t| t.to_rfc3339()).as_deref()
+        ),
+        recipient = attribute("Recipient", Some(&spec.recipient)),
+        irt = attribute("InResponseTo", spec.confirmation_in_response_to.as_deref()),
+        nb = spec.not_before.to_rfc3339(),
+        noa = spec.not_on_or_after.to_rfc3339(),
+    )
+}
+
+fn response_xml(spec: &Spec, assertion: &str, signature: &str) -> String {
+    format!(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_response-1" Version="2.0" IssueInstant="{now}"{destination}{irt}><saml:Issuer>{issuer}</saml:Issuer>{signature}<samlp:Status><samlp:StatusCode Value="{status}"/></samlp:Status>{assertion}</samlp:Response>"#,
+        now = now().to_rfc3339(),
+        destination = attribute("Destination", spec.destination.as_deref()),
+        irt = attribute("InResponseTo", spec.in_response_to.as_deref()),
+        issuer = spec.issuer,
+        status = spec.status,
+    )
+}
+
+fn sign(xml: &str, signer: &Signer) -> String {
+    let _xmlsec = XMLSEC.lock().unwrap_or_else(|p| p.into_inner());
+    Crypto::sign_xml(xml, &signer.der).expect("xmlsec signs the template")
+}
+
+fn build(spec: &Spec) -> String {
+    let key_info = spec.key_info.then_some(&spec.signer.certificate);
+    let assertion_signature = if spec.signed == Signed::Assertion {
+        signature_template("_assertion-1", spec.sha1, key_info)
+    } else {
+        String::new()
+    };
+    let response_signature = if spec.signed == Signed::Response {
+        signature_template("_response-1", spec.sha1, key_info)
+    } else {
+        String::new()
+    };
+    let assertion = assertion_xml(spec, "_assertion-1", &assertion_signature);
+    let xml = response_xml(spec, &assertion, &response_signature);
+    if spec.signed == Signed::Nothing {
+        xml
+    } else {
+        strip_declaration(&sign(&xml, spec.signer))
+    }
+}
+
+fn strip_declaration(xml: &str) -> String {
+    match xml.strip_prefix("<?xml") {
+        Some(rest) => rest[rest.find("?>").unwrap() + 2..].trim_start().to_owned(),
+        None => xml.to_owned(),
+    }
+}
+
+fn trusted() -> Vec<Certificate> {
+    vec![idp().certificate.clone()]
+}
+
+fn check_with(xml: &str, adjust: impl FnOnce(&mut Expectations)) -> Result<SignedAssertion, Rejection> {
+    check_trusting(xml, &trusted(), adjust)
+}
+
+fn check_trusting(
+    xml: &str,
+    certificates: &[Certificate],
+    adjust: impl FnOnce(&mut Expectations),
+) -> Result<SignedAssertion, Rejection> {
+    let mut expected = Expectations {
+        idp_entity_id: IDP,
+        certificates,
+        sp_entity_id: SP,
+        acs_url: ACS,
+        request_id: Some(REQUEST),
+        allow_unsolicited: false,
+        allow_sha1: false,
+        clock_skew: Duration::minutes(3),
+        now: now(),
+    };
+    adjust(&mut expected);
+    validate_response(xml.as_bytes(), &expected)
+}
+
+fn check(xml: &str) -> Result<SignedAssertion, Rejection> {
+    check_with(xml, |_| {})
+}
+
+#[test]
+fn a_valid_signed_response_yields_the_signed_identity() {
+    for signed in [Signed::Assertion, Signed::Response] {
+        let assertion = check(&build(&Spec {
+            signed,
+            ..Spec::default()
+        }))
+        .unwrap();
+        assert_eq!(assertion.name_id, "ada@acme.example");
+        assert_eq!(assertion.id, "_assertion-1");
+        assert_eq!(assertion.issuer, IDP);
+        assert_eq!(assertion.session_index.as_deref(), Some("_session-7"));
+        assert_eq!(assertion.in_response_to.as_deref(), Some(REQUEST));
+        assert_eq!(assertion.valid_until, now() + Duration::minutes(5));
+        assert_eq!(
+            assertion.attributes,
+            vec![
+                (
+                    "groups".to_owned(),
+                    vec!["Gatehouse Admins".to_owned(), "Staff".to_owned()]
+                ),
+                ("email".to_owned(), vec!["ada@acme.example".to_owned()]),
+            ]
+        );
+    }
+    // Without KeyInfo, as some IdPs send it: the configured certificate is all that is needed.
+    assert!(
+        check(&build(&Spec {
+            key_info: false,
+            ..Spec::default()
+        }))
+        .is_ok()
+    );
+    // A rolled-over IdP: any configured certificate may have signed.
+    let both = vec![attacker().certificate.clone(), idp().certificate.clone()];
+    assert!(check_trusting(&build(&Spec::default()), &both, |_| {}).is_ok());
+}
+
+#[test]
+fn signatures_count_only_with_the_configured_certificate() {
+    // Unsigned.
+    assert_eq!(
+        check(&build(&Spec {
+            signed: Signed::Nothing,
+            ..Spec::default()
+        })),
+        Err(Rejection::Unsigned)
+    );
+    // Signed by another key that the message itself offers in KeyInfo: the message's certificate is not trusted.
+    let forged = build(&Spec {
+        signer: attacker(),
+        ..Spec::default()
+    });
+    match check(&forged) {
+        Err(Rejection::Signature { configured, offered }) => {
+            assert_eq!(configured, idp().certificate.sha256_fingerprint);
+            assert_eq!(offered, Some(attacker().certificate.sha256_fingerprint.clone()));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Changed after signing.
+    let tampered = build(&Spec::default()).replace("ada@acme.example</saml:NameID>", "eve@acme.example</saml:NameID>");
+    assert!(matches!(check(&tampered), Err(Rejection::Signature { .. })));
+    // The signature removed from a signed response.
+    let signed = build(&Spec::default());
+    let start = signed.find("<ds:Signature").unwrap();
+    let end = signed.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    let stripped = format!("{}{}", &signed[..start], &signed[end..]);
+    assert_eq!(check(&stripped), Err(Rejection::Unsigned));
+}
+
+#[test]
+fn sha1_signatures_are_refused_unless_the_owner_allowed_them() {
+    let legacy = build(&Spec {
+        sha1: true,
+        ..Spec::default()
+    });
+    assert!(matches!(check(&legacy), Err(Rejection::Signature { .. })));
+    assert!(check_with(&legacy, |e| e.allow_sha1 = true).is_ok());
+}
+
+#[test]
+fn extra_and_wrapped_assertions_are_refused() {
+    let signed = build(&Spec::default());
+    let unsigned = assertion_xml(
+        &Spec {
+            name_id: "eve@acme.example".into(),
+            ..Spec::default()
+        },
+        "_evil",
+        "",
+    );
+    // A second, unsigned assertion after the signed one.
+    let appended = signed.replace("</samlp:Response>", &format!("{unsigned}</samlp:Response>"));
+    assert_eq!(check(&appended), Err(Rejection::AssertionCount(2)));
+    // The signed assertion moved into Extensions and an unsigned one in its place (XSW layout).
+    let start = signed.find("<saml:Assertion").unwrap();
+    let end = signed.find("</saml:Assertion>").unwrap() + "</saml:Assertion>".len();
+    let original = &signed[start..end];
+    let wrapped = format!(
+        "{}<samlp:Extensions>{original}</samlp:Extensions>{unsigned}{}",
+        &signed[..start],
+        &signed[end..]
+    );
+    assert_eq!(check(&wrapped), Err(Rejection::AssertionCount(2)));
+    // Only the signed one, but hidden inside Extensions.
+    let hidden = format!(
+        "{}<samlp:Extensions>{original}</samlp:Extensions>{}",
+        &signed[..start],
+        &signed[end..]
+    );
+    assert_eq!(check(&hidden), Err(Rejection::AssertionMisplaced));
+    // An unsigned assertion carrying the ID of the signed one, with the signed one nested in its signature.
+    let duplicate_id = unsigned.replace("ID=\"_evil\"", "ID=\"_assertion-1\"");
+    let nested = format!(
+        "{}{}{}",
+        &signed[..start],
+        duplicate_id.replace(
+            "</saml:Issuer>",
+            &format!("</saml:Issuer><ds:Object xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">{original}</ds:Object>")
+        ),
+        &signed[end..]
+    );
+    assert!(check(&nested).is_err());
+    // No assertion at all.
+    let empty = format!("{}{}", &signed[..start], &signed[end..]);
+    assert_eq!(check(&empty), Err(Rejection::AssertionCount(0)));
+}
+
+#[test]
+fn comments_inside_an_assertion_are_refused() {
+    // `ada@acme.example<!---->.evil.example` must never be read as its first text node (CVE-2017-11427 class);
+    // a comment survives signing because canonicalisation drops it, so it is refused wherever it appears.
+    let xml = build(&Spec {
+        name_id: "ada@acme.example<!---->.evil.example".into(),
+        ..Spec::default()
+    });
+    assert_eq!(check(&xml), Err(Rejection::CommentInAssertion));
+    let spec = Spec::default();
+    let key_info = Some(&spec.signer.certificate);
+    let assertion = assertion_xml(
+        &spec,
+        "_assertion-1",
+        &signature_template("_assertion-1", false, key_info),
+    )
+    .replace(">Staff<", ">Sta<!-- x -->ff.evil<");
+    let xml = strip_declaration(&sign(&response_xml(&spec, &assertion, ""), spec.signer));
+    assert_eq!(check(&xml), Err(Rejection::CommentInAssertion));
+    // A comment outside the assertion changes nothing.
+    let outside = build(&Spec::default()).replace("<samlp:Status>", "<!-- status --><samlp:Status>");
+    assert!(check(&outside).is_ok());
+}
+
+#[test]
+fn every_envelope_rule_is_checked() {
+    let cases: Vec<(Spec, Rejection)> = vec![
+        (
+            Spec {
+                destination: Some(format!("{ACS}/extra")),
+                ..Spec::default()
+            },
+            Rejection::Destination {
+                found: format!("{ACS}/extra"),
+                expected: ACS.into(),
+            },
+        ),
+        (
+            Spec {
+                destination: Some(ACS[..ACS.len() - 1].into()),
+                ..Spec::default()
+            },
+            Rejection::Destination {
+                found: ACS[..ACS.len() - 1].into(),
+                expected: ACS.into(),
+            },
+        ),
+        (
+            Spec {
+                destination: None,
+                signed: Signed::Response,
+                ..Spec::default()
+            },
+            Rejection::MissingDestination,
+        ),
+        (
+            Spec {
+                status: "urn:oasis:names:tc:SAML:2.0:status:Responder".into(),
+                ..Spec::default()
+            },
+            Rejection::Status {
+                code: "urn:oasis:names:tc:SAML:2.0:status:Responder".into(),
+                message: None,
+            },
+        ),
+        (
+            Spec {
+                issuer: "https://other-idp.example.com".into(),
+                ..Spec::default()
+            },
+            Rejection::Issuer {
+                found: "https://other-idp.example.com".into(),
+                expected: IDP.into(),
+            },
+        ),
+        (
+            Spec {
+                in_response_to: Some("_someone-elses".into()),
+                ..Spec::default()
+            },
+            Rejection::InResponseTo {
+                found: "_someone-elses".into(),
+                expected: Some(REQUEST.into()),
+            },
+        ),
+        (
+            Spec {
+                confirmation_in_response_to: Some("_someone-elses".into()),
+                ..Spec::default()
+            },
+            Rejection::InResponseTo {
+                found: "_someone-elses".into(),
+                expected: Some(REQUEST.into()),
+            },
+        ),
+        (
+            Spec {
+                in_response_to: None,
+                confirmation_in_response_to: None,
+                ..Spec::default()
+            },
+            Rejection::Unsolicited,
+        ),
+        (
+            Spec {
+                recipient: format!("{ACS}0"),
+                ..Spec::default()
+            },
+            Rejection::Recipient {
+                found: format!("{ACS}0"),
+                expected: ACS.into(),
+            },
+        ),
+        (
+            Spec {
+                audience: None,
+                ..Spec::default()
+            },
+            Rejection::NoAudience(SP.into()),
+        ),
+        (
+            Spec {
+                audience: Some("https://other-sp.example.com".into()),
+                ..Spec::default()
+            },
+            Rejection::Audience {
+                found: "https://other-sp.example.com".into(),
+                expected: SP.into(),
+            },
+        ),
+        (
+            Spec {
+                confirmation_until: None,
+                ..Spec::default()
+            },
+            Rejection::MissingTime("SubjectConfirmationData NotOnOrAfter"),
+        ),
+        (
+            Spec {
+                not_on_or_after: now() - Duration::minutes(5),
+                confirmation_until: Some(now() - Duration::minutes(5)),
+                ..Spec::default()
+            },
+            Rejection::Expired("5 minutes".into()),
+        ),
+        (
+            Spec {
+                not_before: now() + Duration::minutes(10),
+                ..Spec::default()
+            },
+            Rejection::NotYetValid((now() + Duration::minutes(10)).to_rfc3339()),
+        ),
+    ];
+    for (spec, rejection) in cases {
+        assert_eq!(check(&build(&spec)), Err(rejection.clone()), "{rejection}");
+    }
+}
+
+#[test]
+fn clock_skew_and_unsolicited_responses_follow_the_connection() {
+    // Expired two minutes ago: within a three-minute skew, outside a one-minute one.
+    let late = build(&Spec {
+        not_on_or_after: now() - Duration::minutes(2),
+        confirmation_until: Some(now() - Duration::minutes(2)),
+        ..Spec::default()
+    });
+    assert!(check(&late).is_ok());
+    assert_eq!(
+        check_with(&late, |e| e.clock_skew = Duration::minutes(1)),
+        Err(Rejection::Expired("2 minutes".into()))
+    );
+    // IdP-initiated: accepted only when allowed, and never when it claims to answer another request.
+    let unsolicited = build(&Spec {
+        in_response_to: None,
+        confirmation_in_response_to: None,
+        ..Spec::default()
+    });
+    assert_eq!(
+        check_with(&unsolicited, |e| e.request_id = None),
+        Err(Rejection::Unsolicited)
+    );
+    let accepted = check_with(&unsolicited, |e| {
+        e.request_id = None;
+        e.allow_unsolicited = true;
+    })
+    .unwrap();
+    assert_eq!(accepted.in_response_to, None);
+    let solicited = build(&Spec::default());
+    assert!(matches!(
+        check_with(&solicited, |e| {
+            e.request_id = None;
+            e.allow_unsolicited = true;
+        }),
+        Err(Rejection::InResponseTo { .. })
+    ));
+}
+
+#[test]
+fn hostile_documents_are_refused_before_any_signature_work() {
+    let dtd = format!(
+        "<!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>{}",
+        build(&Spec::default())
+    );
+    assert!(matches!(check(&dtd), Err(Rejection::Malformed(_))));
+    assert_eq!(check(&"x".repeat(300 * 1024)), Err(Rejection::TooLarge));
+    assert!(matches!(check("<samlp:Response"), Err(Rejection::Malformed(_))));
+    assert!(matches!(
+        check(r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>"#),
+        Err(Rejection::NotAResponse(_))
+    ));
+    let encrypted = build(&Spec {
+        signed: Signed::Nothing,
+        ..Spec::default()
+    })
+    .replace("</samlp:Status>", "</samlp:Status><saml:EncryptedAssertion/>");
+    assert_eq!(check(&encrypted), Err(Rejection::Encrypted));
+}
