@@ -1,6 +1,7 @@
 //! Single sign-on with SAML 2.0: what an account's identity provider is, as read from its metadata or typed in,
 //! and what Gatehouse tells the IdP about itself.
 
+pub mod authn_request;
 pub mod certificate;
 pub mod connection;
 mod connection_rows;

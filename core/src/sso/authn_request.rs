@@ -1,0 +1,268 @@
+//! The AuthnRequest Gatehouse sends to a connection's IdP, in the binding the connection uses: HTTP-Redirect
+//! (raw DEFLATE, Base64, URL-encoding, and when signing is on `SigAlg` + `Signature` over exactly
+//! `SAMLRequest=…&RelayState=…&SigAlg=…`, SAML bindings §3.4.4.1) or HTTP-POST (an enveloped XML signature).
+//!
+//! The redirect encoding is written here rather than taken from samael: samael signs the destination's whole
+//! query string, so an SSO URL that already carries parameters (Google's `?idpid=…`) gets a signature the IdP
+//! computes differently and rejects.
+
+use super::metadata_signature::XMLSEC;
+use super::options::{AuthnContext, RequestBinding};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use flate2::Compression;
+use flate2::write::DeflateEncoder;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use samael::crypto::CertificateDer;
+use samael::schema::{AuthnContextClassRef, AuthnRequest, Issuer, NameIdPolicy, RequestedAuthnContext};
+use samael::signature::Signature;
+use samael::traits::ToXml;
+use std::io::Write;
+use url::Url;
+use url::form_urlencoded::byte_serialize;
+
+pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+const HTTP_POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+const EMAIL_NAME_ID: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+/// What one AuthnRequest says.
+#[derive(Clone, Debug)]
+pub struct RequestParams<'a> {
+    /// Unique, and starting with a letter or underscore (an XML ID).
+    pub id: &'a str,
+    pub now: DateTime<Utc>,
+    /// The IdP's SSO endpoint for the binding used.
+    pub destination: &'a Url,
+    pub sp_entity_id: &'a str,
+    pub acs_url: &'a str,
+    pub authn_context: AuthnContext,
+    pub binding: RequestBinding,
+    /// An opaque reference to the pending request; never a URL.
+    pub relay_state: &'a str,
+}
+
+/// The SP key that signs, with its certificate (for the POST binding's KeyInfo).
+pub struct SigningKey<'a> {
+    pub private_key_pem: &'a str,
+    pub certificate_der: &'a [u8],
+}
+
+/// Where the browser goes next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    Redirect(Url),
+    /// An auto-submitting form posting `SAMLRequest` and `RelayState` to `action`.
+    Post {
+        action: Url,
+        saml_request: String,
+        relay_state: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("the SP key does not load: {0}")]
+    Key(String),
+    #[error("the AuthnRequest could not be written: {0}")]
+    Xml(String),
+}
+
+fn request(params: &RequestParams) -> AuthnRequest {
+    AuthnRequest {
+        id: params.id.to_owned(),
+        version: "2.0".to_owned(),
+        issue_instant: params.now,
+        destination: Some(params.destination.to_string()),
+        issuer: Some(Issuer {
+            value: Some(params.sp_entity_id.to_owned()),
+            ..Issuer::default()
+        }),
+        name_id_policy: Some(NameIdPolicy {
+            format: Some(EMAIL_NAME_ID.to_owned()),
+            sp_name_qualifier: None,
+            allow_create: Some(true),
+        }),
+        requested_authn_context: params.authn_context.class_ref().map(|class| RequestedAuthnContext {
+            authn_context_class_refs: Some(vec![AuthnContextClassRef {
+                value: Some(class.to_owned()),
+            }]),
+            authn_context_decl_refs: None,
+            comparison: None,
+        }),
+        assertion_consumer_service_url: Some(params.acs_url.to_owned()),
+        protocol_binding: Some(HTTP_POST_BINDING.to_owned()),
+        ..AuthnRequest::default()
+    }
+}
+
+fn encode(value: &str) -> String {
+    byte_serialize(value.as_bytes()).collect()
+}
+
+/// Builds the request and the browser's next step.
+pub fn outgoing(params: &RequestParams, key: Option<&SigningKey>) -> Result<Outgoing, RequestError> {
+    let mut request = request(params);
+    match params.binding {
+        RequestBinding::Redirect => {
+            let xml = request.to_string().map_err(|e| RequestError::Xml(e.to_string()))?;
+            let mut deflated = Vec::new();
+            {
+                let mut encoder = DeflateEncoder::new(&mut deflated, Compression::default());
+                encoder.write_all(xml.as_bytes()).map_err(|e| RequestError::Xml(e.to_string()))?;
+                encoder.finish().map_err(|e| RequestError::Xml(e.to_string()))?;
+            }
+            let mut signed_part = format!("SAMLRequest={}", encode(&STANDARD.encode(&deflated)));
+            if !params.relay_state.is_empty() {
+                signed_part.push_str(&format!("&RelayState={}", encode(params.relay_state)));
+            }
+            if let Some(key) = key {
+                signed_part.push_str(&format!("&SigAlg={}", encode(RSA_SHA256)));
+                let private = private_key(key)?;
+                let mut signer =
+                    openssl::sign::Signer::new(MessageDigest::sha256(), &private).map_err(|e| RequestError::Key(e.to_string()))?;
+                signer
+                    .update(signed_part.as_bytes())
+                    .map_err(|e| RequestError::Key(e.to_string()))?;
+                let signature = signer.sign_to_vec().map_err(|e| RequestError::Key(e.to_string()))?;
+                signed_part.push_str(&format!("&Signature={}", encode(&STANDARD.encode(signature))));
+            }
+            let mut url = params.destination.clone();
+            let query = match url.query() {
+                Some(existing) if !existing.is_empty() => format!("{existing}&{signed_part}"),
+                _ => signed_part,
+            };
+            url.set_query(Some(&query));
+            Ok(Outgoing::Redirect(url))
+        }
+        RequestBinding::Post => {
+            let xml = match key {
+                Some(key) => {
+                    request.signature = Some(Signature::template(
+                        params.id,
+                        &CertificateDer::from(key.certificate_der.to_vec()),
+                    ));
+                    let der = private_key(key)?
+                        .private_key_to_der()
+                        .map_err(|e| RequestError::Key(e.to_string()))?;
+                    let _xmlsec = XMLSEC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    request.to_signed_xml(&der).map_err(|e| RequestError::Xml(e.to_string()))?
+                }
+                None => request.to_string().map_err(|e| RequestError::Xml(e.to_string()))?,
+            };
+            Ok(Outgoing::Post {
+                action: params.destination.clone(),
+                saml_request: STANDARD.encode(xml.as_bytes()),
+                relay_state: params.relay_state.to_owned(),
+            })
+        }
+    }
+}
+
+fn private_key(key: &SigningKey) -> Result<PKey<Private>, RequestError> {
+    PKey::private_key_from_pem(key.private_key_pem.as_bytes()).map_err(|e| RequestError::Key(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ConnectionId;
+    use crate::sso::sp_keys::{KeyState, SpKey};
+    use flate2::read::DeflateDecoder;
+    use openssl::x509::X509;
+    use std::io::Read;
+
+    fn params<'a>(destination: &'a Url, binding: RequestBinding) -> RequestParams<'a> {
+        RequestParams {
+            id: "_req-42",
+            now: "2026-11-23T09:00:00Z".parse().unwrap(),
+            destination,
+            sp_entity_id: "https://sso.example.com/saml/c/metadata",
+            acs_url: "https://sso.example.com/saml/c/acs",
+            authn_context: AuthnContext::PasswordProtectedTransport,
+            binding,
+            relay_state: "r-7f3a",
+        }
+    }
+
+    fn query_value(url: &Url, name: &str) -> Option<String> {
+        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+
+    #[test]
+    fn a_signed_redirect_signs_exactly_the_saml_parameters_and_keeps_the_idps_own() {
+        let key = SpKey::generate(ConnectionId::new(), "sso.example.com", KeyState::Active, Utc::now()).unwrap();
+        let signing = SigningKey {
+            private_key_pem: key.private_key.expose(),
+            certificate_der: key.certificate.der(),
+        };
+        let destination: Url = "https://accounts.google.com/o/saml2/idp?idpid=C029op2ga".parse().unwrap();
+        let Outgoing::Redirect(url) = outgoing(&params(&destination, RequestBinding::Redirect), Some(&signing)).unwrap()
+        else {
+            panic!("redirect expected");
+        };
+        assert_eq!(query_value(&url, "idpid").as_deref(), Some("C029op2ga"));
+        assert_eq!(query_value(&url, "RelayState").as_deref(), Some("r-7f3a"));
+        assert_eq!(query_value(&url, "SigAlg").as_deref(), Some(RSA_SHA256));
+
+        // The request inflates to the XML with every field the IdP needs.
+        let deflated = STANDARD.decode(query_value(&url, "SAMLRequest").unwrap()).unwrap();
+        let mut xml = String::new();
+        DeflateDecoder::new(deflated.as_slice()).read_to_string(&mut xml).unwrap();
+        for part in [
+            "ID=\"_req-42\"",
+            "Destination=\"https://accounts.google.com/o/saml2/idp?idpid=C029op2ga\"",
+            "AssertionConsumerServiceURL=\"https://sso.example.com/saml/c/acs\"",
+            "https://sso.example.com/saml/c/metadata</saml2:Issuer>",
+            "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+            "nameid-format:emailAddress",
+        ] {
+            assert!(xml.contains(part), "{part} missing from {xml}");
+        }
+
+        // The signature covers `SAMLRequest=…&RelayState=…&SigAlg=…` as it appears in the query, nothing else.
+        let query = url.query().unwrap();
+        let signed = &query[query.find("SAMLRequest=").unwrap()..query.find("&Signature=").unwrap()];
+        let signature = STANDARD.decode(query_value(&url, "Signature").unwrap()).unwrap();
+        let public = X509::from_der(key.certificate.der()).unwrap().public_key().unwrap();
+        let mut verifier = openssl::sign::Verifier::new(MessageDigest::sha256(), &public).unwrap();
+        verifier.update(signed.as_bytes()).unwrap();
+        assert!(verifier.verify(&signature).unwrap());
+    }
+
+    #[test]
+    fn an_unsigned_redirect_has_no_signature_parameters() {
+        let destination: Url = "https://login.microsoftonline.com/t/saml2".parse().unwrap();
+        let Outgoing::Redirect(url) = outgoing(&params(&destination, RequestBinding::Redirect), None).unwrap() else {
+            panic!("redirect expected");
+        };
+        assert!(query_value(&url, "SigAlg").is_none() && query_value(&url, "Signature").is_none());
+        assert!(url.as_str().starts_with("https://login.microsoftonline.com/t/saml2?SAMLRequest="));
+    }
+
+    #[test]
+    fn a_post_request_carries_an_enveloped_signature_that_verifies_with_the_sp_certificate() {
+        use samael::crypto::{Crypto, CryptoProvider};
+        let key = SpKey::generate(ConnectionId::new(), "sso.example.com", KeyState::Active, Utc::now()).unwrap();
+        let signing = SigningKey {
+            private_key_pem: key.private_key.expose(),
+            certificate_der: key.certificate.der(),
+        };
+        let destination: Url = "https://sso.jumpcloud.com/saml2/acme".parse().unwrap();
+        let Outgoing::Post {
+            action,
+            saml_request,
+            relay_state,
+        } = outgoing(&params(&destination, RequestBinding::Post), Some(&signing)).unwrap()
+        else {
+            panic!("post expected");
+        };
+        assert_eq!(action, destination);
+        assert_eq!(relay_state, "r-7f3a");
+        let xml = String::from_utf8(STANDARD.decode(saml_request).unwrap()).unwrap();
+        assert!(xml.contains("SignatureValue") && xml.contains("ID=\"_req-42\""));
+        let _xmlsec = XMLSEC.lock().unwrap_or_else(|p| p.into_inner());
+        Crypto::verify_signed_xml(&xml, &CertificateDer::from(key.certificate.der().to_vec()), Some("ID")).unwrap();
+    }
+}
