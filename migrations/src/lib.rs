@@ -9,6 +9,7 @@ mod m20261123_000004_create_sso_settings_and_audit;
 mod m20261123_000005_create_role_mappings;
 mod m20261123_000006_add_domain_routing;
 mod m20261123_000007_add_connection_options_and_keys;
+mod m20261123_000008_create_sso_requests_replay_and_events;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_create_role_mappings::Migration),
             Box::new(m20261123_000006_add_domain_routing::Migration),
             Box::new(m20261123_000007_add_connection_options_and_keys::Migration),
+            Box::new(m20261123_000008_create_sso_requests_replay_and_events::Migration),
         ]
     }
 }

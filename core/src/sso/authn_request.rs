@@ -110,7 +110,9 @@ pub fn outgoing(params: &RequestParams, key: Option<&SigningKey>) -> Result<Outg
             let mut deflated = Vec::new();
             {
                 let mut encoder = DeflateEncoder::new(&mut deflated, Compression::default());
-                encoder.write_all(xml.as_bytes()).map_err(|e| RequestError::Xml(e.to_string()))?;
+                encoder
+                    .write_all(xml.as_bytes())
+                    .map_err(|e| RequestError::Xml(e.to_string()))?;
                 encoder.finish().map_err(|e| RequestError::Xml(e.to_string()))?;
             }
             let mut signed_part = format!("SAMLRequest={}", encode(&STANDARD.encode(&deflated)));
@@ -120,8 +122,8 @@ pub fn outgoing(params: &RequestParams, key: Option<&SigningKey>) -> Result<Outg
             if let Some(key) = key {
                 signed_part.push_str(&format!("&SigAlg={}", encode(RSA_SHA256)));
                 let private = private_key(key)?;
-                let mut signer =
-                    openssl::sign::Signer::new(MessageDigest::sha256(), &private).map_err(|e| RequestError::Key(e.to_string()))?;
+                let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &private)
+                    .map_err(|e| RequestError::Key(e.to_string()))?;
                 signer
                     .update(signed_part.as_bytes())
                     .map_err(|e| RequestError::Key(e.to_string()))?;
@@ -147,7 +149,9 @@ pub fn outgoing(params: &RequestParams, key: Option<&SigningKey>) -> Result<Outg
                         .private_key_to_der()
                         .map_err(|e| RequestError::Key(e.to_string()))?;
                     let _xmlsec = XMLSEC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    request.to_signed_xml(&der).map_err(|e| RequestError::Xml(e.to_string()))?
+                    request
+                        .to_signed_xml(&der)
+                        .map_err(|e| RequestError::Xml(e.to_string()))?
                 }
                 None => request.to_string().map_err(|e| RequestError::Xml(e.to_string()))?,
             };
@@ -197,8 +201,11 @@ mod tests {
             private_key_pem: key.private_key.expose(),
             certificate_der: key.certificate.der(),
         };
-        let destination: Url = "https://accounts.google.com/o/saml2/idp?idpid=C029op2ga".parse().unwrap();
-        let Outgoing::Redirect(url) = outgoing(&params(&destination, RequestBinding::Redirect), Some(&signing)).unwrap()
+        let destination: Url = "https://accounts.google.com/o/saml2/idp?idpid=C029op2ga"
+            .parse()
+            .unwrap();
+        let Outgoing::Redirect(url) =
+            outgoing(&params(&destination, RequestBinding::Redirect), Some(&signing)).unwrap()
         else {
             panic!("redirect expected");
         };
@@ -209,7 +216,9 @@ mod tests {
         // The request inflates to the XML with every field the IdP needs.
         let deflated = STANDARD.decode(query_value(&url, "SAMLRequest").unwrap()).unwrap();
         let mut xml = String::new();
-        DeflateDecoder::new(deflated.as_slice()).read_to_string(&mut xml).unwrap();
+        DeflateDecoder::new(deflated.as_slice())
+            .read_to_string(&mut xml)
+            .unwrap();
         for part in [
             "ID=\"_req-42\"",
             "Destination=\"https://accounts.google.com/o/saml2/idp?idpid=C029op2ga\"",
@@ -238,7 +247,10 @@ mod tests {
             panic!("redirect expected");
         };
         assert!(query_value(&url, "SigAlg").is_none() && query_value(&url, "Signature").is_none());
-        assert!(url.as_str().starts_with("https://login.microsoftonline.com/t/saml2?SAMLRequest="));
+        assert!(
+            url.as_str()
+                .starts_with("https://login.microsoftonline.com/t/saml2?SAMLRequest=")
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod options;
 pub mod policy;
 pub mod response;
 pub mod role_mapping;
+pub mod sign_in;
 pub mod sp_keys;
 pub mod sp_metadata;
 

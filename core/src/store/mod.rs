@@ -5,12 +5,14 @@ mod connections;
 mod domains;
 mod policy;
 mod schema;
+mod sso;
 mod users;
 
 pub use accounts::InvitationRow;
 pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, SpKeyRow};
 pub use domains::DomainRow;
 pub use policy::{AuditRow, PolicyRow};
+pub use sso::{PendingRequestRow, SsoEventRow};
 pub use users::{SessionRow, ThrottleRow, UserRow};
 
 use gatehouse_migrations::{Migrator, MigratorTrait};

@@ -10,5 +10,7 @@ mod metadata_url;
 mod policy;
 mod saml_response;
 mod sso_metadata;
+mod sso_sign_in;
 mod support;
 mod tenancy;
+mod test_idp;

@@ -1,0 +1,348 @@
+//! SSO sign-in, both legs: starting an AuthnRequest bound to the browser, and accepting the IdP's response at the
+//! ACS under every rule (the response rules, one use per request, replay, the account's verified domains), with
+//! each attempt recorded for the owner's SSO events log.
+
+use super::authn_request::{Outgoing, RequestError, RequestParams, SigningKey, outgoing};
+use super::connection::{Connection, ConnectionService};
+use super::options::EmailSource;
+use super::response::{Expectations, MAX_RESPONSE_BYTES, SignedAssertion, validate_response};
+use super::sp_keys::KeyState;
+use crate::auth::EmailAddress;
+use crate::ids::{AccountId, ConnectionId};
+use crate::store::{PendingRequestRow, SsoEventRow, Store, StoreError};
+use crate::token;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Duration, Utc};
+
+/// How long a user has at the IdP before the request expires.
+pub const REQUEST_LIFETIME: Duration = Duration::minutes(10);
+
+/// An AuthnRequest on its way: where the browser goes, and the cookie value that binds the request to it.
+#[derive(Clone, Debug)]
+pub struct Started {
+    pub outgoing: Outgoing,
+    pub browser_token: String,
+    pub request_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("This sign-in link names no connection.")]
+    NoConnection,
+    #[error("Single sign-on is turned off for this account.")]
+    SsoOff,
+    #[error("{0}")]
+    Request(#[from] RequestError),
+    #[error("The connection has no active SP key.")]
+    NoKey,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A response that passed every rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub account: AccountId,
+    pub connection: ConnectionId,
+    pub email: String,
+    pub assertion: SignedAssertion,
+    /// Where the user wanted to go, as stored with the request.
+    pub return_to: Option<String>,
+}
+
+/// A refused response: a short reason for the user, the detail for the owner, and the reference joining them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub reference: String,
+    pub user_message: &'static str,
+    pub reason: String,
+}
+
+#[derive(Clone)]
+pub struct SsoService {
+    store: Store,
+    connections: ConnectionService,
+}
+
+fn reference() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..10].to_uppercase()
+}
+
+fn attribute_lines(assertion: &SignedAssertion) -> String {
+    assertion
+        .attributes
+        .iter()
+        .map(|(name, values)| format!("{name} = {}", values.join(", ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl SsoService {
+    pub fn new(store: Store, connections: ConnectionService) -> Self {
+        Self { store, connections }
+    }
+
+    async fn connection(&self, id: ConnectionId) -> Result<Option<(AccountId, Connection)>, StoreError> {
+        let Some(row) = self.store.connection_by_id(id).await? else {
+            return Ok(None);
+        };
+        let account = row.account_id;
+        match self.connections.assemble(row).await {
+            Ok(connection) => Ok(Some((account, connection))),
+            Err(super::connection::ConnectionError::Store(e)) => Err(e),
+            Err(e) => Err(StoreError::Damaged(e.to_string())),
+        }
+    }
+
+    /// Creates a pending AuthnRequest for the connection and the browser's way to the IdP.
+    pub async fn start(
+        &self,
+        connection_id: ConnectionId,
+        return_to: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Started, StartError> {
+        let (account, connection) = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
+        if !self.store.sso_policy(account).await?.sso_enabled {
+            return Err(StartError::SsoOff);
+        }
+        let request_id = format!("_{}", uuid::Uuid::new_v4().simple());
+        let browser_token = token::generate();
+        let values = self.connections.service_provider_values(connection_id);
+        let active = connection
+            .sp_keys
+            .iter()
+            .find(|k| k.state == KeyState::Active)
+            .ok_or(StartError::NoKey)?;
+        let signing = SigningKey {
+            private_key_pem: active.private_key.expose(),
+            certificate_der: active.certificate.der(),
+        };
+        let params = RequestParams {
+            id: &request_id,
+            now,
+            destination: &connection.sso_endpoint().location,
+            sp_entity_id: &values.entity_id,
+            acs_url: &values.acs_url,
+            authn_context: connection.options.authn_context,
+            binding: connection.options.binding,
+            relay_state: &request_id,
+        };
+        let outgoing = outgoing(&params, connection.options.sign_authn_requests.then_some(&signing))?;
+        self.store
+            .insert_pending_request(&PendingRequestRow {
+                id: request_id.clone(),
+                connection_id,
+                browser_digest: token::digest(&browser_token),
+                return_to,
+                created_at: now,
+                expires_at: now + REQUEST_LIFETIME,
+            })
+            .await?;
+        Ok(Started {
+            outgoing,
+            browser_token,
+            request_id,
+        })
+    }
+
+    /// Applies every rule to a response posted to the connection's ACS. `browser_token` is the request-binding
+    /// cookie, if the browser sent one.
+    pub async fn accept(
+        &self,
+        connection_id: ConnectionId,
+        saml_response: &str,
+        relay_state: &str,
+        browser_token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted, Refused> {
+        let found = self.connection(connection_id).await.map_err(|e| Refused {
+            reference: reference(),
+            user_message: "Single sign-on is unavailable right now.",
+            reason: e.to_string(),
+        })?;
+        let Some((account, connection)) = found else {
+            return Err(Refused {
+                reference: reference(),
+                user_message: "This sign-in address is not a known SSO connection.",
+                reason: format!("no connection {connection_id}"),
+            });
+        };
+        let outcome = self
+            .check(account, &connection, saml_response, relay_state, browser_token, now)
+            .await;
+        let (event, result) = match outcome {
+            Ok(accepted) => (
+                SsoEventRow {
+                    account_id: account,
+                    connection_id: Some(connection_id),
+                    at: now,
+                    outcome: "accepted".into(),
+                    reference: reference(),
+                    reason: format!("signed in as {}", accepted.email),
+                    name_id: Some(accepted.assertion.name_id.clone()),
+                    attributes: attribute_lines(&accepted.assertion),
+                },
+                Ok(accepted),
+            ),
+            Err((user_message, reason, assertion)) => {
+                let refused = Refused {
+                    reference: reference(),
+                    user_message,
+                    reason,
+                };
+                (
+                    SsoEventRow {
+                        account_id: account,
+                        connection_id: Some(connection_id),
+                        at: now,
+                        outcome: "refused".into(),
+                        reference: refused.reference.clone(),
+                        reason: refused.reason.clone(),
+                        name_id: assertion.as_ref().map(|a| a.name_id.clone()),
+                        attributes: assertion.as_ref().map(attribute_lines).unwrap_or_default(),
+                    },
+                    Err(refused),
+                )
+            }
+        };
+        if let Err(e) = self.store.insert_sso_event(&event).await {
+            tracing::error!(error = %e, reference = %event.reference, "recording an SSO event failed");
+        }
+        result
+    }
+
+    /// Every rule, in order; a refusal carries the user's message, the owner's reason and, once the signature
+    /// verified, the assertion (its NameID and attributes help the owner).
+    async fn check(
+        &self,
+        account: AccountId,
+        connection: &Connection,
+        saml_response: &str,
+        relay_state: &str,
+        browser_token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Accepted, (&'static str, String, Option<SignedAssertion>)> {
+        const EXPIRED: &str = "This sign-in has expired or was already used. Start again from the sign-in page.";
+        const REFUSED: &str = "Your identity provider's answer was refused.";
+        let store_error = |e: StoreError| ("Single sign-on is unavailable right now.", e.to_string(), None);
+        if !self.store.sso_policy(account).await.map_err(store_error)?.sso_enabled {
+            return Err((
+                "Single sign-on is turned off for this account.",
+                "SSO is off".into(),
+                None,
+            ));
+        }
+        let request = match relay_state.trim() {
+            "" => None,
+            reference => Some(
+                self.store
+                    .take_pending_request(reference, now)
+                    .await
+                    .map_err(store_error)?
+                    .ok_or((EXPIRED, format!("no unused pending request {reference}"), None))?,
+            ),
+        };
+        if let Some(request) = &request {
+            if request.connection_id != connection.id {
+                return Err((EXPIRED, "the request was made for another connection".into(), None));
+            }
+            if request.expires_at <= now {
+                return Err((
+                    EXPIRED,
+                    format!("the request expired at {}", request.expires_at.to_rfc3339()),
+                    None,
+                ));
+            }
+            if browser_token.map(token::digest).as_deref() != Some(request.browser_digest.as_str()) {
+                return Err((
+                    "This sign-in was started in another browser, or your browser blocked its cookie. Start again here.",
+                    "the response arrived without the browser-binding cookie of its request".into(),
+                    None,
+                ));
+            }
+        }
+        let compact: String = saml_response.chars().filter(|c| !c.is_whitespace()).collect();
+        if compact.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4 {
+            return Err((REFUSED, "the SAMLResponse is too large".into(), None));
+        }
+        let xml = STANDARD
+            .decode(compact.as_bytes())
+            .map_err(|e| (REFUSED, format!("the SAMLResponse is not Base64: {e}"), None))?;
+        let values = self.connections.service_provider_values(connection.id);
+        let certificates = connection.idp.certificates.clone();
+        let idp_entity_id = connection.idp.entity_id.clone();
+        let request_id = request.as_ref().map(|r| r.id.clone());
+        let options = connection.options.clone();
+        let validated = tokio::task::spawn_blocking(move || {
+            validate_response(
+                &xml,
+                &Expectations {
+                    idp_entity_id: &idp_entity_id,
+                    certificates: &certificates,
+                    sp_entity_id: &values.entity_id,
+                    acs_url: &values.acs_url,
+                    request_id: request_id.as_deref(),
+                    allow_unsolicited: options.allow_idp_initiated,
+                    allow_sha1: options.allow_sha1,
+                    clock_skew: Duration::seconds(options.clock_skew_seconds.into()),
+                    now,
+                },
+            )
+        })
+        .await
+        .map_err(|e| (REFUSED, format!("checking the response stopped: {e}"), None))?;
+        let assertion = validated.map_err(|rejection| (REFUSED, rejection.to_string(), None))?;
+        let skew = Duration::seconds(connection.options.clock_skew_seconds.into());
+        let fresh = self
+            .store
+            .remember_assertion(connection.id, &assertion.id, assertion.valid_until + skew)
+            .await
+            .map_err(store_error)?;
+        if !fresh {
+            return Err((
+                REFUSED,
+                format!("the assertion {} was already used (a replayed response)", assertion.id),
+                Some(assertion),
+            ));
+        }
+        let email_text = match &connection.options.email {
+            EmailSource::NameId => Some(assertion.name_id.clone()),
+            EmailSource::Attribute(name) => assertion
+                .attributes
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, values)| values.first().cloned()),
+        };
+        let Some(email) = email_text.as_deref().and_then(|e| EmailAddress::parse(e).ok()) else {
+            let reason = match &connection.options.email {
+                EmailSource::NameId => format!("the NameID {} is not an email address", assertion.name_id),
+                EmailSource::Attribute(name) => format!("the attribute {name} is missing or not an email address"),
+            };
+            return Err((
+                "Your identity provider did not send a usable email address.",
+                reason,
+                Some(assertion),
+            ));
+        };
+        if !self
+            .store
+            .domain_verified_in_account(account, email.domain())
+            .await
+            .map_err(store_error)?
+        {
+            return Err((
+                "Your email address's domain is not set up for single sign-on with this account.",
+                format!("{} is not a verified domain of this account", email.domain()),
+                Some(assertion),
+            ));
+        }
+        Ok(Accepted {
+            account,
+            connection: connection.id,
+            email: email.as_str().to_owned(),
+            assertion,
+            return_to: request.and_then(|r| r.return_to),
+        })
+    }
+}

@@ -1,0 +1,165 @@
+//! SSO sign-in state as rows: pending AuthnRequests, assertions already accepted, and the SSO events log.
+
+use super::schema::{domain, sso_assertion_seen, sso_event, sso_request};
+use super::{Store, StoreError};
+use crate::ids::{AccountId, ConnectionId};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+/// A pending AuthnRequest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingRequestRow {
+    pub id: String,
+    pub connection_id: ConnectionId,
+    pub browser_digest: String,
+    pub return_to: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One sign-in attempt as the owner reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SsoEventRow {
+    pub account_id: AccountId,
+    pub connection_id: Option<ConnectionId>,
+    pub at: DateTime<Utc>,
+    pub outcome: String,
+    pub reference: String,
+    pub reason: String,
+    pub name_id: Option<String>,
+    pub attributes: String,
+}
+
+impl Store {
+    pub async fn insert_pending_request(&self, row: &PendingRequestRow) -> Result<(), StoreError> {
+        sso_request::Entity::insert(sso_request::ActiveModel {
+            id: Set(row.id.clone()),
+            connection_id: Set(row.connection_id.as_uuid()),
+            browser_digest: Set(row.browser_digest.clone()),
+            return_to: Set(row.return_to.clone()),
+            created_at: Set(row.created_at),
+            expires_at: Set(row.expires_at),
+            used_at: Set(None),
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks the request used and returns it, only if it was unused: a second use of the same request (a replayed
+    /// response, a double submit) finds nothing.
+    pub async fn take_pending_request(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PendingRequestRow>, StoreError> {
+        let taken = sso_request::Entity::update_many()
+            .col_expr(sso_request::Column::UsedAt, Expr::value(now))
+            .filter(sso_request::Column::Id.eq(id))
+            .filter(sso_request::Column::UsedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        if taken.rows_affected != 1 {
+            return Ok(None);
+        }
+        Ok(sso_request::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .map(|m| PendingRequestRow {
+                id: m.id,
+                connection_id: m.connection_id.into(),
+                browser_digest: m.browser_digest,
+                return_to: m.return_to,
+                created_at: m.created_at,
+                expires_at: m.expires_at,
+            }))
+    }
+
+    /// Records an accepted assertion's ID; `false` when the connection already accepted it (a replay).
+    pub async fn remember_assertion(
+        &self,
+        connection_id: ConnectionId,
+        assertion_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let inserted = sso_assertion_seen::Entity::insert(sso_assertion_seen::ActiveModel {
+            connection_id: Set(connection_id.as_uuid()),
+            assertion_id: Set(assertion_id.to_owned()),
+            expires_at: Set(expires_at),
+        })
+        .exec_without_returning(&self.db)
+        .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let e = StoreError::from(e);
+                if e.is_unique_violation() { Ok(false) } else { Err(e) }
+            }
+        }
+    }
+
+    /// Deletes pending requests and remembered assertions that can no longer matter.
+    pub async fn delete_expired_sso_state(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let requests = sso_request::Entity::delete_many()
+            .filter(sso_request::Column::ExpiresAt.lt(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        let assertions = sso_assertion_seen::Entity::delete_many()
+            .filter(sso_assertion_seen::Column::ExpiresAt.lt(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        Ok(requests + assertions)
+    }
+
+    /// Whether `name` (ASCII form) counts as a verified domain of the account.
+    pub async fn domain_verified_in_account(&self, account_id: AccountId, name: &str) -> Result<bool, StoreError> {
+        Ok(domain::Entity::find()
+            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(domain::Column::VerifiedName.eq(name))
+            .one(&self.db)
+            .await?
+            .is_some())
+    }
+
+    pub async fn insert_sso_event(&self, row: &SsoEventRow) -> Result<(), StoreError> {
+        sso_event::Entity::insert(sso_event::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            account_id: Set(row.account_id.as_uuid()),
+            connection_id: Set(row.connection_id.map(|c| c.as_uuid())),
+            at: Set(row.at),
+            outcome: Set(row.outcome.clone()),
+            reference: Set(row.reference.clone()),
+            reason: Set(row.reason.clone()),
+            name_id: Set(row.name_id.clone()),
+            attributes: Set(row.attributes.clone()),
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The account's newest SSO events first.
+    pub async fn sso_events(&self, account_id: AccountId, limit: u64) -> Result<Vec<SsoEventRow>, StoreError> {
+        Ok(sso_event::Entity::find()
+            .filter(sso_event::Column::AccountId.eq(account_id.as_uuid()))
+            .order_by_desc(sso_event::Column::At)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| SsoEventRow {
+                account_id: m.account_id.into(),
+                connection_id: m.connection_id.map(Into::into),
+                at: m.at,
+                outcome: m.outcome,
+                reference: m.reference,
+                reason: m.reason,
+                name_id: m.name_id,
+                attributes: m.attributes,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,311 @@
+//! Both legs of SSO sign-in against a real database and the test IdP: the AuthnRequest bound to one browser, and
+//! the ACS accepting a response only once, only from that browser, only for the account's verified domains.
+
+use crate::support::{TestWorld, t0};
+use crate::test_idp::{self, Spec, build, idp};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Duration;
+use gatehouse_core::sso::authn_request::Outgoing;
+use gatehouse_core::sso::sign_in::{SsoService, StartError};
+use gatehouse_core::sso::{ManualFields, SsoPolicy};
+use gatehouse_core::{AccountId, Caller, ConnectionId};
+use test_dns::TestDns;
+
+struct Setup {
+    world: TestWorld,
+    owner: Caller,
+    account: AccountId,
+    connection: ConnectionId,
+    sso: SsoService,
+    _dns: TestDns,
+}
+
+async fn setup() -> Setup {
+    let world = TestWorld::new().await;
+    let dns = TestDns::start().await.unwrap();
+    let (owner, account) = world.user("owner@acme.example").await;
+    let domains = world.domains(dns.addr());
+    let domain = domains.add(&owner, account, "acme.example", t0()).await.unwrap();
+    dns.set_txt("acme.example", &[&[&domain.record_value]]).await;
+    domains.verify(&owner, account, domain.id, t0()).await.unwrap();
+    let certificate = idp().certificate.to_pem();
+    let connections = world.connections();
+    let connection = connections
+        .create_manual(
+            &owner,
+            account,
+            &ManualFields {
+                label: "Test IdP",
+                entity_id: test_idp::IDP,
+                sso_url: "https://idp.example.com/sso?tenant=acme",
+                slo_url: "",
+                certificates: certificate.as_bytes(),
+            },
+            None,
+            t0(),
+        )
+        .await
+        .unwrap()
+        .id;
+    world
+        .policy()
+        .update(
+            &owner,
+            account,
+            SsoPolicy {
+                sso_enabled: true,
+                enforce_sso: false,
+                no_separate_account: false,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let sso = SsoService::new(world.store.clone(), connections);
+    Setup {
+        world,
+        owner,
+        account,
+        connection,
+        sso,
+        _dns: dns,
+    }
+}
+
+/// A response from the test IdP to `request_id`, addressed to this connection.
+fn response(setup: &Setup, request_id: Option<&str>, adjust: impl FnOnce(&mut Spec)) -> String {
+    let values = setup.world.connections().service_provider_values(setup.connection);
+    let mut spec = Spec {
+        destination: Some(values.acs_url.clone()),
+        recipient: values.acs_url,
+        audience: Some(values.entity_id),
+        in_response_to: request_id.map(str::to_owned),
+        confirmation_in_response_to: request_id.map(str::to_owned),
+        assertion_id: format!("_a{}", uuid::Uuid::new_v4().simple()),
+        ..Spec::default()
+    };
+    adjust(&mut spec);
+    STANDARD.encode(build(&spec))
+}
+
+#[tokio::test]
+async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
+    let s = setup().await;
+    let now = test_idp::now();
+    let started = s.sso.start(s.connection, Some("/accounts".into()), now).await.unwrap();
+    let Outgoing::Redirect(url) = &started.outgoing else {
+        panic!("redirect expected")
+    };
+    assert!(
+        url.as_str()
+            .starts_with("https://idp.example.com/sso?tenant=acme&SAMLRequest=")
+    );
+    let relay: Vec<String> = url
+        .query_pairs()
+        .filter(|(k, _)| k == "RelayState")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    assert_eq!(
+        relay,
+        vec![started.request_id.clone()],
+        "the RelayState is only the request's reference"
+    );
+    assert!(url.query_pairs().any(|(k, _)| k == "Signature"), "signed by default");
+
+    let assertion_id = "_assertion-once".to_owned();
+    let answer = response(&s, Some(&started.request_id), |spec| {
+        spec.assertion_id = assertion_id.clone()
+    });
+    let accepted = s
+        .sso
+        .accept(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(accepted.email, "ada@acme.example");
+    assert_eq!(accepted.account, s.account);
+    assert_eq!(accepted.return_to.as_deref(), Some("/accounts"));
+
+    // The same response again: the request is used up.
+    let again = s
+        .sso
+        .accept(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            now,
+        )
+        .await
+        .unwrap_err();
+    assert!(again.user_message.contains("expired or was already used"), "{again:?}");
+    // The same assertion under a fresh request of the same browser: a replay.
+    let second = s.sso.start(s.connection, None, now).await.unwrap();
+    let replayed = response(&s, Some(&second.request_id), |spec| {
+        spec.assertion_id = assertion_id.clone()
+    });
+    let refused = s
+        .sso
+        .accept(
+            s.connection,
+            &replayed,
+            &second.request_id,
+            Some(&second.browser_token),
+            now,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.reason.contains("already used (a replayed response)"),
+        "{refused:?}"
+    );
+
+    // The owner sees every attempt, the refusals with the reference the user was shown.
+    let events = s.world.store.sso_events(s.account, 10).await.unwrap();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events.iter().filter(|e| e.outcome == "accepted").count(), 1);
+    let logged = events.iter().find(|e| e.reference == refused.reference).unwrap();
+    assert_eq!(logged.name_id.as_deref(), Some("ada@acme.example"));
+    assert!(logged.attributes.contains("groups = Gatehouse Admins, Staff"));
+}
+
+#[tokio::test]
+async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
+    let s = setup().await;
+    let now = test_idp::now();
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(&s, Some(&started.request_id), |_| {});
+    let other_browser = s
+        .sso
+        .accept(s.connection, &answer, &started.request_id, Some("another-browser"), now)
+        .await
+        .unwrap_err();
+    assert!(
+        other_browser.user_message.contains("another browser"),
+        "{other_browser:?}"
+    );
+    // The attempt used the request up: the right browser cannot finish it afterwards either.
+    assert!(
+        s.sso
+            .accept(
+                s.connection,
+                &answer,
+                &started.request_id,
+                Some(&started.browser_token),
+                now
+            )
+            .await
+            .is_err()
+    );
+
+    let late = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(&s, Some(&late.request_id), |_| {});
+    let expired = s
+        .sso
+        .accept(
+            s.connection,
+            &answer,
+            &late.request_id,
+            Some(&late.browser_token),
+            now + Duration::minutes(11),
+        )
+        .await
+        .unwrap_err();
+    assert!(expired.reason.contains("the request expired"), "{expired:?}");
+
+    // No cookie at all (a browser that blocked it).
+    let bare = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(&s, Some(&bare.request_id), |_| {});
+    assert!(
+        s.sso
+            .accept(s.connection, &answer, &bare.request_id, None, now)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn only_users_of_the_accounts_verified_domains_get_in() {
+    let s = setup().await;
+    let now = test_idp::now();
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(&s, Some(&started.request_id), |spec| {
+        spec.name_id = "mallory@other.example".into()
+    });
+    let refused = s
+        .sso
+        .accept(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            now,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.reason, "other.example is not a verified domain of this account");
+    assert!(refused.user_message.contains("not set up for single sign-on"));
+
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(&s, Some(&started.request_id), |spec| {
+        spec.name_id = "not an email".into()
+    });
+    let refused = s
+        .sso
+        .accept(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            now,
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.reason.contains("is not an email address"), "{refused:?}");
+}
+
+#[tokio::test]
+async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
+    let s = setup().await;
+    let now = test_idp::now();
+    let unsolicited = response(&s, None, |_| {});
+    let refused = s
+        .sso
+        .accept(s.connection, &unsolicited, "", None, now)
+        .await
+        .unwrap_err();
+    assert!(refused.reason.contains("IdP-initiated sign-in is off"), "{refused:?}");
+    // A forged reference in RelayState does not make it solicited.
+    let forged = s
+        .sso
+        .accept(s.connection, &unsolicited, "_made-up", None, now)
+        .await
+        .unwrap_err();
+    assert!(forged.user_message.contains("expired or was already used"));
+
+    s.world
+        .policy()
+        .update(&s.owner, s.account, SsoPolicy::default(), t0())
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.sso.start(s.connection, None, now).await,
+        Err(StartError::SsoOff)
+    ));
+    let off = s
+        .sso
+        .accept(s.connection, &unsolicited, "", None, now)
+        .await
+        .unwrap_err();
+    assert!(off.user_message.contains("turned off"));
+    assert!(matches!(
+        s.sso.start(ConnectionId::new(), None, now).await,
+        Err(StartError::NoConnection)
+    ));
+}
