@@ -10,6 +10,7 @@ mod m20261123_000005_create_role_mappings;
 mod m20261123_000006_add_domain_routing;
 mod m20261123_000007_add_connection_options_and_keys;
 mod m20261123_000008_create_sso_requests_replay_and_events;
+mod m20261123_000009_create_sso_links;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_add_domain_routing::Migration),
             Box::new(m20261123_000007_add_connection_options_and_keys::Migration),
             Box::new(m20261123_000008_create_sso_requests_replay_and_events::Migration),
+            Box::new(m20261123_000009_create_sso_links::Migration),
         ]
     }
 }

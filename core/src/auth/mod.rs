@@ -82,7 +82,7 @@ impl AuthService {
             return Err(AuthError::EmailTaken);
         }
         let hash = blocking(move || password.hash()).await;
-        let account_name = format!("{}'s account", email.as_str());
+        let account_name = personal_account_name(email.as_str());
         let (user_id, account_id) = self
             .store
             .insert_user_with_account(email.as_str(), &hash, &account_name, now)
@@ -176,7 +176,9 @@ impl AuthService {
         Ok((sessions, throttles))
     }
 
-    async fn start_session(&self, user_id: UserId, now: DateTime<Utc>) -> Result<NewSession, AuthError> {
+    /// Opens a session for a user whose identity is already established: by a password here, or by the IdP for
+    /// single sign-on.
+    pub async fn start_session(&self, user_id: UserId, now: DateTime<Utc>) -> Result<NewSession, AuthError> {
         let token = token::generate();
         let expires_at = now + self.sessions.absolute;
         self.store
@@ -229,4 +231,9 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::task::spawn_blocking(work)
         .await
         .expect("password hashing does not panic")
+}
+
+/// The name of the account a new user owns from the start.
+pub(crate) fn personal_account_name(email: &str) -> String {
+    format!("{email}'s account")
 }

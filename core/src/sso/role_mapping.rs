@@ -25,6 +25,21 @@ pub struct RoleMappings {
     pub reapply_on_sign_in: bool,
 }
 
+impl RoleMappings {
+    /// The role the rules give a user with these attributes (all values of multi-valued ones, such as groups,
+    /// count): the first matching rule's, else the default. Names and values compare exactly.
+    pub fn role_for(&self, attributes: &[(String, Vec<String>)]) -> Role {
+        self.rules
+            .iter()
+            .find(|rule| {
+                attributes
+                    .iter()
+                    .any(|(name, values)| *name == rule.attribute && values.contains(&rule.value))
+            })
+            .map_or(self.default_role, |rule| rule.role)
+    }
+}
+
 /// One row of the mapping table as typed.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RuleInput<'a> {
@@ -208,5 +223,48 @@ mod tests {
         assert_eq!(parse_default_role("Viewer"), Ok(Role::Viewer));
         assert_eq!(parse_default_role("owner"), Err(RoleMappingError::BadDefault));
         assert_eq!(parse_default_role(""), Err(RoleMappingError::BadDefault));
+    }
+
+    #[test]
+    fn the_first_matching_rule_decides_over_every_value_of_an_attribute() {
+        let mappings = RoleMappings {
+            rules: vec![
+                RoleMapping {
+                    attribute: "groups".into(),
+                    value: "Admins".into(),
+                    role: Role::Admin,
+                },
+                RoleMapping {
+                    attribute: "groups".into(),
+                    value: "Staff".into(),
+                    role: Role::Viewer,
+                },
+                RoleMapping {
+                    attribute: "department".into(),
+                    value: "IT".into(),
+                    role: Role::Admin,
+                },
+            ],
+            default_role: Role::NoAccess,
+            reapply_on_sign_in: false,
+        };
+        let attributes = |pairs: &[(&str, &[&str])]| -> Vec<(String, Vec<String>)> {
+            pairs
+                .iter()
+                .map(|(n, vs)| (n.to_string(), vs.iter().map(|v| v.to_string()).collect()))
+                .collect()
+        };
+        assert_eq!(
+            mappings.role_for(&attributes(&[("groups", &["Staff", "Admins"])])),
+            Role::Admin
+        );
+        assert_eq!(mappings.role_for(&attributes(&[("groups", &["Staff"])])), Role::Viewer);
+        assert_eq!(mappings.role_for(&attributes(&[("department", &["IT"])])), Role::Admin);
+        assert_eq!(
+            mappings.role_for(&attributes(&[("groups", &["admins"])])),
+            Role::NoAccess,
+            "exact match"
+        );
+        assert_eq!(mappings.role_for(&[]), Role::NoAccess);
     }
 }

@@ -7,9 +7,11 @@ use super::connection::{Connection, ConnectionService};
 use super::options::EmailSource;
 use super::response::{Expectations, MAX_RESPONSE_BYTES, SignedAssertion, validate_response};
 use super::sp_keys::KeyState;
-use crate::auth::EmailAddress;
-use crate::ids::{AccountId, ConnectionId};
-use crate::store::{PendingRequestRow, SsoEventRow, Store, StoreError};
+use crate::audit;
+use crate::auth::{AuthService, EmailAddress, NewSession, personal_account_name};
+use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::store::{PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError};
+use crate::tenancy::Role;
 use crate::token;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -40,15 +42,20 @@ pub enum StartError {
     Store(#[from] StoreError),
 }
 
-/// A response that passed every rule.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Accepted {
+/// A response that passed every rule, and the signed-in user it provisioned.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
     pub account: AccountId,
     pub connection: ConnectionId,
     pub email: String,
     pub assertion: SignedAssertion,
     /// Where the user wanted to go, as stored with the request.
     pub return_to: Option<String>,
+    pub user_id: UserId,
+    /// The user was created by this sign-in (just in time).
+    pub created: bool,
+    pub role: Role,
+    pub session: NewSession,
 }
 
 /// A refused response: a short reason for the user, the detail for the owner, and the reference joining them.
@@ -63,6 +70,7 @@ pub struct Refused {
 pub struct SsoService {
     store: Store,
     connections: ConnectionService,
+    auth: AuthService,
 }
 
 fn reference() -> String {
@@ -79,8 +87,12 @@ fn attribute_lines(assertion: &SignedAssertion) -> String {
 }
 
 impl SsoService {
-    pub fn new(store: Store, connections: ConnectionService) -> Self {
-        Self { store, connections }
+    pub fn new(store: Store, connections: ConnectionService, auth: AuthService) -> Self {
+        Self {
+            store,
+            connections,
+            auth,
+        }
     }
 
     async fn connection(&self, id: ConnectionId) -> Result<Option<(AccountId, Connection)>, StoreError> {
@@ -146,16 +158,16 @@ impl SsoService {
         })
     }
 
-    /// Applies every rule to a response posted to the connection's ACS. `browser_token` is the request-binding
-    /// cookie, if the browser sent one.
-    pub async fn accept(
+    /// Applies every rule to a response posted to the connection's ACS and, when it passes, provisions the user
+    /// and opens their session. `browser_token` is the request-binding cookie, if the browser sent one.
+    pub async fn sign_in(
         &self,
         connection_id: ConnectionId,
         saml_response: &str,
         relay_state: &str,
         browser_token: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Accepted, Refused> {
+    ) -> Result<SignedIn, Refused> {
         let found = self.connection(connection_id).await.map_err(|e| Refused {
             reference: reference(),
             user_message: "Single sign-on is unavailable right now.",
@@ -222,7 +234,7 @@ impl SsoService {
         relay_state: &str,
         browser_token: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Accepted, (&'static str, String, Option<SignedAssertion>)> {
+    ) -> Result<SignedIn, (&'static str, String, Option<SignedAssertion>)> {
         const EXPIRED: &str = "This sign-in has expired or was already used. Start again from the sign-in page.";
         const REFUSED: &str = "Your identity provider's answer was refused.";
         let store_error = |e: StoreError| ("Single sign-on is unavailable right now.", e.to_string(), None);
@@ -337,12 +349,49 @@ impl SsoService {
                 Some(assertion),
             ));
         }
-        Ok(Accepted {
+        let policy = self.store.sso_policy(account).await.map_err(store_error)?;
+        let personal = personal_account_name(email.as_str());
+        let mapped_role = connection.mappings.role_for(&assertion.attributes);
+        let email_text = email.as_str().to_owned();
+        let role_change_audit = |before: Role| {
+            audit::system_entry(
+                account,
+                now,
+                "Gatehouse role mapping",
+                "Role changed at SSO sign-in",
+                format!("{email_text}: {before} → {mapped_role}"),
+            )
+        };
+        let provisioned = self
+            .store
+            .provision_sso_user(&Provisioning {
+                account_id: account,
+                connection_id: connection.id,
+                name_id: &assertion.name_id,
+                email: email.as_str(),
+                mapped_role,
+                reapply: connection.mappings.reapply_on_sign_in,
+                personal_account: (!policy.no_separate_account).then_some(personal.as_str()),
+                role_change_audit: &role_change_audit,
+                now,
+            })
+            .await
+            .map_err(store_error)?;
+        let session = self
+            .auth
+            .start_session(provisioned.user_id, now)
+            .await
+            .map_err(|e| ("Single sign-on is unavailable right now.", e.to_string(), None))?;
+        Ok(SignedIn {
             account,
             connection: connection.id,
             email: email.as_str().to_owned(),
             assertion,
             return_to: request.and_then(|r| r.return_to),
+            user_id: provisioned.user_id,
+            created: provisioned.created,
+            role: provisioned.role,
+            session,
         })
     }
 }

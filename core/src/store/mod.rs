@@ -12,7 +12,7 @@ pub use accounts::InvitationRow;
 pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, SpKeyRow};
 pub use domains::DomainRow;
 pub use policy::{AuditRow, PolicyRow};
-pub use sso::{PendingRequestRow, SsoEventRow};
+pub use sso::{PendingRequestRow, Provisioned, Provisioning, SsoEventRow};
 pub use users::{SessionRow, ThrottleRow, UserRow};
 
 use gatehouse_migrations::{Migrator, MigratorTrait};

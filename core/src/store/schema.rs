@@ -11,6 +11,7 @@ pub mod user {
         pub email: String,
         pub password_hash: Option<String>,
         pub created_at: DateTimeUtc,
+        pub sso_account_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -351,6 +352,26 @@ pub mod sso_event {
         pub reason: String,
         pub name_id: Option<String>,
         pub attributes: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod sso_link {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sso_links")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub connection_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name_id: String,
+        pub user_id: Uuid,
+        pub created_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,11 +1,14 @@
 //! SSO sign-in state as rows: pending AuthnRequests, assertions already accepted, and the SSO events log.
 
-use super::schema::{domain, sso_assertion_seen, sso_event, sso_request};
+use super::policy::{AuditRow, insert_audit};
+use super::schema::{account, domain, membership, sso_assertion_seen, sso_event, sso_link, sso_request, user};
+use super::users::insert_membership;
 use super::{Store, StoreError};
-use crate::ids::{AccountId, ConnectionId};
+use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 /// A pending AuthnRequest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +34,123 @@ pub struct SsoEventRow {
     pub attributes: String,
 }
 
+/// Who signs in through SSO, and what the account's rules give them.
+#[derive(Clone)]
+pub struct Provisioning<'a> {
+    pub account_id: AccountId,
+    pub connection_id: ConnectionId,
+    pub name_id: &'a str,
+    pub email: &'a str,
+    /// The role the role mappings give.
+    pub mapped_role: Role,
+    /// Set an existing member's role to `mapped_role` (Enforce role mapping on every sign-in).
+    pub reapply: bool,
+    /// For a user created now: the name of the personal account they also get, or none (No separate account).
+    pub personal_account: Option<&'a str>,
+    /// The audit entry for a role this sign-in changes, given the role before.
+    pub role_change_audit: &'a (dyn Fn(Role) -> AuditRow + Sync),
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provisioned {
+    pub user_id: UserId,
+    /// The user was created by this sign-in.
+    pub created: bool,
+    /// The user's role in the account after this sign-in.
+    pub role: Role,
+    /// The role before, when this sign-in changed it.
+    pub role_before: Option<Role>,
+}
+
 impl Store {
+    /// Finds or creates the user behind a verified SSO identity and sets their membership, in one transaction:
+    /// first the (connection, NameID) link; else, the first time, a user with the verified email, which is then
+    /// linked; else a new user without a password (and, unless the account says otherwise, a personal account).
+    /// A new member gets the mapped role; an existing one gets it again only with `reapply`, and never when
+    /// they are the Owner.
+    pub async fn provision_sso_user(&self, p: &Provisioning<'_>) -> Result<Provisioned, StoreError> {
+        let txn = self.db.begin().await?;
+        let linked = sso_link::Entity::find_by_id((p.connection_id.as_uuid(), p.name_id.to_owned()))
+            .one(&txn)
+            .await?
+            .map(|l| l.user_id);
+        let (user_id, created) = match linked {
+            Some(user_id) => (user_id, false),
+            None => {
+                let existing = user::Entity::find()
+                    .filter(user::Column::Email.eq(p.email))
+                    .one(&txn)
+                    .await?
+                    .map(|u| u.id);
+                let (user_id, created) = match existing {
+                    Some(user_id) => (user_id, false),
+                    None => {
+                        let user_id = UserId::new().as_uuid();
+                        user::Entity::insert(user::ActiveModel {
+                            id: Set(user_id),
+                            email: Set(p.email.to_owned()),
+                            password_hash: Set(None),
+                            created_at: Set(p.now),
+                            sso_account_id: Set(Some(p.account_id.as_uuid())),
+                        })
+                        .exec_without_returning(&txn)
+                        .await?;
+                        if let Some(name) = p.personal_account {
+                            let personal = AccountId::new().as_uuid();
+                            account::Entity::insert(account::ActiveModel {
+                                id: Set(personal),
+                                name: Set(name.to_owned()),
+                                created_at: Set(p.now),
+                            })
+                            .exec_without_returning(&txn)
+                            .await?;
+                            insert_membership(&txn, personal, user_id, Role::Owner, p.now).await?;
+                        }
+                        (user_id, true)
+                    }
+                };
+                sso_link::Entity::insert(sso_link::ActiveModel {
+                    connection_id: Set(p.connection_id.as_uuid()),
+                    name_id: Set(p.name_id.to_owned()),
+                    user_id: Set(user_id),
+                    created_at: Set(p.now),
+                })
+                .exec_without_returning(&txn)
+                .await?;
+                (user_id, created)
+            }
+        };
+        let current = membership::Entity::find_by_id((p.account_id.as_uuid(), user_id))
+            .one(&txn)
+            .await?
+            .map(|m| m.role.parse::<Role>().unwrap_or(Role::NoAccess));
+        let (role, role_before) = match current {
+            None => {
+                insert_membership(&txn, p.account_id.as_uuid(), user_id, p.mapped_role, p.now).await?;
+                (p.mapped_role, None)
+            }
+            Some(role) if p.reapply && role != Role::Owner && role != p.mapped_role => {
+                membership::Entity::update_many()
+                    .col_expr(membership::Column::Role, Expr::value(p.mapped_role.as_str()))
+                    .filter(membership::Column::AccountId.eq(p.account_id.as_uuid()))
+                    .filter(membership::Column::UserId.eq(user_id))
+                    .exec(&txn)
+                    .await?;
+                insert_audit(&txn, &(p.role_change_audit)(role)).await?;
+                (p.mapped_role, Some(role))
+            }
+            Some(role) => (role, None),
+        };
+        txn.commit().await?;
+        Ok(Provisioned {
+            user_id: user_id.into(),
+            created,
+            role,
+            role_before,
+        })
+    }
+
     pub async fn insert_pending_request(&self, row: &PendingRequestRow) -> Result<(), StoreError> {
         sso_request::Entity::insert(sso_request::ActiveModel {
             id: Set(row.id.clone()),

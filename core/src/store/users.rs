@@ -12,6 +12,8 @@ pub struct UserRow {
     pub id: UserId,
     pub email: String,
     pub password_hash: Option<String>,
+    /// The account whose SSO created this user.
+    pub sso_account_id: Option<AccountId>,
 }
 
 #[derive(Clone, Debug)]
@@ -35,8 +37,27 @@ impl From<user::Model> for UserRow {
             id: m.id.into(),
             email: m.email,
             password_hash: m.password_hash,
+            sso_account_id: m.sso_account_id.map(Into::into),
         }
     }
+}
+
+pub(super) async fn insert_membership(
+    db: &impl sea_orm::ConnectionTrait,
+    account_id: uuid::Uuid,
+    user_id: uuid::Uuid,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    membership::Entity::insert(membership::ActiveModel {
+        account_id: Set(account_id),
+        user_id: Set(user_id),
+        role: Set(role.as_str().to_owned()),
+        created_at: Set(now),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
 }
 
 impl Store {
@@ -57,6 +78,7 @@ impl Store {
             email: Set(email.to_owned()),
             password_hash: Set(Some(password_hash.to_owned())),
             created_at: Set(now),
+            sso_account_id: Set(None),
         })
         .exec_without_returning(&txn)
         .await?;
@@ -67,14 +89,7 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await?;
-        membership::Entity::insert(membership::ActiveModel {
-            account_id: Set(account_id.as_uuid()),
-            user_id: Set(user_id.as_uuid()),
-            role: Set(Role::Owner.as_str().to_owned()),
-            created_at: Set(now),
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        insert_membership(&txn, account_id.as_uuid(), user_id.as_uuid(), Role::Owner, now).await?;
         txn.commit().await?;
         Ok((user_id, account_id))
     }

@@ -62,7 +62,7 @@ async fn setup() -> Setup {
         )
         .await
         .unwrap();
-    let sso = SsoService::new(world.store.clone(), connections);
+    let sso = SsoService::new(world.store.clone(), connections, world.auth.clone());
     Setup {
         world,
         owner,
@@ -119,7 +119,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
     });
     let accepted = s
         .sso
-        .accept(
+        .sign_in(
             s.connection,
             &answer,
             &started.request_id,
@@ -135,7 +135,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
     // The same response again: the request is used up.
     let again = s
         .sso
-        .accept(
+        .sign_in(
             s.connection,
             &answer,
             &started.request_id,
@@ -152,7 +152,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
     });
     let refused = s
         .sso
-        .accept(
+        .sign_in(
             s.connection,
             &replayed,
             &second.request_id,
@@ -183,7 +183,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     let answer = response(&s, Some(&started.request_id), |_| {});
     let other_browser = s
         .sso
-        .accept(s.connection, &answer, &started.request_id, Some("another-browser"), now)
+        .sign_in(s.connection, &answer, &started.request_id, Some("another-browser"), now)
         .await
         .unwrap_err();
     assert!(
@@ -193,7 +193,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     // The attempt used the request up: the right browser cannot finish it afterwards either.
     assert!(
         s.sso
-            .accept(
+            .sign_in(
                 s.connection,
                 &answer,
                 &started.request_id,
@@ -208,7 +208,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     let answer = response(&s, Some(&late.request_id), |_| {});
     let expired = s
         .sso
-        .accept(
+        .sign_in(
             s.connection,
             &answer,
             &late.request_id,
@@ -224,7 +224,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     let answer = response(&s, Some(&bare.request_id), |_| {});
     assert!(
         s.sso
-            .accept(s.connection, &answer, &bare.request_id, None, now)
+            .sign_in(s.connection, &answer, &bare.request_id, None, now)
             .await
             .is_err()
     );
@@ -240,7 +240,7 @@ async fn only_users_of_the_accounts_verified_domains_get_in() {
     });
     let refused = s
         .sso
-        .accept(
+        .sign_in(
             s.connection,
             &answer,
             &started.request_id,
@@ -258,7 +258,7 @@ async fn only_users_of_the_accounts_verified_domains_get_in() {
     });
     let refused = s
         .sso
-        .accept(
+        .sign_in(
             s.connection,
             &answer,
             &started.request_id,
@@ -277,14 +277,14 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
     let unsolicited = response(&s, None, |_| {});
     let refused = s
         .sso
-        .accept(s.connection, &unsolicited, "", None, now)
+        .sign_in(s.connection, &unsolicited, "", None, now)
         .await
         .unwrap_err();
     assert!(refused.reason.contains("IdP-initiated sign-in is off"), "{refused:?}");
     // A forged reference in RelayState does not make it solicited.
     let forged = s
         .sso
-        .accept(s.connection, &unsolicited, "_made-up", None, now)
+        .sign_in(s.connection, &unsolicited, "_made-up", None, now)
         .await
         .unwrap_err();
     assert!(forged.user_message.contains("expired or was already used"));
@@ -300,7 +300,7 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
     ));
     let off = s
         .sso
-        .accept(s.connection, &unsolicited, "", None, now)
+        .sign_in(s.connection, &unsolicited, "", None, now)
         .await
         .unwrap_err();
     assert!(off.user_message.contains("turned off"));
@@ -308,4 +308,127 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
         s.sso.start(ConnectionId::new(), None, now).await,
         Err(StartError::NoConnection)
     ));
+}
+
+async fn sign_in_as(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gatehouse_core::sso::sign_in::SignedIn {
+    let now = test_idp::now();
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(s, Some(&started.request_id), adjust);
+    s.sso
+        .sign_in(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            now,
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn users_are_provisioned_just_in_time_with_the_mapped_role_and_a_session() {
+    use gatehouse_core::sso::{MappingForm, RuleInput};
+    use gatehouse_core::tenancy::Role;
+    let s = setup().await;
+    let rows = [RuleInput {
+        attribute: "groups",
+        value: "Gatehouse Admins",
+        role: "admin",
+    }];
+    s.world
+        .connections()
+        .save_role_mappings(
+            &s.owner,
+            s.account,
+            s.connection,
+            &MappingForm {
+                rows: &rows,
+                default_role: "viewer",
+                reapply_on_sign_in: true,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+
+    let first = sign_in_as(&s, |_| {}).await;
+    assert!(first.created);
+    assert_eq!(first.role, Role::Admin);
+    let caller = s
+        .world
+        .auth
+        .authenticate(&first.session.token, test_idp::now())
+        .await
+        .unwrap();
+    assert_eq!(caller.email, "ada@acme.example");
+    assert_eq!(caller.user_id, first.user_id);
+    let accounts = s.world.store.accounts_of_user(first.user_id).await.unwrap();
+    assert_eq!(
+        accounts.len(),
+        2,
+        "the account and, with No separate account off, a personal one"
+    );
+
+    // The IdP no longer sends the admin group: with enforced mapping the role follows, and the change is audited.
+    let second = sign_in_as(&s, |spec| spec.name_id = "ada@acme.example".into()).await;
+    assert_eq!(second.user_id, first.user_id, "linked by the NameID");
+    assert!(!second.created);
+    // The test IdP always sends "Gatehouse Admins"; a different mapping shows the change instead.
+    let rows = [RuleInput {
+        attribute: "groups",
+        value: "Nobody",
+        role: "admin",
+    }];
+    s.world
+        .connections()
+        .save_role_mappings(
+            &s.owner,
+            s.account,
+            s.connection,
+            &MappingForm {
+                rows: &rows,
+                default_role: "viewer",
+                reapply_on_sign_in: true,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let third = sign_in_as(&s, |_| {}).await;
+    assert_eq!(third.role, Role::Viewer);
+    let entry = s.world.audit().recent(&s.owner, s.account).await.unwrap().remove(0);
+    assert_eq!(entry.action, "Role changed at SSO sign-in");
+    assert_eq!(entry.detail, "ada@acme.example: Admin → Viewer");
+
+    // An existing user with the verified email is linked the first time, not duplicated.
+    let (existing, _) = s.world.user("bob@acme.example").await;
+    let bob = sign_in_as(&s, |spec| spec.name_id = "bob@acme.example".into()).await;
+    assert_eq!(bob.user_id, existing.user_id);
+    assert!(!bob.created);
+    assert_eq!(bob.role, Role::Viewer);
+}
+
+#[tokio::test]
+async fn with_no_separate_account_a_new_user_gets_only_the_sso_account() {
+    let s = setup().await;
+    s.world
+        .policy()
+        .update(
+            &s.owner,
+            s.account,
+            SsoPolicy {
+                sso_enabled: true,
+                enforce_sso: false,
+                no_separate_account: true,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let signed_in = sign_in_as(&s, |spec| spec.name_id = "carol@acme.example".into()).await;
+    assert!(signed_in.created);
+    let accounts = s.world.store.accounts_of_user(signed_in.user_id).await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].id, s.account);
 }
