@@ -1,22 +1,30 @@
 //! Background housekeeping that runs while the server is up.
 
 use gatehouse_core::sso::ConnectionService;
+use gatehouse_core::sso::sign_in::SsoService;
 use gatehouse_core::{AuthService, DomainService};
 use std::time::Duration;
 
-/// Every quarter of an hour, deletes sessions that can no longer be used and forgotten sign-in failure counts.
-/// Each run is idempotent, so several instances sharing one database may all run it.
-pub fn spawn_cleanup(auth: AuthService) {
+/// Every quarter of an hour, deletes sessions that can no longer be used, forgotten sign-in failure counts, and
+/// SSO requests and replay records past their expiry. Each run is idempotent, so several instances sharing one
+/// database may all run it.
+pub fn spawn_cleanup(auth: AuthService, sso: SsoService) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(15 * 60));
         loop {
             every.tick().await;
-            match auth.remove_expired(chrono::Utc::now()).await {
+            let now = chrono::Utc::now();
+            match auth.remove_expired(now).await {
                 Ok((sessions, throttles)) if sessions + throttles > 0 => {
                     tracing::info!(sessions, throttles, "removed expired sessions and sign-in counts")
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cleaning up expired sessions failed; will retry"),
+            }
+            match sso.remove_expired(now).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed expired SSO requests and replay records"),
+                Err(e) => tracing::warn!(error = %e, "cleaning up SSO state failed; will retry"),
             }
         }
     });

@@ -13,6 +13,7 @@ use config::Config;
 use gatehouse_core::audit::AuditService;
 use gatehouse_core::domains::TxtResolver;
 use gatehouse_core::mail::Mailer;
+use gatehouse_core::sso::sign_in::SsoService;
 use gatehouse_core::sso::{ConnectionService, PolicyService};
 use gatehouse_core::{AuthService, DomainService, Store, TenancyService, auth::ThrottlePolicy};
 use leptos::prelude::*;
@@ -59,8 +60,16 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
         mailer,
         config.invitation_lifetime(),
     );
+    let auth = AuthService::new(store.clone(), config.session_policy(), ThrottlePolicy::default());
+    let connections = ConnectionService::new(
+        store.clone(),
+        tenancy.clone(),
+        config.public_url.clone(),
+        config.metadata_fetch_policy(),
+        config.metadata_refresh_interval(),
+    );
     let services = Services {
-        auth: AuthService::new(store.clone(), config.session_policy(), ThrottlePolicy::default()),
+        auth: auth.clone(),
         domains: DomainService::new(
             store.clone(),
             tenancy.clone(),
@@ -68,13 +77,8 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
             config.verification_policy(),
             config.domain_check_concurrency as usize,
         ),
-        connections: ConnectionService::new(
-            store.clone(),
-            tenancy.clone(),
-            config.public_url.clone(),
-            config.metadata_fetch_policy(),
-            config.metadata_refresh_interval(),
-        ),
+        connections: connections.clone(),
+        sso: SsoService::new(store.clone(), connections, auth),
         policy: PolicyService::new(store.clone(), tenancy.clone()),
         audit: AuditService::new(store.clone(), tenancy.clone()),
         tenancy,

@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let state = server::state(&config, server::leptos_options()).await?;
-    server::jobs::spawn_cleanup(state.services.auth.clone());
+    server::jobs::spawn_cleanup(state.services.auth.clone(), state.services.sso.clone());
     server::jobs::spawn_domain_rechecks(
         state.services.domains.clone(),
         std::time::Duration::from_secs(config.domain_check_tick_seconds),

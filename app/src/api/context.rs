@@ -5,6 +5,7 @@ use axum::extract::ConnectInfo;
 use chrono::{DateTime, Utc};
 use gatehouse_core::audit::{AuditError, AuditService};
 use gatehouse_core::auth::AuthError;
+use gatehouse_core::sso::sign_in::SsoService;
 use gatehouse_core::sso::{ConnectionError, ConnectionService, PolicyError, PolicyService};
 use gatehouse_core::tenancy::TenancyError;
 use gatehouse_core::{AccountId, AuthService, Caller, DomainError, DomainService, TenancyService, UserId};
@@ -26,6 +27,7 @@ pub struct Services {
     pub connections: ConnectionService,
     pub policy: PolicyService,
     pub audit: AuditService,
+    pub sso: SsoService,
     /// Mark cookies `Secure`: on whenever the public URL is https.
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
@@ -84,19 +86,31 @@ pub async fn client_ip() -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-pub fn set_session_cookie(token: &str, expires_at: DateTime<Utc>) -> Result<(), AppError> {
+/// The `Set-Cookie` value that carries a session token until `expires_at`; also used by the SSO endpoints,
+/// which answer outside server functions.
+pub fn session_cookie(token: &str, expires_at: DateTime<Utc>, secure: bool) -> String {
     let max_age = (expires_at - now()).num_seconds().max(0);
-    write_cookie(format!("{SESSION_COOKIE}={token}; Max-Age={max_age}"))
+    cookie_attributes(&format!("{SESSION_COOKIE}={token}; Max-Age={max_age}"), secure)
+}
+
+fn cookie_attributes(cookie: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{cookie}; Path=/; HttpOnly; SameSite=Lax{secure}")
+}
+
+pub fn set_session_cookie(token: &str, expires_at: DateTime<Utc>) -> Result<(), AppError> {
+    write_cookie(session_cookie(token, expires_at, services()?.secure_cookies))
 }
 
 pub fn clear_session_cookie() -> Result<(), AppError> {
-    write_cookie(format!("{SESSION_COOKIE}=; Max-Age=0"))
+    write_cookie(cookie_attributes(
+        &format!("{SESSION_COOKIE}=; Max-Age=0"),
+        services()?.secure_cookies,
+    ))
 }
 
 fn write_cookie(cookie: String) -> Result<(), AppError> {
-    let secure = if services()?.secure_cookies { "; Secure" } else { "" };
-    let value = HeaderValue::from_str(&format!("{cookie}; Path=/; HttpOnly; SameSite=Lax{secure}"))
-        .map_err(|e| internal(format!("cookie header: {e}")))?;
+    let value = HeaderValue::from_str(&cookie).map_err(|e| internal(format!("cookie header: {e}")))?;
     expect_context::<ResponseOptions>().append_header(SET_COOKIE, value);
     Ok(())
 }

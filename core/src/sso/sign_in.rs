@@ -107,6 +107,23 @@ impl SsoService {
         }
     }
 
+    /// The connection that signs in users of `domain` (any case, ASCII or Unicode form): set when the domain is
+    /// verified in an account with SSO on and routed to one of its connections.
+    pub async fn connection_for_domain(&self, domain: &str) -> Result<Option<ConnectionId>, StoreError> {
+        let Ok(name) = crate::domains::DomainName::parse(domain) else {
+            return Ok(None);
+        };
+        let Some((account, Some(connection))) = self.store.domain_route(name.as_str()).await? else {
+            return Ok(None);
+        };
+        Ok(self.store.sso_policy(account).await?.sso_enabled.then_some(connection))
+    }
+
+    /// Deletes pending requests and remembered assertions that can no longer be used.
+    pub async fn remove_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.store.delete_expired_sso_state(now).await
+    }
+
     /// Creates a pending AuthnRequest for the connection and the browser's way to the IdP.
     pub async fn start(
         &self,

@@ -233,6 +233,15 @@ impl Store {
         Ok(requests + assertions)
     }
 
+    /// The account and connection that sign in users of a verified domain (ASCII form), if any account holds it.
+    pub async fn domain_route(&self, name: &str) -> Result<Option<(AccountId, Option<ConnectionId>)>, StoreError> {
+        Ok(domain::Entity::find()
+            .filter(domain::Column::VerifiedName.eq(name))
+            .one(&self.db)
+            .await?
+            .map(|d| (d.account_id.into(), d.connection_id.map(Into::into))))
+    }
+
     /// Whether `name` (ASCII form) counts as a verified domain of the account.
     pub async fn domain_verified_in_account(&self, account_id: AccountId, name: &str) -> Result<bool, StoreError> {
         Ok(domain::Entity::find()

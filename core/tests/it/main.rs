@@ -13,4 +13,3 @@ mod sso_metadata;
 mod sso_sign_in;
 mod support;
 mod tenancy;
-mod test_idp;

@@ -1,10 +1,10 @@
 //! The ACS rules against responses signed for real with xmlsec at test time: one valid response, and for every
 //! rule a response that breaks only that rule (the attack classes in SAML-SECURITY.md among them).
 
-use crate::test_idp::*;
 use chrono::Duration;
 use gatehouse_core::sso::Certificate;
 use gatehouse_core::sso::response::{Expectations, Rejection, SignedAssertion, validate_response};
+use test_idp::*;
 
 fn trusted() -> Vec<Certificate> {
     vec![idp().certificate.clone()]

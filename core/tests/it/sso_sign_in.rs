@@ -2,7 +2,6 @@
 //! the ACS accepting a response only once, only from that browser, only for the account's verified domains.
 
 use crate::support::{TestWorld, t0};
-use crate::test_idp::{self, Spec, build, idp};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
@@ -11,6 +10,7 @@ use gatehouse_core::sso::sign_in::{SsoService, StartError};
 use gatehouse_core::sso::{ManualFields, SsoPolicy};
 use gatehouse_core::{AccountId, Caller, ConnectionId};
 use test_dns::TestDns;
+use test_idp::{Spec, build, idp};
 
 struct Setup {
     world: TestWorld,

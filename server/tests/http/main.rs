@@ -9,3 +9,4 @@ mod connection_settings;
 mod connections;
 mod domains;
 mod policy;
+mod sso_sign_in;

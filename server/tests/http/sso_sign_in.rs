@@ -1,0 +1,201 @@
+//! SP-initiated sign-in over HTTP: the login redirect with its binding cookie, the IdP's response posted to the
+//! ACS, the session cookie set on that answer, discovery by domain, and readable refusals with a reference.
+
+use crate::support::{Browser, TestApp, spawn_app_with};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{Duration, Utc};
+use test_dns::TestDns;
+use test_idp::{Spec, build, idp};
+
+struct World {
+    app: TestApp,
+    owner: Browser,
+    account: String,
+    connection: String,
+    _dns: TestDns,
+}
+
+async fn world() -> World {
+    let dns = TestDns::start().await.unwrap();
+    let nameserver = dns.addr().to_string();
+    let app = spawn_app_with(&["--dns-server", &nameserver, "--dns-timeout-seconds", "1"]).await;
+    let owner = Browser::new(&app);
+    let account = owner.sign_up("owner@acme.example").await;
+    let added = owner
+        .call_ok(
+            "/api/domains/add",
+            &[("account_id", &account), ("domain", "acme.example")],
+        )
+        .await;
+    dns.set_txt("acme.example", &[&[added["record_value"].as_str().unwrap()]])
+        .await;
+    let domain_id = added["id"].as_str().unwrap().to_owned();
+    owner
+        .call_ok(
+            "/api/domains/verify",
+            &[("account_id", &account), ("domain_id", &domain_id)],
+        )
+        .await;
+    let certificate = idp().certificate.to_pem();
+    let created = owner
+        .call_ok(
+            "/api/sso/create-connection",
+            &[
+                ("account_id", &account),
+                ("label", "Test IdP"),
+                ("entity_id", test_idp::IDP),
+                ("sso_url", "https://idp.example.com/sso"),
+                ("certificate", &certificate),
+            ],
+        )
+        .await;
+    let connection = created["id"].as_str().unwrap().to_owned();
+    owner
+        .call_ok(
+            "/api/domains/route",
+            &[
+                ("account_id", &account),
+                ("domain_id", &domain_id),
+                ("connection_id", &connection),
+            ],
+        )
+        .await;
+    owner
+        .call_ok(
+            "/api/sso/update-policy",
+            &[("account_id", &account), ("sso_enabled", "true")],
+        )
+        .await;
+    World {
+        app,
+        owner,
+        account,
+        connection,
+        _dns: dns,
+    }
+}
+
+/// The IdP's answer to `request_id`, signed now, for this connection.
+fn answer(w: &World, request_id: &str, name_id: &str) -> String {
+    let acs = format!("{}/saml/{}/acs", w.app.address, w.connection);
+    let now = Utc::now();
+    STANDARD.encode(build(&Spec {
+        destination: Some(acs.clone()),
+        recipient: acs,
+        audience: Some(format!("{}/saml/{}/metadata", w.app.address, w.connection)),
+        in_response_to: Some(request_id.to_owned()),
+        confirmation_in_response_to: Some(request_id.to_owned()),
+        name_id: name_id.to_owned(),
+        assertion_id: format!("_a{}", uuid::Uuid::new_v4().simple()),
+        not_before: now - Duration::minutes(1),
+        not_on_or_after: now + Duration::minutes(5),
+        confirmation_until: Some(now + Duration::minutes(5)),
+        ..Spec::default()
+    }))
+}
+
+/// Follows `/sso/start` and the login redirect as a browser does; answers the RelayState the IdP receives.
+async fn start(w: &World, user: &Browser) -> String {
+    let discovered = user
+        .get("/sso/start?saml_domain=Acme.Example&return_to=/accounts/x")
+        .await;
+    assert_eq!(discovered.status(), 303);
+    let login = discovered.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(login, format!("/saml/{}/login?return_to=%2Faccounts%2Fx", w.connection));
+    let to_idp = user.get(&login).await;
+    assert_eq!(to_idp.status(), 303);
+    let cookie = to_idp.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("gatehouse_sso=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    assert!(cookie.contains(&format!("Path=/saml/{}/acs", w.connection)));
+    let location = url::Url::parse(to_idp.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(location.host_str(), Some("idp.example.com"));
+    assert!(location.query_pairs().any(|(k, _)| k == "SAMLRequest"));
+    location
+        .query_pairs()
+        .find(|(k, _)| k == "RelayState")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+async fn post_to_acs(w: &World, user: &Browser, response: &str, relay_state: &str) -> reqwest::Response {
+    user.client
+        .post(format!("{}/saml/{}/acs", w.app.address, w.connection))
+        // The IdP's page posts it: a cross-site request.
+        .header("origin", "https://idp.example.com")
+        .form(&[("SAMLResponse", response), ("RelayState", relay_state)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_signs_in_through_the_idp_and_lands_signed_in() {
+    let w = world().await;
+    let user = Browser::new(&w.app);
+    let relay_state = start(&w, &user).await;
+    let response = post_to_acs(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/accounts/x");
+    let cookies: Vec<&str> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("gatehouse_session=") && c.contains("SameSite=Lax")),
+        "{cookies:?}"
+    );
+    assert!(
+        cookies.iter().any(|c| c.starts_with("gatehouse_sso=;")),
+        "the binding cookie is cleared"
+    );
+
+    // The session works: the user now belongs to the account (provisioned just in time, No access by default).
+    let overview = user
+        .call_ok("/api/accounts/overview", &[("account_id", &w.account)])
+        .await;
+    assert_eq!(overview["role"], "No access", "{overview}");
+    let members = w
+        .owner
+        .call_ok("/api/accounts/members", &[("account_id", &w.account)])
+        .await;
+    assert!(members.to_string().contains("ada@acme.example"), "{members}");
+
+    // Posting the same response again is refused with a readable page and a reference.
+    let again = post_to_acs(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    assert_eq!(again.status(), 403);
+    let page = again.text().await.unwrap();
+    assert!(page.contains("expired or was already used") && page.contains("Reference for your administrator"));
+}
+
+#[tokio::test]
+async fn another_browser_or_another_domain_is_refused_with_a_reference() {
+    let w = world().await;
+    let user = Browser::new(&w.app);
+    let relay_state = start(&w, &user).await;
+    // A response replayed into another browser, which has no binding cookie for it.
+    let thief = Browser::new(&w.app);
+    let stolen = post_to_acs(&w, &thief, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    assert_eq!(stolen.status(), 403);
+    assert!(stolen.text().await.unwrap().contains("started in another browser"));
+
+    let relay_state = start(&w, &user).await;
+    let outsider = post_to_acs(&w, &user, &answer(&w, &relay_state, "eve@evil.example"), &relay_state).await;
+    assert_eq!(outsider.status(), 403);
+    assert!(outsider.text().await.unwrap().contains("not set up for single sign-on"));
+
+    // A domain without SSO answers plainly.
+    let unknown = user.get("/sso/start?saml_domain=unknown.example").await;
+    assert_eq!(unknown.status(), 404);
+    assert!(unknown.text().await.unwrap().contains("not set up for this domain"));
+    let garbage = user.get("/saml/not-a-connection/login").await;
+    assert_eq!(garbage.status(), 404);
+}
