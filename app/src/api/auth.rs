@@ -42,11 +42,39 @@ pub async fn sign_up(email: String, password: String, next: Option<String>) -> R
     })
 }
 
-/// Checks email and password, starts a session, and answers the path to go to.
+/// Checks email and password, starts a session, and answers the path to go to. Without a password, the email's
+/// domain decides: when it signs in through an identity provider, the answer is the path that starts SSO.
 #[server(prefix = "/api", endpoint = "auth/sign-in")]
-pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<String, AppError> {
+pub async fn sign_in(
+    email: String,
+    #[server(default)] password: String,
+    next: Option<String>,
+) -> Result<String, AppError> {
     use super::context::*;
     let services = services()?;
+    if password.is_empty() {
+        let domain = email
+            .trim()
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_owned())
+            .unwrap_or_default();
+        let connection = services.sso.connection_for_domain(&domain).await.map_err(internal)?;
+        return match connection {
+            Some(_) => {
+                let encode = crate::pages::encode;
+                let return_to = safe_return_path(next.as_deref());
+                Ok(format!(
+                    "/sso/start?saml_domain={}&return_to={}",
+                    encode(&domain),
+                    encode(&return_to)
+                ))
+            }
+            None => Err(respond(AppError::invalid(
+                "password",
+                "Enter your password. Single sign-on is not set up for this email address.",
+            ))),
+        };
+    }
     let session = services
         .auth
         .sign_in(&email, &password, client_ip().await, now())

@@ -181,6 +181,7 @@ impl From<AuthError> for AppError {
             AuthError::InvalidCredentials => AppError::invalid("password", AuthError::InvalidCredentials),
             e @ AuthError::Throttled { .. } => AppError::TooManyAttempts(e.to_string()),
             AuthError::NotSignedIn => AppError::NotSignedIn,
+            AuthError::SsoRequired => AppError::invalid("password", AuthError::SsoRequired),
             AuthError::Store(e) => internal(e),
         };
         respond(mapped)

@@ -1,4 +1,4 @@
-//! `/sign-in`: email and password.
+//! `/sign-in`: email and password, or email alone for single sign-on.
 
 use super::encode;
 use crate::api::auth::{SignIn, current_session};
@@ -57,7 +57,8 @@ fn SignInForm(next: String) -> impl IntoView {
             </div>
             <div class="field">
                 <label for="password">"Password"</label>
-                <input id="password" name="password" type="password" autocomplete="current-password" required />
+                <input id="password" name="password" type="password" autocomplete="current-password" aria-describedby="password-sso-hint" />
+                <span class="hint" id="password-sso-hint">"Signing in with your organisation's single sign-on? Leave the password empty."</span>
                 <FieldError field="password" />
             </div>
             <button type="submit" class="button primary wide" data-pending-text="Signing in…">

@@ -32,6 +32,9 @@ pub enum AuthError {
     Throttled { retry_after_seconds: i64 },
     #[error("Sign in to continue.")]
     NotSignedIn,
+    /// The user signs in through their organisation's IdP only.
+    #[error("Your organisation requires single sign-on: leave the password empty and press Sign in.")]
+    SsoRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -127,8 +130,13 @@ impl AuthService {
         match user {
             Some(user) if matches && user.password_hash.is_some() => {
                 self.store.clear_throttle(&email_key).await?;
+                if self.sso_required(&user).await? {
+                    return Err(AuthError::SsoRequired);
+                }
                 self.start_session(user.id, now).await
             }
+            // Created by an account's SSO, without a password: say where to sign in instead.
+            Some(user) if user.password_hash.is_none() && user.sso_account_id.is_some() => Err(AuthError::SsoRequired),
             _ => {
                 self.record_failure(&email_key, self.throttle.free_failures_per_email, now)
                     .await?;
@@ -139,6 +147,17 @@ impl AuthService {
                 Err(AuthError::InvalidCredentials)
             }
         }
+    }
+
+    /// Whether the account whose SSO provisioned this user enforces SSO for them. Its Owner keeps password
+    /// sign-in (break-glass), so a broken IdP configuration cannot lock the account out.
+    async fn sso_required(&self, user: &crate::store::UserRow) -> Result<bool, AuthError> {
+        let Some(account) = user.sso_account_id else {
+            return Ok(false);
+        };
+        let policy = self.store.sso_policy(account).await?;
+        let role = self.store.role_of(account, user.id).await?;
+        Ok(policy.sso_enabled && policy.enforce_sso && role != Some(crate::tenancy::Role::Owner))
     }
 
     /// The caller behind a session token, if the session is live; ends an expired session.

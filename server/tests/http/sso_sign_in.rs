@@ -199,3 +199,33 @@ async fn another_browser_or_another_domain_is_refused_with_a_reference() {
     let garbage = user.get("/saml/not-a-connection/login").await;
     assert_eq!(garbage.status(), 404);
 }
+
+#[tokio::test]
+async fn the_sign_in_form_sends_sso_users_to_their_idp() {
+    let w = world().await;
+    let user = Browser::new(&w.app);
+    let answer = user
+        .call_ok(
+            "/api/auth/sign-in",
+            &[("email", "Ada@Acme.Example"), ("next", "/accounts/x")],
+        )
+        .await;
+    assert_eq!(answer, "/sso/start?saml_domain=Acme.Example&return_to=/accounts/x");
+    let followed = user.get(answer.as_str().unwrap()).await;
+    assert_eq!(followed.status(), 303);
+    let refused = user
+        .call("/api/auth/sign-in", &[("email", "someone@elsewhere.example")])
+        .await;
+    assert_eq!(refused.status(), 422);
+    let error: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(error["Invalid"]["field"], "password");
+    // The owner keeps password sign-in.
+    let owner = Browser::new(&w.app);
+    let signed_in = owner
+        .call(
+            "/api/auth/sign-in",
+            &[("email", "owner@acme.example"), ("password", "correct horse battery")],
+        )
+        .await;
+    assert_eq!(signed_in.status(), 200);
+}
