@@ -1,8 +1,9 @@
-//! The account's audit log: who changed which SSO setting, when, from what to what.
+//! The account's audit log (who changed which SSO setting, when, from what to what) and its SSO events (how
+//! each sign-in through an identity provider went).
 
 use crate::auth::Caller;
 use crate::ids::AccountId;
-use crate::store::{AuditRow, Store, StoreError};
+use crate::store::{AuditRow, SsoEventRow, Store, StoreError};
 use crate::tenancy::{Permission, TenancyError, TenancyService};
 use chrono::{DateTime, Utc};
 
@@ -81,5 +82,11 @@ impl AuditService {
                 detail: row.detail,
             })
             .collect())
+    }
+
+    /// The newest SSO sign-in attempts with their outcome and reason (Owner and Admin).
+    pub async fn sso_events(&self, caller: &Caller, account: AccountId) -> Result<Vec<SsoEventRow>, AuditError> {
+        self.tenancy.require(caller, account, Permission::ViewAudit).await?;
+        Ok(self.store.sso_events(account, AUDIT_PAGE).await?)
     }
 }

@@ -583,6 +583,44 @@ pub async fn update_policy(
     Ok(())
 }
 
+/// One SSO sign-in attempt, as the owner reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoEventView {
+    pub at: String,
+    /// `accepted` or `refused`.
+    pub outcome: String,
+    pub connection_id: Option<String>,
+    /// What the end user was shown.
+    pub reference: String,
+    pub reason: String,
+    pub name_id: Option<String>,
+    /// `name = values` per line.
+    pub attributes: String,
+}
+
+/// The newest SSO sign-in attempts (Owner and Admin).
+#[server(prefix = "/api", endpoint = "sso/events")]
+pub async fn sso_events(account_id: String) -> Result<Vec<SsoEventView>, AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    Ok(services()?
+        .audit
+        .sso_events(&caller, account)
+        .await?
+        .into_iter()
+        .map(|e| SsoEventView {
+            at: date(e.at),
+            outcome: e.outcome,
+            connection_id: e.connection_id.map(|c| c.to_string()),
+            reference: e.reference,
+            reason: e.reason,
+            name_id: e.name_id,
+            attributes: e.attributes,
+        })
+        .collect())
+}
+
 /// The newest entries of the account's audit log (Owner and Admin).
 #[server(prefix = "/api", endpoint = "sso/audit")]
 pub async fn audit_log(account_id: String) -> Result<Vec<AuditEntryView>, AppError> {

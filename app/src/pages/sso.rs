@@ -3,7 +3,9 @@
 
 use super::account::{Tab, account_page};
 use crate::api::domains::{AddDomain, DomainView, DomainsPage, RemoveDomain, RouteDomain, VerifyDomain, list_domains};
-use crate::api::sso::{AuditEntryView, ConnectionsPage, PolicyView, audit_log, get_policy, list_connections};
+use crate::api::sso::{
+    AuditEntryView, ConnectionsPage, PolicyView, SsoEventView, audit_log, get_policy, list_connections, sso_events,
+};
 use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -17,22 +19,27 @@ pub struct SsoPage {
     policy: PolicyView,
     domains: DomainsPage,
     connections: ConnectionsPage,
-    /// Only for members who may read it.
+    /// Only for members who may read it, as the SSO events.
     audit: Option<Vec<AuditEntryView>>,
+    events: Option<Vec<SsoEventView>>,
 }
 
 async fn load_sso_page(account_id: String) -> Result<SsoPage, AppError> {
     let policy = get_policy(account_id.clone()).await?;
-    let audit = if policy.can_view_audit {
-        Some(audit_log(account_id.clone()).await?)
+    let (audit, events) = if policy.can_view_audit {
+        (
+            Some(audit_log(account_id.clone()).await?),
+            Some(sso_events(account_id.clone()).await?),
+        )
     } else {
-        None
+        (None, None)
     };
     Ok(SsoPage {
         policy,
         domains: list_domains(account_id.clone()).await?,
         connections: list_connections(account_id).await?,
         audit,
+        events,
     })
 }
 
@@ -44,6 +51,7 @@ pub fn Sso() -> impl IntoView {
             domains: page,
             connections,
             audit,
+            events,
         } = page;
         let connection_choices: Vec<(String, String)> = connections
             .connections
@@ -95,6 +103,10 @@ pub fn Sso() -> impl IntoView {
             </section>
             <DnsHelp pending_hours />
             <super::connections::Connections account_id=account.id.clone() page=connections />
+            {events
+                .map(|events| {
+                    view! { <super::sso_policy::SsoEventsPanel events connections=connection_choices.clone() /> }
+                })}
             {audit.map(|entries| view! { <super::sso_policy::AuditPanel entries /> })}
         }
         .into_any()

@@ -1,7 +1,7 @@
 //! The top and bottom of the SSO tab: the sign-in policy (SSO on or off, enforcement, personal accounts), which
 //! only the Owner changes, and the audit log of SSO changes.
 
-use crate::api::sso::{AuditEntryView, PolicyView, UpdatePolicy};
+use crate::api::sso::{AuditEntryView, PolicyView, SsoEventView, UpdatePolicy};
 use crate::components::{AfterSuccess, ApiForm, FieldError};
 use leptos::prelude::*;
 use server_fn::ServerFn;
@@ -125,6 +125,76 @@ pub fn AuditPanel(entries: Vec<AuditEntryView>) -> impl IntoView {
                                             <td data-label="Who"><span>{e.actor}</span></td>
                                             <td data-label="What"><span>{e.action}</span></td>
                                             <td data-label="Details"><span>{e.detail}</span></td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+/// Each SSO sign-in attempt with the check that failed, so the owner can answer "it doesn't work" alone.
+#[component]
+pub fn SsoEventsPanel(events: Vec<SsoEventView>, connections: Vec<(String, String)>) -> impl IntoView {
+    let label_of = move |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| connections.iter().find(|(c, _)| c == id))
+            .map_or("(removed connection)".to_owned(), |(_, label)| label.clone())
+    };
+    view! {
+        <section class="panel" id="sso-events">
+            <div class="panel-head">
+                <h2>"SSO events"</h2>
+                <p class="muted">
+                    "Every sign-in through an identity provider, newest first. A user who was refused sees the reference shown here."
+                </p>
+            </div>
+            {if events.is_empty() {
+                view! { <p class="empty">"No one has signed in through SSO yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table sso-events">
+                        <thead>
+                            <tr>
+                                <th scope="col">"When"</th>
+                                <th scope="col">"Connection"</th>
+                                <th scope="col">"Result"</th>
+                                <th scope="col">"Details"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {events
+                                .into_iter()
+                                .map(|e| {
+                                    let connection = label_of(&e.connection_id);
+                                    let result = if e.outcome == "accepted" { "Signed in" } else { "Refused" };
+                                    view! {
+                                        <tr class=format!("sso-event-{}", e.outcome)>
+                                            <td data-label="When"><span>{e.at}</span></td>
+                                            <td data-label="Connection"><span>{connection}</span></td>
+                                            <td data-label="Result">
+                                                <span>{result} <span class="hint">{format!(" ref. {}", e.reference)}</span></span>
+                                            </td>
+                                            <td data-label="Details">
+                                                <span>
+                                                    {e.reason}
+                                                    {e.name_id.map(|n| view! { <span class="hint">{format!(" · NameID {n}")}</span> })}
+                                                    {(!e.attributes.is_empty())
+                                                        .then(|| {
+                                                            view! {
+                                                                <details class="optional">
+                                                                    <summary>"Attributes received"</summary>
+                                                                    <pre class="attributes">{e.attributes}</pre>
+                                                                </details>
+                                                            }
+                                                        })}
+                                                </span>
+                                            </td>
                                         </tr>
                                     }
                                 })

@@ -190,7 +190,40 @@ async fn another_browser_or_another_domain_is_refused_with_a_reference() {
     let relay_state = start(&w, &user).await;
     let outsider = post_to_acs(&w, &user, &answer(&w, &relay_state, "eve@evil.example"), &relay_state).await;
     assert_eq!(outsider.status(), 403);
-    assert!(outsider.text().await.unwrap().contains("not set up for single sign-on"));
+    let page = outsider.text().await.unwrap();
+    assert!(page.contains("not set up for single sign-on"));
+    // The owner finds the attempt by the reference the user saw, with the reason in plain words.
+    let reference = page
+        .split("<code>")
+        .nth(1)
+        .unwrap()
+        .split("</code>")
+        .next()
+        .unwrap()
+        .to_owned();
+    let events = w.owner.call_ok("/api/sso/events", &[("account_id", &w.account)]).await;
+    let event = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["reference"] == reference.as_str())
+        .unwrap();
+    assert_eq!(event["outcome"], "refused");
+    assert_eq!(event["reason"], "evil.example is not a verified domain of this account");
+    assert_eq!(event["name_id"], "eve@evil.example");
+    assert!(
+        event["attributes"]
+            .as_str()
+            .unwrap()
+            .contains("groups = Gatehouse Admins, Staff")
+    );
+    assert_eq!(
+        user.call("/api/sso/events", &[("account_id", &w.account)])
+            .await
+            .status(),
+        401,
+        "refused, so not signed in"
+    );
 
     // A domain without SSO answers plainly.
     let unknown = user.get("/sso/start?saml_domain=unknown.example").await;
