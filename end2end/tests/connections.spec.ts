@@ -266,3 +266,41 @@ test('an owner imports metadata from a URL that Gatehouse keeps monitoring', asy
     idp.close();
   }
 });
+
+test('a refused SSO answer shows the user a reason and a reference, and the owner finds it under SSO events', async ({ page }) => {
+  await signUp(page, uniqueEmail('owner'));
+  await openSso(page);
+  const add = page.locator('#add-connection');
+  await add.getByLabel('Name', { exact: true }).first().fill('Okta');
+  await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'okta.metadata.xml'));
+  await submitAndReload(page, 'Import metadata');
+  await expect(page.locator('#sso-events')).toContainText('No one has signed in through SSO yet.');
+  const metadataUrl = await page.getByRole('article', { name: 'Okta' }).getByLabel('SP metadata URL').inputValue();
+  const acs = metadataUrl.replace(/metadata$/, 'acs');
+
+  // What an end user's browser posts when an IdP answers while SSO is still off.
+  const refused = await page.request.post(acs, { form: { SAMLResponse: 'PHNhbWxwOlJlc3BvbnNlLz4=', RelayState: '' } });
+  expect(refused.status()).toBe(403);
+  const body = await refused.text();
+  expect(body).toContain('Single sign-on is turned off for this account.');
+  const reference = body.split('<code>')[1].split('</code>')[0];
+
+  await page.reload();
+  const events = page.locator('#sso-events');
+  await expect(events).toContainText('Refused');
+  await expect(events).toContainText(`ref. ${reference}`);
+  await expect(events).toContainText('SSO is off');
+  await events.scrollIntoViewIfNeeded();
+  await screenshot(page, 'sso-events');
+});
+
+test('signing in with an email alone asks for the password where the domain has no SSO', async ({ page }) => {
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(uniqueEmail('someone'));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('[data-error-for="password"]')).toHaveText(
+    'Enter your password. Single sign-on is not set up for this email address.',
+  );
+  await screenshot(page, 'sign-in-sso-hint');
+});

@@ -354,9 +354,13 @@ impl SsoService {
                 Some(assertion),
             ));
         };
+        // Verified names are stored in their ASCII (punycode) form; an email may carry the Unicode one.
+        let domain = crate::domains::DomainName::parse(email.domain())
+            .map(|name| name.as_str().to_owned())
+            .unwrap_or_else(|_| email.domain().to_lowercase());
         if !self
             .store
-            .domain_verified_in_account(account, email.domain())
+            .domain_verified_in_account(account, &domain)
             .await
             .map_err(store_error)?
         {
