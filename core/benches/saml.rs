@@ -27,8 +27,14 @@ fn response_checks(c: &mut Criterion) {
         clock_skew: Duration::minutes(3),
         now: now(),
     };
-    for (name, signed) in [("assertion signed", Signed::Assertion), ("response signed", Signed::Response)] {
-        let xml = build(&Spec { signed, ..Spec::default() });
+    for (name, signed) in [
+        ("assertion signed", Signed::Assertion),
+        ("response signed", Signed::Response),
+    ] {
+        let xml = build(&Spec {
+            signed,
+            ..Spec::default()
+        });
         assert!(validate_response(xml.as_bytes(), &expected).is_ok());
         c.bench_function(&format!("validate_response ({name}, {} bytes)", xml.len()), |b| {
             b.iter(|| validate_response(black_box(xml.as_bytes()), &expected).unwrap())
