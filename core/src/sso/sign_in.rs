@@ -258,7 +258,7 @@ impl SsoService {
         if !self.store.sso_policy(account).await.map_err(store_error)?.sso_enabled {
             return Err((
                 "Single sign-on is turned off for this account.",
-                "SSO is off".into(),
+                "SSO is off for this account (the Owner turns it on under Sign-in policy)".into(),
                 None,
             ));
         }
