@@ -371,39 +371,21 @@ async fn users_are_provisioned_just_in_time_with_the_mapped_role_and_a_session()
     );
 
     // The IdP no longer sends the admin group: with enforced mapping the role follows, and the change is audited.
-    let second = sign_in_as(&s, |spec| spec.name_id = "ada@acme.example".into()).await;
+    let second = sign_in_as(&s, |spec| spec.groups = vec!["Staff".into()]).await;
     assert_eq!(second.user_id, first.user_id, "linked by the NameID");
     assert!(!second.created);
-    // The test IdP always sends "Gatehouse Admins"; a different mapping shows the change instead.
-    let rows = [RuleInput {
-        attribute: "groups",
-        value: "Nobody",
-        role: "admin",
-    }];
-    s.world
-        .connections()
-        .save_role_mappings(
-            &s.owner,
-            s.account,
-            s.connection,
-            &MappingForm {
-                rows: &rows,
-                default_role: "viewer",
-                reapply_on_sign_in: true,
-            },
-            t0(),
-        )
-        .await
-        .unwrap();
-    let third = sign_in_as(&s, |_| {}).await;
-    assert_eq!(third.role, Role::Viewer);
+    assert_eq!(second.role, Role::Viewer);
     let entry = s.world.audit().recent(&s.owner, s.account).await.unwrap().remove(0);
     assert_eq!(entry.action, "Role changed at SSO sign-in");
     assert_eq!(entry.detail, "ada@acme.example: Admin → Viewer");
 
     // An existing user with the verified email is linked the first time, not duplicated.
     let (existing, _) = s.world.user("bob@acme.example").await;
-    let bob = sign_in_as(&s, |spec| spec.name_id = "bob@acme.example".into()).await;
+    let bob = sign_in_as(&s, |spec| {
+        spec.name_id = "bob@acme.example".into();
+        spec.groups = vec!["Staff".into()];
+    })
+    .await;
     assert_eq!(bob.user_id, existing.user_id);
     assert!(!bob.created);
     assert_eq!(bob.role, Role::Viewer);

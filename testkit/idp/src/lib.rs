@@ -61,6 +61,8 @@ pub enum Signed {
 /// The parts of a response a test may change before it is signed.
 #[derive(Clone)]
 pub struct Spec {
+    /// Values of the `groups` attribute.
+    pub groups: Vec<String>,
     pub assertion_id: String,
     pub destination: Option<String>,
     pub in_response_to: Option<String>,
@@ -82,6 +84,7 @@ pub struct Spec {
 impl Default for Spec {
     fn default() -> Self {
         Self {
+            groups: vec!["Gatehouse Admins".into(), "Staff".into()],
             assertion_id: "_assertion-1".into(),
             destination: Some(ACS.into()),
             in_response_to: Some(REQUEST.into()),
@@ -138,10 +141,15 @@ pub fn assertion_xml(spec: &Spec, id: &str, signature: &str) -> String {
         .map(|a| format!("<saml:AudienceRestriction><saml:Audience>{a}</saml:Audience></saml:AudienceRestriction>"))
         .unwrap_or_default();
     format!(
-        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData{until}{recipient}{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="_session-7"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="groups"><saml:AttributeValue>Gatehouse Admins</saml:AttributeValue><saml:AttributeValue>Staff</saml:AttributeValue></saml:Attribute><saml:Attribute Name="email"><saml:AttributeValue>ada@acme.example</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion>"#,
+        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData{until}{recipient}{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="_session-7"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="groups">{groups}</saml:Attribute><saml:Attribute Name="email"><saml:AttributeValue>ada@acme.example</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion>"#,
         now = now().to_rfc3339(),
         issuer = spec.issuer,
         name_id = spec.name_id,
+        groups = spec
+            .groups
+            .iter()
+            .map(|g| format!("<saml:AttributeValue>{g}</saml:AttributeValue>"))
+            .collect::<String>(),
         until = attribute(
             "NotOnOrAfter",
             spec.confirmation_until.map(|t| t.to_rfc3339()).as_deref()
