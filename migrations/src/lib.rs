@@ -11,6 +11,7 @@ mod m20261123_000006_add_domain_routing;
 mod m20261123_000007_add_connection_options_and_keys;
 mod m20261123_000008_create_sso_requests_replay_and_events;
 mod m20261123_000009_create_sso_links;
+mod m20261123_000010_add_sso_event_raw_response;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_add_connection_options_and_keys::Migration),
             Box::new(m20261123_000008_create_sso_requests_replay_and_events::Migration),
             Box::new(m20261123_000009_create_sso_links::Migration),
+            Box::new(m20261123_000010_add_sso_event_raw_response::Migration),
         ]
     }
 }

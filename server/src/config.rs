@@ -98,6 +98,10 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_METADATA_REFRESH_TICK_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub metadata_refresh_tick_seconds: u64,
 
+    /// How long each SSO event keeps the raw SAML response for support, in hours; 0 keeps none.
+    #[arg(long, env = "GATEHOUSE_SSO_RAW_RESPONSE_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=720))]
+    pub sso_raw_response_hours: u32,
+
     /// Allow metadata URLs with plain http:// (for tests and closed networks only).
     #[arg(long, env = "GATEHOUSE_METADATA_ALLOW_HTTP", default_value_t = false)]
     pub metadata_allow_http: bool,

@@ -78,7 +78,12 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
             config.domain_check_concurrency as usize,
         ),
         connections: connections.clone(),
-        sso: SsoService::new(store.clone(), connections, auth),
+        sso: SsoService::new(
+            store.clone(),
+            connections,
+            auth,
+            chrono::Duration::hours(config.sso_raw_response_hours.into()),
+        ),
         policy: PolicyService::new(store.clone(), tenancy.clone()),
         audit: AuditService::new(store.clone(), tenancy.clone()),
         tenancy,

@@ -596,6 +596,8 @@ pub struct SsoEventView {
     pub name_id: Option<String>,
     /// `name = values` per line.
     pub attributes: String,
+    /// The response as received, while it is kept.
+    pub raw_response: Option<String>,
 }
 
 /// The newest SSO sign-in attempts (Owner and Admin).
@@ -617,6 +619,7 @@ pub async fn sso_events(account_id: String) -> Result<Vec<SsoEventView>, AppErro
             reason: e.reason,
             name_id: e.name_id,
             attributes: e.attributes,
+            raw_response: e.raw_response,
         })
         .collect())
 }

@@ -193,6 +193,15 @@ pub fn SsoEventsPanel(events: Vec<SsoEventView>, connections: Vec<(String, Strin
                                                                 </details>
                                                             }
                                                         })}
+                                                    {e.raw_response
+                                                        .map(|raw| {
+                                                            view! {
+                                                                <details class="optional">
+                                                                    <summary>"Raw response (kept for a limited time)"</summary>
+                                                                    <pre class="attributes">{raw}</pre>
+                                                                </details>
+                                                            }
+                                                        })}
                                                 </span>
                                             </td>
                                         </tr>

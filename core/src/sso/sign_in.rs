@@ -71,10 +71,28 @@ pub struct SsoService {
     store: Store,
     connections: ConnectionService,
     auth: AuthService,
+    /// How long each event keeps the raw response for support; zero keeps none.
+    raw_retention: Duration,
 }
 
 fn reference() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..10].to_uppercase()
+}
+
+/// The posted `SAMLResponse` decoded from Base64 (line breaks allowed), refused beyond the size limit.
+fn decode_response(saml_response: &str) -> Result<Vec<u8>, String> {
+    let compact: String = saml_response.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4 {
+        return Err("the SAMLResponse is too large".into());
+    }
+    STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| format!("the SAMLResponse is not Base64: {e}"))
+}
+
+/// The posted response as text, for the events' raw copy.
+fn raw_text(saml_response: &str) -> Option<String> {
+    String::from_utf8(decode_response(saml_response).ok()?).ok()
 }
 
 fn attribute_lines(assertion: &SignedAssertion) -> String {
@@ -87,11 +105,12 @@ fn attribute_lines(assertion: &SignedAssertion) -> String {
 }
 
 impl SsoService {
-    pub fn new(store: Store, connections: ConnectionService, auth: AuthService) -> Self {
+    pub fn new(store: Store, connections: ConnectionService, auth: AuthService, raw_retention: Duration) -> Self {
         Self {
             store,
             connections,
             auth,
+            raw_retention,
         }
     }
 
@@ -119,9 +138,12 @@ impl SsoService {
         Ok(self.store.sso_policy(account).await?.sso_enabled.then_some(connection))
     }
 
-    /// Deletes pending requests and remembered assertions that can no longer be used.
+    /// Deletes pending requests and remembered assertions that can no longer be used, and raw responses past
+    /// their retention.
     pub async fn remove_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.store.delete_expired_sso_state(now).await
+        let state = self.store.delete_expired_sso_state(now).await?;
+        let raw = self.store.forget_raw_responses(now - self.raw_retention).await?;
+        Ok(state + raw)
     }
 
     /// Creates a pending AuthnRequest for the connection and the browser's way to the IdP.
@@ -200,6 +222,9 @@ impl SsoService {
         let outcome = self
             .check(account, &connection, saml_response, relay_state, browser_token, now)
             .await;
+        let raw_response = (self.raw_retention > Duration::zero())
+            .then(|| raw_text(saml_response))
+            .flatten();
         let (event, result) = match outcome {
             Ok(accepted) => (
                 SsoEventRow {
@@ -211,6 +236,7 @@ impl SsoService {
                     reason: format!("signed in as {}", accepted.email),
                     name_id: Some(accepted.assertion.name_id.clone()),
                     attributes: attribute_lines(&accepted.assertion),
+                    raw_response,
                 },
                 Ok(accepted),
             ),
@@ -230,6 +256,7 @@ impl SsoService {
                         reason: refused.reason.clone(),
                         name_id: assertion.as_ref().map(|a| a.name_id.clone()),
                         attributes: assertion.as_ref().map(attribute_lines).unwrap_or_default(),
+                        raw_response,
                     },
                     Err(refused),
                 )
@@ -291,13 +318,7 @@ impl SsoService {
                 ));
             }
         }
-        let compact: String = saml_response.chars().filter(|c| !c.is_whitespace()).collect();
-        if compact.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4 {
-            return Err((REFUSED, "the SAMLResponse is too large".into(), None));
-        }
-        let xml = STANDARD
-            .decode(compact.as_bytes())
-            .map_err(|e| (REFUSED, format!("the SAMLResponse is not Base64: {e}"), None))?;
+        let xml = decode_response(saml_response).map_err(|reason| (REFUSED, reason, None))?;
         let values = self.connections.service_provider_values(connection.id);
         let certificates = connection.idp.certificates.clone();
         let idp_entity_id = connection.idp.entity_id.clone();

@@ -352,6 +352,7 @@ pub mod sso_event {
         pub reason: String,
         pub name_id: Option<String>,
         pub attributes: String,
+        pub raw_response: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

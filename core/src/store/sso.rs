@@ -32,6 +32,8 @@ pub struct SsoEventRow {
     pub reason: String,
     pub name_id: Option<String>,
     pub attributes: String,
+    /// The response as received, while the retention period lasts.
+    pub raw_response: Option<String>,
 }
 
 /// Who signs in through SSO, and what the account's rules give them.
@@ -242,6 +244,17 @@ impl Store {
             .map(|d| (d.account_id.into(), d.connection_id.map(Into::into))))
     }
 
+    /// Forgets the raw responses of events older than `before`; the rest of each event stays.
+    pub async fn forget_raw_responses(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(sso_event::Entity::update_many()
+            .col_expr(sso_event::Column::RawResponse, Expr::value(None::<String>))
+            .filter(sso_event::Column::At.lt(before))
+            .filter(sso_event::Column::RawResponse.is_not_null())
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+
     /// Whether `name` (ASCII form) counts as a verified domain of the account.
     pub async fn domain_verified_in_account(&self, account_id: AccountId, name: &str) -> Result<bool, StoreError> {
         Ok(domain::Entity::find()
@@ -263,6 +276,7 @@ impl Store {
             reason: Set(row.reason.clone()),
             name_id: Set(row.name_id.clone()),
             attributes: Set(row.attributes.clone()),
+            raw_response: Set(row.raw_response.clone()),
         })
         .exec_without_returning(&self.db)
         .await?;
@@ -287,6 +301,7 @@ impl Store {
                 reason: m.reason,
                 name_id: m.name_id,
                 attributes: m.attributes,
+                raw_response: m.raw_response,
             })
             .collect())
     }

@@ -62,7 +62,12 @@ async fn setup() -> Setup {
         )
         .await
         .unwrap();
-    let sso = SsoService::new(world.store.clone(), connections, world.auth.clone());
+    let sso = SsoService::new(
+        world.store.clone(),
+        connections,
+        world.auth.clone(),
+        Duration::hours(24),
+    );
     Setup {
         world,
         owner,
@@ -172,6 +177,26 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
     assert_eq!(events.iter().filter(|e| e.outcome == "accepted").count(), 1);
     let logged = events.iter().find(|e| e.reference == refused.reference).unwrap();
     assert_eq!(logged.name_id.as_deref(), Some("ada@acme.example"));
+    assert!(
+        logged
+            .raw_response
+            .as_deref()
+            .is_some_and(|raw| raw.starts_with("<samlp:Response"))
+    );
+    // Raw responses are kept for the retention period only; the rest of each event stays.
+    s.sso.remove_expired(now + Duration::hours(23)).await.unwrap();
+    assert!(
+        s.world
+            .store
+            .sso_events(s.account, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.raw_response.is_some())
+    );
+    s.sso.remove_expired(now + Duration::hours(25)).await.unwrap();
+    let kept = s.world.store.sso_events(s.account, 10).await.unwrap();
+    assert!(kept.len() == 3 && kept.iter().all(|e| e.raw_response.is_none()));
     assert!(logged.attributes.contains("groups = Gatehouse Admins, Staff"));
 }
 
