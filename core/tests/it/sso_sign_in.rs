@@ -258,38 +258,13 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
 #[tokio::test]
 async fn only_users_of_the_accounts_verified_domains_get_in() {
     let s = setup().await;
-    let now = test_idp::now();
-    let started = s.sso.start(s.connection, None, now).await.unwrap();
-    let answer = response(&s, Some(&started.request_id), |spec| {
-        spec.name_id = "mallory@other.example".into()
-    });
-    let refused = s
-        .sso
-        .sign_in(
-            s.connection,
-            &answer,
-            &started.request_id,
-            Some(&started.browser_token),
-            now,
-        )
+    let refused = attempt(&s, |spec| spec.name_id = "mallory@other.example".into())
         .await
         .unwrap_err();
     assert_eq!(refused.reason, "other.example is not a verified domain of this account");
     assert!(refused.user_message.contains("not set up for single sign-on"));
 
-    let started = s.sso.start(s.connection, None, now).await.unwrap();
-    let answer = response(&s, Some(&started.request_id), |spec| {
-        spec.name_id = "not an email".into()
-    });
-    let refused = s
-        .sso
-        .sign_in(
-            s.connection,
-            &answer,
-            &started.request_id,
-            Some(&started.browser_token),
-            now,
-        )
+    let refused = attempt(&s, |spec| spec.name_id = "not an email".into())
         .await
         .unwrap_err();
     assert!(refused.reason.contains("is not an email address"), "{refused:?}");
@@ -335,7 +310,11 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
     ));
 }
 
-async fn sign_in_as(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gatehouse_core::sso::sign_in::SignedIn {
+/// A whole sign-in from this browser: a fresh request, the IdP's answer (as `adjust` shapes it), the ACS.
+async fn attempt(
+    s: &Setup,
+    adjust: impl FnOnce(&mut Spec),
+) -> Result<gatehouse_core::sso::sign_in::SignedIn, gatehouse_core::sso::sign_in::Refused> {
     let now = test_idp::now();
     let started = s.sso.start(s.connection, None, now).await.unwrap();
     let answer = response(s, Some(&started.request_id), adjust);
@@ -348,7 +327,10 @@ async fn sign_in_as(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gatehouse_core
             now,
         )
         .await
-        .unwrap()
+}
+
+async fn sign_in_as(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gatehouse_core::sso::sign_in::SignedIn {
+    attempt(s, adjust).await.unwrap()
 }
 
 #[tokio::test]
