@@ -10,6 +10,7 @@ if (!binary) throw new Error('GATEHOUSE_BIN must name the gatehouse release bina
 const testDns = process.env.TEST_DNS_BIN;
 if (!testDns) throw new Error('TEST_DNS_BIN must name the test-dns binary (scripts/test.sh sets it)');
 const dnsPort = Number(process.env.GATEHOUSE_E2E_DNS_PORT ?? 3918);
+const idpPort = Number(process.env.GATEHOUSE_E2E_IDP_PORT ?? 3919);
 const workDir = process.env.GATEHOUSE_E2E_DIR;
 if (!workDir) throw new Error('GATEHOUSE_E2E_DIR must name a fresh temporary directory (scripts/test.sh sets it)');
 
@@ -44,6 +45,15 @@ export default defineConfig({
     {
       command: `${testDns} --listen 127.0.0.1:${dnsPort} --records ${workDir}/dns-records.json`,
       port: dnsPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    {
+      // The SAML IdP (pysaml2, Debian's python3-pysaml2) users sign in at; see testkit/saml-idp/idp.py.
+      command: `/usr/bin/python3 ../testkit/saml-idp/idp.py --listen 127.0.0.1:${idpPort}`,
+      url: `http://127.0.0.1:${idpPort}/metadata`,
       reuseExistingServer: false,
       timeout: 30_000,
       stdout: 'pipe',

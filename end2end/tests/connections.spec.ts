@@ -3,25 +3,13 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir, domainRow, callApi } from './helpers';
+import { test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir, domainRow, callApi, openSso, submitAndReload } from './helpers';
 
 const fixtures = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'idp-metadata');
 
 test.beforeEach(async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
 });
-
-async function openSso(page: Page) {
-  await page.getByRole('link', { name: 'SSO' }).click();
-  await hydrated(page);
-}
-
-async function submitAndReload(page: Page, button: string) {
-  const reloaded = page.waitForEvent('load');
-  await page.getByRole('button', { name: button }).click();
-  await reloaded;
-  await hydrated(page);
-}
 
 /** Opens one of a connection card's collapsed sections by its summary. */
 async function openSection(card: Locator, name: string) {

@@ -1,38 +1,11 @@
-import { Page } from '@playwright/test';
-import { test, expect, uniqueEmail, hydrated, signUp, screenshot, callApi, domainRow as row } from './helpers';
+import {
+  test, expect, uniqueEmail, hydrated, signUp, screenshot, callApi, domainRow as row, openSso, addDomain, pressVerify, recordValue,
+} from './helpers';
 import { publishTxt } from './dns';
 
 test.beforeEach(async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
 });
-
-async function openSso(page: Page) {
-  await page.getByRole('link', { name: 'SSO' }).click();
-  await expect(page).toHaveURL(/\/accounts\/[0-9a-f-]{36}\/sso$/);
-  await hydrated(page);
-}
-
-
-/** Adds `typed` as the owner would type it; the table then shows it normalised as `domain`. */
-async function addDomain(page: Page, domain: string, typed = domain) {
-  await page.getByLabel('Domain', { exact: true }).fill(typed);
-  const reloaded = page.waitForEvent('load');
-  await page.getByRole('button', { name: 'Add domain' }).click();
-  await reloaded;
-  await hydrated(page);
-  await expect(row(page, domain)).toBeVisible();
-}
-
-async function pressVerify(page: Page, domain: string) {
-  const reloaded = page.waitForEvent('load');
-  await row(page, domain).getByRole('button', { name: 'Verify' }).click();
-  await reloaded;
-  await hydrated(page);
-}
-
-async function recordValue(page: Page, domain: string): Promise<string> {
-  return row(page, domain).getByLabel('Value').inputValue();
-}
 
 test('an owner adds a domain, publishes the TXT record and verifies it; another account cannot', async ({ page, browser }) => {
   const domain = `acme-${Date.now().toString(36)}.example`;

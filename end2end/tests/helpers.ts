@@ -1,4 +1,5 @@
-import { expect, Page, test as base } from '@playwright/test';
+import { expect, Locator, Page, test as base } from '@playwright/test';
+import { publishTxt } from './dns';
 
 /** Every test fails on an uncaught page error: that is what a broken WASM build or hydration looks like. */
 export const test = base.extend<{ pageErrors: string[] }>({
@@ -79,4 +80,43 @@ export async function callApi(page: Page, path: string, form: Record<string, str
 /** The Domains table's row of `domain`. */
 export function domainRow(page: Page, domain: string) {
   return page.locator(`#domain-${domain.replaceAll('.', '\\.')}`);
+}
+
+/** Opens the account's SSO tab from any of its pages. */
+export async function openSso(page: Page) {
+  await page.getByRole('link', { name: 'SSO' }).click();
+  await expect(page).toHaveURL(/\/accounts\/[0-9a-f-]{36}\/sso$/);
+  await hydrated(page);
+}
+
+/** Presses a form's button and waits for the page to reload with the saved state. */
+export async function submitAndReload(page: Page, button: string | Locator) {
+  const reloaded = page.waitForEvent('load');
+  await (typeof button === 'string' ? page.getByRole('button', { name: button }) : button).click();
+  await reloaded;
+  await hydrated(page);
+}
+
+/** Adds `typed` as the owner would type it; the table then shows it normalised as `domain`. */
+export async function addDomain(page: Page, domain: string, typed = domain) {
+  await page.getByLabel('Domain', { exact: true }).fill(typed);
+  await submitAndReload(page, 'Add domain');
+  await expect(domainRow(page, domain)).toBeVisible();
+}
+
+export async function pressVerify(page: Page, domain: string) {
+  await submitAndReload(page, domainRow(page, domain).getByRole('button', { name: 'Verify' }));
+}
+
+/** The TXT record value Gatehouse asks the owner to publish for `domain`. */
+export async function recordValue(page: Page, domain: string): Promise<string> {
+  return domainRow(page, domain).getByLabel('Value').inputValue();
+}
+
+/** On the SSO tab: adds `domain`, publishes its record on the test DNS server and verifies it. */
+export async function verifiedDomain(page: Page, domain: string) {
+  await addDomain(page, domain);
+  await publishTxt(domain, [await recordValue(page, domain)]);
+  await pressVerify(page, domain);
+  await expect(domainRow(page, domain).locator('.badge').first()).toHaveText('Active');
 }

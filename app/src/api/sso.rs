@@ -31,6 +31,7 @@ pub struct ServiceProviderView {
     pub acs_url: String,
     pub slo_url: String,
     pub metadata_url: String,
+    pub sign_on_url: String,
 }
 
 /// One role-mapping rule, as shown and as the form sends it back (`role` is the storage name).
@@ -191,6 +192,7 @@ mod convert {
                 acs_url: sp.acs_url,
                 slo_url: sp.slo_url,
                 metadata_url: sp.metadata_url,
+                sign_on_url: sp.sign_on_url,
             },
             mappings: MappingsView {
                 rules: c

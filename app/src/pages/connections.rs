@@ -216,6 +216,12 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
                         multiline=true
                     />
                     <CopyField
+                        label="Sign on URL".into()
+                        value=service_provider.sign_on_url
+                        id=format!("sp-sign-on-{id}")
+                        multiline=true
+                    />
+                    <CopyField
                         label="SP metadata URL".into()
                         value=service_provider.metadata_url
                         id=format!("sp-metadata-{id}")

@@ -166,6 +166,7 @@ fn entra(sp: &ServiceProviderView) -> Guide {
                 vec![
                     enter("Identifier (Entity ID)", &sp.entity_id),
                     enter("Reply URL (Assertion Consumer Service URL)", &sp.acs_url),
+                    enter("Sign on URL (Optional)", &sp.sign_on_url),
                     enter("Logout Url (Optional)", &sp.slo_url),
                 ],
             ),

@@ -236,6 +236,8 @@ pub struct ServiceProviderValues {
     pub acs_url: String,
     pub slo_url: String,
     pub metadata_url: String,
+    /// Starts SP-initiated sign-in through this connection (Entra's "Sign on URL", IdP portal tiles).
+    pub sign_on_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -745,6 +747,7 @@ impl ConnectionService {
             acs_url: at("acs"),
             slo_url: at("slo"),
             metadata_url: at("metadata"),
+            sign_on_url: at("login"),
         }
     }
 

@@ -1,12 +1,12 @@
 //! Accounts, their memberships and invitations, as rows.
 
-use super::schema::{account, invitation, membership, user};
+use super::schema::{account, invitation, membership, session, sso_connection, sso_link, user};
 use super::{Store, StoreError};
 use crate::ids::{AccountId, InvitationId, UserId};
 use crate::tenancy::{AccountSummary, Member, Role};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 #[derive(Clone, Debug)]
 pub struct InvitationRow {
@@ -134,14 +134,44 @@ impl Store {
 
     /// Removes a non-owner member from this account (their other memberships stay);
     /// false when there is no such non-owner member.
+    /// Removes a non-owner member, in one transaction with what ties them to the account's SSO: their links to the
+    /// account's connections (so a user re-created at the IdP links afresh at the next sign-in) and, for a user this
+    /// account's SSO provisioned, their sessions (their identity belongs to this account's IdP).
     pub async fn delete_member(&self, account_id: AccountId, user_id: UserId) -> Result<bool, StoreError> {
-        let result = membership::Entity::delete_many()
+        let txn = self.db.begin().await?;
+        let removed = membership::Entity::delete_many()
             .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
             .filter(membership::Column::UserId.eq(user_id.as_uuid()))
             .filter(membership::Column::Role.ne(Role::Owner.as_str()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
-        Ok(result.rows_affected == 1)
+        if removed.rows_affected != 1 {
+            return Ok(false);
+        }
+        let connections = sso_connection::Entity::find()
+            .select_only()
+            .column(sso_connection::Column::Id)
+            .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+            .into_tuple::<uuid::Uuid>()
+            .all(&txn)
+            .await?;
+        sso_link::Entity::delete_many()
+            .filter(sso_link::Column::UserId.eq(user_id.as_uuid()))
+            .filter(sso_link::Column::ConnectionId.is_in(connections))
+            .exec(&txn)
+            .await?;
+        let provisioned_here = user::Entity::find_by_id(user_id.as_uuid())
+            .one(&txn)
+            .await?
+            .is_some_and(|u| u.sso_account_id == Some(account_id.as_uuid()));
+        if provisioned_here {
+            session::Entity::delete_many()
+                .filter(session::Column::UserId.eq(user_id.as_uuid()))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Makes `to` the Owner and `from` an Admin, atomically, so the account never has zero or two owners.

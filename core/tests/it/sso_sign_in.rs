@@ -421,3 +421,43 @@ async fn with_no_separate_account_a_new_user_gets_only_the_sso_account() {
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].id, s.account);
 }
+
+#[tokio::test]
+async fn a_removed_member_is_signed_out_everywhere_and_provisioned_afresh_at_the_next_sign_in() {
+    use gatehouse_core::tenancy::Role;
+    let s = setup().await;
+    let provisioned = sign_in_as(&s, |spec| spec.name_id = "dan@acme.example".into()).await;
+    // A member with a password of their own, who also signed in through SSO once (linked by email).
+    let (erin, _) = s.world.user("erin@acme.example").await;
+    let erin_sso = sign_in_as(&s, |spec| spec.name_id = "erin@acme.example".into()).await;
+    assert_eq!(erin_sso.user_id, erin.user_id);
+
+    for member in [provisioned.user_id, erin.user_id] {
+        s.world
+            .tenancy
+            .remove_member(&s.owner, s.account, member)
+            .await
+            .unwrap();
+    }
+    let now = test_idp::now();
+    assert!(
+        s.world
+            .auth
+            .authenticate(&provisioned.session.token, now)
+            .await
+            .is_err(),
+        "a user this account's SSO created is signed out when removed"
+    );
+    assert!(
+        s.world.auth.authenticate(&erin_sso.session.token, now).await.is_ok(),
+        "a user with an identity of their own keeps their sessions; only this account's door closes"
+    );
+    assert!(s.world.store.role_of(s.account, erin.user_id).await.unwrap().is_none());
+
+    // The IdP still knows Dan: his next sign-in links him again and gives him a membership, without clean-up.
+    let again = sign_in_as(&s, |spec| spec.name_id = "dan@acme.example".into()).await;
+    assert_eq!(again.user_id, provisioned.user_id);
+    assert!(!again.created);
+    assert_eq!(again.role, Role::NoAccess);
+    assert!(s.world.auth.authenticate(&again.session.token, now).await.is_ok());
+}

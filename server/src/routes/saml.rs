@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use gatehouse_core::ConnectionId;
 use gatehouse_core::sso::authn_request::Outgoing;
 use gatehouse_core::sso::sign_in::{REQUEST_LIFETIME, StartError};
+use url::Url;
 
 /// The cookie that binds a pending AuthnRequest to the browser that started it.
 const BINDING_COOKIE: &str = "gatehouse_sso";
@@ -82,7 +83,7 @@ fn end_user_page(status: StatusCode, message: &str, reference: Option<&str>) -> 
         .map(|r| format!("<p>Reference for your administrator: <code>{}</code></p>", escape(r)))
         .unwrap_or_default();
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Sign-in failed · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Single sign-on did not work</h2><p>{}</p>{reference}<p><a class=\"button\" href=\"/sign-in\">Back to sign-in</a></p></div></main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Sign-in failed · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Single sign-on did not work</h2><p>{}</p>{reference}<p><a class=\"button secondary\" href=\"/sign-in\">Back to sign-in</a></p></div></main></body></html>",
         escape(message)
     );
     (status, Html(body)).into_response()
@@ -121,18 +122,7 @@ async fn login(
         }
         Err(e) => return internal(format!("starting SSO for {id}: {e}")),
     };
-    // The IdP's POST to the ACS is a cross-site request: only a `SameSite=None` cookie (which must be `Secure`)
-    // comes with it. Over plain http (local development) browsers refuse that, so `Lax` serves same-site set-ups.
-    let same_site = if state.services.secure_cookies {
-        "None; Secure"
-    } else {
-        "Lax"
-    };
-    let cookie = format!(
-        "{BINDING_COOKIE}={}; Max-Age={}; Path=/saml/{id}/acs; HttpOnly; SameSite={same_site}",
-        started.browser_token,
-        REQUEST_LIFETIME.num_seconds()
-    );
+    let cookie = binding_cookie(&state, id, &started.browser_token, REQUEST_LIFETIME.num_seconds());
     let mut response = match started.outgoing {
         Outgoing::Redirect(url) => Redirect::to(url.as_str()).into_response(),
         Outgoing::Post {
@@ -189,6 +179,28 @@ struct AcsForm {
     relay_state: String,
 }
 
+/// The cookie that binds a pending request to the browser that started it, sent only to the ACS.
+fn binding_cookie(state: &AppState, id: ConnectionId, value: &str, max_age_seconds: i64) -> String {
+    // The IdP's POST to the ACS is a cross-site request: only a `SameSite=None` cookie (which must be `Secure`)
+    // comes with it. Browsers keep `Secure` cookies over https and on loopback (a secure context even over http);
+    // anywhere else over plain http they drop them, so `Lax` serves same-site development set-ups there.
+    let same_site = if state.services.secure_cookies || is_loopback(&state.public_url) {
+        "None; Secure"
+    } else {
+        "Lax"
+    };
+    format!("{BINDING_COOKIE}={value}; Max-Age={max_age_seconds}; Path=/saml/{id}/acs; HttpOnly; SameSite={same_site}")
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost" || name.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -227,7 +239,7 @@ async fn acs(
             chrono::Utc::now(),
         )
         .await;
-    let clear_binding = format!("{BINDING_COOKIE}=; Max-Age=0; Path=/saml/{id}/acs; HttpOnly");
+    let clear_binding = binding_cookie(&state, id, "", 0);
     let mut response = match result {
         Ok(signed_in) => {
             let target = signed_in.return_to.unwrap_or_else(|| "/".to_owned());

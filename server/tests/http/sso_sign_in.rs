@@ -110,6 +110,8 @@ async fn start(w: &World, user: &Browser) -> String {
         cookie.starts_with("gatehouse_sso=") && cookie.contains("HttpOnly"),
         "{cookie}"
     );
+    // The test server's public URL is loopback http, a secure context: the cross-site ACS POST must carry it.
+    assert!(cookie.contains("SameSite=None; Secure"), "{cookie}");
     assert!(cookie.contains(&format!("Path=/saml/{}/acs", w.connection)));
     let location = url::Url::parse(to_idp.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(location.host_str(), Some("idp.example.com"));

@@ -1,0 +1,164 @@
+import { Browser, Page } from '@playwright/test';
+import {
+  test, expect, uniqueEmail, hydrated, signUp, signOut, screenshot, openSso, submitAndReload, verifiedDomain, domainRow, PASSWORD,
+} from './helpers';
+
+// The test IdP (testkit/saml-idp, pysaml2) runs on `localhost`, another site than Gatehouse on `127.0.0.1`, so its
+// POST to the ACS is cross-site exactly as a real IdP's is. Tests talk to its admin endpoints over 127.0.0.1.
+const idpPort = Number(process.env.GATEHOUSE_E2E_IDP_PORT ?? 3919);
+const idpAdmin = `http://127.0.0.1:${idpPort}`;
+const IDP_PASSWORD = 'idp password';
+
+test.beforeEach(async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+// Each test sets up an account, verifies a domain and connects the IdP before the sign-ins themselves.
+test.setTimeout(90_000);
+
+async function idpPost(path: string, body: string) {
+  const response = await fetch(`${idpAdmin}${path}`, { method: 'POST', body });
+  expect(response.status, await response.text()).toBe(204);
+}
+
+/** Creates or replaces a user at the IdP, with the attributes its assertions will carry. */
+async function idpUser(email: string, attributes: Record<string, string[]>) {
+  await idpPost('/admin/users', JSON.stringify({ email, password: IDP_PASSWORD, attributes }));
+}
+
+/** At the IdP's login page (on `localhost`), signs in as `email`; the IdP then posts its answer to the ACS. */
+async function signInAtIdp(page: Page, email: string) {
+  await expect(page).toHaveURL(new RegExp(`^http://localhost:${idpPort}/sso/`));
+  await page.getByLabel('IdP email').fill(email);
+  await page.getByLabel('IdP password').fill(IDP_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in to the IdP' }).click();
+}
+
+/** Signs in the way an end user does: email only on Gatehouse's sign-in page, then the IdP. */
+async function signInThroughSso(page: Page, email: string) {
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInAtIdp(page, email);
+  await expect(page).toHaveURL(/^http:\/\/127\.0\.0\.1:\d+\/(accounts\/[0-9a-f-]{36})?$/);
+  await hydrated(page);
+}
+
+async function roleIn(page: Page, accountId: string) {
+  await page.goto(`/accounts/${accountId}`);
+  await hydrated(page);
+  return page.locator('.account-title .badge');
+}
+
+async function newUserPage(browser: Browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { context, page, errors };
+}
+
+/** An owner with a verified domain, the test IdP connected by its metadata URL, mappings set and SSO on. */
+async function connectTestIdp(page: Page) {
+  const domain = `corp-${Date.now().toString(36)}.example`;
+  await signUp(page, uniqueEmail('owner'));
+  const accountId = new URL(page.url()).pathname.split('/')[2];
+  await openSso(page);
+  await verifiedDomain(page, domain);
+
+  const add = page.locator('#add-connection');
+  await add.locator('#new-url-label').fill('Test IdP');
+  await add.getByLabel('Metadata URL', { exact: true }).fill(`${idpAdmin}/metadata`);
+  await add.getByLabel('Monitor metadata URL').uncheck();
+  await submitAndReload(page, 'Import from URL');
+  const card = page.getByRole('article', { name: 'Test IdP' });
+  await expect(card).toContainText(`http://localhost:${idpPort}/metadata`);
+
+  // The IdP admin's half: give the IdP Gatehouse's SP metadata.
+  const spMetadataUrl = await card.getByLabel('SP metadata URL').inputValue();
+  await idpPost('/admin/sp', await (await page.request.get(spMetadataUrl)).text());
+
+  await card.getByLabel('Rule 1 attribute name').fill('groups');
+  await card.getByLabel('Rule 1 value').fill('engineering');
+  await card.getByLabel('Rule 1 role').selectOption('admin');
+  await card.getByLabel('Rule 2 attribute name').fill('groups');
+  await card.getByLabel('Rule 2 value').fill('support');
+  await card.getByLabel('Rule 2 role').selectOption('viewer');
+  await card.getByLabel('Everyone else gets').selectOption('no_access');
+  await card.getByLabel('Enforce role mapping on every sign-in').check();
+  await submitAndReload(page, card.getByRole('button', { name: 'Save role mappings' }));
+
+  // The owner routes the domain's sign-ins to the new connection.
+  await expect(page.getByLabel(`Sign-in for ${domain}`)).toBeVisible();
+  await page.getByLabel(`Sign-in for ${domain}`).selectOption({ label: 'Test IdP' });
+  await submitAndReload(page, domainRow(page, domain).getByRole('button', { name: 'Save' }));
+  await expect(page.getByLabel(`Sign-in for ${domain}`)).toHaveValue(/[0-9a-f-]{36}/);
+
+  const policy = page.locator('#sso-policy');
+  await policy.getByLabel('SSO enabled').check();
+  await policy.getByLabel('Enforce SSO').check();
+  await submitAndReload(page, 'Save sign-in policy');
+  await expect(page.locator('#sso-policy .badge').first()).toHaveText('On');
+  const signOnUrl = await page.getByRole('article', { name: 'Test IdP' }).getByLabel('Sign on URL').inputValue();
+  return { accountId, domain, signOnUrl };
+}
+
+test('an employee signs in through the company IdP, gets the mapped role, and loses it when the IdP group changes', async ({ page, browser }) => {
+  const { accountId, domain } = await connectTestIdp(page);
+  const alice = `alice@${domain}`;
+  await idpUser(alice, { groups: ['everyone', 'engineering'] });
+
+  const user = await newUserPage(browser);
+  await signInThroughSso(user.page, alice);
+  await expect(await roleIn(user.page, accountId)).toHaveText('Admin');
+  await screenshot(user.page, 'sso-signed-in');
+
+  // The IdP admin moves Alice to support; with enforced mapping her next sign-in makes her a Viewer.
+  await idpUser(alice, { groups: ['everyone', 'support'] });
+  await signOut(user.page);
+  await signInThroughSso(user.page, alice);
+  await expect(await roleIn(user.page, accountId)).toHaveText('Viewer');
+
+  // Enforce SSO: her password sign-in is refused with the way out.
+  await signOut(user.page);
+  await user.page.getByLabel('Email').fill(alice);
+  await user.page.getByLabel('Password').fill(PASSWORD);
+  await user.page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(user.page.locator('[data-error-for="password"]')).toHaveText(
+    'Your organisation requires single sign-on: leave the password empty and press Sign in.',
+  );
+  await screenshot(user.page, 'sso-required');
+  expect(user.errors).toEqual([]);
+  await user.context.close();
+
+  // The owner sees both sign-ins and the role change.
+  await page.reload();
+  await hydrated(page);
+  const events = page.locator('#sso-events');
+  await expect(events.getByText(alice).first()).toBeVisible();
+  await expect(events).toContainText('Signed in');
+  await expect(page.locator('#audit-log')).toContainText('Admin → Viewer');
+});
+
+test('a user of a domain the account has not verified is refused, and the owner reads why', async ({ page, browser }) => {
+  const { signOnUrl } = await connectTestIdp(page);
+  const stranger = `mallory@elsewhere-${Date.now().toString(36)}.example`;
+  await idpUser(stranger, { groups: ['engineering'] });
+
+  // Started from the connection's sign-on URL, as an IdP portal tile does.
+  const user = await newUserPage(browser);
+  await user.page.goto(signOnUrl);
+  await signInAtIdp(user.page, stranger);
+  await expect(user.page.locator('main')).toContainText('Reference for your administrator');
+  const reference = (await user.page.locator('code').first().textContent())!;
+  await screenshot(user.page, 'sso-refused');
+  await user.context.close();
+
+  await page.reload();
+  await hydrated(page);
+  const events = page.locator('#sso-events');
+  await expect(events).toContainText(`ref. ${reference}`);
+  await expect(events).toContainText('Refused');
+  await expect(events).toContainText(stranger);
+  await expect(events).toContainText('is not a verified domain of this account');
+});

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""A SAML 2.0 identity provider for Gatehouse's browser tests, built on pysaml2 (Debian's python3-pysaml2).
+
+It behaves like a company IdP: it publishes metadata, answers AuthnRequests (HTTP-Redirect and HTTP-POST) with a
+login page, and posts an RSA-SHA256-signed response (Response and Assertion signed, NameID in emailAddress format)
+to the service provider's ACS. Tests drive it over HTTP:
+
+  POST /admin/sp      body: SP metadata XML          trusts that service provider (ACS URLs come from it)
+  POST /admin/users   body: {"email", "password", "attributes": {name: [values]}, "encrypt": bool}
+                      creates or replaces a user; attributes go into the assertion as they are
+
+Users sign in with email and password on the login page. There is no IdP session: every AuthnRequest asks again,
+so a test can change a user's groups between two sign-ins.
+"""
+
+import argparse
+import datetime
+import html
+import json
+import os
+import sys
+import tempfile
+from urllib.parse import parse_qs
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from socketserver import ThreadingMixIn
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.authn_context import PASSWORDPROTECTEDTRANSPORT
+from saml2.config import IdPConfig
+from saml2.metadata import entity_descriptor
+from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
+from saml2.server import Server
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+
+
+def write_key_pair(directory):
+    """A fresh RSA-2048 key and self-signed certificate per run, as files (pysaml2 signs with the xmlsec1 binary)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Gatehouse test IdP")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    key_file = os.path.join(directory, "idp-key.pem")
+    cert_file = os.path.join(directory, "idp-cert.pem")
+    with open(key_file, "wb") as f:
+        f.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    with open(cert_file, "wb") as f:
+        f.write(certificate.public_bytes(serialization.Encoding.PEM))
+    return key_file, cert_file
+
+
+def idp_config(base_url, key_file, cert_file):
+    config = IdPConfig()
+    config.load(
+        {
+            "entityid": f"{base_url}/metadata",
+            "service": {
+                "idp": {
+                    "name": "Gatehouse test IdP",
+                    "endpoints": {
+                        "single_sign_on_service": [
+                            (f"{base_url}/sso/redirect", BINDING_HTTP_REDIRECT),
+                            (f"{base_url}/sso/post", BINDING_HTTP_POST),
+                        ],
+                    },
+                    "policy": {
+                        "default": {
+                            "lifetime": {"minutes": 5},
+                            "attribute_restrictions": None,
+                            "name_form": NAME_FORMAT_URI,
+                        }
+                    },
+                    "name_id_format": [NAMEID_FORMAT_EMAILADDRESS],
+                    "want_authn_requests_signed": False,
+                }
+            },
+            "key_file": key_file,
+            "cert_file": cert_file,
+            "encryption_keypairs": [{"key_file": key_file, "cert_file": cert_file}],
+            "xmlsec_binary": "/usr/bin/xmlsec1",
+            "signing_algorithm": SIG_RSA_SHA256,
+            "digest_algorithm": DIGEST_SHA256,
+            "metadata": {},
+        }
+    )
+    return config
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Test IdP · Sign in</title>
+<style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto}}label{{display:block;margin:.8rem 0 .2rem}}
+input{{width:100%;padding:.4rem}}button{{margin-top:1rem;padding:.5rem 1rem}}.error{{color:#b00020}}</style></head>
+<body><h1>Test IdP</h1><p>Sign in to continue to the application.</p>{error}
+<form method="post" action="/login">
+<input type="hidden" name="SAMLRequest" value="{request}"><input type="hidden" name="RelayState" value="{relay_state}">
+<input type="hidden" name="binding" value="{binding}">
+<label for="email">IdP email</label><input id="email" name="email" type="email" value="{email}" autocomplete="username">
+<label for="password">IdP password</label><input id="password" name="password" type="password">
+<button type="submit">Sign in to the IdP</button></form></body></html>"""
+
+
+class IdentityProvider:
+    def __init__(self, base_url, state_dir):
+        self.base_url = base_url
+        key_file, cert_file = write_key_pair(state_dir)
+        self.server = Server(config=idp_config(base_url, key_file, cert_file))
+        self.users = {}
+
+    def __call__(self, environ, start_response):
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "")
+        try:
+            if method == "GET" and path == "/metadata":
+                metadata = str(entity_descriptor(self.server.config)).encode()
+                return respond(start_response, "200 OK", "application/samlmetadata+xml", metadata)
+            if path in ("/sso/redirect", "/sso/post"):
+                fields = form_fields(environ) if method == "POST" else query_fields(environ)
+                binding = BINDING_HTTP_POST if path == "/sso/post" else BINDING_HTTP_REDIRECT
+                return self.login_page(start_response, fields, binding, error="", email="")
+            if method == "POST" and path == "/login":
+                return self.login(start_response, form_fields(environ))
+            if method == "POST" and path == "/admin/sp":
+                self.server.metadata.load("inline", read_body(environ).decode())
+                return respond(start_response, "204 No Content", "text/plain", b"")
+            if method == "POST" and path == "/admin/users":
+                user = json.loads(read_body(environ))
+                self.users[user["email"].lower()] = user
+                return respond(start_response, "204 No Content", "text/plain", b"")
+            return respond(start_response, "404 Not Found", "text/plain", b"not found")
+        except Exception as error:  # the test reads the reason from the page instead of a dropped connection
+            print(f"test IdP: {path}: {error!r}", file=sys.stderr)
+            return respond(start_response, "400 Bad Request", "text/plain", f"test IdP: {error}".encode())
+
+    def login_page(self, start_response, fields, binding, error, email):
+        # Parsing checks the request before a password is asked for, as a real IdP does.
+        self.server.parse_authn_request(fields["SAMLRequest"], binding)
+        page = PAGE.format(
+            error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
+            request=html.escape(fields["SAMLRequest"]),
+            relay_state=html.escape(fields.get("RelayState", "")),
+            binding=html.escape(binding),
+            email=html.escape(email),
+        )
+        return respond(start_response, "200 OK", "text/html; charset=utf-8", page.encode())
+
+    def login(self, start_response, fields):
+        binding = fields["binding"]
+        email = fields.get("email", "").strip()
+        user = self.users.get(email.lower())
+        if user is None or user.get("password") != fields.get("password"):
+            return self.login_page(start_response, fields, binding, "Unknown email or wrong password.", email)
+        request = self.server.parse_authn_request(fields["SAMLRequest"], binding).message
+        response_args = self.server.response_args(request, [BINDING_HTTP_POST])
+        response = self.server.create_authn_response(
+            {name: list(values) for name, values in user.get("attributes", {}).items()},
+            userid=user["email"],
+            name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=user["email"]),
+            authn={"class_ref": PASSWORDPROTECTEDTRANSPORT, "authn_auth": self.base_url},
+            sign_response=True,
+            sign_assertion=True,
+            encrypt_assertion=bool(user.get("encrypt")),
+            encrypt_cert_assertion=None,
+            sign_alg=SIG_RSA_SHA256,
+            digest_alg=DIGEST_SHA256,
+            **response_args,
+        )
+        http_args = self.server.apply_binding(
+            BINDING_HTTP_POST,
+            str(response),
+            response_args["destination"],
+            fields.get("RelayState", ""),
+            response=True,
+        )
+        return respond(start_response, "200 OK", "text/html; charset=utf-8", http_args["data"].encode())
+
+
+def read_body(environ):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return environ["wsgi.input"].read(length)
+
+
+def form_fields(environ):
+    return {k: v[0] for k, v in parse_qs(read_body(environ).decode(), keep_blank_values=True).items()}
+
+
+def query_fields(environ):
+    return {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
+
+
+def respond(start_response, status, content_type, body):
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listen", default="127.0.0.1:3919", help="address and port to listen on")
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        help="the URL browsers and the SP use (default http://localhost:PORT: another site than 127.0.0.1)",
+    )
+    args = parser.parse_args()
+    host, port = args.listen.rsplit(":", 1)
+    base_url = (args.base_url or f"http://localhost:{port}").rstrip("/")
+    with tempfile.TemporaryDirectory(prefix="test-idp-") as state_dir:
+        app = IdentityProvider(base_url, state_dir)
+        with make_server(host, int(port), app, server_class=ThreadingServer, handler_class=QuietHandler) as httpd:
+            print(f"test IdP {base_url} listening on {args.listen}", flush=True)
+            httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
