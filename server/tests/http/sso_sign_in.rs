@@ -126,7 +126,7 @@ async fn start(w: &World, user: &Browser) -> String {
 
 async fn post_to_acs(w: &World, user: &Browser, response: &str, relay_state: &str) -> reqwest::Response {
     user.client
-        .post(format!("{}/saml/{}/acs", w.app.address, w.connection))
+        .post(format!("{}/saml/{}/acs", user.base, w.connection))
         // The IdP's page posts it: a cross-site request.
         .header("origin", "https://idp.example.com")
         .form(&[("SAMLResponse", response), ("RelayState", relay_state)])
@@ -263,4 +263,24 @@ async fn the_sign_in_form_sends_sso_users_to_their_idp() {
         )
         .await;
     assert_eq!(signed_in.status(), 200);
+}
+
+#[tokio::test]
+async fn a_sign_in_started_on_one_instance_finishes_on_another() {
+    let w = world().await;
+    let second = w.app.another_instance().await;
+    let user = Browser::new(&w.app);
+    // The load balancer sends the login to the first instance and the IdP's POST to the second.
+    let relay_state = start(&w, &user).await;
+    let at_second = user.with_base(&second);
+    let response = post_to_acs(&w, &at_second, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+    // The session the second instance created works on the first.
+    let overview = user
+        .call_ok("/api/accounts/overview", &[("account_id", &w.account)])
+        .await;
+    assert_eq!(overview["role"], "No access", "{overview}");
+    // The first instance knows the request was used: a replay there is refused.
+    let replayed = post_to_acs(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    assert_eq!(replayed.status(), 403);
 }

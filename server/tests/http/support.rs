@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 
 pub struct TestApp {
     pub address: String,
+    database_url: String,
+    extra_args: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -20,8 +22,30 @@ pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let database_url = fresh_database_url(dir.path()).await;
-    let mut args = vec!["gatehouse", "--public-url", &address, "--database-url", &database_url];
-    args.extend_from_slice(extra_args);
+    let extra_args: Vec<String> = extra_args.iter().map(|a| a.to_string()).collect();
+    serve(listener, &address, &database_url, &extra_args).await;
+    TestApp {
+        address,
+        database_url,
+        extra_args,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Starts another instance of the same application, on its own port but with the same database and public
+    /// URL, as a second server behind one load balancer; answers its address.
+    pub async fn another_instance(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        serve(listener, &self.address, &self.database_url, &self.extra_args).await;
+        address
+    }
+}
+
+async fn serve(listener: tokio::net::TcpListener, public_url: &str, database_url: &str, extra_args: &[String]) {
+    let mut args = vec!["gatehouse", "--public-url", public_url, "--database-url", database_url];
+    args.extend(extra_args.iter().map(String::as_str));
     let config = Config::parse_from(args);
     let state = server::state(&config, server::leptos_options())
         .await
@@ -32,7 +56,6 @@ pub async fn spawn_app_with(extra_args: &[&str]) -> TestApp {
             .await
             .unwrap();
     });
-    TestApp { address, _dir: dir }
 }
 
 /// A fresh SQLite file in `dir`, or a fresh database on the PostgreSQL test server.
@@ -53,6 +76,11 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(app: &TestApp) -> Self {
+        Self::at(&app.address)
+    }
+
+    /// A browser whose relative paths go to `base`.
+    pub fn at(base: &str) -> Self {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -60,7 +88,15 @@ impl Browser {
             .unwrap();
         Self {
             client,
-            base: app.address.clone(),
+            base: base.to_owned(),
+        }
+    }
+
+    /// The same browser (cookie jar and all) with its relative paths going to another server.
+    pub fn with_base(&self, base: &str) -> Self {
+        Self {
+            client: self.client.clone(),
+            base: base.to_owned(),
         }
     }
 
