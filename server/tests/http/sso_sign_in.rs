@@ -273,7 +273,13 @@ async fn a_sign_in_started_on_one_instance_finishes_on_another() {
     // The load balancer sends the login to the first instance and the IdP's POST to the second.
     let relay_state = start(&w, &user).await;
     let at_second = user.with_base(&second);
-    let response = post_to_acs(&w, &at_second, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    let response = post_to_acs(
+        &w,
+        &at_second,
+        &answer(&w, &relay_state, "ada@acme.example"),
+        &relay_state,
+    )
+    .await;
     assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
     // The session the second instance created works on the first.
     let overview = user
