@@ -1,6 +1,7 @@
 //! CPU cost of the two SAML messages of every sign-in: checking a signed Response at the ACS (XML parse, the
-//! envelope rules, xmlsec signature verification under the process-wide lock, reading the signed assertion) and
-//! writing a signed HTTP-Redirect AuthnRequest (DEFLATE, Base64, RSA-SHA256).
+//! envelope rules, xmlsec signature verification under the process-wide lock, reading the signed assertion; for
+//! an encrypted assertion also RSA-OAEP and AES decryption) and writing a signed HTTP-Redirect AuthnRequest
+//! (DEFLATE, Base64, RSA-SHA256).
 //!
 //! `cargo bench -p gatehouse-core --bench saml`. Responses come from the test IdP (`testkit/idp`), signed once
 //! before measuring; criterion reports the time per call.
@@ -12,13 +13,14 @@ use gatehouse_core::sso::authn_request::{RequestParams, SigningKey, outgoing};
 use gatehouse_core::sso::response::{Expectations, validate_response};
 use gatehouse_core::sso::{AuthnContext, KeyState, RequestBinding, SpKey};
 use std::hint::black_box;
-use test_idp::{ACS, IDP, REQUEST, SP, Signed, Spec, build, idp, now};
+use test_idp::{ACS, Encryption, IDP, REQUEST, SP, Signed, Spec, build, idp, now, sp_key, sp_keys};
 
 fn response_checks(c: &mut Criterion) {
     let certificates = vec![idp().certificate.clone()];
     let expected = Expectations {
         idp_entity_id: IDP,
         certificates: &certificates,
+        sp_keys: sp_keys(),
         sp_entity_id: SP,
         acs_url: ACS,
         request_id: Some(REQUEST),
@@ -27,12 +29,15 @@ fn response_checks(c: &mut Criterion) {
         clock_skew: Duration::minutes(3),
         now: now(),
     };
-    for (name, signed) in [
-        ("assertion signed", Signed::Assertion),
-        ("response signed", Signed::Response),
+    let encrypted = Some(Encryption::to(&sp_key(KeyState::Active).certificate));
+    for (name, signed, encryption) in [
+        ("assertion signed", Signed::Assertion, None),
+        ("response signed", Signed::Response, None),
+        ("assertion signed and encrypted", Signed::Assertion, encrypted),
     ] {
         let xml = build(&Spec {
             signed,
+            encryption,
             ..Spec::default()
         });
         assert!(validate_response(xml.as_bytes(), &expected).is_ok());

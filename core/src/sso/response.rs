@@ -1,13 +1,19 @@
 //! The Assertion Consumer Service's rules for one SAML Response, in plain Rust with the current time passed in:
 //! the envelope is checked on the document as received, the signature with the configured certificates only
 //! (xmlsec through samael), and the identity is read from the signed content alone, which must be the very
-//! assertion the envelope checks looked at. Replay and tenancy rules sit with the caller, which has the store.
+//! assertion the envelope checks looked at. An encrypted assertion is decrypted with the connection's SP keys and
+//! then meets every one of these rules as a plain one would. Replay and tenancy rules sit with the caller, which
+//! has the store.
+
+mod decryption;
 
 use super::certificate::Certificate;
 use super::metadata_signature::XMLSEC;
+use super::sp_keys::SpKey;
 use chrono::{DateTime, Duration, Utc};
 use roxmltree::{Document, Node};
 use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode};
+use std::ops::Range;
 
 const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -32,6 +38,9 @@ pub struct Expectations<'a> {
     pub idp_entity_id: &'a str,
     /// The signing certificates the owner configured; never empty for a saved connection.
     pub certificates: &'a [Certificate],
+    /// The connection's SP key pairs: an encrypted assertion is decrypted with the active key, else the next,
+    /// else the previous one.
+    pub sp_keys: &'a [SpKey],
     pub sp_entity_id: &'a str,
     pub acs_url: &'a str,
     /// The ID of this browser's pending AuthnRequest; `None` when the browser has none.
@@ -72,8 +81,36 @@ pub enum Rejection {
     Status { code: String, message: Option<String> },
     #[error("the response carries {0} assertions; exactly one is accepted")]
     AssertionCount(usize),
-    #[error("the assertion is encrypted; encrypted assertions are not accepted yet")]
-    Encrypted,
+    #[error("the response carries {0} encrypted assertions; exactly one is accepted")]
+    EncryptedAssertionCount(usize),
+    #[error(
+        "the response carries both a plain and an encrypted assertion; exactly one assertion is accepted (a known signature-wrapping layout)"
+    )]
+    MixedAssertions,
+    #[error(
+        "{}; give the IdP this connection's current SP certificate (in its SP metadata)",
+        .0.as_ref().map_or_else(
+            || "the assertion does not decrypt with any of this connection's SP keys (active, next or previous): it is encrypted for another key".to_owned(),
+            |f| format!("the assertion is encrypted for a key this connection does not have (certificate SHA-256 {f})"),
+        )
+    )]
+    NoDecryptionKey(Option<String>),
+    #[error(
+        "the assertion is encrypted with {0}, which Gatehouse does not decrypt (it accepts AES-128, AES-192 or AES-256 in GCM or CBC mode, with the key transported by RSA-OAEP)"
+    )]
+    UnsupportedEncryption(String),
+    #[error("the EncryptedAssertion is not usable: {0}")]
+    MalformedEncryption(String),
+    #[error("the encrypted assertion does not decrypt: {0}")]
+    Undecryptable(String),
+    #[error("the decrypted assertion is not a single SAML Assertion: {0}")]
+    DecryptedContent(String),
+    #[error("the decrypted assertion declares a DTD; none is accepted")]
+    DecryptedDtd,
+    #[error(
+        "the encrypted assertion is not signed, and neither is the Response; anyone can encrypt for Gatehouse's public key, so the IdP must sign the Response or the Assertion"
+    )]
+    UnsignedEncrypted,
     #[error("the assertion is not a direct child of the Response (a known signature-wrapping layout)")]
     AssertionMisplaced,
     #[error("the response names its destination {found}, expected {expected}")]
@@ -174,15 +211,37 @@ pub fn validate_response(xml: &[u8], expected: &Expectations) -> Result<SignedAs
         return Err(Rejection::NotAResponse(root.tag_name().name().to_owned()));
     }
     check_envelope(root, expected)?;
-    let assertion = the_one_assertion(root)?;
-    // Canonicalisation drops comments before signing, so a comment can be added to a signed assertion without
-    // breaking the signature; no IdP sends one, and none is accepted.
+    match the_one_assertion(root)? {
+        Carried::Plain(assertion) => {
+            let assertion_id = no_comments(assertion)?;
+            if child(root, DS, "Signature").is_none() && child(assertion, DS, "Signature").is_none() {
+                return Err(Rejection::Unsigned);
+            }
+            let signed_xml = verify_signature(text, root, expected)?;
+            read_signed(&signed_xml, root, &assertion_id, expected)
+        }
+        Carried::Encrypted(encrypted) => read_encrypted(text, root, encrypted, expected),
+    }
+}
+
+/// Canonicalisation drops comments before signing, so a comment can be added to a signed assertion without
+/// breaking the signature; no IdP sends one, and none is accepted. Returns the assertion's ID.
+fn no_comments(assertion: Node) -> Result<String, Rejection> {
     if assertion.descendants().any(|n| n.is_comment()) {
         return Err(Rejection::CommentInAssertion);
     }
-    let assertion_id = assertion.attribute("ID").unwrap_or_default().to_owned();
-    let signed_xml = verify_signature(text, root, assertion, expected)?;
-    let signed = Document::parse(&signed_xml).map_err(|e| Rejection::Malformed(e.to_string()))?;
+    Ok(assertion.attribute("ID").unwrap_or_default().to_owned())
+}
+
+/// The assertion with the identity, from the signed content, which must hold the very assertion (`assertion_id`)
+/// that the checks on the document saw.
+fn read_signed(
+    signed_xml: &str,
+    root: Node,
+    assertion_id: &str,
+    expected: &Expectations,
+) -> Result<SignedAssertion, Rejection> {
+    let signed = Document::parse(signed_xml).map_err(|e| Rejection::Malformed(e.to_string()))?;
     let signed_root = signed.root_element();
     let signed_assertion = if is(&signed_root, SAML, "Assertion") {
         signed_root
@@ -191,10 +250,81 @@ pub fn validate_response(xml: &[u8], expected: &Expectations) -> Result<SignedAs
     } else {
         return Err(Rejection::SignedElementMismatch);
     };
-    if assertion_id.is_empty() || signed_assertion.attribute("ID") != Some(assertion_id.as_str()) {
+    if assertion_id.is_empty() || signed_assertion.attribute("ID") != Some(assertion_id) {
         return Err(Rejection::SignedElementMismatch);
     }
     read_assertion(signed_assertion, expected)
+}
+
+/// An encrypted assertion. A Response signature covers the ciphertext: it is verified on the document as
+/// received before anything is decrypted, and only the ciphertext it covers is decrypted. The plaintext then
+/// takes the `EncryptedAssertion`'s place in the document as received, and that document meets every rule of a
+/// plain assertion (one assertion, directly under the Response, no comments, its own signature verified with the
+/// configured certificates, the identity read from the signed content). Encryption alone proves nothing (anyone
+/// can encrypt for the SP's public key): the Response or the decrypted Assertion must be signed.
+fn read_encrypted(
+    text: &str,
+    root: Node,
+    encrypted: Node,
+    expected: &Expectations,
+) -> Result<SignedAssertion, Rejection> {
+    let response_signature = child(root, DS, "Signature");
+    let plaintext = match response_signature {
+        Some(_) => {
+            let signed_xml = verify_signature(text, root, expected)?;
+            let signed = Document::parse(&signed_xml).map_err(|e| Rejection::Malformed(e.to_string()))?;
+            let signed_root = signed.root_element();
+            if !is(&signed_root, SAMLP, "Response") || signed_root.attribute("ID") != root.attribute("ID") {
+                return Err(Rejection::SignedElementMismatch);
+            }
+            let signed_encrypted =
+                child(signed_root, SAML, "EncryptedAssertion").ok_or(Rejection::SignedElementMismatch)?;
+            decryption::decrypt(signed_encrypted, expected.sp_keys)?
+        }
+        None => decryption::decrypt(encrypted, expected.sp_keys)?,
+    };
+    let assertion_text = decryption::assertion_text(plaintext, root)?;
+    // The Response's signature covers the ciphertext, not the plaintext, and was verified above: it is left out.
+    let mut replacements = vec![(encrypted.range(), assertion_text.as_str())];
+    if let Some(signature) = response_signature {
+        replacements.push((signature.range(), ""));
+    }
+    let decrypted_text = splice(text, replacements);
+    if decrypted_text.len() > MAX_RESPONSE_BYTES {
+        return Err(Rejection::TooLarge);
+    }
+    let decrypted = Document::parse(&decrypted_text).map_err(|e| Rejection::DecryptedContent(e.to_string()))?;
+    let decrypted_root = decrypted.root_element();
+    let Carried::Plain(assertion) = the_one_assertion(decrypted_root)? else {
+        return Err(Rejection::MixedAssertions);
+    };
+    let assertion_id = no_comments(assertion)?;
+    if child(assertion, DS, "Signature").is_some() {
+        let signed_xml = verify_signature(&decrypted_text, decrypted_root, expected)?;
+        read_signed(&signed_xml, decrypted_root, &assertion_id, expected)
+    } else if response_signature.is_some() {
+        // Decrypted from the ciphertext the Response's signature covers: the whole assertion is signed content.
+        if assertion_id.is_empty() {
+            return Err(Rejection::SignedElementMismatch);
+        }
+        read_assertion(assertion, expected)
+    } else {
+        Err(Rejection::UnsignedEncrypted)
+    }
+}
+
+/// `text` with each (disjoint) range replaced.
+fn splice(text: &str, mut replacements: Vec<(Range<usize>, &str)>) -> String {
+    replacements.sort_by_key(|(range, _)| range.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (range, replacement) in replacements {
+        out.push_str(&text[at..range.start]);
+        out.push_str(replacement);
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// Status, Destination, the Response's own Issuer and InResponseTo, on the document as received.
@@ -245,25 +375,32 @@ fn check_in_response_to(found: Option<&str>, expected: &Expectations) -> Result<
     }
 }
 
-/// Exactly one assertion in the whole document, plain and directly under the Response.
-fn the_one_assertion<'a, 'input>(root: Node<'a, 'input>) -> Result<Node<'a, 'input>, Rejection> {
-    if root.descendants().any(|n| is(&n, SAML, "EncryptedAssertion")) {
-        return Err(Rejection::Encrypted);
-    }
+/// The one assertion a response carries, plain or encrypted.
+enum Carried<'a, 'input> {
+    Plain(Node<'a, 'input>),
+    Encrypted(Node<'a, 'input>),
+}
+
+/// Exactly one assertion in the whole document, plain or encrypted (never both), directly under the Response.
+fn the_one_assertion<'a, 'input>(root: Node<'a, 'input>) -> Result<Carried<'a, 'input>, Rejection> {
     let assertions: Vec<Node> = root.descendants().filter(|n| is(n, SAML, "Assertion")).collect();
-    match assertions.as_slice() {
-        [one] if one.parent() == Some(root) => Ok(*one),
-        [_] => Err(Rejection::AssertionMisplaced),
-        many => Err(Rejection::AssertionCount(many.len())),
+    let encrypted: Vec<Node> = root
+        .descendants()
+        .filter(|n| is(n, SAML, "EncryptedAssertion"))
+        .collect();
+    match (assertions.as_slice(), encrypted.as_slice()) {
+        ([one], []) if one.parent() == Some(root) => Ok(Carried::Plain(*one)),
+        ([], [one]) if one.parent() == Some(root) => Ok(Carried::Encrypted(*one)),
+        ([_], []) | ([], [_]) => Err(Rejection::AssertionMisplaced),
+        (many, []) => Err(Rejection::AssertionCount(many.len())),
+        ([], many) => Err(Rejection::EncryptedAssertionCount(many.len())),
+        _ => Err(Rejection::MixedAssertions),
     }
 }
 
-/// Verifies with the configured certificates only and returns the signed content.
-fn verify_signature(text: &str, root: Node, assertion: Node, expected: &Expectations) -> Result<String, Rejection> {
-    let signed_here = |node: Node| child(node, DS, "Signature").is_some();
-    if !signed_here(root) && !signed_here(assertion) {
-        return Err(Rejection::Unsigned);
-    }
+/// Verifies every signature in the document with the configured certificates only and returns the signed
+/// content.
+fn verify_signature(text: &str, root: Node, expected: &Expectations) -> Result<String, Rejection> {
     let trusted: Vec<CertificateDer> = expected
         .certificates
         .iter()
@@ -285,10 +422,13 @@ fn verify_signature(text: &str, root: Node, assertion: Node, expected: &Expectat
     })
 }
 
-/// The fingerprint of a certificate the message carries in a signature's KeyInfo (never trusted, only named).
+/// The fingerprint of a certificate the message carries in a signature's KeyInfo (never trusted, only named);
+/// an encrypted assertion's KeyInfo names the SP's certificate, not a signer.
 fn offered_certificate(root: Node) -> Option<String> {
     let base64 = root
         .descendants()
+        .filter(|n| is(n, DS, "Signature"))
+        .flat_map(|signature| signature.descendants())
         .find(|n| is(n, DS, "X509Certificate"))
         .map(whole_text)?;
     Certificate::from_base64(&base64).ok().map(|c| c.sha256_fingerprint)

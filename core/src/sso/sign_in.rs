@@ -321,6 +321,7 @@ impl SsoService {
         let xml = decode_response(saml_response).map_err(|reason| (REFUSED, reason, None))?;
         let values = self.connections.service_provider_values(connection.id);
         let certificates = connection.idp.certificates.clone();
+        let sp_keys = connection.sp_keys.clone();
         let idp_entity_id = connection.idp.entity_id.clone();
         let request_id = request.as_ref().map(|r| r.id.clone());
         let options = connection.options.clone();
@@ -330,6 +331,7 @@ impl SsoService {
                 &Expectations {
                     idp_entity_id: &idp_entity_id,
                     certificates: &certificates,
+                    sp_keys: &sp_keys,
                     sp_entity_id: &values.entity_id,
                     acs_url: &values.acs_url,
                     request_id: request_id.as_deref(),

@@ -1,11 +1,16 @@
 //! A SAML IdP for tests: an RSA key pair and responses signed with xmlsec at test time, every part of which a
-//! test may change before signing.
+//! test may change before signing, and the assertion optionally encrypted for an SP certificate afterwards.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_core::ConnectionId;
 use gatehouse_core::sso::metadata_signature::XMLSEC;
 use gatehouse_core::sso::{Certificate, KeyState, SpKey};
+use openssl::encrypt::Encrypter;
+use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
+use openssl::rsa::Padding;
+use openssl::symm::{Cipher, Crypter, Mode};
+use openssl::x509::X509;
 use samael::crypto::{Crypto, CryptoProvider};
 use std::sync::OnceLock;
 
@@ -51,11 +56,121 @@ pub fn attacker() -> &'static Signer {
     signer(1)
 }
 
+/// The SP's key pairs during a rotation, as a connection holds them: the active, the next and the previous key.
+pub fn sp_keys() -> &'static [SpKey] {
+    static KEYS: OnceLock<Vec<SpKey>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        [KeyState::Active, KeyState::Next, KeyState::Previous]
+            .into_iter()
+            .map(|state| SpKey::generate(ConnectionId::new(), "sso.example.com", state, now()).unwrap())
+            .collect()
+    })
+}
+
+/// The SP key in `state` of [`sp_keys`].
+pub fn sp_key(state: KeyState) -> &'static SpKey {
+    sp_keys().iter().find(|k| k.state == state).unwrap()
+}
+
+/// A key pair of some other service provider.
+pub fn other_sp_key() -> &'static SpKey {
+    static KEY: OnceLock<SpKey> = OnceLock::new();
+    KEY.get_or_init(|| SpKey::generate(ConnectionId::new(), "other-sp.example.com", KeyState::Active, now()).unwrap())
+}
+
 #[derive(Clone, Copy, PartialEq)]
 pub enum Signed {
     Assertion,
     Response,
+    /// The assertion, then the Response around it.
+    Both,
     Nothing,
+}
+
+/// Content encryption algorithms, as IdPs offer them (Entra and ADFS: AES-256-CBC; Okta: AES-128/256 in CBC or
+/// GCM; Shibboleth: AES-128-GCM).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DataCipher {
+    Aes128Cbc,
+    Aes192Cbc,
+    Aes256Cbc,
+    Aes128Gcm,
+    Aes192Gcm,
+    Aes256Gcm,
+}
+
+impl DataCipher {
+    pub const ALL: [DataCipher; 6] = [
+        DataCipher::Aes128Cbc,
+        DataCipher::Aes192Cbc,
+        DataCipher::Aes256Cbc,
+        DataCipher::Aes128Gcm,
+        DataCipher::Aes192Gcm,
+        DataCipher::Aes256Gcm,
+    ];
+
+    pub fn uri(self) -> &'static str {
+        match self {
+            DataCipher::Aes128Cbc => "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+            DataCipher::Aes192Cbc => "http://www.w3.org/2001/04/xmlenc#aes192-cbc",
+            DataCipher::Aes256Cbc => "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+            DataCipher::Aes128Gcm => "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+            DataCipher::Aes192Gcm => "http://www.w3.org/2009/xmlenc11#aes192-gcm",
+            DataCipher::Aes256Gcm => "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+        }
+    }
+
+    fn cipher(self) -> Cipher {
+        match self {
+            DataCipher::Aes128Cbc => Cipher::aes_128_cbc(),
+            DataCipher::Aes192Cbc => Cipher::aes_192_cbc(),
+            DataCipher::Aes256Cbc => Cipher::aes_256_cbc(),
+            DataCipher::Aes128Gcm => Cipher::aes_128_gcm(),
+            DataCipher::Aes192Gcm => Cipher::aes_192_gcm(),
+            DataCipher::Aes256Gcm => Cipher::aes_256_gcm(),
+        }
+    }
+
+    fn is_gcm(self) -> bool {
+        matches!(
+            self,
+            DataCipher::Aes128Gcm | DataCipher::Aes192Gcm | DataCipher::Aes256Gcm
+        )
+    }
+}
+
+/// How the content key travels to the SP: always RSA-OAEP, as the two spellings IdPs use.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KeyTransport {
+    /// `xmlenc#rsa-oaep-mgf1p` with SHA-1 (what Entra, ADFS, Okta and Shibboleth send).
+    RsaOaepMgf1p,
+    /// `xmlenc11#rsa-oaep` with SHA-256 for the digest and MGF1.
+    RsaOaepSha256,
+}
+
+/// Encrypts the (signed) assertion for an SP certificate.
+#[derive(Clone)]
+pub struct Encryption {
+    pub certificate: Certificate,
+    pub data: DataCipher,
+    pub key_transport: KeyTransport,
+    /// Names the SP certificate in the EncryptedKey's KeyInfo, as Okta and ADFS do.
+    pub name_certificate: bool,
+    /// Puts the EncryptedKey beside the EncryptedData (as Shibboleth does) instead of inside its KeyInfo.
+    pub key_beside_data: bool,
+}
+
+impl Encryption {
+    /// AES-256-CBC with the key under RSA-OAEP, naming the certificate: what Entra ID sends.
+    pub fn to(certificate: &Certificate) -> Self {
+        Self {
+            certificate: certificate.clone(),
+            data: DataCipher::Aes256Cbc,
+            key_transport: KeyTransport::RsaOaepMgf1p,
+            name_certificate: true,
+            key_beside_data: false,
+        }
+    }
 }
 
 /// The parts of a response a test may change before it is signed.
@@ -79,6 +194,8 @@ pub struct Spec {
     pub sha1: bool,
     pub key_info: bool,
     pub signer: &'static Signer,
+    /// Encrypt the assertion (after signing it, when it is signed) into an EncryptedAssertion.
+    pub encryption: Option<Encryption>,
 }
 
 impl Default for Spec {
@@ -101,6 +218,7 @@ impl Default for Spec {
             sha1: false,
             key_info: true,
             signer: idp(),
+            encryption: None,
         }
     }
 }
@@ -178,6 +296,9 @@ pub fn sign(xml: &str, signer: &Signer) -> String {
 }
 
 pub fn build(spec: &Spec) -> String {
+    if spec.encryption.is_some() || spec.signed == Signed::Both {
+        return build_in_steps(spec);
+    }
     let key_info = spec.key_info.then_some(&spec.signer.certificate);
     let assertion_signature = if spec.signed == Signed::Assertion {
         signature_template(&spec.assertion_id, spec.sha1, key_info)
@@ -203,4 +324,123 @@ pub fn strip_declaration(xml: &str) -> String {
         Some(rest) => rest[rest.find("?>").unwrap() + 2..].trim_start().to_owned(),
         None => xml.to_owned(),
     }
+}
+
+/// As real IdPs do it: the assertion is signed on its own, then encrypted, then the Response around it is signed.
+fn build_in_steps(spec: &Spec) -> String {
+    let key_info = spec.key_info.then_some(&spec.signer.certificate);
+    let assertion_signed = matches!(spec.signed, Signed::Assertion | Signed::Both);
+    let response_signed = matches!(spec.signed, Signed::Response | Signed::Both);
+    let mut assertion = if assertion_signed {
+        let template = assertion_xml(
+            spec,
+            &spec.assertion_id,
+            &signature_template(&spec.assertion_id, spec.sha1, key_info),
+        );
+        strip_declaration(&sign(&template, spec.signer))
+    } else {
+        assertion_xml(spec, &spec.assertion_id, "")
+    };
+    if let Some(encryption) = &spec.encryption {
+        assertion = encrypt(&assertion, encryption);
+    }
+    if response_signed {
+        let template = response_xml(
+            spec,
+            &assertion,
+            &signature_template("_response-1", spec.sha1, key_info),
+        );
+        strip_declaration(&sign(&template, spec.signer))
+    } else {
+        response_xml(spec, &assertion, "")
+    }
+}
+
+fn base64_lines(bytes: &[u8]) -> String {
+    // Wrapped at 76 characters, as most IdPs write it.
+    let text = openssl::base64::encode_block(bytes);
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    lines.join("\n")
+}
+
+fn random(length: usize) -> Vec<u8> {
+    let mut bytes = vec![0; length];
+    openssl::rand::rand_bytes(&mut bytes).unwrap();
+    bytes
+}
+
+/// `plaintext` (normally one serialized Assertion) as a `saml:EncryptedAssertion` for `encryption.certificate`.
+pub fn encrypt(plaintext: impl AsRef<[u8]>, encryption: &Encryption) -> String {
+    let plaintext = plaintext.as_ref();
+    let cipher = encryption.data.cipher();
+    let key = random(cipher.key_len());
+    let data = if encryption.data.is_gcm() {
+        let iv = random(12);
+        let mut tag = [0; 16];
+        let ciphertext = openssl::symm::encrypt_aead(cipher, &key, Some(&iv), &[], plaintext, &mut tag).unwrap();
+        [iv, ciphertext, tag.to_vec()].concat()
+    } else {
+        // XML Encryption padding as .NET and Java write it: random bytes, the last one their count.
+        let block = cipher.block_size();
+        let padding = block - plaintext.len() % block;
+        let mut padded = plaintext.to_vec();
+        padded.extend(random(padding - 1));
+        padded.push(padding as u8);
+        let iv = random(block);
+        let mut crypter = Crypter::new(cipher, Mode::Encrypt, &key, Some(&iv)).unwrap();
+        crypter.pad(false);
+        let mut out = vec![0; padded.len() + block];
+        let mut length = crypter.update(&padded, &mut out).unwrap();
+        length += crypter.finalize(&mut out[length..]).unwrap();
+        out.truncate(length);
+        [iv, out].concat()
+    };
+    let public = X509::from_der(encryption.certificate.der())
+        .unwrap()
+        .public_key()
+        .unwrap();
+    let mut encrypter = Encrypter::new(&public).unwrap();
+    encrypter.set_rsa_padding(Padding::PKCS1_OAEP).unwrap();
+    let method = match encryption.key_transport {
+        KeyTransport::RsaOaepMgf1p => {
+            r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"><ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/></xenc:EncryptionMethod>"#
+        }
+        KeyTransport::RsaOaepSha256 => {
+            encrypter.set_rsa_oaep_md(MessageDigest::sha256()).unwrap();
+            encrypter.set_rsa_mgf1_md(MessageDigest::sha256()).unwrap();
+            r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#rsa-oaep"><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><xenc11:MGF xmlns:xenc11="http://www.w3.org/2009/xmlenc11#" Algorithm="http://www.w3.org/2009/xmlenc11#mgf1sha256"/></xenc:EncryptionMethod>"#
+        }
+    };
+    let mut wrapped = vec![0; encrypter.encrypt_len(&key).unwrap()];
+    let length = encrypter.encrypt(&key, &mut wrapped).unwrap();
+    wrapped.truncate(length);
+    let named = if encryption.name_certificate {
+        format!(
+            "<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>",
+            encryption.certificate.to_base64()
+        )
+    } else {
+        String::new()
+    };
+    let encrypted_key = format!(
+        r#"<xenc:EncryptedKey Id="_key-1" Recipient="{SP}">{method}{named}<xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>"#,
+        base64_lines(&wrapped)
+    );
+    let (inside, beside) = if encryption.key_beside_data {
+        (
+            r##"<ds:KeyInfo><ds:RetrievalMethod Type="http://www.w3.org/2001/04/xmlenc#EncryptedKey" URI="#_key-1"/></ds:KeyInfo>"##.to_owned(),
+            encrypted_key,
+        )
+    } else {
+        (format!("<ds:KeyInfo>{encrypted_key}</ds:KeyInfo>"), String::new())
+    };
+    format!(
+        r#"<saml:EncryptedAssertion xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedData Id="_data-1" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="{}"/>{inside}<xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>{beside}</saml:EncryptedAssertion>"#,
+        encryption.data.uri(),
+        base64_lines(&data)
+    )
 }
