@@ -27,27 +27,21 @@ async function idpUser(email: string, attributes: Record<string, string[]>) {
 
 /** At the IdP's login page (on `localhost`), signs in as `email`; the IdP then posts its answer to the ACS. */
 async function signInAtIdp(page: Page, email: string) {
-  await expect(page).toHaveURL(new RegExp(`^http://localhost:${idpPort}/sso/`));
+  await expect(page).toHaveURL(new RegExp(`^http://localhost:${idpPort}/(sso/|start)`));
   await page.getByLabel('IdP email').fill(email);
   await page.getByLabel('IdP password').fill(IDP_PASSWORD);
   await page.getByRole('button', { name: 'Sign in to the IdP' }).click();
 }
 
-/** Signs in the way an end user does: email only on Gatehouse's sign-in page, then the IdP. */
-async function signInThroughSso(page: Page, email: string) {
+/** Signs in the way an end user does: email only on Gatehouse's sign-in page, then the IdP; lands in the account. */
+async function signInThroughSso(page: Page, email: string, accountId: string) {
   await page.goto('/sign-in');
   await hydrated(page);
   await page.getByLabel('Email').fill(email);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await signInAtIdp(page, email);
-  await expect(page).toHaveURL(/^http:\/\/127\.0\.0\.1:\d+\/(accounts\/[0-9a-f-]{36})?$/);
+  await expect(page).toHaveURL(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/accounts/${accountId}$`));
   await hydrated(page);
-}
-
-async function roleIn(page: Page, accountId: string) {
-  await page.goto(`/accounts/${accountId}`);
-  await hydrated(page);
-  return page.locator('.account-title .badge');
 }
 
 async function newUserPage(browser: Browser) {
@@ -109,15 +103,15 @@ test('an employee signs in through the company IdP, gets the mapped role, and lo
   await idpUser(alice, { groups: ['everyone', 'engineering'] });
 
   const user = await newUserPage(browser);
-  await signInThroughSso(user.page, alice);
-  await expect(await roleIn(user.page, accountId)).toHaveText('Admin');
+  await signInThroughSso(user.page, alice, accountId);
+  await expect(user.page.locator('.account-title .badge')).toHaveText('Admin');
   await screenshot(user.page, 'sso-signed-in');
 
   // The IdP admin moves Alice to support; with enforced mapping her next sign-in makes her a Viewer.
   await idpUser(alice, { groups: ['everyone', 'support'] });
   await signOut(user.page);
-  await signInThroughSso(user.page, alice);
-  await expect(await roleIn(user.page, accountId)).toHaveText('Viewer');
+  await signInThroughSso(user.page, alice, accountId);
+  await expect(user.page.locator('.account-title .badge')).toHaveText('Viewer');
 
   // Enforce SSO: her password sign-in is refused with the way out.
   await signOut(user.page);
@@ -161,4 +155,36 @@ test('a user of a domain the account has not verified is refused, and the owner 
   await expect(events).toContainText('Refused');
   await expect(events).toContainText(stranger);
   await expect(events).toContainText('is not a verified domain of this account');
+});
+
+test('IdP-initiated sign-in from the portal is refused until the owner allows it', async ({ page, browser }) => {
+  const { accountId, domain } = await connectTestIdp(page);
+  const card = page.getByRole('article', { name: 'Test IdP' });
+  const spEntityId = await card.getByLabel('Identifier (Entity ID)').inputValue();
+  const bob = `bob@${domain}`;
+  await idpUser(bob, { groups: ['support'] });
+  // A portal tile: the IdP signs Bob in and posts a response that answers no request of Gatehouse.
+  const portalTile = `http://localhost:${idpPort}/start?sp=${encodeURIComponent(spEntityId)}`;
+
+  const user = await newUserPage(browser);
+  await user.page.goto(portalTile);
+  await signInAtIdp(user.page, bob);
+  await expect(user.page.locator('main')).toContainText('Reference for your administrator');
+  await page.reload();
+  await expect(page.locator('#sso-events')).toContainText('IdP-initiated sign-in is off for this connection');
+
+  await card.locator('summary', { hasText: 'Sign-in options' }).click();
+  await card.getByLabel('Allow IdP-initiated sign-in').check();
+  await submitAndReload(page, card.getByRole('button', { name: 'Save options' }));
+  await expect(page.getByRole('article', { name: 'Test IdP' }).getByLabel('Allow IdP-initiated sign-in')).toBeChecked();
+
+  await user.page.goto(portalTile);
+  await signInAtIdp(user.page, bob);
+  // Without a page to return to, the user lands in the account whose IdP they came through.
+  await expect(user.page).toHaveURL(new RegExp(`/accounts/${accountId}$`));
+  await hydrated(user.page);
+  await expect(user.page.locator('.user-email')).toHaveText(bob);
+  await expect(user.page.locator('.account-title .badge')).toHaveText('Viewer');
+  expect(user.errors).toEqual([]);
+  await user.context.close();
 });

@@ -8,6 +8,8 @@ to the service provider's ACS. Tests drive it over HTTP:
   POST /admin/sp      body: SP metadata XML          trusts that service provider (ACS URLs come from it)
   POST /admin/users   body: {"email", "password", "attributes": {name: [values]}, "encrypt": bool}
                       creates or replaces a user; attributes go into the assertion as they are
+  GET  /start?sp=ENTITY_ID
+                      IdP-initiated sign-in (a portal tile): after the login page, an unsolicited response
 
 Users sign in with email and password on the login page. There is no IdP session: every AuthnRequest asks again,
 so a test can change a user's groups between two sign-ins.
@@ -109,7 +111,7 @@ input{{width:100%;padding:.4rem}}button{{margin-top:1rem;padding:.5rem 1rem}}.er
 <body><h1>Test IdP</h1><p>Sign in to continue to the application.</p>{error}
 <form method="post" action="/login">
 <input type="hidden" name="SAMLRequest" value="{request}"><input type="hidden" name="RelayState" value="{relay_state}">
-<input type="hidden" name="binding" value="{binding}">
+<input type="hidden" name="binding" value="{binding}"><input type="hidden" name="sp" value="{sp}">
 <label for="email">IdP email</label><input id="email" name="email" type="email" value="{email}" autocomplete="username">
 <label for="password">IdP password</label><input id="password" name="password" type="password">
 <button type="submit">Sign in to the IdP</button></form></body></html>"""
@@ -133,6 +135,8 @@ class IdentityProvider:
                 fields = form_fields(environ) if method == "POST" else query_fields(environ)
                 binding = BINDING_HTTP_POST if path == "/sso/post" else BINDING_HTTP_REDIRECT
                 return self.login_page(start_response, fields, binding, error="", email="")
+            if method == "GET" and path == "/start":
+                return self.login_page(start_response, query_fields(environ), "", error="", email="")
             if method == "POST" and path == "/login":
                 return self.login(start_response, form_fields(environ))
             if method == "POST" and path == "/admin/sp":
@@ -148,11 +152,15 @@ class IdentityProvider:
             return respond(start_response, "400 Bad Request", "text/plain", f"test IdP: {error}".encode())
 
     def login_page(self, start_response, fields, binding, error, email):
-        # Parsing checks the request before a password is asked for, as a real IdP does.
-        self.server.parse_authn_request(fields["SAMLRequest"], binding)
+        # Parsing checks the request (or the SP of an IdP-initiated sign-in) before a password is asked for.
+        if fields.get("SAMLRequest"):
+            self.server.parse_authn_request(fields["SAMLRequest"], binding)
+        else:
+            self.acs_of(fields["sp"])
         page = PAGE.format(
             error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
-            request=html.escape(fields["SAMLRequest"]),
+            request=html.escape(fields.get("SAMLRequest", "")),
+            sp=html.escape(fields.get("sp", "")),
             relay_state=html.escape(fields.get("RelayState", "")),
             binding=html.escape(binding),
             email=html.escape(email),
@@ -165,8 +173,16 @@ class IdentityProvider:
         user = self.users.get(email.lower())
         if user is None or user.get("password") != fields.get("password"):
             return self.login_page(start_response, fields, binding, "Unknown email or wrong password.", email)
-        request = self.server.parse_authn_request(fields["SAMLRequest"], binding).message
-        response_args = self.server.response_args(request, [BINDING_HTTP_POST])
+        if fields.get("SAMLRequest"):
+            request = self.server.parse_authn_request(fields["SAMLRequest"], binding).message
+            response_args = self.server.response_args(request, [BINDING_HTTP_POST])
+        else:  # unsolicited: no request to answer, sent to the SP's ACS from its metadata
+            response_args = {
+                "in_response_to": None,
+                "sp_entity_id": fields["sp"],
+                "destination": self.acs_of(fields["sp"]),
+                "name_id_policy": None,
+            }
         response = self.server.create_authn_response(
             {name: list(values) for name, values in user.get("attributes", {}).items()},
             userid=user["email"],
@@ -188,6 +204,12 @@ class IdentityProvider:
             response=True,
         )
         return respond(start_response, "200 OK", "text/html; charset=utf-8", http_args["data"].encode())
+
+    def acs_of(self, sp_entity_id):
+        services = self.server.metadata.assertion_consumer_service(sp_entity_id, BINDING_HTTP_POST)
+        if not services:
+            raise ValueError(f"no HTTP-POST ACS known for {sp_entity_id}: POST its metadata to /admin/sp first")
+        return services[0]["location"]
 
 
 def read_body(environ):

@@ -62,12 +62,12 @@ pub async fn sign_in(
         return match connection {
             Some(_) => {
                 let encode = crate::pages::encode;
-                let return_to = safe_return_path(next.as_deref());
-                Ok(format!(
-                    "/sso/start?saml_domain={}&return_to={}",
-                    encode(&domain),
-                    encode(&return_to)
-                ))
+                let mut start = format!("/sso/start?saml_domain={}", encode(&domain));
+                // Without a page to return to, the ACS lands the user in the account whose IdP they came through.
+                if let Some(next) = next.as_deref().filter(|n| !n.trim().is_empty()) {
+                    start.push_str(&format!("&return_to={}", encode(&safe_return_path(Some(next)))));
+                }
+                Ok(start)
             }
             None => Err(respond(AppError::invalid(
                 "password",

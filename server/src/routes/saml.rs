@@ -242,7 +242,10 @@ async fn acs(
     let clear_binding = binding_cookie(&state, id, "", 0);
     let mut response = match result {
         Ok(signed_in) => {
-            let target = signed_in.return_to.unwrap_or_else(|| "/".to_owned());
+            // Without a page to return to, the user lands in the account whose IdP they came through.
+            let target = signed_in
+                .return_to
+                .unwrap_or_else(|| format!("/accounts/{}", signed_in.account));
             let mut response = Redirect::to(&target).into_response();
             let session = session_cookie(
                 &signed_in.session.token,

@@ -248,6 +248,11 @@ async fn the_sign_in_form_sends_sso_users_to_their_idp() {
     assert_eq!(answer, "/sso/start?saml_domain=Acme.Example&return_to=/accounts/x");
     let followed = user.get(answer.as_str().unwrap()).await;
     assert_eq!(followed.status(), 303);
+    // Without a page to return to, none is stored: the ACS then lands the user in this account.
+    let plain = user
+        .call_ok("/api/auth/sign-in", &[("email", "ada@acme.example")])
+        .await;
+    assert_eq!(plain, "/sso/start?saml_domain=acme.example");
     let refused = user
         .call("/api/auth/sign-in", &[("email", "someone@elsewhere.example")])
         .await;
