@@ -188,3 +188,29 @@ test('IdP-initiated sign-in from the portal is refused until the owner allows it
   expect(user.errors).toEqual([]);
   await user.context.close();
 });
+
+test('assertions encrypted for the connection key sign users in; a weak cipher is refused by name', async ({ page, browser }) => {
+  const { accountId, domain } = await connectTestIdp(page);
+  const carol = `carol@${domain}`;
+  const encryptingUser = (cipher: string) =>
+    idpPost('/admin/users', JSON.stringify({ email: carol, password: IDP_PASSWORD, attributes: { groups: ['engineering'] }, encrypt: cipher }));
+  const user = await newUserPage(browser);
+
+  // pysaml2's own default, Triple DES, is refused, and the owner reads which cipher to change.
+  await encryptingUser('tripledes-cbc');
+  await user.page.goto('/sign-in');
+  await hydrated(user.page);
+  await user.page.getByLabel('Email').fill(carol);
+  await user.page.getByRole('button', { name: 'Sign in' }).click();
+  await signInAtIdp(user.page, carol);
+  await expect(user.page.locator('main')).toContainText('Reference for your administrator');
+  await page.reload();
+  await expect(page.locator('#sso-events')).toContainText('xmlenc#tripledes-cbc, which Gatehouse does not decrypt');
+
+  // With AES (what Entra ID and ADFS use), the assertion encrypted for the key in the SP metadata decrypts.
+  await encryptingUser('aes256-cbc');
+  await signInThroughSso(user.page, carol, accountId);
+  await expect(user.page.locator('.account-title .badge')).toHaveText('Admin');
+  expect(user.errors).toEqual([]);
+  await user.context.close();
+});

@@ -6,8 +6,10 @@ login page, and posts an RSA-SHA256-signed response (Response and Assertion sign
 to the service provider's ACS. Tests drive it over HTTP:
 
   POST /admin/sp      body: SP metadata XML          trusts that service provider (ACS URLs come from it)
-  POST /admin/users   body: {"email", "password", "attributes": {name: [values]}, "encrypt": bool}
-                      creates or replaces a user; attributes go into the assertion as they are
+  POST /admin/users   body: {"email", "password", "attributes": {name: [values]}, "encrypt": CIPHER}
+                      creates or replaces a user; attributes go into the assertion as they are; with
+                      "encrypt", the signed assertion is encrypted for the SP's encryption certificate with
+                      CIPHER ("tripledes-cbc", pysaml2's default, or "aes128-cbc" / "aes256-cbc") and RSA-OAEP
   GET  /start?sp=ENTITY_ID
                       IdP-initiated sign-in (a portal tile): after the login page, an unsolicited response
 
@@ -16,12 +18,14 @@ so a test can change a user's groups between two sign-ins.
 """
 
 import argparse
+import contextlib
 import datetime
 import html
 import json
 import os
 import sys
 import tempfile
+import threading
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from socketserver import ThreadingMixIn
@@ -30,6 +34,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+import saml2.entity
+import saml2.sigver
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.authn_context import PASSWORDPROTECTEDTRANSPORT
 from saml2.config import IdPConfig
@@ -65,6 +71,30 @@ def write_key_pair(directory):
     with open(cert_file, "wb") as f:
         f.write(certificate.public_bytes(serialization.Encoding.PEM))
     return key_file, cert_file
+
+
+# Data ciphers the test IdP encrypts with: the XML Encryption URI and the matching xmlsec1 session key.
+CIPHERS = {
+    "tripledes-cbc": ("http://www.w3.org/2001/04/xmlenc#tripledes-cbc", "des-192"),
+    "aes128-cbc": ("http://www.w3.org/2001/04/xmlenc#aes128-cbc", "aes-128"),
+    "aes256-cbc": ("http://www.w3.org/2001/04/xmlenc#aes256-cbc", "aes-256"),
+}
+
+
+@contextlib.contextmanager
+def assertion_cipher(server, cipher):
+    """pysaml2 always encrypts with Triple DES; real IdPs use AES. Swap the cipher for one response (the IdP
+    answers one login at a time under LOCK)."""
+    uri, session_key = CIPHERS[cipher]
+    original_part, original_encrypt = saml2.entity.pre_encryption_part, server.sec.encrypt_assertion
+    saml2.entity.pre_encryption_part = lambda **kw: saml2.sigver.pre_encryption_part(msg_enc=uri, **kw)
+    server.sec.encrypt_assertion = lambda statement, enc_key, template, key_type=None, node_xpath=None: (
+        original_encrypt(statement, enc_key, template, key_type=session_key, node_xpath=node_xpath)
+    )
+    try:
+        yield
+    finally:
+        saml2.entity.pre_encryption_part, server.sec.encrypt_assertion = original_part, original_encrypt
 
 
 def idp_config(base_url, key_file, cert_file):
@@ -183,19 +213,9 @@ class IdentityProvider:
                 "destination": self.acs_of(fields["sp"]),
                 "name_id_policy": None,
             }
-        response = self.server.create_authn_response(
-            {name: list(values) for name, values in user.get("attributes", {}).items()},
-            userid=user["email"],
-            name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=user["email"]),
-            authn={"class_ref": PASSWORDPROTECTEDTRANSPORT, "authn_auth": self.base_url},
-            sign_response=True,
-            sign_assertion=True,
-            encrypt_assertion=bool(user.get("encrypt")),
-            encrypt_cert_assertion=None,
-            sign_alg=SIG_RSA_SHA256,
-            digest_alg=DIGEST_SHA256,
-            **response_args,
-        )
+        cipher = user.get("encrypt")
+        with LOCK, (assertion_cipher(self.server, cipher) if cipher else contextlib.nullcontext()):
+            response = self.create_response(user, cipher, response_args)
         http_args = self.server.apply_binding(
             BINDING_HTTP_POST,
             str(response),
@@ -204,6 +224,21 @@ class IdentityProvider:
             response=True,
         )
         return respond(start_response, "200 OK", "text/html; charset=utf-8", http_args["data"].encode())
+
+    def create_response(self, user, cipher, response_args):
+        return self.server.create_authn_response(
+            {name: list(values) for name, values in user.get("attributes", {}).items()},
+            userid=user["email"],
+            name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=user["email"]),
+            authn={"class_ref": PASSWORDPROTECTEDTRANSPORT, "authn_auth": self.base_url},
+            sign_response=True,
+            sign_assertion=True,
+            encrypt_assertion=bool(cipher),
+            encrypt_cert_assertion=None,
+            sign_alg=SIG_RSA_SHA256,
+            digest_alg=DIGEST_SHA256,
+            **response_args,
+        )
 
     def acs_of(self, sp_entity_id):
         services = self.server.metadata.assertion_consumer_service(sp_entity_id, BINDING_HTTP_POST)
@@ -228,6 +263,9 @@ def query_fields(environ):
 def respond(start_response, status, content_type, body):
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [body]
+
+
+LOCK = threading.Lock()
 
 
 class ThreadingServer(ThreadingMixIn, WSGIServer):
