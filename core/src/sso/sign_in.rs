@@ -104,6 +104,8 @@ fn attribute_lines(assertion: &SignedAssertion) -> String {
         .join("\n")
 }
 
+const EXPIRED: &str = "This sign-in has expired or was already used. Start again from the sign-in page.";
+
 impl SsoService {
     pub fn new(store: Store, connections: ConnectionService, auth: AuthService, raw_retention: Duration) -> Self {
         Self {
@@ -268,6 +270,20 @@ impl SsoService {
         result
     }
 
+    /// Why the pending request named by a response's RelayState could not be taken, for the user and the owner.
+    async fn why_not_taken(&self, reference: &str, browser: &str) -> (&'static str, String, Option<SignedAssertion>) {
+        match self.store.pending_request(reference).await {
+            Ok(Some((_, true))) => (EXPIRED, format!("the request {reference} was already used"), None),
+            Ok(Some((request, false))) if request.browser_digest != browser => (
+                "This sign-in was started in another browser, or your browser blocked its cookie. Start again here.",
+                "the response arrived without the browser-binding cookie of its request".into(),
+                None,
+            ),
+            Ok(_) => (EXPIRED, format!("no pending request {reference}"), None),
+            Err(e) => ("Single sign-on is unavailable right now.", e.to_string(), None),
+        }
+    }
+
     /// Every rule, in order; a refusal carries the user's message, the owner's reason and, once the signature
     /// verified, the assertion (its NameID and attributes help the owner).
     async fn check(
@@ -279,7 +295,6 @@ impl SsoService {
         browser_token: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<SignedIn, (&'static str, String, Option<SignedAssertion>)> {
-        const EXPIRED: &str = "This sign-in has expired or was already used. Start again from the sign-in page.";
         const REFUSED: &str = "Your identity provider's answer was refused.";
         let store_error = |e: StoreError| ("Single sign-on is unavailable right now.", e.to_string(), None);
         if !self.store.sso_policy(account).await.map_err(store_error)?.sso_enabled {
@@ -291,13 +306,18 @@ impl SsoService {
         }
         let request = match relay_state.trim() {
             "" => None,
-            reference => Some(
-                self.store
-                    .take_pending_request(reference, now)
+            reference => {
+                let browser = browser_token.map(token::digest).unwrap_or_default();
+                match self
+                    .store
+                    .take_pending_request(reference, &browser, now)
                     .await
                     .map_err(store_error)?
-                    .ok_or((EXPIRED, format!("no unused pending request {reference}"), None))?,
-            ),
+                {
+                    Some(request) => Some(request),
+                    None => return Err(self.why_not_taken(reference, &browser).await),
+                }
+            }
         };
         if let Some(request) = &request {
             if request.connection_id != connection.id {
@@ -307,13 +327,6 @@ impl SsoService {
                 return Err((
                     EXPIRED,
                     format!("the request expired at {}", request.expires_at.to_rfc3339()),
-                    None,
-                ));
-            }
-            if browser_token.map(token::digest).as_deref() != Some(request.browser_digest.as_str()) {
-                return Err((
-                    "This sign-in was started in another browser, or your browser blocked its cookie. Start again here.",
-                    "the response arrived without the browser-binding cookie of its request".into(),
                     None,
                 ));
             }

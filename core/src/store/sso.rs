@@ -168,32 +168,44 @@ impl Store {
         Ok(())
     }
 
-    /// Marks the request used and returns it, only if it was unused: a second use of the same request (a replayed
-    /// response, a double submit) finds nothing.
+    /// Marks the request used and returns it, only if it was unused and `browser_digest` is the digest of the
+    /// browser that started it: a second use (a replayed response, a double submit) finds nothing, and neither
+    /// does another browser, which therefore cannot use up someone else's request.
     pub async fn take_pending_request(
         &self,
         id: &str,
+        browser_digest: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<PendingRequestRow>, StoreError> {
         let taken = sso_request::Entity::update_many()
             .col_expr(sso_request::Column::UsedAt, Expr::value(now))
             .filter(sso_request::Column::Id.eq(id))
+            .filter(sso_request::Column::BrowserDigest.eq(browser_digest))
             .filter(sso_request::Column::UsedAt.is_null())
             .exec(&self.db)
             .await?;
         if taken.rows_affected != 1 {
             return Ok(None);
         }
+        Ok(self.pending_request(id).await?.map(|(row, _)| row))
+    }
+
+    /// A pending request and whether it was used.
+    pub async fn pending_request(&self, id: &str) -> Result<Option<(PendingRequestRow, bool)>, StoreError> {
         Ok(sso_request::Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await?
-            .map(|m| PendingRequestRow {
-                id: m.id,
-                connection_id: m.connection_id.into(),
-                browser_digest: m.browser_digest,
-                return_to: m.return_to,
-                created_at: m.created_at,
-                expires_at: m.expires_at,
+            .map(|m| {
+                let used = m.used_at.is_some();
+                let row = PendingRequestRow {
+                    id: m.id,
+                    connection_id: m.connection_id.into(),
+                    browser_digest: m.browser_digest,
+                    return_to: m.return_to,
+                    created_at: m.created_at,
+                    expires_at: m.expires_at,
+                };
+                (row, used)
             }))
     }
 
