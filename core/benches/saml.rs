@@ -1,21 +1,76 @@
 //! CPU cost of the two SAML messages of every sign-in: checking a signed Response at the ACS (XML parse, the
 //! envelope rules, xmlsec signature verification under the process-wide lock, reading the signed assertion; for
 //! an encrypted assertion also RSA-OAEP and AES decryption) and writing a signed HTTP-Redirect AuthnRequest
-//! (DEFLATE, Base64, RSA-SHA256).
+//! (DEFLATE, Base64, RSA-SHA256). Beside each response check, samael's own `parse_xml_response` on the same
+//! document, measured in the same run, is the baseline.
 //!
 //! `cargo bench -p gatehouse-core --bench saml`. Responses come from the test IdP (`testkit/idp`), signed once
 //! before measuring; criterion reports the time per call.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use gatehouse_core::ConnectionId;
 use gatehouse_core::sso::authn_request::{RequestParams, SigningKey, outgoing};
+use gatehouse_core::sso::metadata_signature::XMLSEC;
 use gatehouse_core::sso::response::{Expectations, validate_response};
 use gatehouse_core::sso::{AuthnContext, KeyState, RequestBinding, SpKey};
+use samael::metadata::EntityDescriptor;
+use samael::service_provider::{ServiceProvider, ServiceProviderBuilder};
 use std::hint::black_box;
-use test_idp::{ACS, Encryption, IDP, REQUEST, SP, Signed, Spec, build, idp, now, sp_key, sp_keys};
+use test_idp::{ACS, Encryption, IDP, REQUEST, SP, Signed, Spec, build, idp, sp_key, sp_keys};
+
+/// Entra ID's default claims (object ID, tenant, names, email) plus a few groups: about 6 attributes.
+fn entra_claims() -> Vec<(String, Vec<String>)> {
+    let claim = |name: &str, value: &str| {
+        (
+            format!("http://schemas.microsoft.com/identity/claims/{name}"),
+            vec![value.to_owned()],
+        )
+    };
+    vec![
+        claim("objectidentifier", "4c0fd3a4-6b0e-4d3c-9b1e-5b8f0f2a7c11"),
+        claim("tenantid", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
+        claim("displayname", "Ada Lovelace"),
+        claim(
+            "identityprovider",
+            "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/",
+        ),
+        (
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress".to_owned(),
+            vec!["ada@acme.example".to_owned()],
+        ),
+    ]
+}
+
+/// A group claim of `count` object IDs, as Entra sends groups.
+fn group_ids(count: usize) -> Vec<String> {
+    (0..count)
+        .map(|i| format!("{i:08x}-6b0e-4d3c-9b1e-5b8f0f2a7c11"))
+        .collect()
+}
+
+/// samael as an application would configure it for the test IdP, with the product's clock and request ID.
+fn samael_baseline() -> ServiceProvider {
+    let metadata = format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{IDP}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#,
+        STANDARD.encode(idp().certificate.der())
+    );
+    let idp_metadata: EntityDescriptor = metadata.parse().expect("test IdP metadata");
+    ServiceProviderBuilder::default()
+        .entity_id(SP.to_owned())
+        .acs_url(ACS.to_owned())
+        .idp_metadata(idp_metadata)
+        // The test IdP's IssueInstant is a fixed moment; samael compares it with the wall clock.
+        .max_issue_delay(Duration::days(36500))
+        .build()
+        .expect("samael service provider")
+}
 
 fn response_checks(c: &mut Criterion) {
+    // samael reads the wall clock, so these responses are valid around the real time of the run.
+    let now = Utc::now();
     let certificates = vec![idp().certificate.clone()];
     let expected = Expectations {
         idp_entity_id: IDP,
@@ -27,23 +82,49 @@ fn response_checks(c: &mut Criterion) {
         allow_unsolicited: false,
         allow_sha1: false,
         clock_skew: Duration::minutes(3),
-        now: now(),
+        now,
     };
-    let encrypted = Some(Encryption::to(&sp_key(KeyState::Active).certificate));
-    for (name, signed, encryption) in [
-        ("assertion signed", Signed::Assertion, None),
-        ("response signed", Signed::Response, None),
-        ("assertion signed and encrypted", Signed::Assertion, encrypted),
-    ] {
+    let samael = samael_baseline();
+    let encrypted = || Some(Encryption::to(&sp_key(KeyState::Active).certificate));
+    let cases = [
+        ("Entra-shaped, assertion signed", Signed::Assertion, group_ids(2), None),
+        ("Entra-shaped, response signed", Signed::Response, group_ids(2), None),
+        ("150 groups, assertion signed", Signed::Assertion, group_ids(150), None),
+        (
+            "Entra-shaped, assertion signed and encrypted",
+            Signed::Assertion,
+            group_ids(2),
+            encrypted(),
+        ),
+    ];
+    for (name, signed, groups, encryption) in cases {
+        let plain = encryption.is_none();
         let xml = build(&Spec {
             signed,
+            groups,
+            attributes: entra_claims(),
             encryption,
+            not_before: now - Duration::minutes(1),
+            not_on_or_after: now + Duration::hours(1),
+            confirmation_until: Some(now + Duration::hours(1)),
             ..Spec::default()
         });
         assert!(validate_response(xml.as_bytes(), &expected).is_ok());
-        c.bench_function(&format!("validate_response ({name}, {} bytes)", xml.len()), |b| {
+        let mut group = c.benchmark_group(format!("{name}, {} bytes", xml.len()));
+        group.bench_function("validate_response", |b| {
             b.iter(|| validate_response(black_box(xml.as_bytes()), &expected).unwrap())
         });
+        // samael decrypts with its own key configuration; the baseline covers the plain responses.
+        if plain {
+            let parse = || {
+                // samael calls into libxml2/xmlsec too: the same process-wide lock applies.
+                let _xmlsec = XMLSEC.lock().unwrap_or_else(|p| p.into_inner());
+                samael.parse_xml_response(black_box(&xml), Some(&[REQUEST]))
+            };
+            parse().expect("samael accepts the response");
+            group.bench_function("samael parse_xml_response", |b| b.iter(|| parse().unwrap()));
+        }
+        group.finish();
     }
 }
 
@@ -56,7 +137,7 @@ fn request_signing(c: &mut Criterion) {
     let destination = "https://login.microsoftonline.com/tenant/saml2".parse().unwrap();
     let params = RequestParams {
         id: "_bench",
-        now: now(),
+        now: test_idp::now(),
         destination: &destination,
         sp_entity_id: SP,
         acs_url: ACS,

@@ -178,6 +178,8 @@ impl Encryption {
 pub struct Spec {
     /// Values of the `groups` attribute.
     pub groups: Vec<String>,
+    /// Further attributes after `groups` and `email`, each with its values (e.g. Entra ID's claims).
+    pub attributes: Vec<(String, Vec<String>)>,
     pub assertion_id: String,
     pub destination: Option<String>,
     pub in_response_to: Option<String>,
@@ -202,6 +204,7 @@ impl Default for Spec {
     fn default() -> Self {
         Self {
             groups: vec!["Gatehouse Admins".into(), "Staff".into()],
+            attributes: Vec::new(),
             assertion_id: "_assertion-1".into(),
             destination: Some(ACS.into()),
             in_response_to: Some(REQUEST.into()),
@@ -259,14 +262,15 @@ pub fn assertion_xml(spec: &Spec, id: &str, signature: &str) -> String {
         .map(|a| format!("<saml:AudienceRestriction><saml:Audience>{a}</saml:Audience></saml:AudienceRestriction>"))
         .unwrap_or_default();
     format!(
-        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData{until}{recipient}{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="_session-7"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="groups">{groups}</saml:Attribute><saml:Attribute Name="email"><saml:AttributeValue>ada@acme.example</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion>"#,
+        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData{until}{recipient}{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="_session-7"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="groups">{groups}</saml:Attribute><saml:Attribute Name="email"><saml:AttributeValue>ada@acme.example</saml:AttributeValue></saml:Attribute>{attributes}</saml:AttributeStatement></saml:Assertion>"#,
         now = now().to_rfc3339(),
         issuer = spec.issuer,
         name_id = spec.name_id,
-        groups = spec
-            .groups
+        groups = values(&spec.groups),
+        attributes = spec
+            .attributes
             .iter()
-            .map(|g| format!("<saml:AttributeValue>{g}</saml:AttributeValue>"))
+            .map(|(name, v)| format!(r#"<saml:Attribute Name="{name}">{}</saml:Attribute>"#, values(v)))
             .collect::<String>(),
         until = attribute(
             "NotOnOrAfter",
@@ -277,6 +281,13 @@ pub fn assertion_xml(spec: &Spec, id: &str, signature: &str) -> String {
         nb = spec.not_before.to_rfc3339(),
         noa = spec.not_on_or_after.to_rfc3339(),
     )
+}
+
+fn values(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| format!("<saml:AttributeValue>{v}</saml:AttributeValue>"))
+        .collect()
 }
 
 pub fn response_xml(spec: &Spec, assertion: &str, signature: &str) -> String {
