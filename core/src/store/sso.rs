@@ -8,7 +8,10 @@ use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 /// A pending AuthnRequest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +75,16 @@ impl Store {
     /// A new member gets the mapped role; an existing one gets it again only with `reapply`, and never when
     /// they are the Owner.
     pub async fn provision_sso_user(&self, p: &Provisioning<'_>) -> Result<Provisioned, StoreError> {
-        let txn = self.db.begin().await?;
+        // It reads before it writes: on SQLite a deferred transaction would fail at once with "database is
+        // locked" when another sign-in wrote in between (the busy timeout never applies to that upgrade), so
+        // it takes the write lock at BEGIN and waits for it instead. PostgreSQL ignores the mode.
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await?;
         let linked = sso_link::Entity::find_by_id((p.connection_id.as_uuid(), p.name_id.to_owned()))
             .one(&txn)
             .await?
