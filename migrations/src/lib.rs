@@ -12,6 +12,7 @@ mod m20261123_000007_add_connection_options_and_keys;
 mod m20261123_000008_create_sso_requests_replay_and_events;
 mod m20261123_000009_create_sso_links;
 mod m20261123_000010_add_sso_event_raw_response;
+mod m20261123_000011_create_sso_test_requests;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_sso_requests_replay_and_events::Migration),
             Box::new(m20261123_000009_create_sso_links::Migration),
             Box::new(m20261123_000010_add_sso_event_raw_response::Migration),
+            Box::new(m20261123_000011_create_sso_test_requests::Migration),
         ]
     }
 }

@@ -127,6 +127,24 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
                         }
                     })}
             </header>
+            {is_owner
+                .then(|| {
+                    view! {
+                        <p class="connection-test">
+                            <a
+                                class="button secondary small"
+                                href=format!("/saml/{id}/test")
+                                target="_blank"
+                                rel="noopener"
+                            >
+                                "Test SSO"
+                            </a>
+                            <span class="hint">
+                                " Signs you in at your IdP in a new tab and shows every check, without signing anyone in here."
+                            </span>
+                        </p>
+                    }
+                })}
             <div class="connection-body">
                 <div>
                     <h4>"Your identity provider"</h4>

@@ -17,6 +17,7 @@ pub mod role_mapping;
 pub mod sign_in;
 pub mod sp_keys;
 pub mod sp_metadata;
+pub mod test_sso;
 
 pub use certificate::{Certificate, CertificateError, Validity};
 pub use connection::{

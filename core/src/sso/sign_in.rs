@@ -7,11 +7,12 @@ use super::connection::{Connection, ConnectionService};
 use super::options::EmailSource;
 use super::response::{Expectations, MAX_RESPONSE_BYTES, SignedAssertion, validate_response};
 use super::sp_keys::KeyState;
+use super::test_sso::{Check, TestReport, outcomes, shown_xml};
 use crate::audit;
-use crate::auth::{AuthService, EmailAddress, NewSession, personal_account_name};
+use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::store::{PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError};
-use crate::tenancy::Role;
+use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -39,7 +40,17 @@ pub enum StartError {
     #[error("The connection has no active SP key.")]
     NoKey,
     #[error(transparent)]
+    Tenancy(#[from] TenancyError),
+    #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What the ACS did with a response: signed the user in, or, for the Owner's Test SSO run, only reported.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum AcsOutcome {
+    SignedIn(SignedIn),
+    Tested(TestReport),
 }
 
 /// A response that passed every rule, and the signed-in user it provisioned.
@@ -104,6 +115,32 @@ fn attribute_lines(assertion: &SignedAssertion) -> String {
         .join("\n")
 }
 
+/// The email a verified assertion gives under the connection's settings, or why it gives none.
+fn email_of(connection: &Connection, assertion: &SignedAssertion) -> Result<EmailAddress, String> {
+    let email_text = match &connection.options.email {
+        EmailSource::NameId => Some(assertion.name_id.clone()),
+        EmailSource::Attribute(name) => assertion
+            .attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, values)| values.first().cloned()),
+    };
+    email_text
+        .as_deref()
+        .and_then(|e| EmailAddress::parse(e).ok())
+        .ok_or_else(|| match &connection.options.email {
+            EmailSource::NameId => format!("the NameID {} is not an email address", assertion.name_id),
+            EmailSource::Attribute(name) => format!("the attribute {name} is missing or not an email address"),
+        })
+}
+
+/// The email's domain as verified names are stored: in ASCII (punycode) form; an email may carry the Unicode one.
+fn ascii_domain(email: &EmailAddress) -> String {
+    crate::domains::DomainName::parse(email.domain())
+        .map(|name| name.as_str().to_owned())
+        .unwrap_or_else(|_| email.domain().to_lowercase())
+}
+
 const EXPIRED: &str = "This sign-in has expired or was already used. Start again from the sign-in page.";
 
 impl SsoService {
@@ -145,7 +182,8 @@ impl SsoService {
     pub async fn remove_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let state = self.store.delete_expired_sso_state(now).await?;
         let raw = self.store.forget_raw_responses(now - self.raw_retention).await?;
-        Ok(state + raw)
+        let tests = self.store.delete_expired_test_requests(now).await?;
+        Ok(state + raw + tests)
     }
 
     /// Creates a pending AuthnRequest for the connection and the browser's way to the IdP.
@@ -159,6 +197,37 @@ impl SsoService {
         if !self.store.sso_policy(account).await?.sso_enabled {
             return Err(StartError::SsoOff);
         }
+        self.issue(&connection, return_to, now).await
+    }
+
+    /// Starts a Test SSO run of the connection for the account's Owner (only them), also while SSO is off: the
+    /// Owner tests before turning it on. The response to it is reported and signs no one in.
+    pub async fn start_test(
+        &self,
+        caller: &Caller,
+        connection_id: ConnectionId,
+        now: DateTime<Utc>,
+    ) -> Result<Started, StartError> {
+        let (account, connection) = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
+        self.connections
+            .tenancy
+            .require(caller, account, Permission::ManageSsoPolicy)
+            .await?;
+        let started = self.issue(&connection, None, now).await?;
+        self.store
+            .insert_test_request(&started.request_id, caller.user_id, now + REQUEST_LIFETIME)
+            .await?;
+        Ok(started)
+    }
+
+    /// Stores a pending AuthnRequest for the connection and builds the browser's way to the IdP.
+    async fn issue(
+        &self,
+        connection: &Connection,
+        return_to: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Started, StartError> {
+        let connection_id = connection.id;
         let request_id = format!("_{}", uuid::Uuid::new_v4().simple());
         let browser_token = token::generate();
         let values = self.connections.service_provider_values(connection_id);
@@ -320,6 +389,19 @@ impl SsoService {
             }
         };
         if let Some(request) = &request {
+            if self
+                .store
+                .test_request_user(&request.id)
+                .await
+                .map_err(store_error)?
+                .is_some()
+            {
+                return Err((
+                    EXPIRED,
+                    format!("the request {} was a Test SSO run, which signs no one in", request.id),
+                    None,
+                ));
+            }
             if request.connection_id != connection.id {
                 return Err((EXPIRED, "the request was made for another connection".into(), None));
             }
@@ -332,31 +414,10 @@ impl SsoService {
             }
         }
         let xml = decode_response(saml_response).map_err(|reason| (REFUSED, reason, None))?;
-        let values = self.connections.service_provider_values(connection.id);
-        let certificates = connection.idp.certificates.clone();
-        let sp_keys = connection.sp_keys.clone();
-        let idp_entity_id = connection.idp.entity_id.clone();
-        let request_id = request.as_ref().map(|r| r.id.clone());
-        let options = connection.options.clone();
-        let validated = tokio::task::spawn_blocking(move || {
-            validate_response(
-                &xml,
-                &Expectations {
-                    idp_entity_id: &idp_entity_id,
-                    certificates: &certificates,
-                    sp_keys: &sp_keys,
-                    sp_entity_id: &values.entity_id,
-                    acs_url: &values.acs_url,
-                    request_id: request_id.as_deref(),
-                    allow_unsolicited: options.allow_idp_initiated,
-                    allow_sha1: options.allow_sha1,
-                    clock_skew: Duration::seconds(options.clock_skew_seconds.into()),
-                    now,
-                },
-            )
-        })
-        .await
-        .map_err(|e| (REFUSED, format!("checking the response stopped: {e}"), None))?;
+        let validated = self
+            .validate(connection, xml, request.as_ref().map(|r| r.id.clone()), now)
+            .await
+            .map_err(|reason| (REFUSED, reason, None))?;
         let assertion = validated.map_err(|rejection| (REFUSED, rejection.to_string(), None))?;
         let skew = Duration::seconds(connection.options.clock_skew_seconds.into());
         let fresh = self
@@ -371,29 +432,17 @@ impl SsoService {
                 Some(assertion),
             ));
         }
-        let email_text = match &connection.options.email {
-            EmailSource::NameId => Some(assertion.name_id.clone()),
-            EmailSource::Attribute(name) => assertion
-                .attributes
-                .iter()
-                .find(|(n, _)| n == name)
-                .and_then(|(_, values)| values.first().cloned()),
+        let email = match email_of(connection, &assertion) {
+            Ok(email) => email,
+            Err(reason) => {
+                return Err((
+                    "Your identity provider did not send a usable email address.",
+                    reason,
+                    Some(assertion),
+                ));
+            }
         };
-        let Some(email) = email_text.as_deref().and_then(|e| EmailAddress::parse(e).ok()) else {
-            let reason = match &connection.options.email {
-                EmailSource::NameId => format!("the NameID {} is not an email address", assertion.name_id),
-                EmailSource::Attribute(name) => format!("the attribute {name} is missing or not an email address"),
-            };
-            return Err((
-                "Your identity provider did not send a usable email address.",
-                reason,
-                Some(assertion),
-            ));
-        };
-        // Verified names are stored in their ASCII (punycode) form; an email may carry the Unicode one.
-        let domain = crate::domains::DomainName::parse(email.domain())
-            .map(|name| name.as_str().to_owned())
-            .unwrap_or_else(|_| email.domain().to_lowercase());
+        let domain = ascii_domain(&email);
         if !self
             .store
             .domain_verified_in_account(account, &domain)
@@ -450,5 +499,234 @@ impl SsoService {
             role: provisioned.role,
             session,
         })
+    }
+    /// The response rules of `validate_response` for this connection, off the async threads; `Err` only when the
+    /// check could not run.
+    async fn validate(
+        &self,
+        connection: &Connection,
+        xml: Vec<u8>,
+        request_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<SignedAssertion, super::response::Rejection>, String> {
+        let values = self.connections.service_provider_values(connection.id);
+        let certificates = connection.idp.certificates.clone();
+        let sp_keys = connection.sp_keys.clone();
+        let idp_entity_id = connection.idp.entity_id.clone();
+        let options = connection.options.clone();
+        tokio::task::spawn_blocking(move || {
+            validate_response(
+                &xml,
+                &Expectations {
+                    idp_entity_id: &idp_entity_id,
+                    certificates: &certificates,
+                    sp_keys: &sp_keys,
+                    sp_entity_id: &values.entity_id,
+                    acs_url: &values.acs_url,
+                    request_id: request_id.as_deref(),
+                    allow_unsolicited: options.allow_idp_initiated,
+                    allow_sha1: options.allow_sha1,
+                    clock_skew: Duration::seconds(options.clock_skew_seconds.into()),
+                    now,
+                },
+            )
+        })
+        .await
+        .map_err(|e| format!("checking the response stopped: {e}"))
+    }
+
+    /// The ACS: a response to a Test SSO run is only reported ([`Self::test_response`]); any other goes through
+    /// [`Self::sign_in`].
+    pub async fn acs(
+        &self,
+        connection_id: ConnectionId,
+        saml_response: &str,
+        relay_state: &str,
+        browser_token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<AcsOutcome, Refused> {
+        let reference_id = relay_state.trim();
+        let is_test =
+            !reference_id.is_empty() && matches!(self.store.test_request_user(reference_id).await, Ok(Some(_)));
+        if is_test {
+            self.test_response(connection_id, saml_response, relay_state, browser_token, now)
+                .await
+                .map(AcsOutcome::Tested)
+        } else {
+            self.sign_in(connection_id, saml_response, relay_state, browser_token, now)
+                .await
+                .map(AcsOutcome::SignedIn)
+        }
+    }
+
+    /// Checks a response to a Test SSO run under every rule a sign-in applies, without remembering the assertion,
+    /// provisioning anyone or opening a session, and reports each check. Only the browser that started the run
+    /// gets the report; the run is recorded in the SSO events with the outcome "test".
+    pub async fn test_response(
+        &self,
+        connection_id: ConnectionId,
+        saml_response: &str,
+        relay_state: &str,
+        browser_token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<TestReport, Refused> {
+        let unavailable = |e: StoreError| Refused {
+            reference: reference(),
+            user_message: "Single sign-on is unavailable right now.",
+            reason: e.to_string(),
+        };
+        let Some((account, connection)) = self.connection(connection_id).await.map_err(unavailable)? else {
+            return Err(Refused {
+                reference: reference(),
+                user_message: "This sign-in address is not a known SSO connection.",
+                reason: format!("no connection {connection_id}"),
+            });
+        };
+        let reference_id = relay_state.trim();
+        let browser = browser_token.map(token::digest).unwrap_or_default();
+        let taken = self
+            .store
+            .take_pending_request(reference_id, &browser, now)
+            .await
+            .map_err(unavailable)?;
+        let Some(request) = taken else {
+            let (user_message, reason, _) = self.why_not_taken(reference_id, &browser).await;
+            return Err(Refused {
+                reference: reference(),
+                user_message,
+                reason,
+            });
+        };
+        let tester = self.store.test_request_user(&request.id).await.map_err(unavailable)?;
+        let still_owner = match tester {
+            Some(user) => self.store.role_of(account, user).await.map_err(unavailable)? == Some(Role::Owner),
+            None => false,
+        };
+        if !still_owner {
+            return Err(Refused {
+                reference: reference(),
+                user_message: "Only the account's Owner can test single sign-on.",
+                reason: format!(
+                    "the request {} is not a Test SSO run of the account's Owner",
+                    request.id
+                ),
+            });
+        }
+        let sso_enabled = self.store.sso_policy(account).await.map_err(unavailable)?.sso_enabled;
+        let decoded = decode_response(saml_response);
+        let (response_xml, response_truncated) = decoded.as_deref().map(shown_xml).unwrap_or_default();
+        let mut report = TestReport {
+            account,
+            connection: connection_id,
+            connection_label: connection.label.clone(),
+            reference: reference(),
+            response_xml,
+            response_truncated,
+            checks: Vec::new(),
+            name_id: None,
+            name_id_format: None,
+            attributes: Vec::new(),
+            email: None,
+            email_domain_verified: None,
+            role: None,
+            sso_enabled,
+        };
+        let failed = self
+            .test_checks(account, &connection, &request, decoded, now, &mut report)
+            .await;
+        let failed = match failed {
+            Ok(failed) => failed,
+            Err(e) => return Err(unavailable(e)),
+        };
+        report.checks = outcomes(failed);
+        let reason = match report.first_failure() {
+            None => "Test SSO passed".to_owned(),
+            Some((check, why)) => format!("Test SSO failed: {}: {why}", check.label()),
+        };
+        let raw_response = (self.raw_retention > Duration::zero())
+            .then(|| raw_text(saml_response))
+            .flatten();
+        let event = SsoEventRow {
+            account_id: account,
+            connection_id: Some(connection_id),
+            at: now,
+            outcome: "test".into(),
+            reference: report.reference.clone(),
+            reason,
+            name_id: report.name_id.clone(),
+            attributes: report
+                .attributes
+                .iter()
+                .map(|(name, values)| format!("{name} = {}", values.join(", ")))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            raw_response,
+        };
+        if let Err(e) = self.store.insert_sso_event(&event).await {
+            tracing::error!(error = %e, reference = %event.reference, "recording an SSO event failed");
+        }
+        Ok(report)
+    }
+
+    /// The checks of a test run in a sign-in's order, filling in what the response gives; the first failed
+    /// check and why, if any.
+    async fn test_checks(
+        &self,
+        account: AccountId,
+        connection: &Connection,
+        request: &PendingRequestRow,
+        decoded: Result<Vec<u8>, String>,
+        now: DateTime<Utc>,
+        report: &mut TestReport,
+    ) -> Result<Option<(Check, String)>, StoreError> {
+        if request.connection_id != connection.id {
+            return Ok(Some((
+                Check::Request,
+                "the test was started for another connection".into(),
+            )));
+        }
+        if request.expires_at <= now {
+            return Ok(Some((
+                Check::Request,
+                format!("the test request expired at {}", request.expires_at.to_rfc3339()),
+            )));
+        }
+        let xml = match decoded {
+            Ok(xml) => xml,
+            Err(reason) => return Ok(Some((Check::Readable, reason))),
+        };
+        let assertion = match self.validate(connection, xml, Some(request.id.clone()), now).await {
+            Err(reason) => return Ok(Some((Check::Readable, reason))),
+            Ok(Err(rejection)) => return Ok(Some((Check::of(&rejection), rejection.to_string()))),
+            Ok(Ok(assertion)) => assertion,
+        };
+        report.name_id = Some(assertion.name_id.clone());
+        report.name_id_format = assertion.name_id_format.clone();
+        report.attributes = assertion.attributes.clone();
+        report.role = Some(connection.mappings.role_for(&assertion.attributes));
+        // Only looked at: a test leaves the replay cache as it was, so the same login can still sign in later.
+        if self.store.assertion_seen(connection.id, &assertion.id).await? {
+            return Ok(Some((
+                Check::Replay,
+                format!("the assertion {} was already used (a replayed response)", assertion.id),
+            )));
+        }
+        let email = match email_of(connection, &assertion) {
+            Ok(email) => email,
+            Err(reason) => return Ok(Some((Check::Email, reason))),
+        };
+        report.email = Some(email.as_str().to_owned());
+        let verified = self
+            .store
+            .domain_verified_in_account(account, &ascii_domain(&email))
+            .await?;
+        report.email_domain_verified = Some(verified);
+        if !verified {
+            return Ok(Some((
+                Check::Domain,
+                format!("{} is not a verified domain of this account", email.domain()),
+            )));
+        }
+        Ok(None)
     }
 }

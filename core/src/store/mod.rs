@@ -6,6 +6,7 @@ mod domains;
 mod policy;
 mod schema;
 mod sso;
+mod sso_tests;
 mod users;
 
 pub use accounts::InvitationRow;

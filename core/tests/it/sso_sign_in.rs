@@ -461,3 +461,192 @@ async fn a_removed_member_is_signed_out_everywhere_and_provisioned_afresh_at_the
     assert_eq!(again.role, Role::NoAccess);
     assert!(s.world.auth.authenticate(&again.session.token, now).await.is_ok());
 }
+
+/// Starts the Owner's Test SSO run and posts the IdP's response, adjusted, to it.
+async fn test_run(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gatehouse_core::sso::test_sso::TestReport {
+    let now = test_idp::now();
+    let started = s.sso.start_test(&s.owner, s.connection, now).await.unwrap();
+    let answer = response(s, Some(&started.request_id), adjust);
+    s.sso
+        .test_response(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            now,
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_test_run_reports_every_check_and_the_mapped_role_without_signing_anyone_in() {
+    use gatehouse_core::sso::sign_in::AcsOutcome;
+    use gatehouse_core::sso::test_sso::CheckOutcome;
+    use gatehouse_core::sso::{MappingForm, RuleInput};
+    use gatehouse_core::tenancy::Role;
+    let s = setup().await;
+    let rows = [RuleInput {
+        attribute: "groups",
+        value: "Gatehouse Admins",
+        role: "admin",
+    }];
+    s.world
+        .connections()
+        .save_role_mappings(
+            &s.owner,
+            s.account,
+            s.connection,
+            &MappingForm {
+                rows: &rows,
+                default_role: "viewer",
+                reapply_on_sign_in: false,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    // The owner tests before turning SSO on.
+    s.world
+        .policy()
+        .update(&s.owner, s.account, SsoPolicy::default(), t0())
+        .await
+        .unwrap();
+
+    let now = test_idp::now();
+    let started = s.sso.start_test(&s.owner, s.connection, now).await.unwrap();
+    let answer = response(&s, Some(&started.request_id), |spec| {
+        spec.assertion_id = "_tested-once".into()
+    });
+    let outcome = s
+        .sso
+        .acs(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            now,
+        )
+        .await
+        .unwrap();
+    let AcsOutcome::Tested(report) = outcome else {
+        panic!("a test run is only reported")
+    };
+    assert!(report.passed(), "{:?}", report.checks);
+    assert!(report.checks.iter().all(|c| c.outcome == CheckOutcome::Passed));
+    assert_eq!(report.name_id.as_deref(), Some("ada@acme.example"));
+    assert_eq!(report.email.as_deref(), Some("ada@acme.example"));
+    assert_eq!(report.email_domain_verified, Some(true));
+    assert_eq!(report.role, Some(Role::Admin));
+    assert!(!report.sso_enabled);
+    assert!(
+        report
+            .attributes
+            .contains(&("groups".into(), vec!["Gatehouse Admins".into(), "Staff".into()]))
+    );
+    assert!(report.response_xml.starts_with("<samlp:Response"));
+
+    // Nobody was provisioned and no assertion was remembered.
+    assert!(s.world.store.user_by_email("ada@acme.example").await.unwrap().is_none());
+    assert_eq!(s.world.store.members(s.account).await.unwrap().len(), 1);
+    assert!(
+        !s.world
+            .store
+            .assertion_seen(s.connection, "_tested-once")
+            .await
+            .unwrap()
+    );
+    let events = s.world.store.sso_events(s.account, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].outcome, "test");
+    assert_eq!(events[0].reason, "Test SSO passed");
+    assert_eq!(events[0].reference, report.reference);
+
+    // The same response again: the test request is used up, as a sign-in's would be.
+    let again = s
+        .sso
+        .acs(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            now,
+        )
+        .await
+        .unwrap_err();
+    assert!(again.user_message.contains("expired or was already used"), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_failed_test_names_the_failed_check_and_the_checks_not_reached() {
+    use gatehouse_core::sso::test_sso::{Check, CheckOutcome};
+    let s = setup().await;
+    let report = test_run(&s, |spec| spec.audience = Some("https://elsewhere.example".into())).await;
+    let (check, reason) = report.first_failure().unwrap();
+    assert_eq!(check, Check::Audience);
+    assert!(reason.contains("https://elsewhere.example"), "{reason}");
+    let at = report.checks.iter().position(|c| c.check == Check::Audience).unwrap();
+    assert!(report.checks[..at].iter().all(|c| c.outcome == CheckOutcome::Passed));
+    assert!(
+        report.checks[at + 1..]
+            .iter()
+            .all(|c| c.outcome == CheckOutcome::NotReached)
+    );
+    assert_eq!(
+        report.name_id, None,
+        "the identity is only given by a response that passed the rules"
+    );
+
+    let forged = test_run(&s, |spec| spec.signer = test_idp::attacker()).await;
+    assert_eq!(forged.first_failure().unwrap().0, Check::Signature);
+    assert_eq!(forged.role, None);
+
+    let outsider = test_run(&s, |spec| spec.name_id = "mallory@other.example".into()).await;
+    assert_eq!(outsider.first_failure().unwrap().0, Check::Domain);
+    assert_eq!(outsider.email_domain_verified, Some(false));
+    assert_eq!(outsider.name_id.as_deref(), Some("mallory@other.example"));
+
+    let events = s.world.store.sso_events(s.account, 10).await.unwrap();
+    assert!(events.iter().all(|e| e.outcome == "test"));
+    assert!(events.iter().any(|e| {
+        e.reason
+            .starts_with("Test SSO failed: The IdP signed it with a configured certificate")
+    }));
+}
+
+#[tokio::test]
+async fn only_the_owner_starts_a_test_and_a_test_request_signs_no_one_in() {
+    use gatehouse_core::tenancy::{Role, TenancyError};
+    let s = setup().await;
+    let admin = s
+        .world
+        .join(&s.owner, s.account, "admin@acme.example", Role::Admin)
+        .await;
+    let now = test_idp::now();
+    assert!(matches!(
+        s.sso.start_test(&admin, s.connection, now).await,
+        Err(StartError::Tenancy(TenancyError::Forbidden { .. }))
+    ));
+    let (stranger, _) = s.world.user("stranger@else.example").await;
+    assert!(matches!(
+        s.sso.start_test(&stranger, s.connection, now).await,
+        Err(StartError::Tenancy(TenancyError::AccountNotFound))
+    ));
+
+    // A test request's response posted to sign-in proper is refused.
+    let started = s.sso.start_test(&s.owner, s.connection, now).await.unwrap();
+    let answer = response(&s, Some(&started.request_id), |_| {});
+    let refused = s
+        .sso
+        .sign_in(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            now,
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.reason.contains("Test SSO run"), "{refused:?}");
+    assert!(s.world.store.user_by_email("ada@acme.example").await.unwrap().is_none());
+}

@@ -2,7 +2,7 @@
 //! by email domain), and the Assertion Consumer Service.
 
 use crate::AppState;
-use app::api::context::{safe_return_path, session_cookie};
+use app::api::context::{SESSION_COOKIE, safe_return_path, session_cookie};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,7 +10,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use gatehouse_core::ConnectionId;
 use gatehouse_core::sso::authn_request::Outgoing;
-use gatehouse_core::sso::sign_in::{REQUEST_LIFETIME, StartError};
+use gatehouse_core::sso::sign_in::{AcsOutcome, REQUEST_LIFETIME, StartError, Started};
+use gatehouse_core::sso::test_sso::{CheckOutcome, TestReport};
+use gatehouse_core::tenancy::TenancyError;
 use url::Url;
 
 /// The cookie that binds a pending AuthnRequest to the browser that started it.
@@ -20,6 +22,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/saml/{connection}/metadata", get(metadata))
         .route("/saml/{connection}/login", get(login))
+        .route("/saml/{connection}/test", get(test))
         .route("/saml/{connection}/acs", post(acs))
         .route("/sso/start", get(start_by_domain))
 }
@@ -76,9 +79,15 @@ struct LoginQuery {
     return_to: Option<String>,
 }
 
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// A page for the end user: a short reason, and a reference the owner finds in the SSO events.
 fn end_user_page(status: StatusCode, message: &str, reference: Option<&str>) -> Response {
-    let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let reference = reference
         .map(|r| format!("<p>Reference for your administrator: <code>{}</code></p>", escape(r)))
         .unwrap_or_default();
@@ -122,7 +131,40 @@ async fn login(
         }
         Err(e) => return internal(format!("starting SSO for {id}: {e}")),
     };
-    let cookie = binding_cookie(&state, id, &started.browser_token, REQUEST_LIFETIME.num_seconds());
+    to_idp(&state, id, started)
+}
+
+/// Starts the Owner's Test SSO run of a connection, exactly like a sign-in: the binding cookie, then the IdP.
+async fn test(State(state): State<AppState>, Path(connection): Path<String>, headers: HeaderMap) -> Response {
+    let Ok(id) = connection.parse::<ConnectionId>() else {
+        return end_user_page(StatusCode::NOT_FOUND, "This is not a known SSO connection.", None);
+    };
+    let now = chrono::Utc::now();
+    let caller = match cookie_value(&headers, SESSION_COOKIE) {
+        Some(token) => state.services.auth.authenticate(&token, now).await.ok(),
+        None => None,
+    };
+    let Some(caller) = caller else {
+        let here: String = url::form_urlencoded::byte_serialize(format!("/saml/{id}/test").as_bytes()).collect();
+        return Redirect::to(&format!("/sign-in?next={here}")).into_response();
+    };
+    match state.services.sso.start_test(&caller, id, now).await {
+        Ok(started) => to_idp(&state, id, started),
+        Err(StartError::NoConnection | StartError::Tenancy(TenancyError::AccountNotFound)) => {
+            end_user_page(StatusCode::NOT_FOUND, "This is not a known SSO connection.", None)
+        }
+        Err(StartError::Tenancy(TenancyError::Forbidden { .. })) => end_user_page(
+            StatusCode::FORBIDDEN,
+            "Only the account's Owner can test single sign-on.",
+            None,
+        ),
+        Err(e) => internal(format!("starting Test SSO for {id}: {e}")),
+    }
+}
+
+/// The browser's way to the IdP for a started request, with the cookie that binds the request to it.
+fn to_idp(state: &AppState, id: ConnectionId, started: Started) -> Response {
+    let cookie = binding_cookie(state, id, &started.browser_token, REQUEST_LIFETIME.num_seconds());
     let mut response = match started.outgoing {
         Outgoing::Redirect(url) => Redirect::to(url.as_str()).into_response(),
         Outgoing::Post {
@@ -231,7 +273,7 @@ async fn acs(
     let result = state
         .services
         .sso
-        .sign_in(
+        .acs(
             id,
             &form.saml_response,
             &form.relay_state,
@@ -241,7 +283,8 @@ async fn acs(
         .await;
     let clear_binding = binding_cookie(&state, id, "", 0);
     let mut response = match result {
-        Ok(signed_in) => {
+        Ok(AcsOutcome::Tested(report)) => report_page(&report),
+        Ok(AcsOutcome::SignedIn(signed_in)) => {
             // Without a page to return to, the user lands in the account whose IdP they came through.
             let target = signed_in
                 .return_to
@@ -264,4 +307,90 @@ async fn acs(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// The Owner's Test SSO report: the verdict, every check, what the response gives, and the response itself.
+fn report_page(report: &TestReport) -> Response {
+    let headline = match report.first_failure() {
+        None => "Test passed".to_owned(),
+        Some((check, _)) => format!("Test failed: {}", check.label()),
+    };
+    let checks: String = report
+        .checks
+        .iter()
+        .map(|c| {
+            let (class, mark, detail) = match &c.outcome {
+                CheckOutcome::Passed => ("passed", "✓", String::new()),
+                CheckOutcome::Failed(reason) => ("failed", "✗", format!("<br><small>{}</small>", escape(reason))),
+                CheckOutcome::NotReached => ("not-reached", "–", " <small>(not reached)</small>".to_owned()),
+            };
+            format!(
+                "<li class=\"check {class}\"><span aria-hidden=\"true\">{mark}</span> {}{detail}</li>",
+                escape(c.check.label())
+            )
+        })
+        .collect();
+    let or_none = |value: Option<&str>| {
+        value.map_or_else(
+            || "<em>not read</em>".to_owned(),
+            |v| format!("<code>{}</code>", escape(v)),
+        )
+    };
+    let attributes = if report.attributes.is_empty() {
+        "<p>No attributes were read.</p>".to_owned()
+    } else {
+        let rows: String = report
+            .attributes
+            .iter()
+            .map(|(name, values)| {
+                format!(
+                    "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                    escape(name),
+                    escape(&values.join(", "))
+                )
+            })
+            .collect();
+        format!("<table><thead><tr><th>Attribute</th><th>Values</th></tr></thead><tbody>{rows}</tbody></table>")
+    };
+    let domain = match report.email_domain_verified {
+        Some(true) => " (a verified domain of this account)",
+        Some(false) => " (not a verified domain of this account)",
+        None => "",
+    };
+    let role = report.role.map_or_else(
+        || "<em>not known</em>".to_owned(),
+        |r| format!("<strong>{}</strong>", r.label()),
+    );
+    let sso_note = if report.sso_enabled {
+        ""
+    } else {
+        "<p class=\"hint\">Single sign-on is still off for this account: no one signs in through it until the Owner turns it on under Sign-in policy.</p>"
+    };
+    let cut = if report.response_truncated {
+        "<p class=\"hint\">Only the beginning of the response is shown.</p>"
+    } else {
+        ""
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{headline} · Test SSO · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"test-sso-report\"><p>Test SSO of <strong>{label}</strong>. Nobody was signed in and nothing was changed.</p><h1 class=\"{verdict}\">{headline_html}</h1>{sso_note}<h2>Checks</h2><ul class=\"checks\">{checks}</ul><h2>Identity</h2><dl><dt>NameID</dt><dd>{name_id}</dd><dt>NameID format</dt><dd>{format}</dd><dt>Email</dt><dd>{email}{domain}</dd><dt>Role the current mappings give</dt><dd>{role}</dd></dl><h2>Attributes</h2>{attributes}<h2>The response</h2>{cut}<pre class=\"saml-response\">{xml}</pre><p>Reference in the SSO events: <code>{reference}</code></p><p><a class=\"button secondary\" href=\"/accounts/{account}/sso\">Back to connections</a></p></main></body></html>",
+        label = escape(&report.connection_label),
+        verdict = if report.passed() { "passed" } else { "failed" },
+        headline_html = escape(&headline),
+        headline = escape(&headline),
+        name_id = or_none(report.name_id.as_deref()),
+        format = or_none(report.name_id_format.as_deref()),
+        email = or_none(report.email.as_deref()),
+        xml = escape(&report.response_xml),
+        reference = escape(&report.reference),
+        account = report.account,
+    );
+    (
+        StatusCode::OK,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(body),
+    )
+        .into_response()
 }

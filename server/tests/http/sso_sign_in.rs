@@ -295,3 +295,88 @@ async fn a_sign_in_started_on_one_instance_finishes_on_another() {
     let replayed = post_to_acs(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
     assert_eq!(replayed.status(), 403);
 }
+
+/// Follows the Owner's Test SSO link to the IdP; answers the RelayState the IdP receives.
+async fn start_test(w: &World, browser: &Browser) -> String {
+    let to_idp = browser.get(&format!("/saml/{}/test", w.connection)).await;
+    assert_eq!(to_idp.status(), 303);
+    let cookie = to_idp.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("gatehouse_sso=") && cookie.contains(&format!("Path=/saml/{}/acs", w.connection)));
+    let location = url::Url::parse(to_idp.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(location.host_str(), Some("idp.example.com"));
+    location
+        .query_pairs()
+        .find(|(k, _)| k == "RelayState")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+#[tokio::test]
+async fn the_owner_tests_sso_and_reads_a_report_without_anyone_signed_in() {
+    let w = world().await;
+    let relay_state = start_test(&w, &w.owner).await;
+    let response = post_to_acs(
+        &w,
+        &w.owner,
+        &answer(&w, &relay_state, "ada@acme.example"),
+        &relay_state,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        cookies.iter().all(|c| !c.starts_with("gatehouse_session=")),
+        "no session cookie: {cookies:?}"
+    );
+    assert!(
+        cookies.iter().any(|c| c.starts_with("gatehouse_sso=;")),
+        "the binding cookie is cleared"
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<h1 class=\"passed\">Test passed</h1>"), "{page}");
+    assert!(page.contains("<code>ada@acme.example</code>"));
+    assert!(
+        page.contains("<strong>No access</strong>"),
+        "the default role of the mappings"
+    );
+    assert!(page.contains("&lt;samlp:Response"), "the decoded response, escaped");
+    // Nobody was provisioned.
+    let members = w
+        .owner
+        .call_ok("/api/accounts/members", &[("account_id", &w.account)])
+        .await;
+    assert!(!members.to_string().contains("ada@acme.example"), "{members}");
+
+    // The report is for the browser that started the test only.
+    let relay_state = start_test(&w, &w.owner).await;
+    let other = Browser::new(&w.app);
+    let stolen = post_to_acs(&w, &other, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    assert_eq!(stolen.status(), 403);
+    assert!(!stolen.text().await.unwrap().contains("Test passed"));
+}
+
+#[tokio::test]
+async fn only_the_owner_may_test_sso() {
+    let w = world().await;
+    let admin = Browser::new(&w.app);
+    crate::support::invite_and_join(&w.owner, &w.account, &admin, "admin@acme.example", "admin").await;
+    let refused = admin.get(&format!("/saml/{}/test", w.connection)).await;
+    assert_eq!(refused.status(), 403);
+    assert!(refused.headers().get("set-cookie").is_none());
+    assert!(refused.text().await.unwrap().contains("Only the account's Owner"));
+    // Signed out: to the sign-in page first, and back here afterwards.
+    let stranger = Browser::new(&w.app);
+    let redirected = stranger.get(&format!("/saml/{}/test", w.connection)).await;
+    assert_eq!(redirected.status(), 303);
+    assert_eq!(
+        redirected.headers()["location"],
+        format!("/sign-in?next=%2Fsaml%2F{}%2Ftest", w.connection)
+    );
+}

@@ -1,0 +1,221 @@
+//! Test SSO: what the Owner sees after running the flow with their own IdP. Every check a real sign-in applies,
+//! in the order it applies them, each passed, failed with the reason, or not reached; and what the response
+//! would have given (NameID, attributes, email, role). Nothing is provisioned and no session is opened.
+
+use super::response::Rejection;
+use crate::ids::{AccountId, ConnectionId};
+use crate::tenancy::Role;
+
+/// The decoded response is shown up to this many bytes.
+pub const MAX_SHOWN_XML: usize = 64 * 1024;
+
+/// One rule of the ACS, in the order a sign-in applies them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    Request,
+    Readable,
+    Status,
+    Destination,
+    Issuer,
+    InResponseTo,
+    OneAssertion,
+    Decryption,
+    Signature,
+    Subject,
+    Validity,
+    Audience,
+    Replay,
+    Email,
+    Domain,
+}
+
+impl Check {
+    pub const ALL: [Check; 15] = [
+        Check::Request,
+        Check::Readable,
+        Check::Status,
+        Check::Destination,
+        Check::Issuer,
+        Check::InResponseTo,
+        Check::OneAssertion,
+        Check::Decryption,
+        Check::Signature,
+        Check::Subject,
+        Check::Validity,
+        Check::Audience,
+        Check::Replay,
+        Check::Email,
+        Check::Domain,
+    ];
+
+    /// The check in plain words, as the report lists it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Check::Request => "The response came back to the browser that started the test, in time",
+            Check::Readable => "The response is a well-formed SAML Response within the size limit",
+            Check::Status => "The IdP reported success",
+            Check::Destination => "The response is addressed to this connection's ACS URL",
+            Check::Issuer => "The issuer is the configured IdP entity ID",
+            Check::InResponseTo => "The response answers this test's request",
+            Check::OneAssertion => "Exactly one assertion, in its expected place",
+            Check::Decryption => "An encrypted assertion decrypts with this connection's SP keys",
+            Check::Signature => "The IdP signed it with a configured certificate",
+            Check::Subject => "The assertion names a user (NameID) for this ACS URL",
+            Check::Validity => "The assertion is within its validity period (clock skew allowed)",
+            Check::Audience => "The audience is this connection's SP entity ID",
+            Check::Replay => "The assertion was not used before",
+            Check::Email => "A usable email address (from the NameID or the configured attribute)",
+            Check::Domain => "The email's domain is a verified domain of this account",
+        }
+    }
+
+    /// The check a response rule's refusal belongs to. Exhaustive on purpose: a new rule must be placed here.
+    pub fn of(rejection: &Rejection) -> Check {
+        match rejection {
+            Rejection::TooLarge | Rejection::Malformed(_) | Rejection::NotAResponse(_) => Check::Readable,
+            Rejection::Status { .. } => Check::Status,
+            Rejection::Destination { .. } | Rejection::MissingDestination => Check::Destination,
+            Rejection::Issuer { .. } => Check::Issuer,
+            Rejection::InResponseTo { .. } | Rejection::Unsolicited => Check::InResponseTo,
+            Rejection::AssertionCount(_)
+            | Rejection::EncryptedAssertionCount(_)
+            | Rejection::MixedAssertions
+            | Rejection::AssertionMisplaced
+            | Rejection::CommentInAssertion => Check::OneAssertion,
+            Rejection::NoDecryptionKey(_)
+            | Rejection::UnsupportedEncryption(_)
+            | Rejection::MalformedEncryption(_)
+            | Rejection::Undecryptable(_)
+            | Rejection::DecryptedContent(_)
+            | Rejection::DecryptedDtd => Check::Decryption,
+            Rejection::Signature { .. }
+            | Rejection::Unsigned
+            | Rejection::UnsignedEncrypted
+            | Rejection::SignedElementMismatch => Check::Signature,
+            Rejection::NoNameId | Rejection::NoSubjectConfirmation(_) | Rejection::Recipient { .. } => Check::Subject,
+            Rejection::Expired(_) | Rejection::NotYetValid(_) | Rejection::MissingTime(_) => Check::Validity,
+            Rejection::NoAudience(_) | Rejection::Audience { .. } => Check::Audience,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckOutcome {
+    Passed,
+    Failed(String),
+    /// An earlier check failed, so a sign-in would have stopped before this one.
+    NotReached,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckResult {
+    pub check: Check,
+    pub outcome: CheckOutcome,
+}
+
+/// Every check in order: those before `failed` passed, `failed` failed with its reason, the rest not reached.
+pub fn outcomes(failed: Option<(Check, String)>) -> Vec<CheckResult> {
+    let mut reached = true;
+    Check::ALL
+        .iter()
+        .map(|&check| {
+            let outcome = match &failed {
+                Some((at, reason)) if *at == check => {
+                    reached = false;
+                    CheckOutcome::Failed(reason.clone())
+                }
+                _ if reached => CheckOutcome::Passed,
+                _ => CheckOutcome::NotReached,
+            };
+            CheckResult { check, outcome }
+        })
+        .collect()
+}
+
+/// What a Test SSO run found.
+#[derive(Clone, Debug)]
+pub struct TestReport {
+    pub account: AccountId,
+    pub connection: ConnectionId,
+    pub connection_label: String,
+    /// The reference of the run's entry in the SSO events.
+    pub reference: String,
+    /// The decoded response as received, cut at `MAX_SHOWN_XML` bytes.
+    pub response_xml: String,
+    pub response_truncated: bool,
+    pub checks: Vec<CheckResult>,
+    /// Set once the signature verified: the identity comes only from signed content.
+    pub name_id: Option<String>,
+    pub name_id_format: Option<String>,
+    pub attributes: Vec<(String, Vec<String>)>,
+    pub email: Option<String>,
+    /// Whether the email's domain is a verified domain of this account.
+    pub email_domain_verified: Option<bool>,
+    /// The role the current role mappings give this identity.
+    pub role: Option<Role>,
+    /// Whether SSO is on for the account: while it is off, no one signs in even when every check passes.
+    pub sso_enabled: bool,
+}
+
+impl TestReport {
+    /// The first failed check and its reason.
+    pub fn first_failure(&self) -> Option<(Check, &str)> {
+        self.checks.iter().find_map(|c| match &c.outcome {
+            CheckOutcome::Failed(reason) => Some((c.check, reason.as_str())),
+            _ => None,
+        })
+    }
+
+    pub fn passed(&self) -> bool {
+        self.first_failure().is_none()
+    }
+}
+
+/// The response for showing: at most `MAX_SHOWN_XML` bytes (cut at a character boundary), and whether it was cut.
+pub fn shown_xml(xml: &[u8]) -> (String, bool) {
+    let text = String::from_utf8_lossy(xml);
+    if text.len() <= MAX_SHOWN_XML {
+        return (text.into_owned(), false);
+    }
+    let mut end = MAX_SHOWN_XML;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_before_the_failure_passed_and_after_it_were_not_reached() {
+        let list = outcomes(Some((Check::Signature, "bad".into())));
+        let at = list.iter().position(|c| c.check == Check::Signature).unwrap();
+        assert!(list[..at].iter().all(|c| c.outcome == CheckOutcome::Passed));
+        assert_eq!(list[at].outcome, CheckOutcome::Failed("bad".into()));
+        assert!(list[at + 1..].iter().all(|c| c.outcome == CheckOutcome::NotReached));
+        assert!(outcomes(None).iter().all(|c| c.outcome == CheckOutcome::Passed));
+    }
+
+    #[test]
+    fn rejections_belong_to_their_checks() {
+        assert_eq!(Check::of(&Rejection::Unsigned), Check::Signature);
+        assert_eq!(
+            Check::of(&Rejection::Audience {
+                found: "a".into(),
+                expected: "b".into()
+            }),
+            Check::Audience
+        );
+        assert_eq!(Check::of(&Rejection::Expired("1 hour".into())), Check::Validity);
+    }
+
+    #[test]
+    fn long_responses_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(MAX_SHOWN_XML);
+        let (shown, cut) = shown_xml(long.as_bytes());
+        assert!(cut && shown.len() <= MAX_SHOWN_XML);
+        assert_eq!(shown_xml(b"<a/>"), ("<a/>".into(), false));
+    }
+}
