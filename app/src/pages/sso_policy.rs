@@ -172,7 +172,11 @@ pub fn SsoEventsPanel(events: Vec<SsoEventView>, connections: Vec<(String, Strin
                                 .into_iter()
                                 .map(|e| {
                                     let connection = label_of(&e.connection_id);
-                                    let result = if e.outcome == "accepted" { "Signed in" } else { "Refused" };
+                                    let result = match e.outcome.as_str() {
+                                        "accepted" => "Signed in",
+                                        "test" => "Test SSO",
+                                        _ => "Refused",
+                                    };
                                     view! {
                                         <tr class=format!("sso-event-{}", e.outcome)>
                                             <td data-label="When"><span>{e.at}</span></td>
