@@ -214,3 +214,31 @@ test('assertions encrypted for the connection key sign users in; a weak cipher i
   expect(user.errors).toEqual([]);
   await user.context.close();
 });
+
+test('the owner tests SSO in a new tab and reads every check, the NameID and the role, with nobody signed in', async ({ page }) => {
+  const { domain } = await connectTestIdp(page);
+  const tester = `it-admin@${domain}`;
+  await idpUser(tester, { groups: ['everyone', 'engineering'] });
+
+  const card = page.getByRole('article', { name: 'Test IdP' });
+  const button = card.getByRole('link', { name: 'Test SSO' });
+  await expect(button).toHaveAttribute('target', '_blank');
+  const [report] = await Promise.all([page.context().waitForEvent('page'), button.click()]);
+  await signInAtIdp(report, tester);
+  await expect(report.locator('h1')).toHaveText('Test passed');
+  await expect(report.locator('main')).toContainText('Nobody was signed in');
+  await expect(report.locator('dd').first()).toHaveText(tester);
+  await expect(report.locator('main')).toContainText('Role the current mappings give');
+  await expect(report.locator('dd strong')).toHaveText('Admin');
+  await expect(report.locator('.check.failed')).toHaveCount(0);
+  await expect(report.locator('pre.saml-response')).toContainText('Response xmlns');
+  await screenshot(report, 'sso-test-report');
+  await report.close();
+
+  // The owner is still the owner, nobody joined the account, and the run is in the SSO events.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator('#sso-events')).toContainText('Test SSO passed');
+  await page.goto(page.url().replace(/\/sso$/, '/members'));
+  await expect(page.locator('main')).not.toContainText(tester);
+});

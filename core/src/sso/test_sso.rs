@@ -58,7 +58,7 @@ impl Check {
             Check::Issuer => "The issuer is the configured IdP entity ID",
             Check::InResponseTo => "The response answers this test's request",
             Check::OneAssertion => "Exactly one assertion, in its expected place",
-            Check::Decryption => "An encrypted assertion decrypts with this connection's SP keys",
+            Check::Decryption => "If the assertion is encrypted, it decrypts with this connection's SP keys",
             Check::Signature => "The IdP signed it with a configured certificate",
             Check::Subject => "The assertion names a user (NameID) for this ACS URL",
             Check::Validity => "The assertion is within its validity period (clock skew allowed)",
