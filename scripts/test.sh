@@ -16,19 +16,21 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy: server side"
-cargo clippy --locked -p gatehouse-core -p gatehouse-migrations -p server -p test-dns -p test-idp --all-targets -- -D warnings
+cargo clippy --locked -p gatehouse-core -p gatehouse-migrations -p server -p test-dns -p test-idp -p gatehouse-load --all-targets -- -D warnings
 step "clippy: browser side (wasm32)"
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests (SQLite)"
-cargo test --locked -p gatehouse-core -p gatehouse-migrations -p server -p app
+# gatehouse-load adds no feature to any shared dependency, so its debug binary (the load smoke below) costs
+# one crate here; a release build of it would rebuild the database and SAML stack (~6 minutes).
+cargo test --locked -p gatehouse-core -p gatehouse-migrations -p server -p app -p gatehouse-load
 df -h / | tail -n 1
 
 step "integration tests (PostgreSQL)"
 GATEHOUSE_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$work/pg")
 export GATEHOUSE_TEST_POSTGRES_URL
 # The same packages as above, so the test binaries are reused rather than rebuilt.
-cargo test --locked -p gatehouse-core -p gatehouse-migrations -p server -p app --test '*'
+cargo test --locked -p gatehouse-core -p gatehouse-migrations -p server -p app -p gatehouse-load --test '*'
 scripts/postgres.sh stop "$work/pg"
 unset GATEHOUSE_TEST_POSTGRES_URL
 
@@ -40,6 +42,13 @@ wasm="target/site/pkg/gatehouse.wasm"
 gzip_size=$(gzip -9 -c "$wasm" | wc -c)
 echo "release WASM: $(wc -c <"$wasm") bytes, $gzip_size bytes gzip (limit 256000)"
 [ "$gzip_size" -lt 256000 ] || { echo "the release WASM exceeds 250 KB gzip" >&2; exit 1; }
+
+step "load smoke test: SSO sign-ins and dashboard pages against the release server (SQLite, PostgreSQL)"
+# Seconds each; fails on any error, asserts no latency (docs/performance.md has the real measurement).
+export GATEHOUSE_LOAD_BIN="$GATEHOUSE_TARGET_DIR/debug/gatehouse-load"
+scripts/load.sh --smoke
+scripts/load.sh --smoke --postgres
+unset GATEHOUSE_LOAD_BIN
 
 step "browser tests (Playwright + Chromium)"
 mkdir -p "$work/e2e"
