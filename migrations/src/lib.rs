@@ -13,6 +13,7 @@ mod m20261123_000008_create_sso_requests_replay_and_events;
 mod m20261123_000009_create_sso_links;
 mod m20261123_000010_add_sso_event_raw_response;
 mod m20261123_000011_create_sso_test_requests;
+mod m20261124_000012_add_single_logout;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_create_sso_links::Migration),
             Box::new(m20261123_000010_add_sso_event_raw_response::Migration),
             Box::new(m20261123_000011_create_sso_test_requests::Migration),
+            Box::new(m20261124_000012_add_single_logout::Migration),
         ]
     }
 }

@@ -83,15 +83,25 @@ pub async fn sign_in(
     Ok(safe_return_path(next.as_deref()))
 }
 
-/// Ends the session (its row is deleted) and clears the cookie.
+/// Ends the session (its row is deleted) and clears the cookie; answers the page to open next: the sign-in
+/// page, or, for a session SSO opened through an IdP with single logout, the way on to sign out there too.
 #[server(prefix = "/api", endpoint = "auth/sign-out")]
-pub async fn sign_out() -> Result<(), AppError> {
+pub async fn sign_out() -> Result<String, AppError> {
     use super::context::*;
+    use gatehouse_core::sso::single_logout::{LogoutError, SignedOut};
+    let mut next = "/sign-in".to_owned();
     if let Some(token) = session_token() {
-        services()?.auth.sign_out(&token).await?;
+        match services()?.sso.sign_out(&token, now()).await {
+            Ok(SignedOut::Here) => {}
+            Ok(SignedOut::AtIdp { connection, request_id }) => {
+                next = format!("/saml/{connection}/logout?request={request_id}")
+            }
+            Err(LogoutError::Auth(e)) => return Err(e.into()),
+            Err(e) => return Err(internal(e)),
+        }
     }
     clear_session_cookie()?;
-    Ok(())
+    Ok(next)
 }
 
 /// The signed-in user and their accounts, or `None` when nobody is signed in.

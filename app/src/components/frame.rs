@@ -47,7 +47,7 @@ pub fn TopBar(info: SessionInfo, current_account: String) -> impl IntoView {
 #[component]
 fn SignOutButton() -> impl IntoView {
     view! {
-        <ApiForm action=SignOut::PATH.into() then=AfterSuccess::Open("/sign-in".into()) class=String::new()>
+        <ApiForm action=SignOut::PATH.into() then=AfterSuccess::OpenAnsweredPath class=String::new()>
             <button type="submit" class="button link">"Sign out"</button>
         </ApiForm>
     }

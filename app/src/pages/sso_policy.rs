@@ -175,6 +175,8 @@ pub fn SsoEventsPanel(events: Vec<SsoEventView>, connections: Vec<(String, Strin
                                     let result = match e.outcome.as_str() {
                                         "accepted" => "Signed in",
                                         "test" => "Test SSO",
+                                        "signed-out" => "Signed out",
+                                        "logout-refused" => "Sign-out refused",
                                         _ => "Refused",
                                     };
                                     view! {

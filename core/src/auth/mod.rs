@@ -11,7 +11,7 @@ pub use session::SessionPolicy;
 pub use throttle::ThrottlePolicy;
 
 use crate::ids::{AccountId, UserId};
-use crate::store::{Store, StoreError, ThrottleRow};
+use crate::store::{IdpSession, Store, StoreError, ThrottleRow};
 use crate::token;
 use chrono::{DateTime, Utc};
 use password::NewPassword;
@@ -97,7 +97,7 @@ impl AuthService {
                     e.into()
                 }
             })?;
-        let session = self.start_session(user_id, now).await?;
+        let session = self.start_session(user_id, None, now).await?;
         Ok(SignedUp { session, account_id })
     }
 
@@ -133,7 +133,7 @@ impl AuthService {
                 if self.sso_required(&user).await? {
                     return Err(AuthError::SsoRequired);
                 }
-                self.start_session(user.id, now).await
+                self.start_session(user.id, None, now).await
             }
             // Created by an account's SSO, without a password: say where to sign in instead.
             Some(user) if user.password_hash.is_none() && user.sso_account_id.is_some() => Err(AuthError::SsoRequired),
@@ -179,9 +179,12 @@ impl AuthService {
         })
     }
 
-    pub async fn sign_out(&self, session_token: &str) -> Result<(), AuthError> {
-        self.store.delete_session(&token::digest(session_token)).await?;
-        Ok(())
+    /// Ends the session; answers the IdP session behind it when SSO opened it, for single logout.
+    pub async fn sign_out(&self, session_token: &str) -> Result<Option<IdpSession>, AuthError> {
+        let hash = token::digest(session_token);
+        let idp_session = self.store.session(&hash).await?.and_then(|row| row.idp_session);
+        self.store.delete_session(&hash).await?;
+        Ok(idp_session)
     }
 
     /// Removes sessions that can no longer be used and forgotten sign-in failure counts, so the tables do not
@@ -196,12 +199,17 @@ impl AuthService {
     }
 
     /// Opens a session for a user whose identity is already established: by a password here, or by the IdP for
-    /// single sign-on.
-    pub async fn start_session(&self, user_id: UserId, now: DateTime<Utc>) -> Result<NewSession, AuthError> {
+    /// single sign-on (`idp_session` names the IdP's session, which single logout ends together with this one).
+    pub async fn start_session(
+        &self,
+        user_id: UserId,
+        idp_session: Option<&IdpSession>,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession, AuthError> {
         let token = token::generate();
         let expires_at = now + self.sessions.absolute;
         self.store
-            .insert_session(&token::digest(&token), user_id, now, expires_at)
+            .insert_session(&token::digest(&token), user_id, idp_session, now, expires_at)
             .await?;
         Ok(NewSession {
             token,

@@ -1,29 +1,14 @@
-//! The AuthnRequest Gatehouse sends to a connection's IdP, in the binding the connection uses: HTTP-Redirect
-//! (raw DEFLATE, Base64, URL-encoding, and when signing is on `SigAlg` + `Signature` over exactly
-//! `SAMLRequest=…&RelayState=…&SigAlg=…`, SAML bindings §3.4.4.1) or HTTP-POST (an enveloped XML signature).
-//!
-//! The redirect encoding is written here rather than taken from samael: samael signs the destination's whole
-//! query string, so an SSO URL that already carries parameters (Google's `?idpid=…`) gets a signature the IdP
-//! computes differently and rejects.
+//! The AuthnRequest Gatehouse sends to a connection's IdP, in the binding the connection uses (HTTP-Redirect or
+//! HTTP-POST, see [`super::binding`]).
 
-use super::metadata_signature::XMLSEC;
+use super::binding::{self, BindingError, Parameter, sign_enveloped, signature_template};
+pub use super::binding::{Outgoing, SigningKey};
 use super::options::{AuthnContext, RequestBinding};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use flate2::Compression;
-use flate2::write::DeflateEncoder;
-use openssl::hash::MessageDigest;
-use openssl::pkey::{PKey, Private};
-use samael::crypto::CertificateDer;
 use samael::schema::{AuthnContextClassRef, AuthnRequest, Issuer, NameIdPolicy, RequestedAuthnContext};
-use samael::signature::Signature;
 use samael::traits::ToXml;
-use std::io::Write;
 use url::Url;
-use url::form_urlencoded::byte_serialize;
 
-pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const HTTP_POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 const EMAIL_NAME_ID: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 
@@ -41,32 +26,6 @@ pub struct RequestParams<'a> {
     pub binding: RequestBinding,
     /// An opaque reference to the pending request; never a URL.
     pub relay_state: &'a str,
-}
-
-/// The SP key that signs, with its certificate (for the POST binding's KeyInfo).
-pub struct SigningKey<'a> {
-    pub private_key_pem: &'a str,
-    pub certificate_der: &'a [u8],
-}
-
-/// Where the browser goes next.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outgoing {
-    Redirect(Url),
-    /// An auto-submitting form posting `SAMLRequest` and `RelayState` to `action`.
-    Post {
-        action: Url,
-        saml_request: String,
-        relay_state: String,
-    },
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RequestError {
-    #[error("the SP key does not load: {0}")]
-    Key(String),
-    #[error("the AuthnRequest could not be written: {0}")]
-    Xml(String),
 }
 
 fn request(params: &RequestParams) -> AuthnRequest {
@@ -97,84 +56,53 @@ fn request(params: &RequestParams) -> AuthnRequest {
     }
 }
 
-fn encode(value: &str) -> String {
-    byte_serialize(value.as_bytes()).collect()
-}
-
 /// Builds the request and the browser's next step.
-pub fn outgoing(params: &RequestParams, key: Option<&SigningKey>) -> Result<Outgoing, RequestError> {
+pub fn outgoing(params: &RequestParams, key: Option<&SigningKey>) -> Result<Outgoing, BindingError> {
     let mut request = request(params);
+    let xml_error = |e: Box<dyn std::error::Error>| BindingError::Xml(e.to_string());
     match params.binding {
         RequestBinding::Redirect => {
-            let xml = request.to_string().map_err(|e| RequestError::Xml(e.to_string()))?;
-            let mut deflated = Vec::new();
-            {
-                let mut encoder = DeflateEncoder::new(&mut deflated, Compression::default());
-                encoder
-                    .write_all(xml.as_bytes())
-                    .map_err(|e| RequestError::Xml(e.to_string()))?;
-                encoder.finish().map_err(|e| RequestError::Xml(e.to_string()))?;
-            }
-            let mut signed_part = format!("SAMLRequest={}", encode(&STANDARD.encode(&deflated)));
-            if !params.relay_state.is_empty() {
-                signed_part.push_str(&format!("&RelayState={}", encode(params.relay_state)));
-            }
-            if let Some(key) = key {
-                signed_part.push_str(&format!("&SigAlg={}", encode(RSA_SHA256)));
-                let private = private_key(key)?;
-                let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &private)
-                    .map_err(|e| RequestError::Key(e.to_string()))?;
-                signer
-                    .update(signed_part.as_bytes())
-                    .map_err(|e| RequestError::Key(e.to_string()))?;
-                let signature = signer.sign_to_vec().map_err(|e| RequestError::Key(e.to_string()))?;
-                signed_part.push_str(&format!("&Signature={}", encode(&STANDARD.encode(signature))));
-            }
-            let mut url = params.destination.clone();
-            let query = match url.query() {
-                Some(existing) if !existing.is_empty() => format!("{existing}&{signed_part}"),
-                _ => signed_part,
-            };
-            url.set_query(Some(&query));
-            Ok(Outgoing::Redirect(url))
+            let xml = request.to_string().map_err(xml_error)?;
+            binding::redirect(
+                params.destination,
+                Parameter::SamlRequest,
+                &xml,
+                params.relay_state,
+                key,
+            )
+            .map(Outgoing::Redirect)
         }
         RequestBinding::Post => {
             let xml = match key {
                 Some(key) => {
-                    request.signature = Some(Signature::template(
-                        params.id,
-                        &CertificateDer::from(key.certificate_der.to_vec()),
-                    ));
-                    let der = private_key(key)?
-                        .private_key_to_der()
-                        .map_err(|e| RequestError::Key(e.to_string()))?;
-                    let _xmlsec = XMLSEC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    request
-                        .to_signed_xml(&der)
-                        .map_err(|e| RequestError::Xml(e.to_string()))?
+                    request.signature = Some(signature_template(params.id, key.certificate_der));
+                    sign_enveloped(&request.to_string().map_err(xml_error)?, key)?
                 }
-                None => request.to_string().map_err(|e| RequestError::Xml(e.to_string()))?,
+                None => request.to_string().map_err(xml_error)?,
             };
-            Ok(Outgoing::Post {
-                action: params.destination.clone(),
-                saml_request: STANDARD.encode(xml.as_bytes()),
-                relay_state: params.relay_state.to_owned(),
-            })
+            Ok(binding::post(
+                params.destination,
+                Parameter::SamlRequest,
+                &xml,
+                params.relay_state,
+            ))
         }
     }
-}
-
-fn private_key(key: &SigningKey) -> Result<PKey<Private>, RequestError> {
-    PKey::private_key_from_pem(key.private_key_pem.as_bytes()).map_err(|e| RequestError::Key(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ids::ConnectionId;
+    use crate::sso::binding::RSA_SHA256;
+    use crate::sso::metadata_signature::XMLSEC;
     use crate::sso::sp_keys::{KeyState, SpKey};
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
     use flate2::read::DeflateDecoder;
+    use openssl::hash::MessageDigest;
     use openssl::x509::X509;
+    use samael::crypto::CertificateDer;
     use std::io::Read;
 
     fn params<'a>(destination: &'a Url, binding: RequestBinding) -> RequestParams<'a> {
@@ -264,16 +192,21 @@ mod tests {
         let destination: Url = "https://sso.jumpcloud.com/saml2/acme".parse().unwrap();
         let Outgoing::Post {
             action,
-            saml_request,
+            parameter,
+            message,
             relay_state,
         } = outgoing(&params(&destination, RequestBinding::Post), Some(&signing)).unwrap()
         else {
             panic!("post expected");
         };
         assert_eq!(action, destination);
-        assert_eq!(relay_state, "r-7f3a");
-        let xml = String::from_utf8(STANDARD.decode(saml_request).unwrap()).unwrap();
+        assert_eq!((parameter, relay_state.as_str()), (Parameter::SamlRequest, "r-7f3a"));
+        let xml = String::from_utf8(STANDARD.decode(message).unwrap()).unwrap();
         assert!(xml.contains("SignatureValue") && xml.contains("ID=\"_req-42\""));
+        assert!(
+            xml.contains("xmlenc#sha256") && !xml.contains("xmldsig#sha1"),
+            "SHA-256 digest"
+        );
         let _xmlsec = XMLSEC.lock().unwrap_or_else(|p| p.into_inner());
         Crypto::verify_signed_xml(&xml, &CertificateDer::from(key.certificate.der().to_vec()), Some("ID")).unwrap();
     }

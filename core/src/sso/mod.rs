@@ -2,10 +2,12 @@
 //! and what Gatehouse tells the IdP about itself.
 
 pub mod authn_request;
+pub mod binding;
 pub mod certificate;
 pub mod connection;
 mod connection_rows;
 mod key_rotation;
+pub mod logout;
 pub mod metadata;
 pub mod metadata_fetch;
 pub mod metadata_monitor;
@@ -15,6 +17,7 @@ pub mod policy;
 pub mod response;
 pub mod role_mapping;
 pub mod sign_in;
+pub mod single_logout;
 pub mod sp_keys;
 pub mod sp_metadata;
 pub mod test_sso;

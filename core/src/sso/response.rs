@@ -15,15 +15,15 @@ use roxmltree::{Document, Node};
 use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode};
 use std::ops::Range;
 
-const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
-const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
-const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
-const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+pub(super) const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+pub(super) const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+pub(super) const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+pub(super) const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 /// Real responses are a few kilobytes; Entra's with 150 groups stays under 64 KB.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 /// SHA-256 and stronger; SHA-1 only where the owner allowed it for a legacy IdP.
-const STRONG: [AllowedSignatureAlgorithm; 6] = [
+pub(super) const STRONG: [AllowedSignatureAlgorithm; 6] = [
     AllowedSignatureAlgorithm::RsaSha256,
     AllowedSignatureAlgorithm::RsaSha384,
     AllowedSignatureAlgorithm::RsaSha512,
@@ -155,15 +155,15 @@ pub enum Rejection {
     Unsolicited,
 }
 
-fn is(node: &Node, namespace: &str, name: &str) -> bool {
+pub(super) fn is(node: &Node, namespace: &str, name: &str) -> bool {
     node.is_element() && node.tag_name().namespace() == Some(namespace) && node.tag_name().name() == name
 }
 
-fn child<'a, 'input>(node: Node<'a, 'input>, namespace: &str, name: &str) -> Option<Node<'a, 'input>> {
+pub(super) fn child<'a, 'input>(node: Node<'a, 'input>, namespace: &str, name: &str) -> Option<Node<'a, 'input>> {
     node.children().find(|n| is(n, namespace, name))
 }
 
-fn children<'a, 'input>(
+pub(super) fn children<'a, 'input>(
     node: Node<'a, 'input>,
     namespace: &'static str,
     name: &'static str,
@@ -173,7 +173,7 @@ fn children<'a, 'input>(
 
 /// All the text of an element, comments and element boundaries ignored, trimmed: `a@b.com<!---->.evil.com`
 /// reads as the whole `a@b.com.evil.com`, never as its first text node.
-fn whole_text(node: Node) -> String {
+pub(super) fn whole_text(node: Node) -> String {
     node.descendants()
         .filter(|n| n.is_text())
         .filter_map(|n| n.text())
@@ -190,7 +190,7 @@ fn time(node: Node, attribute: &str) -> Option<Result<DateTime<Utc>, Rejection>>
     })
 }
 
-fn ago(duration: Duration) -> String {
+pub(super) fn ago(duration: Duration) -> String {
     let seconds = duration.num_seconds().max(1);
     match seconds {
         s if s < 120 => format!("{s} seconds"),
@@ -429,7 +429,7 @@ fn verify_signature(text: &str, root: Node, expected: &Expectations) -> Result<S
 
 /// The fingerprint of a certificate the message carries in a signature's KeyInfo (never trusted, only named);
 /// an encrypted assertion's KeyInfo names the SP's certificate, not a signer.
-fn offered_certificate(root: Node) -> Option<String> {
+pub(super) fn offered_certificate(root: Node) -> Option<String> {
     let base64 = root
         .descendants()
         .filter(|n| is(n, DS, "Signature"))

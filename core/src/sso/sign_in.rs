@@ -2,7 +2,8 @@
 //! ACS under every rule (the response rules, one use per request, replay, the account's verified domains), with
 //! each attempt recorded for the owner's SSO events log.
 
-use super::authn_request::{Outgoing, RequestError, RequestParams, SigningKey, outgoing};
+use super::authn_request::{Outgoing, RequestParams, SigningKey, outgoing};
+use super::binding::BindingError;
 use super::connection::{Connection, ConnectionService};
 use super::options::EmailSource;
 use super::response::{Expectations, MAX_RESPONSE_BYTES, SignedAssertion, validate_response};
@@ -11,7 +12,7 @@ use super::test_sso::{Check, TestReport, outcomes, shown_xml};
 use crate::audit;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
 use crate::ids::{AccountId, ConnectionId, UserId};
-use crate::store::{PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError};
+use crate::store::{IdpSession, PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError};
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
 use base64::Engine;
@@ -36,7 +37,7 @@ pub enum StartError {
     #[error("Single sign-on is turned off for this account.")]
     SsoOff,
     #[error("{0}")]
-    Request(#[from] RequestError),
+    Request(#[from] BindingError),
     #[error("The connection has no active SP key.")]
     NoKey,
     #[error(transparent)]
@@ -79,14 +80,15 @@ pub struct Refused {
 
 #[derive(Clone)]
 pub struct SsoService {
-    store: Store,
-    connections: ConnectionService,
-    auth: AuthService,
+    pub(super) store: Store,
+    pub(super) connections: ConnectionService,
+    pub(super) auth: AuthService,
     /// How long each event keeps the raw response for support; zero keeps none.
     raw_retention: Duration,
 }
 
-fn reference() -> String {
+/// A short code joining what a user is shown to the owner's SSO events.
+pub(super) fn reference() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..10].to_uppercase()
 }
 
@@ -153,7 +155,7 @@ impl SsoService {
         }
     }
 
-    async fn connection(&self, id: ConnectionId) -> Result<Option<(AccountId, Connection)>, StoreError> {
+    pub(super) async fn connection(&self, id: ConnectionId) -> Result<Option<(AccountId, Connection)>, StoreError> {
         let Some(row) = self.store.connection_by_id(id).await? else {
             return Ok(None);
         };
@@ -422,7 +424,7 @@ impl SsoService {
         let skew = Duration::seconds(connection.options.clock_skew_seconds.into());
         let fresh = self
             .store
-            .remember_assertion(connection.id, &assertion.id, assertion.valid_until + skew)
+            .remember_message(connection.id, &assertion.id, assertion.valid_until + skew)
             .await
             .map_err(store_error)?;
         if !fresh {
@@ -485,7 +487,16 @@ impl SsoService {
             .map_err(store_error)?;
         let session = self
             .auth
-            .start_session(provisioned.user_id, now)
+            .start_session(
+                provisioned.user_id,
+                Some(&IdpSession {
+                    connection_id: connection.id,
+                    name_id: assertion.name_id.clone(),
+                    name_id_format: assertion.name_id_format.clone(),
+                    session_index: assertion.session_index.clone(),
+                }),
+                now,
+            )
             .await
             .map_err(|e| ("Single sign-on is unavailable right now.", e.to_string(), None))?;
         Ok(SignedIn {

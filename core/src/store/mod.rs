@@ -3,6 +3,7 @@
 mod accounts;
 mod connections;
 mod domains;
+mod logout;
 mod policy;
 mod schema;
 mod sso;
@@ -12,9 +13,10 @@ mod users;
 pub use accounts::InvitationRow;
 pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, SpKeyRow};
 pub use domains::DomainRow;
+pub use logout::LogoutRequestRow;
 pub use policy::{AuditRow, PolicyRow};
 pub use sso::{PendingRequestRow, Provisioned, Provisioning, SsoEventRow};
-pub use users::{SessionRow, ThrottleRow, UserRow};
+pub use users::{IdpSession, SessionRow, ThrottleRow, UserRow};
 
 use gatehouse_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};

@@ -94,6 +94,11 @@ pub mod session {
         pub created_at: DateTimeUtc,
         pub last_seen_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
+        /// Set for a session opened by SSO: the IdP session it belongs to, for single logout.
+        pub sso_connection_id: Option<Uuid>,
+        pub sso_name_id: Option<String>,
+        pub sso_name_id_format: Option<String>,
+        pub sso_session_index: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -391,6 +396,28 @@ pub mod sso_link {
         pub name_id: String,
         pub user_id: Uuid,
         pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod sso_logout_request {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sso_logout_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub connection_id: Uuid,
+        pub name_id: String,
+        pub name_id_format: Option<String>,
+        pub session_index: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

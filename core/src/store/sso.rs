@@ -221,8 +221,9 @@ impl Store {
             }))
     }
 
-    /// Records an accepted assertion's ID; `false` when the connection already accepted it (a replay).
-    pub async fn remember_assertion(
+    /// Records the ID of an accepted assertion or LogoutRequest (IdPs make both unique); `false` when the
+    /// connection already accepted it (a replay).
+    pub async fn remember_message(
         &self,
         connection_id: ConnectionId,
         assertion_id: &str,
@@ -244,7 +245,8 @@ impl Store {
         }
     }
 
-    /// Deletes pending requests and remembered assertions that can no longer matter.
+    /// Deletes pending requests (AuthnRequests and LogoutRequests) and remembered message IDs that can no longer
+    /// matter.
     pub async fn delete_expired_sso_state(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let requests = sso_request::Entity::delete_many()
             .filter(sso_request::Column::ExpiresAt.lt(now))
@@ -256,7 +258,8 @@ impl Store {
             .exec(&self.db)
             .await?
             .rows_affected;
-        Ok(requests + assertions)
+        let logouts = self.delete_expired_logout_requests(now).await?;
+        Ok(requests + assertions + logouts)
     }
 
     /// The account and connection that sign in users of a verified domain (ASCII form), if any account holds it.

@@ -2,7 +2,7 @@
 
 use super::schema::{account, membership, session, sign_in_throttle, user};
 use super::{Store, StoreError};
-use crate::ids::{AccountId, UserId};
+use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
@@ -22,6 +22,18 @@ pub struct SessionRow {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The IdP session behind a session opened by SSO.
+    pub idp_session: Option<IdpSession>,
+}
+
+/// Who the IdP said signed in, as a LogoutRequest names them: the connection, the NameID (with its format) and
+/// the IdP's SessionIndex from the assertion's AuthnStatement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdpSession {
+    pub connection_id: ConnectionId,
+    pub name_id: String,
+    pub name_id_format: Option<String>,
+    pub session_index: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -106,6 +118,7 @@ impl Store {
         &self,
         token_hash: &str,
         user_id: UserId,
+        idp_session: Option<&IdpSession>,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -115,6 +128,10 @@ impl Store {
             created_at: Set(now),
             last_seen_at: Set(now),
             expires_at: Set(expires_at),
+            sso_connection_id: Set(idp_session.map(|s| s.connection_id.as_uuid())),
+            sso_name_id: Set(idp_session.map(|s| s.name_id.clone())),
+            sso_name_id_format: Set(idp_session.and_then(|s| s.name_id_format.clone())),
+            sso_session_index: Set(idp_session.and_then(|s| s.session_index.clone())),
         })
         .exec_without_returning(&self.db)
         .await?;
@@ -126,11 +143,21 @@ impl Store {
             return Ok(None);
         };
         let user = user::Entity::find_by_id(s.user_id).one(&self.db).await?;
+        let idp_session = match (s.sso_connection_id, s.sso_name_id) {
+            (Some(connection_id), Some(name_id)) => Some(IdpSession {
+                connection_id: ConnectionId::from(connection_id),
+                name_id,
+                name_id_format: s.sso_name_id_format,
+                session_index: s.sso_session_index,
+            }),
+            _ => None,
+        };
         Ok(user.map(|u| SessionRow {
             user: u.into(),
             created_at: s.created_at,
             last_seen_at: s.last_seen_at,
             expires_at: s.expires_at,
+            idp_session,
         }))
     }
 
@@ -148,6 +175,24 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Ends the sessions an IdP's LogoutRequest names: those opened through `connection_id` for `name_id` and,
+    /// when the request lists SessionIndex values, only those IdP sessions. Answers how many ended.
+    pub async fn delete_idp_sessions(
+        &self,
+        connection_id: ConnectionId,
+        name_id: &str,
+        session_indexes: &[String],
+    ) -> Result<u64, StoreError> {
+        let mut matching = Condition::all()
+            .add(session::Column::SsoConnectionId.eq(connection_id.as_uuid()))
+            .add(session::Column::SsoNameId.eq(name_id));
+        if !session_indexes.is_empty() {
+            matching = matching.add(session::Column::SsoSessionIndex.is_in(session_indexes.iter().cloned()));
+        }
+        let result = session::Entity::delete_many().filter(matching).exec(&self.db).await?;
+        Ok(result.rows_affected)
     }
 
     /// Deletes sessions past their absolute expiry or unused since `idle_before`; answers how many.

@@ -1,16 +1,18 @@
 //! Public SAML endpoints of each connection: its SP metadata, the start of SP-initiated sign-in (by connection or
-//! by email domain), and the Assertion Consumer Service.
+//! by email domain), the Assertion Consumer Service, and single logout (the way on to the IdP after signing out,
+//! and the SLO URL where the IdP's LogoutRequests and LogoutResponses arrive).
 
 use crate::AppState;
 use app::api::context::{SESSION_COOKIE, safe_return_path, session_cookie};
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use gatehouse_core::ConnectionId;
-use gatehouse_core::sso::authn_request::Outgoing;
+use gatehouse_core::sso::binding::{self, Incoming, Outgoing, Parameter};
 use gatehouse_core::sso::sign_in::{AcsOutcome, REQUEST_LIFETIME, StartError, Started};
+use gatehouse_core::sso::single_logout::{LogoutError, SloOutcome};
 use gatehouse_core::sso::test_sso::{CheckOutcome, TestReport};
 use gatehouse_core::tenancy::TenancyError;
 use url::Url;
@@ -24,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/saml/{connection}/login", get(login))
         .route("/saml/{connection}/test", get(test))
         .route("/saml/{connection}/acs", post(acs))
+        .route("/saml/{connection}/logout", get(logout))
+        .route("/saml/{connection}/slo", get(slo_redirect).post(slo_post))
         .route("/sso/start", get(start_by_domain))
 }
 
@@ -88,14 +92,27 @@ fn escape(text: &str) -> String {
 
 /// A page for the end user: a short reason, and a reference the owner finds in the SSO events.
 fn end_user_page(status: StatusCode, message: &str, reference: Option<&str>) -> Response {
+    notice_page(
+        status,
+        "Single sign-on did not work",
+        message,
+        reference,
+        "Back to sign-in",
+    )
+}
+
+/// A small page with a heading, a message, an optional reference for the owner, and the way back to sign-in.
+fn notice_page(status: StatusCode, heading: &str, message: &str, reference: Option<&str>, back: &str) -> Response {
     let reference = reference
         .map(|r| format!("<p>Reference for your administrator: <code>{}</code></p>", escape(r)))
         .unwrap_or_default();
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Sign-in failed · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Single sign-on did not work</h2><p>{}</p>{reference}<p><a class=\"button secondary\" href=\"/sign-in\">Back to sign-in</a></p></div></main></body></html>",
-        escape(message)
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{heading} · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>{heading}</h2><p>{}</p>{reference}<p><a class=\"button secondary\" href=\"/sign-in\">{back}</a></p></div></main></body></html>",
+        escape(message),
+        heading = escape(heading),
+        back = escape(back),
     );
-    (status, Html(body)).into_response()
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
 /// Starts SP-initiated sign-in through a connection: stores the request, sets the binding cookie, and sends the
@@ -162,21 +179,30 @@ async fn test(State(state): State<AppState>, Path(connection): Path<String>, hea
     }
 }
 
-/// The browser's way to the IdP for a started request, with the cookie that binds the request to it.
-fn to_idp(state: &AppState, id: ConnectionId, started: Started) -> Response {
-    let cookie = binding_cookie(state, id, &started.browser_token, REQUEST_LIFETIME.num_seconds());
-    let mut response = match started.outgoing {
+/// Sends the browser to the IdP with a SAML message: a redirect, or an auto-submitting form for HTTP-POST.
+fn send(outgoing: Outgoing, doing: &str) -> Response {
+    match outgoing {
         Outgoing::Redirect(url) => Redirect::to(url.as_str()).into_response(),
         Outgoing::Post {
             action,
-            saml_request,
+            parameter,
+            message,
             relay_state,
         } => Html(format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signing in · Gatehouse</title></head><body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"SAMLRequest\" value=\"{saml_request}\"><input type=\"hidden\" name=\"RelayState\" value=\"{relay_state}\"><noscript><p>Your browser does not run scripts; continue to your identity provider:</p></noscript><button type=\"submit\">Continue to sign in</button></form></body></html>",
-            action.as_str().replace('&', "&amp;").replace('"', "&quot;")
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{doing} · Gatehouse</title></head><body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"{}\" value=\"{message}\"><input type=\"hidden\" name=\"RelayState\" value=\"{}\"><noscript><p>Your browser does not run scripts; continue to your identity provider:</p></noscript><button type=\"submit\">Continue</button></form></body></html>",
+            escape(action.as_str()),
+            parameter.name(),
+            escape(&relay_state),
+            doing = escape(doing),
         ))
         .into_response(),
-    };
+    }
+}
+
+/// The browser's way to the IdP for a started request, with the cookie that binds the request to it.
+fn to_idp(state: &AppState, id: ConnectionId, started: Started) -> Response {
+    let cookie = binding_cookie(state, id, &started.browser_token, REQUEST_LIFETIME.num_seconds());
+    let mut response = send(started.outgoing, "Signing in");
     match HeaderValue::from_str(&cookie) {
         Ok(value) => {
             response.headers_mut().append(header::SET_COOKIE, value);
@@ -307,6 +333,116 @@ async fn acs(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+#[derive(serde::Deserialize)]
+struct LogoutQuery {
+    request: String,
+}
+
+/// After signing out of Gatehouse: on to the IdP with the stored LogoutRequest.
+async fn logout(
+    State(state): State<AppState>,
+    Path(connection): Path<String>,
+    Query(query): Query<LogoutQuery>,
+) -> Response {
+    let Ok(id) = connection.parse::<ConnectionId>() else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    match state
+        .services
+        .sso
+        .logout_request(id, &query.request, chrono::Utc::now())
+        .await
+    {
+        Ok(outgoing) => send(outgoing, "Signing out"),
+        Err(e @ LogoutError::UnknownRequest) => signed_out_page(&e.to_string()),
+        Err(e) => internal(format!("single logout of {id}: {e}")),
+    }
+}
+
+fn signed_out_page(message: &str) -> Response {
+    notice_page(StatusCode::OK, "You are signed out", message, None, "Sign in again")
+}
+
+#[derive(serde::Deserialize)]
+struct SloForm {
+    #[serde(rename = "SAMLRequest")]
+    saml_request: Option<String>,
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+/// The SLO URL, HTTP-Redirect binding: the raw query, whose exact bytes the IdP's signature covers.
+async fn slo_redirect(
+    State(state): State<AppState>,
+    Path(connection): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    slo(
+        state,
+        &connection,
+        binding::from_redirect(query.as_deref().unwrap_or_default()),
+    )
+    .await
+}
+
+/// The SLO URL, HTTP-POST binding.
+async fn slo_post(
+    State(state): State<AppState>,
+    Path(connection): Path<String>,
+    Form(form): Form<SloForm>,
+) -> Response {
+    let incoming = match (form.saml_request, form.saml_response) {
+        (Some(message), None) => binding::from_post(Parameter::SamlRequest, &message, form.relay_state.as_deref()),
+        (None, Some(message)) => binding::from_post(Parameter::SamlResponse, &message, form.relay_state.as_deref()),
+        (None, None) => Err(binding::DecodeError::Missing),
+        (Some(_), Some(_)) => Err(binding::DecodeError::Repeated("a SAML message")),
+    };
+    slo(state, &connection, incoming).await
+}
+
+/// A LogoutRequest from the IdP is carried out and answered; a LogoutResponse completes a sign-out. A message
+/// that cannot even be decoded changes nothing and is not recorded (it names no verifiable sender).
+async fn slo(state: AppState, connection: &str, incoming: Result<Incoming, binding::DecodeError>) -> Response {
+    let Ok(id) = connection.parse::<ConnectionId>() else {
+        return end_user_page(
+            StatusCode::NOT_FOUND,
+            "This sign-out address is not a known SSO connection.",
+            None,
+        );
+    };
+    let incoming = match incoming {
+        Ok(incoming) => incoming,
+        Err(e) => {
+            tracing::info!(connection = %id, error = %e, "undecodable message at the SLO URL");
+            return notice_page(
+                StatusCode::BAD_REQUEST,
+                "Sign-out did not complete",
+                &format!("The sign-out message could not be read: {e}."),
+                None,
+                "Back to sign-in",
+            );
+        }
+    };
+    match state.services.sso.slo(id, &incoming, chrono::Utc::now()).await {
+        Ok(SloOutcome::Answered { outgoing, .. }) => send(outgoing, "Signing out"),
+        Ok(SloOutcome::Completed { idp_failure: None }) => {
+            signed_out_page("You are signed out of Gatehouse and of your identity provider.")
+        }
+        Ok(SloOutcome::Completed { idp_failure: Some(_) }) => signed_out_page(
+            "You are signed out of Gatehouse. Your identity provider could not sign you out of every application: close your browser to be sure.",
+        ),
+        Err(refused) => notice_page(
+            StatusCode::BAD_REQUEST,
+            "Sign-out did not complete",
+            refused.user_message,
+            Some(&refused.reference),
+            "Back to sign-in",
+        ),
+    }
 }
 
 /// The Owner's Test SSO report: the verdict, every check, what the response gives, and the response itself.

@@ -1,0 +1,335 @@
+//! Single logout messages (SAML core §3.7) in plain Rust with the current time passed in: Gatehouse's
+//! LogoutRequest and LogoutResponse, and the rules an IdP's LogoutRequest or LogoutResponse meets before it ends a
+//! session or completes a sign-out. A logout message from the IdP must be signed with a configured certificate
+//! (in the query string for HTTP-Redirect, enveloped for HTTP-POST) and every field is read from what the
+//! signature covers: a forged LogoutRequest would otherwise sign anyone out of Gatehouse.
+
+use super::binding::{Incoming, Parameter, QuerySignatureError, verify_query_signature};
+use super::certificate::Certificate;
+use super::metadata_signature::XMLSEC;
+use super::response::{DS, SAML, SAMLP, STRONG, SUCCESS, ago, child, children, is, offered_certificate, whole_text};
+use crate::store::IdpSession;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use quick_xml::escape::escape;
+use roxmltree::{Document, Node};
+use samael::crypto::{CertificateDer, Crypto, CryptoProvider, ReduceMode};
+
+/// How long after its IssueInstant a logout message is acted on (beyond the clock skew). Front-channel logout
+/// messages cross the browser within seconds; a longer window only widens replay.
+pub const MESSAGE_LIFETIME: Duration = Duration::minutes(5);
+/// The status of a LogoutResponse when some session could not be ended (SAML core §3.7.3.2).
+pub const PARTIAL_LOGOUT: &str = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout";
+
+/// Gatehouse's LogoutRequest to the IdP, naming the IdP session the signed-out session came from.
+pub struct LogoutRequestParams<'a> {
+    pub id: &'a str,
+    pub now: DateTime<Utc>,
+    pub destination: &'a str,
+    pub sp_entity_id: &'a str,
+    pub idp_session: &'a IdpSession,
+}
+
+/// Gatehouse's LogoutResponse to an IdP's LogoutRequest.
+pub struct LogoutResponseParams<'a> {
+    pub id: &'a str,
+    pub now: DateTime<Utc>,
+    pub destination: &'a str,
+    pub sp_entity_id: &'a str,
+    pub in_response_to: &'a str,
+    pub status: &'a str,
+}
+
+fn instant(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The LogoutRequest as XML, with `signature` (an enveloped-signature template, or nothing) after the Issuer as
+/// the schema orders it. Written here because samael's LogoutRequest puts SessionIndex before NameID, which the
+/// schema forbids and strict IdPs refuse.
+pub fn logout_request_xml(params: &LogoutRequestParams, signature: &str) -> String {
+    let session = params.idp_session;
+    let format = session
+        .name_id_format
+        .as_deref()
+        .map(|f| format!(" Format=\"{}\"", escape(f)))
+        .unwrap_or_default();
+    let session_index = session
+        .session_index
+        .as_deref()
+        .map(|s| format!("<samlp:SessionIndex>{}</samlp:SessionIndex>", escape(s)))
+        .unwrap_or_default();
+    format!(
+        r#"<samlp:LogoutRequest xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{destination}" NotOnOrAfter="{until}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:NameID{format}>{name_id}</saml:NameID>{session_index}</samlp:LogoutRequest>"#,
+        id = escape(params.id),
+        now = instant(params.now),
+        until = instant(params.now + MESSAGE_LIFETIME),
+        destination = escape(params.destination),
+        issuer = escape(params.sp_entity_id),
+        name_id = escape(&session.name_id),
+    )
+}
+
+/// The LogoutResponse as XML, with `signature` placed as in [`logout_request_xml`].
+pub fn logout_response_xml(params: &LogoutResponseParams, signature: &str) -> String {
+    format!(
+        r#"<samlp:LogoutResponse xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{destination}" InResponseTo="{in_response_to}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<samlp:Status><samlp:StatusCode Value="{status}"/></samlp:Status></samlp:LogoutResponse>"#,
+        id = escape(params.id),
+        now = instant(params.now),
+        destination = escape(params.destination),
+        in_response_to = escape(params.in_response_to),
+        issuer = escape(params.sp_entity_id),
+        status = escape(params.status),
+    )
+}
+
+/// What this connection expects of a logout message from its IdP.
+#[derive(Clone, Debug)]
+pub struct LogoutExpectations<'a> {
+    pub idp_entity_id: &'a str,
+    /// The signing certificates the owner configured.
+    pub certificates: &'a [Certificate],
+    /// This connection's SLO URL: the message's Destination.
+    pub slo_url: &'a str,
+    pub allow_sha1: bool,
+    pub clock_skew: Duration,
+    pub now: DateTime<Utc>,
+}
+
+/// An IdP's LogoutRequest that passed every rule: whom it signs out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdpLogoutRequest {
+    pub id: String,
+    pub name_id: String,
+    /// Empty: every session of the NameID through this connection.
+    pub session_indexes: Vec<String>,
+    /// Until when a replay could still pass the time rules: keep the ID at least that long.
+    pub valid_until: DateTime<Utc>,
+}
+
+/// An IdP's LogoutResponse that passed every rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdpLogoutResponse {
+    pub in_response_to: String,
+    /// `None` for Success; otherwise the IdP's status code(s) and message.
+    pub failure: Option<String>,
+}
+
+/// Why a logout message was refused, in words the owner can act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LogoutRejection {
+    #[error("the message is not well-formed XML, or declares a DTD ({0})")]
+    Malformed(String),
+    #[error("the message is a {found}, expected a {expected}")]
+    WrongMessage { found: String, expected: &'static str },
+    #[error("the {0} is not signed; Gatehouse acts only on signed logout messages")]
+    Unsigned(&'static str),
+    #[error("{0}")]
+    QuerySignature(#[from] QuerySignatureError),
+    #[error(
+        "the signature does not verify with the configured certificate(s) (SHA-256 {configured}){}",
+        .offered.as_ref().map(|o| format!("; the message names a certificate with SHA-256 {o}")).unwrap_or_default()
+    )]
+    Signature {
+        configured: String,
+        offered: Option<String>,
+    },
+    #[error("the signature covers another element than the {0}")]
+    SignedElementMismatch(&'static str),
+    #[error("the message has no ID")]
+    MissingId,
+    #[error("the issuer was {found}, expected the IdP entity ID {expected}")]
+    Issuer { found: String, expected: String },
+    #[error("the Destination was {found}, expected this connection's SLO URL {expected}")]
+    Destination { found: String, expected: String },
+    #[error("the message has no Destination; a signed logout message must name this connection's SLO URL")]
+    MissingDestination,
+    #[error("the message has no valid IssueInstant")]
+    MissingIssueInstant,
+    #[error("the message was issued {0} ago: too old to act on (check the server clocks, or a replay)")]
+    TooOld(String),
+    #[error("the message was issued {0} in the future: check the server clocks")]
+    FromTheFuture(String),
+    #[error("the LogoutRequest expired {0} ago (NotOnOrAfter)")]
+    Expired(String),
+    #[error("the LogoutRequest names no NameID")]
+    MissingNameId,
+    #[error("the LogoutRequest carries an encrypted NameID, which Gatehouse does not accept")]
+    EncryptedNameId,
+    #[error("the LogoutResponse answers no request (no InResponseTo)")]
+    MissingInResponseTo,
+}
+
+/// Applies every rule to an IdP's LogoutRequest.
+pub fn validate_logout_request(
+    incoming: &Incoming,
+    expected: &LogoutExpectations,
+) -> Result<IdpLogoutRequest, LogoutRejection> {
+    let signed = signed_message(incoming, "LogoutRequest", expected)?;
+    let document = Document::parse(&signed).map_err(|e| LogoutRejection::Malformed(e.to_string()))?;
+    let root = document.root_element();
+    let issued = check_envelope(root, expected)?;
+    if let Some(until) = time(root, "NotOnOrAfter")?
+        && expected.now >= until + expected.clock_skew
+    {
+        return Err(LogoutRejection::Expired(ago(expected.now - until)));
+    }
+    if child(root, SAML, "EncryptedID").is_some() {
+        return Err(LogoutRejection::EncryptedNameId);
+    }
+    let name_id = child(root, SAML, "NameID")
+        .map(whole_text)
+        .filter(|n| !n.is_empty())
+        .ok_or(LogoutRejection::MissingNameId)?;
+    Ok(IdpLogoutRequest {
+        id: root.attribute("ID").unwrap_or_default().to_owned(),
+        name_id,
+        session_indexes: children(root, SAMLP, "SessionIndex").map(whole_text).collect(),
+        valid_until: issued + MESSAGE_LIFETIME + expected.clock_skew,
+    })
+}
+
+/// Applies every rule to an IdP's LogoutResponse; which request it answers is for the caller to match.
+pub fn validate_logout_response(
+    incoming: &Incoming,
+    expected: &LogoutExpectations,
+) -> Result<IdpLogoutResponse, LogoutRejection> {
+    let signed = signed_message(incoming, "LogoutResponse", expected)?;
+    let document = Document::parse(&signed).map_err(|e| LogoutRejection::Malformed(e.to_string()))?;
+    let root = document.root_element();
+    check_envelope(root, expected)?;
+    let in_response_to = root
+        .attribute("InResponseTo")
+        .filter(|v| !v.is_empty())
+        .ok_or(LogoutRejection::MissingInResponseTo)?;
+    let status = child(root, SAMLP, "Status");
+    let code = status.and_then(|s| child(s, SAMLP, "StatusCode"));
+    let failure = match code.and_then(|c| c.attribute("Value")) {
+        Some(SUCCESS) => None,
+        found => {
+            let nested = code
+                .and_then(|c| child(c, SAMLP, "StatusCode"))
+                .and_then(|c| c.attribute("Value"));
+            let message = status
+                .and_then(|s| child(s, SAMLP, "StatusMessage"))
+                .map(whole_text)
+                .filter(|m| !m.is_empty());
+            Some(format!(
+                "{}{}{}",
+                found.unwrap_or("(no status)"),
+                nested.map(|n| format!(" / {n}")).unwrap_or_default(),
+                message.map(|m| format!(": {m}")).unwrap_or_default()
+            ))
+        }
+    };
+    Ok(IdpLogoutResponse {
+        in_response_to: in_response_to.to_owned(),
+        failure,
+    })
+}
+
+/// The message's XML as its signature covers it: the whole inflated message for a query signature, xmlsec's
+/// pre-digest content of an enveloped one (which must be the very root element that arrived).
+fn signed_message(
+    incoming: &Incoming,
+    kind: &'static str,
+    expected: &LogoutExpectations,
+) -> Result<String, LogoutRejection> {
+    let document = Document::parse(&incoming.xml).map_err(|e| LogoutRejection::Malformed(e.to_string()))?;
+    let root = document.root_element();
+    if !is(&root, SAMLP, kind) {
+        return Err(LogoutRejection::WrongMessage {
+            found: root.tag_name().name().to_owned(),
+            expected: kind,
+        });
+    }
+    let parameter = if kind == "LogoutRequest" {
+        Parameter::SamlRequest
+    } else {
+        Parameter::SamlResponse
+    };
+    if incoming.parameter != parameter {
+        return Err(LogoutRejection::WrongMessage {
+            found: format!("{kind} sent as {}", incoming.parameter.name()),
+            expected: kind,
+        });
+    }
+    if let Some(signature) = &incoming.query_signature {
+        verify_query_signature(signature, expected.certificates, expected.allow_sha1)?;
+        return Ok(incoming.xml.clone());
+    }
+    if child(root, DS, "Signature").is_none() {
+        return Err(LogoutRejection::Unsigned(kind));
+    }
+    let trusted: Vec<CertificateDer> = expected
+        .certificates
+        .iter()
+        .map(|c| CertificateDer::from(c.der().to_vec()))
+        .collect();
+    let allowed = (!expected.allow_sha1).then_some(&STRONG[..]);
+    let verified = {
+        let _xmlsec = XMLSEC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Crypto::reduce_xml_to_signed_with_allowed_algorithms(&incoming.xml, &trusted, ReduceMode::PreDigest, allowed)
+    };
+    let signed = verified.map_err(|_| LogoutRejection::Signature {
+        configured: expected
+            .certificates
+            .iter()
+            .map(|c| c.sha256_fingerprint.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+        offered: offered_certificate(root),
+    })?;
+    let signed_root_matches = Document::parse(&signed).is_ok_and(|d| {
+        let signed_root = d.root_element();
+        is(&signed_root, SAMLP, kind)
+            && root.attribute("ID").is_some()
+            && signed_root.attribute("ID") == root.attribute("ID")
+    });
+    if !signed_root_matches {
+        return Err(LogoutRejection::SignedElementMismatch(kind));
+    }
+    Ok(signed)
+}
+
+fn time(node: Node, attribute: &str) -> Result<Option<DateTime<Utc>>, LogoutRejection> {
+    node.attribute(attribute)
+        .map(|text| {
+            DateTime::parse_from_rfc3339(text.trim())
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| LogoutRejection::Malformed(format!("{attribute}=\"{text}\" is not a date and time")))
+        })
+        .transpose()
+}
+
+/// ID, Issuer, Destination and IssueInstant, on the signed message; answers when it was issued.
+fn check_envelope(root: Node, expected: &LogoutExpectations) -> Result<DateTime<Utc>, LogoutRejection> {
+    if root.attribute("ID").is_none_or(str::is_empty) {
+        return Err(LogoutRejection::MissingId);
+    }
+    let issuer = child(root, SAML, "Issuer").map(whole_text).unwrap_or_default();
+    if issuer != expected.idp_entity_id {
+        return Err(LogoutRejection::Issuer {
+            found: if issuer.is_empty() { "(none)".into() } else { issuer },
+            expected: expected.idp_entity_id.to_owned(),
+        });
+    }
+    match root.attribute("Destination") {
+        Some(found) if found == expected.slo_url => {}
+        Some(found) => {
+            return Err(LogoutRejection::Destination {
+                found: found.to_owned(),
+                expected: expected.slo_url.to_owned(),
+            });
+        }
+        None => return Err(LogoutRejection::MissingDestination),
+    }
+    let issued = time(root, "IssueInstant")?.ok_or(LogoutRejection::MissingIssueInstant)?;
+    let now = expected.now;
+    if issued > now + expected.clock_skew {
+        return Err(LogoutRejection::FromTheFuture(ago(issued - now)));
+    }
+    if issued + MESSAGE_LIFETIME + expected.clock_skew <= now {
+        return Err(LogoutRejection::TooOld(ago(now - issued)));
+    }
+    Ok(issued)
+}

@@ -1,0 +1,353 @@
+//! Single logout, both directions: signing out of Gatehouse ends the session and continues at the IdP with a
+//! signed LogoutRequest whose LogoutResponse is checked; an IdP's LogoutRequest ends exactly the sessions it
+//! names and is answered with a signed LogoutResponse. Each is recorded in the owner's SSO events.
+
+use super::binding::{self, BindingError, Incoming, Outgoing, Parameter, SigningKey};
+use super::connection::Connection;
+use super::logout::{
+    IdpLogoutRequest, LogoutExpectations, LogoutRequestParams, LogoutResponseParams, PARTIAL_LOGOUT,
+    logout_request_xml, logout_response_xml, validate_logout_request, validate_logout_response,
+};
+use super::metadata::HTTP_POST;
+use super::response::SUCCESS;
+use super::sign_in::{Refused, SsoService, reference};
+use super::sp_keys::KeyState;
+use crate::auth::AuthError;
+use crate::ids::{AccountId, ConnectionId};
+use crate::store::{LogoutRequestRow, SsoEventRow, StoreError};
+use chrono::{DateTime, Duration, Utc};
+
+/// How long a user has at the IdP to finish signing out before Gatehouse stops waiting for the answer.
+pub const LOGOUT_REQUEST_LIFETIME: Duration = Duration::minutes(10);
+
+/// Where a signed-out browser goes next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignedOut {
+    /// Nothing more to do: no SSO session, or its IdP has no single logout.
+    Here,
+    /// On to the IdP with the LogoutRequest stored under `request_id` ([`SsoService::logout_request`]).
+    AtIdp {
+        connection: ConnectionId,
+        request_id: String,
+    },
+}
+
+/// How a message at the connection's SLO URL ended.
+#[derive(Clone, Debug)]
+pub enum SloOutcome {
+    /// The IdP's LogoutRequest was carried out: the browser takes the LogoutResponse back to the IdP.
+    Answered { outgoing: Outgoing, ended_sessions: u64 },
+    /// The IdP answered Gatehouse's LogoutRequest; `idp_failure` is its status when it could not sign the user
+    /// out everywhere.
+    Completed { idp_failure: Option<String> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    #[error("This sign-out link has expired. You are signed out of Gatehouse.")]
+    UnknownRequest,
+    #[error("{0}")]
+    Binding(#[from] BindingError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const REFUSED: &str = "Your identity provider's sign-out message was refused.";
+
+/// The IdP's single logout endpoint and the connection's active SP key: without both there is no single logout.
+fn slo_parts(connection: &Connection) -> Option<(&super::Endpoint, SigningKey<'_>)> {
+    let endpoint = connection.idp.slo.as_ref()?;
+    let key = connection.sp_keys.iter().find(|k| k.state == KeyState::Active)?;
+    Some((
+        endpoint,
+        SigningKey {
+            private_key_pem: key.private_key.expose(),
+            certificate_der: key.certificate.der(),
+        },
+    ))
+}
+
+/// A signed message to the IdP's SLO endpoint in its binding: the query signature for HTTP-Redirect, an
+/// enveloped one for HTTP-POST. `write` gives the XML with the signature template it is handed.
+fn to_idp(
+    endpoint: &super::Endpoint,
+    key: &SigningKey,
+    parameter: Parameter,
+    id: &str,
+    relay_state: &str,
+    write: impl Fn(&str) -> String,
+) -> Result<Outgoing, BindingError> {
+    if endpoint.binding == HTTP_POST {
+        let template = binding::signature_template_xml(id, key.certificate_der)?;
+        let signed = binding::sign_enveloped(&write(&template), key)?;
+        Ok(binding::post(&endpoint.location, parameter, &signed, relay_state))
+    } else {
+        binding::redirect(&endpoint.location, parameter, &write(""), relay_state, Some(key)).map(Outgoing::Redirect)
+    }
+}
+
+impl SsoService {
+    /// Ends the session; when SSO opened it and the IdP has single logout, stores a LogoutRequest for it so the
+    /// browser can continue at the IdP.
+    pub async fn sign_out(&self, session_token: &str, now: DateTime<Utc>) -> Result<SignedOut, LogoutError> {
+        let Some(idp_session) = self.auth.sign_out(session_token).await? else {
+            return Ok(SignedOut::Here);
+        };
+        let Some((_, connection)) = self.connection(idp_session.connection_id).await? else {
+            return Ok(SignedOut::Here);
+        };
+        if slo_parts(&connection).is_none() {
+            return Ok(SignedOut::Here);
+        }
+        let request_id = format!("_{}", uuid::Uuid::new_v4().simple());
+        self.store
+            .insert_logout_request(&LogoutRequestRow {
+                id: request_id.clone(),
+                idp_session,
+                created_at: now,
+                expires_at: now + LOGOUT_REQUEST_LIFETIME,
+            })
+            .await?;
+        Ok(SignedOut::AtIdp {
+            connection: connection.id,
+            request_id,
+        })
+    }
+
+    /// The browser's way to the IdP with a stored LogoutRequest, signed with the connection's active SP key.
+    pub async fn logout_request(
+        &self,
+        connection_id: ConnectionId,
+        request_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, LogoutError> {
+        let row = self
+            .store
+            .logout_request(request_id, connection_id, now)
+            .await?
+            .ok_or(LogoutError::UnknownRequest)?;
+        let (_, connection) = self
+            .connection(connection_id)
+            .await?
+            .ok_or(LogoutError::UnknownRequest)?;
+        let (endpoint, key) = slo_parts(&connection).ok_or(LogoutError::UnknownRequest)?;
+        let values = self.connections.service_provider_values(connection_id);
+        let params = LogoutRequestParams {
+            id: &row.id,
+            now: row.created_at,
+            destination: endpoint.location.as_str(),
+            sp_entity_id: &values.entity_id,
+            idp_session: &row.idp_session,
+        };
+        Ok(to_idp(
+            endpoint,
+            &key,
+            Parameter::SamlRequest,
+            &row.id,
+            "",
+            |signature| logout_request_xml(&params, signature),
+        )?)
+    }
+
+    /// A message arriving at the connection's SLO URL: the IdP's own LogoutRequest, or its LogoutResponse to
+    /// Gatehouse's. Nothing changes unless every rule holds.
+    pub async fn slo(
+        &self,
+        connection_id: ConnectionId,
+        incoming: &Incoming,
+        now: DateTime<Utc>,
+    ) -> Result<SloOutcome, Refused> {
+        let unavailable = |e: &dyn std::fmt::Display| Refused {
+            reference: reference(),
+            user_message: "Single sign-on is unavailable right now.",
+            reason: e.to_string(),
+        };
+        let Some((account, connection)) = self.connection(connection_id).await.map_err(|e| unavailable(&e))? else {
+            return Err(Refused {
+                reference: reference(),
+                user_message: "This sign-out address is not a known SSO connection.",
+                reason: format!("no connection {connection_id}"),
+            });
+        };
+        let values = self.connections.service_provider_values(connection_id);
+        let expected = LogoutExpectations {
+            idp_entity_id: &connection.idp.entity_id,
+            certificates: &connection.idp.certificates,
+            slo_url: &values.slo_url,
+            allow_sha1: connection.options.allow_sha1,
+            clock_skew: Duration::seconds(connection.options.clock_skew_seconds.into()),
+            now,
+        };
+        let outcome = match incoming.parameter {
+            Parameter::SamlRequest => match validate_logout_request(incoming, &expected) {
+                Ok(request) => {
+                    let relay_state = incoming.relay_state.as_deref().unwrap_or_default();
+                    self.end_idp_sessions(&connection, request, relay_state, now).await
+                }
+                Err(rejection) => Err((REFUSED, format!("LogoutRequest refused: {rejection}"), None)),
+            },
+            Parameter::SamlResponse => match validate_logout_response(incoming, &expected) {
+                Ok(response) => {
+                    match self
+                        .store
+                        .take_logout_request(&response.in_response_to, connection_id, now)
+                        .await
+                    {
+                        Ok(Some(request)) => Ok((
+                            SloOutcome::Completed {
+                                idp_failure: response.failure.clone(),
+                            },
+                            match &response.failure {
+                                None => "signed out at the IdP".to_owned(),
+                                Some(status) => format!("the IdP could not sign the user out everywhere: {status}"),
+                            },
+                            Some(request.idp_session.name_id),
+                        )),
+                        Ok(None) => Err((
+                            "This sign-out has expired or was already completed. You are signed out of Gatehouse.",
+                            format!(
+                                "LogoutResponse refused: it answers {}, which is no pending LogoutRequest of this connection (expired, already answered, or never sent)",
+                                response.in_response_to
+                            ),
+                            None,
+                        )),
+                        Err(e) => Err(("Single sign-on is unavailable right now.", e.to_string(), None)),
+                    }
+                }
+                Err(rejection) => Err((REFUSED, format!("LogoutResponse refused: {rejection}"), None)),
+            },
+        };
+        self.record_logout(account, connection_id, now, outcome).await
+    }
+
+    /// Ends the sessions a verified LogoutRequest names (once: a replayed one is refused) and answers it, with
+    /// the request's RelayState as the bindings require.
+    async fn end_idp_sessions(
+        &self,
+        connection: &Connection,
+        request: IdpLogoutRequest,
+        relay_state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(SloOutcome, String, Option<String>), (&'static str, String, Option<String>)> {
+        let store_error = |e: StoreError| ("Single sign-on is unavailable right now.", e.to_string(), None);
+        let fresh = self
+            .store
+            .remember_message(connection.id, &request.id, request.valid_until)
+            .await
+            .map_err(store_error)?;
+        if !fresh {
+            return Err((
+                REFUSED,
+                format!(
+                    "LogoutRequest refused: {} was already used (a replayed request)",
+                    request.id
+                ),
+                Some(request.name_id),
+            ));
+        }
+        let (ended, status) = match self
+            .store
+            .delete_idp_sessions(connection.id, &request.name_id, &request.session_indexes)
+            .await
+        {
+            Ok(ended) => (ended, SUCCESS),
+            Err(e) => {
+                tracing::error!(error = %e, "ending sessions for an IdP LogoutRequest failed");
+                (0, PARTIAL_LOGOUT)
+            }
+        };
+        let Some((endpoint, key)) = slo_parts(connection) else {
+            return Err((
+                "You are signed out of Gatehouse, but it could not answer your identity provider.",
+                format!(
+                    "LogoutRequest carried out ({ended} session(s) ended), but the connection has no IdP SLO URL or no active SP key to answer it"
+                ),
+                Some(request.name_id),
+            ));
+        };
+        let values = self.connections.service_provider_values(connection.id);
+        let response_id = format!("_{}", uuid::Uuid::new_v4().simple());
+        let params = LogoutResponseParams {
+            id: &response_id,
+            now,
+            destination: endpoint.location.as_str(),
+            sp_entity_id: &values.entity_id,
+            in_response_to: &request.id,
+            status,
+        };
+        let outgoing = to_idp(
+            endpoint,
+            &key,
+            Parameter::SamlResponse,
+            &response_id,
+            relay_state,
+            |signature| logout_response_xml(&params, signature),
+        )
+        .map_err(|e| ("Single sign-on is unavailable right now.", e.to_string(), None))?;
+        let sessions = match request.session_indexes.as_slice() {
+            [] => "every session".to_owned(),
+            indexes => format!("SessionIndex {}", indexes.join(", ")),
+        };
+        Ok((
+            SloOutcome::Answered {
+                outgoing,
+                ended_sessions: ended,
+            },
+            format!("signed out by the IdP ({sessions}): {ended} Gatehouse session(s) ended"),
+            Some(request.name_id),
+        ))
+    }
+
+    /// Records a single logout message in the SSO events and answers it.
+    async fn record_logout(
+        &self,
+        account: AccountId,
+        connection_id: ConnectionId,
+        now: DateTime<Utc>,
+        outcome: Result<(SloOutcome, String, Option<String>), (&'static str, String, Option<String>)>,
+    ) -> Result<SloOutcome, Refused> {
+        let (event, result) = match outcome {
+            Ok((done, reason, name_id)) => (
+                SsoEventRow {
+                    account_id: account,
+                    connection_id: Some(connection_id),
+                    at: now,
+                    outcome: "signed-out".into(),
+                    reference: reference(),
+                    reason,
+                    name_id,
+                    attributes: String::new(),
+                    raw_response: None,
+                },
+                Ok(done),
+            ),
+            Err((user_message, reason, name_id)) => {
+                let refused = Refused {
+                    reference: reference(),
+                    user_message,
+                    reason,
+                };
+                (
+                    SsoEventRow {
+                        account_id: account,
+                        connection_id: Some(connection_id),
+                        at: now,
+                        outcome: "logout-refused".into(),
+                        reference: refused.reference.clone(),
+                        reason: refused.reason.clone(),
+                        name_id,
+                        attributes: String::new(),
+                        raw_response: None,
+                    },
+                    Err(refused),
+                )
+            }
+        };
+        if let Err(e) = self.store.insert_sso_event(&event).await {
+            tracing::error!(error = %e, reference = %event.reference, "recording an SSO event failed");
+        }
+        result
+    }
+}
