@@ -1,6 +1,6 @@
 import { Browser, Page } from '@playwright/test';
 import {
-  test, expect, uniqueEmail, hydrated, signUp, signOut, screenshot, openSso, submitAndReload, verifiedDomain, domainRow, PASSWORD,
+  test, expect, uniqueEmail, hydrated, signUp, screenshot, openSso, submitAndReload, verifiedDomain, domainRow, PASSWORD,
 } from './helpers';
 
 // The test IdP (testkit/saml-idp, pysaml2) runs on `localhost`, another site than Gatehouse on `127.0.0.1`, so its
@@ -42,6 +42,14 @@ async function signInThroughSso(page: Page, email: string, accountId: string) {
   await signInAtIdp(page, email);
   await expect(page).toHaveURL(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/accounts/${accountId}$`));
   await hydrated(page);
+}
+
+/** Signs out of Gatehouse; a session SSO opened continues at the IdP, which ends its own session and answers. */
+async function signOutThroughIdp(page: Page) {
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.locator('h2')).toHaveText('You are signed out');
+  await expect(page.locator('main')).toContainText('You are signed out of Gatehouse and of your identity provider.');
 }
 
 async function newUserPage(browser: Browser) {
@@ -109,12 +117,15 @@ test('an employee signs in through the company IdP, gets the mapped role, and lo
 
   // The IdP admin moves Alice to support; with enforced mapping her next sign-in makes her a Viewer.
   await idpUser(alice, { groups: ['everyone', 'support'] });
-  await signOut(user.page);
+  await signOutThroughIdp(user.page);
   await signInThroughSso(user.page, alice, accountId);
   await expect(user.page.locator('.account-title .badge')).toHaveText('Viewer');
 
   // Enforce SSO: her password sign-in is refused with the way out.
-  await signOut(user.page);
+  await signOutThroughIdp(user.page);
+  await user.page.getByRole('link', { name: 'Sign in again' }).click();
+  await expect(user.page).toHaveURL(/\/sign-in$/);
+  await hydrated(user.page);
   await user.page.getByLabel('Email').fill(alice);
   await user.page.getByLabel('Password').fill(PASSWORD);
   await user.page.getByRole('button', { name: 'Sign in' }).click();
@@ -132,6 +143,44 @@ test('an employee signs in through the company IdP, gets the mapped role, and lo
   await expect(events.getByText(alice).first()).toBeVisible();
   await expect(events).toContainText('Signed in');
   await expect(page.locator('#audit-log')).toContainText('Admin → Viewer');
+});
+
+test('signing out ends the IdP session too, and the IdP signing the user out ends the Gatehouse session', async ({ page, browser }) => {
+  const { accountId, domain } = await connectTestIdp(page);
+  const spEntityId = await page.getByRole('article', { name: 'Test IdP' }).getByLabel('Identifier (Entity ID)').inputValue();
+  const dana = `dana@${domain}`;
+  await idpUser(dana, { groups: ['engineering'] });
+  const user = await newUserPage(browser);
+  const idpSession = async () => (await user.page.request.get(`http://localhost:${idpPort}/session`)).json();
+  const expectSignedOutOfGatehouse = async () => {
+    await user.page.goto(`/accounts/${accountId}`);
+    await expect(user.page).toHaveURL(/\/sign-in/);
+  };
+
+  // SP-initiated: Sign out sends a signed LogoutRequest naming Dana's IdP session; the IdP ends it and answers.
+  await signInThroughSso(user.page, dana, accountId);
+  expect((await idpSession()).sps[spEntityId].name_id).toBe(dana);
+  await signOutThroughIdp(user.page);
+  await screenshot(user.page, 'sso-signed-out');
+  expect(await idpSession()).toBeNull();
+  await expectSignedOutOfGatehouse();
+
+  // IdP-initiated: signing out of the application at the IdP ends the Gatehouse session, and the IdP hears back.
+  await signInThroughSso(user.page, dana, accountId);
+  await user.page.goto(`http://localhost:${idpPort}/logout?sp=${encodeURIComponent(spEntityId)}`);
+  await expect(user.page.locator('h1')).toHaveText('Signed out');
+  await expect(user.page.locator('body')).toContainText('urn:oasis:names:tc:SAML:2.0:status:Success (RelayState idp-relay-7)');
+  await expectSignedOutOfGatehouse();
+  expect(user.errors).toEqual([]);
+  await user.context.close();
+
+  // The owner reads both in the SSO events.
+  await page.reload();
+  await hydrated(page);
+  const events = page.locator('#sso-events');
+  await expect(events).toContainText('signed out at the IdP');
+  await expect(events).toContainText('signed out by the IdP (SessionIndex');
+  await expect(events).toContainText('1 Gatehouse session(s) ended');
 });
 
 test('a user of a domain the account has not verified is refused, and the owner reads why', async ({ page, browser }) => {

@@ -12,9 +12,18 @@ to the service provider's ACS. Tests drive it over HTTP:
                       CIPHER ("tripledes-cbc", pysaml2's default, or "aes128-cbc" / "aes256-cbc") and RSA-OAEP
   GET  /start?sp=ENTITY_ID
                       IdP-initiated sign-in (a portal tile): after the login page, an unsolicited response
+  GET  /logout?sp=ENTITY_ID
+                      IdP-initiated single logout: a signed LogoutRequest (HTTP-Redirect) for the IdP session's
+                      NameID and SessionIndex at that SP, sent to the SP's SLO URL; its LogoutResponse comes back
+                      to /slo/redirect, which shows whether the SP confirmed
+  GET  /slo/redirect  the IdP's SLO endpoint: an SP's LogoutRequest (its query signature verified with the SP's
+                      metadata certificate, NameID and SessionIndex matched to the IdP session) ends the IdP
+                      session and is answered with a signed LogoutResponse; an SP's LogoutResponse is checked
+  GET  /session       the IdP session of this browser, as JSON (null when signed out)
 
-Users sign in with email and password on the login page. There is no IdP session: every AuthnRequest asks again,
-so a test can change a user's groups between two sign-ins.
+Users sign in with email and password on the login page, which every AuthnRequest shows again, so a test can
+change a user's groups between two sign-ins. A successful sign-in also opens an IdP session (a cookie) that
+remembers, per SP, the NameID and the SessionIndex the assertion carried, for single logout.
 """
 
 import argparse
@@ -23,9 +32,12 @@ import datetime
 import html
 import json
 import os
+import re
+import secrets
 import sys
 import tempfile
 import threading
+from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from socketserver import ThreadingMixIn
@@ -41,7 +53,9 @@ from saml2.authn_context import PASSWORDPROTECTEDTRANSPORT
 from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
+from saml2.samlp import STATUS_SUCCESS
 from saml2.server import Server
+from saml2.sigver import verify_redirect_signature
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 
@@ -110,6 +124,7 @@ def idp_config(base_url, key_file, cert_file):
                             (f"{base_url}/sso/redirect", BINDING_HTTP_REDIRECT),
                             (f"{base_url}/sso/post", BINDING_HTTP_POST),
                         ],
+                        "single_logout_service": [(f"{base_url}/slo/redirect", BINDING_HTTP_REDIRECT)],
                     },
                     "policy": {
                         "default": {
@@ -153,6 +168,10 @@ class IdentityProvider:
         key_file, cert_file = write_key_pair(state_dir)
         self.server = Server(config=idp_config(base_url, key_file, cert_file))
         self.users = {}
+        # IdP sessions by cookie value: {"email": ..., "sps": {sp_entity_id: {"name_id", "session_index"}}}
+        self.sessions = {}
+        # IdP-initiated LogoutRequests awaiting the SP's answer: request ID -> SP entity ID
+        self.pending_logouts = {}
 
     def __call__(self, environ, start_response):
         method = environ["REQUEST_METHOD"]
@@ -168,7 +187,14 @@ class IdentityProvider:
             if method == "GET" and path == "/start":
                 return self.login_page(start_response, query_fields(environ), "", error="", email="")
             if method == "POST" and path == "/login":
-                return self.login(start_response, form_fields(environ))
+                return self.login(start_response, form_fields(environ), environ)
+            if method == "GET" and path == "/logout":
+                return self.logout(start_response, query_fields(environ), environ)
+            if method == "GET" and path == "/slo/redirect":
+                return self.single_logout(start_response, query_fields(environ), environ)
+            if method == "GET" and path == "/session":
+                session = self.sessions.get(session_cookie(environ))
+                return respond(start_response, "200 OK", "application/json", json.dumps(session).encode())
             if method == "POST" and path == "/admin/sp":
                 self.server.metadata.load("inline", read_body(environ).decode())
                 return respond(start_response, "204 No Content", "text/plain", b"")
@@ -197,7 +223,7 @@ class IdentityProvider:
         )
         return respond(start_response, "200 OK", "text/html; charset=utf-8", page.encode())
 
-    def login(self, start_response, fields):
+    def login(self, start_response, fields, environ):
         binding = fields["binding"]
         email = fields.get("email", "").strip()
         user = self.users.get(email.lower())
@@ -223,7 +249,94 @@ class IdentityProvider:
             fields.get("RelayState", ""),
             response=True,
         )
-        return respond(start_response, "200 OK", "text/html; charset=utf-8", http_args["data"].encode())
+        cookie = session_cookie(environ) or secrets.token_urlsafe(16)
+        session = self.sessions.setdefault(cookie, {"email": user["email"], "sps": {}})
+        session["email"] = user["email"]
+        session_index = re.search(r'SessionIndex="([^"]+)"', str(response))
+        if session_index:  # an encrypted assertion hides it: no single logout for that sign-in
+            session["sps"][response_args["sp_entity_id"]] = {
+                "name_id": user["email"],
+                "session_index": session_index.group(1),
+            }
+        body = http_args["data"].encode()
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                ("Set-Cookie", f"{SESSION_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax"),
+            ],
+        )
+        return [body]
+
+    def logout(self, start_response, fields, environ):
+        """IdP-initiated single logout at one SP (a portal's "Sign out" for that application)."""
+        sp = fields["sp"]
+        session = self.sessions.get(session_cookie(environ))
+        at_sp = session and session["sps"].get(sp)
+        if not at_sp:
+            return page(start_response, "400 Bad Request", "Not signed in there", f"No IdP session at {sp}.")
+        request_id, request = self.server.create_logout_request(
+            destination=self.slo_of(sp),
+            issuer_entity_id=sp,
+            name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=at_sp["name_id"]),
+            session_indexes=[at_sp["session_index"]],
+            sign=False,  # HTTP-Redirect signs the query string instead
+        )
+        self.pending_logouts[request_id] = sp
+        http_args = self.server.apply_binding(
+            BINDING_HTTP_REDIRECT, str(request), self.slo_of(sp), "idp-relay-7", sign=True, sigalg=SIG_RSA_SHA256
+        )
+        return redirect(start_response, dict(http_args["headers"])["Location"])
+
+    def single_logout(self, start_response, fields, environ):
+        if "SAMLRequest" in fields:
+            return self.sp_logout_request(start_response, fields, environ)
+        response = self.server.parse_logout_request_response(fields["SAMLResponse"], BINDING_HTTP_REDIRECT)
+        sp = self.pending_logouts.pop(response.response.in_response_to, None)
+        if sp is None:
+            raise ValueError(f"LogoutResponse to an unknown request {response.response.in_response_to}")
+        if not verify_redirect_signature(fields, self.server.sec.sec_backend, self.signing_cert_of(sp)):
+            raise ValueError("the LogoutResponse's query signature does not verify with the SP's certificate")
+        status = response.response.status.status_code.value
+        session = self.sessions.get(session_cookie(environ))
+        if session and status == STATUS_SUCCESS:
+            session["sps"].pop(sp, None)
+        title = "Signed out" if status == STATUS_SUCCESS else "Sign-out failed"
+        return page(start_response, "200 OK", title, f"{sp} answered {status} (RelayState {fields.get('RelayState')}).")
+
+    def sp_logout_request(self, start_response, fields, environ):
+        """An SP's LogoutRequest: verified, matched to the IdP session, which ends, and answered."""
+        request = self.server.parse_logout_request(fields["SAMLRequest"], BINDING_HTTP_REDIRECT)
+        sp = request.message.issuer.text
+        if not verify_redirect_signature(fields, self.server.sec.sec_backend, self.signing_cert_of(sp)):
+            raise ValueError("the LogoutRequest's query signature does not verify with the SP's certificate")
+        session = self.sessions.get(session_cookie(environ))
+        at_sp = session and session["sps"].get(sp)
+        indexes = [index.text for index in request.message.session_index]
+        if not at_sp or request.message.name_id.text != at_sp["name_id"] or indexes != [at_sp["session_index"]]:
+            raise ValueError(f"the LogoutRequest names {request.message.name_id.text} {indexes}, not this IdP session")
+        self.sessions.pop(session_cookie(environ), None)
+        response = self.server.create_logout_response(request.message, [BINDING_HTTP_REDIRECT], sign=False)
+        http_args = self.server.apply_binding(
+            BINDING_HTTP_REDIRECT,
+            str(response),
+            self.slo_of(sp),
+            fields.get("RelayState", ""),
+            response=True,
+            sign=True,
+            sigalg=SIG_RSA_SHA256,
+        )
+        return redirect(start_response, dict(http_args["headers"])["Location"])
+
+    def slo_of(self, sp_entity_id):
+        services = self.server.metadata.single_logout_service(sp_entity_id, BINDING_HTTP_REDIRECT, "spsso")
+        if not services:
+            raise ValueError(f"no HTTP-Redirect SLO URL known for {sp_entity_id}")
+        return services[0]["location"]
+
+    def signing_cert_of(self, sp_entity_id):
+        return self.server.metadata.certs(sp_entity_id, "spsso", "signing")[0]
 
     def create_response(self, user, cipher, response_args):
         return self.server.create_authn_response(
@@ -245,6 +358,27 @@ class IdentityProvider:
         if not services:
             raise ValueError(f"no HTTP-POST ACS known for {sp_entity_id}: POST its metadata to /admin/sp first")
         return services[0]["location"]
+
+
+SESSION_COOKIE = "test_idp_session"
+
+
+def session_cookie(environ):
+    cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+    return cookie[SESSION_COOKIE].value if SESSION_COOKIE in cookie else None
+
+
+def redirect(start_response, location):
+    start_response("303 See Other", [("Location", location), ("Content-Length", "0")])
+    return [b""]
+
+
+def page(start_response, status, title, text):
+    body = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test IdP · {html.escape(title)}</title>'
+        f"</head><body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>"
+    ).encode()
+    return respond(start_response, status, "text/html; charset=utf-8", body)
 
 
 def read_body(environ):
