@@ -377,20 +377,20 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            verify_query_signature(&signature, &[other.certificate.clone()], false),
+            verify_query_signature(&signature, std::slice::from_ref(&other.certificate), false),
             Err(QuerySignatureError::Mismatch(_))
         ));
 
         // Any change to the signed bytes, or another algorithm claimed, breaks it.
         let tampered = url.query().unwrap().replace("RelayState=r%2F1", "RelayState=r%2F2");
         let tampered = from_redirect(&tampered).unwrap().query_signature.unwrap();
-        assert!(verify_query_signature(&tampered, &[signer.certificate.clone()], false).is_err());
+        assert!(verify_query_signature(&tampered, std::slice::from_ref(&signer.certificate), false).is_err());
         let sha1 = QuerySignature {
             algorithm: RSA_SHA1.into(),
             ..signature.clone()
         };
         assert_eq!(
-            verify_query_signature(&sha1, &[signer.certificate.clone()], false),
+            verify_query_signature(&sha1, std::slice::from_ref(&signer.certificate), false),
             Err(QuerySignatureError::Sha1)
         );
         let hmac = QuerySignature {

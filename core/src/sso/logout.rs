@@ -25,7 +25,7 @@ pub struct LogoutRequestParams<'a> {
     pub id: &'a str,
     pub now: DateTime<Utc>,
     pub destination: &'a str,
-    pub sp_entity_id: &'a str,
+    pub issuer: &'a str,
     pub idp_session: &'a IdpSession,
 }
 
@@ -34,7 +34,7 @@ pub struct LogoutResponseParams<'a> {
     pub id: &'a str,
     pub now: DateTime<Utc>,
     pub destination: &'a str,
-    pub sp_entity_id: &'a str,
+    pub issuer: &'a str,
     pub in_response_to: &'a str,
     pub status: &'a str,
 }
@@ -64,7 +64,7 @@ pub fn logout_request_xml(params: &LogoutRequestParams, signature: &str) -> Stri
         now = instant(params.now),
         until = instant(params.now + MESSAGE_LIFETIME),
         destination = escape(params.destination),
-        issuer = escape(params.sp_entity_id),
+        issuer = escape(params.issuer),
         name_id = escape(&session.name_id),
     )
 }
@@ -77,7 +77,7 @@ pub fn logout_response_xml(params: &LogoutResponseParams, signature: &str) -> St
         now = instant(params.now),
         destination = escape(params.destination),
         in_response_to = escape(params.in_response_to),
-        issuer = escape(params.sp_entity_id),
+        issuer = escape(params.issuer),
         status = escape(params.status),
     )
 }

@@ -54,6 +54,11 @@ pub enum LogoutError {
     Store(#[from] StoreError),
 }
 
+/// A handled logout message: the outcome, the owner's words for it, and the NameID it concerned.
+type Handled = (SloOutcome, String, Option<String>);
+/// A refused one: the user's message, the owner's reason, and the NameID when it is known.
+type Refusal = (&'static str, String, Option<String>);
+
 const REFUSED: &str = "Your identity provider's sign-out message was refused.";
 
 /// The IdP's single logout endpoint and the connection's active SP key: without both there is no single logout.
@@ -138,7 +143,7 @@ impl SsoService {
             id: &row.id,
             now: row.created_at,
             destination: endpoint.location.as_str(),
-            sp_entity_id: &values.entity_id,
+            issuer: &values.entity_id,
             idp_session: &row.idp_session,
         };
         Ok(to_idp(
@@ -230,7 +235,7 @@ impl SsoService {
         request: IdpLogoutRequest,
         relay_state: &str,
         now: DateTime<Utc>,
-    ) -> Result<(SloOutcome, String, Option<String>), (&'static str, String, Option<String>)> {
+    ) -> Result<Handled, Refusal> {
         let store_error = |e: StoreError| ("Single sign-on is unavailable right now.", e.to_string(), None);
         let fresh = self
             .store
@@ -273,7 +278,7 @@ impl SsoService {
             id: &response_id,
             now,
             destination: endpoint.location.as_str(),
-            sp_entity_id: &values.entity_id,
+            issuer: &values.entity_id,
             in_response_to: &request.id,
             status,
         };
@@ -306,7 +311,7 @@ impl SsoService {
         account: AccountId,
         connection_id: ConnectionId,
         now: DateTime<Utc>,
-        outcome: Result<(SloOutcome, String, Option<String>), (&'static str, String, Option<String>)>,
+        outcome: Result<Handled, Refusal>,
     ) -> Result<SloOutcome, Refused> {
         let (event, result) = match outcome {
             Ok((done, reason, name_id)) => (

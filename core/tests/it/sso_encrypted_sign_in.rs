@@ -1,83 +1,11 @@
 //! Sign-in with encrypted assertions against a real database: the ACS decrypts with the connection's own SP keys
 //! as they are stored, through a key rotation, and records why it could not when the IdP used another key.
 
-use crate::support::{TestWorld, t0};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use chrono::Duration;
-use gatehouse_core::sso::sign_in::{Refused, SignedIn, SsoService};
-use gatehouse_core::sso::{Certificate, ConnectionService, KeyState, ManualFields, SsoPolicy};
-use gatehouse_core::{AccountId, Caller, ConnectionId};
-use test_dns::TestDns;
-use test_idp::{Encryption, Spec, build, idp, other_sp_key};
-
-struct Setup {
-    world: TestWorld,
-    owner: Caller,
-    account: AccountId,
-    connection: ConnectionId,
-    connections: ConnectionService,
-    sso: SsoService,
-    _dns: TestDns,
-}
-
-async fn setup() -> Setup {
-    let world = TestWorld::new().await;
-    let dns = TestDns::start().await.unwrap();
-    let (owner, account) = world.user("owner@acme.example").await;
-    let domains = world.domains(dns.addr());
-    let domain = domains.add(&owner, account, "acme.example", t0()).await.unwrap();
-    dns.set_txt("acme.example", &[&[&domain.record_value]]).await;
-    domains.verify(&owner, account, domain.id, t0()).await.unwrap();
-    let certificate = idp().certificate.to_pem();
-    let connections = world.connections();
-    let connection = connections
-        .create_manual(
-            &owner,
-            account,
-            &ManualFields {
-                label: "Test IdP",
-                entity_id: test_idp::IDP,
-                sso_url: "https://idp.example.com/sso",
-                slo_url: "",
-                certificates: certificate.as_bytes(),
-            },
-            None,
-            t0(),
-        )
-        .await
-        .unwrap()
-        .id;
-    world
-        .policy()
-        .update(
-            &owner,
-            account,
-            SsoPolicy {
-                sso_enabled: true,
-                enforce_sso: false,
-                no_separate_account: false,
-            },
-            t0(),
-        )
-        .await
-        .unwrap();
-    let sso = SsoService::new(
-        world.store.clone(),
-        connections.clone(),
-        world.auth.clone(),
-        Duration::hours(24),
-    );
-    Setup {
-        world,
-        owner,
-        account,
-        connection,
-        connections,
-        sso,
-        _dns: dns,
-    }
-}
+use crate::sso_setup::{Setup, response, setup};
+use crate::support::t0;
+use gatehouse_core::sso::sign_in::{Refused, SignedIn};
+use gatehouse_core::sso::{Certificate, KeyState};
+use test_idp::{Encryption, other_sp_key};
 
 /// The certificate of the connection's SP key in `state`, as stored.
 async fn sp_certificate(s: &Setup, state: KeyState) -> Certificate {
@@ -91,21 +19,13 @@ async fn sp_certificate(s: &Setup, state: KeyState) -> Certificate {
 async fn attempt(s: &Setup, certificate: &Certificate) -> Result<SignedIn, Refused> {
     let now = test_idp::now();
     let started = s.sso.start(s.connection, None, now).await.unwrap();
-    let values = s.connections.service_provider_values(s.connection);
-    let xml = build(&Spec {
-        destination: Some(values.acs_url.clone()),
-        recipient: values.acs_url,
-        audience: Some(values.entity_id),
-        in_response_to: Some(started.request_id.clone()),
-        confirmation_in_response_to: Some(started.request_id.clone()),
-        assertion_id: format!("_a{}", uuid::Uuid::new_v4().simple()),
-        encryption: Some(Encryption::to(certificate)),
-        ..Spec::default()
+    let answer = response(s, Some(&started.request_id), |spec| {
+        spec.encryption = Some(Encryption::to(certificate))
     });
     s.sso
         .sign_in(
             s.connection,
-            &STANDARD.encode(xml),
+            &answer,
             &started.request_id,
             Some(&started.browser_token),
             now,

@@ -1,98 +1,14 @@
 //! Both legs of SSO sign-in against a real database and the test IdP: the AuthnRequest bound to one browser, and
 //! the ACS accepting a response only once, only from that browser, only for the account's verified domains.
 
-use crate::support::{TestWorld, t0};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use crate::sso_setup::{Setup, response, setup};
+use crate::support::t0;
 use chrono::Duration;
+use gatehouse_core::ConnectionId;
+use gatehouse_core::sso::SsoPolicy;
 use gatehouse_core::sso::authn_request::Outgoing;
-use gatehouse_core::sso::sign_in::{SsoService, StartError};
-use gatehouse_core::sso::{ManualFields, SsoPolicy};
-use gatehouse_core::{AccountId, Caller, ConnectionId};
-use test_dns::TestDns;
-use test_idp::{Spec, build, idp};
-
-struct Setup {
-    world: TestWorld,
-    owner: Caller,
-    account: AccountId,
-    connection: ConnectionId,
-    sso: SsoService,
-    _dns: TestDns,
-}
-
-async fn setup() -> Setup {
-    let world = TestWorld::new().await;
-    let dns = TestDns::start().await.unwrap();
-    let (owner, account) = world.user("owner@acme.example").await;
-    let domains = world.domains(dns.addr());
-    let domain = domains.add(&owner, account, "acme.example", t0()).await.unwrap();
-    dns.set_txt("acme.example", &[&[&domain.record_value]]).await;
-    domains.verify(&owner, account, domain.id, t0()).await.unwrap();
-    let certificate = idp().certificate.to_pem();
-    let connections = world.connections();
-    let connection = connections
-        .create_manual(
-            &owner,
-            account,
-            &ManualFields {
-                label: "Test IdP",
-                entity_id: test_idp::IDP,
-                sso_url: "https://idp.example.com/sso?tenant=acme",
-                slo_url: "",
-                certificates: certificate.as_bytes(),
-            },
-            None,
-            t0(),
-        )
-        .await
-        .unwrap()
-        .id;
-    world
-        .policy()
-        .update(
-            &owner,
-            account,
-            SsoPolicy {
-                sso_enabled: true,
-                enforce_sso: false,
-                no_separate_account: false,
-            },
-            t0(),
-        )
-        .await
-        .unwrap();
-    let sso = SsoService::new(
-        world.store.clone(),
-        connections,
-        world.auth.clone(),
-        Duration::hours(24),
-    );
-    Setup {
-        world,
-        owner,
-        account,
-        connection,
-        sso,
-        _dns: dns,
-    }
-}
-
-/// A response from the test IdP to `request_id`, addressed to this connection.
-fn response(setup: &Setup, request_id: Option<&str>, adjust: impl FnOnce(&mut Spec)) -> String {
-    let values = setup.world.connections().service_provider_values(setup.connection);
-    let mut spec = Spec {
-        destination: Some(values.acs_url.clone()),
-        recipient: values.acs_url,
-        audience: Some(values.entity_id),
-        in_response_to: request_id.map(str::to_owned),
-        confirmation_in_response_to: request_id.map(str::to_owned),
-        assertion_id: format!("_a{}", uuid::Uuid::new_v4().simple()),
-        ..Spec::default()
-    };
-    adjust(&mut spec);
-    STANDARD.encode(build(&spec))
-}
+use gatehouse_core::sso::sign_in::StartError;
+use test_idp::Spec;
 
 #[tokio::test]
 async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {

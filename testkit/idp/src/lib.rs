@@ -29,6 +29,14 @@ pub struct Signer {
     pub certificate: Certificate,
 }
 
+impl Signer {
+    /// The private key as PEM, for signing HTTP-Redirect query strings.
+    pub fn private_key_pem(&self) -> String {
+        let key = PKey::private_key_from_der(&self.der).unwrap();
+        String::from_utf8(key.private_key_to_pem_pkcs8().unwrap()).unwrap()
+    }
+}
+
 pub fn signer(which: usize) -> &'static Signer {
     static SIGNERS: OnceLock<Vec<Signer>> = OnceLock::new();
     &SIGNERS.get_or_init(|| {
@@ -186,6 +194,8 @@ pub struct Spec {
     pub status: String,
     pub issuer: String,
     pub name_id: String,
+    /// The AuthnStatement's SessionIndex: the IdP session single logout names.
+    pub session_index: String,
     pub recipient: String,
     pub confirmation_in_response_to: Option<String>,
     pub confirmation_until: Option<DateTime<Utc>>,
@@ -211,6 +221,7 @@ impl Default for Spec {
             status: "urn:oasis:names:tc:SAML:2.0:status:Success".into(),
             issuer: IDP.into(),
             name_id: "ada@acme.example".into(),
+            session_index: "_session-7".into(),
             recipient: ACS.into(),
             confirmation_in_response_to: Some(REQUEST.into()),
             confirmation_until: Some(now() + Duration::minutes(5)),
@@ -262,10 +273,11 @@ pub fn assertion_xml(spec: &Spec, id: &str, signature: &str) -> String {
         .map(|a| format!("<saml:AudienceRestriction><saml:Audience>{a}</saml:Audience></saml:AudienceRestriction>"))
         .unwrap_or_default();
     format!(
-        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData{until}{recipient}{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="_session-7"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="groups">{groups}</saml:Attribute><saml:Attribute Name="email"><saml:AttributeValue>ada@acme.example</saml:AttributeValue></saml:Attribute>{attributes}</saml:AttributeStatement></saml:Assertion>"#,
+        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData{until}{recipient}{irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="{session_index}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="groups">{groups}</saml:Attribute><saml:Attribute Name="email"><saml:AttributeValue>ada@acme.example</saml:AttributeValue></saml:Attribute>{attributes}</saml:AttributeStatement></saml:Assertion>"#,
         now = now().to_rfc3339(),
         issuer = spec.issuer,
         name_id = spec.name_id,
+        session_index = spec.session_index,
         groups = values(&spec.groups),
         attributes = spec
             .attributes

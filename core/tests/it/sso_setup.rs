@@ -1,0 +1,111 @@
+//! An account ready for SSO sign-in, shared by the SSO tests: the owner, a verified domain (acme.example) on the
+//! test DNS server, a connection to the test IdP typed in by hand, SSO on, and responses from the test IdP
+//! addressed to that connection.
+
+use crate::support::{TestWorld, t0};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Duration;
+use gatehouse_core::sso::sign_in::SsoService;
+use gatehouse_core::sso::{ConnectionService, ManualFields, SsoPolicy};
+use gatehouse_core::{AccountId, Caller, ConnectionId};
+use test_dns::TestDns;
+use test_idp::{Spec, build, idp};
+
+pub const IDP_SSO_URL: &str = "https://idp.example.com/sso?tenant=acme";
+pub const IDP_SLO_URL: &str = "https://idp.example.com/slo";
+
+pub struct Setup {
+    pub world: TestWorld,
+    pub owner: Caller,
+    pub account: AccountId,
+    pub connection: ConnectionId,
+    pub connections: ConnectionService,
+    pub sso: SsoService,
+    _dns: TestDns,
+}
+
+/// The account with a connection whose IdP has no single logout.
+pub async fn setup() -> Setup {
+    setup_with_slo("").await
+}
+
+/// The account with a connection whose IdP's SLO URL is `slo_url` (HTTP-Redirect; empty for none).
+pub async fn setup_with_slo(slo_url: &str) -> Setup {
+    let world = TestWorld::new().await;
+    let dns = TestDns::start().await.unwrap();
+    let (owner, account) = world.user("owner@acme.example").await;
+    let domains = world.domains(dns.addr());
+    let domain = domains.add(&owner, account, "acme.example", t0()).await.unwrap();
+    dns.set_txt("acme.example", &[&[&domain.record_value]]).await;
+    domains.verify(&owner, account, domain.id, t0()).await.unwrap();
+    let certificate = idp().certificate.to_pem();
+    let connections = world.connections();
+    let connection = connections
+        .create_manual(
+            &owner,
+            account,
+            &ManualFields {
+                label: "Test IdP",
+                entity_id: test_idp::IDP,
+                sso_url: IDP_SSO_URL,
+                slo_url,
+                certificates: certificate.as_bytes(),
+            },
+            None,
+            t0(),
+        )
+        .await
+        .unwrap()
+        .id;
+    world
+        .policy()
+        .update(
+            &owner,
+            account,
+            SsoPolicy {
+                sso_enabled: true,
+                enforce_sso: false,
+                no_separate_account: false,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let sso = SsoService::new(
+        world.store.clone(),
+        connections.clone(),
+        world.auth.clone(),
+        Duration::hours(24),
+    );
+    Setup {
+        world,
+        owner,
+        account,
+        connection,
+        connections,
+        sso,
+        _dns: dns,
+    }
+}
+
+/// The test IdP's answer to `request_id` (`None`: unsolicited), addressed to this connection, after `adjust`.
+pub fn response_xml(setup: &Setup, request_id: Option<&str>, adjust: impl FnOnce(&mut Spec)) -> String {
+    let values = setup.connections.service_provider_values(setup.connection);
+    let mut spec = Spec {
+        destination: Some(values.acs_url.clone()),
+        recipient: values.acs_url,
+        audience: Some(values.entity_id),
+        in_response_to: request_id.map(str::to_owned),
+        confirmation_in_response_to: request_id.map(str::to_owned),
+        assertion_id: format!("_a{}", uuid::Uuid::new_v4().simple()),
+        ..Spec::default()
+    };
+    adjust(&mut spec);
+    build(&spec)
+}
+
+/// [`response_xml`] as the IdP posts it: Base64.
+pub fn response(setup: &Setup, request_id: Option<&str>, adjust: impl FnOnce(&mut Spec)) -> String {
+    STANDARD.encode(response_xml(setup, request_id, adjust))
+}
