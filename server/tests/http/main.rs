@@ -9,4 +9,5 @@ mod connection_settings;
 mod connections;
 mod domains;
 mod policy;
+mod sso_logout;
 mod sso_sign_in;

@@ -8,15 +8,18 @@ use chrono::{Duration, Utc};
 use test_dns::TestDns;
 use test_idp::{Spec, build, idp};
 
-struct World {
-    app: TestApp,
-    owner: Browser,
-    account: String,
-    connection: String,
+pub struct World {
+    pub app: TestApp,
+    pub owner: Browser,
+    pub account: String,
+    pub connection: String,
     _dns: TestDns,
 }
 
-async fn world() -> World {
+pub const IDP_SLO_URL: &str = "https://idp.example.com/slo";
+
+/// An account with a verified domain routed to a connection to the test IdP (with single logout), SSO on.
+pub async fn world() -> World {
     let dns = TestDns::start().await.unwrap();
     let nameserver = dns.addr().to_string();
     let app = spawn_app_with(&["--dns-server", &nameserver, "--dns-timeout-seconds", "1"]).await;
@@ -46,6 +49,7 @@ async fn world() -> World {
                 ("label", "Test IdP"),
                 ("entity_id", test_idp::IDP),
                 ("sso_url", "https://idp.example.com/sso"),
+                ("slo_url", IDP_SLO_URL),
                 ("certificate", &certificate),
             ],
         )
@@ -77,7 +81,7 @@ async fn world() -> World {
 }
 
 /// The IdP's answer to `request_id`, signed now, for this connection.
-fn answer(w: &World, request_id: &str, name_id: &str) -> String {
+pub fn answer(w: &World, request_id: &str, name_id: &str) -> String {
     let acs = format!("{}/saml/{}/acs", w.app.address, w.connection);
     let now = Utc::now();
     STANDARD.encode(build(&Spec {
@@ -96,7 +100,7 @@ fn answer(w: &World, request_id: &str, name_id: &str) -> String {
 }
 
 /// Follows `/sso/start` and the login redirect as a browser does; answers the RelayState the IdP receives.
-async fn start(w: &World, user: &Browser) -> String {
+pub async fn start(w: &World, user: &Browser) -> String {
     let discovered = user
         .get("/sso/start?saml_domain=Acme.Example&return_to=/accounts/x")
         .await;
@@ -124,7 +128,7 @@ async fn start(w: &World, user: &Browser) -> String {
         .into_owned()
 }
 
-async fn post_to_acs(w: &World, user: &Browser, response: &str, relay_state: &str) -> reqwest::Response {
+pub async fn post_to_acs(w: &World, user: &Browser, response: &str, relay_state: &str) -> reqwest::Response {
     user.client
         .post(format!("{}/saml/{}/acs", user.base, w.connection))
         // The IdP's page posts it: a cross-site request.
