@@ -87,6 +87,16 @@ pub struct SsoService {
     raw_retention: Duration,
 }
 
+/// What an SSO event says: its outcome ("accepted", "refused", "test", "signed-out", "logout-refused"), the
+/// reason in the owner's words, and what the message told about the user.
+pub(super) struct EventDetail {
+    pub outcome: &'static str,
+    pub reason: String,
+    pub name_id: Option<String>,
+    pub attributes: String,
+    pub raw_response: Option<String>,
+}
+
 /// A short code joining what a user is shown to the owner's SSO events.
 pub(super) fn reference() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..10].to_uppercase()
@@ -108,9 +118,9 @@ fn raw_text(saml_response: &str) -> Option<String> {
     String::from_utf8(decode_response(saml_response).ok()?).ok()
 }
 
-fn attribute_lines(assertion: &SignedAssertion) -> String {
-    assertion
-        .attributes
+/// Attributes as the SSO events show them: one `name = value, value` line each.
+fn attribute_lines(attributes: &[(String, Vec<String>)]) -> String {
+    attributes
         .iter()
         .map(|(name, values)| format!("{name} = {}", values.join(", ")))
         .collect::<Vec<_>>()
@@ -298,47 +308,65 @@ impl SsoService {
         let raw_response = (self.raw_retention > Duration::zero())
             .then(|| raw_text(saml_response))
             .flatten();
-        let (event, result) = match outcome {
+        let (detail, result) = match outcome {
             Ok(accepted) => (
-                SsoEventRow {
-                    account_id: account,
-                    connection_id: Some(connection_id),
-                    at: now,
-                    outcome: "accepted".into(),
-                    reference: reference(),
+                EventDetail {
+                    outcome: "accepted",
                     reason: format!("signed in as {}", accepted.email),
                     name_id: Some(accepted.assertion.name_id.clone()),
-                    attributes: attribute_lines(&accepted.assertion),
+                    attributes: attribute_lines(&accepted.assertion.attributes),
                     raw_response,
                 },
                 Ok(accepted),
             ),
-            Err((user_message, reason, assertion)) => {
-                let refused = Refused {
+            Err((user_message, reason, assertion)) => (
+                EventDetail {
+                    outcome: "refused",
+                    reason: reason.clone(),
+                    name_id: assertion.as_ref().map(|a| a.name_id.clone()),
+                    attributes: assertion
+                        .as_ref()
+                        .map(|a| attribute_lines(&a.attributes))
+                        .unwrap_or_default(),
+                    raw_response,
+                },
+                Err(Refused {
                     reference: reference(),
                     user_message,
                     reason,
-                };
-                (
-                    SsoEventRow {
-                        account_id: account,
-                        connection_id: Some(connection_id),
-                        at: now,
-                        outcome: "refused".into(),
-                        reference: refused.reference.clone(),
-                        reason: refused.reason.clone(),
-                        name_id: assertion.as_ref().map(|a| a.name_id.clone()),
-                        attributes: assertion.as_ref().map(attribute_lines).unwrap_or_default(),
-                        raw_response,
-                    },
-                    Err(refused),
-                )
-            }
+                }),
+            ),
+        };
+        let event_reference = result.as_ref().err().map_or_else(reference, |r| r.reference.clone());
+        self.record_event(account, connection_id, now, &event_reference, detail)
+            .await;
+        result
+    }
+
+    /// Writes one SSO event of a connection under `reference`; a failure to write is logged and the sign-in or
+    /// sign-out itself goes on.
+    pub(super) async fn record_event(
+        &self,
+        account: AccountId,
+        connection_id: ConnectionId,
+        now: DateTime<Utc>,
+        reference: &str,
+        detail: EventDetail,
+    ) {
+        let event = SsoEventRow {
+            account_id: account,
+            connection_id: Some(connection_id),
+            at: now,
+            outcome: detail.outcome.into(),
+            reference: reference.to_owned(),
+            reason: detail.reason,
+            name_id: detail.name_id,
+            attributes: detail.attributes,
+            raw_response: detail.raw_response,
         };
         if let Err(e) = self.store.insert_sso_event(&event).await {
             tracing::error!(error = %e, reference = %event.reference, "recording an SSO event failed");
         }
-        result
     }
 
     /// Why the pending request named by a response's RelayState could not be taken, for the user and the owner.
@@ -657,25 +685,15 @@ impl SsoService {
         let raw_response = (self.raw_retention > Duration::zero())
             .then(|| raw_text(saml_response))
             .flatten();
-        let event = SsoEventRow {
-            account_id: account,
-            connection_id: Some(connection_id),
-            at: now,
-            outcome: "test".into(),
-            reference: report.reference.clone(),
+        let detail = EventDetail {
+            outcome: "test",
             reason,
             name_id: report.name_id.clone(),
-            attributes: report
-                .attributes
-                .iter()
-                .map(|(name, values)| format!("{name} = {}", values.join(", ")))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            attributes: attribute_lines(&report.attributes),
             raw_response,
         };
-        if let Err(e) = self.store.insert_sso_event(&event).await {
-            tracing::error!(error = %e, reference = %event.reference, "recording an SSO event failed");
-        }
+        self.record_event(account, connection_id, now, &report.reference, detail)
+            .await;
         Ok(report)
     }
 

@@ -10,11 +10,11 @@ use super::logout::{
 };
 use super::metadata::HTTP_POST;
 use super::response::SUCCESS;
-use super::sign_in::{Refused, SsoService, reference};
+use super::sign_in::{EventDetail, Refused, SsoService, reference};
 use super::sp_keys::KeyState;
 use crate::auth::AuthError;
 use crate::ids::{AccountId, ConnectionId};
-use crate::store::{LogoutRequestRow, SsoEventRow, StoreError};
+use crate::store::{LogoutRequestRow, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
 /// How long a user has at the IdP to finish signing out before Gatehouse stops waiting for the answer.
@@ -313,14 +313,10 @@ impl SsoService {
         now: DateTime<Utc>,
         outcome: Result<Handled, Refusal>,
     ) -> Result<SloOutcome, Refused> {
-        let (event, result) = match outcome {
+        let (detail, result) = match outcome {
             Ok((done, reason, name_id)) => (
-                SsoEventRow {
-                    account_id: account,
-                    connection_id: Some(connection_id),
-                    at: now,
-                    outcome: "signed-out".into(),
-                    reference: reference(),
+                EventDetail {
+                    outcome: "signed-out",
                     reason,
                     name_id,
                     attributes: String::new(),
@@ -328,31 +324,24 @@ impl SsoService {
                 },
                 Ok(done),
             ),
-            Err((user_message, reason, name_id)) => {
-                let refused = Refused {
+            Err((user_message, reason, name_id)) => (
+                EventDetail {
+                    outcome: "logout-refused",
+                    reason: reason.clone(),
+                    name_id,
+                    attributes: String::new(),
+                    raw_response: None,
+                },
+                Err(Refused {
                     reference: reference(),
                     user_message,
                     reason,
-                };
-                (
-                    SsoEventRow {
-                        account_id: account,
-                        connection_id: Some(connection_id),
-                        at: now,
-                        outcome: "logout-refused".into(),
-                        reference: refused.reference.clone(),
-                        reason: refused.reason.clone(),
-                        name_id,
-                        attributes: String::new(),
-                        raw_response: None,
-                    },
-                    Err(refused),
-                )
-            }
+                }),
+            ),
         };
-        if let Err(e) = self.store.insert_sso_event(&event).await {
-            tracing::error!(error = %e, reference = %event.reference, "recording an SSO event failed");
-        }
+        let event_reference = result.as_ref().err().map_or_else(reference, |r| r.reference.clone());
+        self.record_event(account, connection_id, now, &event_reference, detail)
+            .await;
         result
     }
 }

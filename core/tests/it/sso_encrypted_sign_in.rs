@@ -1,7 +1,7 @@
 //! Sign-in with encrypted assertions against a real database: the ACS decrypts with the connection's own SP keys
 //! as they are stored, through a key rotation, and records why it could not when the IdP used another key.
 
-use crate::sso_setup::{Setup, response, setup};
+use crate::sso_setup::{self, Setup, setup};
 use crate::support::t0;
 use gatehouse_core::sso::sign_in::{Refused, SignedIn};
 use gatehouse_core::sso::{Certificate, KeyState};
@@ -17,20 +17,7 @@ async fn sp_certificate(s: &Setup, state: KeyState) -> Certificate {
 
 /// A whole sign-in from this browser with the assertion signed, then encrypted for `certificate`.
 async fn attempt(s: &Setup, certificate: &Certificate) -> Result<SignedIn, Refused> {
-    let now = test_idp::now();
-    let started = s.sso.start(s.connection, None, now).await.unwrap();
-    let answer = response(s, Some(&started.request_id), |spec| {
-        spec.encryption = Some(Encryption::to(certificate))
-    });
-    s.sso
-        .sign_in(
-            s.connection,
-            &answer,
-            &started.request_id,
-            Some(&started.browser_token),
-            now,
-        )
-        .await
+    sso_setup::attempt(s, |spec| spec.encryption = Some(Encryption::to(certificate))).await
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! IdP with a signed LogoutRequest whose answer is matched once; an IdP's LogoutRequest ends exactly the sessions
 //! it names; and forged, replayed or misaddressed logout messages change nothing.
 
-use crate::sso_setup::{IDP_SLO_URL, Setup, response, setup, setup_with_slo};
+use crate::sso_setup::{IDP_SLO_URL, Setup, setup, setup_with_slo, sign_in_as};
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::sso::binding::{
     self, Incoming, Outgoing, Parameter, SigningKey, from_redirect, sign_enveloped, signature_template_xml,
@@ -15,24 +15,13 @@ use test_idp::{Signer, attacker, idp};
 
 /// Signs `name_id` in through SSO with the IdP session `session_index`; answers the session token.
 async fn signed_in(s: &Setup, name_id: &str, session_index: &str) -> String {
-    let now = test_idp::now();
-    let started = s.sso.start(s.connection, None, now).await.unwrap();
-    let answer = response(s, Some(&started.request_id), |spec| {
+    sign_in_as(s, |spec| {
         spec.name_id = name_id.into();
         spec.session_index = session_index.into();
-    });
-    s.sso
-        .sign_in(
-            s.connection,
-            &answer,
-            &started.request_id,
-            Some(&started.browser_token),
-            now,
-        )
-        .await
-        .unwrap()
-        .session
-        .token
+    })
+    .await
+    .session
+    .token
 }
 
 async fn is_live(s: &Setup, token: &str) -> bool {

@@ -6,7 +6,7 @@ use crate::support::{TestWorld, t0};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
-use gatehouse_core::sso::sign_in::SsoService;
+use gatehouse_core::sso::sign_in::{Refused, SignedIn, SsoService};
 use gatehouse_core::sso::{ConnectionService, ManualFields, SsoPolicy};
 use gatehouse_core::{AccountId, Caller, ConnectionId};
 use test_dns::TestDns;
@@ -108,4 +108,24 @@ pub fn response_xml(setup: &Setup, request_id: Option<&str>, adjust: impl FnOnce
 /// [`response_xml`] as the IdP posts it: Base64.
 pub fn response(setup: &Setup, request_id: Option<&str>, adjust: impl FnOnce(&mut Spec)) -> String {
     STANDARD.encode(response_xml(setup, request_id, adjust))
+}
+
+/// A whole sign-in from one browser: a fresh request, the test IdP's answer (as `adjust` shapes it), the ACS.
+pub async fn attempt(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> Result<SignedIn, Refused> {
+    let now = test_idp::now();
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(s, Some(&started.request_id), adjust);
+    s.sso
+        .sign_in(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            now,
+        )
+        .await
+}
+
+pub async fn sign_in_as(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> SignedIn {
+    attempt(s, adjust).await.unwrap()
 }

@@ -1,7 +1,7 @@
 //! Both legs of SSO sign-in against a real database and the test IdP: the AuthnRequest bound to one browser, and
 //! the ACS accepting a response only once, only from that browser, only for the account's verified domains.
 
-use crate::sso_setup::{Setup, response, setup};
+use crate::sso_setup::{Setup, attempt, response, setup, sign_in_as};
 use crate::support::t0;
 use chrono::Duration;
 use gatehouse_core::ConnectionId;
@@ -224,29 +224,6 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
         s.sso.start(ConnectionId::new(), None, now).await,
         Err(StartError::NoConnection)
     ));
-}
-
-/// A whole sign-in from this browser: a fresh request, the IdP's answer (as `adjust` shapes it), the ACS.
-async fn attempt(
-    s: &Setup,
-    adjust: impl FnOnce(&mut Spec),
-) -> Result<gatehouse_core::sso::sign_in::SignedIn, gatehouse_core::sso::sign_in::Refused> {
-    let now = test_idp::now();
-    let started = s.sso.start(s.connection, None, now).await.unwrap();
-    let answer = response(s, Some(&started.request_id), adjust);
-    s.sso
-        .sign_in(
-            s.connection,
-            &answer,
-            &started.request_id,
-            Some(&started.browser_token),
-            now,
-        )
-        .await
-}
-
-async fn sign_in_as(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gatehouse_core::sso::sign_in::SignedIn {
-    attempt(s, adjust).await.unwrap()
 }
 
 #[tokio::test]
