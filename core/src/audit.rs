@@ -7,8 +7,10 @@ use crate::store::{AuditRow, SsoEventRow, Store, StoreError};
 use crate::tenancy::{Permission, TenancyError, TenancyService};
 use chrono::{DateTime, Utc};
 
-/// How many entries the page shows.
+/// How many audit entries the page shows.
 pub const AUDIT_PAGE: u64 = 100;
+/// How many SSO events one page shows (each may carry many attributes).
+pub const SSO_EVENTS_PAGE: u64 = 25;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -84,9 +86,26 @@ impl AuditService {
             .collect())
     }
 
-    /// The newest SSO sign-in attempts with their outcome and reason (Owner and Admin).
-    pub async fn sso_events(&self, caller: &Caller, account: AccountId) -> Result<Vec<SsoEventRow>, AuditError> {
+    /// One page of SSO events (sign-ins, Test SSO runs, sign-outs) with their outcome and reason, newest first;
+    /// with `before` (an event's reference), the page after that event (Owner and Admin).
+    pub async fn sso_events(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        before: Option<&str>,
+    ) -> Result<Vec<SsoEventRow>, AuditError> {
         self.tenancy.require(caller, account, Permission::ViewAudit).await?;
-        Ok(self.store.sso_events(account, AUDIT_PAGE).await?)
+        Ok(self.store.sso_events(account, before, SSO_EVENTS_PAGE).await?)
+    }
+
+    /// The raw response kept with an SSO event, while it is kept (Owner and Admin).
+    pub async fn sso_event_response(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        reference: &str,
+    ) -> Result<Option<String>, AuditError> {
+        self.tenancy.require(caller, account, Permission::ViewAudit).await?;
+        Ok(self.store.sso_event_response(account, reference).await?)
     }
 }

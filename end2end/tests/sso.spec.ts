@@ -48,7 +48,9 @@ async function signInThroughSso(page: Page, email: string, accountId: string) {
 async function signOutThroughIdp(page: Page) {
   await hydrated(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect(page.locator('h2')).toHaveText('You are signed out');
+  // Three hops: Gatehouse's LogoutRequest to the IdP, which verifies it and answers back to the SLO URL.
+  await expect(page).toHaveURL(/\/saml\/[0-9a-f-]{36}\/slo\?SAMLResponse=/, { timeout: 15_000 });
+  await expect(page.getByRole('heading', { level: 2 })).toHaveText('You are signed out');
   await expect(page.locator('main')).toContainText('You are signed out of Gatehouse and of your identity provider.');
 }
 

@@ -106,6 +106,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(routes::health::routes())
         .merge(routes::saml::routes())
+        .merge(routes::sso_events::routes())
         .leptos_routes_with_context(
             &state,
             routes,

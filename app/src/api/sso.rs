@@ -585,43 +585,47 @@ pub async fn update_policy(
     Ok(())
 }
 
-/// One SSO sign-in attempt, as the owner reads it.
+/// One SSO event (a sign-in attempt, a Test SSO run or a sign-out), as the owner reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoEventView {
     pub at: String,
-    /// `accepted` or `refused`.
+    /// `accepted`, `refused`, `test`, `signed-out` or `logout-refused`.
     pub outcome: String,
     pub connection_id: Option<String>,
-    /// What the end user was shown.
+    /// What the end user was shown; also the `before` of the next page.
     pub reference: String,
     pub reason: String,
     pub name_id: Option<String>,
     /// `name = values` per line.
     pub attributes: String,
-    /// The response as received, while it is kept.
-    pub raw_response: Option<String>,
+    /// Where the response as received can be read, while it is kept.
+    pub raw_response_url: Option<String>,
 }
 
-/// The newest SSO sign-in attempts (Owner and Admin).
+/// A page of SSO events, newest first; with `before` (an event's reference), the page after that event
+/// (Owner and Admin).
 #[server(prefix = "/api", endpoint = "sso/events")]
-pub async fn sso_events(account_id: String) -> Result<Vec<SsoEventView>, AppError> {
+pub async fn sso_events(account_id: String, before: Option<String>) -> Result<Vec<SsoEventView>, AppError> {
     use crate::api::context::*;
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     Ok(services()?
         .audit
-        .sso_events(&caller, account)
+        .sso_events(&caller, account, before.as_deref().filter(|b| !b.is_empty()))
         .await?
         .into_iter()
         .map(|e| SsoEventView {
             at: date(e.at),
             outcome: e.outcome,
             connection_id: e.connection_id.map(|c| c.to_string()),
+            raw_response_url: e
+                .raw_response
+                .is_some()
+                .then(|| format!("/accounts/{account}/sso/events/{}/response", e.reference)),
             reference: e.reference,
             reason: e.reason,
             name_id: e.name_id,
             attributes: e.attributes,
-            raw_response: e.raw_response,
         })
         .collect())
 }

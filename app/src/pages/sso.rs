@@ -29,7 +29,7 @@ async fn load_sso_page(account_id: String) -> Result<SsoPage, AppError> {
     let (audit, events) = if policy.can_view_audit {
         (
             Some(audit_log(account_id.clone()).await?),
-            Some(sso_events(account_id.clone()).await?),
+            Some(sso_events(account_id.clone(), None).await?),
         )
     } else {
         (None, None)

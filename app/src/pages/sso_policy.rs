@@ -151,7 +151,7 @@ pub fn SsoEventsPanel(events: Vec<SsoEventView>, connections: Vec<(String, Strin
             <div class="panel-head">
                 <h2>"SSO events"</h2>
                 <p class="muted">
-                    "Every sign-in through an identity provider, newest first. A user who was refused sees the reference shown here."
+                    "Sign-ins, Test SSO runs and sign-outs through an identity provider: the latest 25, newest first. A user who was refused sees the reference shown here."
                 </p>
             </div>
             {if events.is_empty() {
@@ -199,13 +199,12 @@ pub fn SsoEventsPanel(events: Vec<SsoEventView>, connections: Vec<(String, Strin
                                                                 </details>
                                                             }
                                                         })}
-                                                    {e.raw_response
-                                                        .map(|raw| {
+                                                    {e.raw_response_url
+                                                        .map(|url| {
                                                             view! {
-                                                                <details class="optional">
-                                                                    <summary>"Raw response (kept for a limited time)"</summary>
-                                                                    <pre class="attributes">{raw}</pre>
-                                                                </details>
+                                                                <a class="raw-response" href=url target="_blank" rel="noopener">
+                                                                    "Raw response"
+                                                                </a>
                                                             }
                                                         })}
                                                 </span>

@@ -9,7 +9,7 @@ use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
 };
 
@@ -310,12 +310,38 @@ impl Store {
         Ok(())
     }
 
-    /// The account's newest SSO events first.
-    pub async fn sso_events(&self, account_id: AccountId, limit: u64) -> Result<Vec<SsoEventRow>, StoreError> {
-        Ok(sso_event::Entity::find()
-            .filter(sso_event::Column::AccountId.eq(account_id.as_uuid()))
+    /// The account's SSO events, newest first; with `before` (an event's reference), only the ones older than
+    /// that event (none when there is no such event).
+    pub async fn sso_events(
+        &self,
+        account_id: AccountId,
+        before: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<SsoEventRow>, StoreError> {
+        let of_account = sso_event::Column::AccountId.eq(account_id.as_uuid());
+        let mut query = sso_event::Entity::find()
+            .filter(of_account.clone())
             .order_by_desc(sso_event::Column::At)
-            .limit(limit)
+            .order_by_desc(sso_event::Column::Reference)
+            .limit(limit);
+        if let Some(reference) = before {
+            let Some(anchor) = sso_event::Entity::find()
+                .filter(of_account)
+                .filter(sso_event::Column::Reference.eq(reference))
+                .one(&self.db)
+                .await?
+            else {
+                return Ok(Vec::new());
+            };
+            query = query.filter(
+                Condition::any().add(sso_event::Column::At.lt(anchor.at)).add(
+                    Condition::all()
+                        .add(sso_event::Column::At.eq(anchor.at))
+                        .add(sso_event::Column::Reference.lt(reference)),
+                ),
+            );
+        }
+        Ok(query
             .all(&self.db)
             .await?
             .into_iter()
@@ -331,5 +357,19 @@ impl Store {
                 raw_response: m.raw_response,
             })
             .collect())
+    }
+
+    /// The raw response kept with one of the account's SSO events, while it is kept.
+    pub async fn sso_event_response(
+        &self,
+        account_id: AccountId,
+        reference: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sso_event::Entity::find()
+            .filter(sso_event::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(sso_event::Column::Reference.eq(reference))
+            .one(&self.db)
+            .await?
+            .and_then(|m| m.raw_response))
     }
 }

@@ -5,9 +5,11 @@ use crate::sso_setup::{Setup, attempt, response, setup, sign_in_as};
 use crate::support::t0;
 use chrono::Duration;
 use gatehouse_core::ConnectionId;
+use gatehouse_core::audit::SSO_EVENTS_PAGE;
 use gatehouse_core::sso::SsoPolicy;
 use gatehouse_core::sso::authn_request::Outgoing;
 use gatehouse_core::sso::sign_in::StartError;
+use gatehouse_core::tenancy::Role;
 use test_idp::Spec;
 
 #[tokio::test]
@@ -88,7 +90,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
     );
 
     // The owner sees every attempt, the refusals with the reference the user was shown.
-    let events = s.world.store.sso_events(s.account, 10).await.unwrap();
+    let events = s.world.store.sso_events(s.account, None, 10).await.unwrap();
     assert_eq!(events.len(), 3);
     assert_eq!(events.iter().filter(|e| e.outcome == "accepted").count(), 1);
     let logged = events.iter().find(|e| e.reference == refused.reference).unwrap();
@@ -104,14 +106,14 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
     assert!(
         s.world
             .store
-            .sso_events(s.account, 10)
+            .sso_events(s.account, None, 10)
             .await
             .unwrap()
             .iter()
             .all(|e| e.raw_response.is_some())
     );
     s.sso.remove_expired(now + Duration::hours(25)).await.unwrap();
-    let kept = s.world.store.sso_events(s.account, 10).await.unwrap();
+    let kept = s.world.store.sso_events(s.account, None, 10).await.unwrap();
     assert!(kept.len() == 3 && kept.iter().all(|e| e.raw_response.is_none()));
     assert!(logged.attributes.contains("groups = Gatehouse Admins, Staff"));
 }
@@ -449,7 +451,7 @@ async fn a_test_run_reports_every_check_and_the_mapped_role_without_signing_anyo
             .await
             .unwrap()
     );
-    let events = s.world.store.sso_events(s.account, 10).await.unwrap();
+    let events = s.world.store.sso_events(s.account, None, 10).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].outcome, "test");
     assert_eq!(events[0].reason, "Test SSO passed");
@@ -499,7 +501,7 @@ async fn a_failed_test_names_the_failed_check_and_the_checks_not_reached() {
     assert_eq!(outsider.email_domain_verified, Some(false));
     assert_eq!(outsider.name_id.as_deref(), Some("mallory@other.example"));
 
-    let events = s.world.store.sso_events(s.account, 10).await.unwrap();
+    let events = s.world.store.sso_events(s.account, None, 10).await.unwrap();
     assert!(events.iter().all(|e| e.outcome == "test"));
     assert!(events.iter().any(|e| {
         e.reason
@@ -542,4 +544,58 @@ async fn only_the_owner_starts_a_test_and_a_test_request_signs_no_one_in() {
         .unwrap_err();
     assert!(refused.reason.contains("Test SSO run"), "{refused:?}");
     assert!(s.world.store.user_by_email("ada@acme.example").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sso_events_come_page_by_page_and_raw_responses_by_reference_for_owners_and_admins() {
+    let s = setup().await;
+    let now = test_idp::now();
+    // Thirty refused attempts at one instant: paging must not depend on timestamps being distinct.
+    let mut references = Vec::new();
+    for _ in 0..30 {
+        let refused = s
+            .sso
+            .sign_in(s.connection, &response(&s, None, |_| {}), "", None, now)
+            .await
+            .unwrap_err();
+        references.push(refused.reference);
+    }
+    let audit = s.world.audit();
+    let first = audit.sso_events(&s.owner, s.account, None).await.unwrap();
+    assert_eq!(first.len(), SSO_EVENTS_PAGE as usize);
+    let second = audit
+        .sso_events(&s.owner, s.account, Some(&first.last().unwrap().reference))
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 30 - SSO_EVENTS_PAGE as usize);
+    let mut seen: Vec<String> = first.iter().chain(&second).map(|e| e.reference.clone()).collect();
+    seen.sort();
+    references.sort();
+    assert_eq!(seen, references, "every event once, none twice");
+    assert!(
+        audit
+            .sso_events(&s.owner, s.account, Some("NO-SUCH-EVENT"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let raw = audit
+        .sso_event_response(&s.owner, s.account, &references[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(raw.starts_with("<samlp:Response"), "{raw}");
+    let viewer = s
+        .world
+        .join(&s.owner, s.account, "vic@acme.example", Role::Viewer)
+        .await;
+    assert!(
+        audit
+            .sso_event_response(&viewer, s.account, &references[0])
+            .await
+            .is_err()
+    );
+    let (stranger, _) = s.world.user("eve@elsewhere.example").await;
+    assert!(audit.sso_events(&stranger, s.account, None).await.is_err());
 }

@@ -2,8 +2,9 @@
 //! by email domain), the Assertion Consumer Service, and single logout (the way on to the IdP after signing out,
 //! and the SLO URL where the IdP's LogoutRequests and LogoutResponses arrive).
 
+use super::{cookie_value, signed_in_caller};
 use crate::AppState;
-use app::api::context::{SESSION_COOKIE, safe_return_path, session_cookie};
+use app::api::context::{safe_return_path, session_cookie};
 use axum::Router;
 use axum::extract::{Form, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -157,11 +158,7 @@ async fn test(State(state): State<AppState>, Path(connection): Path<String>, hea
         return end_user_page(StatusCode::NOT_FOUND, "This is not a known SSO connection.", None);
     };
     let now = chrono::Utc::now();
-    let caller = match cookie_value(&headers, SESSION_COOKIE) {
-        Some(token) => state.services.auth.authenticate(&token, now).await.ok(),
-        None => None,
-    };
-    let Some(caller) = caller else {
+    let Some(caller) = signed_in_caller(&state, &headers, now).await else {
         let here: String = url::form_urlencoded::byte_serialize(format!("/saml/{id}/test").as_bytes()).collect();
         return Redirect::to(&format!("/sign-in?next={here}")).into_response();
     };
@@ -267,17 +264,6 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
 }
 
 /// The Assertion Consumer Service (HTTP-POST binding): on success the session cookie is set on this very

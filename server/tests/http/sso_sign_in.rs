@@ -231,6 +231,19 @@ async fn another_browser_or_another_domain_is_refused_with_a_reference() {
         "refused, so not signed in"
     );
 
+    // The raw response is read on its own, as inert text, by the account's Owners and Admins only.
+    let raw_url = event["raw_response_url"].as_str().unwrap();
+    assert_eq!(raw_url, format!("/accounts/{}/sso/events/{reference}/response", w.account));
+    let raw = w.owner.get(raw_url).await;
+    assert_eq!(raw.status(), 200);
+    assert_eq!(raw.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(raw.headers()["content-security-policy"], "sandbox");
+    assert!(raw.text().await.unwrap().contains("eve@evil.example"));
+    assert_eq!(user.get(raw_url).await.status(), 303, "signed out: to the sign-in page");
+    let stranger = Browser::new(&w.app);
+    stranger.sign_up("someone@else.example").await;
+    assert_eq!(stranger.get(raw_url).await.status(), 403);
+
     // A domain without SSO answers plainly.
     let unknown = user.get("/sso/start?saml_domain=unknown.example").await;
     assert_eq!(unknown.status(), 404);
