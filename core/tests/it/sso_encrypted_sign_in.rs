@@ -59,7 +59,7 @@ async fn the_acs_decrypts_with_the_connections_stored_keys_through_a_rotation() 
         foreign.reason.contains(&other_sp_key().certificate.sha256_fingerprint),
         "{foreign:?}"
     );
-    let events = s.world.store.sso_events(s.account, 10).await.unwrap();
+    let events = s.world.store.sso_events(s.account, None, 10).await.unwrap();
     let logged = events.iter().find(|e| e.reference == refused.reference).unwrap();
     assert_eq!(logged.outcome, "refused");
     assert_eq!(logged.reason, refused.reason);

@@ -159,7 +159,7 @@ async fn signing_out_sends_a_signed_logout_request_for_the_idp_session_and_takes
     let again = s.sso.slo(s.connection, &genuine, now).await.unwrap_err();
     assert!(again.reason.contains("no pending LogoutRequest"), "{}", again.reason);
 
-    let events = s.world.store.sso_events(s.account, 10).await.unwrap();
+    let events = s.world.store.sso_events(s.account, None, 10).await.unwrap();
     assert_eq!(events[0].outcome, "logout-refused");
     assert_eq!(events[1].outcome, "signed-out");
     assert_eq!(events[1].name_id.as_deref(), Some("ada@acme.example"));
