@@ -131,18 +131,7 @@ pub fn parse_user_id(text: &str) -> Result<UserId, AppError> {
     })
 }
 
-/// A path inside this site to go to after signing in; anything else (other hosts, `//evil`, schemes)
-/// falls back to `/`, so a crafted link cannot bounce a user to another site.
-pub fn safe_return_path(next: Option<&str>) -> String {
-    match next.map(str::trim) {
-        Some(p)
-            if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control) =>
-        {
-            p.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
-}
+pub use gatehouse_core::auth::return_path::safe_return_path;
 
 /// Logs an unexpected failure with a fresh reference and returns only the reference to the client.
 pub fn internal(detail: impl std::fmt::Display) -> AppError {
@@ -275,29 +264,5 @@ impl From<AuditError> for AppError {
             AuditError::Tenancy(e) => e.into(),
             AuditError::Store(e) => respond(internal(e)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_return_path;
-
-    #[test]
-    fn only_same_site_paths_are_followed() {
-        assert_eq!(
-            safe_return_path(Some("/accounts/1/members?x=1")),
-            "/accounts/1/members?x=1"
-        );
-        for bad in [
-            "https://evil.example/",
-            "//evil.example",
-            "/\\evil.example",
-            "javascript:alert(1)",
-            "",
-            "members",
-        ] {
-            assert_eq!(safe_return_path(Some(bad)), "/", "{bad}");
-        }
-        assert_eq!(safe_return_path(None), "/");
     }
 }

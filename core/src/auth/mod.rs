@@ -2,6 +2,7 @@
 
 mod email;
 pub mod password;
+pub mod return_path;
 mod session;
 mod throttle;
 

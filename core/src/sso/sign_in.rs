@@ -10,6 +10,7 @@ use super::response::{Expectations, MAX_RESPONSE_BYTES, SignedAssertion, validat
 use super::sp_keys::KeyState;
 use super::test_sso::{Check, TestReport, outcomes, shown_xml};
 use crate::audit;
+use crate::auth::return_path::same_site_path;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::store::{IdpSession, PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError};
@@ -144,6 +145,24 @@ fn email_of(connection: &Connection, assertion: &SignedAssertion) -> Result<Emai
             EmailSource::NameId => format!("the NameID {} is not an email address", assertion.name_id),
             EmailSource::Attribute(name) => format!("the attribute {name} is missing or not an email address"),
         })
+}
+
+/// Where an IdP-initiated sign-in lands: its RelayState when that is a page of this site, as a path or as a URL
+/// on Gatehouse's own origin (`own_url` is any URL of it); IdP admins enter either.
+fn landing_page(relay_state: &str, own_url: &str) -> Option<String> {
+    if let Some(path) = same_site_path(relay_state) {
+        return Some(path.to_owned());
+    }
+    let url = url::Url::parse(relay_state.trim()).ok()?;
+    let own = url::Url::parse(own_url).ok()?;
+    if url.origin() != own.origin() {
+        return None;
+    }
+    let path = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    same_site_path(&path).map(str::to_owned)
 }
 
 /// The email's domain as verified names are stored: in ASCII (punycode) form; an email may carry the Unicode one.
@@ -403,6 +422,7 @@ impl SsoService {
                 None,
             ));
         }
+        let mut landing = None;
         let request = match relay_state.trim() {
             "" => None,
             reference => {
@@ -414,6 +434,20 @@ impl SsoService {
                     .map_err(store_error)?
                 {
                     Some(request) => Some(request),
+                    // An IdP-initiated sign-in's RelayState is the IdP admin's landing page, never a request of
+                    // ours; a response that does answer a request is refused below by its InResponseTo.
+                    None if connection.options.allow_idp_initiated
+                        && self
+                            .store
+                            .pending_request(reference)
+                            .await
+                            .map_err(store_error)?
+                            .is_none() =>
+                    {
+                        let acs_url = self.connections.service_provider_values(connection.id).acs_url;
+                        landing = landing_page(reference, &acs_url);
+                        None
+                    }
                     None => return Err(self.why_not_taken(reference, &browser).await),
                 }
             }
@@ -532,7 +566,7 @@ impl SsoService {
             connection: connection.id,
             email: email.as_str().to_owned(),
             assertion,
-            return_to: request.and_then(|r| r.return_to),
+            return_to: request.and_then(|r| r.return_to).or(landing),
             user_id: provisioned.user_id,
             created: provisioned.created,
             role: provisioned.role,

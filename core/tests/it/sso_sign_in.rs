@@ -229,6 +229,71 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
 }
 
 #[tokio::test]
+async fn an_allowed_idp_initiated_sign_in_lands_on_the_relay_states_page_of_this_site_only() {
+    use gatehouse_core::sso::OptionsForm;
+    let s = setup().await;
+    let now = test_idp::now();
+    s.connections
+        .save_options(
+            &s.owner,
+            s.account,
+            s.connection,
+            &OptionsForm {
+                allow_idp_initiated: true,
+                sign_authn_requests: true,
+                binding: "redirect",
+                authn_context: "none",
+                email_source: "nameid",
+                email_attribute: "",
+                allow_sha1: false,
+                clock_skew_seconds: "180",
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let own_origin = s.connections.service_provider_values(s.connection).acs_url;
+    let own_origin = own_origin.split("/saml/").next().unwrap().to_owned();
+    let landing_of = |relay_state: String| {
+        let s = &s;
+        async move {
+            s.sso
+                .sign_in(s.connection, &response(s, None, |_| {}), &relay_state, None, now)
+                .await
+                .map(|signed_in| signed_in.return_to)
+        }
+    };
+    assert_eq!(landing_of(String::new()).await.unwrap(), None);
+    assert_eq!(
+        landing_of("/accounts/x/members?tab=1".into()).await.unwrap().as_deref(),
+        Some("/accounts/x/members?tab=1")
+    );
+    assert_eq!(
+        landing_of(format!("{own_origin}/accounts/y")).await.unwrap().as_deref(),
+        Some("/accounts/y"),
+        "a URL on Gatehouse's own origin, as IdP admins often enter it"
+    );
+    for elsewhere in [
+        "https://evil.example/accounts",
+        "//evil.example",
+        "/\\evil.example",
+        "_made-up",
+    ] {
+        assert_eq!(landing_of(elsewhere.into()).await.unwrap(), None, "{elsewhere}");
+    }
+
+    // A solicited response cannot pass as IdP-initiated by swapping its RelayState for a page.
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(&s, Some(&started.request_id), |_| {});
+    let swapped = s
+        .sso
+        .sign_in(s.connection, &answer, "/accounts", Some(&started.browser_token), now)
+        .await
+        .unwrap_err();
+    assert!(swapped.reason.contains("answers the request"), "{swapped:?}");
+}
+
+#[tokio::test]
 async fn users_are_provisioned_just_in_time_with_the_mapped_role_and_a_session() {
     use gatehouse_core::sso::{MappingForm, RuleInput};
     use gatehouse_core::tenancy::Role;
