@@ -4,8 +4,12 @@
 
 use crate::sso_sign_in::{IDP_SLO_URL, World, answer, post_to_acs, start, world};
 use crate::support::Browser;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{SecondsFormat, Utc};
-use gatehouse_core::sso::binding::{Parameter, SigningKey, from_redirect, redirect};
+use gatehouse_core::sso::binding::{
+    Parameter, SigningKey, from_redirect, redirect, sign_enveloped, signature_template_xml,
+};
 use test_idp::{Signer, attacker, idp};
 
 async fn signed_in_user(w: &World, name_id: &str) -> Browser {
@@ -147,6 +151,35 @@ async fn the_idp_signing_a_user_out_ends_their_sessions_and_gets_a_signed_answer
     // Replayed: refused.
     let replayed = bob.get(&format!("/saml/{}/slo?{query}", w.connection)).await;
     assert_eq!(replayed.status(), 400);
+
+    // HTTP-POST from the IdP's page (cross-site), with an enveloped signature: Bob's turn.
+    let template = signature_template_xml("_idp-q-2", idp().certificate.der()).unwrap();
+    let pem = idp().private_key_pem();
+    let bobs_request = logout_request
+        .replace("_idp-q-1", "_idp-q-2")
+        .replace("ada@acme.example", "bob@acme.example")
+        .replace("</saml:Issuer>", &format!("</saml:Issuer>{template}"));
+    let signed = sign_enveloped(
+        &bobs_request,
+        &SigningKey {
+            private_key_pem: &pem,
+            certificate_der: idp().certificate.der(),
+        },
+    )
+    .unwrap();
+    let posted = bob
+        .client
+        .post(&slo_url)
+        .header("origin", "https://idp.example.com")
+        .form(&[
+            ("SAMLRequest", STANDARD.encode(signed).as_str()),
+            ("RelayState", "rs-post"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    assert!(session_email(&bob).await.is_null());
     let events = w.owner.call_ok("/api/sso/events", &[("account_id", &w.account)]).await;
     let text = events.to_string();
     assert!(
