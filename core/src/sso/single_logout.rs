@@ -59,7 +59,9 @@ type Handled = (SloOutcome, String, Option<String>);
 /// A refused one: the user's message, the owner's reason, and the NameID when it is known.
 type Refusal = (&'static str, String, Option<String>);
 
-const REFUSED: &str = "Your identity provider's sign-out message was refused.";
+const REFUSED: &str = "Your identity provider's sign-out request was refused.";
+/// Gatehouse's session ended before the browser went to the IdP, whatever its answer says.
+const ANSWER_REFUSED: &str = "You are signed out of Gatehouse, but your identity provider's answer could not be verified: close your browser to be sure you are signed out there too.";
 
 /// The IdP's single logout endpoint and the connection's active SP key: without both there is no single logout.
 fn slo_parts(connection: &Connection) -> Option<(&super::Endpoint, SigningKey<'_>)> {
@@ -221,7 +223,7 @@ impl SsoService {
                         Err(e) => Err(("Single sign-on is unavailable right now.", e.to_string(), None)),
                     }
                 }
-                Err(rejection) => Err((REFUSED, format!("LogoutResponse refused: {rejection}"), None)),
+                Err(rejection) => Err((ANSWER_REFUSED, format!("LogoutResponse refused: {rejection}"), None)),
             },
         };
         self.record_logout(account, connection_id, now, outcome).await

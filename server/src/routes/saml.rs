@@ -413,6 +413,10 @@ async fn slo(state: AppState, connection: &str, incoming: Result<Incoming, bindi
             );
         }
     };
+    let heading = match incoming.parameter {
+        Parameter::SamlRequest => "Sign-out did not complete",
+        Parameter::SamlResponse => "You are signed out of Gatehouse",
+    };
     match state.services.sso.slo(id, &incoming, chrono::Utc::now()).await {
         Ok(SloOutcome::Answered { outgoing, .. }) => send(outgoing, "Signing out"),
         Ok(SloOutcome::Completed { idp_failure: None }) => {
@@ -423,7 +427,7 @@ async fn slo(state: AppState, connection: &str, incoming: Result<Incoming, bindi
         ),
         Err(refused) => notice_page(
             StatusCode::BAD_REQUEST,
-            "Sign-out did not complete",
+            heading,
             refused.user_message,
             Some(&refused.reference),
             "Back to sign-in",
