@@ -233,7 +233,10 @@ async fn another_browser_or_another_domain_is_refused_with_a_reference() {
 
     // The raw response is read on its own, as inert text, by the account's Owners and Admins only.
     let raw_url = event["raw_response_url"].as_str().unwrap();
-    assert_eq!(raw_url, format!("/accounts/{}/sso/events/{reference}/response", w.account));
+    assert_eq!(
+        raw_url,
+        format!("/accounts/{}/sso/events/{reference}/response", w.account)
+    );
     let raw = w.owner.get(raw_url).await;
     assert_eq!(raw.status(), 200);
     assert_eq!(raw.headers()["content-type"], "text/plain; charset=utf-8");
