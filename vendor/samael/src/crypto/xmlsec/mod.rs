@@ -244,88 +244,21 @@ impl super::CryptoProvider for XmlSec {
         reduce_mode: ReduceMode,
         allowed_algorithms: Option<&[super::AllowedSignatureAlgorithm]>,
     ) -> Result<String, CryptoError> {
-        let mut xml = XmlParser::default().parse_string(xml_str)?;
-
-        // collect ID attribute values and tell libxml about them
-        collect_id_attributes(&mut xml)?;
-
-        let signature_nodes = {
-            let root_elem = xml
-                .get_root_element()
-                .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
-            find_signature_nodes(&root_elem)
-        };
-        if signature_nodes.is_empty() {
-            return Err(CryptoError::InvalidSignature);
-        }
-
-        let mut predigest_results = Vec::new();
-        let mut selections = Vec::new();
-
-        for sig_node in &signature_nodes {
-            if let Some(allowed) = allowed_algorithms {
-                if !signature_uses_allowed_algorithm(sig_node, allowed) {
-                    return Err(CryptoError::InvalidSignature);
-                }
-            }
-
-            let mut verified = false;
-            let mut verified_references = Vec::new();
-
-            for key_data in certs_der {
-                let mut sig_ctx = XmlSecSignatureContext::new_with_flags(
-                    wrapper::XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES,
-                )?;
-
-                let key = XmlSecKey::from_memory(key_data.der_data(), XmlSecKeyFormat::CertDer)?;
-                sig_ctx.insert_key(key);
-                verified = sig_ctx.verify_node(sig_node)?;
-                if verified {
-                    verified_references = sig_ctx.get_verified_references()?;
-                    break;
-                }
-            }
-
-            if !verified {
-                return Err(CryptoError::InvalidSignature);
-            }
-
-            for verified_reference in verified_references {
-                if reduce_mode == ReduceMode::PreDigest {
-                    predigest_results.push(verified_reference.predigest_xml);
-                    continue;
-                }
-
-                selections.push(build_verified_selection(
-                    &xml,
-                    sig_node,
-                    verified_reference,
-                )?);
-            }
-        }
-
-        if reduce_mode == ReduceMode::PreDigest {
-            return predigest_result(predigest_results);
-        }
-
-        if selections.is_empty() {
-            return Err(CryptoError::InvalidSignature);
-        }
-
-        let (nodes_to_keep, allowed_attributes, output_root_ptr) =
-            build_keep_state(&xml, &selections, reduce_mode)?;
-
-        drop(selections);
-        drop(signature_nodes);
-
-        move_output_root_to_document_root(&mut xml, output_root_ptr)?;
-
-        let mut root_elem = xml
-            .get_root_element()
-            .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
-        prune_unverified_nodes(&mut root_elem, &nodes_to_keep, &allowed_attributes)?;
-
-        Ok(xml.to_string())
+        // Reads each certificate again for every signature it is tried on, as before: callers that
+        // verify often with the same certificates can prepare the keys once instead, see
+        // `XmlSec::reduce_xml_to_signed_with_keys`.
+        Self::reduce_xml_to_signed_with_key_source(
+            xml_str,
+            certs_der,
+            |cert_der| {
+                Ok(XmlSecKey::from_memory(
+                    cert_der.der_data(),
+                    XmlSecKeyFormat::CertDer,
+                )?)
+            },
+            reduce_mode,
+            allowed_algorithms,
+        )
     }
 
     fn decrypt_assertion_key_info(
@@ -413,6 +346,163 @@ impl super::CryptoProvider for XmlSec {
         context.sign_document(&document, Some("ID"))?;
 
         Ok(document.to_string())
+    }
+}
+
+/// The public key of an X.509 certificate, read once, for verifying any number of signatures with
+/// [`XmlSec::reduce_xml_to_signed_with_keys`].
+///
+/// Reading the key from certificate DER is a large part of verifying a signed SAML message: with
+/// OpenSSL 3.0 it sets up a decoder each time (about 0.1 ms for an RSA-2048 certificate, where
+/// the signature check itself takes about 0.03 ms). A `VerificationKey` holds only the key value,
+/// not the certificate; each verification gets a fresh xmlsec key around the same value, which
+/// for OpenSSL is another reference to the same `EVP_PKEY`, not a copy or a new decode.
+///
+/// Verification stays as strict as with certificates: the prepared key is the only one tried,
+/// and nothing in a document's `KeyInfo` is read or trusted.
+#[derive(Debug)]
+pub struct VerificationKey(XmlSecKey);
+
+impl VerificationKey {
+    /// Reads the public key of a DER-encoded X.509 certificate (RSA, EC or DSA), exactly as the
+    /// certificate-taking functions read it.
+    pub fn from_certificate_der(cert_der: &CertificateDer) -> Result<Self, CryptoError> {
+        let loaded = XmlSecKey::from_memory(cert_der.der_data(), XmlSecKeyFormat::CertDer)?;
+        Ok(Self(loaded.value_only()?))
+    }
+
+    /// A new xmlsec key for one signature context, which takes ownership of it.
+    fn signature_key(&self) -> Result<XmlSecKey, CryptoError> {
+        Ok(self.0.value_only()?)
+    }
+}
+
+impl AsRef<VerificationKey> for VerificationKey {
+    fn as_ref(&self) -> &VerificationKey {
+        self
+    }
+}
+
+// SAFETY: the xmlsec key is never changed after `from_certificate_der`: the only use through a
+// shared reference is `signature_key`, which reads the key's value and usage and duplicates the
+// value (for OpenSSL an atomic `EVP_PKEY_up_ref`). The key is destroyed only on drop, by its one
+// owner. The keys handed out are owned by their signature contexts, not shared.
+unsafe impl Send for VerificationKey {}
+unsafe impl Sync for VerificationKey {}
+
+impl XmlSec {
+    /// Like [`CryptoProvider::reduce_xml_to_signed_with_allowed_algorithms`], with keys read once
+    /// beforehand ([`VerificationKey::from_certificate_der`]) instead of certificates read again
+    /// on each call. The keys are tried in order for each signature; only they are used.
+    ///
+    /// `keys` may be `&[VerificationKey]`, `&[&VerificationKey]` or `&[Arc<VerificationKey>]`.
+    ///
+    /// [`CryptoProvider::reduce_xml_to_signed_with_allowed_algorithms`]: super::CryptoProvider::reduce_xml_to_signed_with_allowed_algorithms
+    pub fn reduce_xml_to_signed_with_keys<K: AsRef<VerificationKey>>(
+        xml_str: &str,
+        keys: &[K],
+        reduce_mode: ReduceMode,
+        allowed_algorithms: Option<&[super::AllowedSignatureAlgorithm]>,
+    ) -> Result<String, CryptoError> {
+        Self::reduce_xml_to_signed_with_key_source(
+            xml_str,
+            keys,
+            |key| key.as_ref().signature_key(),
+            reduce_mode,
+            allowed_algorithms,
+        )
+    }
+
+    /// Verifies every signature in the document with one of `keys`, `signature_key` making a
+    /// fresh xmlsec key from it for each attempt, and reduces the document as `reduce_mode` says.
+    fn reduce_xml_to_signed_with_key_source<K>(
+        xml_str: &str,
+        keys: &[K],
+        signature_key: impl Fn(&K) -> Result<XmlSecKey, CryptoError>,
+        reduce_mode: ReduceMode,
+        allowed_algorithms: Option<&[super::AllowedSignatureAlgorithm]>,
+    ) -> Result<String, CryptoError> {
+        let mut xml = XmlParser::default().parse_string(xml_str)?;
+
+        // collect ID attribute values and tell libxml about them
+        collect_id_attributes(&mut xml)?;
+
+        let signature_nodes = {
+            let root_elem = xml
+                .get_root_element()
+                .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
+            find_signature_nodes(&root_elem)
+        };
+        if signature_nodes.is_empty() {
+            return Err(CryptoError::InvalidSignature);
+        }
+
+        let mut predigest_results = Vec::new();
+        let mut selections = Vec::new();
+
+        for sig_node in &signature_nodes {
+            if let Some(allowed) = allowed_algorithms {
+                if !signature_uses_allowed_algorithm(sig_node, allowed) {
+                    return Err(CryptoError::InvalidSignature);
+                }
+            }
+
+            let mut verified = false;
+            let mut verified_references = Vec::new();
+
+            for key_source in keys {
+                let mut sig_ctx = XmlSecSignatureContext::new_with_flags(
+                    wrapper::XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES,
+                )?;
+
+                sig_ctx.insert_key(signature_key(key_source)?);
+                verified = sig_ctx.verify_node(sig_node)?;
+                if verified {
+                    verified_references = sig_ctx.get_verified_references()?;
+                    break;
+                }
+            }
+
+            if !verified {
+                return Err(CryptoError::InvalidSignature);
+            }
+
+            for verified_reference in verified_references {
+                if reduce_mode == ReduceMode::PreDigest {
+                    predigest_results.push(verified_reference.predigest_xml);
+                    continue;
+                }
+
+                selections.push(build_verified_selection(
+                    &xml,
+                    sig_node,
+                    verified_reference,
+                )?);
+            }
+        }
+
+        if reduce_mode == ReduceMode::PreDigest {
+            return predigest_result(predigest_results);
+        }
+
+        if selections.is_empty() {
+            return Err(CryptoError::InvalidSignature);
+        }
+
+        let (nodes_to_keep, allowed_attributes, output_root_ptr) =
+            build_keep_state(&xml, &selections, reduce_mode)?;
+
+        drop(selections);
+        drop(signature_nodes);
+
+        move_output_root_to_document_root(&mut xml, output_root_ptr)?;
+
+        let mut root_elem = xml
+            .get_root_element()
+            .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
+        prune_unverified_nodes(&mut root_elem, &nodes_to_keep, &allowed_attributes)?;
+
+        Ok(xml.to_string())
     }
 }
 
@@ -1715,5 +1805,146 @@ mod tests {
             target.is_none(),
             "barename URI fragments must not be interpreted as XPointer expressions"
         );
+    }
+}
+
+#[cfg(test)]
+mod verification_key_tests {
+    use super::*;
+    use crate::crypto::CryptoProvider;
+    use openssl::asn1::Asn1Time;
+    use openssl::hash::MessageDigest;
+    use openssl::rsa::Rsa;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+
+    /// An RSA key pair made for the test: the private key as DER and a self-signed certificate.
+    fn key_pair(name: &str) -> (Vec<u8>, CertificateDer) {
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let mut subject = X509NameBuilder::new().unwrap();
+        subject.append_entry_by_text("CN", name).unwrap();
+        let subject = subject.build();
+        let mut cert = X509Builder::new().unwrap();
+        cert.set_version(2).unwrap();
+        cert.set_subject_name(&subject).unwrap();
+        cert.set_issuer_name(&subject).unwrap();
+        cert.set_pubkey(&key).unwrap();
+        cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        cert.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        cert.sign(&key, MessageDigest::sha256()).unwrap();
+        (
+            key.private_key_to_der().unwrap(),
+            CertificateDer::from(cert.build().to_der().unwrap()),
+        )
+    }
+
+    /// A document with an enveloped RSA-SHA256 signature over its root, made with `private_key_der`,
+    /// that names `key_info` as its signer in KeyInfo.
+    fn signed(private_key_der: &[u8], key_info: &CertificateDer) -> String {
+        let template = format!(
+            concat!(
+                r#"<Response xmlns="urn:oasis:names:tc:SAML:2.0:protocol" ID="_doc">"#,
+                r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>"#,
+                r#"<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#,
+                r#"<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>"#,
+                r##"<ds:Reference URI="#_doc"><ds:Transforms>"##,
+                r#"<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>"#,
+                r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#,
+                r#"</ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>"#,
+                r#"<ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/>"#,
+                r#"<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate>"#,
+                r#"</ds:X509Data></ds:KeyInfo></ds:Signature><Status>signed</Status></Response>"#,
+            ),
+            openssl::base64::encode_block(key_info.der_data()),
+        );
+        XmlSec::sign_xml(template, private_key_der).unwrap()
+    }
+
+    #[test]
+    fn a_prepared_key_verifies_what_its_certificate_verifies() {
+        let (private_key, cert) = key_pair("signer");
+        let document = signed(&private_key, &cert);
+        let key = VerificationKey::from_certificate_der(&cert).unwrap();
+        for reduce_mode in [
+            ReduceMode::PreDigest,
+            ReduceMode::ValidateAndMark,
+            ReduceMode::ValidateAndMarkNoAncestors,
+        ] {
+            let with_cert = XmlSec::reduce_xml_to_signed(&document, &[cert.clone()], reduce_mode)
+                .expect("the certificate verifies");
+            // The same key serves any number of verifications.
+            for _ in 0..3 {
+                let with_key =
+                    XmlSec::reduce_xml_to_signed_with_keys(&document, &[&key], reduce_mode, None)
+                        .expect("the prepared key verifies");
+                assert_eq!(with_key, with_cert);
+            }
+        }
+        assert!(XmlSec::reduce_xml_to_signed_with_keys(
+            &document,
+            &[key],
+            ReduceMode::PreDigest,
+            Some(&[crate::crypto::AllowedSignatureAlgorithm::RsaSha256]),
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn only_the_prepared_keys_count_never_the_documents_key_info() {
+        let (signer_key, signer_cert) = key_pair("signer");
+        let (_, other_cert) = key_pair("other");
+        // Signed by the signer, who names its own certificate in KeyInfo.
+        let document = signed(&signer_key, &signer_cert);
+        let other = VerificationKey::from_certificate_der(&other_cert).unwrap();
+        let signer = VerificationKey::from_certificate_der(&signer_cert).unwrap();
+
+        let refused = XmlSec::reduce_xml_to_signed_with_keys(
+            &document,
+            &[&other],
+            ReduceMode::PreDigest,
+            None,
+        );
+        assert!(matches!(refused, Err(CryptoError::InvalidSignature)));
+        // A rolled-over list: the second key verifies.
+        assert!(XmlSec::reduce_xml_to_signed_with_keys(
+            &document,
+            &[&other, &signer],
+            ReduceMode::PreDigest,
+            None,
+        )
+        .is_ok());
+        // A key that verified before does not vouch for a document signed by someone else.
+        let (other_key, _) = key_pair("other");
+        let foreign = signed(&other_key, &signer_cert);
+        let refused = XmlSec::reduce_xml_to_signed_with_keys(
+            &foreign,
+            &[&signer],
+            ReduceMode::PreDigest,
+            None,
+        );
+        assert!(matches!(refused, Err(CryptoError::InvalidSignature)));
+        // No keys: nothing verifies.
+        let none: &[VerificationKey] = &[];
+        assert!(matches!(
+            XmlSec::reduce_xml_to_signed_with_keys(&document, none, ReduceMode::PreDigest, None),
+            Err(CryptoError::InvalidSignature)
+        ));
+    }
+
+    #[test]
+    fn a_prepared_key_comes_only_from_a_certificate() {
+        assert!(
+            VerificationKey::from_certificate_der(&CertificateDer::from(vec![0x30, 0x03])).is_err()
+        );
+        let (private_key, _) = key_pair("signer");
+        assert!(VerificationKey::from_certificate_der(&CertificateDer::from(private_key)).is_err());
+    }
+
+    #[test]
+    fn prepared_keys_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<VerificationKey>();
+        shareable::<std::sync::Arc<VerificationKey>>();
     }
 }

@@ -57,6 +57,38 @@ impl XmlSecKey {
         Ok(Self(key))
     }
 
+    /// A new key holding only this key's value and usage: none of its other data, such as the
+    /// X.509 certificate it was read from. The value is duplicated with xmlsec's
+    /// `xmlSecKeyDataDuplicate`, which for an OpenSSL key takes another reference to the same
+    /// `EVP_PKEY` rather than copying or decoding key material, so this is cheap.
+    pub fn value_only(&self) -> XmlSecResult<Self> {
+        unsafe {
+            let value = bindings::xmlSecKeyGetValue(self.0);
+            if value.is_null() {
+                return Err(XmlSecError::KeyNotLoaded);
+            }
+            let value = bindings::xmlSecKeyDataDuplicate(value);
+            if value.is_null() {
+                return Err(XmlSecError::KeyLoadError);
+            }
+            let key = bindings::xmlSecKeyCreate();
+            if key.is_null() {
+                bindings::xmlSecKeyDataDestroy(value);
+                return Err(XmlSecError::KeyLoadError);
+            }
+            // Once set, `key` owns `value`: destroying the key destroys it.
+            if bindings::xmlSecKeySetValue(key, value) < 0 {
+                if (*key).value != value {
+                    bindings::xmlSecKeyDataDestroy(value);
+                }
+                bindings::xmlSecKeyDestroy(key);
+                return Err(XmlSecError::SetKeyError);
+            }
+            (*key).usage = (*self.0).usage;
+            Ok(Self(key))
+        }
+    }
+
     /// Create from raw pointer to an underlying wrapper key structure. Henceforth its lifetime will be managed by this
     /// object.
     pub unsafe fn from_ptr(ptr: *mut bindings::xmlSecKey) -> Self {
