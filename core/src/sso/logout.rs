@@ -6,13 +6,13 @@
 
 use super::binding::{Incoming, Parameter, QuerySignatureError, verify_query_signature};
 use super::certificate::Certificate;
-use super::metadata_signature::XMLSEC;
 use super::response::{DS, SAML, SAMLP, STRONG, SUCCESS, ago, child, children, is, offered_certificate, whole_text};
+use super::verification_keys;
 use crate::store::IdpSession;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use quick_xml::escape::escape;
 use roxmltree::{Document, Node};
-use samael::crypto::{CertificateDer, Crypto, CryptoProvider, ReduceMode};
+use samael::crypto::ReduceMode;
 
 /// How long after its IssueInstant a logout message is acted on (beyond the clock skew). Front-channel logout
 /// messages cross the browser within seconds; a longer window only widens replay.
@@ -260,16 +260,9 @@ fn signed_message(
     if child(root, DS, "Signature").is_none() {
         return Err(LogoutRejection::Unsigned(kind));
     }
-    let trusted: Vec<CertificateDer> = expected
-        .certificates
-        .iter()
-        .map(|c| CertificateDer::from(c.der().to_vec()))
-        .collect();
     let allowed = (!expected.allow_sha1).then_some(&STRONG[..]);
-    let verified = {
-        let _xmlsec = XMLSEC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Crypto::reduce_xml_to_signed_with_allowed_algorithms(&incoming.xml, &trusted, ReduceMode::PreDigest, allowed)
-    };
+    let verified =
+        verification_keys::reduce_to_signed(&incoming.xml, expected.certificates, ReduceMode::PreDigest, allowed);
     let signed = verified.map_err(|_| LogoutRejection::Signature {
         configured: expected
             .certificates

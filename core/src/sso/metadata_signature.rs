@@ -2,7 +2,8 @@
 //! keeps only what that signature covers.
 
 use super::certificate::Certificate;
-use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode};
+use super::verification_keys;
+use samael::crypto::{AllowedSignatureAlgorithm, ReduceMode};
 use std::sync::Mutex;
 
 /// libxml2 and xmlsec keep process-wide state that is not safe to use from several threads at once; every call
@@ -40,12 +41,9 @@ pub fn verified_content(document: &str, certificate: &Certificate) -> Result<Str
     if !document.contains("SignatureValue") {
         return Err(SignatureError::Unsigned);
     }
-    let trusted = [CertificateDer::from(certificate.der().to_vec())];
-    // A panic while holding the lock leaves nothing half-done on our side, so a poisoned lock is still usable.
-    let _xmlsec = XMLSEC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+    verification_keys::reduce_to_signed(
         document,
-        &trusted,
+        std::slice::from_ref(certificate),
         ReduceMode::ValidateAndMarkNoAncestors,
         Some(&ALLOWED),
     )

@@ -21,6 +21,7 @@ pub mod single_logout;
 pub mod sp_keys;
 pub mod sp_metadata;
 pub mod test_sso;
+mod verification_keys;
 
 pub use certificate::{Certificate, CertificateError, Validity};
 pub use connection::{

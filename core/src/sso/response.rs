@@ -8,11 +8,11 @@
 mod decryption;
 
 use super::certificate::Certificate;
-use super::metadata_signature::XMLSEC;
 use super::sp_keys::SpKey;
+use super::verification_keys;
 use chrono::{DateTime, Duration, Utc};
 use roxmltree::{Document, Node};
-use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode};
+use samael::crypto::{AllowedSignatureAlgorithm, ReduceMode};
 use std::ops::Range;
 
 pub(super) const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
@@ -401,21 +401,13 @@ fn the_one_assertion<'a, 'input>(root: Node<'a, 'input>) -> Result<Carried<'a, '
 /// Verifies every signature in the document with the configured certificates only and returns the signed
 /// content.
 fn verify_signature(text: &str, root: Node, expected: &Expectations) -> Result<String, Rejection> {
-    let trusted: Vec<CertificateDer> = expected
-        .certificates
-        .iter()
-        .map(|c| CertificateDer::from(c.der().to_vec()))
-        .collect();
     let allowed = (!expected.allow_sha1).then_some(&STRONG[..]);
-    let result = {
-        let _xmlsec = XMLSEC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // The pre-digest content is exactly what a verified reference's digest covers (after the enveloped-
-        // signature and exclusive-c14n transforms): reading the identity from it reads only signed bytes. With the
-        // Response and the Assertion both signed, samael answers the Response's. It also skips samael's default
-        // reduction pass, which re-walks the whole document and costs more than the signature check itself
-        // (docs/performance.md).
-        Crypto::reduce_xml_to_signed_with_allowed_algorithms(text, &trusted, ReduceMode::PreDigest, allowed)
-    };
+    // The pre-digest content is exactly what a verified reference's digest covers (after the enveloped-signature
+    // and exclusive-c14n transforms): reading the identity from it reads only signed bytes. With the Response and
+    // the Assertion both signed, samael answers the Response's. It also skips samael's default reduction pass,
+    // which re-walks the whole document and costs more than the signature check itself; the certificates' keys
+    // are read once and kept rather than on every response (docs/performance.md).
+    let result = verification_keys::reduce_to_signed(text, expected.certificates, ReduceMode::PreDigest, allowed);
     result.map_err(|_| Rejection::Signature {
         configured: expected
             .certificates

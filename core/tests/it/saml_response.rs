@@ -111,6 +111,36 @@ fn signatures_count_only_with_the_configured_certificate() {
 }
 
 #[test]
+fn a_kept_key_verifies_only_what_its_own_certificate_signed() {
+    // Each certificate's key is read once and then kept for the process, by the certificate's DER. Every check
+    // runs twice: the first may read a key, the second finds it kept.
+    let by_idp = build(&Spec::default());
+    let by_other = build(&Spec {
+        signer: attacker(),
+        ..Spec::default()
+    });
+    let idp_only = vec![idp().certificate.clone()];
+    let other_only = vec![attacker().certificate.clone()];
+    let rolled_over = vec![attacker().certificate.clone(), idp().certificate.clone()];
+    let refused = |result: Result<SignedAssertion, Rejection>| matches!(result, Err(Rejection::Signature { .. }));
+    for _ in 0..2 {
+        assert!(check_trusting(&by_idp, &idp_only, |_| {}).is_ok());
+        // The IdP's key is kept: another key's signature, with that key's certificate offered in KeyInfo, is
+        // still refused, and the other way round.
+        assert!(refused(check_trusting(&by_other, &idp_only, |_| {})));
+        assert!(check_trusting(&by_other, &other_only, |_| {}).is_ok());
+        assert!(refused(check_trusting(&by_idp, &other_only, |_| {})));
+        // During a roll-over both certificates count, in either order, and each key still only for its own
+        // signatures.
+        for list in [rolled_over.clone(), rolled_over.iter().rev().cloned().collect()] {
+            assert!(check_trusting(&by_idp, &list, |_| {}).is_ok());
+            assert!(check_trusting(&by_other, &list, |_| {}).is_ok());
+        }
+        assert!(refused(check_trusting(&by_idp, &[], |_| {})));
+    }
+}
+
+#[test]
 fn sha1_signatures_are_refused_unless_the_owner_allowed_them() {
     let legacy = build(&Spec {
         sha1: true,

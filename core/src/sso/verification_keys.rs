@@ -1,0 +1,168 @@
+//! XML signature verification with the public keys of configured certificates, each key read once and kept for
+//! the process.
+//!
+//! Reading a key from certificate DER costs about 0.1 ms with OpenSSL 3.0 (its decoder setup), a quarter of a
+//! whole ACS check and three times the RSA verification itself (docs/performance.md). So the key of every
+//! certificate a message is checked against is read once into a [`VerificationKey`] (samael's prepared-keys
+//! API, vendor/samael/PATCH.md) and kept here, looked up by the certificate's full DER: a key is only ever used
+//! for the certificate it was read from, and the caller decides which certificates count, exactly as before.
+//! Nothing a message carries (its KeyInfo) is ever a key.
+
+use super::certificate::Certificate;
+use super::metadata_signature::XMLSEC;
+use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoError, ReduceMode, VerificationKey};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+/// How many certificates' keys are kept: far more than an instance's IdPs sign with at once (each connection has
+/// one or two, during a roll-over three). Past it the least recently used key goes; it is read again when needed.
+const KEPT_KEYS: usize = 1024;
+
+/// Taken only while [`XMLSEC`] is held (reading or dropping a key is an xmlsec call), so never contended.
+static KEYS: LazyLock<Mutex<KeptKeys>> = LazyLock::new(|| Mutex::new(KeptKeys::new(KEPT_KEYS)));
+
+/// Verifies every XML signature in `xml` with the keys of `certificates` only, with an algorithm from
+/// `allowed` (any when `None`), and returns what samael keeps in `mode`. A certificate whose key xmlsec cannot
+/// read is skipped; with none left nothing verifies. xmlsec is C and CPU-bound: call this off the async runtime.
+pub(super) fn reduce_to_signed(
+    xml: &str,
+    certificates: &[Certificate],
+    mode: ReduceMode,
+    allowed: Option<&[AllowedSignatureAlgorithm]>,
+) -> Result<String, CryptoError> {
+    // A panic while holding the lock leaves nothing half-done on our side, so a poisoned lock is still usable.
+    let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
+    let keys = KEYS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .keys_for(certificates);
+    let result = Crypto::reduce_xml_to_signed_with_keys(xml, &keys, mode, allowed);
+    // Released before the xmlsec lock: an evicted key's last reference may be among them.
+    drop(keys);
+    result
+}
+
+struct KeptKey {
+    key: Arc<VerificationKey>,
+    last_used: u64,
+}
+
+/// Keys by the full DER of the certificate each was read from, least recently used out first.
+struct KeptKeys {
+    by_certificate: HashMap<Vec<u8>, KeptKey>,
+    capacity: usize,
+    uses: u64,
+}
+
+impl KeptKeys {
+    fn new(capacity: usize) -> Self {
+        Self {
+            by_certificate: HashMap::new(),
+            capacity,
+            uses: 0,
+        }
+    }
+
+    /// The key of each certificate that has one, in the certificates' order, read now where not yet kept.
+    fn keys_for(&mut self, certificates: &[Certificate]) -> Vec<Arc<VerificationKey>> {
+        certificates.iter().filter_map(|c| self.key_for(c.der())).collect()
+    }
+
+    fn key_for(&mut self, der: &[u8]) -> Option<Arc<VerificationKey>> {
+        self.uses += 1;
+        if let Some(kept) = self.by_certificate.get_mut(der) {
+            kept.last_used = self.uses;
+            return Some(kept.key.clone());
+        }
+        // Not kept when unreadable: such a certificate costs a read on each use, as every certificate did before.
+        let key = Arc::new(VerificationKey::from_certificate_der(&CertificateDer::from(der.to_vec())).ok()?);
+        if self.by_certificate.len() >= self.capacity {
+            let oldest = self
+                .by_certificate
+                .iter()
+                .min_by_key(|(_, kept)| kept.last_used)
+                .map(|(der, _)| der.clone());
+            if let Some(oldest) = oldest {
+                self.by_certificate.remove(&oldest);
+            }
+        }
+        self.by_certificate.insert(
+            der.to_vec(),
+            KeptKey {
+                key: key.clone(),
+                last_used: self.uses,
+            },
+        );
+        Some(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ConnectionId;
+    use crate::sso::binding::{SigningKey, sign_enveloped, signature_template_xml};
+    use crate::sso::sp_keys::{KeyState, SpKey};
+    use chrono::Utc;
+
+    fn key_pair() -> SpKey {
+        SpKey::generate(ConnectionId::new(), "idp.example.com", KeyState::Active, Utc::now()).unwrap()
+    }
+
+    /// A LogoutRequest signed with `signer`'s private key, naming `signer`'s certificate in KeyInfo.
+    fn signed_by(signer: &SpKey) -> String {
+        let template = signature_template_xml("_1", signer.certificate.der()).unwrap();
+        let xml = format!(
+            "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_1\">{template}</samlp:LogoutRequest>"
+        );
+        let signing = SigningKey {
+            private_key_pem: signer.private_key.expose(),
+            certificate_der: signer.certificate.der(),
+        };
+        sign_enveloped(&xml, &signing).unwrap()
+    }
+
+    fn verifies(xml: &str, key: &Arc<VerificationKey>) -> bool {
+        let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
+        Crypto::reduce_xml_to_signed_with_keys(xml, &[key], ReduceMode::PreDigest, None).is_ok()
+    }
+
+    #[test]
+    fn a_kept_key_is_its_certificates_and_verifies_nothing_else() {
+        let (a, b) = (key_pair(), key_pair());
+        let (by_a, by_b) = (signed_by(&a), signed_by(&b));
+        let mut kept = KeptKeys::new(8);
+        let key_a = {
+            let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
+            kept.key_for(a.certificate.der()).unwrap()
+        };
+        assert!(verifies(&by_a, &key_a));
+        assert!(!verifies(&by_b, &key_a), "B's message, B's certificate in its KeyInfo");
+        // Asked again, the same key comes back, not a new read; another certificate gets its own.
+        let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
+        assert!(Arc::ptr_eq(&kept.key_for(a.certificate.der()).unwrap(), &key_a));
+        let key_b = kept.key_for(b.certificate.der()).unwrap();
+        assert!(!Arc::ptr_eq(&key_a, &key_b));
+        assert_eq!(kept.by_certificate.len(), 2);
+        // A roll-over list keeps its order; what is not a certificate xmlsec can read is left out.
+        let keys = kept.keys_for(&[b.certificate.clone(), a.certificate.clone()]);
+        assert!(Arc::ptr_eq(&keys[0], &key_b) && Arc::ptr_eq(&keys[1], &key_a));
+        assert!(kept.key_for(b"not a certificate").is_none());
+        assert_eq!(kept.by_certificate.len(), 2);
+    }
+
+    #[test]
+    fn past_its_capacity_the_least_recently_used_key_goes() {
+        let (a, b, c) = (key_pair(), key_pair(), key_pair());
+        let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut kept = KeptKeys::new(2);
+        let key_a = kept.key_for(a.certificate.der()).unwrap();
+        kept.key_for(b.certificate.der()).unwrap();
+        kept.key_for(a.certificate.der()).unwrap();
+        kept.key_for(c.certificate.der()).unwrap();
+        assert_eq!(kept.by_certificate.len(), 2);
+        assert!(kept.by_certificate.contains_key(a.certificate.der()));
+        assert!(!kept.by_certificate.contains_key(b.certificate.der()));
+        assert!(Arc::ptr_eq(&kept.key_for(a.certificate.der()).unwrap(), &key_a));
+    }
+}
