@@ -98,6 +98,11 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_METADATA_REFRESH_TICK_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub metadata_refresh_tick_seconds: u64,
 
+    /// How long one metadata URL download may take, in seconds, from connecting to the last byte; an IdP that is
+    /// slower is given up on and the connection's saved settings stay as they are.
+    #[arg(long, env = "GATEHOUSE_METADATA_FETCH_TIMEOUT_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub metadata_fetch_timeout_seconds: u32,
+
     /// How long each SSO event keeps the raw SAML response for support, in hours; 0 keeps none.
     #[arg(long, env = "GATEHOUSE_SSO_RAW_RESPONSE_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=720))]
     pub sso_raw_response_hours: u32,
@@ -188,6 +193,7 @@ impl Config {
         gatehouse_core::sso::FetchPolicy {
             allow_http: self.metadata_allow_http,
             allow_private_addresses: self.metadata_allow_private_addresses,
+            timeout: std::time::Duration::from_secs(self.metadata_fetch_timeout_seconds.into()),
         }
     }
 

@@ -14,15 +14,28 @@ use url::{Host, Url};
 
 pub const MAX_REDIRECTS: usize = 3;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const TOTAL_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// What the fetch may reach. Both relaxations exist for tests and private deployments; production keeps both off.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What the fetch may reach, and how long it may take. Both relaxations exist for tests and private deployments;
+/// production keeps both off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FetchPolicy {
     /// Allow plain `http://` URLs.
     pub allow_http: bool,
     /// Allow loopback, private, link-local and other non-public addresses.
     pub allow_private_addresses: bool,
+    /// The whole download, from connecting to the last byte: an IdP that answers slowly or never is given up on
+    /// then (the connection's saved settings stay as they are).
+    pub timeout: Duration,
+}
+
+impl Default for FetchPolicy {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            allow_private_addresses: false,
+            timeout: Duration::from_secs(20),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -39,8 +52,8 @@ pub enum FetchError {
     PrivateAddress(String),
     #[error("The host name {0} could not be resolved: {1}.")]
     Resolve(String, String),
-    #[error("The IdP did not answer within {} seconds.", TOTAL_TIMEOUT.as_secs())]
-    Timeout,
+    #[error("The IdP did not answer within {0} seconds; it may be down or overloaded.")]
+    Timeout(u64),
     #[error("The download was redirected more than {MAX_REDIRECTS} times.")]
     TooManyRedirects,
     #[error("The server answered HTTP {0}; check the URL in your IdP's console.")]
@@ -173,8 +186,8 @@ impl MetadataFetcher {
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver { policy }))
             .redirect(redirects)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(policy.timeout))
+            .timeout(policy.timeout)
             .user_agent(concat!("Gatehouse/", env!("CARGO_PKG_VERSION"), " metadata"))
             .build()
             .expect("a client with these settings always builds");
@@ -197,7 +210,7 @@ impl MetadataFetcher {
             )
             .send()
             .await
-            .map_err(fetch_error)?;
+            .map_err(|e| fetch_error(e, self.policy.timeout))?;
         // Belt and braces: the resolver only hands out checked addresses, but the connection is what counts.
         if let Some(remote) = response.remote_addr() {
             check_address(self.policy, remote.ip())?;
@@ -211,7 +224,7 @@ impl MetadataFetcher {
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(fetch_error)?;
+            let chunk = chunk.map_err(|e| fetch_error(e, self.policy.timeout))?;
             if body.len() + chunk.len() > MAX_METADATA_BYTES {
                 return Err(FetchError::TooLarge);
             }
@@ -222,7 +235,7 @@ impl MetadataFetcher {
 }
 
 /// The most specific reason in reqwest's error chain: a guard refusal, a timeout, or the network error.
-fn fetch_error(error: reqwest::Error) -> FetchError {
+fn fetch_error(error: reqwest::Error, timeout: Duration) -> FetchError {
     let mut source: Option<&(dyn StdError + 'static)> = Some(&error);
     while let Some(e) = source {
         if let Some(guard) = e.downcast_ref::<FetchError>() {
@@ -231,7 +244,7 @@ fn fetch_error(error: reqwest::Error) -> FetchError {
         source = e.source();
     }
     if error.is_timeout() {
-        return FetchError::Timeout;
+        return FetchError::Timeout(timeout.as_secs());
     }
     let mut message = error.to_string();
     let mut source = error.source();
@@ -324,6 +337,7 @@ mod tests {
         let relaxed = FetchPolicy {
             allow_http: true,
             allow_private_addresses: true,
+            ..FetchPolicy::default()
         };
         assert_eq!(check_url(relaxed, &url("http://127.0.0.1:8080/metadata")), Ok(()));
         assert_eq!(parse_url(strict, " not a url "), Err(FetchError::InvalidUrl));

@@ -43,16 +43,29 @@ fn okta_with_next_certificate() -> (Vec<u8>, Certificate) {
     (format!("{}{descriptor}{}", &text[..at], &text[at..]).into_bytes(), next)
 }
 
-/// What the test server answers at `/metadata`, and how many requests reached it.
+/// What the test server answers at `/metadata`, after how long, and how many requests reached it.
 #[derive(Clone)]
 struct Served {
     answer: Arc<Mutex<(StatusCode, Vec<u8>)>>,
+    delay: Arc<Mutex<std::time::Duration>>,
     requests: Arc<AtomicUsize>,
+    server: Arc<Mutex<Option<tokio::task::AbortHandle>>>,
 }
 
 impl Served {
     fn set(&self, status: StatusCode, body: Vec<u8>) {
         *self.answer.lock().unwrap() = (status, body);
+    }
+
+    fn answer_after(&self, delay: std::time::Duration) {
+        *self.delay.lock().unwrap() = delay;
+    }
+
+    /// Shuts the server down: its port refuses connections from then on, as an IdP that is down does.
+    fn go_down(&self) {
+        if let Some(server) = self.server.lock().unwrap().take() {
+            server.abort();
+        }
     }
 
     fn requests(&self) -> usize {
@@ -62,6 +75,8 @@ impl Served {
 
 async fn metadata(State(served): State<Served>) -> Response {
     served.requests.fetch_add(1, Ordering::SeqCst);
+    let delay = *served.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     let (status, body) = served.answer.lock().unwrap().clone();
     (status, [(header::CONTENT_TYPE, "application/samlmetadata+xml")], body).into_response()
 }
@@ -71,7 +86,9 @@ async fn metadata(State(served): State<Served>) -> Response {
 async fn metadata_server(body: Vec<u8>) -> (String, Served) {
     let served = Served {
         answer: Arc::new(Mutex::new((StatusCode::OK, body))),
+        delay: Arc::default(),
         requests: Arc::new(AtomicUsize::new(0)),
+        server: Arc::default(),
     };
     let app = Router::new()
         .route("/metadata", get(metadata))
@@ -81,7 +98,8 @@ async fn metadata_server(body: Vec<u8>) -> (String, Served) {
         .with_state(served.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    *served.server.lock().unwrap() = Some(server.abort_handle());
     (base, served)
 }
 
@@ -231,6 +249,65 @@ async fn a_monitored_url_picks_up_new_certificates_and_never_applies_a_broken_do
 }
 
 #[tokio::test]
+async fn an_idp_that_is_slow_or_down_leaves_the_saved_configuration_in_place() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections_with(FetchPolicy {
+        allow_http: true,
+        allow_private_addresses: true,
+        timeout: std::time::Duration::from_secs(1),
+    });
+    let (base, served) = metadata_server(fixture("okta.metadata.xml")).await;
+    let url = format!("{base}/metadata");
+    let created = connections
+        .import_metadata_url(&owner, account, &url_import(&url, true), None, t0())
+        .await
+        .unwrap();
+
+    // Slow: the answer would come after the download's time limit.
+    served.answer_after(std::time::Duration::from_secs(3));
+    let mut at = t0() + Duration::hours(13);
+    let began = std::time::Instant::now();
+    assert_eq!(connections.refresh_due_metadata(at).await.unwrap().failed, 1);
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(3),
+        "given up on at the limit"
+    );
+    let after = connections.list(&owner, account).await.unwrap().remove(0);
+    assert_eq!(after.idp, created.idp);
+    assert_eq!(after.refreshes[0].outcome, RefreshOutcome::Failed);
+    assert!(
+        after.refreshes[0].detail.contains("did not answer within 1 seconds"),
+        "{}",
+        after.refreshes[0].detail
+    );
+
+    // Down: nothing listens on the port any more.
+    served.go_down();
+    at += Duration::hours(13);
+    assert_eq!(connections.refresh_due_metadata(at).await.unwrap().failed, 1);
+    let after = connections.list(&owner, account).await.unwrap().remove(0);
+    assert_eq!(after.idp, created.idp);
+    assert!(
+        after.refreshes[0].detail.contains("The download failed"),
+        "{}",
+        after.refreshes[0].detail
+    );
+    assert!(
+        after.refreshes[0]
+            .detail
+            .contains("The saved configuration is unchanged.")
+    );
+    // Refresh now says the same to the owner, and still changes nothing.
+    let now = connections
+        .refresh_metadata_now(&owner, account, created.id, at)
+        .await
+        .unwrap();
+    assert_eq!(now.outcome, RefreshOutcome::Failed);
+    assert_eq!(connections.list(&owner, account).await.unwrap()[0].idp, created.idp);
+}
+
+#[tokio::test]
 async fn two_servers_refresh_a_due_connection_once() {
     let world = TestWorld::new().await;
     let (owner, account) = world.user("owner@acme.example").await;
@@ -290,6 +367,7 @@ async fn the_fetch_guard_refuses_plain_http_private_addresses_endless_redirects_
     let http_only = world.connections_with(FetchPolicy {
         allow_http: true,
         allow_private_addresses: false,
+        ..FetchPolicy::default()
     });
     assert!(matches!(
         fetch_error(import(http_only, format!("http://localhost:{port}/metadata")).await),

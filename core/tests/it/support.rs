@@ -109,6 +109,7 @@ impl TestWorld {
         self.connections_with(FetchPolicy {
             allow_http: true,
             allow_private_addresses: true,
+            ..FetchPolicy::default()
         })
     }
 
