@@ -3,6 +3,9 @@
 #   scripts/load.sh                    the full measurement on SQLite (a fresh file in a temporary directory)
 #   scripts/load.sh --postgres         the same on a throw-away PostgreSQL cluster (scripts/postgres.sh)
 #   scripts/load.sh --smoke            a few seconds that check it all works (fails on errors; no latency targets)
+#   scripts/load.sh --fault-rounds 10  the fault test: bursts of sign-ins and changes ended by SIGKILL, restart, checks
+#   scripts/load.sh --scale-accounts 100000 --scale-users 1000000
+#                                      the scale test: sign-ins measured before and after the database is filled
 #   scripts/load.sh --rebuild …        rebuild the release server first even if it exists
 # Any other flag goes to the load generator (`gatehouse-load --help`), e.g. --rate 100,200 --open-seconds 60.
 # Builds the release server if it is missing (cargo leptos build --release), and the load generator in release

@@ -43,11 +43,14 @@ gzip_size=$(gzip -9 -c "$wasm" | wc -c)
 echo "release WASM: $(wc -c <"$wasm") bytes, $gzip_size bytes gzip (limit 256000)"
 [ "$gzip_size" -lt 256000 ] || { echo "the release WASM exceeds 250 KB gzip" >&2; exit 1; }
 
-step "load smoke test: SSO sign-ins and dashboard pages against the release server (SQLite, PostgreSQL)"
-# Seconds each; fails on any error, asserts no latency (docs/performance.md has the real measurement).
+step "load, fault and scale smoke tests against the release server (SQLite, PostgreSQL)"
+# Seconds each; they fail on any error and assert no latency (docs/performance.md has the real measurements).
 export GATEHOUSE_LOAD_BIN="$GATEHOUSE_TARGET_DIR/debug/gatehouse-load"
-scripts/load.sh --smoke
-scripts/load.sh --smoke --postgres
+for database in "" --postgres; do
+  scripts/load.sh --smoke $database
+  scripts/load.sh --smoke --fault-rounds 2 $database
+  scripts/load.sh --smoke --scale-accounts 1000 $database
+done
 unset GATEHOUSE_LOAD_BIN
 
 step "browser tests (Playwright + Chromium)"

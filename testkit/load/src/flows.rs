@@ -121,17 +121,26 @@ impl Account {
     pub fn sso_users(&self) -> usize {
         self.users.count()
     }
+
+    /// The owner, calling the API with their first session.
+    pub fn owner<'a>(&'a self, client: &'a Client, base: &'a str) -> Caller<'a> {
+        Caller {
+            client,
+            base,
+            session: self.owner_sessions[0].clone(),
+        }
+    }
 }
 
 /// A signed-in owner (or anyone with a session cookie) calling server functions as the dashboard's script does.
-struct Caller<'a> {
+pub struct Caller<'a> {
     client: &'a Client,
     base: &'a str,
     session: String,
 }
 
 impl Caller<'_> {
-    async fn call(&self, path: &str, form: &[(&str, &str)]) -> Result<serde_json::Value, String> {
+    pub async fn call(&self, path: &str, form: &[(&str, &str)]) -> Result<serde_json::Value, String> {
         let response = self
             .client
             .post(format!("{}{path}", self.base))

@@ -4,8 +4,10 @@
 //! signed here, as the IdP would) and signed-in dashboard page loads, closed-loop (stepping the number of
 //! virtual users up) and open-loop (a fixed arrival rate). See docs/performance.md.
 
+mod fault;
 mod flows;
 mod run;
+mod scale;
 mod server;
 
 use clap::Parser;
@@ -74,6 +76,25 @@ struct Args {
     /// Seconds of unrecorded sign-ins and page loads before the measurements.
     #[arg(long, default_value_t = 3.0)]
     warmup_seconds: f64,
+    /// Instead of measuring: the fault test, this many rounds of a burst of sign-ins and configuration changes
+    /// ended by SIGKILL, a restart on the same database, and checks that every acknowledged change is there,
+    /// nothing is half-written and sign-in works again.
+    #[arg(long, default_value_t = 0)]
+    fault_rounds: usize,
+    /// Seconds of each fault-test burst (the kill lands in its second half).
+    #[arg(long, default_value_t = 3.0)]
+    burst_seconds: f64,
+    /// Instead of measuring pages: the scale test. Sign-ins are measured open-loop at the first --rate, then this
+    /// many accounts (each with a verified domain, a connection and SSO on) and --scale-users users are written
+    /// into the database, and the sign-ins are measured again.
+    #[arg(long, default_value_t = 0)]
+    scale_accounts: usize,
+    /// Users the scale test writes, spread evenly over its accounts.
+    #[arg(long, default_value_t = 1_000_000)]
+    scale_users: usize,
+    /// The most the scale test lets the ACS step's median grow, in percent (not checked in a smoke run).
+    #[arg(long, default_value_t = 20.0)]
+    scale_tolerance_percent: f64,
     /// A run of a few seconds that checks everything works (fails on any error; asserts no latency).
     #[arg(long)]
     smoke: bool,
@@ -310,6 +331,10 @@ async fn main() -> ExitCode {
         args.rate = vec![50.0];
         args.open_seconds = 2.0;
         args.warmup_seconds = 0.5;
+        args.fault_rounds = args.fault_rounds.min(2);
+        args.burst_seconds = 1.0;
+        args.scale_accounts = args.scale_accounts.min(1_000);
+        args.scale_users = args.scale_users.min(10_000);
     }
     let work_dir = std::env::temp_dir().join(format!("gatehouse-load-{}", uuid::Uuid::new_v4().simple()));
     if let Err(e) = std::fs::create_dir_all(&work_dir) {
@@ -345,15 +370,21 @@ async fn run_all(args: &Args, work_dir: &std::path::Path) -> Result<bool, String
         .await
         .map_err(|e| format!("starting the DNS server: {e}"))?;
     let mut server = Server::start(Launch {
-        binary: &args.server,
-        site_root: &args.site_root,
-        database_url: &database_url,
+        binary: args.server.clone(),
+        site_root: args.site_root.clone(),
+        database_url: database_url.clone(),
         dns_server: dns.addr(),
-        log_level: &args.server_log,
-        work_dir,
+        log_level: args.server_log.clone(),
+        work_dir: work_dir.to_owned(),
     })
     .await?;
-    let result = drive(args, &server, &dns, postgres).await;
+    let result = if args.fault_rounds > 0 {
+        fault_test(args, &mut server, &dns, &database_url).await
+    } else if args.scale_accounts > 0 {
+        scale_test(args, &server, &dns, &database_url).await
+    } else {
+        drive(args, &server, &dns, postgres).await
+    };
     let alive = server.is_running();
     if !alive {
         eprintln!("the server stopped during the run; its log:\n{}", server.log_tail());
@@ -362,24 +393,133 @@ async fn run_all(args: &Args, work_dir: &std::path::Path) -> Result<bool, String
     Ok(result? && alive)
 }
 
-async fn drive(args: &Args, server: &Server, dns: &test_dns::TestDns, postgres: bool) -> Result<bool, String> {
+/// Sets up `args.accounts` accounts over HTTP, as their owners would.
+async fn set_up(args: &Args, server: &Server, dns: &test_dns::TestDns) -> Result<Arc<World>, String> {
     let client = flows::client();
     let mut accounts = Vec::new();
     for index in 0..args.accounts {
         accounts.push(flows::set_up_account(&client, &server.base, dns, index, args.owner_sessions.max(1)).await?);
     }
-    let world = Arc::new(World {
+    Ok(Arc::new(World {
         client,
         base: server.base.clone(),
         accounts,
         new_user_share: args.new_user_share,
         sessions: Mutex::new(Vec::new()),
-    });
+    }))
+}
+
+fn database_name(args: &Args) -> &'static str {
+    if args.postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
+}
+
+/// The fault test (`--fault-rounds`); answers whether it found nothing wrong.
+async fn fault_test(
+    args: &Args,
+    server: &mut Server,
+    dns: &test_dns::TestDns,
+    database_url: &str,
+) -> Result<bool, String> {
+    let account = Arc::new(flows::set_up_account(&flows::client(), &server.base, dns, 0, 1).await?);
+    println!(
+        "Fault test on {}: {} round(s) of sign-ins, domain additions, role mapping saves and renames, each ended by \
+         SIGKILL after up to {} s, then a restart on the same database",
+        database_name(args),
+        args.fault_rounds,
+        args.burst_seconds
+    );
+    let burst = Duration::from_secs_f64(args.burst_seconds);
+    let problems = fault::run(server, account, database_url, args.fault_rounds, burst).await;
+    for problem in &problems {
+        println!("  {problem}");
+    }
+    if problems.is_empty() {
+        println!(
+            "every acknowledged change was there after each restart, nothing was half-written, and sign-in worked again"
+        );
+    }
+    Ok(problems.is_empty())
+}
+
+/// The scale test (`--scale-accounts`): the same open-loop sign-ins before and after the database is filled;
+/// answers whether the ACS step's median stayed within the tolerance (always, in a smoke run, if no errors).
+async fn scale_test(args: &Args, server: &Server, dns: &test_dns::TestDns, database_url: &str) -> Result<bool, String> {
+    let world = set_up(args, server, dns).await?;
+    let rate = args.rate.first().copied().unwrap_or(50.0);
+    let load = Load::Open {
+        rate,
+        seconds: args.open_seconds,
+    };
+    println!(
+        "Scale test on {}: sign-ins at {rate}/s for {} s before and after {} accounts and {} users are written",
+        database_name(args),
+        args.open_seconds,
+        args.scale_accounts,
+        args.scale_users
+    );
+    println!("{HEADER}");
+    let postgres = args.postgres.is_some();
+    let mut phases = Vec::new();
+    for fill in [false, true] {
+        if fill {
+            let filled = scale::fill(
+                database_url,
+                &world.accounts[0].connection,
+                args.scale_accounts,
+                args.scale_users,
+            )
+            .await?;
+            println!(
+                "    wrote {} accounts and {} users in {:.1} s",
+                filled.accounts,
+                filled.users,
+                filled.took.as_secs_f64()
+            );
+        }
+        let warmup = Load::Closed {
+            users: 2,
+            seconds: args.warmup_seconds,
+        };
+        measure(&world, server, args.postgres_pid, Scenario::SignIn, warmup).await;
+        let phase = measure(&world, server, args.postgres_pid, Scenario::SignIn, load).await;
+        settle(&world).await;
+        print_phase(&phase, postgres);
+        print_breakdown(&phase);
+        phases.push(phase);
+    }
+    let acs = |phase: &Phase, p: f64| quantile(&mut phase.recorded.steps.get(3).cloned().unwrap_or_default(), p);
+    let (before, after) = (&phases[0], &phases[1]);
+    let growth = 100.0 * (acs(after, 0.5) / acs(before, 0.5) - 1.0);
+    println!(
+        "ACS step with 1 account → {} accounts: p50 {} → {} ms ({growth:+.0}%), p99 {} → {} ms",
+        args.scale_accounts + args.accounts,
+        ms(acs(before, 0.5)),
+        ms(acs(after, 0.5)),
+        ms(acs(before, 0.99)),
+        ms(acs(after, 0.99)),
+    );
+    let errors = before.recorded.errors + after.recorded.errors;
+    let within = args.smoke || growth <= args.scale_tolerance_percent;
+    if !within {
+        println!(
+            "the ACS step's median grew by more than {}%",
+            args.scale_tolerance_percent
+        );
+    }
+    Ok(errors == 0 && within)
+}
+
+async fn drive(args: &Args, server: &Server, dns: &test_dns::TestDns, postgres: bool) -> Result<bool, String> {
+    let world = set_up(args, server, dns).await?;
     let postmaster = args.postgres_pid;
     println!(
         "Gatehouse under load: {} on {}, {} account(s), {} CPU(s) shared by server and generator{}",
         args.server.display(),
-        if postgres { "PostgreSQL" } else { "SQLite" },
+        database_name(args),
         args.accounts,
         cpus(),
         if args.smoke { " (smoke run)" } else { "" },

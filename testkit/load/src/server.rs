@@ -8,46 +8,57 @@ use tokio::process::{Child, Command};
 
 pub struct Server {
     pub base: String,
+    port: u16,
     child: Child,
     pub log: PathBuf,
+    launch: Launch,
 }
 
-pub struct Launch<'a> {
-    pub binary: &'a Path,
-    pub site_root: &'a Path,
-    pub database_url: &'a str,
+pub struct Launch {
+    pub binary: PathBuf,
+    pub site_root: PathBuf,
+    pub database_url: String,
     pub dns_server: std::net::SocketAddr,
-    pub log_level: &'a str,
-    pub work_dir: &'a Path,
+    pub log_level: String,
+    pub work_dir: PathBuf,
 }
 
 impl Server {
-    pub async fn start(launch: Launch<'_>) -> Result<Self, String> {
+    pub async fn start(launch: Launch) -> Result<Self, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("finding a free port: {e}"))?
             .port();
-        let base = format!("http://127.0.0.1:{port}");
         let log = launch.work_dir.join("server.log");
-        let file = std::fs::File::create(&log).map_err(|e| format!("creating {}: {e}", log.display()))?;
-        let err = file.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(launch.binary)
-            .env("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("GATEHOUSE_PUBLIC_URL", &base)
-            .env("DATABASE_URL", launch.database_url)
-            .env("LEPTOS_SITE_ROOT", launch.site_root)
-            .env("GATEHOUSE_DNS_SERVERS", launch.dns_server.to_string())
-            .env("GATEHOUSE_DNS_TIMEOUT_SECONDS", "2")
-            .env("RUST_LOG", launch.log_level)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(file))
-            .stderr(Stdio::from(err))
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", launch.binary.display()))?;
-        let mut server = Server { base, child, log };
+        let child = spawn(&launch, port, &log)?;
+        let mut server = Server {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            child,
+            log,
+            launch,
+        };
         server.wait_ready().await?;
         Ok(server)
+    }
+
+    /// Kills the server with SIGKILL: it gets no chance to finish anything.
+    pub async fn kill(&mut self) -> Result<(), String> {
+        self.child
+            .start_kill()
+            .map_err(|e| format!("killing the server: {e}"))?;
+        self.child
+            .wait()
+            .await
+            .map_err(|e| format!("waiting for the server to die: {e}"))?;
+        Ok(())
+    }
+
+    /// Starts the killed server again on the same port and database, as a supervisor would after a crash, and
+    /// waits until it is ready.
+    pub async fn restart(&mut self) -> Result<(), String> {
+        self.child = spawn(&self.launch, self.port, &self.log)?;
+        self.wait_ready().await
     }
 
     async fn wait_ready(&mut self) -> Result<(), String> {
@@ -92,6 +103,30 @@ impl Server {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
     }
+}
+
+/// Starts the server binary on `port`, appending its output to `log`.
+fn spawn(launch: &Launch, port: u16, log: &Path) -> Result<Child, String> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("opening {}: {e}", log.display()))?;
+    let err = file.try_clone().map_err(|e| e.to_string())?;
+    Command::new(&launch.binary)
+        .env("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GATEHOUSE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("DATABASE_URL", &launch.database_url)
+        .env("LEPTOS_SITE_ROOT", &launch.site_root)
+        .env("GATEHOUSE_DNS_SERVERS", launch.dns_server.to_string())
+        .env("GATEHOUSE_DNS_TIMEOUT_SECONDS", "2")
+        .env("RUST_LOG", &launch.log_level)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(file))
+        .stderr(Stdio::from(err))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", launch.binary.display()))
 }
 
 /// CPU time (user + system) of one process, from `/proc/PID/stat`.

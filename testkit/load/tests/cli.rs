@@ -19,6 +19,8 @@ fn help_lists_the_flags_the_scripts_use() {
         "--smoke",
         "--rate",
         "--users",
+        "--fault-rounds",
+        "--scale-accounts",
     ] {
         assert!(help.contains(flag), "{flag} is missing from:\n{help}");
     }
