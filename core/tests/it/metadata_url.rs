@@ -11,7 +11,7 @@ use chrono::Duration;
 use gatehouse_core::sso::metadata_monitor::MONITOR_ACTOR;
 use gatehouse_core::sso::metadata_signature::SignatureError;
 use gatehouse_core::sso::{
-    Certificate, ConnectionError, FetchError, FetchPolicy, RefreshOutcome, RefreshReport, Source, UrlImport,
+    Certificate, Connection, ConnectionError, FetchError, FetchPolicy, RefreshOutcome, RefreshReport, Source, UrlImport,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -103,6 +103,14 @@ async fn metadata_server(body: Vec<u8>) -> (String, Served) {
     (base, served)
 }
 
+/// The connection's newest refresh failed for `reason` and says that the saved settings were kept.
+fn assert_refresh_failed(connection: &Connection, reason: &str) {
+    let newest = &connection.refreshes[0];
+    assert_eq!(newest.outcome, RefreshOutcome::Failed);
+    assert!(newest.detail.contains(reason), "{}", newest.detail);
+    assert!(newest.detail.contains("The saved configuration is unchanged."));
+}
+
 fn url_import<'a>(url: &'a str, monitor: bool) -> UrlImport<'a> {
     UrlImport {
         label: "Okta",
@@ -190,17 +198,7 @@ async fn a_monitored_url_picks_up_new_certificates_and_never_applies_a_broken_do
         );
         let after = connections.list(&owner, account).await.unwrap().remove(0);
         assert_eq!(after.idp, updated.idp, "{reason}: the saved settings are kept");
-        assert_eq!(after.refreshes[0].outcome, RefreshOutcome::Failed);
-        assert!(
-            after.refreshes[0].detail.contains(reason),
-            "{}",
-            after.refreshes[0].detail
-        );
-        assert!(
-            after.refreshes[0]
-                .detail
-                .contains("The saved configuration is unchanged.")
-        );
+        assert_refresh_failed(&after, reason);
         assert_eq!(after.origin.refresh_due_at, Some(at + Duration::hours(1)));
     }
 
@@ -275,12 +273,7 @@ async fn an_idp_that_is_slow_or_down_leaves_the_saved_configuration_in_place() {
     );
     let after = connections.list(&owner, account).await.unwrap().remove(0);
     assert_eq!(after.idp, created.idp);
-    assert_eq!(after.refreshes[0].outcome, RefreshOutcome::Failed);
-    assert!(
-        after.refreshes[0].detail.contains("did not answer within 1 seconds"),
-        "{}",
-        after.refreshes[0].detail
-    );
+    assert_refresh_failed(&after, "did not answer within 1 seconds");
 
     // Down: nothing listens on the port any more.
     served.go_down();
@@ -288,16 +281,7 @@ async fn an_idp_that_is_slow_or_down_leaves_the_saved_configuration_in_place() {
     assert_eq!(connections.refresh_due_metadata(at).await.unwrap().failed, 1);
     let after = connections.list(&owner, account).await.unwrap().remove(0);
     assert_eq!(after.idp, created.idp);
-    assert!(
-        after.refreshes[0].detail.contains("The download failed"),
-        "{}",
-        after.refreshes[0].detail
-    );
-    assert!(
-        after.refreshes[0]
-            .detail
-            .contains("The saved configuration is unchanged.")
-    );
+    assert_refresh_failed(&after, "The download failed");
     // Refresh now says the same to the owner, and still changes nothing.
     let now = connections
         .refresh_metadata_now(&owner, account, created.id, at)
