@@ -143,6 +143,19 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await page.reload();
   await expect(page.locator(`tr[data-email="${viewer}"]`).getByRole('combobox')).toHaveValue('admin');
   await screenshot(page, 'members-owner');
+
+  // Searching by part of an email narrows the list (it is a plain GET form: it works before any script loads).
+  await page.getByLabel('Search by email').fill(viewer.split('@')[0].toUpperCase());
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.locator('#members tbody tr')).toHaveCount(1);
+  await expect(page.locator(`tr[data-email="${viewer}"]`)).toBeVisible();
+  await expect(page.locator('#member-count')).toHaveText('Showing 1 of 1 matching');
+  await page.getByLabel('Search by email').fill('nobody-like-this');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.locator('.panel .empty').first()).toHaveText('No member\'s email contains “nobody-like-this”.');
+  await screenshot(page, 'members-search-empty');
+  await page.getByRole('link', { name: 'Show all' }).click();
+  await expect(page.locator('#members tbody tr')).toHaveCount(2);
   await viewerPage.goto(accountPath);
   await expect(viewerPage.locator('.account-title .badge')).toHaveText('Admin');
   await expect(viewerPage).toHaveTitle(/Gatehouse/);

@@ -39,10 +39,20 @@ pub struct InvitationView {
     pub expired: bool,
 }
 
+/// One page of the Members tab: up to 100 members in email order, optionally those whose email contains the
+/// search, and the pending invitations.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembersPage {
     pub account: AccountView,
     pub members: Vec<MemberView>,
+    /// Members matching the search (all members without one), on every page.
+    pub total: u64,
+    /// The search as the caller typed it ("" for none).
+    pub search: String,
+    /// This page starts after the first page.
+    pub later_page: bool,
+    /// Where the next page starts (`after`), when there is one.
+    pub next_after: Option<String>,
     /// Pending invitations; empty unless the caller may manage members.
     pub invitations: Vec<InvitationView>,
 }
@@ -112,15 +122,40 @@ pub async fn account_overview(account_id: String) -> Result<AccountView, AppErro
     Ok(convert::account_view(summary))
 }
 
-/// Members with their roles and, for the owner, pending invitations.
+#[cfg(feature = "ssr")]
+fn member_view(caller: &gatehouse_core::auth::Caller, member: gatehouse_core::tenancy::Member) -> MemberView {
+    MemberView {
+        is_you: member.user_id == caller.user_id,
+        is_owner: member.role == gatehouse_core::Role::Owner,
+        user_id: member.user_id.to_string(),
+        email: member.email,
+        role: member.role.as_str().into(),
+        role_label: member.role.label().into(),
+        joined: crate::api::context::date(member.joined_at),
+    }
+}
+
+/// One page of members with their roles (`search`: part of an email; `after`: the email the page starts after)
+/// and, for the owner, pending invitations.
 #[server(prefix = "/api", endpoint = "accounts/members")]
-pub async fn list_members(account_id: String) -> Result<MembersPage, AppError> {
+pub async fn list_members(
+    account_id: String,
+    #[server(default)] search: String,
+    #[server(default)] after: String,
+) -> Result<MembersPage, AppError> {
     use crate::api::context::*;
+    use gatehouse_core::tenancy::{MEMBERS_PER_PAGE, MemberQuery};
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let tenancy = services()?.tenancy;
     let summary = tenancy.membership(&caller, account).await?;
-    let members = tenancy.members(&caller, account).await?;
+    let query = MemberQuery {
+        search: &search,
+        after: Some(after.as_str()).filter(|a| !a.is_empty()),
+        per_page: MEMBERS_PER_PAGE,
+    };
+    let page = tenancy.member_page(&caller, account, &query).await?;
+    let later_page = query.after.is_some();
     let view = convert::account_view(summary);
     let invitations = if view.can_manage_members {
         tenancy
@@ -134,20 +169,27 @@ pub async fn list_members(account_id: String) -> Result<MembersPage, AppError> {
     };
     Ok(MembersPage {
         account: view,
-        members: members
-            .into_iter()
-            .map(|m| MemberView {
-                is_you: m.user_id == caller.user_id,
-                is_owner: m.role == gatehouse_core::Role::Owner,
-                user_id: m.user_id.to_string(),
-                email: m.email,
-                role: m.role.as_str().into(),
-                role_label: m.role.label().into(),
-                joined: convert::date(m.joined_at),
-            })
-            .collect(),
+        members: page.members.into_iter().map(|m| member_view(&caller, m)).collect(),
+        total: page.total,
+        later_page,
+        search,
+        next_after: page.next_after,
         invitations,
     })
+}
+
+/// Every member but the owner, who may receive the ownership (Owner only: the settings page).
+#[server(prefix = "/api", endpoint = "accounts/ownership-candidates")]
+pub async fn ownership_candidates(account_id: String) -> Result<Vec<MemberView>, AppError> {
+    use crate::api::context::*;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let members = services()?.tenancy.members(&caller, account).await?;
+    Ok(members
+        .into_iter()
+        .filter(|m| m.role != gatehouse_core::Role::Owner)
+        .map(|m| member_view(&caller, m))
+        .collect())
 }
 
 /// Invites a person by email with a role (Owner only); answers the single-use link to copy.

@@ -11,7 +11,8 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::{use_location, use_params_map};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
+use leptos_router::params::ParamsMap;
 use serde::{Serialize, de::DeserializeOwned};
 use std::future::Future;
 
@@ -32,7 +33,11 @@ enum Loaded<T> {
     Ready(SessionInfo, AccountView, T),
 }
 
-async fn load<T, Fut>(account_id: String, page_data: fn(String) -> Fut) -> Result<Loaded<T>, AppError>
+async fn load<T, Fut>(
+    account_id: String,
+    query: ParamsMap,
+    page_data: fn(String, ParamsMap) -> Fut,
+) -> Result<Loaded<T>, AppError>
 where
     Fut: Future<Output = Result<T, AppError>>,
 {
@@ -47,14 +52,15 @@ where
     if !account.can_view {
         return Ok(Loaded::NoAccess(session, account));
     }
-    let data = page_data(account_id).await?;
+    let data = page_data(account_id, query).await?;
     Ok(Loaded::Ready(session, account, data))
 }
 
-/// Renders one account page: the frame, and `body` with the page's data once everything has loaded.
+/// Renders one account page: the frame, and `body` with the page's data once everything has loaded. The page's
+/// data comes from `page_data`, given the account's ID and the page's query string.
 pub(crate) fn account_page<T, Fut>(
     tab: Tab,
-    page_data: fn(String) -> Fut,
+    page_data: fn(String, ParamsMap) -> Fut,
     body: fn(AccountView, T) -> AnyView,
 ) -> impl IntoView
 where
@@ -62,6 +68,7 @@ where
     Fut: Future<Output = Result<T, AppError>> + Send + 'static,
 {
     let account_id = use_params_map().read_untracked().get("account_id").unwrap_or_default();
+    let query = use_query_map().get_untracked();
     let location = use_location();
     let here = format!(
         "{}{}",
@@ -73,7 +80,7 @@ where
             let account_id = account_id.clone();
             move || account_id.clone()
         },
-        move |id| load(id, page_data),
+        move |id| load(id, query.clone(), page_data),
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -165,7 +172,7 @@ fn AccountHead(account: AccountView, tab: Tab) -> impl IntoView {
     }
 }
 
-async fn nothing(_account_id: String) -> Result<(), AppError> {
+async fn nothing(_account_id: String, _query: ParamsMap) -> Result<(), AppError> {
     Ok(())
 }
 

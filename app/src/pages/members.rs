@@ -2,18 +2,33 @@
 
 use super::account::{Tab, account_page};
 use crate::api::accounts::{
-    ASSIGNABLE_ROLES, ChangeMemberRole, InvitationCreated, InvitationView, InviteMember, MemberView, RemoveMember,
-    RevokeInvitation, list_members,
+    ASSIGNABLE_ROLES, ChangeMemberRole, InvitationCreated, InvitationView, InviteMember, MemberView, MembersPage,
+    RemoveMember, RevokeInvitation, list_members,
 };
 use crate::components::{AfterSuccess, ApiForm, CopyField, ErrorBanner, FieldError, Notice, submit};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::params::ParamsMap;
 use server_fn::ServerFn;
+
+/// The page of members the query string asks for: `?q=` searches emails, `?after=` starts after an email.
+async fn load_members(account_id: String, query: ParamsMap) -> Result<MembersPage, AppError> {
+    list_members(
+        account_id,
+        query.get("q").unwrap_or_default(),
+        query.get("after").unwrap_or_default(),
+    )
+    .await
+}
 
 #[component]
 pub fn Members() -> impl IntoView {
-    account_page(Tab::Members, list_members, |account, page| {
+    account_page(Tab::Members, load_members, |account, page| {
         let can_manage = account.can_manage_members;
+        let base = format!("/accounts/{}/members", account.id);
+        let searched = !page.search.trim().is_empty();
+        let shown = page.members.len();
         view! {
             <Title text=format!("Members of {}", account.name) />
             <section class="panel">
@@ -21,7 +36,25 @@ pub fn Members() -> impl IntoView {
                     <h2>"Members"</h2>
                     <p class="muted">"Everyone who belongs to this account, with their role."</p>
                 </div>
-                <MemberTable account_id=account.id.clone() members=page.members can_manage />
+                <form method="get" action=base.clone() class="inline-form member-search" role="search">
+                    <div class="field grow">
+                        <label for="member-search">"Search by email"</label>
+                        <input id="member-search" name="q" type="search" value=page.search.clone() placeholder="name or @company.com" />
+                    </div>
+                    <button type="submit" class="button secondary">"Search"</button>
+                    {searched.then(|| view! { <a class="button link" href=base.clone()>"Show all"</a> })}
+                </form>
+                {if page.members.is_empty() {
+                    let empty = if searched {
+                        format!("No member's email contains “{}”.", page.search.trim())
+                    } else {
+                        "No members on this page.".to_owned()
+                    };
+                    view! { <p class="empty">{empty}</p> }.into_any()
+                } else {
+                    view! { <MemberTable account_id=account.id.clone() members=page.members can_manage /> }.into_any()
+                }}
+                <MemberPager base search=page.search.clone() shown total=page.total later_page=page.later_page next_after=page.next_after />
             </section>
             {can_manage
                 .then(|| {
@@ -39,6 +72,40 @@ pub fn Members() -> impl IntoView {
                 })}
         }
         .into_any()
+    })
+}
+
+/// "Showing N of M" and the links to the first and the next page, keeping the search.
+#[component]
+fn MemberPager(
+    base: String,
+    search: String,
+    shown: usize,
+    total: u64,
+    later_page: bool,
+    next_after: Option<String>,
+) -> impl IntoView {
+    let search = search.trim().to_owned();
+    let first = if search.is_empty() {
+        base.clone()
+    } else {
+        format!("{base}?q={}", super::encode(&search))
+    };
+    let next = next_after.map(|after| format!("{base}?q={}&after={}", super::encode(&search), super::encode(&after)));
+    let count = match (total, search.is_empty()) {
+        (1, true) => "1 member".to_owned(),
+        (n, true) => format!("{n} members"),
+        (n, false) => format!("{n} matching"),
+    };
+    // Nothing to page through, or nothing found (the empty list says so): no pager.
+    (shown > 0 && (later_page || next.is_some() || !search.is_empty())).then(|| {
+        view! {
+            <nav class="pager" aria-label="Member pages">
+                <span class="muted" id="member-count">{format!("Showing {shown} of {count}")}</span>
+                {later_page.then(|| view! { <a class="button link" href=first>"First page"</a> })}
+                {next.map(|next| view! { <a class="button secondary small" href=next rel="next">"Next page"</a> })}
+            </nav>
+        }
     })
 }
 

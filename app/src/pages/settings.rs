@@ -1,15 +1,21 @@
 //! `/accounts/:account_id/settings`: the owner renames the account or hands ownership to another member.
 
 use super::account::{Tab, account_page};
-use crate::api::accounts::{RenameAccount, TransferOwnership, list_members};
+use crate::api::accounts::{MemberView, RenameAccount, TransferOwnership, ownership_candidates};
 use crate::components::{AfterSuccess, ApiForm, FieldError};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::params::ParamsMap;
 use server_fn::ServerFn;
+
+async fn load_candidates(account_id: String, _query: ParamsMap) -> Result<Vec<MemberView>, AppError> {
+    ownership_candidates(account_id).await
+}
 
 #[component]
 pub fn Settings() -> impl IntoView {
-    account_page(Tab::Settings, list_members, |account, page| {
+    account_page(Tab::Settings, load_candidates, |account, candidates| {
         if !account.can_manage_members {
             return view! {
                 <Title text="Settings" />
@@ -20,10 +26,8 @@ pub fn Settings() -> impl IntoView {
             }
             .into_any();
         }
-        let candidates: Vec<(String, String)> = page
-            .members
+        let candidates: Vec<(String, String)> = candidates
             .into_iter()
-            .filter(|m| !m.is_owner)
             .map(|m| (m.user_id, format!("{} ({})", m.email, m.role_label)))
             .collect();
         view! {

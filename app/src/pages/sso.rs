@@ -10,6 +10,7 @@ use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::params::ParamsMap;
 use serde::{Deserialize, Serialize};
 use server_fn::ServerFn;
 
@@ -24,7 +25,7 @@ pub struct SsoPage {
     events: Option<Vec<SsoEventView>>,
 }
 
-async fn load_sso_page(account_id: String) -> Result<SsoPage, AppError> {
+async fn load_sso_page(account_id: String, _query: ParamsMap) -> Result<SsoPage, AppError> {
     let policy = get_policy(account_id.clone()).await?;
     let (audit, events) = if policy.can_view_audit {
         (

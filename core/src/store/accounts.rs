@@ -5,8 +5,12 @@ use super::{Store, StoreError};
 use crate::ids::{AccountId, InvitationId, UserId};
 use crate::tenancy::{AccountSummary, Member, Role};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
 pub struct InvitationRow {
@@ -24,6 +28,29 @@ fn stored_role(text: &str) -> Role {
     // Roles are written only from `Role::as_str`, so an unknown value means a damaged row:
     // treat it as the least privileged role rather than failing the whole page.
     text.parse().unwrap_or(Role::NoAccess)
+}
+
+/// Users who are members of the account and whose email contains `search` as typed: `%`, `_` and `\\` in it
+/// match only themselves.
+fn member_filter(account_id: AccountId, search: &str) -> Condition {
+    let members = Query::select()
+        .column(membership::Column::UserId)
+        .from(membership::Entity)
+        .and_where(membership::Column::AccountId.eq(account_id.as_uuid()))
+        .to_owned();
+    let mut condition = Condition::all().add(user::Column::Id.in_subquery(members));
+    if !search.is_empty() {
+        let escaped: String = search
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                _ => vec![c],
+            })
+            .collect();
+        let pattern = LikeExpr::new(format!("%{escaped}%")).escape('\\');
+        condition = condition.add(Expr::expr(Func::lower(Expr::col(user::Column::Email))).like(pattern));
+    }
+    condition
 }
 
 impl From<invitation::Model> for InvitationRow {
@@ -113,6 +140,53 @@ impl Store {
                 })
             })
             .collect())
+    }
+
+    /// Members whose email contains `search` (already lower-case; any case matches), in email order, after the
+    /// email `after`, at most `limit`: one page of the Members page.
+    pub async fn members_page(
+        &self,
+        account_id: AccountId,
+        search: &str,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Member>, StoreError> {
+        let mut users = user::Entity::find()
+            .filter(member_filter(account_id, search))
+            .order_by_asc(user::Column::Email)
+            .limit(limit);
+        if let Some(after) = after {
+            users = users.filter(user::Column::Email.gt(after));
+        }
+        let users = users.all(&self.db).await?;
+        let roles: HashMap<_, _> = membership::Entity::find()
+            .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(membership::Column::UserId.is_in(users.iter().map(|u| u.id)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| (m.user_id, m))
+            .collect();
+        Ok(users
+            .into_iter()
+            .filter_map(|u| {
+                let m = roles.get(&u.id)?;
+                Some(Member {
+                    user_id: u.id.into(),
+                    email: u.email,
+                    role: stored_role(&m.role),
+                    joined_at: m.created_at,
+                })
+            })
+            .collect())
+    }
+
+    /// How many members' emails contain `search` (already lower-case).
+    pub async fn count_members(&self, account_id: AccountId, search: &str) -> Result<u64, StoreError> {
+        Ok(user::Entity::find()
+            .filter(member_filter(account_id, search))
+            .count(&self.db)
+            .await?)
     }
 
     /// Changes a non-owner member's role; false when there is no such non-owner member.

@@ -27,6 +27,29 @@ pub struct Member {
     pub joined_at: DateTime<Utc>,
 }
 
+/// Which members to show: those whose email contains `search` (any case), after the email `after`, `per_page`
+/// at most.
+#[derive(Clone, Debug)]
+pub struct MemberQuery<'a> {
+    pub search: &'a str,
+    pub after: Option<&'a str>,
+    pub per_page: u64,
+}
+
+/// One page of members in email order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberPage {
+    pub members: Vec<Member>,
+    /// Members matching the search, on every page.
+    pub total: u64,
+    /// Where the next page starts, when there is one.
+    pub next_after: Option<String>,
+}
+
+/// Members shown on one page of the Members tab: an account that thousands signed in to through SSO must still
+/// load in milliseconds.
+pub const MEMBERS_PER_PAGE: u64 = 100;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingInvitation {
     pub id: InvitationId,
@@ -149,6 +172,31 @@ impl TenancyService {
     pub async fn members(&self, caller: &Caller, account: AccountId) -> Result<Vec<Member>, TenancyError> {
         self.require(caller, account, Permission::ViewAccount).await?;
         Ok(self.store.members(account).await?)
+    }
+
+    /// One page of the account's members (any member with a role may look).
+    pub async fn member_page(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        query: &MemberQuery<'_>,
+    ) -> Result<MemberPage, TenancyError> {
+        self.require(caller, account, Permission::ViewAccount).await?;
+        let search = query.search.trim().to_lowercase();
+        let per_page = query.per_page.max(1);
+        let mut members = self
+            .store
+            .members_page(account, &search, query.after, per_page + 1)
+            .await?;
+        let next_after = (members.len() as u64 > per_page).then(|| {
+            members.truncate(per_page as usize);
+            members.last().map(|m| m.email.clone()).unwrap_or_default()
+        });
+        Ok(MemberPage {
+            total: self.store.count_members(account, &search).await?,
+            members,
+            next_after,
+        })
     }
 
     pub async fn pending_invitations(

@@ -1,6 +1,6 @@
 use crate::support::{TestWorld, t0};
 use chrono::Duration;
-use gatehouse_core::tenancy::{MailOutcome, Role, TenancyError};
+use gatehouse_core::tenancy::{MailOutcome, MemberQuery, Role, TenancyError};
 
 #[tokio::test]
 async fn an_invitation_is_a_single_use_expiring_link_for_one_address() {
@@ -233,6 +233,68 @@ async fn every_role_is_checked_on_the_server() {
         matches!(outside_remove, Err(TenancyError::AccountNotFound)),
         "{outside_remove:?}"
     );
+}
+
+#[tokio::test]
+async fn members_come_in_pages_in_email_order_and_a_search_matches_its_text_only() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    for email in [
+        "dave@other.example",
+        "ann@acme.example",
+        "carol_x@other.example",
+        "bob@acme.example",
+    ] {
+        world.join(&owner, account, email, Role::Viewer).await;
+    }
+    let page = |search: &'static str, after: Option<String>| {
+        let (world, owner) = (&world, &owner);
+        async move {
+            let query = MemberQuery {
+                search,
+                after: after.as_deref(),
+                per_page: 2,
+            };
+            world.tenancy.member_page(owner, account, &query).await.unwrap()
+        }
+    };
+    let emails = |members: &[gatehouse_core::tenancy::Member]| -> Vec<String> {
+        members.iter().map(|m| m.email.clone()).collect()
+    };
+
+    // Two a page, each page starting after the last email of the one before, every member once.
+    let first = page("", None).await;
+    assert_eq!(emails(&first.members), ["ann@acme.example", "bob@acme.example"]);
+    assert_eq!(
+        (first.total, first.next_after.as_deref()),
+        (5, Some("bob@acme.example"))
+    );
+    let second = page("", first.next_after).await;
+    assert_eq!(emails(&second.members), ["carol_x@other.example", "dave@other.example"]);
+    let third = page("", second.next_after).await;
+    assert_eq!(emails(&third.members), ["owner@acme.example"]);
+    assert_eq!(third.next_after, None);
+    assert_eq!(third.members[0].role, Role::Owner);
+
+    // A search matches anywhere in the email, in any case, and its `%` and `_` are plain characters.
+    let other = page("other.example", None).await;
+    assert_eq!((other.total, emails(&other.members).len()), (2, 2));
+    assert_eq!(emails(&page("  ANN ", None).await.members), ["ann@acme.example"]);
+    assert_eq!(emails(&page("_x", None).await.members), ["carol_x@other.example"]);
+    assert_eq!(page("%", None).await.total, 0);
+    assert_eq!(page("nobody", None).await.members, []);
+
+    // Only members of the account may look.
+    let (outsider, _) = world.user("eve@elsewhere.example").await;
+    let query = MemberQuery {
+        search: "",
+        after: None,
+        per_page: 2,
+    };
+    assert!(matches!(
+        world.tenancy.member_page(&outsider, account, &query).await,
+        Err(TenancyError::AccountNotFound)
+    ));
 }
 
 #[tokio::test]
