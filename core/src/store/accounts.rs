@@ -30,6 +30,23 @@ fn stored_role(text: &str) -> Role {
     text.parse().unwrap_or(Role::NoAccess)
 }
 
+/// The users with their role and joining time from `memberships` (of one account), in the users' order.
+fn with_roles(users: Vec<user::Model>, memberships: Vec<membership::Model>) -> Vec<Member> {
+    let by_user: HashMap<_, _> = memberships.into_iter().map(|m| (m.user_id, m)).collect();
+    users
+        .into_iter()
+        .filter_map(|u| {
+            let m = by_user.get(&u.id)?;
+            Some(Member {
+                user_id: u.id.into(),
+                email: u.email,
+                role: stored_role(&m.role),
+                joined_at: m.created_at,
+            })
+        })
+        .collect()
+}
+
 /// Users who are members of the account and whose email contains `search` as typed: `%`, `_` and `\\` in it
 /// match only themselves.
 fn member_filter(account_id: AccountId, search: &str) -> Condition {
@@ -128,18 +145,7 @@ impl Store {
             .order_by_asc(user::Column::Email)
             .all(&self.db)
             .await?;
-        Ok(users
-            .into_iter()
-            .filter_map(|u| {
-                let m = memberships.iter().find(|m| m.user_id == u.id)?;
-                Some(Member {
-                    user_id: u.id.into(),
-                    email: u.email,
-                    role: stored_role(&m.role),
-                    joined_at: m.created_at,
-                })
-            })
-            .collect())
+        Ok(with_roles(users, memberships))
     }
 
     /// Members whose email contains `search` (already lower-case; any case matches), in email order, after the
@@ -159,26 +165,12 @@ impl Store {
             users = users.filter(user::Column::Email.gt(after));
         }
         let users = users.all(&self.db).await?;
-        let roles: HashMap<_, _> = membership::Entity::find()
+        let memberships = membership::Entity::find()
             .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
             .filter(membership::Column::UserId.is_in(users.iter().map(|u| u.id)))
             .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|m| (m.user_id, m))
-            .collect();
-        Ok(users
-            .into_iter()
-            .filter_map(|u| {
-                let m = roles.get(&u.id)?;
-                Some(Member {
-                    user_id: u.id.into(),
-                    email: u.email,
-                    role: stored_role(&m.role),
-                    joined_at: m.created_at,
-                })
-            })
-            .collect())
+            .await?;
+        Ok(with_roles(users, memberships))
     }
 
     /// How many members' emails contain `search` (already lower-case).
