@@ -26,6 +26,33 @@ async fn server_functions_enforce_roles_for_every_caller() {
     // The Viewer reads, but every owner-only function answers 403 and changes nothing.
     let listed = viewer.call("/api/accounts/members", &[("account_id", &account)]).await;
     assert_eq!(listed.status(), 200);
+    // The list is searched and paged through the same function, with what a browser's query string carries.
+    let searched: serde_json::Value = viewer
+        .call(
+            "/api/accounts/members",
+            &[("account_id", &account), ("search", "VIEWER@"), ("after", "")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(searched["total"], 1);
+    assert_eq!(searched["members"][0]["email"], "viewer@acme.example");
+    assert_eq!(searched["next_after"], serde_json::Value::Null);
+    let after_viewer: serde_json::Value = viewer
+        .call(
+            "/api/accounts/members",
+            &[("account_id", &account), ("after", "viewer@acme.example")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after_viewer["members"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        (after_viewer["total"].as_u64(), after_viewer["later_page"].as_bool()),
+        (Some(2), Some(true))
+    );
     for (path, form) in [
         (
             "/api/accounts/invite",
@@ -91,7 +118,11 @@ async fn another_account_is_invisible_and_untouchable() {
     let mallory = Browser::new(&app);
     mallory.sign_up("mallory@m.example").await;
 
-    for path in ["/api/accounts/overview", "/api/accounts/members"] {
+    for path in [
+        "/api/accounts/overview",
+        "/api/accounts/members",
+        "/api/accounts/ownership-candidates",
+    ] {
         let response = mallory.call(path, &[("account_id", &alice_account)]).await;
         assert_eq!(response.status(), 404, "{path}");
     }

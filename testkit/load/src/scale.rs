@@ -24,29 +24,20 @@ pub struct Filled {
 
 /// The IdP settings every filler connection copies from the connection the measured account set up over HTTP,
 /// so the rows hold values the server reads like any other.
-struct Template {
-    sso_url: String,
-    sso_binding: String,
-    sso_endpoints: String,
-    certificates: String,
-    name_id_formats: String,
-    source: String,
-}
+const TEMPLATE_COLUMNS: [&str; 6] = [
+    "sso_url",
+    "sso_binding",
+    "sso_endpoints",
+    "certificates",
+    "name_id_formats",
+    "source",
+];
 
-async fn template(db: &DatabaseConnection, connection: &str) -> Result<Template, String> {
+/// The template connection's values of [`TEMPLATE_COLUMNS`], in that order.
+async fn template(db: &DatabaseConnection, connection: &str) -> Result<Vec<String>, String> {
     let id = Uuid::parse_str(connection).map_err(|e| format!("connection id {connection}: {e}"))?;
     let select = Query::select()
-        .columns(
-            [
-                "sso_url",
-                "sso_binding",
-                "sso_endpoints",
-                "certificates",
-                "name_id_formats",
-                "source",
-            ]
-            .map(Alias::new),
-        )
+        .columns(TEMPLATE_COLUMNS.map(Alias::new))
         .from(Alias::new("sso_connections"))
         .and_where(Expr::col(Alias::new("id")).eq(id))
         .to_owned();
@@ -55,29 +46,24 @@ async fn template(db: &DatabaseConnection, connection: &str) -> Result<Template,
         .await
         .map_err(|e| format!("reading the template connection: {e}"))?
         .ok_or("the template connection is not in the database")?;
-    let text = |column: &str| row.try_get::<String>("", column).map_err(|e| format!("{column}: {e}"));
-    Ok(Template {
-        sso_url: text("sso_url")?,
-        sso_binding: text("sso_binding")?,
-        sso_endpoints: text("sso_endpoints")?,
-        certificates: text("certificates")?,
-        name_id_formats: text("name_id_formats")?,
-        source: text("source")?,
-    })
+    TEMPLATE_COLUMNS
+        .iter()
+        .map(|column| row.try_get::<String>("", column).map_err(|e| format!("{column}: {e}")))
+        .collect()
 }
 
 /// Rows for one table, flushed as multi-row INSERTs.
 struct Rows {
     table: &'static str,
-    columns: &'static [&'static str],
+    columns: Vec<&'static str>,
     values: Vec<Vec<SimpleExpr>>,
 }
 
 impl Rows {
-    fn new(table: &'static str, columns: &'static [&'static str]) -> Self {
+    fn new(table: &'static str, columns: &[&'static str]) -> Self {
         Rows {
             table,
-            columns,
+            columns: columns.to_vec(),
             values: Vec::new(),
         }
     }
@@ -151,19 +137,11 @@ pub async fn fill(url: &str, template_connection: &str, accounts: usize, users: 
         let mut connections = Rows::new(
             "sso_connections",
             &[
-                "id",
-                "account_id",
-                "label",
-                "idp_entity_id",
-                "sso_url",
-                "sso_binding",
-                "sso_endpoints",
-                "certificates",
-                "name_id_formats",
-                "source",
-                "created_at",
-                "updated_at",
-            ],
+                &["id", "account_id", "label", "idp_entity_id"][..],
+                &TEMPLATE_COLUMNS,
+                &["created_at", "updated_at"],
+            ]
+            .concat(),
         );
         let mut user_rows = Rows::new("users", &["id", "email", "created_at", "sso_account_id"]);
         let mut memberships = Rows::new("memberships", &["account_id", "user_id", "role", "created_at"]);
@@ -192,20 +170,15 @@ pub async fn fill(url: &str, template_connection: &str, accounts: usize, users: 
                 domain.clone().into(),
                 connection.into(),
             ]);
-            connections.push(vec![
+            let mut connection_row: Vec<SimpleExpr> = vec![
                 connection.into(),
                 account.into(),
                 "Filler IdP".into(),
                 format!("https://idp.fill{index}.example/saml").into(),
-                template.sso_url.clone().into(),
-                template.sso_binding.clone().into(),
-                template.sso_endpoints.clone().into(),
-                template.certificates.clone().into(),
-                template.name_id_formats.clone().into(),
-                template.source.clone().into(),
-                now.into(),
-                now.into(),
-            ]);
+            ];
+            connection_row.extend(template.iter().cloned().map(Into::into));
+            connection_row.extend([now.into(), now.into()]);
+            connections.push(connection_row);
             for n in 0..users_per_account {
                 let user = Uuid::new_v4();
                 let email = format!("user{n}@{domain}");
