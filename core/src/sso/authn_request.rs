@@ -125,10 +125,7 @@ mod tests {
     #[test]
     fn a_signed_redirect_signs_exactly_the_saml_parameters_and_keeps_the_idps_own() {
         let key = SpKey::generate(ConnectionId::new(), "sso.example.com", KeyState::Active, Utc::now()).unwrap();
-        let signing = SigningKey {
-            private_key_pem: key.private_key.expose(),
-            certificate_der: key.certificate.der(),
-        };
+        let signing = key.signing_key();
         let destination: Url = "https://accounts.google.com/o/saml2/idp?idpid=C029op2ga"
             .parse()
             .unwrap();
@@ -185,10 +182,7 @@ mod tests {
     fn a_post_request_carries_an_enveloped_signature_that_verifies_with_the_sp_certificate() {
         use samael::crypto::{Crypto, CryptoProvider};
         let key = SpKey::generate(ConnectionId::new(), "sso.example.com", KeyState::Active, Utc::now()).unwrap();
-        let signing = SigningKey {
-            private_key_pem: key.private_key.expose(),
-            certificate_der: key.certificate.der(),
-        };
+        let signing = key.signing_key();
         let destination: Url = "https://sso.jumpcloud.com/saml2/acme".parse().unwrap();
         let Outgoing::Post {
             action,

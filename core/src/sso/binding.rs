@@ -9,6 +9,7 @@
 
 use super::certificate::Certificate;
 use super::metadata_signature::XMLSEC;
+use super::sp_keys::PrivateKeyPem;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use flate2::Compression;
@@ -48,7 +49,7 @@ impl Parameter {
 
 /// The SP key that signs, with its certificate (for an enveloped signature's KeyInfo).
 pub struct SigningKey<'a> {
-    pub private_key_pem: &'a str,
+    pub private_key: &'a PrivateKeyPem,
     pub certificate_der: &'a [u8],
 }
 
@@ -78,7 +79,7 @@ fn encode(value: &str) -> String {
 }
 
 fn private_key(key: &SigningKey) -> Result<PKey<Private>, BindingError> {
-    PKey::private_key_from_pem(key.private_key_pem.as_bytes()).map_err(|e| BindingError::Key(e.to_string()))
+    key.private_key.parsed().map_err(|e| BindingError::Key(e.to_string()))
 }
 
 /// The HTTP-Redirect binding: the message deflated into the destination's query, after any parameters the
@@ -341,13 +342,6 @@ mod tests {
         SpKey::generate(ConnectionId::new(), "idp.example.com", KeyState::Active, Utc::now()).unwrap()
     }
 
-    fn signing(key: &SpKey) -> SigningKey<'_> {
-        SigningKey {
-            private_key_pem: key.private_key.expose(),
-            certificate_der: key.certificate.der(),
-        }
-    }
-
     #[test]
     fn a_signed_redirect_decodes_to_the_same_message_and_verifies_only_with_its_certificate() {
         let (signer, other) = (key(), key());
@@ -358,7 +352,7 @@ mod tests {
             Parameter::SamlRequest,
             xml,
             "r/1 +",
-            Some(&signing(&signer)),
+            Some(&signer.signing_key()),
         )
         .unwrap();
         let incoming = from_redirect(url.query().unwrap()).unwrap();

@@ -6,6 +6,7 @@ pub mod binding;
 pub mod certificate;
 pub mod connection;
 mod connection_rows;
+mod kept;
 mod key_rotation;
 pub mod logout;
 pub mod metadata;

@@ -2,7 +2,7 @@
 //! ACS under every rule (the response rules, one use per request, replay, the account's verified domains), with
 //! each attempt recorded for the owner's SSO events log.
 
-use super::authn_request::{Outgoing, RequestParams, SigningKey, outgoing};
+use super::authn_request::{Outgoing, RequestParams, outgoing};
 use super::binding::BindingError;
 use super::connection::{Connection, ConnectionService};
 use super::options::EmailSource;
@@ -267,10 +267,7 @@ impl SsoService {
             .iter()
             .find(|k| k.state == KeyState::Active)
             .ok_or(StartError::NoKey)?;
-        let signing = SigningKey {
-            private_key_pem: active.private_key.expose(),
-            certificate_der: active.certificate.der(),
-        };
+        let signing = active.signing_key();
         let params = RequestParams {
             id: &request_id,
             now,

@@ -67,13 +67,7 @@ const ANSWER_REFUSED: &str = "You are signed out of Gatehouse, but your identity
 fn slo_parts(connection: &Connection) -> Option<(&super::Endpoint, SigningKey<'_>)> {
     let endpoint = connection.idp.slo.as_ref()?;
     let key = connection.sp_keys.iter().find(|k| k.state == KeyState::Active)?;
-    Some((
-        endpoint,
-        SigningKey {
-            private_key_pem: key.private_key.expose(),
-            certificate_der: key.certificate.der(),
-        },
-    ))
+    Some((endpoint, key.signing_key()))
 }
 
 /// A signed message to the IdP's SLO endpoint in its binding: the query signature for HTTP-Redirect, an

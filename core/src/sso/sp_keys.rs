@@ -1,18 +1,22 @@
 //! The service provider's own key pairs, one set per connection: generated here, published in the SP metadata,
 //! and rotated with an overlap so the IdP can learn the new certificate before Gatehouse starts using it.
 
+use super::binding::SigningKey;
 use super::certificate::{Certificate, CertificateError};
+use super::kept::Kept;
 use crate::ids::ConnectionId;
 use chrono::{DateTime, Duration, Utc};
 use openssl::asn1::Asn1Time;
 use openssl::bn::{BigNum, MsbOption};
 use openssl::error::ErrorStack;
 use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
+use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::x509::extension::{BasicConstraints, KeyUsage};
 use openssl::x509::{X509, X509NameBuilder};
+use sha2::{Digest, Sha256};
 use std::fmt;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 /// RSA 2048 is what every IdP accepts for SP signing and encryption certificates.
 const KEY_BITS: u32 = 2048;
@@ -63,7 +67,26 @@ impl PrivateKeyPem {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The key itself, parsed once per process and kept. Parsing a PEM key costs about 0.3 ms with OpenSSL 3.0
+    /// (its decoder setup), more than the RSA signature made with it, and a fresh key also sets up its RSA
+    /// blinding again on first use (docs/performance.md); every AuthnRequest is signed.
+    pub fn parsed(&self) -> Result<PKey<Private>, ErrorStack> {
+        let digest: [u8; 32] = Sha256::digest(self.0.as_bytes()).into();
+        PARSED_PRIVATE_KEYS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_read(&digest, || PKey::private_key_from_pem(self.0.as_bytes()))
+    }
 }
+
+/// How many parsed private keys are kept: each connection signs with one active key.
+const KEPT_PRIVATE_KEYS: usize = 4096;
+
+/// By the SHA-256 of the PEM, so the map holds no second copy of the key's text. Parsing happens under the
+/// lock: a key is parsed once even when many requests need it at the same moment.
+static PARSED_PRIVATE_KEYS: LazyLock<Mutex<Kept<[u8; 32], PKey<Private>>>> =
+    LazyLock::new(|| Mutex::new(Kept::new(KEPT_PRIVATE_KEYS)));
 
 impl fmt::Debug for PrivateKeyPem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -138,11 +161,20 @@ impl SpKey {
             created_at: now,
         })
     }
+
+    /// This key pair as the one that signs a message.
+    pub fn signing_key(&self) -> SigningKey<'_> {
+        SigningKey {
+            private_key: &self.private_key,
+            certificate_der: self.certificate.der(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openssl::pkey::PKeyRef;
     use openssl::x509::X509;
 
     #[test]
@@ -161,6 +193,27 @@ mod tests {
         let other = SpKey::generate(id, "gatehouse.example.com", KeyState::Next, now).unwrap();
         assert_ne!(other.certificate.serial, key.certificate.serial);
         assert_ne!(other.private_key, key.private_key);
+    }
+
+    #[test]
+    fn a_private_key_is_parsed_once_and_is_the_pems_own() {
+        let now = Utc::now();
+        let (a, b) = (
+            SpKey::generate(ConnectionId::new(), "a.example.com", KeyState::Active, now).unwrap(),
+            SpKey::generate(ConnectionId::new(), "b.example.com", KeyState::Active, now).unwrap(),
+        );
+        // A key's address is its OpenSSL object: the same address is the same parsed key.
+        let same = |x: &PKey<Private>, y: &PKey<Private>| std::ptr::eq::<PKeyRef<Private>>(&**x, &**y);
+        let parsed_a = a.private_key.parsed().unwrap();
+        assert!(
+            same(&parsed_a, &a.private_key.parsed().unwrap()),
+            "kept, not parsed again"
+        );
+        let parsed_b = b.private_key.parsed().unwrap();
+        assert!(!same(&parsed_a, &parsed_b));
+        let public_a = X509::from_der(a.certificate.der()).unwrap().public_key().unwrap();
+        assert!(public_a.public_eq(&parsed_a) && !public_a.public_eq(&parsed_b));
+        assert!(PrivateKeyPem::new("not a key".into()).parsed().is_err());
     }
 
     #[test]

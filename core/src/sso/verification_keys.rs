@@ -9,9 +9,9 @@
 //! Nothing a message carries (its KeyInfo) is ever a key.
 
 use super::certificate::Certificate;
+use super::kept::Kept;
 use super::metadata_signature::XMLSEC;
 use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoError, ReduceMode, VerificationKey};
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 /// How many certificates' keys are kept: far more than an instance's IdPs sign with at once (each connection has
@@ -42,25 +42,12 @@ pub(super) fn reduce_to_signed(
     result
 }
 
-struct KeptKey {
-    key: Arc<VerificationKey>,
-    last_used: u64,
-}
-
-/// Keys by the full DER of the certificate each was read from, least recently used out first.
-struct KeptKeys {
-    by_certificate: HashMap<Vec<u8>, KeptKey>,
-    capacity: usize,
-    uses: u64,
-}
+/// Keys by the full DER of the certificate each was read from.
+struct KeptKeys(Kept<Vec<u8>, Arc<VerificationKey>>);
 
 impl KeptKeys {
     fn new(capacity: usize) -> Self {
-        Self {
-            by_certificate: HashMap::new(),
-            capacity,
-            uses: 0,
-        }
+        Self(Kept::new(capacity))
     }
 
     /// The key of each certificate that has one, in the certificates' order, read now where not yet kept.
@@ -69,31 +56,11 @@ impl KeptKeys {
     }
 
     fn key_for(&mut self, der: &[u8]) -> Option<Arc<VerificationKey>> {
-        self.uses += 1;
-        if let Some(kept) = self.by_certificate.get_mut(der) {
-            kept.last_used = self.uses;
-            return Some(kept.key.clone());
-        }
-        // Not kept when unreadable: such a certificate costs a read on each use, as every certificate did before.
-        let key = Arc::new(VerificationKey::from_certificate_der(&CertificateDer::from(der.to_vec())).ok()?);
-        if self.by_certificate.len() >= self.capacity {
-            let oldest = self
-                .by_certificate
-                .iter()
-                .min_by_key(|(_, kept)| kept.last_used)
-                .map(|(der, _)| der.clone());
-            if let Some(oldest) = oldest {
-                self.by_certificate.remove(&oldest);
-            }
-        }
-        self.by_certificate.insert(
-            der.to_vec(),
-            KeptKey {
-                key: key.clone(),
-                last_used: self.uses,
-            },
-        );
-        Some(key)
+        self.0
+            .get_or_read(der, || {
+                VerificationKey::from_certificate_der(&CertificateDer::from(der.to_vec())).map(Arc::new)
+            })
+            .ok()
     }
 }
 
@@ -101,7 +68,7 @@ impl KeptKeys {
 mod tests {
     use super::*;
     use crate::ids::ConnectionId;
-    use crate::sso::binding::{SigningKey, sign_enveloped, signature_template_xml};
+    use crate::sso::binding::{sign_enveloped, signature_template_xml};
     use crate::sso::sp_keys::{KeyState, SpKey};
     use chrono::Utc;
 
@@ -115,10 +82,7 @@ mod tests {
         let xml = format!(
             "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_1\">{template}</samlp:LogoutRequest>"
         );
-        let signing = SigningKey {
-            private_key_pem: signer.private_key.expose(),
-            certificate_der: signer.certificate.der(),
-        };
+        let signing = signer.signing_key();
         sign_enveloped(&xml, &signing).unwrap()
     }
 
@@ -143,26 +107,11 @@ mod tests {
         assert!(Arc::ptr_eq(&kept.key_for(a.certificate.der()).unwrap(), &key_a));
         let key_b = kept.key_for(b.certificate.der()).unwrap();
         assert!(!Arc::ptr_eq(&key_a, &key_b));
-        assert_eq!(kept.by_certificate.len(), 2);
+        assert_eq!(kept.0.len(), 2);
         // A roll-over list keeps its order; what is not a certificate xmlsec can read is left out.
         let keys = kept.keys_for(&[b.certificate.clone(), a.certificate.clone()]);
         assert!(Arc::ptr_eq(&keys[0], &key_b) && Arc::ptr_eq(&keys[1], &key_a));
         assert!(kept.key_for(b"not a certificate").is_none());
-        assert_eq!(kept.by_certificate.len(), 2);
-    }
-
-    #[test]
-    fn past_its_capacity_the_least_recently_used_key_goes() {
-        let (a, b, c) = (key_pair(), key_pair(), key_pair());
-        let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut kept = KeptKeys::new(2);
-        let key_a = kept.key_for(a.certificate.der()).unwrap();
-        kept.key_for(b.certificate.der()).unwrap();
-        kept.key_for(a.certificate.der()).unwrap();
-        kept.key_for(c.certificate.der()).unwrap();
-        assert_eq!(kept.by_certificate.len(), 2);
-        assert!(kept.by_certificate.contains_key(a.certificate.der()));
-        assert!(!kept.by_certificate.contains_key(b.certificate.der()));
-        assert!(Arc::ptr_eq(&kept.key_for(a.certificate.der()).unwrap(), &key_a));
+        assert_eq!(kept.0.len(), 2);
     }
 }

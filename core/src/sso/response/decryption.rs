@@ -254,7 +254,7 @@ pub(super) fn decrypt(encrypted: Node, sp_keys: &[SpKey]) -> Result<Vec<u8>, Rej
     let ours: Vec<(&Certificate, PKey<Private>)> = ours
         .into_iter()
         .filter_map(|k| {
-            let private = PKey::private_key_from_pem(k.private_key.expose().as_bytes()).ok()?;
+            let private = k.private_key.parsed().ok()?;
             Some((&k.certificate, private))
         })
         .collect();
