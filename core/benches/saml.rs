@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use gatehouse_core::ConnectionId;
-use gatehouse_core::sso::authn_request::{RequestParams, SigningKey, outgoing};
+use gatehouse_core::sso::authn_request::{RequestParams, outgoing};
 use gatehouse_core::sso::metadata_signature::XMLSEC;
 use gatehouse_core::sso::response::{Expectations, validate_response};
 use gatehouse_core::sso::{AuthnContext, KeyState, RequestBinding, SpKey};
@@ -163,10 +163,7 @@ fn interleaved_ratio<A, B>(mut ours: impl FnMut() -> A, mut baseline: impl FnMut
 
 fn request_signing(c: &mut Criterion) {
     let key = SpKey::generate(ConnectionId::new(), "sso.example.com", KeyState::Active, Utc::now()).unwrap();
-    let signing = SigningKey {
-        private_key_pem: key.private_key.expose(),
-        certificate_der: key.certificate.der(),
-    };
+    let signing = key.signing_key();
     let destination = "https://login.microsoftonline.com/tenant/saml2".parse().unwrap();
     let params = RequestParams {
         id: "_bench",

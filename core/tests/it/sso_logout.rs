@@ -10,7 +10,6 @@ use gatehouse_core::sso::binding::{
 };
 use gatehouse_core::sso::logout::{LogoutExpectations, validate_logout_request};
 use gatehouse_core::sso::single_logout::{SignedOut, SloOutcome};
-use gatehouse_core::sso::sp_keys::PrivateKeyPem;
 use gatehouse_core::sso::{Certificate, KeyState};
 use test_idp::{Signer, attacker, idp};
 
@@ -42,7 +41,7 @@ async fn sp_certificate(s: &Setup) -> Certificate {
 
 /// A logout message from the IdP (or whoever `signer` is) as the HTTP-Redirect binding carries it.
 fn via_redirect(xml: &str, parameter: Parameter, signer: Option<&Signer>) -> Incoming {
-    let pem = signer.map(|s| PrivateKeyPem::new(s.private_key_pem()));
+    let pem = signer.map(Signer::private_key);
     let key = pem.as_ref().map(|pem| SigningKey {
         private_key: pem,
         certificate_der: &[],
@@ -234,7 +233,7 @@ async fn an_idp_logout_request_ends_exactly_the_sessions_it_names_once_and_is_an
     // Without SessionIndex, every session of the NameID ends (HTTP-POST, enveloped signature this time).
     let (request, slo_url) = idp_request(&s, "_idp-lr-2", "ada@acme.example", &[]);
     let template = signature_template_xml("_idp-lr-2", idp().certificate.der()).unwrap();
-    let pem = PrivateKeyPem::new(idp().private_key_pem());
+    let pem = idp().private_key();
     let signed = sign_enveloped(
         &logout_request_xml(&request, &slo_url, &template),
         &SigningKey {
@@ -280,7 +279,7 @@ async fn forged_misaddressed_stale_or_weak_logout_requests_are_refused_and_chang
     sha1.query_signature.as_mut().unwrap().algorithm = "http://www.w3.org/2000/09/xmldsig#rsa-sha1".into();
     let enveloped_by_attacker = {
         let template = signature_template_xml("_idp-lr-9", attacker().certificate.der()).unwrap();
-        let pem = PrivateKeyPem::new(attacker().private_key_pem());
+        let pem = attacker().private_key();
         let signed = sign_enveloped(
             &logout_request_xml(&base(), &slo_url, &template),
             &SigningKey {

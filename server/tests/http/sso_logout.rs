@@ -31,9 +31,9 @@ async fn session_email(user: &Browser) -> serde_json::Value {
 
 /// The query string of a message the IdP sends through the browser, signed by `signer` (HTTP-Redirect).
 fn from_idp(xml: &str, parameter: Parameter, signer: &Signer) -> String {
-    let pem = signer.private_key_pem();
+    let pem = signer.private_key();
     let key = SigningKey {
-        private_key_pem: &pem,
+        private_key: &pem,
         certificate_der: &[],
     };
     let url = redirect(&IDP_SLO_URL.parse().unwrap(), parameter, xml, "rs-9", Some(&key)).unwrap();
@@ -154,7 +154,7 @@ async fn the_idp_signing_a_user_out_ends_their_sessions_and_gets_a_signed_answer
 
     // HTTP-POST from the IdP's page (cross-site), with an enveloped signature: Bob's turn.
     let template = signature_template_xml("_idp-q-2", idp().certificate.der()).unwrap();
-    let pem = idp().private_key_pem();
+    let pem = idp().private_key();
     let bobs_request = logout_request
         .replace("_idp-q-1", "_idp-q-2")
         .replace("ada@acme.example", "bob@acme.example")
@@ -162,7 +162,7 @@ async fn the_idp_signing_a_user_out_ends_their_sessions_and_gets_a_signed_answer
     let signed = sign_enveloped(
         &bobs_request,
         &SigningKey {
-            private_key_pem: &pem,
+            private_key: &pem,
             certificate_der: idp().certificate.der(),
         },
     )

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_core::ConnectionId;
 use gatehouse_core::sso::metadata_signature::XMLSEC;
+use gatehouse_core::sso::sp_keys::PrivateKeyPem;
 use gatehouse_core::sso::{Certificate, KeyState, SpKey};
 use openssl::encrypt::Encrypter;
 use openssl::hash::MessageDigest;
@@ -30,10 +31,10 @@ pub struct Signer {
 }
 
 impl Signer {
-    /// The private key as PEM, for signing HTTP-Redirect query strings.
-    pub fn private_key_pem(&self) -> String {
+    /// The private key as PEM, for signing HTTP-Redirect query strings and enveloped logout messages.
+    pub fn private_key(&self) -> PrivateKeyPem {
         let key = PKey::private_key_from_der(&self.der).unwrap();
-        String::from_utf8(key.private_key_to_pem_pkcs8().unwrap()).unwrap()
+        PrivateKeyPem::new(String::from_utf8(key.private_key_to_pem_pkcs8().unwrap()).unwrap())
     }
 }
 
