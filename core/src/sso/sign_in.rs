@@ -412,7 +412,8 @@ impl SsoService {
     ) -> Result<SignedIn, (&'static str, String, Option<SignedAssertion>)> {
         const REFUSED: &str = "Your identity provider's answer was refused.";
         let store_error = |e: StoreError| ("Single sign-on is unavailable right now.", e.to_string(), None);
-        if !self.store.sso_policy(account).await.map_err(store_error)?.sso_enabled {
+        let policy = self.store.sso_policy(account).await.map_err(store_error)?;
+        if !policy.sso_enabled {
             return Err((
                 "Single sign-on is turned off for this account.",
                 "SSO is off for this account (the Owner turns it on under Sign-in policy)".into(),
@@ -516,7 +517,6 @@ impl SsoService {
                 Some(assertion),
             ));
         }
-        let policy = self.store.sso_policy(account).await.map_err(store_error)?;
         let personal = personal_account_name(email.as_str());
         let mapped_role = connection.mappings.role_for(&assertion.attributes);
         let email_text = email.as_str().to_owned();
