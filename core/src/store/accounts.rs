@@ -1,5 +1,6 @@
 //! Accounts, their memberships and invitations, as rows.
 
+use super::UniqueRow;
 use super::schema::{account, invitation, membership, session, sso_connection, sso_link, user};
 use super::{Store, StoreError};
 use crate::ids::{AccountId, InvitationId, UserId};
@@ -112,7 +113,7 @@ impl Store {
 
     pub async fn account_name(&self, account_id: AccountId) -> Result<Option<String>, StoreError> {
         Ok(account::Entity::find_by_id(account_id.as_uuid())
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(|a| a.name))
     }
@@ -129,7 +130,7 @@ impl Store {
     pub async fn role_of(&self, account_id: AccountId, user_id: UserId) -> Result<Option<Role>, StoreError> {
         Ok(
             membership::Entity::find_by_id((account_id.as_uuid(), user_id.as_uuid()))
-                .one(&self.db)
+                .unique_row(&self.db)
                 .await?
                 .map(|m| stored_role(&m.role)),
         )
@@ -227,7 +228,7 @@ impl Store {
             .exec(&txn)
             .await?;
         let provisioned_here = user::Entity::find_by_id(user_id.as_uuid())
-            .one(&txn)
+            .unique_row(&txn)
             .await?
             .is_some_and(|u| u.sso_account_id == Some(account_id.as_uuid()));
         if provisioned_here {
@@ -305,7 +306,7 @@ impl Store {
     pub async fn invitation_by_token_hash(&self, token_hash: &str) -> Result<Option<InvitationRow>, StoreError> {
         Ok(invitation::Entity::find()
             .filter(invitation::Column::TokenHash.eq(token_hash))
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(InvitationRow::from))
     }

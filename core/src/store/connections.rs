@@ -1,5 +1,6 @@
 //! Identity-provider connections, as rows.
 
+use super::UniqueRow;
 use super::policy::{AuditRow, insert_audit};
 use super::schema::{metadata_refresh, role_mapping, sp_key, sso_connection};
 use super::{Store, StoreError};
@@ -205,7 +206,7 @@ async fn owns_connection(
 ) -> Result<bool, StoreError> {
     Ok(sso_connection::Entity::find_by_id(id.as_uuid())
         .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
-        .one(db)
+        .unique_row(db)
         .await?
         .is_some())
 }
@@ -250,7 +251,7 @@ impl Store {
     ) -> Result<Option<ConnectionRow>, StoreError> {
         Ok(sso_connection::Entity::find_by_id(id.as_uuid())
             .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(ConnectionRow::from))
     }
@@ -258,7 +259,7 @@ impl Store {
     /// A connection by id alone, for public endpoints that name it in their path (the SP metadata).
     pub async fn connection_by_id(&self, id: ConnectionId) -> Result<Option<ConnectionRow>, StoreError> {
         Ok(sso_connection::Entity::find_by_id(id.as_uuid())
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(ConnectionRow::from))
     }
@@ -310,7 +311,7 @@ impl Store {
         let locked = sso_connection::Entity::find_by_id(connection_id.as_uuid())
             .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
             .lock_exclusive()
-            .one(&txn)
+            .unique_row(&txn)
             .await?
             .is_some();
         let of_connection = sp_key::Column::ConnectionId.eq(connection_id.as_uuid());
@@ -428,12 +429,12 @@ impl Store {
         Ok(())
     }
 
-    /// The connection's newest refresh results first.
+    /// The connection's refresh results, newest first. No LIMIT: recording a result keeps only the newest
+    /// [`KEPT_REFRESHES`], and SQLite would re-prepare a limited statement at every call ([`UniqueRow`]).
     pub async fn metadata_refreshes(&self, connection_id: ConnectionId) -> Result<Vec<RefreshRow>, StoreError> {
         Ok(metadata_refresh::Entity::find()
             .filter(metadata_refresh::Column::ConnectionId.eq(connection_id.as_uuid()))
             .order_by_desc(metadata_refresh::Column::At)
-            .limit(KEPT_REFRESHES)
             .all(&self.db)
             .await?
             .into_iter()

@@ -1,5 +1,6 @@
 //! Claimed email domains and their verification state, as rows.
 
+use super::UniqueRow;
 use super::policy::{AuditRow, insert_audit};
 use super::schema::domain;
 use super::{Store, StoreError};
@@ -102,7 +103,7 @@ impl Store {
     pub async fn domain(&self, account_id: AccountId, id: DomainId) -> Result<Option<DomainRow>, StoreError> {
         Ok(domain::Entity::find_by_id(id.as_uuid())
             .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(DomainRow::from))
     }
@@ -217,7 +218,7 @@ impl Store {
         if let Some(connection) = connection {
             let owned = super::schema::sso_connection::Entity::find_by_id(connection.as_uuid())
                 .filter(super::schema::sso_connection::Column::AccountId.eq(account_id.as_uuid()))
-                .one(&txn)
+                .unique_row(&txn)
                 .await?
                 .is_some();
             if !owned {

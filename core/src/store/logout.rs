@@ -1,5 +1,6 @@
 //! The LogoutRequests Gatehouse sent to IdPs, as rows: each one's IdP session, until its LogoutResponse takes it.
 
+use super::UniqueRow;
 use super::schema::sso_logout_request;
 use super::{IdpSession, Store, StoreError};
 use crate::ids::ConnectionId;
@@ -57,7 +58,7 @@ impl Store {
         Ok(sso_logout_request::Entity::find_by_id(id.to_owned())
             .filter(sso_logout_request::Column::ConnectionId.eq(connection_id.as_uuid()))
             .filter(sso_logout_request::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(LogoutRequestRow::from))
     }

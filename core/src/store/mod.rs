@@ -20,7 +20,9 @@ pub use users::{IdpSession, SessionRow, ThrottleRow, UserRow};
 
 use gatehouse_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, Select, SqlErr,
+};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,20 @@ pub enum StoreError {
 impl StoreError {
     pub(crate) fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))))
+    }
+}
+
+/// A query by a primary or unique key, run without the `LIMIT ?` that sea-orm's `one()` adds. SQLite (3.51, as
+/// bundled) lets a bound LIMIT's value shape the query plan, so it re-prepares such a statement whenever the value
+/// is bound again, that is at every execution: an eighth of the server's CPU during sign-ins (docs/performance.md).
+/// A unique key finds at most one row without it.
+trait UniqueRow<E: EntityTrait> {
+    async fn unique_row(self, db: &impl ConnectionTrait) -> Result<Option<E::Model>, DbErr>;
+}
+
+impl<E: EntityTrait> UniqueRow<E> for Select<E> {
+    async fn unique_row(self, db: &impl ConnectionTrait) -> Result<Option<E::Model>, DbErr> {
+        Ok(self.all(db).await?.into_iter().next())
     }
 }
 

@@ -1,5 +1,6 @@
 //! Each account's sign-in policy and its audit log, as rows.
 
+use super::UniqueRow;
 use super::schema::{audit_event, domain, sso_settings};
 use super::{Store, StoreError};
 use crate::ids::AccountId;
@@ -30,7 +31,7 @@ impl Store {
     /// The account's policy; an account that never saved one has everything off.
     pub async fn sso_policy(&self, account_id: AccountId) -> Result<PolicyRow, StoreError> {
         Ok(sso_settings::Entity::find_by_id(account_id.as_uuid())
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(|m| PolicyRow {
                 sso_enabled: m.sso_enabled,

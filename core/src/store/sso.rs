@@ -1,5 +1,6 @@
 //! SSO sign-in state as rows: pending AuthnRequests, assertions already accepted, and the SSO events log.
 
+use super::UniqueRow;
 use super::policy::{AuditRow, insert_audit};
 use super::schema::{account, domain, membership, sso_assertion_seen, sso_event, sso_link, sso_request, user};
 use super::users::insert_membership;
@@ -86,7 +87,7 @@ impl Store {
             })
             .await?;
         let linked = sso_link::Entity::find_by_id((p.connection_id.as_uuid(), p.name_id.to_owned()))
-            .one(&txn)
+            .unique_row(&txn)
             .await?
             .map(|l| l.user_id);
         let (user_id, created) = match linked {
@@ -94,7 +95,7 @@ impl Store {
             None => {
                 let existing = user::Entity::find()
                     .filter(user::Column::Email.eq(p.email))
-                    .one(&txn)
+                    .unique_row(&txn)
                     .await?
                     .map(|u| u.id);
                 let (user_id, created) = match existing {
@@ -136,7 +137,7 @@ impl Store {
             }
         };
         let current = membership::Entity::find_by_id((p.account_id.as_uuid(), user_id))
-            .one(&txn)
+            .unique_row(&txn)
             .await?
             .map(|m| m.role.parse::<Role>().unwrap_or(Role::NoAccess));
         let (role, role_before) = match current {
@@ -205,7 +206,7 @@ impl Store {
     /// A pending request and whether it was used.
     pub async fn pending_request(&self, id: &str) -> Result<Option<(PendingRequestRow, bool)>, StoreError> {
         Ok(sso_request::Entity::find_by_id(id.to_owned())
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(|m| {
                 let used = m.used_at.is_some();
@@ -266,7 +267,7 @@ impl Store {
     pub async fn domain_route(&self, name: &str) -> Result<Option<(AccountId, Option<ConnectionId>)>, StoreError> {
         Ok(domain::Entity::find()
             .filter(domain::Column::VerifiedName.eq(name))
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(|d| (d.account_id.into(), d.connection_id.map(Into::into))))
     }
@@ -287,7 +288,7 @@ impl Store {
         Ok(domain::Entity::find()
             .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
             .filter(domain::Column::VerifiedName.eq(name))
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .is_some())
     }

@@ -1,6 +1,7 @@
 //! Test SSO requests as rows: the pending requests an Owner started to test a connection, and a read-only look
 //! at the replay cache.
 
+use super::UniqueRow;
 use super::schema::{sso_assertion_seen, sso_test_request};
 use super::{Store, StoreError};
 use crate::ids::{ConnectionId, UserId};
@@ -28,7 +29,7 @@ impl Store {
     /// Who started the pending request `request_id` as a Test SSO run; `None` for an ordinary sign-in.
     pub async fn test_request_user(&self, request_id: &str) -> Result<Option<UserId>, StoreError> {
         Ok(sso_test_request::Entity::find_by_id(request_id.to_owned())
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(|m| m.user_id.into()))
     }
@@ -46,7 +47,7 @@ impl Store {
     pub async fn assertion_seen(&self, connection_id: ConnectionId, assertion_id: &str) -> Result<bool, StoreError> {
         Ok(
             sso_assertion_seen::Entity::find_by_id((connection_id.as_uuid(), assertion_id.to_owned()))
-                .one(&self.db)
+                .unique_row(&self.db)
                 .await?
                 .is_some(),
         )

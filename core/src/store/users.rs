@@ -1,5 +1,6 @@
 //! Users, their sessions and the sign-in throttle, as rows.
 
+use super::UniqueRow;
 use super::schema::{account, membership, session, sign_in_throttle, user};
 use super::{Store, StoreError};
 use crate::ids::{AccountId, ConnectionId, UserId};
@@ -109,7 +110,7 @@ impl Store {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::Email.eq(email))
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(UserRow::from))
     }
@@ -139,10 +140,13 @@ impl Store {
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        let Some(s) = session::Entity::find_by_id(token_hash.to_owned()).one(&self.db).await? else {
+        let Some(s) = session::Entity::find_by_id(token_hash.to_owned())
+            .unique_row(&self.db)
+            .await?
+        else {
             return Ok(None);
         };
-        let user = user::Entity::find_by_id(s.user_id).one(&self.db).await?;
+        let user = user::Entity::find_by_id(s.user_id).unique_row(&self.db).await?;
         let idp_session = match (s.sso_connection_id, s.sso_name_id) {
             (Some(connection_id), Some(name_id)) => Some(IdpSession {
                 connection_id: ConnectionId::from(connection_id),
@@ -228,7 +232,7 @@ impl Store {
 
     pub async fn throttle(&self, key: &str) -> Result<Option<ThrottleRow>, StoreError> {
         Ok(sign_in_throttle::Entity::find_by_id(key.to_owned())
-            .one(&self.db)
+            .unique_row(&self.db)
             .await?
             .map(|m| ThrottleRow {
                 failures: u32::try_from(m.failures).unwrap_or(0),
