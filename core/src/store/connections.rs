@@ -429,8 +429,9 @@ impl Store {
         Ok(())
     }
 
-    /// The connection's refresh results, newest first. No LIMIT: recording a result keeps only the newest
-    /// [`KEPT_REFRESHES`], and SQLite would re-prepare a limited statement at every call ([`UniqueRow`]).
+    /// The connection's newest [`KEPT_REFRESHES`] refresh results, newest first. Counted here rather than by a
+    /// LIMIT, which SQLite would re-prepare at every call ([`UniqueRow`]): recording a result already deletes all
+    /// but the newest, so at most a result or two more than that (written at the same moment) are read.
     pub async fn metadata_refreshes(&self, connection_id: ConnectionId) -> Result<Vec<RefreshRow>, StoreError> {
         Ok(metadata_refresh::Entity::find()
             .filter(metadata_refresh::Column::ConnectionId.eq(connection_id.as_uuid()))
@@ -438,6 +439,7 @@ impl Store {
             .all(&self.db)
             .await?
             .into_iter()
+            .take(KEPT_REFRESHES as usize)
             .map(|m| RefreshRow {
                 connection_id: m.connection_id.into(),
                 at: m.at,

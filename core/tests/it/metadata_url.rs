@@ -13,6 +13,7 @@ use gatehouse_core::sso::metadata_signature::SignatureError;
 use gatehouse_core::sso::{
     Certificate, Connection, ConnectionError, FetchError, FetchPolicy, RefreshOutcome, RefreshReport, Source, UrlImport,
 };
+use gatehouse_core::store::KEPT_REFRESHES;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -228,6 +229,19 @@ async fn a_monitored_url_picks_up_new_certificates_and_never_applies_a_broken_do
         7,
         "every result is recorded"
     );
+
+    // Only the newest results are kept and shown, newest first.
+    for minute in 1..=KEPT_REFRESHES as i64 {
+        connections
+            .refresh_metadata_now(&owner, account, created.id, at + Duration::minutes(minute))
+            .await
+            .unwrap();
+    }
+    let kept = connections.list(&owner, account).await.unwrap()[0].refreshes.clone();
+    assert_eq!(kept.len(), KEPT_REFRESHES as usize);
+    assert_eq!(kept[0].at, at + Duration::minutes(KEPT_REFRESHES as i64));
+    assert_eq!(kept[kept.len() - 1].at, at + Duration::minutes(1));
+    assert!(kept.windows(2).all(|pair| pair[0].at > pair[1].at));
 
     // Monitoring needs a URL.
     let manual = connections
