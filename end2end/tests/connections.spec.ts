@@ -5,7 +5,7 @@ import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir, domainRow, callApi, openSso, submitAndReload } from './helpers';
 
-const fixtures = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'idp-metadata');
+const fixtures = join(__dirname, '..', '..', 'testkit', 'fixtures', 'idp-metadata');
 
 test.beforeEach(async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 800 });

@@ -1,7 +1,7 @@
 //! What a connection carries besides the IdP's own values: sign-in options, Gatehouse's SP keys and their
 //! rotation, the SP metadata document, certificate changes and replacing the IdP settings in place.
 
-use crate::support::{TestWorld, t0, upload};
+use crate::support::{TestWorld, fixture, t0, upload};
 use gatehouse_core::audit::AuditService;
 use gatehouse_core::sso::options::MICROSOFT_EMAIL_CLAIM;
 use gatehouse_core::sso::{
@@ -10,14 +10,6 @@ use gatehouse_core::sso::{
 };
 use gatehouse_core::tenancy::{Role, TenancyError};
 use std::process::Command;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../shared/fixtures/idp-metadata/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn certificate_of(name: &str) -> Certificate {
     let text = String::from_utf8(fixture(name)).unwrap();

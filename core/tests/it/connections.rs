@@ -1,17 +1,9 @@
 //! Identity-provider connections: created from real metadata or typed-in fields, validated whole, per role.
 
-use crate::support::{TestWorld, t0, upload};
+use crate::support::{TestWorld, fixture, t0, upload};
 use gatehouse_core::sso::metadata::HTTP_REDIRECT;
 use gatehouse_core::sso::{ConnectionError, ManualFields, MetadataError, Source};
 use gatehouse_core::tenancy::{Role, TenancyError};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../shared/fixtures/idp-metadata/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn okta_certificate() -> String {
     let xml = String::from_utf8(fixture("okta.metadata.xml")).unwrap();

@@ -1,6 +1,6 @@
 //! Domain verification against a real authoritative DNS server on loopback (hickory-server, in-process).
 
-use crate::support::{TestWorld, t0, upload};
+use crate::support::{TestWorld, fixture, t0, upload};
 use chrono::Duration;
 use gatehouse_core::domains::{Domain, DomainError, DomainStatus, RecheckReport};
 use gatehouse_core::tenancy::{Role, TenancyError};
@@ -403,11 +403,7 @@ async fn two_servers_rechecking_at_once_check_each_domain_once() {
 async fn a_domain_is_routed_to_one_connection_of_its_own_account() {
     let s = setup().await;
     let domain = s.add("acme.example").await;
-    let okta = std::fs::read(format!(
-        "{}/../../shared/fixtures/idp-metadata/okta.metadata.xml",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let okta = fixture("okta.metadata.xml");
     let connections = s.world.connections();
     let connection = connections
         .import_metadata(&s.owner, s.account, &upload("Okta", &okta, ""), None, t0())

@@ -1,7 +1,7 @@
 //! Metadata imported from a URL against a real HTTP server on loopback (allowed by the test policy): the
 //! background refresh, the fetch guard, and metadata documents signed by their federation.
 
-use crate::support::{TestWorld, t0, upload};
+use crate::support::{TestWorld, fixture, t0, upload};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -16,14 +16,6 @@ use gatehouse_core::sso::{
 use gatehouse_core::store::KEPT_REFRESHES;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../shared/fixtures/idp-metadata/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn first_certificate(document: &[u8]) -> Certificate {
     let text = String::from_utf8_lossy(document);

@@ -1,18 +1,10 @@
 //! The sign-in policy (SSO on/off, enforcement, personal accounts) and the audit log of SSO changes.
 
-use crate::support::{TestWorld, t0, upload};
+use crate::support::{TestWorld, fixture, t0, upload};
 use gatehouse_core::audit::AuditError;
 use gatehouse_core::sso::{PolicyError, SsoPolicy};
 use gatehouse_core::tenancy::{Role, TenancyError};
 use test_dns::TestDns;
-
-fn okta() -> Vec<u8> {
-    let path = format!(
-        "{}/../../shared/fixtures/idp-metadata/okta.metadata.xml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(path).unwrap()
-}
 
 const ON: SsoPolicy = SsoPolicy {
     sso_enabled: true,
@@ -38,9 +30,10 @@ async fn sso_turns_on_only_with_a_verified_domain_and_a_connection() {
         other => panic!("{other:?}"),
     }
 
+    let okta = fixture("okta.metadata.xml");
     world
         .connections()
-        .import_metadata(&owner, account, &upload("Okta", &okta(), ""), None, t0())
+        .import_metadata(&owner, account, &upload("Okta", &okta, ""), None, t0())
         .await
         .unwrap();
     let domains = world.domains(dns.addr());
@@ -90,9 +83,10 @@ async fn only_the_owner_changes_the_policy_and_owners_and_admins_read_the_audit_
     assert!(policy.get(&nobody, account).await.is_err());
     assert_eq!(policy.update(&owner, account, change, t0()).await.unwrap(), change);
 
+    let okta = fixture("okta.metadata.xml");
     world
         .connections()
-        .import_metadata(&admin, account, &upload("Okta", &okta(), ""), None, t0())
+        .import_metadata(&admin, account, &upload("Okta", &okta, ""), None, t0())
         .await
         .unwrap();
     let entries = audit.recent(&admin, account).await.unwrap();

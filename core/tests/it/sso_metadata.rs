@@ -1,19 +1,12 @@
-//! IdP metadata and certificates as real identity providers export them (`../shared/fixtures/idp-metadata/`),
+//! IdP metadata and certificates as real identity providers export them (`testkit/fixtures/idp-metadata/`),
 //! and the documents an attacker or a mistaken upload would send.
 
+use crate::support::fixture;
 use chrono::{TimeZone, Utc};
 use gatehouse_core::sso::metadata::{HTTP_POST, HTTP_REDIRECT, MAX_METADATA_BYTES};
 use gatehouse_core::sso::{
     Certificate, CertificateError, IdpMetadata, MetadataDocument, MetadataError, Validity, parse_metadata,
 };
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../shared/fixtures/idp-metadata/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn single(name: &str) -> IdpMetadata {
     match parse_metadata(&fixture(name)) {

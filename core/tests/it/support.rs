@@ -141,3 +141,9 @@ pub fn upload<'a>(label: &'a str, document: &'a [u8], entity_id: &'a str) -> Met
         signing_certificate: b"",
     }
 }
+
+/// An IdP metadata file from `testkit/fixtures/idp-metadata/` (real IdP exports; their sources are in SOURCES.md).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/../testkit/fixtures/idp-metadata/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

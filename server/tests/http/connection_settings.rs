@@ -1,13 +1,5 @@
-use crate::support::{Browser, invite_and_join, json, spawn_app, spawn_app_with};
+use crate::support::{Browser, fixture, invite_and_join, json, spawn_app, spawn_app_with};
 use serde_json::Value;
-
-fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../../shared/fixtures/idp-metadata/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 async fn import_okta(browser: &Browser, account: &str) -> Value {
     browser

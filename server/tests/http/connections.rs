@@ -1,13 +1,5 @@
-use crate::support::{Browser, invite_and_join, json, spawn_app};
+use crate::support::{Browser, fixture, invite_and_join, json, spawn_app};
 use serde_json::Value;
-
-fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../../shared/fixtures/idp-metadata/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 #[tokio::test]
 async fn an_owner_imports_metadata_and_sees_the_certificate_and_the_values_for_the_idp() {

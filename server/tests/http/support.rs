@@ -163,3 +163,9 @@ pub async fn json(response: reqwest::Response, status: u16) -> serde_json::Value
     assert_eq!(response.status(), status, "{}", response.url());
     response.json().await.unwrap()
 }
+
+/// An IdP metadata file from `testkit/fixtures/idp-metadata/` (real IdP exports; their sources are in SOURCES.md).
+pub fn fixture(name: &str) -> String {
+    let path = format!("{}/../testkit/fixtures/idp-metadata/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
