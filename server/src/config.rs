@@ -1,8 +1,10 @@
 //! Command-line flags and environment variables: the server's whole configuration (`gatehouse --help`).
 
 use chrono::Duration;
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
+use gatehouse_core::sso::KeyEncryptionKey;
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use url::Url;
 
 #[derive(Clone, Debug, Parser)]
@@ -115,6 +117,37 @@ pub struct Config {
     /// your own network only: it lets account admins make the server fetch from those addresses).
     #[arg(long, env = "GATEHOUSE_METADATA_ALLOW_PRIVATE_ADDRESSES", default_value_t = false)]
     pub metadata_allow_private_addresses: bool,
+
+    /// The key that encrypts the connections' SP private keys in the database: 32 random bytes in Base64
+    /// (`openssl rand -base64 32`). Without it or `--key-encryption-key-file`, a public development key is used.
+    #[arg(long, env = "GATEHOUSE_KEY_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_key_encryption_key)]
+    pub key_encryption_key: Option<KeyEncryptionKey>,
+
+    /// A file holding the key-encryption key in Base64, instead of `--key-encryption-key`.
+    #[arg(
+        long,
+        env = "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE",
+        conflicts_with = "key_encryption_key"
+    )]
+    pub key_encryption_key_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do instead of serving.
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Re-encrypts every stored SP private key from one key-encryption key to another, in one transaction. Stop
+    /// every Gatehouse instance first, then start them with the new key.
+    RotateKeyEncryptionKey {
+        /// File holding the key the SP private keys are encrypted with now; without it, the development key.
+        #[arg(long)]
+        old_key_file: Option<PathBuf>,
+        /// File holding the key to encrypt them with from now on.
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -152,7 +185,36 @@ fn parse_public_url(text: &str) -> Result<Url, String> {
     Ok(url)
 }
 
+fn parse_key_encryption_key(text: &str) -> Result<KeyEncryptionKey, String> {
+    KeyEncryptionKey::from_base64(text).map_err(|e| e.to_string())
+}
+
+/// A key-encryption key from a file holding it in Base64.
+pub fn read_key_encryption_key(path: &Path) -> Result<KeyEncryptionKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    KeyEncryptionKey::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 impl Config {
+    /// The configured key-encryption key, `None` when neither the key nor its file is given.
+    pub fn configured_key_encryption_key(&self) -> Result<Option<KeyEncryptionKey>, String> {
+        match (&self.key_encryption_key, &self.key_encryption_key_file) {
+            (Some(key), _) => Ok(Some(key.clone())),
+            (None, Some(path)) => read_key_encryption_key(path).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Served only on this machine (a loopback public URL): a development instance, not a deployment.
+    pub fn is_development(&self) -> bool {
+        match self.public_url.host() {
+            Some(url::Host::Domain(name)) => name == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+    }
+
     pub fn secure_cookies(&self) -> bool {
         match self.secure_cookies {
             SecureCookies::Auto => self.public_url.scheme() == "https",
@@ -233,6 +295,69 @@ mod tests {
         assert!(parse_nameserver("dns.example.com").is_err());
         let config = Config::parse_from(["gatehouse", "--dns-server", "127.0.0.1:5399,192.0.2.53"]);
         assert_eq!(config.dns_servers.len(), 2);
+    }
+
+    #[test]
+    fn the_key_encryption_key_comes_from_the_flag_or_a_file() {
+        let key = "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=";
+        let config = Config::parse_from(["gatehouse", "--key-encryption-key", key]);
+        let configured = config.configured_key_encryption_key().unwrap().unwrap();
+        assert_eq!(configured, KeyEncryptionKey::from_bytes([9; 32]));
+        assert!(!format!("{config:?}").contains(key), "never printed");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kek");
+        std::fs::write(&file, format!("{key}\n")).unwrap();
+        let config = Config::parse_from(["gatehouse", "--key-encryption-key-file", file.to_str().unwrap()]);
+        assert_eq!(config.configured_key_encryption_key().unwrap(), Some(configured));
+        std::fs::write(&file, "c2hvcnQ=").unwrap();
+        let error = config.configured_key_encryption_key().unwrap_err();
+        assert!(
+            error.contains("32 random bytes") && error.contains("5 bytes long"),
+            "{error}"
+        );
+        assert!(Config::try_parse_from(["gatehouse", "--key-encryption-key", "c2hvcnQ="]).is_err());
+        assert_eq!(
+            Config::parse_from(["gatehouse"])
+                .configured_key_encryption_key()
+                .unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn only_a_loopback_public_url_is_development() {
+        for url in ["http://127.0.0.1:3000", "http://localhost:3000", "http://[::1]:3000"] {
+            assert!(
+                Config::parse_from(["gatehouse", "--public-url", url]).is_development(),
+                "{url}"
+            );
+        }
+        for url in ["https://sso.example.com", "http://10.0.0.5:3000"] {
+            assert!(
+                !Config::parse_from(["gatehouse", "--public-url", url]).is_development(),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn rotating_the_key_encryption_key_is_a_subcommand() {
+        let config = Config::parse_from([
+            "gatehouse",
+            "rotate-key-encryption-key",
+            "--old-key-file",
+            "old",
+            "--new-key-file",
+            "new",
+        ]);
+        let Some(Command::RotateKeyEncryptionKey {
+            old_key_file,
+            new_key_file,
+        }) = config.command
+        else {
+            panic!("a subcommand");
+        };
+        assert_eq!((old_key_file, new_key_file), (Some("old".into()), "new".into()));
     }
 
     #[test]

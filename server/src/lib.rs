@@ -14,7 +14,7 @@ use gatehouse_core::audit::AuditService;
 use gatehouse_core::domains::TxtResolver;
 use gatehouse_core::mail::Mailer;
 use gatehouse_core::sso::sign_in::SsoService;
-use gatehouse_core::sso::{ConnectionService, PolicyService};
+use gatehouse_core::sso::{ConnectionService, KeyAtRestError, KeyEncryptionKey, PolicyService, keys_at_rest};
 use gatehouse_core::{AuthService, DomainService, Store, TenancyService, auth::ThrottlePolicy};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -44,11 +44,49 @@ pub enum StartError {
     Mail(#[from] gatehouse_core::mail::MailError),
     #[error("{0}")]
     Dns(#[from] gatehouse_core::domains::DnsSetupError),
+    #[error("key-encryption key: {0}")]
+    KeyEncryptionKey(String),
+    #[error("SP private keys: {0}")]
+    KeysAtRest(#[from] KeyAtRestError),
+}
+
+/// The configured key-encryption key, or the development key with a warning that grows louder outside
+/// development.
+fn key_encryption_key(config: &Config) -> Result<KeyEncryptionKey, StartError> {
+    if let Some(key) = config
+        .configured_key_encryption_key()
+        .map_err(StartError::KeyEncryptionKey)?
+    {
+        return Ok(key);
+    }
+    if config.is_development() {
+        tracing::warn!(
+            "no key-encryption key configured: SP private keys are encrypted with the public development key"
+        );
+    } else {
+        tracing::warn!(
+            public_url = %config.public_url,
+            "NO KEY-ENCRYPTION KEY CONFIGURED. The SP private keys of every SAML connection are encrypted with the \
+             public development key, so anyone with a copy of the database can read them. Set \
+             GATEHOUSE_KEY_ENCRYPTION_KEY_FILE (or GATEHOUSE_KEY_ENCRYPTION_KEY) to 32 random bytes in Base64, \
+             then run `gatehouse rotate-key-encryption-key --new-key-file …` (docs/deployment.md)."
+        );
+    }
+    Ok(KeyEncryptionKey::development())
 }
 
 /// Opens the database (applying migrations) and wires the services.
 pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<AppState, StartError> {
     let store = Store::open(&config.database_url).await?;
+    let key_encryption = key_encryption_key(config)?;
+    let sealed = keys_at_rest::seal_stored_keys(&store, &key_encryption).await?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            key = key_encryption.id(),
+            "SP private keys stored in plain text are now encrypted"
+        );
+    }
     let mailer = config
         .smtp_url
         .as_deref()
@@ -67,6 +105,7 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
         config.public_url.clone(),
         config.metadata_fetch_policy(),
         config.metadata_refresh_interval(),
+        key_encryption,
     );
     let services = Services {
         auth: auth.clone(),

@@ -2,8 +2,11 @@
 #![recursion_limit = "256"]
 
 use clap::Parser;
-use server::config::{Config, LogFormat};
+use gatehouse_core::Store;
+use gatehouse_core::sso::{KeyEncryptionKey, keys_at_rest};
+use server::config::{Command, Config, LogFormat, read_key_encryption_key};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -16,7 +19,14 @@ async fn main() -> ExitCode {
         LogFormat::Human => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
-    match run(config).await {
+    let outcome = match config.command.clone() {
+        Some(Command::RotateKeyEncryptionKey {
+            old_key_file,
+            new_key_file,
+        }) => rotate_key_encryption_key(&config, old_key_file.as_deref(), &new_key_file).await,
+        None => run(config).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -42,6 +52,28 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    Ok(())
+}
+
+/// Re-encrypts every stored SP private key with the key in `new_key_file`, in one transaction.
+async fn rotate_key_encryption_key(
+    config: &Config,
+    old_key_file: Option<&Path>,
+    new_key_file: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let old = match old_key_file {
+        Some(path) => read_key_encryption_key(path)?,
+        None => KeyEncryptionKey::development(),
+    };
+    let new = read_key_encryption_key(new_key_file)?;
+    let store = Store::open(&config.database_url).await?;
+    let rotated = keys_at_rest::rotate_key_encryption_key(&store, &old, &new).await?;
+    tracing::info!(
+        rotated,
+        old = old.id(),
+        new = new.id(),
+        "SP private keys re-encrypted; start Gatehouse with the new key-encryption key"
+    );
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 use super::certificate::{Certificate, CertificateError};
 use super::connection_rows::{connection_of_row, key_row, row_of};
+use super::keys_at_rest::KeyEncryptionKey;
 use super::metadata::{
     Endpoint, HTTP_POST, HTTP_REDIRECT, IdpMetadata, MAX_ENTITY_ID, MetadataDocument, MetadataError, parse_http_url,
     parse_metadata,
@@ -310,6 +311,7 @@ pub struct ConnectionService {
     public_url: Url,
     pub(super) fetcher: MetadataFetcher,
     pub(super) refresh_interval: Duration,
+    pub(super) key_encryption: KeyEncryptionKey,
 }
 
 impl ConnectionService {
@@ -319,6 +321,7 @@ impl ConnectionService {
         public_url: Url,
         fetch_policy: FetchPolicy,
         refresh_interval: Duration,
+        key_encryption: KeyEncryptionKey,
     ) -> Self {
         Self {
             store,
@@ -326,6 +329,7 @@ impl ConnectionService {
             public_url,
             fetcher: MetadataFetcher::new(fetch_policy),
             refresh_interval,
+            key_encryption,
         }
     }
 
@@ -361,7 +365,7 @@ impl ConnectionService {
         let rules = self.store.role_mappings(row.id).await?;
         let keys = self.store.sp_keys(row.id).await?;
         let refreshes = self.store.metadata_refreshes(row.id).await?;
-        Ok(connection_of_row(row, rules, keys, refreshes)?)
+        Ok(connection_of_row(row, rules, keys, refreshes, &self.key_encryption)?)
     }
 
     /// Replaces a connection's role mappings (Owner or Admin): rules tried in order, the first match deciding,
@@ -597,7 +601,12 @@ impl ConnectionService {
             connection.source.describe()
         );
         let entry = audit::entry(account, caller, now, "Connection added", detail);
-        let keys: Vec<SpKeyRow> = connection.sp_keys.iter().map(|k| key_row(id, k)).collect();
+        let keys = connection
+            .sp_keys
+            .iter()
+            .map(|k| key_row(id, k, &self.key_encryption))
+            .collect::<Result<Vec<SpKeyRow>, _>>()
+            .map_err(SpKeyError::from)?;
         match self
             .store
             .insert_connection(&row_of(account, &connection), &keys, &entry)
@@ -617,9 +626,11 @@ impl ConnectionService {
         now: DateTime<Utc>,
     ) -> Result<SpKey, ConnectionError> {
         let host = self.public_url.host_str().unwrap_or("gatehouse").to_owned();
-        let key = tokio::task::spawn_blocking(move || SpKey::generate(id, &host, state, now))
-            .await
-            .map_err(|e| ConnectionError::Worker(format!("key generation stopped: {e}")))??;
+        let key_encryption = self.key_encryption.clone();
+        let key =
+            tokio::task::spawn_blocking(move || SpKey::generate(id, &host, state, now)?.sealed(id, &key_encryption))
+                .await
+                .map_err(|e| ConnectionError::Worker(format!("key generation stopped: {e}")))??;
         Ok(key)
     }
 

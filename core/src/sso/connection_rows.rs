@@ -2,6 +2,7 @@
 
 use super::certificate::Certificate;
 use super::connection::{Connection, IdpSettings, MetadataOrigin, MetadataRefresh, RefreshOutcome, Source};
+use super::keys_at_rest::{KeyAtRestError, KeyEncryptionKey, KeyRow};
 use super::metadata::{Endpoint, parse_http_url};
 use super::options::{AuthnContext, ConnectionOptions, EmailSource, RequestBinding};
 use super::role_mapping::{RoleMapping, RoleMappings};
@@ -50,15 +51,22 @@ pub(super) fn row_of(account: AccountId, c: &Connection) -> ConnectionRow {
     }
 }
 
-pub(super) fn key_row(connection: ConnectionId, key: &SpKey) -> SpKeyRow {
-    SpKeyRow {
+pub(super) fn key_row(
+    connection: ConnectionId,
+    key: &SpKey,
+    key_encryption: &KeyEncryptionKey,
+) -> Result<SpKeyRow, KeyAtRestError> {
+    Ok(SpKeyRow {
         id: key.id,
         connection_id: connection,
         state: key.state.as_str().to_owned(),
-        private_key_pem: key.private_key.expose().to_owned(),
+        sealed_private_key: key
+            .private_key
+            .stored(key.row(connection), key_encryption)?
+            .into_owned(),
         certificate: key.certificate.to_base64(),
         created_at: key.created_at,
-    }
+    })
 }
 
 /// A stored role; an unknown value (a damaged row) reads as No access, which grants nothing.
@@ -66,12 +74,14 @@ fn stored_role(text: &str) -> Role {
     text.parse().unwrap_or(Role::NoAccess)
 }
 
-/// Rebuilds a saved connection; everything was checked when saved, so a failure here is a damaged row.
+/// Rebuilds a saved connection; everything was checked when saved, so a failure here is a damaged row. Its SP
+/// private keys stay sealed until they are first used.
 pub(super) fn connection_of_row(
     row: ConnectionRow,
     rules: Vec<MappingRow>,
     keys: Vec<SpKeyRow>,
     refreshes: Vec<RefreshRow>,
+    key_encryption: &KeyEncryptionKey,
 ) -> Result<Connection, StoreError> {
     let damaged = |what: &str| StoreError::Damaged(format!("connection {} has an unreadable {what}", row.id));
     let endpoint = |url: &str, binding: &str| {
@@ -119,7 +129,14 @@ pub(super) fn connection_of_row(
                 id: k.id,
                 state: KeyState::from_stored(&k.state).ok_or_else(|| damaged("key state"))?,
                 certificate: certificate(&k.certificate)?,
-                private_key: PrivateKeyPem::new(k.private_key_pem),
+                private_key: PrivateKeyPem::sealed(
+                    k.sealed_private_key,
+                    KeyRow {
+                        connection: k.connection_id,
+                        key: k.id,
+                    },
+                    key_encryption.clone(),
+                ),
                 created_at: k.created_at,
             })
         })

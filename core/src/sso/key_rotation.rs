@@ -3,7 +3,7 @@
 
 use super::connection::{ConnectionError, ConnectionService};
 use super::connection_rows::key_row;
-use super::sp_keys::KeyState;
+use super::sp_keys::{KeyState, SpKeyError};
 use crate::audit;
 use crate::auth::Caller;
 use crate::ids::{AccountId, ConnectionId};
@@ -31,7 +31,8 @@ impl ConnectionService {
             connection.label, key.certificate.sha256_fingerprint
         );
         let entry = audit::entry(account, caller, now, "SP key rotation started", detail);
-        match self.store.add_sp_key(account, &key_row(id, &key), &entry).await {
+        let row = key_row(id, &key, &self.key_encryption).map_err(SpKeyError::from)?;
+        match self.store.add_sp_key(account, &row, &entry).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(ConnectionError::NotFound),
             Err(e) if e.is_unique_violation() => Err(ConnectionError::KeyRotation(

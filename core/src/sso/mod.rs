@@ -8,6 +8,7 @@ pub mod connection;
 mod connection_rows;
 mod kept;
 mod key_rotation;
+pub mod keys_at_rest;
 pub mod logout;
 pub mod metadata;
 pub mod metadata_fetch;
@@ -29,6 +30,7 @@ pub use connection::{
     Connection, ConnectionError, ConnectionService, IdpSettings, ManualFields, MetadataOrigin, MetadataRefresh,
     MetadataUpload, RefreshOutcome, ServiceProviderValues, Source,
 };
+pub use keys_at_rest::{KeyAtRestError, KeyEncryptionKey};
 pub use metadata::{Endpoint, IdpMetadata, MetadataDocument, MetadataError, parse_metadata};
 pub use metadata_fetch::{FetchError, FetchPolicy};
 pub use metadata_monitor::{RefreshReport, UrlImport};

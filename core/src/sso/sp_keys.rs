@@ -4,6 +4,7 @@
 use super::binding::SigningKey;
 use super::certificate::{Certificate, CertificateError};
 use super::kept::Kept;
+use super::keys_at_rest::{self, KeyAtRestError, KeyEncryptionKey, KeyRow};
 use crate::ids::ConnectionId;
 use chrono::{DateTime, Duration, Utc};
 use openssl::asn1::Asn1Time;
@@ -15,6 +16,7 @@ use openssl::rsa::Rsa;
 use openssl::x509::extension::{BasicConstraints, KeyUsage};
 use openssl::x509::{X509, X509NameBuilder};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
@@ -55,36 +57,78 @@ impl KeyState {
     }
 }
 
-/// A PEM private key; never printed.
+/// A private key, never printed: an SP key as stored, sealed with the key-encryption key and opened only to be
+/// parsed; or PEM text held in memory (a key just generated, an IdP's key in tests).
 #[derive(Clone, PartialEq, Eq)]
-pub struct PrivateKeyPem(String);
+pub struct PrivateKeyPem(Held);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Held {
+    Pem(String),
+    Sealed {
+        stored: String,
+        row: KeyRow,
+        key_encryption: KeyEncryptionKey,
+    },
+}
 
 impl PrivateKeyPem {
     pub fn new(pem: String) -> Self {
-        Self(pem)
+        Self(Held::Pem(pem))
     }
 
-    pub fn expose(&self) -> &str {
-        &self.0
+    /// A key as stored in its row, opened with `key_encryption` when first parsed.
+    pub fn sealed(stored: String, row: KeyRow, key_encryption: KeyEncryptionKey) -> Self {
+        Self(Held::Sealed {
+            stored,
+            row,
+            key_encryption,
+        })
     }
 
-    /// The key itself, parsed once per process and kept. Parsing a PEM key costs about 0.3 ms with OpenSSL 3.0
-    /// (its decoder setup), more than the RSA signature made with it, and a fresh key also sets up its RSA
-    /// blinding again on first use (docs/performance.md); every AuthnRequest is signed.
-    pub fn parsed(&self) -> Result<PKey<Private>, ErrorStack> {
-        let digest: [u8; 32] = Sha256::digest(self.0.as_bytes()).into();
-        PARSED_PRIVATE_KEYS
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_read(&digest, || PKey::private_key_from_pem(self.0.as_bytes()))
+    /// The value to store in `row`: a sealed key as it is, a PEM sealed now.
+    pub fn stored(&self, row: KeyRow, key_encryption: &KeyEncryptionKey) -> Result<Cow<'_, str>, KeyAtRestError> {
+        match &self.0 {
+            Held::Pem(pem) => Ok(Cow::Owned(keys_at_rest::seal(pem.as_bytes(), row, key_encryption)?)),
+            Held::Sealed { stored, .. } => Ok(Cow::Borrowed(stored)),
+        }
+    }
+
+    /// The key itself, opened and parsed once per process and kept. Parsing a PEM key costs about 0.3 ms with
+    /// OpenSSL 3.0 (its decoder setup), more than the RSA signature made with it, and a fresh key also sets up
+    /// its RSA blinding again on first use (docs/performance.md); every AuthnRequest is signed. A sealed key is
+    /// decrypted only on the way into the cache, so signing costs no decryption.
+    pub fn parsed(&self) -> Result<PKey<Private>, KeyAtRestError> {
+        let mut kept = PARSED_PRIVATE_KEYS.lock().unwrap_or_else(PoisonError::into_inner);
+        match &self.0 {
+            Held::Pem(pem) => {
+                let digest: [u8; 32] = Sha256::digest(pem.as_bytes()).into();
+                kept.get_or_read(&digest, || Ok(PKey::private_key_from_pem(pem.as_bytes())?))
+            }
+            Held::Sealed {
+                stored,
+                row,
+                key_encryption,
+            } => {
+                // Before the cache: a key kept for one key-encryption key is not handed out under another.
+                keys_at_rest::check_sealed_with(stored, *row, key_encryption)?;
+                kept.get_or_read(&row.digest(stored), || {
+                    Ok(PKey::private_key_from_pem(&keys_at_rest::open(
+                        stored,
+                        *row,
+                        key_encryption,
+                    )?)?)
+                })
+            }
+        }
     }
 }
 
 /// How many parsed private keys are kept: each connection signs with one active key.
 const KEPT_PRIVATE_KEYS: usize = 4096;
 
-/// By the SHA-256 of the PEM, so the map holds no second copy of the key's text. Parsing happens under the
-/// lock: a key is parsed once even when many requests need it at the same moment.
+/// By the SHA-256 of the PEM, or of a sealed key and its row, so the map holds no second copy of the key's text.
+/// Parsing happens under the lock: a key is parsed once even when many requests need it at the same moment.
 static PARSED_PRIVATE_KEYS: LazyLock<Mutex<Kept<[u8; 32], PKey<Private>>>> =
     LazyLock::new(|| Mutex::new(Kept::new(KEPT_PRIVATE_KEYS)));
 
@@ -109,6 +153,8 @@ pub enum SpKeyError {
     OpenSsl(#[from] ErrorStack),
     #[error("the generated certificate does not parse: {0}")]
     Certificate(#[from] CertificateError),
+    #[error("sealing the generated private key failed: {0}")]
+    Sealing(#[from] KeyAtRestError),
 }
 
 impl SpKey {
@@ -162,6 +208,24 @@ impl SpKey {
         })
     }
 
+    /// The same key pair with its private key sealed for the connection's row.
+    pub fn sealed(self, connection: ConnectionId, key_encryption: &KeyEncryptionKey) -> Result<Self, SpKeyError> {
+        let row = self.row(connection);
+        let stored = self.private_key.stored(row, key_encryption)?.into_owned();
+        Ok(Self {
+            private_key: PrivateKeyPem::sealed(stored, row, key_encryption.clone()),
+            ..self
+        })
+    }
+
+    /// The row this key is stored in.
+    pub fn row(&self, connection: ConnectionId) -> KeyRow {
+        KeyRow {
+            connection,
+            key: self.id,
+        }
+    }
+
     /// This key pair as the one that signs a message.
     pub fn signing_key(&self) -> SigningKey<'_> {
         SigningKey {
@@ -186,7 +250,7 @@ mod tests {
         assert!(key.certificate.subject.contains(&id.to_string()));
         assert!(key.certificate.not_after > now + Duration::days(3000));
         let x509 = X509::from_der(key.certificate.der()).unwrap();
-        let private = PKey::private_key_from_pem(key.private_key.expose().as_bytes()).unwrap();
+        let private = key.private_key.parsed().unwrap();
         assert!(x509.public_key().unwrap().public_eq(&private));
         assert!(x509.verify(&x509.public_key().unwrap()).unwrap(), "self-signed");
         assert_eq!(format!("{:?}", key.private_key), "PrivateKeyPem(…)");
@@ -214,6 +278,31 @@ mod tests {
         let public_a = X509::from_der(a.certificate.der()).unwrap().public_key().unwrap();
         assert!(public_a.public_eq(&parsed_a) && !public_a.public_eq(&parsed_b));
         assert!(PrivateKeyPem::new("not a key".into()).parsed().is_err());
+    }
+
+    #[test]
+    fn a_sealed_key_is_opened_once_and_only_with_its_key_encryption_key() {
+        let id = ConnectionId::new();
+        let plain = SpKey::generate(id, "a.example.com", KeyState::Active, Utc::now()).unwrap();
+        let key_encryption = KeyEncryptionKey::from_bytes([3; 32]);
+        let sealed = plain.clone().sealed(id, &key_encryption).unwrap();
+        let stored = sealed.private_key.stored(sealed.row(id), &key_encryption).unwrap();
+        assert!(stored.starts_with(&format!("v1:{}:", key_encryption.id())) && !stored.contains("PRIVATE KEY"));
+        let parsed = sealed.private_key.parsed().unwrap();
+        assert!(parsed.public_eq(&plain.private_key.parsed().unwrap()));
+        assert!(std::ptr::eq::<PKeyRef<Private>>(
+            &*parsed,
+            &*sealed.private_key.parsed().unwrap()
+        ));
+        let under_another_key = PrivateKeyPem::sealed(
+            stored.into_owned(),
+            sealed.row(id),
+            KeyEncryptionKey::from_bytes([4; 32]),
+        );
+        assert!(matches!(
+            under_another_key.parsed(),
+            Err(KeyAtRestError::OtherKey { .. })
+        ));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use crate::ids::{AccountId, ConnectionId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,7 +60,9 @@ pub struct SpKeyRow {
     pub id: uuid::Uuid,
     pub connection_id: ConnectionId,
     pub state: String,
-    pub private_key_pem: String,
+    /// Sealed (`v1:<key-encryption key id>:…`, `sso::keys_at_rest`); plain PEM only in rows written before keys
+    /// were sealed, until the next start seals them.
+    pub sealed_private_key: String,
     /// Base64 DER.
     pub certificate: String,
     pub created_at: DateTime<Utc>,
@@ -167,7 +169,7 @@ impl From<sp_key::Model> for SpKeyRow {
             id: m.id,
             connection_id: m.connection_id.into(),
             state: m.state,
-            private_key_pem: m.private_key_pem,
+            sealed_private_key: m.private_key_pem,
             certificate: m.certificate,
             created_at: m.created_at,
         }
@@ -179,7 +181,7 @@ async fn insert_sp_key(db: &impl ConnectionTrait, key: &SpKeyRow) -> Result<(), 
         id: Set(key.id),
         connection_id: Set(key.connection_id.as_uuid()),
         state: Set(key.state.clone()),
-        private_key_pem: Set(key.private_key_pem.clone()),
+        private_key_pem: Set(key.sealed_private_key.clone()),
         certificate: Set(key.certificate.clone()),
         created_at: Set(key.created_at),
     })
@@ -341,6 +343,38 @@ impl Store {
         insert_audit(&txn, audit).await?;
         txn.commit().await?;
         Ok(true)
+    }
+
+    /// Gives every SP key whose stored private key does not begin with `keep_prefix` the value `rewrite` answers
+    /// for its row, in one transaction that holds those rows locked: any error, from `rewrite` or the database,
+    /// leaves every row as it was. Answers how many rows changed.
+    pub async fn rewrite_sp_private_keys<E: From<StoreError>>(
+        &self,
+        keep_prefix: &str,
+        mut rewrite: impl FnMut(&SpKeyRow) -> Result<String, E>,
+    ) -> Result<usize, E> {
+        let txn = self.db.begin().await.map_err(StoreError::from)?;
+        let rows = sp_key::Entity::find()
+            .filter(
+                Condition::all()
+                    .add(sp_key::Column::PrivateKeyPem.starts_with(keep_prefix))
+                    .not(),
+            )
+            .lock_exclusive()
+            .all(&txn)
+            .await
+            .map_err(StoreError::from)?;
+        let changed = rows.len();
+        for row in rows.into_iter().map(SpKeyRow::from) {
+            sp_key::Entity::update_many()
+                .col_expr(sp_key::Column::PrivateKeyPem, Expr::value(rewrite(&row)?))
+                .filter(sp_key::Column::Id.eq(row.id))
+                .exec(&txn)
+                .await
+                .map_err(StoreError::from)?;
+        }
+        txn.commit().await.map_err(StoreError::from)?;
+        Ok(changed)
     }
 
     /// Monitored connections whose metadata refresh is due, oldest first.

@@ -5,6 +5,7 @@ mod auth;
 mod connection_settings;
 mod connections;
 mod domains;
+mod keys_at_rest;
 mod mail;
 mod metadata_url;
 mod policy;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_core::audit::AuditService;
 use gatehouse_core::auth::ThrottlePolicy;
 use gatehouse_core::domains::{DnsSettings, TxtResolver, VerificationPolicy};
-use gatehouse_core::sso::{ConnectionService, FetchPolicy, MetadataUpload, PolicyService};
+use gatehouse_core::sso::{ConnectionService, FetchPolicy, KeyEncryptionKey, MetadataUpload, PolicyService};
 use gatehouse_core::{AccountId, AuthService, Caller, DomainService, Role, SessionPolicy, Store, TenancyService};
 use std::net::SocketAddr;
 
@@ -120,6 +120,7 @@ impl TestWorld {
             url::Url::parse("https://sso.example.com/").unwrap(),
             fetch_policy,
             chrono::Duration::hours(12),
+            KeyEncryptionKey::development(),
         )
     }
 

@@ -8,6 +8,7 @@ mod basics;
 mod connection_settings;
 mod connections;
 mod domains;
+mod key_encryption;
 mod policy;
 mod sso_logout;
 mod sso_sign_in;

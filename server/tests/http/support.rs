@@ -59,7 +59,7 @@ async fn serve(listener: tokio::net::TcpListener, public_url: &str, database_url
 }
 
 /// A fresh SQLite file in `dir`, or a fresh database on the PostgreSQL test server.
-async fn fresh_database_url(dir: &std::path::Path) -> String {
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     match std::env::var("GATEHOUSE_TEST_POSTGRES_URL") {
         Ok(server) if !server.is_empty() => gatehouse_core::Store::create_postgres_test_database(&server)
             .await

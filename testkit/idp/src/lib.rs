@@ -44,10 +44,7 @@ pub fn signer(which: usize) -> &'static Signer {
         (0..2)
             .map(|_| {
                 let key = SpKey::generate(ConnectionId::new(), "idp.example.com", KeyState::Active, now()).unwrap();
-                let der = PKey::private_key_from_pem(key.private_key.expose().as_bytes())
-                    .unwrap()
-                    .private_key_to_der()
-                    .unwrap();
+                let der = key.private_key.parsed().unwrap().private_key_to_der().unwrap();
                 Signer {
                     der,
                     certificate: key.certificate,
