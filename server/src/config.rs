@@ -105,9 +105,32 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_METADATA_FETCH_TIMEOUT_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=120))]
     pub metadata_fetch_timeout_seconds: u32,
 
-    /// How long each SSO event keeps the raw SAML response for support, in hours; 0 keeps none.
+    /// How long each SSO event keeps the raw SAML response for support, in hours; 0 keeps none. Only messages
+    /// whose signature verified are kept at all.
     #[arg(long, env = "GATEHOUSE_SSO_RAW_RESPONSE_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=720))]
     pub sso_raw_response_hours: u32,
+
+    /// How long SSO events are kept, in days.
+    #[arg(long, env = "GATEHOUSE_SSO_EVENT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub sso_event_retention_days: u32,
+
+    /// The most SSO events one account keeps; the oldest are deleted first.
+    #[arg(long, env = "GATEHOUSE_SSO_EVENTS_PER_ACCOUNT", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub sso_events_per_account: u64,
+
+    /// Posts to one connection's ACS refused within a minute without a verified signature before further posts
+    /// are refused unchecked (one summarising SSO event records them).
+    #[arg(long, env = "GATEHOUSE_SSO_REFUSALS_PER_CONNECTION", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sso_refusals_per_connection: u32,
+
+    /// The same limit for one client address (an IPv6 client's /64 network), across connections.
+    #[arg(long, env = "GATEHOUSE_SSO_REFUSALS_PER_CLIENT", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sso_refusals_per_client: u32,
+
+    /// Largest request body the SAML endpoints (ACS, SLO) accept, in bytes: far below the general limit, as a
+    /// SAML response is at most 256 KB decoded.
+    #[arg(long, env = "GATEHOUSE_SAML_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(4096..=16_777_216))]
+    pub saml_max_body_bytes: u64,
 
     /// Allow metadata URLs with plain http:// (for tests and closed networks only).
     #[arg(long, env = "GATEHOUSE_METADATA_ALLOW_HTTP", default_value_t = false)]
@@ -256,6 +279,16 @@ impl Config {
             allow_http: self.metadata_allow_http,
             allow_private_addresses: self.metadata_allow_private_addresses,
             timeout: std::time::Duration::from_secs(self.metadata_fetch_timeout_seconds.into()),
+        }
+    }
+
+    pub fn junk_policy(&self) -> gatehouse_core::sso::junk::JunkPolicy {
+        gatehouse_core::sso::junk::JunkPolicy {
+            raw_retention: Duration::hours(self.sso_raw_response_hours.into()),
+            event_retention: Duration::days(self.sso_event_retention_days.into()),
+            events_per_account: self.sso_events_per_account,
+            refusals_per_connection: self.sso_refusals_per_connection,
+            refusals_per_client: self.sso_refusals_per_client,
         }
     }
 

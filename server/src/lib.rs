@@ -28,6 +28,8 @@ pub struct AppState {
     pub store: Store,
     pub services: Services,
     pub public_url: url::Url,
+    /// The body limit of the SAML endpoints.
+    pub saml_max_body_bytes: usize,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -117,12 +119,7 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
             config.domain_check_concurrency as usize,
         ),
         connections: connections.clone(),
-        sso: SsoService::new(
-            store.clone(),
-            connections,
-            auth,
-            chrono::Duration::hours(config.sso_raw_response_hours.into()),
-        ),
+        sso: SsoService::new(store.clone(), connections, auth, config.junk_policy()),
         policy: PolicyService::new(store.clone(), tenancy.clone()),
         audit: AuditService::new(store.clone(), tenancy.clone()),
         tenancy,
@@ -134,6 +131,7 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
         store,
         services,
         public_url: config.public_url.clone(),
+        saml_max_body_bytes: usize::try_from(config.saml_max_body_bytes).unwrap_or(usize::MAX),
     })
 }
 
@@ -144,7 +142,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .merge(routes::health::routes())
-        .merge(routes::saml::routes())
+        .merge(routes::saml::routes(state.saml_max_body_bytes))
         .merge(routes::sso_events::routes())
         .leptos_routes_with_context(
             &state,

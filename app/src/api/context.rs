@@ -74,16 +74,22 @@ pub fn date(t: DateTime<Utc>) -> String {
 /// The client's address, for the brute-force guard.
 pub async fn client_ip() -> Option<IpAddr> {
     let services = services().ok()?;
-    if services.trust_forwarded_for {
-        let parts = use_context::<Parts>()?;
-        // The proxy appends the address it saw; entries further left were written by the client.
-        let forwarded = parts.headers.get("x-forwarded-for")?.to_str().ok()?;
-        return forwarded.rsplit(',').next()?.trim().parse().ok();
-    }
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+    let parts = use_context::<Parts>()?;
+    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
         .ok()
-        .map(|c| c.0.ip())
+        .map(|c| c.0.ip());
+    client_address(services.trust_forwarded_for, &parts.headers, peer)
+}
+
+/// The client's address: behind a trusted proxy the one it appended to `X-Forwarded-For` (entries further left
+/// were written by the client), else the connection's peer.
+pub fn client_address(trust_forwarded_for: bool, headers: &http::HeaderMap, peer: Option<IpAddr>) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = headers.get("x-forwarded-for")?.to_str().ok()?;
+        return forwarded.rsplit(',').next()?.trim().parse().ok();
+    }
+    peer
 }
 
 /// The `Set-Cookie` value that carries a session token until `expires_at`; also used by the SSO endpoints,

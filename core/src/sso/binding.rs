@@ -8,6 +8,7 @@
 //! computes differently and rejects; and samael has no decoder for signed redirect messages.
 
 use super::certificate::Certificate;
+use super::message_shape::{self, ShapeError};
 use super::metadata_signature::XMLSEC;
 use super::sp_keys::PrivateKeyPem;
 use base64::Engine;
@@ -197,6 +198,8 @@ pub enum DecodeError {
     TooLarge,
     #[error("the message is not UTF-8 text")]
     NotText,
+    #[error("the message is refused before parsing: {0}")]
+    Shape(#[from] ShapeError),
     #[error("the query has a Signature without SigAlg, or SigAlg without Signature")]
     HalfSigned,
 }
@@ -215,7 +218,9 @@ fn text(bytes: Vec<u8>) -> Result<String, DecodeError> {
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(DecodeError::TooLarge);
     }
-    String::from_utf8(bytes).map_err(|_| DecodeError::NotText)
+    let text = String::from_utf8(bytes).map_err(|_| DecodeError::NotText)?;
+    message_shape::check(&text)?;
+    Ok(text)
 }
 
 /// A message of the HTTP-Redirect binding from the raw query string (as received, still URL-encoded): the

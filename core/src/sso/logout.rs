@@ -6,13 +6,15 @@
 
 use super::binding::{Incoming, Parameter, QuerySignatureError, verify_query_signature};
 use super::certificate::Certificate;
-use super::response::{DS, SAML, SAMLP, STRONG, SUCCESS, ago, child, children, is, offered_certificate, whole_text};
+use super::response::{
+    DS, SAML, SAMLP, SUCCESS, ago, allowed_algorithms, child, children, is, offered_certificate, whole_text,
+};
 use super::verification_keys;
 use crate::store::IdpSession;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use quick_xml::escape::escape;
 use roxmltree::{Document, Node};
-use samael::crypto::ReduceMode;
+use samael::crypto::{CryptoError, ReduceMode};
 
 /// How long after its IssueInstant a logout message is acted on (beyond the clock skew). Front-channel logout
 /// messages cross the browser within seconds; a longer window only widens replay.
@@ -133,6 +135,8 @@ pub enum LogoutRejection {
         configured: String,
         offered: Option<String>,
     },
+    #[error("{0}; nothing the signature names was fetched or processed")]
+    DisallowedSignature(String),
     #[error("the signature covers another element than the {0}")]
     SignedElementMismatch(&'static str),
     #[error("the message has no ID")]
@@ -260,17 +264,20 @@ fn signed_message(
     if child(root, DS, "Signature").is_none() {
         return Err(LogoutRejection::Unsigned(kind));
     }
-    let allowed = (!expected.allow_sha1).then_some(&STRONG[..]);
+    let allowed = Some(allowed_algorithms(expected.allow_sha1));
     let verified =
         verification_keys::reduce_to_signed(&incoming.xml, expected.certificates, ReduceMode::PreDigest, allowed);
-    let signed = verified.map_err(|_| LogoutRejection::Signature {
-        configured: expected
-            .certificates
-            .iter()
-            .map(|c| c.sha256_fingerprint.clone())
-            .collect::<Vec<_>>()
-            .join(", "),
-        offered: offered_certificate(root),
+    let signed = verified.map_err(|e| match e {
+        CryptoError::DisallowedSignature { reason } => LogoutRejection::DisallowedSignature(reason),
+        _ => LogoutRejection::Signature {
+            configured: expected
+                .certificates
+                .iter()
+                .map(|c| c.sha256_fingerprint.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            offered: offered_certificate(root),
+        },
     })?;
     let signed_root_matches = Document::parse(&signed).is_ok_and(|d| {
         let signed_root = d.root_element();

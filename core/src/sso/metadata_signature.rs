@@ -3,7 +3,7 @@
 
 use super::certificate::Certificate;
 use super::verification_keys;
-use samael::crypto::{AllowedSignatureAlgorithm, ReduceMode};
+use samael::crypto::{AllowedSignatureAlgorithm, CryptoError, ReduceMode};
 use std::sync::Mutex;
 
 /// libxml2 and xmlsec keep process-wide state that is not safe to use from several threads at once; every call
@@ -30,6 +30,10 @@ pub enum SignatureError {
         "The metadata's signature does not verify with the federation certificate (SHA-256 {0}). The file was changed after signing, or it was signed with another certificate."
     )]
     Invalid(String),
+    #[error(
+        "The metadata's signature is refused before verification: {0}. Metadata signatures refer to the signed element by its ID and use exclusive canonicalisation; ask the publisher for a standard signed file."
+    )]
+    Disallowed(String),
 }
 
 /// Verifies the document's signature with `certificate` only (never a key carried in the document), with
@@ -47,5 +51,8 @@ pub fn verified_content(document: &str, certificate: &Certificate) -> Result<Str
         ReduceMode::ValidateAndMarkNoAncestors,
         Some(&ALLOWED),
     )
-    .map_err(|_| SignatureError::Invalid(certificate.sha256_fingerprint.clone()))
+    .map_err(|e| match e {
+        CryptoError::DisallowedSignature { reason } => SignatureError::Disallowed(reason),
+        _ => SignatureError::Invalid(certificate.sha256_fingerprint.clone()),
+    })
 }

@@ -8,11 +8,13 @@
 mod decryption;
 
 use super::certificate::Certificate;
+use super::message_shape::{self, ShapeError};
 use super::sp_keys::SpKey;
 use super::verification_keys;
 use chrono::{DateTime, Duration, Utc};
 use roxmltree::{Document, Node};
-use samael::crypto::{AllowedSignatureAlgorithm, ReduceMode};
+use samael::crypto::{AllowedSignatureAlgorithm, CryptoError, ReduceMode};
+use std::cell::Cell;
 use std::ops::Range;
 
 pub(super) const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
@@ -31,6 +33,23 @@ pub(super) const STRONG: [AllowedSignatureAlgorithm; 6] = [
     AllowedSignatureAlgorithm::EcdsaSha384,
     AllowedSignatureAlgorithm::EcdsaSha512,
 ];
+
+/// With the owner's SHA-1 option on (for a legacy IdP): the strong algorithms plus RSA-SHA1 with SHA-1 digests,
+/// never "anything" (no HMAC keyed with a public certificate, no DSA-SHA1).
+const STRONG_OR_SHA1: [AllowedSignatureAlgorithm; 7] = [
+    AllowedSignatureAlgorithm::RsaSha256,
+    AllowedSignatureAlgorithm::RsaSha384,
+    AllowedSignatureAlgorithm::RsaSha512,
+    AllowedSignatureAlgorithm::EcdsaSha256,
+    AllowedSignatureAlgorithm::EcdsaSha384,
+    AllowedSignatureAlgorithm::EcdsaSha512,
+    AllowedSignatureAlgorithm::RsaSha1,
+];
+
+/// The signature algorithms a connection accepts: SHA-256 and stronger, plus RSA-SHA1 where the owner allowed it.
+pub(super) fn allowed_algorithms(allow_sha1: bool) -> &'static [AllowedSignatureAlgorithm] {
+    if allow_sha1 { &STRONG_OR_SHA1 } else { &STRONG }
+}
 
 /// What this connection and this browser expect of a response.
 #[derive(Clone, Debug)]
@@ -75,6 +94,10 @@ pub enum Rejection {
     TooLarge,
     #[error("the response is not well-formed XML, or declares a DTD ({0})")]
     Malformed(String),
+    #[error("the response is refused before parsing: {0}")]
+    Shape(ShapeError),
+    #[error("{0}; nothing the signature names was fetched or processed")]
+    DisallowedSignature(String),
     #[error("the message is a {0}, not a SAML 2.0 Response")]
     NotAResponse(String),
     #[error("the IdP answered with status {code}{}", .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
@@ -201,10 +224,34 @@ pub(super) fn ago(duration: Duration) -> String {
 
 /// Applies every rule; the first broken one is the answer.
 pub fn validate_response(xml: &[u8], expected: &Expectations) -> Result<SignedAssertion, Rejection> {
+    check_response(xml, expected).result
+}
+
+/// What [`check_response`] found.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub result: Result<SignedAssertion, Rejection>,
+    /// Whether a signature of the message verified with a configured certificate before the answer was known:
+    /// only then did the message come from the IdP, and only then is it worth keeping for support.
+    pub signature_verified: bool,
+}
+
+/// [`validate_response`], telling also whether the message's signature verified.
+pub fn check_response(xml: &[u8], expected: &Expectations) -> Checked {
+    let signature_verified = Cell::new(false);
+    let result = apply_rules(xml, expected, &signature_verified);
+    Checked {
+        result,
+        signature_verified: signature_verified.get(),
+    }
+}
+
+fn apply_rules(xml: &[u8], expected: &Expectations, verified: &Cell<bool>) -> Result<SignedAssertion, Rejection> {
     if xml.len() > MAX_RESPONSE_BYTES {
         return Err(Rejection::TooLarge);
     }
     let text = std::str::from_utf8(xml).map_err(|_| Rejection::Malformed("not UTF-8".into()))?;
+    message_shape::check(text).map_err(Rejection::Shape)?;
     let original = Document::parse(text).map_err(|e| Rejection::Malformed(e.to_string()))?;
     let root = original.root_element();
     if !is(&root, SAMLP, "Response") {
@@ -217,10 +264,10 @@ pub fn validate_response(xml: &[u8], expected: &Expectations) -> Result<SignedAs
             if child(root, DS, "Signature").is_none() && child(assertion, DS, "Signature").is_none() {
                 return Err(Rejection::Unsigned);
             }
-            let signed_xml = verify_signature(text, root, expected)?;
+            let signed_xml = verify_signature(text, root, expected, verified)?;
             read_signed(&signed_xml, root, &assertion_id, expected)
         }
-        Carried::Encrypted(encrypted) => read_encrypted(text, root, encrypted, expected),
+        Carried::Encrypted(encrypted) => read_encrypted(text, root, encrypted, expected, verified),
     }
 }
 
@@ -267,11 +314,12 @@ fn read_encrypted(
     root: Node,
     encrypted: Node,
     expected: &Expectations,
+    verified: &Cell<bool>,
 ) -> Result<SignedAssertion, Rejection> {
     let response_signature = child(root, DS, "Signature");
     let plaintext = match response_signature {
         Some(_) => {
-            let signed_xml = verify_signature(text, root, expected)?;
+            let signed_xml = verify_signature(text, root, expected, verified)?;
             let signed = Document::parse(&signed_xml).map_err(|e| Rejection::Malformed(e.to_string()))?;
             let signed_root = signed.root_element();
             if !is(&signed_root, SAMLP, "Response") || signed_root.attribute("ID") != root.attribute("ID") {
@@ -293,6 +341,8 @@ fn read_encrypted(
     if decrypted_text.len() > MAX_RESPONSE_BYTES {
         return Err(Rejection::TooLarge);
     }
+    // Anyone can encrypt for Gatehouse's public key: the plaintext gets the same look as a message as received.
+    message_shape::check(&decrypted_text).map_err(Rejection::Shape)?;
     let decrypted = Document::parse(&decrypted_text).map_err(|e| Rejection::DecryptedContent(e.to_string()))?;
     let decrypted_root = decrypted.root_element();
     let Carried::Plain(assertion) = the_one_assertion(decrypted_root)? else {
@@ -300,7 +350,7 @@ fn read_encrypted(
     };
     let assertion_id = no_comments(assertion)?;
     if child(assertion, DS, "Signature").is_some() {
-        let signed_xml = verify_signature(&decrypted_text, decrypted_root, expected)?;
+        let signed_xml = verify_signature(&decrypted_text, decrypted_root, expected, verified)?;
         read_signed(&signed_xml, decrypted_root, &assertion_id, expected)
     } else if response_signature.is_some() {
         // Decrypted from the ciphertext the Response's signature covers: the whole assertion is signed content.
@@ -399,23 +449,34 @@ fn the_one_assertion<'a, 'input>(root: Node<'a, 'input>) -> Result<Carried<'a, '
 }
 
 /// Verifies every signature in the document with the configured certificates only and returns the signed
-/// content.
-fn verify_signature(text: &str, root: Node, expected: &Expectations) -> Result<String, Rejection> {
-    let allowed = (!expected.allow_sha1).then_some(&STRONG[..]);
+/// content; `verified` is set once a signature verified.
+fn verify_signature(
+    text: &str,
+    root: Node,
+    expected: &Expectations,
+    verified: &Cell<bool>,
+) -> Result<String, Rejection> {
+    let allowed = Some(allowed_algorithms(expected.allow_sha1));
     // The pre-digest content is exactly what a verified reference's digest covers (after the enveloped-signature
     // and exclusive-c14n transforms): reading the identity from it reads only signed bytes. With the Response and
     // the Assertion both signed, samael answers the Response's. It also skips samael's default reduction pass,
     // which re-walks the whole document and costs more than the signature check itself; the certificates' keys
     // are read once and kept rather than on every response (docs/performance.md).
     let result = verification_keys::reduce_to_signed(text, expected.certificates, ReduceMode::PreDigest, allowed);
-    result.map_err(|_| Rejection::Signature {
-        configured: expected
-            .certificates
-            .iter()
-            .map(|c| c.sha256_fingerprint.clone())
-            .collect::<Vec<_>>()
-            .join(", "),
-        offered: offered_certificate(root),
+    if result.is_ok() {
+        verified.set(true);
+    }
+    result.map_err(|e| match e {
+        CryptoError::DisallowedSignature { reason } => Rejection::DisallowedSignature(reason),
+        _ => Rejection::Signature {
+            configured: expected
+                .certificates
+                .iter()
+                .map(|c| c.sha256_fingerprint.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            offered: offered_certificate(root),
+        },
     })
 }
 

@@ -5,8 +5,9 @@
 use super::authn_request::{Outgoing, RequestParams, outgoing};
 use super::binding::BindingError;
 use super::connection::{Connection, ConnectionService};
+use super::junk::{Admission, JunkPolicy, RefusalLimiter};
 use super::options::EmailSource;
-use super::response::{Expectations, MAX_RESPONSE_BYTES, SignedAssertion, validate_response};
+use super::response::{Checked, Expectations, MAX_RESPONSE_BYTES, SignedAssertion, check_response};
 use super::sp_keys::KeyState;
 use super::test_sso::{Check, TestReport, outcomes, shown_xml};
 use crate::audit;
@@ -19,6 +20,8 @@ use crate::token;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
+use std::net::IpAddr;
+use std::sync::Arc;
 
 /// How long a user has at the IdP before the request expires.
 pub const REQUEST_LIFETIME: Duration = Duration::minutes(10);
@@ -84,8 +87,10 @@ pub struct SsoService {
     pub(super) store: Store,
     pub(super) connections: ConnectionService,
     pub(super) auth: AuthService,
-    /// How long each event keeps the raw response for support; zero keeps none.
-    raw_retention: Duration,
+    /// What junk at the ACS may cost: retention, caps and the refusal limits.
+    junk: JunkPolicy,
+    /// Unverified refusals per connection and client address, shared by every clone of the service.
+    refusals: Arc<RefusalLimiter>,
 }
 
 /// What an SSO event says: its outcome ("accepted", "refused", "test", "signed-out", "logout-refused"), the
@@ -101,6 +106,19 @@ pub(super) struct EventDetail {
 /// A short code joining what a user is shown to the owner's SSO events.
 pub(super) fn reference() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..10].to_uppercase()
+}
+
+/// How much of a refusal's reason an SSO event keeps: reasons quote what a message said (a Destination, an
+/// issuer), which anyone can make as long as the message itself.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// `reason` cut to [`MAX_REASON_CHARS`] characters, marked where it was cut.
+fn capped(mut reason: String) -> String {
+    if let Some((end, _)) = reason.char_indices().nth(MAX_REASON_CHARS) {
+        reason.truncate(end);
+        reason.push('…');
+    }
+    reason
 }
 
 /// The posted `SAMLResponse` decoded from Base64 (line breaks allowed), refused beyond the size limit.
@@ -172,15 +190,39 @@ fn ascii_domain(email: &EmailAddress) -> String {
         .unwrap_or_else(|_| email.domain().to_lowercase())
 }
 
+/// Why [`SsoService::check`] refused a response: the user's message, the owner's reason, the assertion once the
+/// response passed every rule of its own, and whether its signature verified (only then is it kept for support).
+struct Refusal {
+    user_message: &'static str,
+    reason: String,
+    assertion: Option<SignedAssertion>,
+    signature_verified: bool,
+}
+
+impl From<(&'static str, String, Option<SignedAssertion>)> for Refusal {
+    fn from((user_message, reason, assertion): (&'static str, String, Option<SignedAssertion>)) -> Self {
+        Refusal {
+            user_message,
+            reason,
+            signature_verified: assertion.is_some(),
+            assertion,
+        }
+    }
+}
+
+/// What a browser is told when its post was refused unchecked under the refusal limits.
+pub const TOO_MANY_REFUSED: &str = "Too many sign-in attempts were refused here in the last minute. Wait a minute, then start again from the sign-in page.";
+
 const EXPIRED: &str = "This sign-in has expired or was already used. Start again from the sign-in page.";
 
 impl SsoService {
-    pub fn new(store: Store, connections: ConnectionService, auth: AuthService, raw_retention: Duration) -> Self {
+    pub fn new(store: Store, connections: ConnectionService, auth: AuthService, junk: JunkPolicy) -> Self {
         Self {
             store,
             connections,
             auth,
-            raw_retention,
+            junk,
+            refusals: Arc::new(RefusalLimiter::new(junk)),
         }
     }
 
@@ -208,13 +250,15 @@ impl SsoService {
         Ok(self.store.sso_policy(account).await?.sso_enabled.then_some(connection))
     }
 
-    /// Deletes pending requests and remembered assertions that can no longer be used, and raw responses past
-    /// their retention.
+    /// Deletes pending requests and remembered assertions that can no longer be used, raw responses past their
+    /// retention, SSO events past theirs, and each account's events beyond its cap.
     pub async fn remove_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let state = self.store.delete_expired_sso_state(now).await?;
-        let raw = self.store.forget_raw_responses(now - self.raw_retention).await?;
+        let raw = self.store.forget_raw_responses(now - self.junk.raw_retention).await?;
         let tests = self.store.delete_expired_test_requests(now).await?;
-        Ok(state + raw + tests)
+        let old_events = self.store.forget_sso_events(now - self.junk.event_retention).await?;
+        let capped = self.store.cap_sso_events(self.junk.events_per_account).await?;
+        Ok(state + raw + tests + old_events + capped)
     }
 
     /// Creates a pending AuthnRequest for the connection and the browser's way to the IdP.
@@ -304,6 +348,7 @@ impl SsoService {
         saml_response: &str,
         relay_state: &str,
         browser_token: Option<&str>,
+        client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<SignedIn, Refused> {
         let found = self.connection(connection_id).await.map_err(|e| Refused {
@@ -321,7 +366,15 @@ impl SsoService {
         let outcome = self
             .check(account, &connection, saml_response, relay_state, browser_token, now)
             .await;
-        let raw_response = (self.raw_retention > Duration::zero())
+        // Kept only for a message whose signature verified: that is what support needs, and junk that anyone
+        // can post must cost no storage.
+        let from_idp = outcome
+            .as_ref()
+            .map_or_else(|refusal| refusal.signature_verified, |_| true);
+        if !from_idp {
+            self.refusals.refused(connection_id, client, now);
+        }
+        let raw_response = (from_idp && self.junk.raw_retention > Duration::zero())
             .then(|| raw_text(saml_response))
             .flatten();
         let (detail, result) = match outcome {
@@ -335,7 +388,12 @@ impl SsoService {
                 },
                 Ok(accepted),
             ),
-            Err((user_message, reason, assertion)) => (
+            Err(Refusal {
+                user_message,
+                reason,
+                assertion,
+                ..
+            }) => (
                 EventDetail {
                     outcome: "refused",
                     reason: reason.clone(),
@@ -375,7 +433,7 @@ impl SsoService {
             at: now,
             outcome: detail.outcome.into(),
             reference: reference.to_owned(),
-            reason: detail.reason,
+            reason: capped(detail.reason),
             name_id: detail.name_id,
             attributes: detail.attributes,
             raw_response: detail.raw_response,
@@ -409,7 +467,7 @@ impl SsoService {
         relay_state: &str,
         browser_token: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<SignedIn, (&'static str, String, Option<SignedAssertion>)> {
+    ) -> Result<SignedIn, Refusal> {
         const REFUSED: &str = "Your identity provider's answer was refused.";
         let store_error = |e: StoreError| ("Single sign-on is unavailable right now.", e.to_string(), None);
         let policy = self.store.sso_policy(account).await.map_err(store_error)?;
@@ -418,7 +476,8 @@ impl SsoService {
                 "Single sign-on is turned off for this account.",
                 "SSO is off for this account (the Owner turns it on under Sign-in policy)".into(),
                 None,
-            ));
+            )
+                .into());
         }
         let mut landing = None;
         let request = match relay_state.trim() {
@@ -446,7 +505,7 @@ impl SsoService {
                         landing = landing_page(reference, &acs_url);
                         None
                     }
-                    None => return Err(self.why_not_taken(reference, &browser).await),
+                    None => return Err(self.why_not_taken(reference, &browser).await.into()),
                 }
             }
         };
@@ -462,17 +521,19 @@ impl SsoService {
                     EXPIRED,
                     format!("the request {} was a Test SSO run, which signs no one in", request.id),
                     None,
-                ));
+                )
+                    .into());
             }
             if request.connection_id != connection.id {
-                return Err((EXPIRED, "the request was made for another connection".into(), None));
+                return Err((EXPIRED, "the request was made for another connection".into(), None).into());
             }
             if request.expires_at <= now {
                 return Err((
                     EXPIRED,
                     format!("the request expired at {}", request.expires_at.to_rfc3339()),
                     None,
-                ));
+                )
+                    .into());
             }
         }
         let xml = decode_response(saml_response).map_err(|reason| (REFUSED, reason, None))?;
@@ -480,7 +541,12 @@ impl SsoService {
             .validate(connection, xml, request.as_ref().map(|r| r.id.clone()), now)
             .await
             .map_err(|reason| (REFUSED, reason, None))?;
-        let assertion = validated.map_err(|rejection| (REFUSED, rejection.to_string(), None))?;
+        let assertion = validated.result.map_err(|rejection| Refusal {
+            user_message: REFUSED,
+            reason: rejection.to_string(),
+            assertion: None,
+            signature_verified: validated.signature_verified,
+        })?;
         let skew = Duration::seconds(connection.options.clock_skew_seconds.into());
         let fresh = self
             .store
@@ -492,7 +558,8 @@ impl SsoService {
                 REFUSED,
                 format!("the assertion {} was already used (a replayed response)", assertion.id),
                 Some(assertion),
-            ));
+            )
+                .into());
         }
         let email = match email_of(connection, &assertion) {
             Ok(email) => email,
@@ -501,7 +568,8 @@ impl SsoService {
                     "Your identity provider did not send a usable email address.",
                     reason,
                     Some(assertion),
-                ));
+                )
+                    .into());
             }
         };
         let domain = ascii_domain(&email);
@@ -515,7 +583,8 @@ impl SsoService {
                 "Your email address's domain is not set up for single sign-on with this account.",
                 format!("{} is not a verified domain of this account", email.domain()),
                 Some(assertion),
-            ));
+            )
+                .into());
         }
         let personal = personal_account_name(email.as_str());
         let mapped_role = connection.mappings.role_for(&assertion.attributes);
@@ -578,14 +647,14 @@ impl SsoService {
         xml: Vec<u8>,
         request_id: Option<String>,
         now: DateTime<Utc>,
-    ) -> Result<Result<SignedAssertion, super::response::Rejection>, String> {
+    ) -> Result<Checked, String> {
         let values = self.connections.service_provider_values(connection.id);
         let certificates = connection.idp.certificates.clone();
         let sp_keys = connection.sp_keys.clone();
         let idp_entity_id = connection.idp.entity_id.clone();
         let options = connection.options.clone();
         tokio::task::spawn_blocking(move || {
-            validate_response(
+            check_response(
                 &xml,
                 &Expectations {
                     idp_entity_id: &idp_entity_id,
@@ -606,26 +675,73 @@ impl SsoService {
     }
 
     /// The ACS: a response to a Test SSO run is only reported ([`Self::test_response`]); any other goes through
-    /// [`Self::sign_in`].
+    /// [`Self::sign_in`]. A connection or client address past its allowance of unverified refusals
+    /// ([`JunkPolicy`]) is refused unchecked, with one summarising SSO event instead of one per post.
     pub async fn acs(
         &self,
         connection_id: ConnectionId,
         saml_response: &str,
         relay_state: &str,
         browser_token: Option<&str>,
+        client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<AcsOutcome, Refused> {
+        let mut summaries = Vec::new();
+        let admission = self
+            .refusals
+            .admit(connection_id, client, now, |ended| summaries.push(ended));
+        let admitted = match admission {
+            Admission::Check => true,
+            Admission::Refuse => false,
+            Admission::RefuseAndSummarise(summary) => {
+                summaries.push(summary);
+                false
+            }
+        };
+        if !summaries.is_empty() {
+            self.record_summaries(connection_id, summaries, now).await;
+        }
+        if !admitted {
+            return Err(Refused {
+                reference: reference(),
+                user_message: TOO_MANY_REFUSED,
+                reason: "refused unchecked: too many posts were refused here within a minute".into(),
+            });
+        }
         let reference_id = relay_state.trim();
         let is_test =
             !reference_id.is_empty() && matches!(self.store.test_request_user(reference_id).await, Ok(Some(_)));
         if is_test {
-            self.test_response(connection_id, saml_response, relay_state, browser_token, now)
+            self.test_response(connection_id, saml_response, relay_state, browser_token, client, now)
                 .await
                 .map(AcsOutcome::Tested)
         } else {
-            self.sign_in(connection_id, saml_response, relay_state, browser_token, now)
+            self.sign_in(connection_id, saml_response, relay_state, browser_token, client, now)
                 .await
                 .map(AcsOutcome::SignedIn)
+        }
+    }
+
+    /// Records what the refusal limits summarise, as refused events of the connection's account.
+    async fn record_summaries(&self, connection_id: ConnectionId, summaries: Vec<String>, now: DateTime<Utc>) {
+        let account = match self.store.connection_by_id(connection_id).await {
+            Ok(Some(row)) => row.account_id,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "recording a refusal summary failed");
+                return;
+            }
+        };
+        for reason in summaries {
+            let detail = EventDetail {
+                outcome: "refused",
+                reason,
+                name_id: None,
+                attributes: String::new(),
+                raw_response: None,
+            };
+            self.record_event(account, connection_id, now, &reference(), detail)
+                .await;
         }
     }
 
@@ -638,6 +754,7 @@ impl SsoService {
         saml_response: &str,
         relay_state: &str,
         browser_token: Option<&str>,
+        client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<TestReport, Refused> {
         let unavailable = |e: StoreError| Refused {
@@ -700,6 +817,7 @@ impl SsoService {
             email_domain_verified: None,
             role: None,
             sso_enabled,
+            signature_verified: false,
         };
         let failed = self
             .test_checks(account, &connection, &request, decoded, now, &mut report)
@@ -713,7 +831,10 @@ impl SsoService {
             None => "Test SSO passed".to_owned(),
             Some((check, why)) => format!("Test SSO failed: {}: {why}", check.label()),
         };
-        let raw_response = (self.raw_retention > Duration::zero())
+        if !report.passed() && !report.signature_verified {
+            self.refusals.refused(connection_id, client, now);
+        }
+        let raw_response = (report.signature_verified && self.junk.raw_retention > Duration::zero())
             .then(|| raw_text(saml_response))
             .flatten();
         let detail = EventDetail {
@@ -757,8 +878,13 @@ impl SsoService {
         };
         let assertion = match self.validate(connection, xml, Some(request.id.clone()), now).await {
             Err(reason) => return Ok(Some((Check::Readable, reason))),
-            Ok(Err(rejection)) => return Ok(Some((Check::of(&rejection), rejection.to_string()))),
-            Ok(Ok(assertion)) => assertion,
+            Ok(checked) => {
+                report.signature_verified = checked.signature_verified;
+                match checked.result {
+                    Err(rejection) => return Ok(Some((Check::of(&rejection), rejection.to_string()))),
+                    Ok(assertion) => assertion,
+                }
+            }
         };
         report.name_id = Some(assertion.name_id.clone());
         report.name_id_format = assertion.name_id_format.clone();

@@ -5,8 +5,9 @@
 use super::binding::{self, BindingError, Incoming, Outgoing, Parameter, SigningKey};
 use super::connection::Connection;
 use super::logout::{
-    IdpLogoutRequest, LogoutExpectations, LogoutRequestParams, LogoutResponseParams, PARTIAL_LOGOUT,
-    logout_request_xml, logout_response_xml, validate_logout_request, validate_logout_response,
+    IdpLogoutRequest, IdpLogoutResponse, LogoutExpectations, LogoutRejection, LogoutRequestParams,
+    LogoutResponseParams, PARTIAL_LOGOUT, logout_request_xml, logout_response_xml, validate_logout_request,
+    validate_logout_response,
 };
 use super::metadata::HTTP_POST;
 use super::response::SUCCESS;
@@ -16,6 +17,12 @@ use crate::auth::AuthError;
 use crate::ids::{AccountId, ConnectionId};
 use crate::store::{LogoutRequestRow, StoreError};
 use chrono::{DateTime, Duration, Utc};
+
+/// A logout message after its rules were applied.
+enum Verified {
+    Request(Result<IdpLogoutRequest, LogoutRejection>),
+    Response(Result<IdpLogoutResponse, LogoutRejection>),
+}
 
 /// How long a user has at the IdP to finish signing out before Gatehouse stops waiting for the answer.
 pub const LOGOUT_REQUEST_LIFETIME: Duration = Duration::minutes(10);
@@ -172,24 +179,19 @@ impl SsoService {
                 reason: format!("no connection {connection_id}"),
             });
         };
-        let values = self.connections.service_provider_values(connection_id);
-        let expected = LogoutExpectations {
-            idp_entity_id: &connection.idp.entity_id,
-            certificates: &connection.idp.certificates,
-            slo_url: &values.slo_url,
-            allow_sha1: connection.options.allow_sha1,
-            clock_skew: Duration::seconds(connection.options.clock_skew_seconds.into()),
-            now,
+        let verified = match self.verify_logout_message(&connection, incoming, now).await {
+            Ok(verified) => verified,
+            Err(e) => return Err(unavailable(&e)),
         };
-        let outcome = match incoming.parameter {
-            Parameter::SamlRequest => match validate_logout_request(incoming, &expected) {
+        let outcome = match verified {
+            Verified::Request(result) => match result {
                 Ok(request) => {
                     let relay_state = incoming.relay_state.as_deref().unwrap_or_default();
                     self.end_idp_sessions(&connection, request, relay_state, now).await
                 }
                 Err(rejection) => Err((REFUSED, format!("LogoutRequest refused: {rejection}"), None)),
             },
-            Parameter::SamlResponse => match validate_logout_response(incoming, &expected) {
+            Verified::Response(result) => match result {
                 Ok(response) => {
                     match self
                         .store
@@ -221,6 +223,37 @@ impl SsoService {
             },
         };
         self.record_logout(account, connection_id, now, outcome).await
+    }
+
+    /// Applies the logout message rules for this connection off the async threads (signature verification is C
+    /// and CPU-bound); `Err` only when the check could not run.
+    async fn verify_logout_message(
+        &self,
+        connection: &Connection,
+        incoming: &Incoming,
+        now: DateTime<Utc>,
+    ) -> Result<Verified, tokio::task::JoinError> {
+        let slo_url = self.connections.service_provider_values(connection.id).slo_url;
+        let idp_entity_id = connection.idp.entity_id.clone();
+        let certificates = connection.idp.certificates.clone();
+        let allow_sha1 = connection.options.allow_sha1;
+        let clock_skew = Duration::seconds(connection.options.clock_skew_seconds.into());
+        let incoming = incoming.clone();
+        tokio::task::spawn_blocking(move || {
+            let expected = LogoutExpectations {
+                idp_entity_id: &idp_entity_id,
+                certificates: &certificates,
+                slo_url: &slo_url,
+                allow_sha1,
+                clock_skew,
+                now,
+            };
+            match incoming.parameter {
+                Parameter::SamlRequest => Verified::Request(validate_logout_request(&incoming, &expected)),
+                Parameter::SamlResponse => Verified::Response(validate_logout_response(&incoming, &expected)),
+            }
+        })
+        .await
     }
 
     /// Ends the sessions a verified LogoutRequest names (once: a replayed one is refused) and answers it, with

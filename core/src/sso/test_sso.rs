@@ -72,7 +72,9 @@ impl Check {
     /// The check a response rule's refusal belongs to. Exhaustive on purpose: a new rule must be placed here.
     pub fn of(rejection: &Rejection) -> Check {
         match rejection {
-            Rejection::TooLarge | Rejection::Malformed(_) | Rejection::NotAResponse(_) => Check::Readable,
+            Rejection::TooLarge | Rejection::Malformed(_) | Rejection::Shape(_) | Rejection::NotAResponse(_) => {
+                Check::Readable
+            }
             Rejection::Status { .. } => Check::Status,
             Rejection::Destination { .. } | Rejection::MissingDestination => Check::Destination,
             Rejection::Issuer { .. } => Check::Issuer,
@@ -89,6 +91,7 @@ impl Check {
             | Rejection::DecryptedContent(_)
             | Rejection::DecryptedDtd => Check::Decryption,
             Rejection::Signature { .. }
+            | Rejection::DisallowedSignature(_)
             | Rejection::Unsigned
             | Rejection::UnsignedEncrypted
             | Rejection::SignedElementMismatch => Check::Signature,
@@ -155,6 +158,9 @@ pub struct TestReport {
     pub role: Option<Role>,
     /// Whether SSO is on for the account: while it is off, no one signs in even when every check passes.
     pub sso_enabled: bool,
+    /// Whether a signature of the response verified with a configured certificate (then the run's event keeps
+    /// the response for support).
+    pub signature_verified: bool,
 }
 
 impl TestReport {

@@ -8,7 +8,7 @@ use super::{Store, StoreError};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
@@ -285,6 +285,57 @@ impl Store {
             .exec(&self.db)
             .await?
             .rows_affected)
+    }
+
+    /// Deletes SSO events recorded before `before`.
+    pub async fn forget_sso_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(sso_event::Entity::delete_many()
+            .filter(sso_event::Column::At.lt(before))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+
+    /// Keeps at most `per_account` SSO events of each account (the newest, in the order the events page lists
+    /// them), deleting the rest.
+    pub async fn cap_sso_events(&self, per_account: u64) -> Result<u64, StoreError> {
+        let over: Vec<uuid::Uuid> = sso_event::Entity::find()
+            .select_only()
+            .column(sso_event::Column::AccountId)
+            .group_by(sso_event::Column::AccountId)
+            .having(Expr::expr(Func::count(Expr::col(sso_event::Column::Id))).gt(per_account))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut deleted = 0;
+        for account_id in over {
+            let of_account = sso_event::Column::AccountId.eq(account_id);
+            // The last event kept; everything after it in the page order goes.
+            let Some(last_kept) = sso_event::Entity::find()
+                .filter(of_account.clone())
+                .order_by_desc(sso_event::Column::At)
+                .order_by_desc(sso_event::Column::Reference)
+                .offset(per_account.saturating_sub(1))
+                .limit(1)
+                .one(&self.db)
+                .await?
+            else {
+                continue;
+            };
+            deleted += sso_event::Entity::delete_many()
+                .filter(of_account)
+                .filter(
+                    Condition::any().add(sso_event::Column::At.lt(last_kept.at)).add(
+                        Condition::all()
+                            .add(sso_event::Column::At.eq(last_kept.at))
+                            .add(sso_event::Column::Reference.lt(last_kept.reference)),
+                    ),
+                )
+                .exec(&self.db)
+                .await?
+                .rows_affected;
+        }
+        Ok(deleted)
     }
 
     /// Whether `name` (ASCII form) counts as a verified domain of the account.

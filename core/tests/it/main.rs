@@ -10,6 +10,7 @@ mod mail;
 mod metadata_url;
 mod policy;
 mod saml_encrypted;
+mod saml_hostile;
 mod saml_response;
 mod sso_encrypted_sign_in;
 mod sso_logout;

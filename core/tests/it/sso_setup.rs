@@ -5,7 +5,7 @@
 use crate::support::{TestWorld, t0};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::Duration;
+use gatehouse_core::sso::junk::JunkPolicy;
 use gatehouse_core::sso::sign_in::{Refused, SignedIn, SsoService};
 use gatehouse_core::sso::{ConnectionService, ManualFields, SsoPolicy};
 use gatehouse_core::{AccountId, Caller, ConnectionId};
@@ -76,7 +76,7 @@ pub async fn setup_with_slo(slo_url: &str) -> Setup {
         world.store.clone(),
         connections.clone(),
         world.auth.clone(),
-        Duration::hours(24),
+        JunkPolicy::default(),
     );
     Setup {
         world,
@@ -121,6 +121,7 @@ pub async fn attempt(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> Result<Signed
             &answer,
             &started.request_id,
             Some(&started.browser_token),
+            None,
             now,
         )
         .await

@@ -8,7 +8,8 @@ use gatehouse_core::ConnectionId;
 use gatehouse_core::audit::SSO_EVENTS_PAGE;
 use gatehouse_core::sso::SsoPolicy;
 use gatehouse_core::sso::authn_request::Outgoing;
-use gatehouse_core::sso::sign_in::StartError;
+use gatehouse_core::sso::junk::JunkPolicy;
+use gatehouse_core::sso::sign_in::{SsoService, StartError};
 use gatehouse_core::tenancy::Role;
 use test_idp::Spec;
 
@@ -47,6 +48,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
             &answer,
             &started.request_id,
             Some(&started.browser_token),
+            None,
             now,
         )
         .await
@@ -63,6 +65,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
             &answer,
             &started.request_id,
             Some(&started.browser_token),
+            None,
             now,
         )
         .await
@@ -80,6 +83,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
             &replayed,
             &second.request_id,
             Some(&second.browser_token),
+            None,
             now,
         )
         .await
@@ -101,16 +105,21 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
             .as_deref()
             .is_some_and(|raw| raw.starts_with("<samlp:Response"))
     );
+    // Only a message whose signature verified is kept (the accepted one and the replay); the post refused
+    // before its signature was checked (its request was already used) keeps no body.
+    let with_raw =
+        |events: &[gatehouse_core::store::SsoEventRow]| events.iter().filter(|e| e.raw_response.is_some()).count();
+    assert_eq!(with_raw(&events), 2);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.raw_response.is_none() && e.reason.contains("was already used") && e.name_id.is_none())
+    );
     // Raw responses are kept for the retention period only; the rest of each event stays.
     s.sso.remove_expired(now + Duration::hours(23)).await.unwrap();
-    assert!(
-        s.world
-            .store
-            .sso_events(s.account, None, 10)
-            .await
-            .unwrap()
-            .iter()
-            .all(|e| e.raw_response.is_some())
+    assert_eq!(
+        with_raw(&s.world.store.sso_events(s.account, None, 10).await.unwrap()),
+        2
     );
     s.sso.remove_expired(now + Duration::hours(25)).await.unwrap();
     let kept = s.world.store.sso_events(s.account, None, 10).await.unwrap();
@@ -126,7 +135,14 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     let answer = response(&s, Some(&started.request_id), |_| {});
     let other_browser = s
         .sso
-        .sign_in(s.connection, &answer, &started.request_id, Some("another-browser"), now)
+        .sign_in(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some("another-browser"),
+            None,
+            now,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -140,6 +156,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
             &answer,
             &started.request_id,
             Some(&started.browser_token),
+            None,
             now,
         )
     };
@@ -156,6 +173,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
             &answer,
             &late.request_id,
             Some(&late.browser_token),
+            None,
             now + Duration::minutes(11),
         )
         .await
@@ -167,7 +185,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     let answer = response(&s, Some(&bare.request_id), |_| {});
     assert!(
         s.sso
-            .sign_in(s.connection, &answer, &bare.request_id, None, now)
+            .sign_in(s.connection, &answer, &bare.request_id, None, None, now)
             .await
             .is_err()
     );
@@ -195,14 +213,14 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
     let unsolicited = response(&s, None, |_| {});
     let refused = s
         .sso
-        .sign_in(s.connection, &unsolicited, "", None, now)
+        .sign_in(s.connection, &unsolicited, "", None, None, now)
         .await
         .unwrap_err();
     assert!(refused.reason.contains("IdP-initiated sign-in is off"), "{refused:?}");
     // A forged reference in RelayState does not make it solicited.
     let forged = s
         .sso
-        .sign_in(s.connection, &unsolicited, "_made-up", None, now)
+        .sign_in(s.connection, &unsolicited, "_made-up", None, None, now)
         .await
         .unwrap_err();
     assert!(forged.user_message.contains("expired or was already used"));
@@ -218,7 +236,7 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
     ));
     let off = s
         .sso
-        .sign_in(s.connection, &unsolicited, "", None, now)
+        .sign_in(s.connection, &unsolicited, "", None, None, now)
         .await
         .unwrap_err();
     assert!(off.user_message.contains("turned off"));
@@ -258,7 +276,7 @@ async fn an_allowed_idp_initiated_sign_in_lands_on_the_relay_states_page_of_this
         let s = &s;
         async move {
             s.sso
-                .sign_in(s.connection, &response(s, None, |_| {}), &relay_state, None, now)
+                .sign_in(s.connection, &response(s, None, |_| {}), &relay_state, None, None, now)
                 .await
                 .map(|signed_in| signed_in.return_to)
         }
@@ -287,7 +305,14 @@ async fn an_allowed_idp_initiated_sign_in_lands_on_the_relay_states_page_of_this
     let answer = response(&s, Some(&started.request_id), |_| {});
     let swapped = s
         .sso
-        .sign_in(s.connection, &answer, "/accounts", Some(&started.browser_token), now)
+        .sign_in(
+            s.connection,
+            &answer,
+            "/accounts",
+            Some(&started.browser_token),
+            None,
+            now,
+        )
         .await
         .unwrap_err();
     assert!(swapped.reason.contains("answers the request"), "{swapped:?}");
@@ -433,6 +458,7 @@ async fn test_run(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gatehouse_core::
             &answer,
             &started.request_id,
             Some(&started.browser_token),
+            None,
             now,
         )
         .await
@@ -485,6 +511,7 @@ async fn a_test_run_reports_every_check_and_the_mapped_role_without_signing_anyo
             &answer,
             &started.request_id,
             Some(&started.browser_token),
+            None,
             now,
         )
         .await
@@ -530,6 +557,7 @@ async fn a_test_run_reports_every_check_and_the_mapped_role_without_signing_anyo
             &answer,
             &started.request_id,
             Some(&started.browser_token),
+            None,
             now,
         )
         .await
@@ -603,6 +631,7 @@ async fn only_the_owner_starts_a_test_and_a_test_request_signs_no_one_in() {
             &answer,
             &started.request_id,
             Some(&started.browser_token),
+            None,
             now,
         )
         .await
@@ -620,7 +649,7 @@ async fn sso_events_come_page_by_page_and_raw_responses_by_reference_for_owners_
     for _ in 0..30 {
         let refused = s
             .sso
-            .sign_in(s.connection, &response(&s, None, |_| {}), "", None, now)
+            .sign_in(s.connection, &response(&s, None, |_| {}), "", None, None, now)
             .await
             .unwrap_err();
         references.push(refused.reference);
@@ -645,8 +674,27 @@ async fn sso_events_come_page_by_page_and_raw_responses_by_reference_for_owners_
             .is_empty()
     );
 
+    // Refused before their signature was checked (they answer no request): no body was kept.
+    assert!(
+        audit
+            .sso_event_response(&s.owner, s.account, &references[0])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    sign_in_as(&s, |_| {}).await;
+    let accepted = s
+        .world
+        .store
+        .sso_events(s.account, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.outcome == "accepted")
+        .unwrap()
+        .reference;
     let raw = audit
-        .sso_event_response(&s.owner, s.account, &references[0])
+        .sso_event_response(&s.owner, s.account, &accepted)
         .await
         .unwrap()
         .unwrap();
@@ -655,12 +703,52 @@ async fn sso_events_come_page_by_page_and_raw_responses_by_reference_for_owners_
         .world
         .join(&s.owner, s.account, "vic@acme.example", Role::Viewer)
         .await;
-    assert!(
-        audit
-            .sso_event_response(&viewer, s.account, &references[0])
-            .await
-            .is_err()
-    );
+    assert!(audit.sso_event_response(&viewer, s.account, &accepted).await.is_err());
     let (stranger, _) = s.world.user("eve@elsewhere.example").await;
     assert!(audit.sso_events(&stranger, s.account, None).await.is_err());
+}
+
+#[tokio::test]
+async fn events_are_kept_for_their_retention_and_up_to_a_cap_per_account() {
+    let s = setup().await;
+    let sso = SsoService::new(
+        s.world.store.clone(),
+        s.connections.clone(),
+        s.world.auth.clone(),
+        JunkPolicy {
+            events_per_account: 5,
+            event_retention: Duration::days(90),
+            ..JunkPolicy::default()
+        },
+    );
+    let now = test_idp::now();
+    let mut references = Vec::new();
+    for i in 0..8 {
+        let refused = sso
+            .sign_in(
+                s.connection,
+                &response(&s, None, |_| {}),
+                "",
+                None,
+                None,
+                now + Duration::seconds(i),
+            )
+            .await
+            .unwrap_err();
+        references.push(refused.reference);
+    }
+    sso.remove_expired(now + Duration::minutes(1)).await.unwrap();
+    let kept: Vec<String> = s
+        .world
+        .store
+        .sso_events(s.account, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.reference)
+        .collect();
+    let newest: Vec<String> = references.iter().rev().take(5).cloned().collect();
+    assert_eq!(kept, newest, "the newest five, newest first");
+    sso.remove_expired(now + Duration::days(91)).await.unwrap();
+    assert!(s.world.store.sso_events(s.account, None, 100).await.unwrap().is_empty());
 }

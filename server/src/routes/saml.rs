@@ -4,32 +4,47 @@
 
 use super::{cookie_value, signed_in_caller};
 use crate::AppState;
-use app::api::context::{safe_return_path, session_cookie};
+use app::api::context::{SESSION_COOKIE, client_address, safe_return_path, session_cookie};
 use axum::Router;
-use axum::extract::{Form, Path, Query, RawQuery, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
 use gatehouse_core::ConnectionId;
+use gatehouse_core::auth::NewSession;
 use gatehouse_core::sso::binding::{self, Incoming, Outgoing, Parameter};
-use gatehouse_core::sso::sign_in::{AcsOutcome, REQUEST_LIFETIME, StartError, Started};
+use gatehouse_core::sso::sign_in::{AcsOutcome, REQUEST_LIFETIME, StartError, Started, TOO_MANY_REFUSED};
 use gatehouse_core::sso::single_logout::{LogoutError, SloOutcome};
 use gatehouse_core::sso::test_sso::{CheckOutcome, TestReport};
 use gatehouse_core::tenancy::TenancyError;
+use std::net::SocketAddr;
+use tower_http::limit::RequestBodyLimitLayer;
 use url::Url;
 
 /// The cookie that binds a pending AuthnRequest to the browser that started it.
 const BINDING_COOKIE: &str = "gatehouse_sso";
 
-pub fn routes() -> Router<AppState> {
+/// The cookie that carries a finished SSO sign-in's session while the browser's user decides whether it replaces
+/// the session the browser already has (the sign-in switch page).
+const SWITCH_COOKIE: &str = "gatehouse_switch";
+/// How long the sign-in switch page's choice stays open.
+const SWITCH_SECONDS: i64 = 300;
+
+/// The SAML endpoints; the ones that take a SAML message in a body accept at most `saml_max_body_bytes`.
+pub fn routes(saml_max_body_bytes: usize) -> Router<AppState> {
+    let messages = Router::new()
+        .route("/saml/{connection}/acs", post(acs))
+        .route("/saml/{connection}/slo", get(slo_redirect).post(slo_post))
+        .layer(RequestBodyLimitLayer::new(saml_max_body_bytes));
     Router::new()
         .route("/saml/{connection}/metadata", get(metadata))
         .route("/saml/{connection}/login", get(login))
         .route("/saml/{connection}/test", get(test))
-        .route("/saml/{connection}/acs", post(acs))
         .route("/saml/{connection}/logout", get(logout))
-        .route("/saml/{connection}/slo", get(slo_redirect).post(slo_post))
         .route("/sso/start", get(start_by_domain))
+        .route("/sso/switch", post(switch))
+        .merge(messages)
 }
 
 #[derive(serde::Deserialize)]
@@ -271,6 +286,7 @@ fn is_loopback(url: &Url) -> bool {
 async fn acs(
     State(state): State<AppState>,
     Path(connection): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<AcsForm>,
 ) -> Response {
@@ -282,6 +298,8 @@ async fn acs(
         );
     };
     let binding = cookie_value(&headers, BINDING_COOKIE);
+    let client = client_address(state.services.trust_forwarded_for, &headers, Some(peer.ip()));
+    let now = chrono::Utc::now();
     let result = state
         .services
         .sso
@@ -290,7 +308,8 @@ async fn acs(
             &form.saml_response,
             &form.relay_state,
             binding.as_deref(),
-            chrono::Utc::now(),
+            client,
+            now,
         )
         .await;
     let clear_binding = binding_cookie(&state, id, "", 0);
@@ -300,22 +319,123 @@ async fn acs(
             // Without a page to return to, the user lands in the account whose IdP they came through.
             let target = signed_in
                 .return_to
+                .clone()
                 .unwrap_or_else(|| format!("/accounts/{}", signed_in.account));
-            let mut response = Redirect::to(&target).into_response();
-            let session = session_cookie(
-                &signed_in.session.token,
-                signed_in.session.expires_at,
-                state.services.secure_cookies,
-            );
-            match HeaderValue::from_str(&session) {
-                Ok(value) => response.headers_mut().append(header::SET_COOKIE, value),
-                Err(e) => return internal(format!("session cookie: {e}")),
-            };
-            response
+            match signed_in_caller(&state, &headers, now).await {
+                // Never replace another user's session silently: a stranger's link to their own IdP (or a
+                // form posting their response here) would otherwise sign this browser in as the stranger.
+                Some(current) if current.user_id != signed_in.user_id => {
+                    switch_page(&state, &current.email, &signed_in.email, &signed_in.session, &target)
+                }
+                _ => with_session(
+                    Redirect::to(&target).into_response(),
+                    &state,
+                    &signed_in.session.token,
+                    signed_in.session.expires_at,
+                ),
+            }
         }
+        Err(refused) if refused.user_message == TOO_MANY_REFUSED => end_user_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            refused.user_message,
+            Some(&refused.reference),
+        ),
         Err(refused) => end_user_page(StatusCode::FORBIDDEN, refused.user_message, Some(&refused.reference)),
     };
     if let Ok(value) = HeaderValue::from_str(&clear_binding) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// `response` with the cookie that carries the session `token` until `expires_at`.
+fn with_session(mut response: Response, state: &AppState, token: &str, expires_at: DateTime<Utc>) -> Response {
+    let cookie = session_cookie(token, expires_at, state.services.secure_cookies);
+    match HeaderValue::from_str(&cookie) {
+        Ok(value) => {
+            response.headers_mut().append(header::SET_COOKIE, value);
+            response
+        }
+        Err(e) => internal(format!("session cookie: {e}")),
+    }
+}
+
+/// The cookie that holds a finished sign-in's session token for the switch page; `SameSite=Lax`, so only a
+/// same-site post of that page brings it back.
+fn switch_cookie(state: &AppState, value: &str, max_age_seconds: i64) -> String {
+    let secure = if state.services.secure_cookies { "; Secure" } else { "" };
+    format!("{SWITCH_COOKIE}={value}; Max-Age={max_age_seconds}; Path=/sso/switch; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// Asks the browser's user whether the SSO sign-in that just finished (`incoming`) replaces the session of the
+/// user already signed in here (`current`).
+fn switch_page(state: &AppState, current: &str, incoming: &str, session: &NewSession, target: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Switch user? · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Switch to another user?</h2><p>This browser is signed in to Gatehouse as <strong>{current}</strong>.</p><p>Your identity provider has just signed you in as <strong>{incoming}</strong>.</p><p class=\"hint\">If you did not start this sign-in yourself, someone may be trying to make you work in their account: stay as {current}.</p><form method=\"post\" action=\"/sso/switch\"><input type=\"hidden\" name=\"next\" value=\"{target}\"><div class=\"actions\"><button type=\"submit\" name=\"choice\" value=\"stay\">Stay signed in as {current}</button> <button class=\"secondary\" type=\"submit\" name=\"choice\" value=\"switch\">Continue as {incoming}</button></div></form></div></main></body></html>",
+        current = escape(current),
+        incoming = escape(incoming),
+        target = escape(target),
+    );
+    let mut response = (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response();
+    let pending = format!("{}.{}", session.expires_at.timestamp(), session.token);
+    match HeaderValue::from_str(&switch_cookie(state, &pending, SWITCH_SECONDS)) {
+        Ok(value) => {
+            response.headers_mut().append(header::SET_COOKIE, value);
+            response
+        }
+        Err(e) => internal(format!("switch cookie: {e}")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SwitchForm {
+    choice: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// The switch page's answer: continue with the new session (the old one ends) or stay (the new one ends).
+async fn switch(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<SwitchForm>) -> Response {
+    let pending = cookie_value(&headers, SWITCH_COOKIE).and_then(|value| {
+        let (expires_at, token) = value.split_once('.')?;
+        let expires_at = DateTime::from_timestamp(expires_at.parse().ok()?, 0)?;
+        Some((token.to_owned(), expires_at))
+    });
+    let Some(pending) = pending else {
+        return end_user_page(
+            StatusCode::BAD_REQUEST,
+            "This choice has expired. Start the sign-in again.",
+            None,
+        );
+    };
+    let auth = &state.services.auth;
+    let now = chrono::Utc::now();
+    let (ended, kept) = match form.choice.as_str() {
+        "switch" => (cookie_value(&headers, SESSION_COOKIE), Some(pending)),
+        _ => (Some(pending.0), None),
+    };
+    if let Some(token) = ended
+        && let Err(e) = auth.sign_out(&token).await
+    {
+        return internal(format!("ending a session at the sign-in switch: {e}"));
+    }
+    let mut response = match kept {
+        Some((token, expires_at)) => match auth.authenticate(&token, now).await {
+            Ok(_) => with_session(
+                Redirect::to(&safe_return_path(Some(&form.next))).into_response(),
+                &state,
+                &token,
+                expires_at,
+            ),
+            Err(_) => end_user_page(
+                StatusCode::BAD_REQUEST,
+                "This sign-in has expired. Start it again.",
+                None,
+            ),
+        },
+        None => Redirect::to("/").into_response(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&switch_cookie(&state, "", 0)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response

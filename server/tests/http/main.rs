@@ -10,5 +10,6 @@ mod connections;
 mod domains;
 mod key_encryption;
 mod policy;
+mod saml_junk;
 mod sso_logout;
 mod sso_sign_in;

@@ -20,9 +20,16 @@ pub const IDP_SLO_URL: &str = "https://idp.example.com/slo";
 
 /// An account with a verified domain routed to a connection to the test IdP (with single logout), SSO on.
 pub async fn world() -> World {
+    world_with(&[]).await
+}
+
+/// [`world`] with further server flags.
+pub async fn world_with(flags: &[&str]) -> World {
     let dns = TestDns::start().await.unwrap();
     let nameserver = dns.addr().to_string();
-    let app = spawn_app_with(&["--dns-server", &nameserver, "--dns-timeout-seconds", "1"]).await;
+    let mut args = vec!["--dns-server", &nameserver, "--dns-timeout-seconds", "1"];
+    args.extend_from_slice(flags);
+    let app = spawn_app_with(&args).await;
     let owner = Browser::new(&app);
     let account = owner.sign_up("owner@acme.example").await;
     let added = owner

@@ -43,6 +43,12 @@ pub enum CryptoError {
 
     #[error("The crypto provider is not enabled so encryption and signing methods are disabled")]
     CryptoDisabled,
+
+    /// The signature asks for processing a SAML signature never needs (a reference outside the document, a
+    /// transform other than enveloped-signature and exclusive canonicalisation, several references, a
+    /// manifest); refused before anything is processed.
+    #[error("The signature is refused before verification: {reason}")]
+    DisallowedSignature { reason: String },
 }
 
 /// A certificate encoded in der format.
@@ -84,9 +90,25 @@ pub enum AllowedSignatureAlgorithm {
     EcdsaSha512,
     /// DSA-SHA256
     DsaSha256,
+    /// RSA-SHA1, with SHA-1 digests: deprecated, for legacy identity providers only
+    RsaSha1,
 }
 
 impl AllowedSignatureAlgorithm {
+    /// Every algorithm named here: what a signature may use when the caller gives no list.
+    pub const ALL: [AllowedSignatureAlgorithm; 10] = [
+        Self::RsaSha256,
+        Self::EcdsaSha256,
+        Self::RsaSha224,
+        Self::RsaSha384,
+        Self::RsaSha512,
+        Self::EcdsaSha224,
+        Self::EcdsaSha384,
+        Self::EcdsaSha512,
+        Self::DsaSha256,
+        Self::RsaSha1,
+    ];
+
     /// Returns the SignatureMethod URI as defined in XML Signature specifications.
     pub fn signature_uri(&self) -> &'static str {
         match self {
@@ -99,6 +121,7 @@ impl AllowedSignatureAlgorithm {
             Self::EcdsaSha384 => "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
             Self::EcdsaSha512 => "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
             Self::DsaSha256 => "http://www.w3.org/2009/xmldsig11#dsa-sha256",
+            Self::RsaSha1 => "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
         }
     }
 
@@ -111,6 +134,7 @@ impl AllowedSignatureAlgorithm {
             }
             Self::RsaSha384 | Self::EcdsaSha384 => "http://www.w3.org/2001/04/xmldsig-more#sha384",
             Self::RsaSha512 | Self::EcdsaSha512 => "http://www.w3.org/2001/04/xmlenc#sha512",
+            Self::RsaSha1 => "http://www.w3.org/2000/09/xmldsig#sha1",
         }
     }
 }

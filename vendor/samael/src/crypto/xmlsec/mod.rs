@@ -12,6 +12,7 @@ use openssl::symm::{Cipher, Crypter, Mode};
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 
+mod same_document;
 mod wrapper;
 use wrapper::{VerifiedReference, XmlSecKey, XmlSecKeyFormat, XmlSecSignatureContext};
 
@@ -221,6 +222,7 @@ impl super::CryptoProvider for XmlSec {
 
         let key = XmlSecKey::from_memory(x509_cert_der.der_data(), XmlSecKeyFormat::CertDer)?;
         let mut context = XmlSecSignatureContext::new()?;
+        same_document::restrict(&mut context, None)?;
         context.insert_key(key);
 
         let valid = context.verify_document(&document, id_attribute)?;
@@ -441,6 +443,7 @@ impl XmlSec {
         let mut selections = Vec::new();
 
         for sig_node in &signature_nodes {
+            same_document::check_signature(sig_node)?;
             if let Some(allowed) = allowed_algorithms {
                 if !signature_uses_allowed_algorithm(sig_node, allowed) {
                     return Err(CryptoError::InvalidSignature);
@@ -454,6 +457,7 @@ impl XmlSec {
                 let mut sig_ctx = XmlSecSignatureContext::new_with_flags(
                     wrapper::XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES,
                 )?;
+                same_document::restrict(&mut sig_ctx, allowed_algorithms)?;
 
                 sig_ctx.insert_key(signature_key(key_source)?);
                 verified = sig_ctx.verify_node(sig_node)?;
@@ -1939,6 +1943,96 @@ mod verification_key_tests {
         );
         let (private_key, _) = key_pair("signer");
         assert!(VerificationKey::from_certificate_der(&CertificateDer::from(private_key)).is_err());
+    }
+
+    /// A copy of `document` whose signature refers to `uri` (a URL of a loopback listener, a file) instead of
+    /// its own root.
+    fn referring_to(document: &str, uri: &str) -> String {
+        document.replace(r##"URI="#_doc""##, &format!(r#"URI="{uri}""#))
+    }
+
+    /// A copy of `document` whose first transform is an XPath transform.
+    fn with_xpath_transform(document: &str) -> String {
+        document.replace(
+            r#"<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>"#,
+            r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"><ds:XPath>count(//. | //@*)</ds:XPath></ds:Transform>"#,
+        )
+    }
+
+    fn assert_no_connection(listener: &std::net::TcpListener) {
+        match listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("xmlsec connected to the listener: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn signatures_that_reach_outside_or_transform_are_refused_before_xmlsec_sees_them() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (private_key, cert) = key_pair("signer");
+        let document = signed(&private_key, &cert);
+        let key = VerificationKey::from_certificate_der(&cert).unwrap();
+        let outside = referring_to(
+            &document,
+            &format!("http://{}/x", listener.local_addr().unwrap()),
+        );
+        for hostile in [
+            outside,
+            referring_to(&document, "file:///dev/zero"),
+            referring_to(&document, "#xpointer(/)"),
+            with_xpath_transform(&document),
+        ] {
+            for mode in [
+                ReduceMode::PreDigest,
+                ReduceMode::ValidateAndMarkNoAncestors,
+            ] {
+                let refused = XmlSec::reduce_xml_to_signed_with_keys(&hostile, &[&key], mode, None);
+                assert!(
+                    matches!(refused, Err(CryptoError::DisallowedSignature { .. })),
+                    "{refused:?}"
+                );
+            }
+        }
+        assert_no_connection(&listener);
+    }
+
+    #[test]
+    fn a_restricted_context_alone_follows_no_outside_reference_and_runs_no_other_transform() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (private_key, cert) = key_pair("signer");
+        let document = signed(&private_key, &cert);
+        let outside = referring_to(
+            &document,
+            &format!("http://{}/x", listener.local_addr().unwrap()),
+        );
+        for hostile in [outside, with_xpath_transform(&document)] {
+            // The document check is skipped on purpose: the context must hold on its own.
+            let parsed = XmlParser::default().parse_string(&hostile).unwrap();
+            let signature = find_signature_nodes(&parsed.get_root_element().unwrap()).remove(0);
+            let mut context = XmlSecSignatureContext::new().unwrap();
+            same_document::restrict(&mut context, None).unwrap();
+            let key = VerificationKey::from_certificate_der(&cert).unwrap();
+            context.insert_key(key.signature_key().unwrap());
+            assert!(!matches!(context.verify_node(&signature), Ok(true)));
+        }
+        assert_no_connection(&listener);
+    }
+
+    #[test]
+    fn the_saml_signature_shape_still_verifies_in_every_mode() {
+        let (private_key, cert) = key_pair("signer");
+        let document = signed(&private_key, &cert);
+        let key = VerificationKey::from_certificate_der(&cert).unwrap();
+        for mode in [
+            ReduceMode::PreDigest,
+            ReduceMode::ValidateAndMark,
+            ReduceMode::ValidateAndMarkNoAncestors,
+        ] {
+            assert!(XmlSec::reduce_xml_to_signed_with_keys(&document, &[&key], mode, None).is_ok());
+        }
+        assert!(XmlSec::verify_signed_xml(&document, &cert, Some("ID")).is_ok());
     }
 
     #[test]

@@ -43,6 +43,43 @@ impl XmlSecSignatureContext {
         Ok(ctx)
     }
 
+    /// Lets the context follow only empty and same-document (`#id`) Reference URIs, never a file or network
+    /// URI, and ignore `<ds:Manifest>`s.
+    pub fn allow_only_same_document_references(&mut self) {
+        unsafe {
+            let ctx = self.ctx.as_mut();
+            ctx.enabledReferenceUris = bindings::xmlSecTransformUriTypeEmpty
+                | bindings::xmlSecTransformUriTypeSameDocument;
+            ctx.flags |= bindings::XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
+        }
+    }
+
+    /// Enables the algorithm `href` for `<ds:SignedInfo>` (canonicalisation and signature methods). Once one is
+    /// enabled, xmlsec refuses every algorithm that is not. An algorithm xmlsec does not know is left out.
+    pub fn enable_signature_transform(&mut self, href: &str) -> XmlSecResult<()> {
+        let Some(id) = transform_by_href(href)? else {
+            return Ok(());
+        };
+        let rc = unsafe { bindings::xmlSecDSigCtxEnableSignatureTransform(self.ctx.as_ptr(), id) };
+        if rc < 0 {
+            return Err(XmlSecError::ContextInitError);
+        }
+        Ok(())
+    }
+
+    /// Enables the algorithm `href` for every `<ds:Reference>` (its transforms and digest method). Once one is
+    /// enabled, xmlsec refuses every algorithm that is not. An algorithm xmlsec does not know is left out.
+    pub fn enable_reference_transform(&mut self, href: &str) -> XmlSecResult<()> {
+        let Some(id) = transform_by_href(href)? else {
+            return Ok(());
+        };
+        let rc = unsafe { bindings::xmlSecDSigCtxEnableReferenceTransform(self.ctx.as_ptr(), id) };
+        if rc < 0 {
+            return Err(XmlSecError::ContextInitError);
+        }
+        Ok(())
+    }
+
     /// Retrieves the verified references from `<ds:SignedInfo>`.
     pub fn get_verified_references(&self) -> XmlSecResult<Vec<VerifiedReference>> {
         let mut result = Vec::new();
@@ -213,6 +250,19 @@ impl XmlSecSignatureContext {
         let node_ptr = sig_node.node_ptr();
         self.verify_node_raw(node_ptr as *mut bindings::xmlNode)
     }
+}
+
+/// xmlsec's transform (or digest, signature, canonicalisation method) for the algorithm URI `href`, if it has one.
+fn transform_by_href(href: &str) -> XmlSecResult<Option<bindings::xmlSecTransformId>> {
+    let href = std::ffi::CString::new(href).map_err(|_| XmlSecError::InvalidInputString)?;
+    let id = unsafe {
+        bindings::xmlSecTransformIdListFindByHref(
+            bindings::xmlSecTransformIdsGet(),
+            href.as_ptr() as *const c_uchar,
+            bindings::xmlSecTransformUsageAny,
+        )
+    };
+    Ok((!id.is_null()).then_some(id))
 }
 
 fn predigest_xml_from_raw_buffer(

@@ -1,0 +1,227 @@
+//! What a stranger's posts to the public SAML endpoints can make the server do: fetch nothing, keep no body of a
+//! message whose signature did not verify, and past a limit not even check; a body larger than any SAML message
+//! is refused at the door; and an SSO sign-in never replaces another user's session without asking.
+
+use crate::sso_sign_in::{World, answer, post_to_acs, start, world, world_with};
+use crate::support::Browser;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use std::net::TcpListener;
+
+/// A loopback listener that must never see a connection.
+struct Tripwire(TcpListener);
+
+impl Tripwire {
+    fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Self(listener)
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/x", self.0.local_addr().unwrap())
+    }
+
+    fn assert_untouched(&self) {
+        match self.0.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("the server connected to an outside address: {other:?}"),
+        }
+    }
+}
+
+/// `encoded` (a Base64 SAML message) with its signature's Reference pointing at `uri`.
+fn referring_to(encoded: &str, uri: &str) -> String {
+    let xml = String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap();
+    let start = xml.find("URI=\"#").unwrap() + "URI=\"".len();
+    let end = start + xml[start..].find('"').unwrap();
+    STANDARD.encode(format!("{}{uri}{}", &xml[..start], &xml[end..]))
+}
+
+async fn events(w: &World) -> Vec<serde_json::Value> {
+    let events = w.owner.call_ok("/api/sso/events", &[("account_id", &w.account)]).await;
+    events.as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn signatures_reaching_outside_make_the_acs_and_slo_fetch_nothing() {
+    let w = world().await;
+    let tripwire = Tripwire::new();
+    let user = Browser::new(&w.app);
+    let relay_state = start(&w, &user).await;
+    let hostile = referring_to(&answer(&w, &relay_state, "ada@acme.example"), &tripwire.url());
+    let refused = post_to_acs(&w, &user, &hostile, &relay_state).await;
+    assert_eq!(refused.status(), 403);
+
+    let logout = format!(
+        r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_l1" Version="2.0" IssueInstant="{}"><saml:Issuer>{}</saml:Issuer>{}<saml:NameID>ada@acme.example</saml:NameID></samlp:LogoutRequest>"#,
+        chrono::Utc::now().to_rfc3339(),
+        test_idp::IDP,
+        test_idp::signature_template("_l1", false, None).replace("#_l1", &tripwire.url()),
+    );
+    let slo = user
+        .client
+        .post(format!("{}/saml/{}/slo", w.app.address, w.connection))
+        .form(&[("SAMLRequest", STANDARD.encode(logout))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slo.status(), 400);
+    tripwire.assert_untouched();
+
+    let events = events(&w).await;
+    let acs_event = events
+        .iter()
+        .find(|e| {
+            e["reason"]
+                .as_str()
+                .unwrap()
+                .contains("refers to something outside the message")
+        })
+        .expect("the ACS refusal says why");
+    assert!(acs_event["raw_response_url"].is_null(), "{acs_event}");
+    assert!(
+        events.iter().any(|e| e["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("LogoutRequest refused: the signature refers")),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn junk_keeps_no_body_and_past_the_limit_is_refused_unchecked_with_one_summary() {
+    let w = world_with(&["--sso-refusals-per-client", "5"]).await;
+    let stranger = Browser::new(&w.app);
+    let junk = STANDARD.encode(format!("<samlp:Response>{}", "x".repeat(150_000)));
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(post_to_acs(&w, &stranger, &junk, "").await.status().as_u16());
+    }
+    assert_eq!(statuses[..5], [403; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+
+    let events = events(&w).await;
+    assert_eq!(events.len(), 6, "five refusals and one summary: {events:?}");
+    assert!(events.iter().all(|e| e["raw_response_url"].is_null()), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["reason"].as_str().unwrap().chars().count() <= 501)
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["reason"].as_str().unwrap().contains("were refused within a minute"))
+            .count(),
+        1
+    );
+
+    // A real user from another address is still checked and signed in.
+    let user = Browser::new(&w.app);
+    let relay_state = start(&w, &user).await;
+    let signed_in = user
+        .client
+        .post(format!("{}/saml/{}/acs", w.app.address, w.connection))
+        .header("x-forwarded-for", "198.51.100.9")
+        .form(&[
+            ("SAMLResponse", answer(&w, &relay_state, "ada@acme.example").as_str()),
+            ("RelayState", relay_state.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // Without --trust-forwarded-for the header is ignored: the same loopback address is still limited.
+    assert_eq!(signed_in.status(), 429);
+}
+
+#[tokio::test]
+async fn a_body_larger_than_any_saml_message_is_refused_at_the_door() {
+    let w = world_with(&["--saml-max-body-bytes", "65536"]).await;
+    let stranger = Browser::new(&w.app);
+    let large = "A".repeat(100_000);
+    assert_eq!(post_to_acs(&w, &stranger, &large, "").await.status(), 413);
+    assert!(events(&w).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_sso_sign_in_asks_before_replacing_another_users_session() {
+    let w = world().await;
+    // The owner's browser, signed in as the owner, completes someone else's IdP sign-in.
+    let relay_state = start(&w, &w.owner).await;
+    let arrived = post_to_acs(
+        &w,
+        &w.owner,
+        &answer(&w, &relay_state, "ada@acme.example"),
+        &relay_state,
+    )
+    .await;
+    assert_eq!(arrived.status(), 200);
+    let cookies: Vec<String> = arrived
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !cookies.iter().any(|c| c.starts_with("gatehouse_session=")),
+        "{cookies:?}"
+    );
+    let page = arrived.text().await.unwrap();
+    assert!(
+        page.contains("owner@acme.example") && page.contains("ada@acme.example"),
+        "{page}"
+    );
+
+    // Staying keeps the owner signed in.
+    let stay = w
+        .owner
+        .client
+        .post(format!("{}/sso/switch", w.app.address))
+        .form(&[("choice", "stay"), ("next", "/accounts/x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stay.status(), 303);
+    let overview = w
+        .owner
+        .call_ok("/api/accounts/overview", &[("account_id", &w.account)])
+        .await;
+    assert_eq!(overview["role"], "Owner", "{overview}");
+
+    // Continuing switches to the new user; the old session ends.
+    let relay_state = start(&w, &w.owner).await;
+    post_to_acs(
+        &w,
+        &w.owner,
+        &answer(&w, &relay_state, "ada@acme.example"),
+        &relay_state,
+    )
+    .await;
+    let switched = w
+        .owner
+        .client
+        .post(format!("{}/sso/switch", w.app.address))
+        .form(&[("choice", "switch"), ("next", "/accounts/x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), 303);
+    assert_eq!(switched.headers()["location"], "/accounts/x");
+    let overview = w
+        .owner
+        .call_ok("/api/accounts/overview", &[("account_id", &w.account)])
+        .await;
+    assert_eq!(overview["role"], "No access", "now signed in as ada: {overview}");
+
+    // The choice is single-use.
+    let again = w
+        .owner
+        .client
+        .post(format!("{}/sso/switch", w.app.address))
+        .form(&[("choice", "switch"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+}
