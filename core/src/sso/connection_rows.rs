@@ -8,7 +8,7 @@ use super::options::{AuthnContext, ConnectionOptions, EmailSource, RequestBindin
 use super::role_mapping::{RoleMapping, RoleMappings};
 use super::sp_keys::{KeyState, PrivateKeyPem, SpKey};
 use crate::ids::{AccountId, ConnectionId};
-use crate::store::{ConnectionRow, MappingRow, OptionsRow, RefreshRow, SpKeyRow, StoreError};
+use crate::store::{ConnectionRow, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SpKeyRow, StoreError};
 use crate::tenancy::Role;
 
 pub(super) fn row_of(account: AccountId, c: &Connection) -> ConnectionRow {
@@ -48,6 +48,23 @@ pub(super) fn row_of(account: AccountId, c: &Connection) -> ConnectionRow {
         monitor_metadata: c.origin.monitor,
         metadata_signing_certificate: c.origin.signing_certificate.as_ref().map(Certificate::to_base64),
         metadata_refresh_due_at: c.origin.refresh_due_at,
+    }
+}
+
+/// The values a metadata refresh saves: the IdP's alone.
+pub(super) fn refreshed_row_of(idp: &IdpSettings, metadata_xml: String) -> RefreshedIdpRow {
+    RefreshedIdpRow {
+        idp_entity_id: idp.entity_id.clone(),
+        sso_endpoints: idp
+            .sso_endpoints
+            .iter()
+            .map(|e| (e.binding.clone(), e.location.to_string()))
+            .collect(),
+        slo_url: idp.slo.as_ref().map(|e| e.location.to_string()),
+        slo_binding: idp.slo.as_ref().map(|e| e.binding.clone()),
+        certificates: idp.certificates.iter().map(Certificate::to_base64).collect(),
+        name_id_formats: idp.name_id_formats.clone(),
+        metadata_xml,
     }
 }
 

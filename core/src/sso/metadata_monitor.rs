@@ -5,12 +5,12 @@ use super::connection::{
     Connection, ConnectionError, ConnectionService, IdpSettings, MetadataOrigin, MetadataRefresh, RefreshOutcome,
     Source, checked_label, read_document, signing_certificate,
 };
-use super::connection_rows::row_of;
+use super::connection_rows::refreshed_row_of;
 use super::metadata_fetch::parse_url;
 use crate::audit;
 use crate::auth::Caller;
 use crate::ids::{AccountId, ConnectionId};
-use crate::store::{AuditRow, RefreshRow};
+use crate::store::{AuditRow, RefreshRow, RefreshedIdpRow};
 use crate::tenancy::Permission;
 use chrono::{DateTime, Duration, Utc};
 
@@ -153,7 +153,8 @@ impl ConnectionService {
     }
 
     /// One fetch and its recorded result. Only a document that passes every check and still describes the same
-    /// IdP replaces the saved settings; anything else is recorded as a failure and changes nothing.
+    /// IdP replaces the saved IdP values; anything else is recorded as a failure and changes nothing. The rest of
+    /// the connection (name, options, monitoring) is never written: its owner may change it during the download.
     async fn refresh(
         &self,
         account: AccountId,
@@ -162,7 +163,7 @@ impl ConnectionService {
         now: DateTime<Utc>,
     ) -> Result<MetadataRefresh, ConnectionError> {
         let fetched = self.fetch_settings(&connection).await;
-        let mut update: Option<(Connection, AuditRow)> = None;
+        let mut update: Option<(RefreshedIdpRow, AuditRow)> = None;
         let (outcome, detail) = match fetched {
             Err(e) => (
                 RefreshOutcome::Failed,
@@ -192,17 +193,7 @@ impl ConnectionService {
                         "Metadata refreshed",
                         format!("{}: {detail}", connection.label),
                     );
-                    // Should the chosen binding disappear, the row keeps the IdP's preferred one.
-                    let updated = Connection {
-                        idp,
-                        origin: MetadataOrigin {
-                            xml: Some(xml),
-                            ..connection.origin.clone()
-                        },
-                        updated_at: now,
-                        ..connection.clone()
-                    };
-                    update = Some((updated, entry));
+                    update = Some((refreshed_row_of(&idp, xml), entry));
                     (RefreshOutcome::Updated, format!("Updated: {detail}."))
                 }
             }
@@ -220,12 +211,13 @@ impl ConnectionService {
             outcome: outcome.as_str().to_owned(),
             detail: detail.clone(),
         };
-        let updated_row = update.as_ref().map(|(c, entry)| (row_of(account, c), entry));
+        let url = connection.origin.url.as_ref().ok_or(ConnectionError::NotMonitorable)?;
         self.store
             .record_metadata_refresh(
                 &record,
+                url.as_str(),
                 next_due,
-                updated_row.as_ref().map(|(row, entry)| (row, *entry)),
+                update.as_ref().map(|(idp, entry)| (idp, entry)),
             )
             .await?;
         Ok(MetadataRefresh {

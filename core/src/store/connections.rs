@@ -68,6 +68,22 @@ pub struct SpKeyRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// The IdP's own values from a newer version of its metadata: all a refresh writes. The connection's name,
+/// options, source, URL and monitoring are its owner's, who may change them while a download runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshedIdpRow {
+    /// The IdP the document was read for; a connection that no longer names it takes nothing.
+    pub idp_entity_id: String,
+    /// Every SSO endpoint the IdP offers, as `(binding, location)`, preferred first; never empty.
+    pub sso_endpoints: Vec<(String, String)>,
+    pub slo_url: Option<String>,
+    pub slo_binding: Option<String>,
+    /// Base64 DER.
+    pub certificates: Vec<String>,
+    pub name_id_formats: Vec<String>,
+    pub metadata_xml: String,
+}
+
 /// One fetch of a monitored metadata URL and what came of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefreshRow {
@@ -198,6 +214,52 @@ async fn write_settings(db: &impl ConnectionTrait, row: &ConnectionRow) -> Resul
     model.created_at = sea_orm::ActiveValue::NotSet;
     sso_connection::Entity::update(model).exec(db).await?;
     Ok(())
+}
+
+/// Writes a refreshed IdP's values in one UPDATE; `false` when the connection no longer names that IdP. The
+/// owner's choice of binding is read by the same statement, so a choice saved during the download stands; only
+/// a binding the IdP no longer offers gives way to the IdP's preferred one.
+async fn write_refreshed_idp(
+    db: &impl ConnectionTrait,
+    id: ConnectionId,
+    idp: &RefreshedIdpRow,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    use sso_connection::Column;
+    let ((preferred_binding, preferred_url), others) =
+        idp.sso_endpoints.split_first().expect("an IdP offers an SSO endpoint");
+    let offered = idp.sso_endpoints.iter().map(|(binding, _)| binding.clone());
+    let binding = Expr::case(Column::SsoBinding.is_in(offered), Expr::col(Column::SsoBinding))
+        .finally(Expr::val(preferred_binding.clone()));
+    let url = others
+        .iter()
+        .fold(Expr::val(preferred_url.clone()), |otherwise, (binding, url)| {
+            Expr::case(Column::SsoBinding.eq(binding.clone()), Expr::val(url.clone()))
+                .finally(otherwise)
+                .into()
+        });
+    let endpoints = idp
+        .sso_endpoints
+        .iter()
+        .map(|(binding, url)| format!("{binding} {url}"));
+    let result = sso_connection::Entity::update_many()
+        .col_expr(Column::SsoUrl, url)
+        .col_expr(Column::SsoBinding, binding.into())
+        .col_expr(
+            Column::SsoEndpoints,
+            Expr::value(endpoints.collect::<Vec<_>>().join("\n")),
+        )
+        .col_expr(Column::SloUrl, Expr::value(idp.slo_url.clone()))
+        .col_expr(Column::SloBinding, Expr::value(idp.slo_binding.clone()))
+        .col_expr(Column::Certificates, Expr::value(idp.certificates.join("\n")))
+        .col_expr(Column::NameIdFormats, Expr::value(idp.name_id_formats.join("\n")))
+        .col_expr(Column::MetadataXml, Expr::value(idp.metadata_xml.clone()))
+        .col_expr(Column::UpdatedAt, Expr::value(at))
+        .filter(Column::Id.eq(id.as_uuid()))
+        .filter(Column::IdpEntityId.eq(idp.idp_entity_id.clone()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 /// Whether the account has this connection, read inside the caller's transaction.
@@ -412,27 +474,32 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    /// Records one refresh and when the next is due; with `updated`, also saves the connection's new settings
-    /// and the audit entry; all in one transaction. Only the newest [`KEPT_REFRESHES`] results are kept.
+    /// Records one refresh of the document at `metadata_url` and when the next is due; with `updated`, also
+    /// saves the IdP's new values (nothing else of the connection) and the audit entry; all in one transaction.
+    /// A connection removed, or given another URL or IdP, while the document was fetched records nothing. Only
+    /// the newest [`KEPT_REFRESHES`] results are kept.
     pub async fn record_metadata_refresh(
         &self,
         refresh: &RefreshRow,
+        metadata_url: &str,
         next_due: DateTime<Utc>,
-        updated: Option<(&ConnectionRow, &AuditRow)>,
+        updated: Option<(&RefreshedIdpRow, &AuditRow)>,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
-        if let Some((row, audit)) = updated {
-            write_settings(&txn, row).await?;
-            insert_audit(&txn, audit).await?;
-        }
         let found = sso_connection::Entity::update_many()
             .col_expr(sso_connection::Column::MetadataRefreshDueAt, Expr::value(next_due))
             .filter(sso_connection::Column::Id.eq(refresh.connection_id.as_uuid()))
+            .filter(sso_connection::Column::MetadataUrl.eq(metadata_url))
             .exec(&txn)
             .await?;
         if found.rows_affected == 0 {
-            // Removed while it was being fetched.
             return Ok(());
+        }
+        if let Some((idp, audit)) = updated {
+            if !write_refreshed_idp(&txn, refresh.connection_id, idp, refresh.at).await? {
+                return Ok(());
+            }
+            insert_audit(&txn, audit).await?;
         }
         metadata_refresh::Entity::insert(metadata_refresh::ActiveModel {
             id: Set(uuid::Uuid::new_v4()),

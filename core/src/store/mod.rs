@@ -11,7 +11,7 @@ mod sso_tests;
 mod users;
 
 pub use accounts::InvitationRow;
-pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, SpKeyRow};
+pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SpKeyRow};
 pub use domains::DomainRow;
 pub use logout::LogoutRequestRow;
 pub use policy::{AuditRow, PolicyRow};

@@ -8,14 +8,17 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::Duration;
+use gatehouse_core::sso::metadata::HTTP_POST;
 use gatehouse_core::sso::metadata_monitor::MONITOR_ACTOR;
 use gatehouse_core::sso::metadata_signature::SignatureError;
 use gatehouse_core::sso::{
-    Certificate, Connection, ConnectionError, FetchError, FetchPolicy, RefreshOutcome, RefreshReport, Source, UrlImport,
+    Certificate, Connection, ConnectionError, ConnectionOptions, FetchError, FetchPolicy, OptionsForm, RefreshOutcome,
+    RefreshReport, RequestBinding, Source, UrlImport,
 };
 use gatehouse_core::store::KEPT_REFRESHES;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
 
 fn first_certificate(document: &[u8]) -> Certificate {
     let text = String::from_utf8_lossy(document);
@@ -41,8 +44,15 @@ fn okta_with_next_certificate() -> (Vec<u8>, Certificate) {
 struct Served {
     answer: Arc<Mutex<(StatusCode, Vec<u8>)>>,
     delay: Arc<Mutex<std::time::Duration>>,
+    hold: Arc<Mutex<Option<Hold>>>,
     requests: Arc<AtomicUsize>,
     server: Arc<Mutex<Option<tokio::task::AbortHandle>>>,
+}
+
+/// The next request is answered only once the test lets it go.
+struct Hold {
+    arrived: oneshot::Sender<()>,
+    release: oneshot::Receiver<()>,
 }
 
 impl Served {
@@ -52,6 +62,18 @@ impl Served {
 
     fn answer_after(&self, delay: std::time::Duration) {
         *self.delay.lock().unwrap() = delay;
+    }
+
+    /// Holds the next request's answer: the first channel says that the request arrived, sending on the second
+    /// lets the answer go.
+    fn hold_next(&self) -> (oneshot::Receiver<()>, oneshot::Sender<()>) {
+        let (arrived, arrival) = oneshot::channel();
+        let (release, released) = oneshot::channel();
+        *self.hold.lock().unwrap() = Some(Hold {
+            arrived,
+            release: released,
+        });
+        (arrival, release)
     }
 
     /// Shuts the server down: its port refuses connections from then on, as an IdP that is down does.
@@ -68,6 +90,11 @@ impl Served {
 
 async fn metadata(State(served): State<Served>) -> Response {
     served.requests.fetch_add(1, Ordering::SeqCst);
+    let hold = served.hold.lock().unwrap().take();
+    if let Some(hold) = hold {
+        hold.arrived.send(()).unwrap();
+        hold.release.await.unwrap();
+    }
     let delay = *served.delay.lock().unwrap();
     tokio::time::sleep(delay).await;
     let (status, body) = served.answer.lock().unwrap().clone();
@@ -80,6 +107,7 @@ async fn metadata_server(body: Vec<u8>) -> (String, Served) {
     let served = Served {
         answer: Arc::new(Mutex::new((StatusCode::OK, body))),
         delay: Arc::default(),
+        hold: Arc::default(),
         requests: Arc::new(AtomicUsize::new(0)),
         server: Arc::default(),
     };
@@ -250,6 +278,84 @@ async fn a_monitored_url_picks_up_new_certificates_and_never_applies_a_broken_do
         connections.set_monitoring(&owner, account, manual.id, true, at).await,
         Err(ConnectionError::NotMonitorable)
     ));
+}
+
+#[tokio::test]
+async fn a_refresh_keeps_the_options_the_owner_changed_while_it_downloaded() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections();
+    let (base, served) = metadata_server(fixture("okta.metadata.xml")).await;
+    let url = format!("{base}/metadata");
+    let created = connections
+        .import_metadata_url(&owner, account, &url_import(&url, true), None, t0())
+        .await
+        .unwrap();
+    let (with_next, next) = okta_with_next_certificate();
+    served.set(StatusCode::OK, with_next);
+    let (arrived, release) = served.hold_next();
+
+    // Every option differs from the defaults the refresh read before its download.
+    let changed = OptionsForm {
+        allow_idp_initiated: true,
+        sign_authn_requests: false,
+        binding: "post",
+        authn_context: "password_protected_transport",
+        email_source: "attribute",
+        email_attribute: "mail",
+        allow_sha1: true,
+        clock_skew_seconds: "300",
+    };
+    let at = t0() + Duration::hours(13);
+    let (report, options) = tokio::join!(connections.refresh_due_metadata(at), async {
+        arrived.await.unwrap();
+        let options = connections
+            .save_options(&owner, account, created.id, &changed, at)
+            .await
+            .unwrap();
+        connections
+            .set_monitoring(&owner, account, created.id, false, at)
+            .await
+            .unwrap();
+        release.send(()).unwrap();
+        options
+    });
+    assert_eq!(report.unwrap().updated, 1);
+
+    let after = connections.list(&owner, account).await.unwrap().remove(0);
+    assert!(
+        after.idp.certificates.contains(&next),
+        "the IdP's new certificate is saved"
+    );
+    assert_eq!(after.options, options, "the owner's options are kept");
+    assert_eq!(after.sso_endpoint().binding, HTTP_POST);
+    assert!(!after.origin.monitor, "monitoring stays off");
+    assert_eq!(after.label, created.label);
+
+    // Only an IdP that stops offering the chosen binding moves the connection to the one it still offers.
+    let okta = String::from_utf8(fixture("okta.metadata.xml")).unwrap();
+    let post = okta
+        .find(&format!("<md:SingleSignOnService Binding=\"{HTTP_POST}\""))
+        .unwrap();
+    let end = post + okta[post..].find("/>").unwrap() + "/>".len();
+    served.set(
+        StatusCode::OK,
+        format!("{}{}", &okta[..post], &okta[end..]).into_bytes(),
+    );
+    let refreshed = connections
+        .refresh_metadata_now(&owner, account, created.id, at)
+        .await
+        .unwrap();
+    assert_eq!(refreshed.outcome, RefreshOutcome::Updated);
+    let after = connections.list(&owner, account).await.unwrap().remove(0);
+    assert_eq!(after.idp.sso_endpoints.len(), 1);
+    assert_eq!(
+        after.options,
+        ConnectionOptions {
+            binding: RequestBinding::Redirect,
+            ..options
+        }
+    );
 }
 
 #[tokio::test]
