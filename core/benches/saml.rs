@@ -4,6 +4,9 @@
 //! (DEFLATE, Base64, RSA-SHA256). Beside each response check, samael's own `parse_xml_response` on the same
 //! document, measured in the same run, is the baseline.
 //!
+//! A third group prices the shapes a stranger can post with no key at all (many references, XPath and XSLT
+//! transforms, thousands of transforms, attributes, nesting or elements) against a normal response.
+//!
 //! `cargo bench -p gatehouse-core --bench saml`. Responses come from the test IdP (`testkit/idp`), signed once
 //! before measuring; criterion reports the time per call, and after each plain response a line gives the ratio
 //! of our check's time to samael's, the two measured in alternating batches.
@@ -161,6 +164,120 @@ fn interleaved_ratio<A, B>(mut ours: impl FnMut() -> A, mut baseline: impl FnMut
     ours_total.as_secs_f64() / baseline_total.as_secs_f64()
 }
 
+/// A Response-signed Entra-shaped response with `from` replaced by `to`: one of the shapes a stranger can post
+/// without any key, since references and transforms would be processed before the signature value is checked.
+fn hostile(base: &str, from: &str, to: &str) -> String {
+    assert!(base.contains(from), "{from}");
+    base.replacen(from, to, 1)
+}
+
+/// What each hostile shape costs to refuse, next to checking a normal response: none may cost more than about
+/// ten times a normal check.
+fn hostile_messages(c: &mut Criterion) {
+    let now = Utc::now();
+    let certificates = vec![idp().certificate.clone()];
+    let expected = Expectations {
+        idp_entity_id: IDP,
+        certificates: &certificates,
+        sp_keys: sp_keys(),
+        sp_entity_id: SP,
+        acs_url: ACS,
+        request_id: Some(REQUEST),
+        allow_unsolicited: false,
+        allow_sha1: false,
+        clock_skew: Duration::minutes(3),
+        now,
+    };
+    let normal = build(&Spec {
+        signed: Signed::Response,
+        groups: group_ids(2),
+        attributes: entra_claims(),
+        not_before: now - Duration::minutes(1),
+        not_on_or_after: now + Duration::hours(1),
+        confirmation_until: Some(now + Duration::hours(1)),
+        ..Spec::default()
+    });
+    assert!(validate_response(normal.as_bytes(), &expected).is_ok());
+    let reference = r##"<ds:Reference URI="#_response-1">"##;
+    let transforms = "<ds:Transforms>";
+    let reference_copy = &normal[normal.find(reference).unwrap()..normal.find("</ds:Reference>").unwrap() + 15];
+    let xpath = r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"><ds:XPath>count(//. | //@* | //namespace::*)</ds:XPath></ds:Transform>"#;
+    let xslt = r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116"><xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"><xsl:template match="/"><xsl:call-template name="t"><xsl:with-param name="n" select="20"/></xsl:call-template></xsl:template><xsl:template name="t"><xsl:param name="n"/><xsl:if test="$n &gt; 0"><xsl:call-template name="t"><xsl:with-param name="n" select="$n - 1"/></xsl:call-template><xsl:call-template name="t"><xsl:with-param name="n" select="$n - 1"/></xsl:call-template></xsl:if></xsl:template></xsl:stylesheet></ds:Transform>"#;
+    let c14n = r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#;
+    let many_attributes: String = (0..20_000).map(|i| format!(" a{i}=\"\"")).collect();
+    let cases = [
+        (
+            "500 References",
+            hostile(
+                &normal,
+                reference,
+                &format!("{}{reference}", reference_copy.repeat(499)),
+            ),
+        ),
+        (
+            "an XPath transform over the whole document",
+            hostile(&normal, transforms, &format!("{transforms}{xpath}")),
+        ),
+        (
+            "an XSLT transform with 2^20 template calls",
+            hostile(&normal, transforms, &format!("{transforms}{xslt}")),
+        ),
+        (
+            "3,000 exclusive c14n transforms",
+            hostile(&normal, transforms, &format!("{transforms}{}", c14n.repeat(3000))),
+        ),
+        (
+            "20,000 attributes on one element",
+            hostile(&normal, "<samlp:Status>", &format!("<samlp:Status{many_attributes}>")),
+        ),
+        (
+            "elements nested 20,000 deep",
+            hostile(
+                &normal,
+                "<samlp:Status>",
+                &format!("{}<samlp:Status>", "<x>".repeat(20_000)),
+            )
+            .replacen(
+                "</samlp:Status>",
+                &format!("</samlp:Status>{}", "</x>".repeat(20_000)),
+                1,
+            ),
+        ),
+        (
+            "60,000 sibling elements",
+            hostile(
+                &normal,
+                "<samlp:Status>",
+                &format!("{}<samlp:Status>", "<x/>".repeat(60_000)),
+            ),
+        ),
+    ];
+    let mut group = c.benchmark_group("hostile messages, refused");
+    group.bench_function("normal response, accepted", |b| {
+        b.iter(|| validate_response(black_box(normal.as_bytes()), &expected).unwrap())
+    });
+    for (name, xml) in &cases {
+        assert!(
+            validate_response(xml.as_bytes(), &expected).is_err(),
+            "{name} is refused"
+        );
+        group.bench_function(*name, |b| {
+            b.iter(|| validate_response(black_box(xml.as_bytes()), &expected).unwrap_err())
+        });
+    }
+    group.finish();
+    for (name, xml) in &cases {
+        let ratio = interleaved_ratio(
+            || validate_response(black_box(xml.as_bytes()), &expected).unwrap_err(),
+            || validate_response(black_box(normal.as_bytes()), &expected).unwrap(),
+        );
+        println!(
+            "{name} ({} bytes): refusing it / checking a normal response = {ratio:.2}",
+            xml.len()
+        );
+    }
+}
+
 fn request_signing(c: &mut Criterion) {
     let key = SpKey::generate(ConnectionId::new(), "sso.example.com", KeyState::Active, Utc::now()).unwrap();
     let signing = key.signing_key();
@@ -180,5 +297,5 @@ fn request_signing(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, response_checks, request_signing);
+criterion_group!(benches, response_checks, hostile_messages, request_signing);
 criterion_main!(benches);
