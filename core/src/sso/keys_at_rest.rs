@@ -6,7 +6,7 @@
 //! no RustCrypto AEAD crate.
 
 use crate::ids::ConnectionId;
-use crate::store::{SpKeyRow, Store, StoreError};
+use crate::store::{Store, StoreError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openssl::error::ErrorStack;
@@ -159,21 +159,15 @@ pub(super) fn check_sealed_with(
     key_encryption: &KeyEncryptionKey,
 ) -> Result<(), KeyAtRestError> {
     if stored.starts_with(&key_encryption.prefix()) {
-        Ok(())
-    } else {
-        Err(not_sealed_with(stored, row, key_encryption))
+        return Ok(());
     }
-}
-
-/// Why a stored value not sealed with `key_encryption` does not open with it.
-fn not_sealed_with(stored: &str, row: KeyRow, key_encryption: &KeyEncryptionKey) -> KeyAtRestError {
     match sealed_with(stored) {
-        Some(stored) => KeyAtRestError::OtherKey {
+        Some(stored) => Err(KeyAtRestError::OtherKey {
             key: row.key,
             stored: stored.to_owned(),
             configured: key_encryption.id.clone(),
-        },
-        None => KeyAtRestError::UnknownFormat(row.key),
+        }),
+        None => Err(KeyAtRestError::UnknownFormat(row.key)),
     }
 }
 
@@ -205,28 +199,12 @@ fn sealed_with(stored: &str) -> Option<&str> {
     rest.split_once(':').map(|(id, _)| id)
 }
 
-fn row_of(row: &SpKeyRow) -> KeyRow {
-    KeyRow {
-        connection: row.connection_id,
-        key: row.id,
-    }
-}
-
 /// Seals every SP private key still stored as plain PEM (written before keys were sealed) with `key_encryption`,
 /// in one transaction, and answers how many. Refuses, changing nothing, when a stored key was sealed with another
 /// key-encryption key: then Gatehouse was started with the wrong key. Run at every start; once every key is
 /// sealed with this key it reads no row.
 pub async fn seal_stored_keys(store: &Store, key_encryption: &KeyEncryptionKey) -> Result<usize, KeyAtRestError> {
-    store
-        .rewrite_sp_private_keys(&key_encryption.prefix(), |row| {
-            let stored = &row.sealed_private_key;
-            if stored.starts_with(PLAIN_PEM) {
-                seal(stored.as_bytes(), row_of(row), key_encryption)
-            } else {
-                Err(not_sealed_with(stored, row_of(row), key_encryption))
-            }
-        })
-        .await
+    reseal(store, key_encryption, key_encryption).await
 }
 
 /// Re-seals every stored SP private key from `old` to `new` in one transaction, and answers how many: either all
@@ -240,13 +218,23 @@ pub async fn rotate_key_encryption_key(
     if old.id == new.id {
         return Err(KeyAtRestError::SameKey(new.id.clone()));
     }
+    reseal(store, old, new).await
+}
+
+/// Seals with `new` every stored key not sealed with it yet: a plain PEM as it is, any other value opened with
+/// `old` (which refuses a value sealed with a third key).
+async fn reseal(store: &Store, old: &KeyEncryptionKey, new: &KeyEncryptionKey) -> Result<usize, KeyAtRestError> {
     store
         .rewrite_sp_private_keys(&new.prefix(), |row| {
             let stored = &row.sealed_private_key;
+            let key_row = KeyRow {
+                connection: row.connection_id,
+                key: row.id,
+            };
             if stored.starts_with(PLAIN_PEM) {
-                seal(stored.as_bytes(), row_of(row), new)
+                seal(stored.as_bytes(), key_row, new)
             } else {
-                seal(&open(stored, row_of(row), old)?, row_of(row), new)
+                seal(&open(stored, key_row, old)?, key_row, new)
             }
         })
         .await
