@@ -147,6 +147,27 @@ test('an employee signs in through the company IdP, gets the mapped role, and lo
   await expect(page.locator('#audit-log')).toContainText('Admin → Viewer');
 });
 
+test('an SSO sign-in in a browser signed in as someone else asks before switching users', async ({ page }) => {
+  const { accountId, domain, signOnUrl } = await connectTestIdp(page);
+  const erin = `erin@${domain}`;
+  await idpUser(erin, { groups: ['everyone', 'engineering'] });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+
+  // The owner's own browser follows a sign-on link and completes Erin's sign-in at the IdP.
+  await page.goto(signOnUrl);
+  await signInAtIdp(page, erin);
+  await expect(page.getByRole('heading', { level: 2 })).toHaveText('Switch to another user?');
+  await expect(page.locator('main')).toContainText(erin);
+  await screenshot(page, 'sso-switch-user');
+
+  await page.getByRole('button', { name: `Continue as ${erin}` }).click();
+  await expect(page).toHaveURL(new RegExp(`/accounts/${accountId}$`));
+  await hydrated(page);
+  await expect(page.locator('.account-title .badge')).toHaveText('Admin');
+  expect(errors).toEqual([]);
+});
+
 test('signing out ends the IdP session too, and the IdP signing the user out ends the Gatehouse session', async ({ page, browser }) => {
   const { accountId, domain } = await connectTestIdp(page);
   const spEntityId = await page.getByRole('article', { name: 'Test IdP' }).getByLabel('Identifier (Entity ID)').inputValue();
