@@ -32,7 +32,7 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await add.getByLabel('Name', { exact: true }).first().fill('Okta');
   await add.getByLabel('or paste the XML').fill('<html><body>Sign in</body></html>');
   await page.getByRole('button', { name: 'Import metadata' }).click();
-  await expect(add.locator('form.metadata-file-form [data-error-for="metadata"]')).toContainText('This is not SAML 2.0 metadata');
+  await expect(add.locator('form.metadata-file-form [data-error-for="metadata"]')).toContainText('This is an HTML web page, not SAML 2.0 metadata');
   await expect(page.locator('#no-connections')).toBeVisible();
 
   // The real Okta export, uploaded as a file.

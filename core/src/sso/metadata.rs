@@ -72,6 +72,10 @@ pub enum MetadataError {
     )]
     NotText,
     #[error(
+        "This is an HTML web page, not SAML 2.0 metadata (a page saved from the IdP's admin console, or a sign-in page served instead of the document). Get the metadata XML itself: in Entra ID, on the app's Single sign-on page, download Federation Metadata XML under SAML Certificates (or use the App Federation Metadata Url shown there); in Okta, open the Metadata URL on the app's Sign On tab (Identity Provider metadata); in Google Workspace, select Download metadata in the SAML app."
+    )]
+    HtmlPage,
+    #[error(
         "The XML declares a DTD (<!DOCTYPE …> with entities). SAML metadata never needs one, and such documents are refused because they are a known attack."
     )]
     Dtd,
@@ -112,6 +116,10 @@ pub fn parse_metadata(bytes: &[u8]) -> Result<MetadataDocument, MetadataError> {
     if text.is_empty() {
         return Err(MetadataError::Empty);
     }
+    // Checked before parsing: a web page's `<!DOCTYPE html>` would otherwise be reported as a DTD attack.
+    if is_html_page(text) {
+        return Err(MetadataError::HtmlPage);
+    }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_NODES,
@@ -143,6 +151,35 @@ pub fn parse_metadata(bytes: &[u8]) -> Result<MetadataDocument, MetadataError> {
         }
         (_, name) => Err(MetadataError::NotMetadata(name.to_owned())),
     }
+}
+
+/// Whether the document is a web page: it opens (after any XML declaration and comments, as XHTML may) with
+/// `<!DOCTYPE html` or an `<html` element, in any letter case.
+fn is_html_page(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        let skipped = if rest.starts_with("<?") {
+            rest.find("?>").map(|end| end + "?>".len())
+        } else if rest.starts_with("<!--") {
+            rest.find("-->").map(|end| end + "-->".len())
+        } else {
+            None
+        };
+        match skipped {
+            Some(end) => rest = &rest[end..],
+            None => break,
+        }
+    }
+    let opens_with = |tag: &str| {
+        rest.get(..tag.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(tag))
+            && rest[tag.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_ascii_whitespace() || c == '>' || c == '/')
+    };
+    opens_with("<!doctype html") || opens_with("<html")
 }
 
 fn is_md(node: &roxmltree::Node<'_, '_>, name: &str) -> bool {

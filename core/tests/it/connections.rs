@@ -248,6 +248,22 @@ async fn a_broken_document_changes_nothing() {
             .await,
         Err(ConnectionError::Metadata(MetadataError::Dtd))
     ));
+    assert!(matches!(
+        connections
+            .import_metadata(
+                &owner,
+                account,
+                &upload(
+                    "Entra",
+                    b"<!DOCTYPE html><html><body>Microsoft Entra admin center</body></html>",
+                    ""
+                ),
+                None,
+                t0()
+            )
+            .await,
+        Err(ConnectionError::Metadata(MetadataError::HtmlPage))
+    ));
     assert_eq!(connections.list(&owner, account).await.unwrap(), before);
 }
 

@@ -231,6 +231,46 @@ fn entity_expansion_and_external_entities_are_refused() {
 }
 
 #[test]
+fn a_web_page_is_named_as_one_with_where_the_metadata_is_and_a_real_dtd_is_still_refused() {
+    let pages: [&[u8]; 6] = [
+        b"<!DOCTYPE html><html lang=\"en\"><head><title>Microsoft Entra admin center</title></head><body></body></html>",
+        b"\xef\xbb\xbf\r\n  <!doctype HTML>\n<html><body><script>var a = 1 < 2;</script></body></html>",
+        b"<HTML><BODY>Sign in</BODY></HTML>",
+        b"<html/>",
+        br#"<?xml version="1.0" encoding="utf-8"?>
+<!-- saved from the admin console -->
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>"#,
+        br#"<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body/></html>"#,
+    ];
+    for page in pages {
+        assert_eq!(
+            parse_metadata(page),
+            Err(MetadataError::HtmlPage),
+            "{}",
+            String::from_utf8_lossy(page)
+        );
+    }
+    let message = MetadataError::HtmlPage.to_string();
+    for says in [
+        "HTML web page, not SAML 2.0 metadata",
+        "Federation Metadata XML",
+        "App Federation Metadata Url",
+        "Sign On tab",
+        "Download metadata",
+    ] {
+        assert!(message.contains(says), "{says}: {message}");
+    }
+    assert!(!message.contains("DTD"));
+
+    // A DTD in a document that is not a web page is still the attack it looks like.
+    let named_like_a_page = br#"<!DOCTYPE htmlish [<!ENTITY a "b">]><htmlish/>"#;
+    assert_eq!(parse_metadata(named_like_a_page), Err(MetadataError::Dtd));
+    let after_a_declaration = br#"<?xml version="1.0"?><!DOCTYPE md [<!ENTITY a "b">]><md/>"#;
+    assert_eq!(parse_metadata(after_a_declaration), Err(MetadataError::Dtd));
+}
+
+#[test]
 fn broken_huge_and_wrong_documents_are_rejected_with_a_reason() {
     assert_eq!(parse_metadata(b""), Err(MetadataError::Empty));
     assert_eq!(parse_metadata(&[0xff, 0xfe, 0x00]), Err(MetadataError::NotText));
@@ -244,8 +284,8 @@ fn broken_huge_and_wrong_documents_are_rejected_with_a_reason() {
         Err(MetadataError::Malformed(_))
     ));
     assert_eq!(
-        parse_metadata(b"<html><body>Sign in</body></html>"),
-        Err(MetadataError::NotMetadata("html".into()))
+        parse_metadata(b"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>News</title></feed>"),
+        Err(MetadataError::NotMetadata("feed".into()))
     );
     // A document truncated half-way (an interrupted download) is malformed, never half-read.
     let entra = fixture("entra.metadata.xml");

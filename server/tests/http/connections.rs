@@ -64,8 +64,17 @@ async fn bad_input_is_refused_next_to_the_field_that_is_wrong() {
             .await
     };
     let field_of = |error: &Value| error["Invalid"]["field"].as_str().unwrap().to_owned();
-    let error = json(import("Okta", "<html/>", "").await, 422).await;
+    let error = json(
+        import("Okta", "<!DOCTYPE html><html><body>Okta</body></html>", "").await,
+        422,
+    )
+    .await;
     assert_eq!(field_of(&error), "metadata");
+    let message = error["Invalid"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("This is an HTML web page, not SAML 2.0 metadata"),
+        "{message}"
+    );
     let error = json(import("", &fixture("okta.metadata.xml"), "").await, 422).await;
     assert_eq!(field_of(&error), "label");
     let error = json(import("Uni", &fixture("multi_idp_edugain.entities.xml"), "").await, 422).await;
