@@ -1,7 +1,7 @@
 //! `/sign-in`: email and password, or email alone for single sign-on.
 
 use super::encode;
-use crate::api::auth::{SignIn, current_session};
+use crate::api::auth::{SessionInfo, SignIn, current_session};
 use crate::components::{AfterSuccess, ApiForm, FieldError};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,8 +28,7 @@ pub fn SignInPage() -> impl IntoView {
                 Suspend::new(async move {
                     // Already signed in (also where a plain form post lands after signing in): go on.
                     session.await.ok().flatten().map(|info| {
-                        let target = if next.starts_with('/') && !next.starts_with("//") { next } else { info.home() };
-                        view! { <Redirect path=target /> }
+                        view! { <Redirect path=signed_in_target(&next, &info) /> }
                     })
                 })
             }}
@@ -43,6 +42,17 @@ pub fn SignInPage() -> impl IntoView {
             </div>
         </main>
     }
+}
+
+/// Where a user who is already signed in goes from here: `next` when the same-site rule that every redirect uses
+/// accepts it, else their first account. Pages render on the server, where that rule runs.
+#[cfg_attr(not(feature = "ssr"), allow(unused_variables))]
+fn signed_in_target(next: &str, info: &SessionInfo) -> String {
+    #[cfg(feature = "ssr")]
+    if let Some(path) = gatehouse_core::auth::return_path::same_site_path(next) {
+        return path.to_owned();
+    }
+    info.home()
 }
 
 #[component]

@@ -1,4 +1,4 @@
-use crate::support::{Browser, spawn_app, spawn_app_with};
+use crate::support::{Browser, TestApp, spawn_app, spawn_app_with};
 use reqwest::header::{ACCEPT, ORIGIN, SET_COOKIE};
 
 #[tokio::test]
@@ -142,4 +142,77 @@ async fn wrong_credentials_give_one_message_and_a_status_for_scripts() {
         .await
         .unwrap();
     assert_eq!(plain_form.status(), 302, "a plain form post goes back to its page");
+}
+
+/// Whether a `Location` answered by the app keeps a browser on the app's origin, also when read once more
+/// percent-decoded.
+fn stays_on_site(app: &TestApp, location: &str) -> bool {
+    let site = url::Url::parse(&app.address).unwrap();
+    let decoded: String = url::form_urlencoded::parse(format!("x={location}").as_bytes())
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    [location, decoded.as_str()]
+        .iter()
+        .all(|target| site.join(target).is_ok_and(|url| url.origin() == site.origin()))
+}
+
+#[tokio::test]
+async fn a_signed_in_user_is_sent_only_to_pages_of_this_site() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    browser.sign_up("di@acme.example").await;
+    for next in [
+        "/%5Cevil.example",
+        "/\\evil.example",
+        "/%255Cevil.example",
+        "//evil.example",
+        "/%2F%2Fevil.example",
+        "/%09/evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+    ] {
+        let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        for query in [format!("next={next}"), format!("next={encoded}")] {
+            let page = browser.get(&format!("/sign-in?{query}")).await;
+            assert_eq!(page.status(), 302, "{query}");
+            let location = page.headers()["location"].to_str().unwrap();
+            assert!(stays_on_site(&app, location), "{query} sent the browser to {location}");
+        }
+
+        // The same form without JavaScript: the post goes back to its page, which sends the user on.
+        let other = Browser::new(&app);
+        let page = format!("{}/sign-in?next={encoded}", app.address);
+        let posted = other
+            .client
+            .post(format!("{}/api/auth/sign-in", app.address))
+            .header(ORIGIN, &app.address)
+            .header(ACCEPT, "text/html")
+            .header("referer", &page)
+            .form(&[
+                ("email", "di@acme.example"),
+                ("password", "correct horse battery"),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 302, "{next}");
+        let back = posted.headers()["location"].to_str().unwrap().to_owned();
+        assert!(stays_on_site(&app, &back), "{next}: the form post answered {back}");
+        let landed = other
+            .client
+            .get(&back)
+            .header(ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(landed.status(), 302, "{next}");
+        let location = landed.headers()["location"].to_str().unwrap();
+        assert!(
+            stays_on_site(&app, location),
+            "{next}: signed in, then sent to {location}"
+        );
+    }
+    let same_site = browser.get("/sign-in?next=%2Faccounts%2Fx%2Fmembers%3Fq%3Dbo").await;
+    assert_eq!(same_site.headers()["location"], "/accounts/x/members?q=bo");
 }
