@@ -187,7 +187,9 @@ impl DomainService {
         }
     }
 
-    /// Sends the domain's users to `connection` to sign in, or back to password sign-in with `None`.
+    /// Sends the domain's users to `connection` to sign in (the Owner's alone: that connection may then sign in
+    /// anyone of the domain), or back to password sign-in with `None` (Owner or Admin: it only narrows trust,
+    /// as removing the domain or the connection does).
     pub async fn route(
         &self,
         caller: &Caller,
@@ -196,7 +198,11 @@ impl DomainService {
         connection: Option<ConnectionId>,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        self.tenancy.require(caller, account, Permission::ManageDomains).await?;
+        let permission = match connection {
+            Some(_) => Permission::ManageTrust,
+            None => Permission::ManageDomains,
+        };
+        self.tenancy.require(caller, account, permission).await?;
         let domain = self.store.domain(account, id).await?.ok_or(DomainError::NotFound)?;
         let target = match connection {
             Some(connection) => {

@@ -419,8 +419,8 @@ impl ConnectionService {
     }
 
     /// Creates a connection from an IdP metadata document, or with `target`, replaces that connection's IdP
-    /// settings (keeping its id, options, keys and role mappings). For an aggregate listing several IdPs,
-    /// `entity_id` names the one to connect.
+    /// settings (keeping its id, options, keys and role mappings); the Owner's alone, as it widens trust. For an
+    /// aggregate listing several IdPs, `entity_id` names the one to connect.
     pub async fn import_metadata(
         &self,
         caller: &Caller,
@@ -429,9 +429,7 @@ impl ConnectionService {
         target: Option<ConnectionId>,
         now: DateTime<Utc>,
     ) -> Result<Connection, ConnectionError> {
-        self.tenancy
-            .require(caller, account, Permission::ManageConnections)
-            .await?;
+        self.tenancy.require(caller, account, Permission::ManageTrust).await?;
         let label = checked_label(upload.label)?;
         let signing_certificate = signing_certificate(upload.signing_certificate)?;
         let (idp, xml) = read_document(upload.document.to_vec(), upload.entity_id, signing_certificate.clone()).await?;
@@ -444,8 +442,8 @@ impl ConnectionService {
             .await
     }
 
-    /// Creates a connection from typed-in fields, or with `target` replaces that connection's IdP settings;
-    /// every field is checked before anything is saved.
+    /// Creates a connection from typed-in fields, or with `target` replaces that connection's IdP settings (the
+    /// Owner's alone); every field is checked before anything is saved.
     pub async fn create_manual(
         &self,
         caller: &Caller,
@@ -454,9 +452,7 @@ impl ConnectionService {
         target: Option<ConnectionId>,
         now: DateTime<Utc>,
     ) -> Result<Connection, ConnectionError> {
-        self.tenancy
-            .require(caller, account, Permission::ManageConnections)
-            .await?;
+        self.tenancy.require(caller, account, Permission::ManageTrust).await?;
         let label = checked_label(fields.label)?;
         let entity_id = fields.entity_id.trim();
         if entity_id.is_empty() || entity_id.chars().count() > MAX_ENTITY_ID || entity_id.chars().any(char::is_control)
@@ -516,7 +512,7 @@ impl ConnectionService {
         let Some(id) = target else {
             return self.insert_new(caller, account, label, idp, source, origin, now).await;
         };
-        let before = self.load(caller, account, id, Permission::ManageConnections).await?;
+        let before = self.load(caller, account, id, Permission::ManageTrust).await?;
         let mut options = before.options.clone();
         if idp.sso(options.binding).is_none() {
             options.binding = RequestBinding::of_urn(&idp.preferred_sso().binding).unwrap_or(RequestBinding::Redirect);
@@ -664,7 +660,8 @@ impl ConnectionService {
         Ok(options)
     }
 
-    /// Adds signing certificates (an IdP's next certificate, before it rolls over).
+    /// Adds signing certificates (an IdP's next certificate, before it rolls over); the Owner's alone: whoever
+    /// holds a trusted certificate's key can sign in anyone of the connection's domains.
     pub async fn add_certificates(
         &self,
         caller: &Caller,
@@ -673,7 +670,7 @@ impl ConnectionService {
         input: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Connection, ConnectionError> {
-        let before = self.load(caller, account, id, Permission::ManageConnections).await?;
+        let before = self.load(caller, account, id, Permission::ManageTrust).await?;
         let mut idp = before.idp.clone();
         for certificate in Certificate::parse_all(input)? {
             if idp.certificates.contains(&certificate) {
@@ -684,7 +681,8 @@ impl ConnectionService {
         self.change_certificates(caller, account, before, idp, now).await
     }
 
-    /// Removes one signing certificate, named by its SHA-256 fingerprint; the last one stays.
+    /// Removes one signing certificate, named by its SHA-256 fingerprint; the last one stays. Owner or Admin:
+    /// it only narrows trust.
     pub async fn remove_certificate(
         &self,
         caller: &Caller,
@@ -725,7 +723,7 @@ impl ConnectionService {
         Ok(updated)
     }
 
-    /// Deletes a connection.
+    /// Deletes a connection (Owner or Admin: it only narrows trust); its domains go back to password sign-in.
     pub async fn remove(
         &self,
         caller: &Caller,

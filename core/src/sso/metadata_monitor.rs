@@ -44,7 +44,8 @@ pub struct RefreshReport {
 
 impl ConnectionService {
     /// Creates a connection (or replaces `target`'s IdP settings) from the metadata at a URL, optionally
-    /// refreshing it in the background from then on.
+    /// refreshing it in the background from then on. The Owner's alone: the URL and its federation certificate
+    /// decide which certificates are trusted from then on.
     pub async fn import_metadata_url(
         &self,
         caller: &Caller,
@@ -53,9 +54,7 @@ impl ConnectionService {
         target: Option<ConnectionId>,
         now: DateTime<Utc>,
     ) -> Result<Connection, ConnectionError> {
-        self.tenancy
-            .require(caller, account, Permission::ManageConnections)
-            .await?;
+        self.tenancy.require(caller, account, Permission::ManageTrust).await?;
         let label = checked_label(import.label)?;
         let url = parse_url(self.fetcher.policy(), import.url)?;
         let signing_certificate = signing_certificate(import.signing_certificate)?;

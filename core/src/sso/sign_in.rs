@@ -1,6 +1,6 @@
 //! SSO sign-in, both legs: starting an AuthnRequest bound to the browser, and accepting the IdP's response at the
-//! ACS under every rule (the response rules, one use per request, replay, the account's verified domains), with
-//! each attempt recorded for the owner's SSO events log.
+//! ACS under every rule (the response rules, one use per request, replay, the account's verified domains routed to
+//! the connection), with each attempt recorded for the owner's SSO events log.
 
 use super::authn_request::{Outgoing, RequestParams, outgoing};
 use super::binding::BindingError;
@@ -190,6 +190,14 @@ fn ascii_domain(email: &EmailAddress) -> String {
         .unwrap_or_else(|_| email.domain().to_lowercase())
 }
 
+/// Why a connection may not sign in an email address: the user's message, the owner's reason, and whether the
+/// domain counts as verified in the connection's account at all (Test SSO shows it).
+struct DomainRefusal {
+    user_message: &'static str,
+    reason: String,
+    verified_here: bool,
+}
+
 /// Why [`SsoService::check`] refused a response: the user's message, the owner's reason, the assertion once the
 /// response passed every rule of its own, and whether its signature verified (only then is it kept for support).
 struct Refusal {
@@ -248,6 +256,44 @@ impl SsoService {
             return Ok(None);
         };
         Ok(self.store.sso_policy(account).await?.sso_enabled.then_some(connection))
+    }
+
+    /// Why `connection` may not sign in `email`, if it may not: a connection signs in only the users of domains
+    /// that count as verified in its account and are routed to it, so that an IdP or certificate added for one
+    /// group of users never vouches for another (the Owner's domain routed elsewhere, above all).
+    async fn domain_refusal(
+        &self,
+        account: AccountId,
+        connection: &Connection,
+        email: &EmailAddress,
+    ) -> Result<Option<DomainRefusal>, StoreError> {
+        let routed = match self.store.domain_route(&ascii_domain(email)).await? {
+            Some((holder, routed)) if holder == account => routed,
+            _ => {
+                return Ok(Some(DomainRefusal {
+                    user_message: "Your email address's domain is not set up for single sign-on with this account.",
+                    reason: format!("{} is not a verified domain of this account", email.domain()),
+                    verified_here: false,
+                }));
+            }
+        };
+        let reason = match routed {
+            Some(id) if id == connection.id => return Ok(None),
+            Some(other) => {
+                let label = self
+                    .store
+                    .connection(account, other)
+                    .await?
+                    .map_or_else(|| other.to_string(), |row| row.label);
+                format!("{} is routed to connection {label}, not this one", email.domain())
+            }
+            None => format!("{} is routed to password sign-in, not this connection", email.domain()),
+        };
+        Ok(Some(DomainRefusal {
+            user_message: "Your email address's domain does not sign in through this identity provider. Start again from the sign-in page with your email address.",
+            reason,
+            verified_here: true,
+        }))
     }
 
     /// Deletes pending requests and remembered assertions that can no longer be used, raw responses past their
@@ -572,19 +618,12 @@ impl SsoService {
                     .into());
             }
         };
-        let domain = ascii_domain(&email);
-        if !self
-            .store
-            .domain_verified_in_account(account, &domain)
+        if let Some(refusal) = self
+            .domain_refusal(account, connection, &email)
             .await
             .map_err(store_error)?
         {
-            return Err((
-                "Your email address's domain is not set up for single sign-on with this account.",
-                format!("{} is not a verified domain of this account", email.domain()),
-                Some(assertion),
-            )
-                .into());
+            return Err((refusal.user_message, refusal.reason, Some(assertion)).into());
         }
         let personal = personal_account_name(email.as_str());
         let mapped_role = connection.mappings.role_for(&assertion.attributes);
@@ -902,17 +941,8 @@ impl SsoService {
             Err(reason) => return Ok(Some((Check::Email, reason))),
         };
         report.email = Some(email.as_str().to_owned());
-        let verified = self
-            .store
-            .domain_verified_in_account(account, &ascii_domain(&email))
-            .await?;
-        report.email_domain_verified = Some(verified);
-        if !verified {
-            return Ok(Some((
-                Check::Domain,
-                format!("{} is not a verified domain of this account", email.domain()),
-            )));
-        }
-        Ok(None)
+        let refusal = self.domain_refusal(account, connection, &email).await?;
+        report.email_domain_verified = Some(refusal.as_ref().is_none_or(|r| r.verified_here));
+        Ok(refusal.map(|r| (Check::Domain, r.reason)))
     }
 }

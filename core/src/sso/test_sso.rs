@@ -65,7 +65,7 @@ impl Check {
             Check::Audience => "The audience is this connection's SP entity ID",
             Check::Replay => "The assertion was not used before",
             Check::Email => "A usable email address (from the NameID or the configured attribute)",
-            Check::Domain => "The email's domain is a verified domain of this account",
+            Check::Domain => "The email's domain is a verified domain of this account, routed to this connection",
         }
     }
 

@@ -338,16 +338,6 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Whether `name` (ASCII form) counts as a verified domain of the account.
-    pub async fn domain_verified_in_account(&self, account_id: AccountId, name: &str) -> Result<bool, StoreError> {
-        Ok(domain::Entity::find()
-            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
-            .filter(domain::Column::VerifiedName.eq(name))
-            .unique_row(&self.db)
-            .await?
-            .is_some())
-    }
-
     pub async fn insert_sso_event(&self, row: &SsoEventRow) -> Result<(), StoreError> {
         sso_event::Entity::insert(sso_event::ActiveModel {
             id: Set(uuid::Uuid::new_v4()),

@@ -25,8 +25,12 @@ pub enum Permission {
     ManageAccount,
     /// Add, verify and remove the account's email domains.
     ManageDomains,
-    /// Create, change and delete the account's identity-provider connections.
+    /// Look after the account's identity-provider connections without widening whom they may sign in: role
+    /// mappings, sign-in options, Gatehouse's keys, metadata refreshes, and removing a connection or certificate.
     ManageConnections,
+    /// Widen whom the account trusts to vouch for its users: add or replace an identity provider, add a signing
+    /// certificate, change a metadata URL or its federation certificate, route a domain to a connection.
+    ManageTrust,
     /// Turn SSO on or off and choose how strictly it applies (enforcement, personal accounts).
     ManageSsoPolicy,
     /// Read the account's audit log.
@@ -43,7 +47,9 @@ impl Role {
             Permission::ManageDomains | Permission::ManageConnections | Permission::ViewAudit => {
                 matches!(self, Role::Owner | Role::Admin)
             }
-            Permission::ManageSsoPolicy => self == Role::Owner,
+            // A connection signs in the users of the domains routed to it: whoever adds one could sign in as anyone
+            // there, the Owner included, so only the Owner decides.
+            Permission::ManageTrust | Permission::ManageSsoPolicy => self == Role::Owner,
         }
     }
 
@@ -96,28 +102,61 @@ impl fmt::Display for Role {
 mod tests {
     use super::*;
 
+    /// Every permission, as the documented table names them.
+    const EVERY_PERMISSION: [Permission; 8] = [
+        Permission::ViewAccount,
+        Permission::ManageMembers,
+        Permission::ManageAccount,
+        Permission::ManageDomains,
+        Permission::ManageConnections,
+        Permission::ManageTrust,
+        Permission::ManageSsoPolicy,
+        Permission::ViewAudit,
+    ];
+
+    /// The permission table of docs/architecture.md is what `allows` answers: one row per permission, one
+    /// column per role, "yes" or "no" in each cell.
     #[test]
-    fn permissions_by_role() {
-        use Permission::*;
-        let table = [
-            (Role::Owner, [true, true, true, true, true, true, true]),
-            (Role::Admin, [true, false, false, true, true, false, true]),
-            (Role::Viewer, [true, false, false, false, false, false, false]),
-            (Role::NoAccess, [false, false, false, false, false, false, false]),
-        ];
-        for (role, expected) in table {
-            let actual = [
-                ViewAccount,
-                ManageMembers,
-                ManageAccount,
-                ManageDomains,
-                ManageConnections,
-                ManageSsoPolicy,
-                ViewAudit,
-            ]
-            .map(|p| role.allows(p));
-            assert_eq!(actual, expected, "{role:?}");
+    fn the_documented_permission_table_is_what_roles_allow() {
+        let doc = include_str!("../../../docs/architecture.md");
+        let mut lines = doc.lines().skip_while(|l| !l.starts_with("| Permission |"));
+        let cells = |line: &str| -> Vec<String> {
+            line.trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_owned())
+                .collect()
+        };
+        let header = cells(
+            lines
+                .next()
+                .expect("docs/architecture.md has a table headed \"| Permission |\""),
+        );
+        let roles: Vec<Role> = header[2..].iter().map(|label| label.parse().unwrap()).collect();
+        assert_eq!(roles, Role::ALL, "one column per role, in order");
+        let rows: Vec<Vec<String>> = lines.skip(1).take_while(|l| l.starts_with('|')).map(cells).collect();
+        let documented: Vec<String> = rows.iter().map(|r| r[0].trim_matches('`').to_owned()).collect();
+        let expected: Vec<String> = EVERY_PERMISSION.iter().map(|p| format!("{p:?}")).collect();
+        assert_eq!(documented, expected, "one row per permission, in declaration order");
+        for (permission, row) in EVERY_PERMISSION.into_iter().zip(&rows) {
+            for (role, cell) in roles.iter().zip(&row[2..]) {
+                let documented = match cell.as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    other => panic!("{permission:?}, {role}: \"{other}\" is neither yes nor no"),
+                };
+                assert_eq!(role.allows(permission), documented, "{permission:?} for {role}");
+            }
         }
+    }
+
+    #[test]
+    fn only_the_owner_widens_trust() {
+        assert!(Role::Owner.allows(Permission::ManageTrust));
+        for role in [Role::Admin, Role::Viewer, Role::NoAccess] {
+            assert!(!role.allows(Permission::ManageTrust), "{role}");
+        }
+        assert!(Role::Admin.allows(Permission::ManageConnections));
     }
 
     #[test]

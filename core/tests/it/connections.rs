@@ -268,7 +268,7 @@ async fn a_broken_document_changes_nothing() {
 }
 
 #[tokio::test]
-async fn owners_and_admins_manage_connections_viewers_only_see_them() {
+async fn owners_add_connections_admins_remove_them_viewers_only_see_them() {
     let world = TestWorld::new().await;
     let (owner, account) = world.user("owner@acme.example").await;
     let admin = world.join(&owner, account, "admin@acme.example", Role::Admin).await;
@@ -279,7 +279,7 @@ async fn owners_and_admins_manage_connections_viewers_only_see_them() {
 
     let created = connections
         .import_metadata(
-            &admin,
+            &owner,
             account,
             &upload("Okta", &fixture("okta.metadata.xml"), ""),
             None,
@@ -332,7 +332,7 @@ async fn owners_and_admins_manage_connections_viewers_only_see_them() {
         connections.remove(&other, other_account, created.id, t0()).await,
         Err(ConnectionError::NotFound)
     ));
-    connections.remove(&owner, account, created.id, t0()).await.unwrap();
+    connections.remove(&admin, account, created.id, t0()).await.unwrap();
     assert!(connections.list(&owner, account).await.unwrap().is_empty());
 }
 

@@ -19,3 +19,4 @@ mod sso_setup;
 mod sso_sign_in;
 mod support;
 mod tenancy;
+mod trust;

@@ -86,7 +86,7 @@ async fn only_the_owner_changes_the_policy_and_owners_and_admins_read_the_audit_
     let okta = fixture("okta.metadata.xml");
     world
         .connections()
-        .import_metadata(&admin, account, &upload("Okta", &okta, ""), None, t0())
+        .import_metadata(&owner, account, &upload("Okta", &okta, ""), None, t0())
         .await
         .unwrap();
     let entries = audit.recent(&admin, account).await.unwrap();
@@ -100,7 +100,7 @@ async fn only_the_owner_changes_the_policy_and_owners_and_admins_read_the_audit_
         "No separate account: off → on"
     )));
     assert!(actions.contains(&(
-        "admin@acme.example",
+        "owner@acme.example",
         "Connection added",
         "Okta (http://www.okta.com/exkdoocxa1VmjpXmX697), from IdP metadata"
     )));

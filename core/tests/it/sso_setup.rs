@@ -1,6 +1,6 @@
 //! An account ready for SSO sign-in, shared by the SSO tests: the owner, a verified domain (acme.example) on the
-//! test DNS server, a connection to the test IdP typed in by hand, SSO on, and responses from the test IdP
-//! addressed to that connection.
+//! test DNS server routed to a connection to the test IdP typed in by hand, SSO on, and responses from the test
+//! IdP addressed to that connection (or another one of the account).
 
 use crate::support::{TestWorld, t0};
 use base64::Engine;
@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::sso::junk::JunkPolicy;
 use gatehouse_core::sso::sign_in::{Refused, SignedIn, SsoService};
 use gatehouse_core::sso::{ConnectionService, ManualFields, SsoPolicy};
-use gatehouse_core::{AccountId, Caller, ConnectionId};
+use gatehouse_core::{AccountId, Caller, ConnectionId, DomainService};
 use test_dns::TestDns;
 use test_idp::{Spec, build, idp};
 
@@ -21,8 +21,9 @@ pub struct Setup {
     pub account: AccountId,
     pub connection: ConnectionId,
     pub connections: ConnectionService,
+    pub domains: DomainService,
     pub sso: SsoService,
-    _dns: TestDns,
+    pub dns: TestDns,
 }
 
 /// The account with a connection whose IdP has no single logout.
@@ -58,6 +59,10 @@ pub async fn setup_with_slo(slo_url: &str) -> Setup {
         .await
         .unwrap()
         .id;
+    domains
+        .route(&owner, account, domain.id, Some(connection), t0())
+        .await
+        .unwrap();
     world
         .policy()
         .update(
@@ -84,14 +89,25 @@ pub async fn setup_with_slo(slo_url: &str) -> Setup {
         account,
         connection,
         connections,
+        domains,
         sso,
-        _dns: dns,
+        dns,
     }
 }
 
 /// The test IdP's answer to `request_id` (`None`: unsolicited), addressed to this connection, after `adjust`.
 pub fn response_xml(setup: &Setup, request_id: Option<&str>, adjust: impl FnOnce(&mut Spec)) -> String {
-    let values = setup.connections.service_provider_values(setup.connection);
+    response_xml_for(setup, setup.connection, request_id, adjust)
+}
+
+/// [`response_xml`] addressed to another `connection` of the account.
+pub fn response_xml_for(
+    setup: &Setup,
+    connection: ConnectionId,
+    request_id: Option<&str>,
+    adjust: impl FnOnce(&mut Spec),
+) -> String {
+    let values = setup.connections.service_provider_values(connection);
     let mut spec = Spec {
         destination: Some(values.acs_url.clone()),
         recipient: values.acs_url,
@@ -112,12 +128,21 @@ pub fn response(setup: &Setup, request_id: Option<&str>, adjust: impl FnOnce(&mu
 
 /// A whole sign-in from one browser: a fresh request, the test IdP's answer (as `adjust` shapes it), the ACS.
 pub async fn attempt(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> Result<SignedIn, Refused> {
+    attempt_at(s, s.connection, adjust).await
+}
+
+/// [`attempt`] through another `connection` of the account.
+pub async fn attempt_at(
+    s: &Setup,
+    connection: ConnectionId,
+    adjust: impl FnOnce(&mut Spec),
+) -> Result<SignedIn, Refused> {
     let now = test_idp::now();
-    let started = s.sso.start(s.connection, None, now).await.unwrap();
-    let answer = response(s, Some(&started.request_id), adjust);
+    let started = s.sso.start(connection, None, now).await.unwrap();
+    let answer = STANDARD.encode(response_xml_for(s, connection, Some(&started.request_id), adjust));
     s.sso
         .sign_in(
-            s.connection,
+            connection,
             &answer,
             &started.request_id,
             Some(&started.browser_token),
