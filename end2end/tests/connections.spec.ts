@@ -218,6 +218,12 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
     allow_sha1: 'true',
   });
   expect(refused.status).toBe(403);
+  // Adding an IdP or a certificate is the Owner's alone: not offered to the admin, and refused by the server.
+  await expect(admin.locator('#trust-owner-only')).toContainText("Only the account's Owner can add identity providers or certificates");
+  await expect(admin.locator('#add-connection')).toHaveCount(0);
+  await expect(adminOkta.getByText('Add a certificate (before the IdP rolls over to a new one)')).toHaveCount(0);
+  const widened = await callApi(admin, '/api/sso/add-certificates', { account_id: accountId, connection_id: connectionId, certificate: 'MIIB' });
+  expect(widened.status).toBe(403);
   await adminContext.close();
 });
 

@@ -127,8 +127,8 @@ pub async fn remove_domain(account_id: String, domain_id: String) -> Result<(), 
     Ok(services()?.domains.remove(&caller, account, id, now()).await?)
 }
 
-/// Sends a domain's users to one of the account's identity-provider connections to sign in (Owner or Admin);
-/// an empty `connection_id` routes it back to password sign-in.
+/// Sends a domain's users to one of the account's identity-provider connections to sign in (Owner only); an
+/// empty `connection_id` routes it back to password sign-in (Owner or Admin).
 #[server(prefix = "/api", endpoint = "domains/route")]
 pub async fn route_domain(
     account_id: String,

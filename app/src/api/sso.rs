@@ -118,8 +118,10 @@ pub struct ConnectionView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionsPage {
     pub connections: Vec<ConnectionView>,
-    /// The caller may create and remove connections (Owner or Admin).
+    /// The caller may look after connections: role mappings, options, keys, removal (Owner or Admin).
     pub can_manage: bool,
+    /// The caller may widen trust: add or replace an IdP, add a certificate, route a domain (Owner only).
+    pub can_manage_trust: bool,
     /// The caller may change the Owner-only switches (IdP-initiated sign-in, SHA-1).
     pub is_owner: bool,
 }
@@ -294,11 +296,12 @@ pub async fn list_connections(account_id: String) -> Result<ConnectionsPage, App
             .map(|c| convert::connection_view(&services.connections, c))
             .collect(),
         can_manage: role.allows(Permission::ManageConnections),
+        can_manage_trust: role.allows(Permission::ManageTrust),
         is_owner: role.allows(Permission::ManageSsoPolicy),
     })
 }
 
-/// Creates a connection from an IdP metadata document (Owner or Admin), or with `connection_id`, replaces that
+/// Creates a connection from an IdP metadata document (Owner only), or with `connection_id`, replaces that
 /// connection's IdP settings. `entity_id` picks one IdP from a file that lists several; `signing_certificate`,
 /// when given, is the certificate the document must be signed with.
 #[server(prefix = "/api", endpoint = "sso/import-metadata")]
@@ -328,7 +331,7 @@ pub async fn import_metadata(
     Ok(convert::connection_view(&connections, saved))
 }
 
-/// Creates a connection from the metadata at an https URL (Owner or Admin), or replaces `connection_id`'s IdP
+/// Creates a connection from the metadata at an https URL (Owner only), or replaces `connection_id`'s IdP
 /// settings; with `monitor`, the URL is fetched again in the background to pick up new certificates.
 #[server(prefix = "/api", endpoint = "sso/import-metadata-url")]
 pub async fn import_metadata_url(
@@ -359,7 +362,7 @@ pub async fn import_metadata_url(
     Ok(convert::connection_view(&connections, saved))
 }
 
-/// Creates a connection from typed-in fields (Owner or Admin), or replaces `connection_id`'s IdP settings;
+/// Creates a connection from typed-in fields (Owner only), or replaces `connection_id`'s IdP settings;
 /// `certificate` holds one or several certificates as Base64 or PEM.
 #[server(prefix = "/api", endpoint = "sso/create-connection")]
 pub async fn create_connection(
@@ -427,7 +430,7 @@ pub async fn save_connection_options(
     Ok(())
 }
 
-/// Adds one or several signing certificates to a connection (Owner or Admin).
+/// Adds one or several signing certificates to a connection (Owner only).
 #[server(prefix = "/api", endpoint = "sso/add-certificates")]
 pub async fn add_certificates(account_id: String, connection_id: String, certificate: String) -> Result<(), AppError> {
     use crate::api::context::*;

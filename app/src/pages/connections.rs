@@ -13,11 +13,16 @@ use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
 use leptos::prelude::*;
 use server_fn::ServerFn;
 
+/// Why an Admin sees no way to add an IdP or a certificate; the server refuses them too.
+const TRUST_IS_THE_OWNERS: &str =
+    "Only the account's Owner can add identity providers or certificates: they decide who can sign in.";
+
 #[component]
 pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
     let ConnectionsPage {
         connections,
         can_manage,
+        can_manage_trust,
         is_owner,
     } = page;
     view! {
@@ -28,16 +33,18 @@ pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
                     "Connect the account to your SAML 2.0 identity provider (Microsoft Entra ID, Okta, Google Workspace, OneLogin, JumpCloud or any other). "
                     "Gatehouse trusts only the signing certificates listed here."
                 </p>
+                {(can_manage && !can_manage_trust)
+                    .then(|| view! { <p class="hint" id="trust-owner-only">{TRUST_IS_THE_OWNERS}</p> })}
             </div>
             {if connections.is_empty() {
                 view! {
                     <div class="empty-state compact" id="no-connections">
                         <h3>"No identity provider connected yet"</h3>
                         <p class="muted">
-                            {if can_manage {
+                            {if can_manage_trust {
                                 "Upload the metadata file your IdP offers (often called Federation Metadata XML), or enter its details by hand below."
                             } else {
-                                "An owner or admin of this account connects the identity provider here."
+                                "The account's Owner connects the identity provider here."
                             }}
                         </p>
                     </div>
@@ -47,20 +54,34 @@ pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
                 connections
                     .into_iter()
                     .map(|connection| {
-                        view! { <ConnectionCard account_id=account_id.clone() connection can_manage is_owner /> }
+                        view! {
+                            <ConnectionCard
+                                account_id=account_id.clone()
+                                connection
+                                can_manage
+                                can_manage_trust
+                                is_owner
+                            />
+                        }
                     })
                     .collect_view()
                     .into_any()
             }}
         </section>
-        {can_manage.then(|| view! { <AddConnection account_id /> })}
+        {can_manage_trust.then(|| view! { <AddConnection account_id /> })}
     }
 }
 
 #[component]
-fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bool, is_owner: bool) -> impl IntoView {
-    let replace =
-        can_manage.then(|| view! { <ReplaceSettings account_id=account_id.clone() connection=connection.clone() /> });
+fn ConnectionCard(
+    account_id: String,
+    connection: ConnectionView,
+    can_manage: bool,
+    can_manage_trust: bool,
+    is_owner: bool,
+) -> impl IntoView {
+    let replace = can_manage_trust
+        .then(|| view! { <ReplaceSettings account_id=account_id.clone() connection=connection.clone() /> });
     let ConnectionView {
         id,
         label,
@@ -191,7 +212,7 @@ fn ConnectionCard(account_id: String, connection: ConnectionView, can_manage: bo
                             })
                             .collect_view()}
                     </ul>
-                    {can_manage
+                    {can_manage_trust
                         .then(|| {
                             let (account_id, id) = (account_id.clone(), id.clone());
                             let cert_field = format!("add-certificate-{id}");

@@ -59,6 +59,7 @@ pub fn Sso() -> impl IntoView {
             .iter()
             .map(|c| (c.id.clone(), c.label.clone()))
             .collect();
+        let can_route = connections.can_manage_trust;
         let DomainsPage {
             domains,
             can_manage,
@@ -79,6 +80,14 @@ pub fn Sso() -> impl IntoView {
                     </p>
                 </div>
                 {can_manage.then(|| view! { <AddDomainForm account_id=account_id.clone() /> })}
+                {(can_manage && !can_route)
+                    .then(|| {
+                        view! {
+                            <p class="hint" id="routing-owner-only">
+                                "Only the account's Owner chooses which identity provider a domain signs in with: they decide who can sign in."
+                            </p>
+                        }
+                    })}
                 {if domains.is_empty() {
                     view! {
                         <div class="empty-state compact" id="no-domains">
@@ -94,7 +103,10 @@ pub fn Sso() -> impl IntoView {
                     }
                     .into_any()
                 } else {
-                    view! { <DomainTable account_id domains can_manage connections=connection_choices.clone() /> }.into_any()
+                    view! {
+                        <DomainTable account_id domains can_manage can_route connections=connection_choices.clone() />
+                    }
+                        .into_any()
                 }}
                 <p class="hint">
                     {format!(
@@ -119,6 +131,8 @@ fn DomainTable(
     account_id: String,
     domains: Vec<DomainView>,
     can_manage: bool,
+    /// The caller may route domains to connections (the Owner).
+    can_route: bool,
     /// The account's connections as (id, name), for routing.
     connections: Vec<(String, String)>,
 ) -> impl IntoView {
@@ -142,6 +156,7 @@ fn DomainTable(
                                 account_id=account_id.clone()
                                 domain
                                 can_manage
+                                can_route
                                 connections=connections.clone()
                             />
                         }
@@ -157,6 +172,7 @@ fn DomainRow(
     account_id: String,
     domain: DomainView,
     can_manage: bool,
+    can_route: bool,
     connections: Vec<(String, String)>,
 ) -> impl IntoView {
     let DomainView {
@@ -182,7 +198,7 @@ fn DomainRow(
             domain=display_name.clone()
             current=connection_id
             connections
-            can_manage
+            can_route
         />
     };
     let status_note = match (status.as_str(), &grace_ends, &next_check) {
@@ -272,7 +288,7 @@ fn AddDomainForm(account_id: String) -> impl IntoView {
     }
 }
 
-/// Which connection the domain's users sign in through: a choice for managers, a line for everyone else.
+/// Which connection the domain's users sign in through: a choice for the Owner, a line for everyone else.
 #[component]
 fn DomainRouting(
     account_id: String,
@@ -280,13 +296,13 @@ fn DomainRouting(
     domain: String,
     current: Option<String>,
     connections: Vec<(String, String)>,
-    can_manage: bool,
+    can_route: bool,
 ) -> impl IntoView {
     let current_label = current
         .as_ref()
         .and_then(|c| connections.iter().find(|(id, _)| id == c))
         .map_or_else(|| "Password (no SSO)".to_owned(), |(_, label)| label.clone());
-    if !can_manage || connections.is_empty() {
+    if !can_route || connections.is_empty() {
         return view! { <span class="hint routing">{format!("Signs in with: {current_label}")}</span> }.into_any();
     }
     let select_id = format!("route-{domain_id}");

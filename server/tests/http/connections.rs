@@ -122,7 +122,7 @@ async fn bad_input_is_refused_next_to_the_field_that_is_wrong() {
 }
 
 #[tokio::test]
-async fn viewers_see_connections_and_only_owners_and_admins_change_them() {
+async fn viewers_see_connections_owners_add_them_and_admins_remove_them() {
     let app = spawn_app().await;
     let owner = Browser::new(&app);
     let account = owner.sign_up("owner@acme.example").await;
@@ -136,7 +136,7 @@ async fn viewers_see_connections_and_only_owners_and_admins_change_them() {
     let stranger_account = stranger.sign_up("stranger@else.example").await;
 
     let okta = fixture("okta.metadata.xml");
-    let created = admin
+    let created = owner
         .call_ok(
             "/api/sso/import-metadata",
             &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
@@ -197,7 +197,7 @@ async fn viewers_see_connections_and_only_owners_and_admins_change_them() {
         .await;
     assert_eq!(across.status(), 404);
 
-    let removed = owner
+    let removed = admin
         .call(
             "/api/sso/remove-connection",
             &[("account_id", &account), ("connection_id", id)],
@@ -258,7 +258,7 @@ async fn role_mappings_travel_as_indexed_form_fields_and_are_checked_row_by_row(
 }
 
 #[tokio::test]
-async fn a_domain_is_routed_to_a_connection_by_owners_and_admins_only() {
+async fn a_domain_is_routed_to_a_connection_by_the_owner_only() {
     let app = spawn_app().await;
     let owner = Browser::new(&app);
     let account = owner.sign_up("owner@acme.example").await;

@@ -13,3 +13,4 @@ mod policy;
 mod saml_junk;
 mod sso_logout;
 mod sso_sign_in;
+mod trust;
