@@ -12,7 +12,7 @@ pub use session::SessionPolicy;
 pub use throttle::ThrottlePolicy;
 
 use crate::ids::{AccountId, UserId};
-use crate::store::{IdpSession, Store, StoreError, ThrottleRow};
+use crate::store::{IdpSession, Store, StoreError};
 use crate::token;
 use chrono::{DateTime, Utc};
 use password::NewPassword;
@@ -102,7 +102,8 @@ impl AuthService {
         Ok(SignedUp { session, account_id })
     }
 
-    /// Checks a password, guarded per email and per client address against guessing.
+    /// Checks a password, guarded per email and per client address against guessing: every attempt is counted as
+    /// a failure before its password is checked, and a right password takes its count back.
     pub async fn sign_in(
         &self,
         email: &str,
@@ -114,9 +115,11 @@ impl AuthService {
         let email = EmailAddress::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
         let email_key = format!("email:{}", email.as_str().to_lowercase());
         let client_key = client.map(|ip| format!("client:{ip}"));
-        for key in std::iter::once(&email_key).chain(client_key.as_ref()) {
-            self.refuse_if_locked(key, now).await?;
+        let mut guards = vec![(email_key.as_str(), self.throttle.free_failures_per_email)];
+        if let Some(key) = &client_key {
+            guards.push((key.as_str(), self.throttle.free_failures_per_client));
         }
+        let attempt = self.admit(&guards, now).await?;
 
         let user = self.store.user_by_email(email.as_str()).await?;
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -131,22 +134,19 @@ impl AuthService {
         match user {
             Some(user) if matches && user.password_hash.is_some() => {
                 self.store.clear_throttle(&email_key).await?;
+                self.take_back(&attempt, Some(&email_key)).await?;
                 if self.sso_required(&user).await? {
                     return Err(AuthError::SsoRequired);
                 }
                 self.start_session(user.id, None, now).await
             }
-            // Created by an account's SSO, without a password: say where to sign in instead.
-            Some(user) if user.password_hash.is_none() && user.sso_account_id.is_some() => Err(AuthError::SsoRequired),
-            _ => {
-                self.record_failure(&email_key, self.throttle.free_failures_per_email, now)
-                    .await?;
-                if let Some(key) = &client_key {
-                    self.record_failure(key, self.throttle.free_failures_per_client, now)
-                        .await?;
-                }
-                Err(AuthError::InvalidCredentials)
+            // Created by an account's SSO, without a password: no guess, so nothing counted; say where to sign in.
+            Some(user) if user.password_hash.is_none() && user.sso_account_id.is_some() => {
+                self.take_back(&attempt, None).await?;
+                Err(AuthError::SsoRequired)
             }
+            // Counted, and any lock it earns taken, before the check.
+            _ => Err(AuthError::InvalidCredentials),
         }
     }
 
@@ -219,38 +219,62 @@ impl AuthService {
         })
     }
 
-    async fn refuse_if_locked(&self, key: &str, now: DateTime<Utc>) -> Result<(), AuthError> {
-        if let Some(ThrottleRow {
-            locked_until: Some(until),
-            ..
-        }) = self.store.throttle(key).await?
-            && until > now
-        {
-            let seconds = ((until - now).num_milliseconds() + 999) / 1000;
-            return Err(AuthError::Throttled {
-                retry_after_seconds: seconds.max(1),
-            });
+    /// Counts the attempt against each `(key, free failures)` guard, then lets it on to the password check only if
+    /// no guard is locked and, beyond a guard's free failures, it takes that guard's next lock first: so of any
+    /// number of concurrent attempts at most the free failures, then one per lock, are checked.
+    async fn admit(&self, guards: &[(&str, u32)], now: DateTime<Utc>) -> Result<Attempt, AuthError> {
+        let forget_before = now - self.throttle.forget_after;
+        let mut counted = Vec::with_capacity(guards.len());
+        for &(key, free) in guards {
+            let row = self.store.count_sign_in_attempt(key, forget_before, now).await?;
+            counted.push((key, free, row));
+        }
+        let lock_in_force = counted
+            .iter()
+            .filter_map(|(_, _, row)| row.locked_until)
+            .filter(|until| *until > now)
+            .max();
+        if let Some(until) = lock_in_force {
+            return Err(throttled(until, now));
+        }
+        let mut attempt = Attempt { guards: Vec::new() };
+        for (key, free, row) in counted {
+            let lock_taken = match self.throttle.lock_after(row.failures, free) {
+                Some(lock) if !self.store.take_throttle_lock(key, now + lock, now).await? => {
+                    // Another attempt took this lock a moment ago.
+                    let current = self.store.throttle(key).await?.and_then(|row| row.locked_until);
+                    return Err(throttled(current.unwrap_or(now + lock), now));
+                }
+                lock => lock.map(|lock| now + lock),
+            };
+            attempt.guards.push((key.to_owned(), lock_taken));
+        }
+        Ok(attempt)
+    }
+
+    /// Takes back an attempt that guessed nothing (a right password, a user without one) from its guards, but
+    /// `cleared`, whose count was deleted instead.
+    async fn take_back(&self, attempt: &Attempt, cleared: Option<&str>) -> Result<(), StoreError> {
+        for (key, lock_taken) in &attempt.guards {
+            if Some(key.as_str()) != cleared {
+                self.store.take_back_sign_in_attempt(key, *lock_taken).await?;
+            }
         }
         Ok(())
     }
+}
 
-    async fn record_failure(&self, key: &str, free: u32, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let previous = match self.store.throttle(key).await? {
-            Some(row) => self.throttle.failures_before(row.failures, row.updated_at, now),
-            None => 0,
-        };
-        let failures = previous.saturating_add(1);
-        let locked_until = self.throttle.lock_after(failures, free).map(|lock| now + lock);
-        self.store
-            .put_throttle(
-                key,
-                &ThrottleRow {
-                    failures,
-                    locked_until,
-                    updated_at: now,
-                },
-            )
-            .await
+/// A sign-in attempt let on to the password check: each guard's key it was counted against, with the lock it took
+/// there, if any.
+struct Attempt {
+    guards: Vec<(String, Option<DateTime<Utc>>)>,
+}
+
+/// The refusal of an attempt while a lock holds until `until`, in whole seconds rounded up.
+fn throttled(until: DateTime<Utc>, now: DateTime<Utc>) -> AuthError {
+    let seconds = ((until - now).num_milliseconds() + 999) / 1000;
+    AuthError::Throttled {
+        retry_after_seconds: seconds.max(1),
     }
 }
 

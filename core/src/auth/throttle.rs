@@ -1,6 +1,6 @@
 //! Brute-force guard: how long a sign-in key (an email, a client address) must wait after failures.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 /// Failures allowed before back-off starts, the longest lock, and how long a quiet key keeps its count.
 #[derive(Clone, Copy, Debug)]
@@ -31,15 +31,6 @@ impl ThrottlePolicy {
         let seconds = 1i64.checked_shl(over.min(30)).unwrap_or(i64::MAX);
         Some(Duration::seconds(seconds).min(self.max_lock))
     }
-
-    /// A failure count that has been quiet for `forget_after` starts again from zero.
-    pub fn failures_before(&self, failures: u32, updated_at: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
-        if now - updated_at > self.forget_after {
-            0
-        } else {
-            failures
-        }
-    }
 }
 
 #[cfg(test)]
@@ -55,13 +46,5 @@ mod tests {
         assert_eq!(p.lock_after(9, 5), Some(Duration::seconds(16)));
         assert_eq!(p.lock_after(40, 5), Some(Duration::minutes(15)));
         assert_eq!(p.lock_after(u32::MAX, 5), Some(Duration::minutes(15)));
-    }
-
-    #[test]
-    fn quiet_keys_are_forgotten() {
-        let p = ThrottlePolicy::default();
-        let t = Utc::now();
-        assert_eq!(p.failures_before(7, t, t + Duration::minutes(59)), 7);
-        assert_eq!(p.failures_before(7, t, t + Duration::minutes(61)), 0);
     }
 }

@@ -6,6 +6,7 @@ use super::{Store, StoreError};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
 
 #[derive(Clone, Debug)]
@@ -42,6 +43,16 @@ pub struct ThrottleRow {
     pub failures: u32,
     pub locked_until: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl From<sign_in_throttle::Model> for ThrottleRow {
+    fn from(m: sign_in_throttle::Model) -> Self {
+        Self {
+            failures: u32::try_from(m.failures).unwrap_or(0),
+            locked_until: m.locked_until,
+            updated_at: m.updated_at,
+        }
+    }
 }
 
 impl From<user::Model> for UserRow {
@@ -234,32 +245,91 @@ impl Store {
         Ok(sign_in_throttle::Entity::find_by_id(key.to_owned())
             .unique_row(&self.db)
             .await?
-            .map(|m| ThrottleRow {
-                failures: u32::try_from(m.failures).unwrap_or(0),
-                locked_until: m.locked_until,
-                updated_at: m.updated_at,
-            }))
+            .map(ThrottleRow::from))
     }
 
-    pub async fn put_throttle(&self, key: &str, row: &ThrottleRow) -> Result<(), StoreError> {
-        let model = sign_in_throttle::ActiveModel {
+    /// Counts one sign-in attempt against `key` in a single statement (an insert that adds one to the row when
+    /// there is one), so concurrent attempts, from any number of server instances, each get a count of their
+    /// own. A count untouched since `forget_before` starts again from one, without its lock. Answers the row as
+    /// this attempt left it.
+    pub async fn count_sign_in_attempt(
+        &self,
+        key: &str,
+        forget_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<ThrottleRow, StoreError> {
+        use sign_in_throttle::{Column, Entity};
+        let no_lock: Option<DateTime<Utc>> = None;
+        let quiet = Column::UpdatedAt.lt(forget_before);
+        let attempt = sign_in_throttle::ActiveModel {
             key: Set(key.to_owned()),
-            failures: Set(i32::try_from(row.failures).unwrap_or(i32::MAX)),
-            locked_until: Set(row.locked_until),
-            updated_at: Set(row.updated_at),
+            failures: Set(1),
+            locked_until: Set(no_lock),
+            updated_at: Set(now),
         };
-        sign_in_throttle::Entity::insert(model)
+        let row = Entity::insert(attempt)
             .on_conflict(
-                sea_orm::sea_query::OnConflict::column(sign_in_throttle::Column::Key)
-                    .update_columns([
-                        sign_in_throttle::Column::Failures,
-                        sign_in_throttle::Column::LockedUntil,
-                        sign_in_throttle::Column::UpdatedAt,
-                    ])
+                OnConflict::column(Column::Key)
+                    .value(
+                        Column::Failures,
+                        Expr::case(quiet.clone(), 1).finally(Expr::col((Entity, Column::Failures)).add(1)),
+                    )
+                    .value(
+                        Column::LockedUntil,
+                        Expr::case(quiet, no_lock).finally(Expr::col((Entity, Column::LockedUntil))),
+                    )
+                    .value(Column::UpdatedAt, now)
                     .to_owned(),
             )
-            .exec_without_returning(&self.db)
+            .exec_with_returning(&self.db)
             .await?;
+        Ok(row.into())
+    }
+
+    /// Locks `key` until `until` unless a lock is in force at `now`, in one statement: of several attempts racing
+    /// for the lock, exactly one gets it. Answers whether this one did.
+    pub async fn take_throttle_lock(
+        &self,
+        key: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use sign_in_throttle::Column;
+        let result = sign_in_throttle::Entity::update_many()
+            .col_expr(Column::LockedUntil, Expr::value(until))
+            .filter(Column::Key.eq(key))
+            .filter(
+                Condition::any()
+                    .add(Column::LockedUntil.is_null())
+                    .add(Column::LockedUntil.lte(now)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Takes back one counted attempt (the count never goes below zero) and the lock it took, if it took one and
+    /// that lock is still the one in place.
+    pub async fn take_back_sign_in_attempt(
+        &self,
+        key: &str,
+        lock_taken: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        use sign_in_throttle::Column;
+        let mut update = sign_in_throttle::Entity::update_many()
+            .col_expr(Column::Failures, Expr::col(Column::Failures).sub(1))
+            .filter(Column::Key.eq(key))
+            .filter(Column::Failures.gt(0));
+        if let Some(lock) = lock_taken {
+            let no_lock: Option<DateTime<Utc>> = None;
+            update = update.col_expr(
+                Column::LockedUntil,
+                Expr::case(Column::LockedUntil.eq(lock), no_lock)
+                    .finally(Expr::col(Column::LockedUntil))
+                    .into(),
+            );
+        }
+        update.exec(&self.db).await?;
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 use crate::support::{TestWorld, t0};
 use chrono::Duration;
-use gatehouse_core::AuthError;
+use gatehouse_core::auth::ThrottlePolicy;
 use gatehouse_core::tenancy::Role;
+use gatehouse_core::{AuthError, AuthService, SessionPolicy};
 use std::net::IpAddr;
 
 #[tokio::test]
@@ -78,7 +79,7 @@ async fn repeated_failures_lock_the_email_with_back_off_and_success_resets_it() 
             .await;
         assert!(matches!(r, Err(AuthError::InvalidCredentials)));
     }
-    // The fifth failure locks the email for a second: even the right password waits.
+    // The fifth failure locks the email for a second: even the right password waits, and counts as a guess.
     let locked = world
         .auth
         .sign_in("erin@example.com", "correct horse battery", None, now)
@@ -90,15 +91,16 @@ async fn repeated_failures_lock_the_email_with_back_off_and_success_resets_it() 
     now += Duration::seconds(2);
     let after_wait = world.auth.sign_in("erin@example.com", "wrong again", None, now).await;
     assert!(matches!(after_wait, Err(AuthError::InvalidCredentials)));
+    // The seventh guess (the refused one was the sixth) locks for 4 seconds.
     let locked_longer = world
         .auth
         .sign_in("erin@example.com", "correct horse battery", None, now)
         .await;
     assert!(
-        matches!(locked_longer, Err(AuthError::Throttled { retry_after_seconds: 2 })),
+        matches!(locked_longer, Err(AuthError::Throttled { retry_after_seconds: 4 })),
         "{locked_longer:?}"
     );
-    now += Duration::seconds(3);
+    now += Duration::seconds(5);
     assert!(
         world
             .auth
@@ -116,6 +118,42 @@ async fn repeated_failures_lock_the_email_with_back_off_and_success_resets_it() 
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn concurrent_guesses_are_each_counted_and_only_the_free_allowance_is_checked() {
+    let world = TestWorld::new().await;
+    world.user("hana@example.com").await;
+    let guesses = 60;
+    let answers = futures::future::join_all((0..guesses).map(|i| {
+        let auth = world.auth.clone();
+        async move {
+            auth.sign_in("hana@example.com", &format!("guess number {i}"), None, t0())
+                .await
+        }
+    }))
+    .await;
+    let checked = answers
+        .iter()
+        .filter(|a| matches!(a, Err(AuthError::InvalidCredentials)))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| matches!(a, Err(AuthError::Throttled { .. })))
+        .count();
+    assert_eq!(checked + refused, guesses, "{answers:?}");
+    let free = ThrottlePolicy::default().free_failures_per_email as usize;
+    assert!(
+        (1..=free).contains(&checked),
+        "{checked} guesses were checked against the password, at most {free} may be"
+    );
+    let counted = world.store.throttle("email:hana@example.com").await.unwrap().unwrap();
+    assert_eq!(counted.failures as usize, guesses, "every guess is counted");
+    let right = world
+        .auth
+        .sign_in("hana@example.com", "correct horse battery", None, t0())
+        .await;
+    assert!(matches!(right, Err(AuthError::Throttled { .. })), "{right:?}");
 }
 
 #[tokio::test]
@@ -140,6 +178,32 @@ async fn one_client_guessing_many_emails_is_locked_out() {
         .sign_in("user99@example.com", "guess guess", Some(other_client), t0())
         .await;
     assert!(matches!(elsewhere, Err(AuthError::InvalidCredentials)), "{elsewhere:?}");
+}
+
+#[tokio::test]
+async fn right_passwords_take_their_count_back_so_a_shared_address_stays_open() {
+    let world = TestWorld::new().await;
+    world.user("ivo@example.com").await;
+    // Every attempt from this address is beyond its free failures, so each takes the lock before its check.
+    let throttle = ThrottlePolicy {
+        free_failures_per_client: 1,
+        ..ThrottlePolicy::default()
+    };
+    let auth = AuthService::new(world.store.clone(), SessionPolicy::default(), throttle);
+    let office: IpAddr = "203.0.113.20".parse().unwrap();
+    let now = t0() + Duration::nanoseconds(123_456_789);
+    for _ in 0..3 {
+        let signed_in = auth
+            .sign_in("ivo@example.com", "correct horse battery", Some(office), now)
+            .await;
+        assert!(signed_in.is_ok(), "{signed_in:?}");
+        let counted = world.store.throttle("client:203.0.113.20").await.unwrap().unwrap();
+        assert_eq!((counted.failures, counted.locked_until), (0, None));
+    }
+    let wrong = auth.sign_in("ivo@example.com", "guess one", Some(office), now).await;
+    assert!(matches!(wrong, Err(AuthError::InvalidCredentials)), "{wrong:?}");
+    let locked = auth.sign_in("ivo@example.com", "guess two", Some(office), now).await;
+    assert!(matches!(locked, Err(AuthError::Throttled { .. })), "{locked:?}");
 }
 
 #[tokio::test]

@@ -216,3 +216,36 @@ async fn a_signed_in_user_is_sent_only_to_pages_of_this_site() {
     let same_site = browser.get("/sign-in?next=%2Faccounts%2Fx%2Fmembers%3Fq%3Dbo").await;
     assert_eq!(same_site.headers()["location"], "/accounts/x/members?q=bo");
 }
+
+#[tokio::test]
+async fn concurrent_wrong_passwords_through_two_instances_are_mostly_refused_unchecked() {
+    let app = spawn_app().await;
+    Browser::new(&app).sign_up("cy@acme.example").await;
+    let second = app.another_instance().await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let guesser = if i % 2 == 0 {
+            Browser::new(&app)
+        } else {
+            Browser::at(&second)
+        };
+        attempts.spawn(async move {
+            let password = format!("guess number {i}");
+            let response = guesser
+                .call(
+                    "/api/auth/sign-in",
+                    &[("email", "cy@acme.example"), ("password", &password)],
+                )
+                .await;
+            response.status().as_u16()
+        });
+    }
+    let statuses = attempts.join_all().await;
+    let checked = statuses.iter().filter(|s| **s == 422).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + refused, 60, "{statuses:?}");
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} guesses were checked against the password: {statuses:?}"
+    );
+}
