@@ -206,6 +206,7 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   await expect(adminOkta.getByLabel('Allow SHA-1 signatures')).toBeDisabled();
   await expect(adminOkta.getByLabel('Allow IdP-initiated sign-in')).toBeDisabled();
   await expect(adminOkta).toContainText('Only the account owner can change these two.');
+  await expect(adminOkta.getByLabel('An attribute:')).toBeDisabled();
   const connectionId = metadataUrl.split('/').slice(-2)[0];
   const refused = await callApi(admin, '/api/sso/connection-options', {
     account_id: accountId,

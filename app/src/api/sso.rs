@@ -393,7 +393,8 @@ pub async fn create_connection(
     Ok(convert::connection_view(&connections, saved))
 }
 
-/// Saves a connection's sign-in options (Owner or Admin; IdP-initiated sign-in and SHA-1 only by the Owner).
+/// Saves a connection's sign-in options (Owner or Admin; IdP-initiated sign-in, SHA-1 and the email source only by
+/// the Owner).
 /// Checkboxes: a switch left out of the form is off.
 #[server(prefix = "/api", endpoint = "sso/connection-options")]
 pub async fn save_connection_options(

@@ -63,6 +63,7 @@ pub fn OptionsSection(
             .map(|f| format!("{f}-{connection_id}"));
     let disabled = !can_manage;
     let owner_only = !is_owner;
+    let email_locked = disabled || owner_only;
     let switch = move |name: &'static str, checked: bool, locked: bool, title: &'static str, hint: &'static str| {
         view! {
             <label class="toggle">
@@ -117,16 +118,25 @@ pub fn OptionsSection(
                 <fieldset class="field">
                     <legend>"Email address comes from"</legend>
                     <label class="choice">
-                        <input type="radio" name="email_source" value="nameid" checked=email_source == "nameid" disabled=disabled />
+                        <input type="radio" name="email_source" value="nameid" checked=email_source == "nameid" disabled=email_locked />
                         "The NameID"
                     </label>
                     <label class="choice">
-                        <input type="radio" name="email_source" value="attribute" checked=email_source == "attribute" disabled=disabled />
+                        <input type="radio" name="email_source" value="attribute" checked=email_source == "attribute" disabled=email_locked />
                         "An attribute:"
                     </label>
                     <label class="visually-hidden" for=email_id.clone()>"Email attribute name"</label>
-                    <input id=email_id name="email_attribute" type="text" maxlength="256" value=email_attribute placeholder="email" disabled=disabled />
+                    <input id=email_id name="email_attribute" type="text" maxlength="256" value=email_attribute.clone() placeholder="email" disabled=email_locked />
                     <FieldError field="email_attribute" />
+                    {(can_manage && owner_only)
+                        .then(|| {
+                            view! {
+                                <p class="hint">"Only the account owner can change where the email comes from: it decides whom an assertion names."</p>
+                                // Disabled fields are not sent: carry the saved values.
+                                <input type="hidden" name="email_source" value=email_source.clone() />
+                                <input type="hidden" name="email_attribute" value=email_attribute.clone() />
+                            }
+                        })}
                 </fieldset>
                 <div class="field">
                     <label for=skew_id.clone()>"Allowed clock skew (seconds)"</label>

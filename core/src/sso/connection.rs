@@ -630,8 +630,8 @@ impl ConnectionService {
         Ok(key)
     }
 
-    /// Saves the connection's sign-in options (Owner or Admin; switching IdP-initiated sign-in or SHA-1 is the
-    /// Owner's alone).
+    /// Saves the connection's sign-in options (Owner or Admin; switching IdP-initiated sign-in or SHA-1, or where
+    /// the email comes from, is the Owner's alone).
     pub async fn save_options(
         &self,
         caller: &Caller,

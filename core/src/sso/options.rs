@@ -215,10 +215,13 @@ impl ConnectionOptions {
     }
 
     /// The permission a change from `before` needs: the two switches that trade security for compatibility
-    /// are the Owner's, in either direction.
+    /// are the Owner's, in either direction, and so is where the email comes from: it decides whom an assertion
+    /// names, and an attribute the IdP lets its users edit would let them name anyone.
     pub fn permission_to_change_from(&self, before: &ConnectionOptions) -> Permission {
         if self.allow_idp_initiated != before.allow_idp_initiated || self.allow_sha1 != before.allow_sha1 {
             Permission::ManageSsoPolicy
+        } else if self.email != before.email {
+            Permission::ManageTrust
         } else {
             Permission::ManageConnections
         }
@@ -453,6 +456,12 @@ mod tests {
         };
         assert_eq!(skew.changes_from(&before), vec!["Clock skew: 180 s → 60 s".to_owned()]);
         assert_eq!(skew.permission_to_change_from(&before), Permission::ManageConnections);
+        let email = ConnectionOptions {
+            email: EmailSource::Attribute("mail".into()),
+            ..before.clone()
+        };
+        assert_eq!(email.permission_to_change_from(&before), Permission::ManageTrust);
+        assert_eq!(before.permission_to_change_from(&email), Permission::ManageTrust);
         let sha1 = ConnectionOptions {
             allow_sha1: true,
             ..before.clone()

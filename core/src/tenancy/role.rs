@@ -29,7 +29,8 @@ pub enum Permission {
     /// mappings, sign-in options, Gatehouse's keys, metadata refreshes, and removing a connection or certificate.
     ManageConnections,
     /// Widen whom the account trusts to vouch for its users: add or replace an identity provider, add a signing
-    /// certificate, change a metadata URL or its federation certificate, route a domain to a connection.
+    /// certificate, change a metadata URL or its federation certificate, route a domain to a connection, choose
+    /// where a connection reads the email.
     ManageTrust,
     /// Turn SSO on or off and choose how strictly it applies (enforcement, personal accounts).
     ManageSsoPolicy,

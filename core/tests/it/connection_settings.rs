@@ -97,7 +97,7 @@ async fn a_new_connection_gets_strict_options_suited_to_its_idp_and_one_active_k
 }
 
 #[tokio::test]
-async fn options_are_validated_audited_and_the_risky_switches_are_the_owners() {
+async fn options_are_validated_audited_and_the_risky_switches_and_the_email_source_are_the_owners() {
     let world = TestWorld::new().await;
     let (owner, account) = world.user("owner@acme.example").await;
     let admin = world.join(&owner, account, "admin@acme.example", Role::Admin).await;
@@ -124,8 +124,12 @@ async fn options_are_validated_audited_and_the_risky_switches_are_the_owners() {
         sign_authn_requests: false,
         ..options_form()
     };
+    // Where the email comes from is the Owner's: it decides whom an assertion names.
+    assert!(forbidden(
+        connections.save_options(&admin, account, okta.id, &changed, t0()).await
+    ));
     let saved = connections
-        .save_options(&admin, account, okta.id, &changed, t0())
+        .save_options(&owner, account, okta.id, &changed, t0())
         .await
         .unwrap();
     assert_eq!(saved.binding, RequestBinding::Post);

@@ -1,5 +1,6 @@
 //! Only the Owner widens trust, over HTTP: an Admin calling the server functions that add an IdP, a certificate, a
-//! metadata URL or a domain route gets 403; and an IdP the Owner connected for other users cannot sign in the Owner.
+//! metadata URL, a domain route or another email source gets 403; and an IdP the Owner connected for other users
+//! cannot sign in the Owner.
 
 use crate::sso_sign_in::world;
 use crate::support::{Browser, fixture, invite_and_join, json, spawn_app};
@@ -83,6 +84,19 @@ async fn an_admin_gets_403_for_every_call_that_widens_trust() {
                 ("account_id", &account),
                 ("domain_id", domain_id),
                 ("connection_id", id),
+            ],
+        ),
+        (
+            "/api/sso/connection-options",
+            vec![
+                ("account_id", &account),
+                ("connection_id", id),
+                ("sign_authn_requests", "true"),
+                ("binding", "redirect"),
+                ("authn_context", "none"),
+                ("email_source", "attribute"),
+                ("email_attribute", "nickname"),
+                ("clock_skew_seconds", "180"),
             ],
         ),
     ];
