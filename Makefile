@@ -5,7 +5,7 @@
 run:
 	scripts/run.sh
 
-## Run every test: fmt, clippy (server and wasm32), SQLite and PostgreSQL tests, browser tests.
+## Run every test: fmt, clippy (server and wasm32), SQLite and PostgreSQL tests, fuzz smoke, browser tests.
 test:
 	scripts/test.sh
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints of both sides as they ship, unit and integration tests on SQLite and on
-# a real PostgreSQL server, then the browser tests in Chromium against the release build.
+# a real PostgreSQL server, a short run of every fuzz target, then the browser tests in Chromium against the
+# release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -57,6 +58,10 @@ for database in "" --postgres; do
   scripts/load.sh --smoke --scale-accounts 1000 $database
 done
 unset GATEHOUSE_LOAD_BIN
+
+step "fuzz smoke (cargo-afl, 15 s per target)"
+# Every fuzz target for 15 seconds; fails on any crash or hang (docs/fuzzing.md has the longer runs).
+scripts/fuzz.sh --seconds 15
 
 step "browser tests (Playwright + Chromium)"
 mkdir -p "$work/e2e"
