@@ -173,6 +173,7 @@ impl From<AuthError> for AppError {
             AuthError::InvalidEmail(e) => AppError::invalid("email", e),
             AuthError::WeakPassword(e) => AppError::invalid("password", e),
             AuthError::EmailTaken => AppError::invalid("email", AuthError::EmailTaken),
+            e @ AuthError::DomainClaimed { .. } => AppError::invalid("email", e),
             AuthError::InvalidCredentials => AppError::invalid("password", AuthError::InvalidCredentials),
             e @ AuthError::Throttled { .. } => AppError::TooManyAttempts(e.to_string()),
             AuthError::NotSignedIn => AppError::NotSignedIn,

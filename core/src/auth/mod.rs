@@ -26,6 +26,10 @@ pub enum AuthError {
     WeakPassword(#[from] PasswordError),
     #[error("An account with this email already exists. Sign in instead.")]
     EmailTaken,
+    /// The email's domain is claimed (verified in an account with SSO on and routed to a connection): its users
+    /// sign in through their organisation's IdP, which a password user there would otherwise pre-empt.
+    #[error("{domain} signs in through its organisation's identity provider: use Sign in with just your email.")]
+    DomainClaimed { domain: String },
     /// The same outcome for an unknown email and a wrong password, so neither is revealed.
     #[error("Email or password is incorrect.")]
     InvalidCredentials,
@@ -77,9 +81,20 @@ impl AuthService {
         }
     }
 
-    /// Creates a user, a personal account they own, and a session.
+    /// Creates a user, a personal account they own, and a session; never at a claimed domain, whose users only
+    /// their organisation's IdP signs in.
     pub async fn sign_up(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<SignedUp, AuthError> {
         let email = EmailAddress::parse(email)?;
+        if self
+            .store
+            .domain_claim(&crate::store::ascii_email_domain(email.as_str()))
+            .await?
+            .is_some()
+        {
+            return Err(AuthError::DomainClaimed {
+                domain: email.domain().to_owned(),
+            });
+        }
         let local_part = email.as_str().rsplit_once('@').map(|(l, _)| l).unwrap_or_default();
         let password = NewPassword::parse(password, local_part)?;
         if self.store.user_by_email(email.as_str()).await?.is_some() {

@@ -14,7 +14,9 @@ use crate::audit;
 use crate::auth::return_path::same_site_path;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
 use crate::ids::{AccountId, ConnectionId, UserId};
-use crate::store::{IdpSession, PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError};
+use crate::store::{
+    IdpSession, LinkRefusal, PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError, ascii_email_domain,
+};
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
 use base64::Engine;
@@ -70,6 +72,8 @@ pub struct SignedIn {
     pub user_id: UserId,
     /// The user was created by this sign-in (just in time).
     pub created: bool,
+    /// An existing password user was taken over for the IdP by this sign-in (password removed, sessions ended).
+    pub taken_over: bool,
     pub role: Role,
     pub session: NewSession,
 }
@@ -165,6 +169,11 @@ fn email_of(connection: &Connection, assertion: &SignedAssertion) -> Result<Emai
         })
 }
 
+/// What the audit log and the SSO events say when a sign-in takes an existing password user over.
+fn takeover_detail(email: &str, connection_label: &str) -> String {
+    format!("existing user {email} now signs in through {connection_label}; their password was removed")
+}
+
 /// Where an IdP-initiated sign-in lands: its RelayState when that is a page of this site, as a path or as a URL
 /// on Gatehouse's own origin (`own_url` is any URL of it); IdP admins enter either.
 fn landing_page(relay_state: &str, own_url: &str) -> Option<String> {
@@ -181,13 +190,6 @@ fn landing_page(relay_state: &str, own_url: &str) -> Option<String> {
         None => url.path().to_owned(),
     };
     same_site_path(&path).map(str::to_owned)
-}
-
-/// The email's domain as verified names are stored: in ASCII (punycode) form; an email may carry the Unicode one.
-fn ascii_domain(email: &EmailAddress) -> String {
-    crate::domains::DomainName::parse(email.domain())
-        .map(|name| name.as_str().to_owned())
-        .unwrap_or_else(|_| email.domain().to_lowercase())
 }
 
 /// Why a connection may not sign in an email address: the user's message, the owner's reason, and whether the
@@ -252,10 +254,11 @@ impl SsoService {
         let Ok(name) = crate::domains::DomainName::parse(domain) else {
             return Ok(None);
         };
-        let Some((account, Some(connection))) = self.store.domain_route(name.as_str()).await? else {
-            return Ok(None);
-        };
-        Ok(self.store.sso_policy(account).await?.sso_enabled.then_some(connection))
+        Ok(self
+            .store
+            .domain_claim(name.as_str())
+            .await?
+            .map(|(_, connection)| connection))
     }
 
     /// Why `connection` may not sign in `email`, if it may not: a connection signs in only the users of domains
@@ -267,7 +270,7 @@ impl SsoService {
         connection: &Connection,
         email: &EmailAddress,
     ) -> Result<Option<DomainRefusal>, StoreError> {
-        let routed = match self.store.domain_route(&ascii_domain(email)).await? {
+        let routed = match self.store.domain_route(&ascii_email_domain(email.as_str())).await? {
             Some((holder, routed)) if holder == account => routed,
             _ => {
                 return Ok(Some(DomainRefusal {
@@ -427,7 +430,15 @@ impl SsoService {
             Ok(accepted) => (
                 EventDetail {
                     outcome: "accepted",
-                    reason: format!("signed in as {}", accepted.email),
+                    reason: if accepted.taken_over {
+                        format!(
+                            "signed in as {email}: {}",
+                            takeover_detail(&accepted.email, &connection.label),
+                            email = accepted.email
+                        )
+                    } else {
+                        format!("signed in as {}", accepted.email)
+                    },
                     name_id: Some(accepted.assertion.name_id.clone()),
                     attributes: attribute_lines(&accepted.assertion.attributes),
                     raw_response,
@@ -637,6 +648,13 @@ impl SsoService {
                 format!("{email_text}: {before} → {mapped_role}"),
             )
         };
+        let takeover_audit = audit::system_entry(
+            account,
+            now,
+            "Gatehouse SSO sign-in",
+            "Existing user taken over by SSO",
+            takeover_detail(&email_text, &connection.label),
+        );
         let provisioned = self
             .store
             .provision_sso_user(&Provisioning {
@@ -648,10 +666,37 @@ impl SsoService {
                 reapply: connection.mappings.reapply_on_sign_in,
                 personal_account: (!policy.no_separate_account).then_some(personal.as_str()),
                 role_change_audit: &role_change_audit,
+                takeover_audit: &takeover_audit,
                 now,
             })
             .await
             .map_err(store_error)?;
+        let provisioned = match provisioned {
+            Ok(provisioned) => provisioned,
+            Err(LinkRefusal::Owner) => {
+                return Err((
+                    "This account's Owner signs in with their password, not through single sign-on.",
+                    "the assertion names the account's Owner, who signs in with their password; the Owner links \
+                     their own IdP identity deliberately"
+                        .to_owned(),
+                    Some(assertion),
+                )
+                    .into());
+            }
+            Err(LinkRefusal::DomainNotRouted { linked_email }) => {
+                return Err((
+                    "Your account's email domain does not sign in through this identity provider any more. Ask \
+                     your administrator.",
+                    format!(
+                        "the NameID {} is linked to {linked_email}, whose domain is no longer verified in this \
+                         account and routed to this connection",
+                        assertion.name_id
+                    ),
+                    Some(assertion),
+                )
+                    .into());
+            }
+        };
         let session = self
             .auth
             .start_session(
@@ -674,6 +719,7 @@ impl SsoService {
             return_to: request.and_then(|r| r.return_to).or(landing),
             user_id: provisioned.user_id,
             created: provisioned.created,
+            taken_over: provisioned.taken_over,
             role: provisioned.role,
             session,
         })

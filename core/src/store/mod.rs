@@ -15,7 +15,8 @@ pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, Ref
 pub use domains::DomainRow;
 pub use logout::LogoutRequestRow;
 pub use policy::{AuditRow, PolicyRow};
-pub use sso::{PendingRequestRow, Provisioned, Provisioning, SsoEventRow};
+pub(crate) use sso::ascii_email_domain;
+pub use sso::{LinkRefusal, PendingRequestRow, Provisioned, Provisioning, SsoEventRow};
 pub use users::{IdpSession, SessionRow, ThrottleRow, UserRow};
 
 use gatehouse_migrations::{Migrator, MigratorTrait};

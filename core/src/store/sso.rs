@@ -2,7 +2,7 @@
 
 use super::UniqueRow;
 use super::policy::{AuditRow, insert_audit};
-use super::schema::{account, domain, membership, sso_assertion_seen, sso_event, sso_link, sso_request, user};
+use super::schema::{account, domain, membership, session, sso_assertion_seen, sso_event, sso_link, sso_request, user};
 use super::users::insert_membership;
 use super::{Store, StoreError};
 use crate::ids::{AccountId, ConnectionId, UserId};
@@ -68,7 +68,19 @@ pub struct Provisioning<'a> {
     pub personal_account: Option<&'a str>,
     /// The audit entry for a role this sign-in changes, given the role before.
     pub role_change_audit: &'a (dyn Fn(Role) -> AuditRow + Sync),
+    /// The audit entry for an existing password user this sign-in takes over for the IdP.
+    pub takeover_audit: &'a AuditRow,
     pub now: DateTime<Utc>,
+}
+
+/// Why an SSO identity may not sign in the user it names; nothing was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkRefusal {
+    /// The email names the account's Owner, who is never taken over nor linked by an assertion (break-glass).
+    Owner,
+    /// The (connection, NameID) link's user has an email whose domain no longer counts as verified in the account
+    /// or is no longer routed to this connection.
+    DomainNotRouted { linked_email: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,15 +92,32 @@ pub struct Provisioned {
     pub role: Role,
     /// The role before, when this sign-in changed it.
     pub role_before: Option<Role>,
+    /// An existing user with a password was taken over: password removed, every session ended.
+    pub taken_over: bool,
+}
+
+/// The ASCII (punycode) form of an email address's domain, as verified names are stored.
+pub(crate) fn ascii_email_domain(email: &str) -> String {
+    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+    crate::domains::DomainName::parse(domain)
+        .map(|name| name.as_str().to_owned())
+        .unwrap_or_else(|_| domain.to_lowercase())
 }
 
 impl Store {
     /// Finds or creates the user behind a verified SSO identity and sets their membership, in one transaction:
-    /// first the (connection, NameID) link; else, the first time, a user with the verified email, which is then
-    /// linked; else a new user without a password (and, unless the account says otherwise, a personal account).
-    /// A new member gets the mapped role; an existing one gets it again only with `reapply`, and never when
-    /// they are the Owner.
-    pub async fn provision_sso_user(&self, p: &Provisioning<'_>) -> Result<Provisioned, StoreError> {
+    /// first the (connection, NameID) link, used only while the linked user's own email domain counts as verified
+    /// in this account and is routed to this connection; else, the first time, a user with the verified email,
+    /// which is then linked; else a new user without a password (and, unless the account says otherwise, a
+    /// personal account). The domain's IdP is authoritative for its users: an existing user with a password who
+    /// was not created by this account's SSO is taken over (password removed, every session ended, marked as
+    /// provisioned by this account, audited), except the account's Owner, whom an assertion never signs in
+    /// unlinked. A new member gets the mapped role; an existing one gets it again only with `reapply`, and never
+    /// when they are the Owner.
+    pub async fn provision_sso_user(
+        &self,
+        p: &Provisioning<'_>,
+    ) -> Result<Result<Provisioned, LinkRefusal>, StoreError> {
         // It reads before it writes: on SQLite a deferred transaction would fail at once with "database is
         // locked" when another sign-in wrote in between (the busy timeout never applies to that upgrade), so
         // it takes the write lock at BEGIN and waits for it instead. PostgreSQL ignores the mode.
@@ -103,16 +132,46 @@ impl Store {
             .unique_row(&txn)
             .await?
             .map(|l| l.user_id);
+        let mut taken_over = false;
         let (user_id, created) = match linked {
-            Some(user_id) => (user_id, false),
+            Some(user_id) => {
+                let linked_email = user::Entity::find_by_id(user_id)
+                    .unique_row(&txn)
+                    .await?
+                    .map(|u| u.email)
+                    .unwrap_or_default();
+                let still_routed = domain::Entity::find()
+                    .filter(domain::Column::VerifiedName.eq(ascii_email_domain(&linked_email)))
+                    .filter(domain::Column::AccountId.eq(p.account_id.as_uuid()))
+                    .filter(domain::Column::ConnectionId.eq(p.connection_id.as_uuid()))
+                    .unique_row(&txn)
+                    .await?
+                    .is_some();
+                if !still_routed {
+                    return Ok(Err(LinkRefusal::DomainNotRouted { linked_email }));
+                }
+                (user_id, false)
+            }
             None => {
                 let existing = user::Entity::find()
                     .filter(user::Column::Email.eq(p.email))
                     .unique_row(&txn)
-                    .await?
-                    .map(|u| u.id);
+                    .await?;
                 let (user_id, created) = match existing {
-                    Some(user_id) => (user_id, false),
+                    Some(existing) => {
+                        let role_here = membership::Entity::find_by_id((p.account_id.as_uuid(), existing.id))
+                            .unique_row(&txn)
+                            .await?
+                            .map(|m| m.role.parse::<Role>().unwrap_or(Role::NoAccess));
+                        if role_here == Some(Role::Owner) {
+                            return Ok(Err(LinkRefusal::Owner));
+                        }
+                        if existing.password_hash.is_some() && existing.sso_account_id != Some(p.account_id.as_uuid()) {
+                            take_over(&txn, existing.id, p).await?;
+                            taken_over = true;
+                        }
+                        (existing.id, false)
+                    }
                     None => {
                         let user_id = UserId::new().as_uuid();
                         user::Entity::insert(user::ActiveModel {
@@ -171,12 +230,13 @@ impl Store {
             Some(role) => (role, None),
         };
         txn.commit().await?;
-        Ok(Provisioned {
+        Ok(Ok(Provisioned {
             user_id: user_id.into(),
             created,
             role,
             role_before,
-        })
+            taken_over,
+        }))
     }
 
     pub async fn insert_pending_request(&self, row: &PendingRequestRow) -> Result<(), StoreError> {
@@ -274,6 +334,19 @@ impl Store {
             .unique_row(&self.db)
             .await?
             .map(|d| (d.account_id.into(), d.connection_id.map(Into::into))))
+    }
+
+    /// The account and connection that claim a domain (ASCII form): it counts as verified in an account with SSO
+    /// on and is routed to one of its connections, so that connection's IdP is authoritative for its users.
+    pub async fn domain_claim(&self, name: &str) -> Result<Option<(AccountId, ConnectionId)>, StoreError> {
+        let Some((account, Some(connection))) = self.domain_route(name).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .sso_policy(account)
+            .await?
+            .sso_enabled
+            .then_some((account, connection)))
     }
 
     /// Forgets the raw responses of events older than `before`; the rest of each event stays.
@@ -418,4 +491,26 @@ impl Store {
             .await?
             .and_then(|m| m.raw_response))
     }
+}
+
+/// Takes an existing password user over for the IdP of `p`'s account, inside the provisioning transaction: the
+/// password goes, every session of the user ends (whoever held the password may be holding one), the user counts
+/// as provisioned by this account from now on, and the audit log says so.
+async fn take_over(
+    txn: &sea_orm::DatabaseTransaction,
+    user_id: uuid::Uuid,
+    p: &Provisioning<'_>,
+) -> Result<(), StoreError> {
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(None::<String>))
+        .col_expr(user::Column::SsoAccountId, Expr::value(p.account_id.as_uuid()))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(txn)
+        .await?;
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    insert_audit(txn, p.takeover_audit).await?;
+    Ok(())
 }

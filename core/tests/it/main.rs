@@ -1,6 +1,7 @@
 //! Integration tests of the rules against a real database: a fresh SQLite file per test, or a fresh
 //! PostgreSQL database per test when `GATEHOUSE_TEST_POSTGRES_URL` names a server.
 
+mod account_linking;
 mod auth;
 mod connection_settings;
 mod connections;

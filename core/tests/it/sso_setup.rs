@@ -152,6 +152,44 @@ pub async fn attempt_at(
         .await
 }
 
+/// Turns the account's SSO on or off (Enforce SSO off, a personal account for new users).
+pub async fn set_sso(s: &Setup, sso_enabled: bool) {
+    s.world
+        .policy()
+        .update(
+            &s.owner,
+            s.account,
+            SsoPolicy {
+                sso_enabled,
+                enforce_sso: false,
+                no_separate_account: false,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+}
+
+/// A user who signed up with a password at `email` while the account's SSO was still off (the domain not yet
+/// claimed), with the token of the session sign-up opened.
+pub async fn pre_registered(s: &Setup, email: &str) -> (Caller, String) {
+    set_sso(s, false).await;
+    let signed_up = s
+        .world
+        .auth
+        .sign_up(email, "correct horse battery", t0())
+        .await
+        .expect("sign up before SSO is on");
+    set_sso(s, true).await;
+    let caller = s
+        .world
+        .auth
+        .authenticate(&signed_up.session.token, t0())
+        .await
+        .expect("session works");
+    (caller, signed_up.session.token)
+}
+
 pub async fn sign_in_as(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> SignedIn {
     attempt(s, adjust).await.unwrap()
 }

@@ -1,7 +1,7 @@
 //! Both legs of SSO sign-in against a real database and the test IdP: the AuthnRequest bound to one browser, and
 //! the ACS accepting a response only once, only from that browser, only for the account's verified domains.
 
-use crate::sso_setup::{Setup, attempt, response, setup, sign_in_as};
+use crate::sso_setup::{Setup, attempt, pre_registered, response, setup, sign_in_as};
 use crate::support::t0;
 use chrono::Duration;
 use gatehouse_core::ConnectionId;
@@ -371,15 +371,16 @@ async fn users_are_provisioned_just_in_time_with_the_mapped_role_and_a_session()
     assert_eq!(entry.action, "Role changed at SSO sign-in");
     assert_eq!(entry.detail, "ada@acme.example: Admin → Viewer");
 
-    // An existing user with the verified email is linked the first time, not duplicated.
-    let (existing, _) = s.world.user("bob@acme.example").await;
+    // An existing user with the verified email (here one who set a password before SSO was on) is linked the
+    // first time, not duplicated, and taken over for the IdP.
+    let (existing, _) = pre_registered(&s, "bob@acme.example").await;
     let bob = sign_in_as(&s, |spec| {
         spec.name_id = "bob@acme.example".into();
         spec.groups = vec!["Staff".into()];
     })
     .await;
     assert_eq!(bob.user_id, existing.user_id);
-    assert!(!bob.created);
+    assert!(!bob.created && bob.taken_over);
     assert_eq!(bob.role, Role::Viewer);
 }
 
@@ -412,12 +413,24 @@ async fn a_removed_member_is_signed_out_everywhere_and_provisioned_afresh_at_the
     use gatehouse_core::tenancy::Role;
     let s = setup().await;
     let provisioned = sign_in_as(&s, |spec| spec.name_id = "dan@acme.example".into()).await;
-    // A member with a password of their own, who also signed in through SSO once (linked by email).
-    let (erin, _) = s.world.user("erin@acme.example").await;
+    // A member who set a password before SSO was on: their first SSO sign-in took them over, so they too are
+    // this account's SSO user now.
+    let (erin, _) = pre_registered(&s, "erin@acme.example").await;
     let erin_sso = sign_in_as(&s, |spec| spec.name_id = "erin@acme.example".into()).await;
     assert_eq!(erin_sso.user_id, erin.user_id);
+    // A member from outside the account's domains, with a password of their own.
+    let frank = s
+        .world
+        .join(&s.owner, s.account, "frank@else.example", Role::Viewer)
+        .await;
+    let frank_session = s
+        .world
+        .auth
+        .sign_in("frank@else.example", "correct horse battery", None, t0())
+        .await
+        .unwrap();
 
-    for member in [provisioned.user_id, erin.user_id] {
+    for member in [provisioned.user_id, erin.user_id, frank.user_id] {
         s.world
             .tenancy
             .remove_member(&s.owner, s.account, member)
@@ -425,19 +438,20 @@ async fn a_removed_member_is_signed_out_everywhere_and_provisioned_afresh_at_the
             .unwrap();
     }
     let now = test_idp::now();
+    for (session, whose) in [
+        (&provisioned.session.token, "created"),
+        (&erin_sso.session.token, "taken over"),
+    ] {
+        assert!(
+            s.world.auth.authenticate(session, now).await.is_err(),
+            "a user this account's SSO {whose} is signed out when removed"
+        );
+    }
     assert!(
-        s.world
-            .auth
-            .authenticate(&provisioned.session.token, now)
-            .await
-            .is_err(),
-        "a user this account's SSO created is signed out when removed"
-    );
-    assert!(
-        s.world.auth.authenticate(&erin_sso.session.token, now).await.is_ok(),
+        s.world.auth.authenticate(&frank_session.token, t0()).await.is_ok(),
         "a user with an identity of their own keeps their sessions; only this account's door closes"
     );
-    assert!(s.world.store.role_of(s.account, erin.user_id).await.unwrap().is_none());
+    assert!(s.world.store.role_of(s.account, frank.user_id).await.unwrap().is_none());
 
     // The IdP still knows Dan: his next sign-in links him again and gives him a membership, without clean-up.
     let again = sign_in_as(&s, |spec| spec.name_id = "dan@acme.example".into()).await;
@@ -608,7 +622,7 @@ async fn only_the_owner_starts_a_test_and_a_test_request_signs_no_one_in() {
     let s = setup().await;
     let admin = s
         .world
-        .join(&s.owner, s.account, "admin@acme.example", Role::Admin)
+        .join(&s.owner, s.account, "admin@else.example", Role::Admin)
         .await;
     let now = test_idp::now();
     assert!(matches!(
@@ -701,7 +715,7 @@ async fn sso_events_come_page_by_page_and_raw_responses_by_reference_for_owners_
     assert!(raw.starts_with("<samlp:Response"), "{raw}");
     let viewer = s
         .world
-        .join(&s.owner, s.account, "vic@acme.example", Role::Viewer)
+        .join(&s.owner, s.account, "vic@else.example", Role::Viewer)
         .await;
     assert!(audit.sso_event_response(&viewer, s.account, &accepted).await.is_err());
     let (stranger, _) = s.world.user("eve@elsewhere.example").await;

@@ -297,6 +297,77 @@ async fn the_sign_in_form_sends_sso_users_to_their_idp() {
     assert_eq!(signed_in.status(), 200);
 }
 
+/// Turns the account's SSO on or off, as the Owner's Sign-in policy form does.
+async fn set_sso(w: &World, on: bool) {
+    let mut form = vec![("account_id", w.account.as_str())];
+    if on {
+        form.push(("sso_enabled", "true"));
+    }
+    w.owner.call_ok("/api/sso/update-policy", &form).await;
+}
+
+#[tokio::test]
+async fn password_sign_up_at_a_claimed_domain_is_refused_next_to_the_email_field() {
+    let w = world().await;
+    let refused = Browser::new(&w.app)
+        .call(
+            "/api/auth/sign-up",
+            &[("email", "alice@acme.example"), ("password", "correct horse battery")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let error: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(error["Invalid"]["field"], "email");
+    assert_eq!(
+        error["Invalid"]["message"],
+        "acme.example signs in through its organisation's identity provider: use Sign in with just your email."
+    );
+    Browser::new(&w.app).sign_up("alice@else.example").await;
+}
+
+#[tokio::test]
+async fn a_password_user_registered_before_sso_is_taken_over_by_the_idp() {
+    let w = world().await;
+    // Someone signs up as alice@acme.example while SSO is still off.
+    set_sso(&w, false).await;
+    let squatter = Browser::new(&w.app);
+    squatter.sign_up("alice@acme.example").await;
+    set_sso(&w, true).await;
+    let session: serde_json::Value = squatter.call("/api/auth/session", &[]).await.json().await.unwrap();
+    assert_eq!(session["email"], "alice@acme.example");
+
+    // Alice's first sign-in through the IdP.
+    let alice = Browser::new(&w.app);
+    let relay_state = start(&w, &alice).await;
+    let response = post_to_acs(
+        &w,
+        &alice,
+        &answer(&w, &relay_state, "alice@acme.example"),
+        &relay_state,
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let session: serde_json::Value = alice.call("/api/auth/session", &[]).await.json().await.unwrap();
+    assert_eq!(session["email"], "alice@acme.example");
+
+    // The squatter's session ended and the password no longer works.
+    let after: serde_json::Value = squatter.call("/api/auth/session", &[]).await.json().await.unwrap();
+    assert!(after.is_null(), "signed out: {after}");
+    let password = squatter
+        .call(
+            "/api/auth/sign-in",
+            &[("email", "alice@acme.example"), ("password", "correct horse battery")],
+        )
+        .await;
+    assert_eq!(password.status(), 422);
+
+    let said = "existing user alice@acme.example now signs in through Test IdP; their password was removed";
+    let events = w.owner.call_ok("/api/sso/events", &[("account_id", &w.account)]).await;
+    assert_eq!(events[0]["reason"], format!("signed in as alice@acme.example: {said}"));
+    let audit = w.owner.call_ok("/api/sso/audit", &[("account_id", &w.account)]).await;
+    assert!(audit.to_string().contains(said), "{audit}");
+}
+
 #[tokio::test]
 async fn a_sign_in_started_on_one_instance_finishes_on_another() {
     let w = world().await;
@@ -393,7 +464,7 @@ async fn the_owner_tests_sso_and_reads_a_report_without_anyone_signed_in() {
 async fn only_the_owner_may_test_sso() {
     let w = world().await;
     let admin = Browser::new(&w.app);
-    crate::support::invite_and_join(&w.owner, &w.account, &admin, "admin@acme.example", "admin").await;
+    crate::support::invite_and_join(&w.owner, &w.account, &admin, "admin@else.example", "admin").await;
     let refused = admin.get(&format!("/saml/{}/test", w.connection)).await;
     assert_eq!(refused.status(), 403);
     assert!(refused.headers().get("set-cookie").is_none());

@@ -1,0 +1,239 @@
+//! Who may sign in whom: a claimed domain's IdP is authoritative for its users (no password sign-up there, a
+//! pre-registered password user is taken over), the Owner is never taken over by an assertion, and a link is used
+//! only while its user's domain is verified in the account and routed to the link's connection.
+
+use crate::sso_setup::{Setup, attempt, pre_registered, set_sso, setup, sign_in_as};
+use crate::support::t0;
+use gatehouse_core::auth::AuthError;
+use gatehouse_core::sso::OptionsForm;
+
+const PASSWORD: &str = "correct horse battery";
+
+#[tokio::test]
+async fn a_pre_registered_password_user_is_taken_over_at_their_first_sso_sign_in() {
+    let s = setup().await;
+    let (alice, old_session) = pre_registered(&s, "alice@acme.example").await;
+    assert!(
+        s.world
+            .auth
+            .sign_in("alice@acme.example", PASSWORD, None, t0())
+            .await
+            .is_ok()
+    );
+
+    let signed_in = sign_in_as(&s, |spec| spec.name_id = "alice@acme.example".into()).await;
+    assert_eq!(signed_in.user_id, alice.user_id, "the same user, not a second one");
+    assert!(signed_in.taken_over && !signed_in.created);
+
+    let user = s
+        .world
+        .store
+        .user_by_email("alice@acme.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.password_hash, None, "the password is removed");
+    assert_eq!(
+        user.sso_account_id,
+        Some(s.account),
+        "now provisioned by this account's SSO"
+    );
+    assert!(
+        s.world.auth.authenticate(&old_session, t0()).await.is_err(),
+        "whoever held the password loses the session it opened"
+    );
+    assert!(matches!(
+        s.world.auth.sign_in("alice@acme.example", PASSWORD, None, t0()).await,
+        Err(AuthError::SsoRequired)
+    ));
+    assert!(
+        s.world
+            .auth
+            .authenticate(&signed_in.session.token, test_idp::now())
+            .await
+            .is_ok(),
+        "the sign-in itself goes on with a new session"
+    );
+
+    let said = "existing user alice@acme.example now signs in through Test IdP; their password was removed";
+    let events = s.world.store.sso_events(s.account, None, 10).await.unwrap();
+    assert_eq!(events[0].outcome, "accepted");
+    assert_eq!(events[0].reason, format!("signed in as alice@acme.example: {said}"));
+    let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "Existing user taken over by SSO" && e.detail == said),
+        "{audit:?}"
+    );
+
+    // Taken over once: the next sign-in uses the link and takes nothing more.
+    let again = sign_in_as(&s, |spec| spec.name_id = "alice@acme.example".into()).await;
+    assert_eq!(again.user_id, alice.user_id);
+    assert!(!again.taken_over);
+    assert!(
+        s.world
+            .auth
+            .authenticate(&signed_in.session.token, test_idp::now())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn an_assertion_naming_the_owner_is_refused_and_the_owner_keeps_password_and_sessions() {
+    let s = setup().await;
+    let session = s
+        .world
+        .auth
+        .sign_in("owner@acme.example", PASSWORD, None, t0())
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let refused = attempt(&s, |spec| spec.name_id = "owner@acme.example".into())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.reason,
+            "the assertion names the account's Owner, who signs in with their password; the Owner links their \
+             own IdP identity deliberately",
+            "no link is made, so a second assertion is refused alike"
+        );
+        assert!(refused.user_message.contains("Owner"), "{refused:?}");
+    }
+    let owner = s
+        .world
+        .store
+        .user_by_email("owner@acme.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(owner.password_hash.is_some());
+    assert_eq!(owner.sso_account_id, None);
+    assert!(s.world.auth.authenticate(&session.token, t0()).await.is_ok());
+    assert!(
+        s.world
+            .auth
+            .sign_in("owner@acme.example", PASSWORD, None, t0())
+            .await
+            .is_ok()
+    );
+    let events = s.world.store.sso_events(s.account, None, 10).await.unwrap();
+    assert!(events.iter().all(|e| e.outcome == "refused"), "{events:?}");
+}
+
+#[tokio::test]
+async fn password_sign_up_at_a_claimed_domain_is_refused_and_works_elsewhere() {
+    let s = setup().await;
+    for email in ["newbie@acme.example", "newbie@ACME.Example"] {
+        let refused = s.world.auth.sign_up(email, PASSWORD, t0()).await.unwrap_err();
+        assert!(matches!(refused, AuthError::DomainClaimed { .. }), "{refused:?}");
+        assert_eq!(
+            refused.to_string(),
+            "acme.example signs in through its organisation's identity provider: use Sign in with just your email."
+        );
+    }
+    assert!(
+        s.world
+            .auth
+            .sign_up("newbie@else.example", PASSWORD, t0())
+            .await
+            .is_ok()
+    );
+
+    // Routed to password sign-in, the domain is not claimed.
+    let acme = s.world.store.domains_of_account(s.account).await.unwrap().remove(0);
+    s.domains.route(&s.owner, s.account, acme.id, None, t0()).await.unwrap();
+    assert!(
+        s.world
+            .auth
+            .sign_up("routed@acme.example", PASSWORD, t0())
+            .await
+            .is_ok()
+    );
+    s.domains
+        .route(&s.owner, s.account, acme.id, Some(s.connection), t0())
+        .await
+        .unwrap();
+    // With SSO off, neither.
+    set_sso(&s, false).await;
+    assert!(s.world.auth.sign_up("early@acme.example", PASSWORD, t0()).await.is_ok());
+    set_sso(&s, true).await;
+    assert!(s.world.auth.sign_up("late@acme.example", PASSWORD, t0()).await.is_err());
+}
+
+/// Takes the user's email from the `mail` attribute, so the NameID (the link's key) and the email can differ.
+async fn email_from_mail_attribute(s: &Setup) {
+    s.connections
+        .save_options(
+            &s.owner,
+            s.account,
+            s.connection,
+            &OptionsForm {
+                allow_idp_initiated: false,
+                sign_authn_requests: true,
+                binding: "redirect",
+                authn_context: "none",
+                email_source: "attribute",
+                email_attribute: "mail",
+                allow_sha1: false,
+                clock_skew_seconds: "180",
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_link_is_used_only_while_its_users_domain_is_routed_to_its_connection() {
+    let s = setup().await;
+    email_from_mail_attribute(&s).await;
+    let as_dan = |mail: &'static str| {
+        move |spec: &mut test_idp::Spec| {
+            spec.name_id = "idp-user-4711".into();
+            spec.attributes = vec![("mail".into(), vec![mail.into()])];
+        }
+    };
+    let dan = sign_in_as(&s, as_dan("dan@acme.example")).await;
+    assert!(dan.created);
+
+    // A second domain of the account, verified and routed to the same connection.
+    let beta = s.domains.add(&s.owner, s.account, "beta.example", t0()).await.unwrap();
+    s.dns.set_txt("beta.example", &[&[&beta.record_value]]).await;
+    s.domains.verify(&s.owner, s.account, beta.id, t0()).await.unwrap();
+    s.domains
+        .route(&s.owner, s.account, beta.id, Some(s.connection), t0())
+        .await
+        .unwrap();
+    let same_link = sign_in_as(&s, as_dan("dan@beta.example")).await;
+    assert_eq!(
+        same_link.user_id, dan.user_id,
+        "linked by the NameID while dan's own domain is routed here"
+    );
+
+    // acme.example goes to password sign-in: the link no longer signs dan in, whatever email the IdP asserts.
+    let acme = s
+        .world
+        .store
+        .domains_of_account(s.account)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.name.as_str() == "acme.example")
+        .unwrap();
+    s.domains.route(&s.owner, s.account, acme.id, None, t0()).await.unwrap();
+    let refused = attempt(&s, as_dan("dan@beta.example")).await.unwrap_err();
+    assert_eq!(
+        refused.reason,
+        "the NameID idp-user-4711 is linked to dan@acme.example, whose domain is no longer verified in this \
+         account and routed to this connection"
+    );
+
+    // Routed back, the link works again.
+    s.domains
+        .route(&s.owner, s.account, acme.id, Some(s.connection), t0())
+        .await
+        .unwrap();
+    assert_eq!(sign_in_as(&s, as_dan("dan@beta.example")).await.user_id, dan.user_id);
+}
