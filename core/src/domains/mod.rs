@@ -276,7 +276,7 @@ impl DomainService {
         let mut next = decide(&row.state, &result, &row.name, trigger, now, jitter, &self.policy);
         let saved = match self
             .store
-            .save_verification(row.account_id, row.id, &row.name, &next)
+            .save_verification(row.account_id, row.id, &row.name, &next, now)
             .await
         {
             Err(e) if e.is_unique_violation() => {
@@ -290,7 +290,7 @@ impl DomainService {
                     &self.policy,
                 );
                 self.store
-                    .save_verification(row.account_id, row.id, &row.name, &next)
+                    .save_verification(row.account_id, row.id, &row.name, &next, now)
                     .await?
             }
             other => other?,

@@ -2,14 +2,15 @@
 
 use super::UniqueRow;
 use super::policy::{AuditRow, insert_audit};
-use super::schema::domain;
-use super::{Store, StoreError};
+use super::schema::{domain, session, sso_connection, sso_link, user};
+use super::{Store, StoreError, ascii_email_domain};
 use crate::domains::{DomainName, DomainStatus, VerificationState};
 use crate::ids::{AccountId, ConnectionId, DomainId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::collections::HashSet;
 
@@ -51,6 +52,71 @@ impl From<domain::Model> for DomainRow {
 /// The claim column: the name while the domain counts as verified, so its unique index allows one such row.
 fn verified_name(name: &DomainName, state: &VerificationState) -> Option<String> {
     state.status.counts_as_verified().then(|| name.as_str().to_owned())
+}
+
+/// Links follow the domain: deletes the links of the account's connections whose user's email is at `name`, and
+/// the sessions opened through them, inside `txn`, with an audit entry saying `why` when any went; answers how many
+/// links went.
+async fn end_links_of_domain(
+    txn: &DatabaseTransaction,
+    account_id: AccountId,
+    name: &DomainName,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let connections = sso_connection::Entity::find()
+        .select_only()
+        .column(sso_connection::Column::Id)
+        .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+        .into_tuple::<uuid::Uuid>()
+        .all(txn)
+        .await?;
+    let links = sso_link::Entity::find()
+        .filter(sso_link::Column::ConnectionId.is_in(connections))
+        .all(txn)
+        .await?;
+    let users: std::collections::HashMap<uuid::Uuid, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(links.iter().map(|l| l.user_id)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    let mut ended = 0;
+    for link in links {
+        let at_domain = users
+            .get(&link.user_id)
+            .is_some_and(|email| ascii_email_domain(email) == name.as_str());
+        if !at_domain {
+            continue;
+        }
+        session::Entity::delete_many()
+            .filter(
+                Condition::all()
+                    .add(session::Column::SsoConnectionId.eq(link.connection_id))
+                    .add(session::Column::SsoNameId.eq(link.name_id.clone())),
+            )
+            .exec(txn)
+            .await?;
+        sso_link::Entity::delete_by_id((link.connection_id, link.name_id))
+            .exec(txn)
+            .await?;
+        ended += 1;
+    }
+    if ended > 0 {
+        let audit = AuditRow {
+            account_id,
+            at: now,
+            actor_email: "Gatehouse domains".to_owned(),
+            action: "SSO links ended with their domain".to_owned(),
+            detail: format!(
+                "{name} {why}: {ended} link(s) of its users to the account's connections deleted and the sessions \
+                 opened through them ended"
+            ),
+        };
+        insert_audit(txn, &audit).await?;
+    }
+    Ok(ended)
 }
 
 impl Store {
@@ -129,14 +195,17 @@ impl Store {
     }
 
     /// Writes a check's outcome; `false` when the domain was removed meanwhile. A unique violation means
-    /// another account holds the domain verified.
+    /// another account holds the domain verified. When the domain does not count as verified (any more), the links
+    /// of its users end in the same transaction.
     pub async fn save_verification(
         &self,
         account_id: AccountId,
         id: DomainId,
         name: &DomainName,
         state: &VerificationState,
+        now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
         let result = domain::Entity::update_many()
             .col_expr(domain::Column::Status, Expr::value(state.status.as_str()))
             .col_expr(domain::Column::VerifiedAt, Expr::value(state.verified_at))
@@ -148,12 +217,20 @@ impl Store {
             .col_expr(domain::Column::VerifiedName, Expr::value(verified_name(name, state)))
             .filter(domain::Column::Id.eq(id.as_uuid()))
             .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
-        Ok(result.rows_affected == 1)
+        if result.rows_affected != 1 {
+            return Ok(false);
+        }
+        if !state.status.counts_as_verified() {
+            end_links_of_domain(&txn, account_id, name, "no longer counts as verified", now).await?;
+        }
+        txn.commit().await?;
+        Ok(true)
     }
 
-    /// Deletes the domain with its audit entry, in one transaction; `false` when the account has no such domain.
+    /// Deletes the domain with its audit entry and the links of its users (see [`end_links_of_domain`]), in one
+    /// transaction; `false` when the account has no such domain.
     pub async fn delete_domain(
         &self,
         account_id: AccountId,
@@ -161,15 +238,17 @@ impl Store {
         audit: &AuditRow,
     ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await?;
-        let result = domain::Entity::delete_many()
+        let removed = domain::Entity::delete_many()
             .filter(domain::Column::Id.eq(id.as_uuid()))
             .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
-            .exec(&txn)
+            .exec_with_returning(&txn)
             .await?;
-        if result.rows_affected != 1 {
+        let Some(removed) = removed.into_iter().next() else {
             return Ok(false);
-        }
+        };
         insert_audit(&txn, audit).await?;
+        let name = DomainName::from_stored(removed.name);
+        end_links_of_domain(&txn, account_id, &name, "was removed", audit.at).await?;
         txn.commit().await?;
         Ok(true)
     }

@@ -237,3 +237,82 @@ async fn a_link_is_used_only_while_its_users_domain_is_routed_to_its_connection(
         .unwrap();
     assert_eq!(sign_in_as(&s, as_dan("dan@beta.example")).await.user_id, dan.user_id);
 }
+
+#[tokio::test]
+async fn removing_a_domain_ends_its_users_links_and_the_sessions_opened_through_them() {
+    let s = setup().await;
+    let dan = sign_in_as(&s, |spec| spec.name_id = "dan@acme.example".into()).await;
+    let owner_session = s
+        .world
+        .auth
+        .sign_in("owner@acme.example", PASSWORD, None, t0())
+        .await
+        .unwrap();
+    let acme = s.world.store.domains_of_account(s.account).await.unwrap().remove(0);
+    s.domains.remove(&s.owner, s.account, acme.id, t0()).await.unwrap();
+
+    assert!(
+        s.world
+            .auth
+            .authenticate(&dan.session.token, test_idp::now())
+            .await
+            .is_err(),
+        "the session opened through the link ends with it"
+    );
+    assert!(
+        s.world.auth.authenticate(&owner_session.token, t0()).await.is_ok(),
+        "a password session is not opened through a link"
+    );
+    let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "SSO links ended with their domain"
+            && e.detail.starts_with("acme.example was removed: 1 link(s)")),
+        "{audit:?}"
+    );
+
+    // Verified and routed again, the IdP links Dan afresh (the user stays, without a password to take over).
+    let again = s.domains.add(&s.owner, s.account, "acme.example", t0()).await.unwrap();
+    s.dns.set_txt("acme.example", &[&[&again.record_value]]).await;
+    s.domains.verify(&s.owner, s.account, again.id, t0()).await.unwrap();
+    s.domains
+        .route(&s.owner, s.account, again.id, Some(s.connection), t0())
+        .await
+        .unwrap();
+    let relinked = sign_in_as(&s, |spec| spec.name_id = "dan@acme.example".into()).await;
+    assert_eq!(relinked.user_id, dan.user_id);
+    assert!(!relinked.created && !relinked.taken_over);
+}
+
+#[tokio::test]
+async fn a_domain_failing_after_its_grace_period_ends_its_users_links() {
+    let s = setup().await;
+    let dan = sign_in_as(&s, |spec| spec.name_id = "dan@acme.example".into()).await;
+    let acme = s.world.store.domains_of_account(s.account).await.unwrap().remove(0);
+    s.dns.set_txt("acme.example", &[&["something else"]]).await;
+    let mut at = acme.state.next_check_at.unwrap();
+    for _ in 0..500 {
+        s.domains.recheck_due(at).await.unwrap();
+        let current = s.world.store.domains_of_account(s.account).await.unwrap().remove(0);
+        let still_counts = current.state.status.counts_as_verified();
+        assert_eq!(
+            s.world
+                .auth
+                .authenticate(&dan.session.token, test_idp::now())
+                .await
+                .is_ok(),
+            still_counts,
+            "the link's session lasts exactly as long as the domain counts as verified"
+        );
+        match current.state.next_check_at {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "SSO links ended with their domain"
+            && e.detail
+                .starts_with("acme.example no longer counts as verified: 1 link(s)")),
+        "{audit:?}"
+    );
+}
