@@ -369,6 +369,41 @@ async fn a_password_user_registered_before_sso_is_taken_over_by_the_idp() {
 }
 
 #[tokio::test]
+async fn an_assertion_naming_the_owner_is_refused_and_the_owner_stays_signed_in() {
+    let w = world().await;
+    let browser = Browser::new(&w.app);
+    let relay_state = start(&w, &browser).await;
+    let refused = post_to_acs(
+        &w,
+        &browser,
+        &answer(&w, &relay_state, "owner@acme.example"),
+        &relay_state,
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Owner signs in with their password")
+    );
+    let session: serde_json::Value = w.owner.call("/api/auth/session", &[]).await.json().await.unwrap();
+    assert_eq!(
+        session["email"], "owner@acme.example",
+        "the Owner's own session goes on"
+    );
+    let events = w.owner.call_ok("/api/sso/events", &[("account_id", &w.account)]).await;
+    assert!(
+        events[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the assertion names the account's Owner"),
+        "{events}"
+    );
+}
+
+#[tokio::test]
 async fn a_sign_in_started_on_one_instance_finishes_on_another() {
     let w = world().await;
     let second = w.app.another_instance().await;
