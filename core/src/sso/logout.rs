@@ -7,7 +7,8 @@
 use super::binding::{Incoming, Parameter, QuerySignatureError, verify_query_signature};
 use super::certificate::Certificate;
 use super::response::{
-    DS, SAML, SAMLP, SUCCESS, ago, allowed_algorithms, child, children, is, offered_certificate, whole_text,
+    DS, SAML, SAMLP, SUCCESS, ago, allowed_algorithms, child, children, fingerprints, is, offered_certificate,
+    whole_text,
 };
 use super::verification_keys;
 use crate::store::IdpSession;
@@ -270,12 +271,7 @@ fn signed_message(
     let signed = verified.map_err(|e| match e {
         CryptoError::DisallowedSignature { reason } => LogoutRejection::DisallowedSignature(reason),
         _ => LogoutRejection::Signature {
-            configured: expected
-                .certificates
-                .iter()
-                .map(|c| c.sha256_fingerprint.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
+            configured: fingerprints(expected.certificates),
             offered: offered_certificate(root),
         },
     })?;

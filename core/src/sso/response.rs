@@ -469,15 +469,19 @@ fn verify_signature(
     result.map_err(|e| match e {
         CryptoError::DisallowedSignature { reason } => Rejection::DisallowedSignature(reason),
         _ => Rejection::Signature {
-            configured: expected
-                .certificates
-                .iter()
-                .map(|c| c.sha256_fingerprint.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
+            configured: fingerprints(expected.certificates),
             offered: offered_certificate(root),
         },
     })
+}
+
+/// The configured certificates' SHA-256 fingerprints, as a refusal names them.
+pub(super) fn fingerprints(certificates: &[Certificate]) -> String {
+    certificates
+        .iter()
+        .map(|c| c.sha256_fingerprint.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The fingerprint of a certificate the message carries in a signature's KeyInfo (never trusted, only named);

@@ -3,6 +3,7 @@
 //! and XML shapes no IdP sends. Each is refused for what it is, and nothing is fetched.
 
 use chrono::Duration;
+use gatehouse_core::sso::Certificate;
 use gatehouse_core::sso::binding::{self, DecodeError, Parameter};
 use gatehouse_core::sso::logout::{LogoutExpectations, LogoutRejection, validate_logout_request};
 use gatehouse_core::sso::message_shape::ShapeError;
@@ -32,24 +33,25 @@ impl Tripwire {
     }
 }
 
+/// What the test IdP's connection expects, with SHA-1 allowed or not.
+fn expectations(certificates: &[Certificate], allow_sha1: bool) -> Expectations<'_> {
+    Expectations {
+        idp_entity_id: IDP,
+        certificates,
+        sp_keys: sp_keys(),
+        sp_entity_id: SP,
+        acs_url: ACS,
+        request_id: Some(REQUEST),
+        allow_unsolicited: false,
+        allow_sha1,
+        clock_skew: Duration::minutes(3),
+        now: now(),
+    }
+}
+
 fn check(xml: &str) -> Result<(), Rejection> {
     let certificates = [idp().certificate.clone()];
-    validate_response(
-        xml.as_bytes(),
-        &Expectations {
-            idp_entity_id: IDP,
-            certificates: &certificates,
-            sp_keys: sp_keys(),
-            sp_entity_id: SP,
-            acs_url: ACS,
-            request_id: Some(REQUEST),
-            allow_unsolicited: false,
-            allow_sha1: false,
-            clock_skew: Duration::minutes(3),
-            now: now(),
-        },
-    )
-    .map(|_| ())
+    validate_response(xml.as_bytes(), &expectations(&certificates, false)).map(|_| ())
 }
 
 /// A Response really signed by the IdP, with `from` replaced by `to` inside its signature.
@@ -200,18 +202,7 @@ fn shapes_no_idp_sends_are_refused_before_parsing() {
 #[test]
 fn sha1_allowed_means_rsa_sha1_not_any_algorithm() {
     let certificates = [idp().certificate.clone()];
-    let expectations = |allow_sha1| Expectations {
-        idp_entity_id: IDP,
-        certificates: &certificates,
-        sp_keys: sp_keys(),
-        sp_entity_id: SP,
-        acs_url: ACS,
-        request_id: Some(REQUEST),
-        allow_unsolicited: false,
-        allow_sha1,
-        clock_skew: Duration::minutes(3),
-        now: now(),
-    };
+    let expectations = |allow_sha1| expectations(&certificates, allow_sha1);
     let sha1 = build(&Spec {
         sha1: true,
         ..Spec::default()
