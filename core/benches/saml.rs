@@ -19,7 +19,7 @@ use gatehouse_core::ConnectionId;
 use gatehouse_core::sso::authn_request::{RequestParams, outgoing};
 use gatehouse_core::sso::metadata_signature::XMLSEC;
 use gatehouse_core::sso::response::{Expectations, validate_response};
-use gatehouse_core::sso::{AuthnContext, KeyState, RequestBinding, SpKey};
+use gatehouse_core::sso::{AuthnContext, Certificate, KeyState, RequestBinding, SpKey};
 use samael::metadata::EntityDescriptor;
 use samael::service_provider::{ServiceProvider, ServiceProviderBuilder};
 use std::hint::black_box;
@@ -73,13 +73,11 @@ fn samael_baseline() -> ServiceProvider {
         .expect("samael service provider")
 }
 
-fn response_checks(c: &mut Criterion) {
-    // samael reads the wall clock, so these responses are valid around the real time of the run.
-    let now = Utc::now();
-    let certificates = vec![idp().certificate.clone()];
-    let expected = Expectations {
+/// What the test IdP's connection expects of a response at `now`.
+fn expectations(certificates: &[Certificate], now: chrono::DateTime<Utc>) -> Expectations<'_> {
+    Expectations {
         idp_entity_id: IDP,
-        certificates: &certificates,
+        certificates,
         sp_keys: sp_keys(),
         sp_entity_id: SP,
         acs_url: ACS,
@@ -88,7 +86,14 @@ fn response_checks(c: &mut Criterion) {
         allow_sha1: false,
         clock_skew: Duration::minutes(3),
         now,
-    };
+    }
+}
+
+fn response_checks(c: &mut Criterion) {
+    // samael reads the wall clock, so these responses are valid around the real time of the run.
+    let now = Utc::now();
+    let certificates = vec![idp().certificate.clone()];
+    let expected = expectations(&certificates, now);
     let samael = samael_baseline();
     let encrypted = || Some(Encryption::to(&sp_key(KeyState::Active).certificate));
     let cases = [
@@ -176,18 +181,7 @@ fn hostile(base: &str, from: &str, to: &str) -> String {
 fn hostile_messages(c: &mut Criterion) {
     let now = Utc::now();
     let certificates = vec![idp().certificate.clone()];
-    let expected = Expectations {
-        idp_entity_id: IDP,
-        certificates: &certificates,
-        sp_keys: sp_keys(),
-        sp_entity_id: SP,
-        acs_url: ACS,
-        request_id: Some(REQUEST),
-        allow_unsolicited: false,
-        allow_sha1: false,
-        clock_skew: Duration::minutes(3),
-        now,
-    };
+    let expected = expectations(&certificates, now);
     let normal = build(&Spec {
         signed: Signed::Response,
         groups: group_ids(2),
