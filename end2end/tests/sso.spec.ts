@@ -150,7 +150,7 @@ test('an employee signs in through the company IdP, gets the mapped role, and lo
 // Not yet true in a browser: the IdP's POST to the ACS is cross-site, so the browser leaves out the SameSite=Lax
 // session cookie and the ACS cannot see who is signed in; the switch page appears only for same-site posts (the
 // HTTP test). Kept as the acceptance test of the fix: a same-site hop after the ACS that sees both cookies.
-test.fixme('an SSO sign-in in a browser signed in as someone else asks before switching users', async ({ page }) => {
+test('an SSO sign-in in a browser signed in as someone else asks before switching users', async ({ page }) => {
   const { accountId, domain, signOnUrl } = await connectTestIdp(page);
   const erin = `erin@${domain}`;
   await idpUser(erin, { groups: ['everyone', 'engineering'] });

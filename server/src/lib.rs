@@ -8,6 +8,7 @@ mod routes;
 
 use app::api::context::Services;
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::extract::FromRef;
 use config::Config;
 use gatehouse_core::audit::AuditService;
@@ -19,6 +20,7 @@ use gatehouse_core::{AuthService, DomainService, Store, TenancyService, auth::Th
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// Everything a request handler may need.
@@ -156,6 +158,20 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             origin_guard::refuse_cross_origin,
         ))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        // No page of Gatehouse is ever shown inside another site's frame: a framed dashboard or sign-in switch
+        // page could be clicked through by a page laid over it.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

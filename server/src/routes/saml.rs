@@ -25,11 +25,11 @@ use url::Url;
 /// The cookie that binds a pending AuthnRequest to the browser that started it.
 const BINDING_COOKIE: &str = "gatehouse_sso";
 
-/// The cookie that carries a finished SSO sign-in's session while the browser's user decides whether it replaces
-/// the session the browser already has (the sign-in switch page).
-const SWITCH_COOKIE: &str = "gatehouse_switch";
-/// How long the sign-in switch page's choice stays open.
-const SWITCH_SECONDS: i64 = 300;
+/// The cookie that carries a finished SSO sign-in's session from the ACS to `/sso/complete`, and on to the sign-in
+/// switch page while the browser's user decides whether it replaces the session the browser already has.
+const PENDING_COOKIE: &str = "gatehouse_pending_sign_in";
+/// How long a finished SSO sign-in waits for `/sso/complete` and the switch page's choice.
+const PENDING_SECONDS: i64 = 300;
 
 /// The SAML endpoints; the ones that take a SAML message in a body accept at most `saml_max_body_bytes`.
 pub fn routes(saml_max_body_bytes: usize) -> Router<AppState> {
@@ -43,6 +43,7 @@ pub fn routes(saml_max_body_bytes: usize) -> Router<AppState> {
         .route("/saml/{connection}/test", get(test))
         .route("/saml/{connection}/logout", get(logout))
         .route("/sso/start", get(start_by_domain))
+        .route("/sso/complete", get(complete))
         .route("/sso/switch", post(switch))
         .merge(messages)
 }
@@ -281,8 +282,9 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// The Assertion Consumer Service (HTTP-POST binding): on success the session cookie is set on this very
-/// response, before the redirect into the dashboard.
+/// The Assertion Consumer Service (HTTP-POST binding). The IdP's page posts here from another site, so the
+/// browser withholds its `SameSite=Lax` session cookie: a finished sign-in is handed on in the pending cookie to
+/// `/sso/complete`, a same-site navigation that sees both and decides whether the browser's session is replaced.
 async fn acs(
     State(state): State<AppState>,
     Path(connection): Path<String>,
@@ -299,7 +301,6 @@ async fn acs(
     };
     let binding = cookie_value(&headers, BINDING_COOKIE);
     let client = client_address(state.services.trust_forwarded_for, &headers, Some(peer.ip()));
-    let now = chrono::Utc::now();
     let result = state
         .services
         .sso
@@ -309,10 +310,9 @@ async fn acs(
             &form.relay_state,
             binding.as_deref(),
             client,
-            now,
+            chrono::Utc::now(),
         )
         .await;
-    let clear_binding = binding_cookie(&state, id, "", 0);
     let mut response = match result {
         Ok(AcsOutcome::Tested(report)) => report_page(&report),
         Ok(AcsOutcome::SignedIn(signed_in)) => {
@@ -321,19 +321,16 @@ async fn acs(
                 .return_to
                 .clone()
                 .unwrap_or_else(|| format!("/accounts/{}", signed_in.account));
-            match signed_in_caller(&state, &headers, now).await {
-                // Never replace another user's session silently: a stranger's link to their own IdP (or a
-                // form posting their response here) would otherwise sign this browser in as the stranger.
-                Some(current) if current.user_id != signed_in.user_id => {
-                    switch_page(&state, &current.email, &signed_in.email, &signed_in.session, &target)
-                }
-                _ => with_session(
-                    Redirect::to(&target).into_response(),
-                    &state,
-                    &signed_in.session.token,
-                    signed_in.session.expires_at,
-                ),
-            }
+            let complete = format!(
+                "/sso/complete?{}",
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", &target)
+                    .finish()
+            );
+            with_cookie(
+                Redirect::to(&complete).into_response(),
+                &pending_cookie(&state, &pending_value(&signed_in.session), PENDING_SECONDS),
+            )
         }
         Err(refused) if refused.user_message == TOO_MANY_REFUSED => end_user_page(
             StatusCode::TOO_MANY_REQUESTS,
@@ -342,49 +339,106 @@ async fn acs(
         ),
         Err(refused) => end_user_page(StatusCode::FORBIDDEN, refused.user_message, Some(&refused.reference)),
     };
-    if let Ok(value) = HeaderValue::from_str(&clear_binding) {
+    if let Ok(value) = HeaderValue::from_str(&binding_cookie(&state, id, "", 0)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
 }
 
-/// `response` with the cookie that carries the session `token` until `expires_at`.
-fn with_session(mut response: Response, state: &AppState, token: &str, expires_at: DateTime<Utc>) -> Response {
-    let cookie = session_cookie(token, expires_at, state.services.secure_cookies);
-    match HeaderValue::from_str(&cookie) {
+/// `response` with one more `Set-Cookie`.
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    match HeaderValue::from_str(cookie) {
         Ok(value) => {
             response.headers_mut().append(header::SET_COOKIE, value);
             response
         }
-        Err(e) => internal(format!("session cookie: {e}")),
+        Err(e) => internal(format!("cookie: {e}")),
     }
 }
 
-/// The cookie that holds a finished sign-in's session token for the switch page; `SameSite=Lax`, so only a
-/// same-site post of that page brings it back.
-fn switch_cookie(state: &AppState, value: &str, max_age_seconds: i64) -> String {
+/// `response` with the cookie that carries the session `token` until `expires_at`.
+fn with_session(response: Response, state: &AppState, token: &str, expires_at: DateTime<Utc>) -> Response {
+    with_cookie(response, &session_cookie(token, expires_at, state.services.secure_cookies))
+}
+
+/// The cookie that holds a finished sign-in's session until the browser's user has it (`/sso/complete`) or
+/// decides on the switch page; `SameSite=Lax`, so only a same-site navigation or post brings it back.
+fn pending_cookie(state: &AppState, value: &str, max_age_seconds: i64) -> String {
     let secure = if state.services.secure_cookies { "; Secure" } else { "" };
-    format!("{SWITCH_COOKIE}={value}; Max-Age={max_age_seconds}; Path=/sso/switch; HttpOnly; SameSite=Lax{secure}")
+    format!("{PENDING_COOKIE}={value}; Max-Age={max_age_seconds}; Path=/sso; HttpOnly; SameSite=Lax{secure}")
+}
+
+fn pending_value(session: &NewSession) -> String {
+    format!("{}.{}", session.expires_at.timestamp(), session.token)
+}
+
+/// The finished sign-in in the request's pending cookie: its session token and when that session ends.
+fn pending_session(headers: &HeaderMap) -> Option<(String, DateTime<Utc>)> {
+    let value = cookie_value(headers, PENDING_COOKIE)?;
+    let (expires_at, token) = value.split_once('.')?;
+    let expires_at = DateTime::from_timestamp(expires_at.parse().ok()?, 0)?;
+    Some((token.to_owned(), expires_at))
+}
+
+#[derive(serde::Deserialize)]
+struct CompleteQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// The same-site end of an SSO sign-in: the browser now sends its own session cookie beside the pending one.
+/// Never replace another user's session silently: a stranger's link to their own IdP (or a page posting their
+/// response to the ACS) would otherwise sign this browser in as the stranger.
+async fn complete(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<CompleteQuery>) -> Response {
+    let now = chrono::Utc::now();
+    let target = safe_return_path(Some(&query.next));
+    let current = signed_in_caller(&state, &headers, now).await;
+    let Some((token, expires_at)) = pending_session(&headers) else {
+        // Loaded again after it finished: the browser already has the session.
+        return match current {
+            Some(_) => Redirect::to(&target).into_response(),
+            None => expired_choice(),
+        };
+    };
+    let auth = &state.services.auth;
+    let incoming = match auth.authenticate(&token, now).await {
+        Ok(incoming) => incoming,
+        Err(_) => return with_cookie(expired_choice(), &pending_cookie(&state, "", 0)),
+    };
+    match current {
+        Some(current) if current.user_id != incoming.user_id => switch_page(&current.email, &incoming.email, &target),
+        _ => {
+            // The same user signing in again: the new session (opened through the IdP) replaces the old one.
+            if let Some(old) = cookie_value(&headers, SESSION_COOKIE)
+                && old != token
+                && let Err(e) = auth.sign_out(&old).await
+            {
+                return internal(format!("ending the replaced session: {e}"));
+            }
+            let response = with_session(Redirect::to(&target).into_response(), &state, &token, expires_at);
+            with_cookie(response, &pending_cookie(&state, "", 0))
+        }
+    }
+}
+
+fn expired_choice() -> Response {
+    end_user_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in has expired or was already completed. Start it again.",
+        None,
+    )
 }
 
 /// Asks the browser's user whether the SSO sign-in that just finished (`incoming`) replaces the session of the
 /// user already signed in here (`current`).
-fn switch_page(state: &AppState, current: &str, incoming: &str, session: &NewSession, target: &str) -> Response {
+fn switch_page(current: &str, incoming: &str, target: &str) -> Response {
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Switch user? · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Switch to another user?</h2><p>This browser is signed in to Gatehouse as <strong>{current}</strong>.</p><p>Your identity provider has just signed you in as <strong>{incoming}</strong>.</p><p class=\"hint\">If you did not start this sign-in yourself, someone may be trying to make you work in their account: stay as {current}.</p><form method=\"post\" action=\"/sso/switch\"><input type=\"hidden\" name=\"next\" value=\"{target}\"><div class=\"actions\"><button type=\"submit\" name=\"choice\" value=\"stay\">Stay signed in as {current}</button> <button class=\"secondary\" type=\"submit\" name=\"choice\" value=\"switch\">Continue as {incoming}</button></div></form></div></main></body></html>",
         current = escape(current),
         incoming = escape(incoming),
         target = escape(target),
     );
-    let mut response = (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response();
-    let pending = format!("{}.{}", session.expires_at.timestamp(), session.token);
-    match HeaderValue::from_str(&switch_cookie(state, &pending, SWITCH_SECONDS)) {
-        Ok(value) => {
-            response.headers_mut().append(header::SET_COOKIE, value);
-            response
-        }
-        Err(e) => internal(format!("switch cookie: {e}")),
-    }
+    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -396,17 +450,8 @@ struct SwitchForm {
 
 /// The switch page's answer: continue with the new session (the old one ends) or stay (the new one ends).
 async fn switch(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<SwitchForm>) -> Response {
-    let pending = cookie_value(&headers, SWITCH_COOKIE).and_then(|value| {
-        let (expires_at, token) = value.split_once('.')?;
-        let expires_at = DateTime::from_timestamp(expires_at.parse().ok()?, 0)?;
-        Some((token.to_owned(), expires_at))
-    });
-    let Some(pending) = pending else {
-        return end_user_page(
-            StatusCode::BAD_REQUEST,
-            "This choice has expired. Start the sign-in again.",
-            None,
-        );
+    let Some(pending) = pending_session(&headers) else {
+        return expired_choice();
     };
     let auth = &state.services.auth;
     let now = chrono::Utc::now();
@@ -419,7 +464,7 @@ async fn switch(State(state): State<AppState>, headers: HeaderMap, Form(form): F
     {
         return internal(format!("ending a session at the sign-in switch: {e}"));
     }
-    let mut response = match kept {
+    let response = match kept {
         Some((token, expires_at)) => match auth.authenticate(&token, now).await {
             Ok(_) => with_session(
                 Redirect::to(&safe_return_path(Some(&form.next))).into_response(),
@@ -427,18 +472,11 @@ async fn switch(State(state): State<AppState>, headers: HeaderMap, Form(form): F
                 &token,
                 expires_at,
             ),
-            Err(_) => end_user_page(
-                StatusCode::BAD_REQUEST,
-                "This sign-in has expired. Start it again.",
-                None,
-            ),
+            Err(_) => expired_choice(),
         },
         None => Redirect::to("/").into_response(),
     };
-    if let Ok(value) = HeaderValue::from_str(&switch_cookie(&state, "", 0)) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
+    with_cookie(response, &pending_cookie(&state, "", 0))
 }
 
 #[derive(serde::Deserialize)]

@@ -167,6 +167,9 @@ async fn an_sso_sign_in_asks_before_replacing_another_users_session() {
         !cookies.iter().any(|c| c.starts_with("gatehouse_session=")),
         "{cookies:?}"
     );
+    // Nothing may frame the page and lay another over its buttons.
+    assert_eq!(arrived.headers()["x-frame-options"], "DENY");
+    assert_eq!(arrived.headers()["content-security-policy"], "frame-ancestors 'none'");
     let page = arrived.text().await.unwrap();
     assert!(
         page.contains("owner@acme.example") && page.contains("ada@acme.example"),

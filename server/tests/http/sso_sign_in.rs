@@ -135,10 +135,10 @@ pub async fn start(w: &World, user: &Browser) -> String {
         .into_owned()
 }
 
-pub async fn post_to_acs(w: &World, user: &Browser, response: &str, relay_state: &str) -> reqwest::Response {
+/// Posts `response` to the ACS as the IdP's page does (a cross-site request).
+pub async fn post_to_acs_only(w: &World, user: &Browser, response: &str, relay_state: &str) -> reqwest::Response {
     user.client
         .post(format!("{}/saml/{}/acs", user.base, w.connection))
-        // The IdP's page posts it: a cross-site request.
         .header("origin", "https://idp.example.com")
         .form(&[("SAMLResponse", response), ("RelayState", relay_state)])
         .send()
@@ -146,20 +146,52 @@ pub async fn post_to_acs(w: &World, user: &Browser, response: &str, relay_state:
         .unwrap()
 }
 
+/// Posts `response` to the ACS and, when it signed someone in, follows the same-site hop to `/sso/complete` as a
+/// browser does: answers that page's response (the redirect into the dashboard, or the switch page).
+pub async fn post_to_acs(w: &World, user: &Browser, response: &str, relay_state: &str) -> reqwest::Response {
+    let answer = post_to_acs_only(w, user, response, relay_state).await;
+    match answer.headers().get("location").map(|l| l.to_str().unwrap().to_owned()) {
+        Some(complete) if complete.starts_with("/sso/complete?") => user.get(&complete).await,
+        _ => answer,
+    }
+}
+
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test]
 async fn a_user_signs_in_through_the_idp_and_lands_signed_in() {
     let w = world().await;
     let user = Browser::new(&w.app);
     let relay_state = start(&w, &user).await;
-    let response = post_to_acs(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
-    assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()["location"], "/accounts/x");
-    let cookies: Vec<&str> = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .collect();
+    let accepted = post_to_acs_only(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    // The cross-site post carries no session cookie the browser may have: the sign-in goes on, pending, to a
+    // same-site page that sees it.
+    assert_eq!(accepted.status(), 303);
+    assert_eq!(accepted.headers()["location"], "/sso/complete?next=%2Faccounts%2Fx");
+    let cookies = set_cookies(&accepted);
+    assert!(
+        cookies.iter().any(|c| c.starts_with("gatehouse_pending_sign_in=")
+            && c.contains("Path=/sso;")
+            && c.contains("HttpOnly")
+            && c.contains("SameSite=Lax")),
+        "{cookies:?}"
+    );
+    assert!(!cookies.iter().any(|c| c.starts_with("gatehouse_session=")), "{cookies:?}");
+    assert!(
+        cookies.iter().any(|c| c.starts_with("gatehouse_sso=;")),
+        "the binding cookie is cleared"
+    );
+    let completed = user.get("/sso/complete?next=%2Faccounts%2Fx").await;
+    assert_eq!(completed.status(), 303);
+    assert_eq!(completed.headers()["location"], "/accounts/x");
+    let cookies = set_cookies(&completed);
     assert!(
         cookies
             .iter()
@@ -167,9 +199,17 @@ async fn a_user_signs_in_through_the_idp_and_lands_signed_in() {
         "{cookies:?}"
     );
     assert!(
-        cookies.iter().any(|c| c.starts_with("gatehouse_sso=;")),
-        "the binding cookie is cleared"
+        cookies.iter().any(|c| c.starts_with("gatehouse_pending_sign_in=;")),
+        "the pending cookie is cleared: {cookies:?}"
     );
+    // Loading it again (back button, reload) just goes on into the dashboard.
+    let again = user.get("/sso/complete?next=%2Faccounts%2Fx").await;
+    assert_eq!(again.headers()["location"], "/accounts/x");
+    // Without a pending sign-in and without a session, there is nothing to complete.
+    let stranger = Browser::new(&w.app);
+    let nothing = stranger.get("/sso/complete?next=%2Faccounts%2Fx").await;
+    assert_eq!(nothing.status(), 400);
+    assert!(nothing.text().await.unwrap().contains("Start it again"));
 
     // The session works: the user now belongs to the account (provisioned just in time, No access by default).
     let overview = user
@@ -457,14 +497,11 @@ async fn the_owner_tests_sso_and_reads_a_report_without_anyone_signed_in() {
     )
     .await;
     assert_eq!(response.status(), 200);
-    let cookies: Vec<String> = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let cookies = set_cookies(&response);
     assert!(
-        cookies.iter().all(|c| !c.starts_with("gatehouse_session=")),
+        cookies
+            .iter()
+            .all(|c| !c.starts_with("gatehouse_session=") && !c.starts_with("gatehouse_pending_sign_in=")),
         "no session cookie: {cookies:?}"
     );
     assert!(

@@ -17,6 +17,7 @@ use test_idp::{Spec, assertion_xml, idp, response_xml, sign, signature_template,
 const PASSWORD: &str = "correct horse battery";
 const SESSION_COOKIE: &str = "gatehouse_session";
 const BINDING_COOKIE: &str = "gatehouse_sso";
+const PENDING_COOKIE: &str = "gatehouse_pending_sign_in";
 /// Where the test IdP's pages would be: its POST to the ACS is cross-site.
 const IDP_ORIGIN: &str = "https://idp.example.com";
 
@@ -343,12 +344,24 @@ pub async fn sign_in(
         .send()
         .await
         .map_err(sent("ACS"))?;
-    let session = set_cookie(&answer, SESSION_COOKIE);
-    let landing = location(&answer);
+    let pending = set_cookie(&answer, PENDING_COOKIE);
+    let complete = location(&answer);
     expect(answer, StatusCode::SEE_OTHER, "ACS").await?;
-    let session = session.ok_or("the ACS set no session cookie")?;
+    let pending = pending.ok_or("the ACS set no pending sign-in cookie")?;
+    let complete = complete?;
+    // The same-site hop a browser makes next, with the pending sign-in (this virtual user has no session yet).
+    let completed = client
+        .get(format!("{base}{complete}"))
+        .header(COOKIE, format!("{PENDING_COOKIE}={pending}"))
+        .send()
+        .await
+        .map_err(sent("/sso/complete"))?;
+    let session = set_cookie(&completed, SESSION_COOKIE);
+    let landing = location(&completed);
+    expect(completed, StatusCode::SEE_OTHER, "/sso/complete").await?;
+    let session = session.ok_or("/sso/complete set no session cookie")?;
     if landing.as_deref() != Ok(&format!("/accounts/{}", account.id)) {
-        return Err(format!("the ACS sent the user to {landing:?}"));
+        return Err(format!("the sign-in sent the user to {landing:?}"));
     }
     let accepted = began.elapsed();
     if first {
