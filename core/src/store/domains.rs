@@ -54,20 +54,25 @@ fn verified_name(name: &DomainName, state: &VerificationState) -> Option<String>
     state.status.counts_as_verified().then(|| name.as_str().to_owned())
 }
 
-/// Links follow the domain: deletes the links of the account's connections whose user's email is at `name`, and
-/// the sessions opened through them, inside `txn`, with an audit entry saying `why` when any went; answers how many
-/// links went.
+/// Links follow the domain: deletes the links of the account's connections (all but `kept`) whose user's email is
+/// at `name`, and the sessions opened through them, inside `txn`, with an audit entry saying `why` when any went;
+/// answers how many links went.
 async fn end_links_of_domain(
     txn: &DatabaseTransaction,
     account_id: AccountId,
     name: &DomainName,
+    kept: Option<ConnectionId>,
     why: &str,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let connections = sso_connection::Entity::find()
+    let mut connections = sso_connection::Entity::find()
         .select_only()
         .column(sso_connection::Column::Id)
-        .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+        .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()));
+    if let Some(kept) = kept {
+        connections = connections.filter(sso_connection::Column::Id.ne(kept.as_uuid()));
+    }
+    let connections = connections
         .into_tuple::<uuid::Uuid>()
         .all(txn)
         .await?;
@@ -223,7 +228,7 @@ impl Store {
             return Ok(false);
         }
         if !state.status.counts_as_verified() {
-            end_links_of_domain(&txn, account_id, name, "no longer counts as verified", now).await?;
+            end_links_of_domain(&txn, account_id, name, None, "no longer counts as verified", now).await?;
         }
         txn.commit().await?;
         Ok(true)
@@ -248,7 +253,7 @@ impl Store {
         };
         insert_audit(&txn, audit).await?;
         let name = DomainName::from_stored(removed.name);
-        end_links_of_domain(&txn, account_id, &name, "was removed", audit.at).await?;
+        end_links_of_domain(&txn, account_id, &name, None, "was removed", audit.at).await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -285,7 +290,8 @@ impl Store {
     }
 
     /// Routes a domain to a connection of the same account (or to none) with its audit entry, in one
-    /// transaction; `false` when either is not the account's.
+    /// transaction; `false` when either is not the account's. The links of the domain's users to the account's
+    /// other connections end with the old route (see [`end_links_of_domain`]).
     pub async fn route_domain(
         &self,
         account_id: AccountId,
@@ -304,19 +310,30 @@ impl Store {
                 return Ok(false);
             }
         }
-        let result = domain::Entity::update_many()
+        let Some(routed) = domain::Entity::find_by_id(id.as_uuid())
+            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
+            .unique_row(&txn)
+            .await?
+        else {
+            return Ok(false);
+        };
+        domain::Entity::update_many()
             .col_expr(
                 domain::Column::ConnectionId,
                 Expr::value(connection.map(|c| c.as_uuid())),
             )
             .filter(domain::Column::Id.eq(id.as_uuid()))
-            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
             .exec(&txn)
             .await?;
-        if result.rows_affected != 1 {
-            return Ok(false);
-        }
         insert_audit(&txn, audit).await?;
+        if routed.connection_id != connection.map(|c| c.as_uuid()) {
+            let name = DomainName::from_stored(routed.name);
+            let why = match connection {
+                Some(_) => "was routed to another connection",
+                None => "was routed to password sign-in",
+            };
+            end_links_of_domain(&txn, account_id, &name, connection, why, audit.at).await?;
+        }
         txn.commit().await?;
         Ok(true)
     }

@@ -186,7 +186,7 @@ async fn email_from_mail_attribute(s: &Setup) {
 }
 
 #[tokio::test]
-async fn a_link_is_used_only_while_its_users_domain_is_routed_to_its_connection() {
+async fn a_link_ends_when_its_users_domain_is_routed_away_from_its_connection() {
     let s = setup().await;
     email_from_mail_attribute(&s).await;
     let as_dan = |mail: &'static str| {
@@ -212,7 +212,7 @@ async fn a_link_is_used_only_while_its_users_domain_is_routed_to_its_connection(
         "linked by the NameID while dan's own domain is routed here"
     );
 
-    // acme.example goes to password sign-in: the link no longer signs dan in, whatever email the IdP asserts.
+    // acme.example goes to password sign-in: the link and the sessions opened through it end with the route.
     let acme = s
         .world
         .store
@@ -223,19 +223,70 @@ async fn a_link_is_used_only_while_its_users_domain_is_routed_to_its_connection(
         .find(|d| d.name.as_str() == "acme.example")
         .unwrap();
     s.domains.route(&s.owner, s.account, acme.id, None, t0()).await.unwrap();
-    let refused = attempt(&s, as_dan("dan@beta.example")).await.unwrap_err();
-    assert_eq!(
-        refused.reason,
-        "the NameID idp-user-4711 is linked to dan@acme.example, whose domain is no longer verified in this \
-         account and routed to this connection"
+    assert!(
+        s.world
+            .auth
+            .authenticate(&same_link.session.token, test_idp::now())
+            .await
+            .is_err(),
+        "the session opened through the link ends with it"
     );
+    let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "SSO links ended with their domain"
+            && e.detail.starts_with("acme.example was routed to password sign-in: 1 link(s)")),
+        "{audit:?}"
+    );
+    // Whatever email the IdP now asserts, the NameID no longer leads to dan: beta.example's address is its own user.
+    let other = sign_in_as(&s, as_dan("dan@beta.example")).await;
+    assert_ne!(other.user_id, dan.user_id);
 
-    // Routed back, the link works again.
+    // Routed back, the IdP signs dan in by his address again (the NameID is now linked to the beta user).
     s.domains
         .route(&s.owner, s.account, acme.id, Some(s.connection), t0())
         .await
         .unwrap();
-    assert_eq!(sign_in_as(&s, as_dan("dan@beta.example")).await.user_id, dan.user_id);
+    let back = sign_in_as(&s, |spec: &mut test_idp::Spec| {
+        spec.name_id = "idp-user-0815".into();
+        spec.attributes = vec![("mail".into(), vec!["dan@acme.example".into()])];
+    })
+    .await;
+    assert_eq!(back.user_id, dan.user_id);
+}
+
+#[tokio::test]
+async fn routing_a_domain_to_another_connection_ends_its_users_links_to_the_old_one() {
+    let s = setup().await;
+    let dan = sign_in_as(&s, |spec| spec.name_id = "dan@acme.example".into()).await;
+    let second = crate::trust::outside_connection(&s).await;
+    let acme = s.world.store.domains_of_account(s.account).await.unwrap().remove(0);
+    s.domains
+        .route(&s.owner, s.account, acme.id, Some(second), t0())
+        .await
+        .unwrap();
+    assert!(
+        s.world
+            .auth
+            .authenticate(&dan.session.token, test_idp::now())
+            .await
+            .is_err(),
+        "the session opened through the old connection ends"
+    );
+    let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.detail.starts_with("acme.example was routed to another connection: 1 link(s)")),
+        "{audit:?}"
+    );
+    // Routing it to where it already goes ends nothing.
+    s.domains
+        .route(&s.owner, s.account, acme.id, Some(second), t0())
+        .await
+        .unwrap();
+    let audit_after = s.world.audit().recent(&s.owner, s.account).await.unwrap();
+    assert_eq!(
+        audit_after.iter().filter(|e| e.action == "SSO links ended with their domain").count(),
+        1
+    );
 }
 
 #[tokio::test]

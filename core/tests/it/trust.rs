@@ -140,7 +140,7 @@ async fn an_admin_cannot_add_an_idp_a_certificate_a_metadata_url_or_a_route_and_
 }
 
 /// The Owner's second connection, to an IdP whose signing key the outside Admin holds, with no domain routed to it.
-async fn outside_connection(s: &Setup) -> ConnectionId {
+pub(crate) async fn outside_connection(s: &Setup) -> ConnectionId {
     let attacker_pem = test_idp::attacker().certificate.to_pem();
     s.connections
         .create_manual(&s.owner, s.account, &attacker_fields(&attacker_pem), None, t0())
