@@ -14,6 +14,7 @@ mod m20261123_000009_create_sso_links;
 mod m20261123_000010_add_sso_event_raw_response;
 mod m20261123_000011_create_sso_test_requests;
 mod m20261124_000012_add_single_logout;
+mod m20261205_000015_add_owner_link_requests;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_add_sso_event_raw_response::Migration),
             Box::new(m20261123_000011_create_sso_test_requests::Migration),
             Box::new(m20261124_000012_add_single_logout::Migration),
+            Box::new(m20261205_000015_add_owner_link_requests::Migration),
         ]
     }
 }

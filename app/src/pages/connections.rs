@@ -164,6 +164,15 @@ fn ConnectionCard(
                                 " Signs you in at your IdP in a new tab and shows every check, without signing anyone in here."
                             </span>
                         </p>
+                        <form class="connection-test" method="post" action=format!("/saml/{id}/link")>
+                            <input type="hidden" name="return_to" value=format!("/accounts/{account_id}/sso") />
+                            <button type="submit" class="button secondary small">
+                                "Link my sign-in"
+                            </button>
+                            <span class="hint">
+                                " As the Owner you sign in with your password; an assertion naming you is refused until you link your own identity at this IdP here, by signing in there as yourself."
+                            </span>
+                        </form>
                     }
                 })}
             <div class="connection-body">

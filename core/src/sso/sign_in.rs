@@ -15,7 +15,8 @@ use crate::auth::return_path::same_site_path;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::store::{
-    IdpSession, LinkRefusal, PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError, ascii_email_domain,
+    AuditRow, IdpSession, LinkRefusal, OwnerRun, OwnerRunPurpose, PendingRequestRow, Provisioning, SsoEventRow, Store,
+    StoreError, ascii_email_domain,
 };
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
@@ -46,18 +47,62 @@ pub enum StartError {
     Request(#[from] BindingError),
     #[error("The connection has no active SP key.")]
     NoKey,
+    #[error(
+        "Your email address's domain ({0}) is not a verified domain of this account routed to this connection. \
+         Route it here under Domains first: only then can this identity provider sign you in."
+    )]
+    OwnDomainNotRouted(String),
     #[error(transparent)]
     Tenancy(#[from] TenancyError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// What the ACS did with a response: signed the user in, or, for the Owner's Test SSO run, only reported.
+/// What the ACS did with a response: signed the user in, or, for the Owner's own round trips, only reported (Test
+/// SSO) or linked the Owner to their identity at the IdP.
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)]
 pub enum AcsOutcome {
     SignedIn(SignedIn),
     Tested(TestReport),
+    Linked(OwnerLinked),
+}
+
+/// The Owner's deliberate link: from now on, assertions of this connection with this NameID sign the Owner in.
+#[derive(Clone, Debug)]
+pub struct OwnerLinked {
+    pub account: AccountId,
+    pub connection_label: String,
+    pub email: String,
+    pub name_id: String,
+}
+
+/// What a response at the ACS is expected to do, which decides the rules it is held to before the last step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Purpose {
+    /// Sign a user in: SSO must be on; IdP-initiated where the connection allows it.
+    SignIn,
+    /// Link the Owner who started the request to their IdP identity: only as the answer to that request.
+    OwnerLink,
+}
+
+/// A response that passed every rule short of provisioning: the request it answers (none when IdP-initiated),
+/// where the user wanted to go, the assertion and the user's email.
+struct Accepted {
+    request: Option<PendingRequestRow>,
+    landing: Option<String>,
+    assertion: SignedAssertion,
+    email: EmailAddress,
+    /// The account's policy: SSO users get no personal account of their own.
+    no_separate_account: bool,
+    /// The Owner's own round trip the response answers, if it answers one.
+    owner_run: Option<OwnerRun>,
+}
+
+/// A response that completed: a user signed in, or the Owner linked.
+enum Completed {
+    SignedIn(SignedIn),
+    Linked(OwnerLinked),
 }
 
 /// A response that passed every rule, and the signed-in user it provisioned.
@@ -174,6 +219,14 @@ fn takeover_detail(email: &str, connection_label: &str) -> String {
     format!("existing user {email} now signs in through {connection_label}; their password was removed")
 }
 
+/// What the owner's SSO events and audit log say of the Owner's deliberate link.
+fn owner_link_detail(linked: &OwnerLinked) -> String {
+    format!(
+        "the Owner {} linked their identity at {} (NameID {}): it now signs them in, beside their password",
+        linked.email, linked.connection_label, linked.name_id
+    )
+}
+
 /// Where an IdP-initiated sign-in lands: its RelayState when that is a page of this site, as a path or as a URL
 /// on Gatehouse's own origin (`own_url` is any URL of it); IdP admins enter either.
 fn landing_page(relay_state: &str, own_url: &str) -> Option<String> {
@@ -224,6 +277,8 @@ impl From<(&'static str, String, Option<SignedAssertion>)> for Refusal {
 pub const TOO_MANY_REFUSED: &str = "Too many sign-in attempts were refused here in the last minute. Wait a minute, then start again from the sign-in page.";
 
 const EXPIRED: &str = "This sign-in has expired or was already used. Start again from the sign-in page.";
+const REFUSED: &str = "Your identity provider's answer was refused.";
+const UNAVAILABLE: &str = "Single sign-on is unavailable right now.";
 
 impl SsoService {
     pub fn new(store: Store, connections: ConnectionService, auth: AuthService, junk: JunkPolicy) -> Self {
@@ -339,7 +394,45 @@ impl SsoService {
             .await?;
         let started = self.issue(&connection, None, now).await?;
         self.store
-            .insert_test_request(&started.request_id, caller.user_id, now + REQUEST_LIFETIME)
+            .insert_owner_run(
+                &started.request_id,
+                caller.user_id,
+                OwnerRunPurpose::Test,
+                now + REQUEST_LIFETIME,
+            )
+            .await?;
+        Ok(started)
+    }
+
+    /// Starts the Owner's deliberate link to their own identity at the connection's IdP (also while SSO is off).
+    /// An assertion never signs the Owner in unlinked (break-glass); completing this round trip in the Owner's
+    /// own signed-in browser is the one way to link them. The Owner's email domain must count as verified in the
+    /// account and be routed to the connection, as for every link.
+    pub async fn start_link(
+        &self,
+        caller: &Caller,
+        connection_id: ConnectionId,
+        return_to: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Started, StartError> {
+        let (account, connection) = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
+        self.connections
+            .tenancy
+            .require(caller, account, Permission::ManageTrust)
+            .await?;
+        let domain = ascii_email_domain(&caller.email);
+        match self.store.domain_route(&domain).await? {
+            Some((holder, Some(routed))) if holder == account && routed == connection_id => {}
+            _ => return Err(StartError::OwnDomainNotRouted(domain)),
+        }
+        let started = self.issue(&connection, return_to, now).await?;
+        self.store
+            .insert_owner_run(
+                &started.request_id,
+                caller.user_id,
+                OwnerRunPurpose::Link,
+                now + REQUEST_LIFETIME,
+            )
             .await?;
         Ok(started)
     }
@@ -400,9 +493,38 @@ impl SsoService {
         client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<SignedIn, Refused> {
+        let completed = self
+            .complete(
+                connection_id,
+                saml_response,
+                relay_state,
+                browser_token,
+                client,
+                Purpose::SignIn,
+                now,
+            )
+            .await?;
+        match completed {
+            Completed::SignedIn(signed_in) => Ok(signed_in),
+            Completed::Linked(_) => unreachable!("a sign-in never links the Owner"),
+        }
+    }
+
+    /// A response for `purpose` under every rule, recorded in the SSO events and counted by the refusal limits.
+    #[allow(clippy::too_many_arguments)]
+    async fn complete(
+        &self,
+        connection_id: ConnectionId,
+        saml_response: &str,
+        relay_state: &str,
+        browser_token: Option<&str>,
+        client: Option<IpAddr>,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<Completed, Refused> {
         let found = self.connection(connection_id).await.map_err(|e| Refused {
             reference: reference(),
-            user_message: "Single sign-on is unavailable right now.",
+            user_message: UNAVAILABLE,
             reason: e.to_string(),
         })?;
         let Some((account, connection)) = found else {
@@ -412,9 +534,28 @@ impl SsoService {
                 reason: format!("no connection {connection_id}"),
             });
         };
-        let outcome = self
-            .check(account, &connection, saml_response, relay_state, browser_token, now)
+        let accepted = self
+            .accept(
+                account,
+                &connection,
+                saml_response,
+                relay_state,
+                browser_token,
+                purpose,
+                now,
+            )
             .await;
+        let outcome = match (accepted, purpose) {
+            (Err(refusal), _) => Err(refusal),
+            (Ok(accepted), Purpose::SignIn) => self
+                .provision(account, &connection, accepted, now)
+                .await
+                .map(Completed::SignedIn),
+            (Ok(accepted), Purpose::OwnerLink) => self
+                .link_owner(account, &connection, accepted, now)
+                .await
+                .map(Completed::Linked),
+        };
         // Kept only for a message whose signature verified: that is what support needs, and junk that anyone
         // can post must cost no storage.
         let from_idp = outcome
@@ -427,7 +568,7 @@ impl SsoService {
             .then(|| raw_text(saml_response))
             .flatten();
         let (detail, result) = match outcome {
-            Ok(accepted) => (
+            Ok(Completed::SignedIn(accepted)) => (
                 EventDetail {
                     outcome: "accepted",
                     reason: if accepted.taken_over {
@@ -443,7 +584,17 @@ impl SsoService {
                     attributes: attribute_lines(&accepted.assertion.attributes),
                     raw_response,
                 },
-                Ok(accepted),
+                Ok(Completed::SignedIn(accepted)),
+            ),
+            Ok(Completed::Linked(linked)) => (
+                EventDetail {
+                    outcome: "accepted",
+                    reason: owner_link_detail(&linked),
+                    name_id: Some(linked.name_id.clone()),
+                    attributes: String::new(),
+                    raw_response,
+                },
+                Ok(Completed::Linked(linked)),
             ),
             Err(Refusal {
                 user_message,
@@ -510,25 +661,26 @@ impl SsoService {
                 None,
             ),
             Ok(_) => (EXPIRED, format!("no pending request {reference}"), None),
-            Err(e) => ("Single sign-on is unavailable right now.", e.to_string(), None),
+            Err(e) => (UNAVAILABLE, e.to_string(), None),
         }
     }
 
-    /// Every rule, in order; a refusal carries the user's message, the owner's reason and, once the signature
-    /// verified, the assertion (its NameID and attributes help the owner).
-    async fn check(
+    /// Every rule short of provisioning, in order; a refusal carries the user's message, the owner's reason and,
+    /// once the signature verified, the assertion (its NameID and attributes help the owner).
+    #[allow(clippy::too_many_arguments)]
+    async fn accept(
         &self,
         account: AccountId,
         connection: &Connection,
         saml_response: &str,
         relay_state: &str,
         browser_token: Option<&str>,
+        purpose: Purpose,
         now: DateTime<Utc>,
-    ) -> Result<SignedIn, Refusal> {
-        const REFUSED: &str = "Your identity provider's answer was refused.";
-        let store_error = |e: StoreError| ("Single sign-on is unavailable right now.", e.to_string(), None);
+    ) -> Result<Accepted, Refusal> {
+        let store_error = |e: StoreError| (UNAVAILABLE, e.to_string(), None);
         let policy = self.store.sso_policy(account).await.map_err(store_error)?;
-        if !policy.sso_enabled {
+        if purpose == Purpose::SignIn && !policy.sso_enabled {
             return Err((
                 "Single sign-on is turned off for this account.",
                 "SSO is off for this account (the Owner turns it on under Sign-in policy)".into(),
@@ -550,7 +702,8 @@ impl SsoService {
                     Some(request) => Some(request),
                     // An IdP-initiated sign-in's RelayState is the IdP admin's landing page, never a request of
                     // ours; a response that does answer a request is refused below by its InResponseTo.
-                    None if connection.options.allow_idp_initiated
+                    None if purpose == Purpose::SignIn
+                        && connection.options.allow_idp_initiated
                         && self
                             .store
                             .pending_request(reference)
@@ -566,20 +719,25 @@ impl SsoService {
                 }
             }
         };
+        if purpose == Purpose::OwnerLink && request.is_none() {
+            return Err((EXPIRED, "the Owner's link was not answered to its request".into(), None).into());
+        }
+        let mut owner_run = None;
         if let Some(request) = &request {
-            if self
-                .store
-                .test_request_user(&request.id)
-                .await
-                .map_err(store_error)?
-                .is_some()
-            {
-                return Err((
-                    EXPIRED,
-                    format!("the request {} was a Test SSO run, which signs no one in", request.id),
-                    None,
-                )
-                    .into());
+            owner_run = self.store.owner_run(&request.id).await.map_err(store_error)?;
+            match (purpose, owner_run.as_ref().map(|r| r.purpose)) {
+                (Purpose::SignIn, None) | (Purpose::OwnerLink, Some(OwnerRunPurpose::Link)) => {}
+                (Purpose::SignIn, Some(_)) | (Purpose::OwnerLink, _) => {
+                    return Err((
+                        EXPIRED,
+                        format!(
+                            "the request {} was the Owner's own round trip, which signs no one in",
+                            request.id
+                        ),
+                        None,
+                    )
+                        .into());
+                }
             }
             if request.connection_id != connection.id {
                 return Err((EXPIRED, "the request was made for another connection".into(), None).into());
@@ -636,6 +794,33 @@ impl SsoService {
         {
             return Err((refusal.user_message, refusal.reason, Some(assertion)).into());
         }
+        Ok(Accepted {
+            request,
+            landing,
+            assertion,
+            email,
+            no_separate_account: policy.no_separate_account,
+            owner_run,
+        })
+    }
+
+    /// Provisions the user of an accepted response and opens their session.
+    async fn provision(
+        &self,
+        account: AccountId,
+        connection: &Connection,
+        accepted: Accepted,
+        now: DateTime<Utc>,
+    ) -> Result<SignedIn, Refusal> {
+        let Accepted {
+            request,
+            landing,
+            assertion,
+            email,
+            no_separate_account,
+            ..
+        } = accepted;
+        let store_error = |e: StoreError| (UNAVAILABLE, e.to_string(), None);
         let personal = personal_account_name(email.as_str());
         let mapped_role = connection.mappings.role_for(&assertion.attributes);
         let email_text = email.as_str().to_owned();
@@ -664,7 +849,7 @@ impl SsoService {
                 email: email.as_str(),
                 mapped_role,
                 reapply: connection.mappings.reapply_on_sign_in,
-                personal_account: (!policy.no_separate_account).then_some(personal.as_str()),
+                personal_account: (!no_separate_account).then_some(personal.as_str()),
                 role_change_audit: &role_change_audit,
                 takeover_audit: &takeover_audit,
                 now,
@@ -710,7 +895,7 @@ impl SsoService {
                 now,
             )
             .await
-            .map_err(|e| ("Single sign-on is unavailable right now.", e.to_string(), None))?;
+            .map_err(|e| (UNAVAILABLE, e.to_string(), None))?;
         Ok(SignedIn {
             account,
             connection: connection.id,
@@ -724,6 +909,78 @@ impl SsoService {
             session,
         })
     }
+    /// Links the Owner who started the request to the IdP identity of an accepted response: only while they are
+    /// still the Owner, only when the IdP vouches for the Owner's own address, and never over another user's link.
+    async fn link_owner(
+        &self,
+        account: AccountId,
+        connection: &Connection,
+        accepted: Accepted,
+        now: DateTime<Utc>,
+    ) -> Result<OwnerLinked, Refusal> {
+        let Accepted {
+            assertion,
+            email,
+            owner_run,
+            ..
+        } = accepted;
+        let store_error = |e: StoreError| (UNAVAILABLE, e.to_string(), None);
+        let Some(owner) = owner_run else {
+            return Err((
+                EXPIRED,
+                "the response answers no link of the Owner's".into(),
+                Some(assertion),
+            )
+                .into());
+        };
+        if self.store.role_of(account, owner.user_id).await.map_err(store_error)? != Some(Role::Owner) {
+            return Err((
+                "Only the account's Owner can link their own sign-in.",
+                format!("{} started the link but is no longer the account's Owner", owner.email),
+                Some(assertion),
+            )
+                .into());
+        }
+        if EmailAddress::parse(&owner.email).ok().as_ref() != Some(&email) {
+            return Err((
+                "Your identity provider signed in someone else. Sign out there, then link again as yourself.",
+                format!(
+                    "the Owner {} started the link, but the IdP asserted {email}",
+                    owner.email
+                ),
+                Some(assertion),
+            )
+                .into());
+        }
+        let linked = OwnerLinked {
+            account,
+            connection_label: connection.label.clone(),
+            email: email.as_str().to_owned(),
+            name_id: assertion.name_id.clone(),
+        };
+        let audit = AuditRow {
+            account_id: account,
+            at: now,
+            actor_email: owner.email.clone(),
+            action: "Owner linked their IdP identity".to_owned(),
+            detail: owner_link_detail(&linked),
+        };
+        let fresh = self
+            .store
+            .link_owner(connection.id, &assertion.name_id, owner.user_id, &audit, now)
+            .await
+            .map_err(store_error)?;
+        if !fresh {
+            return Err((
+                "This identity at your identity provider already signs in another user.",
+                format!("the NameID {} is already linked to another user", assertion.name_id),
+                Some(assertion),
+            )
+                .into());
+        }
+        Ok(linked)
+    }
+
     /// The response rules of `validate_response` for this connection, off the async threads; `Err` only when the
     /// check could not run.
     async fn validate(
@@ -794,17 +1051,35 @@ impl SsoService {
             });
         }
         let reference_id = relay_state.trim();
-        let is_test =
-            !reference_id.is_empty() && matches!(self.store.test_request_user(reference_id).await, Ok(Some(_)));
-        if is_test {
-            self.test_response(connection_id, saml_response, relay_state, browser_token, client, now)
-                .await
-                .map(AcsOutcome::Tested)
-        } else {
-            self.sign_in(connection_id, saml_response, relay_state, browser_token, client, now)
-                .await
-                .map(AcsOutcome::SignedIn)
-        }
+        let run = match reference_id {
+            "" => None,
+            id => self.store.owner_run(id).await.ok().flatten().map(|r| r.purpose),
+        };
+        let purpose = match run {
+            Some(OwnerRunPurpose::Test) => {
+                return self
+                    .test_response(connection_id, saml_response, relay_state, browser_token, client, now)
+                    .await
+                    .map(AcsOutcome::Tested);
+            }
+            Some(OwnerRunPurpose::Link) => Purpose::OwnerLink,
+            None => Purpose::SignIn,
+        };
+        let completed = self
+            .complete(
+                connection_id,
+                saml_response,
+                relay_state,
+                browser_token,
+                client,
+                purpose,
+                now,
+            )
+            .await?;
+        Ok(match completed {
+            Completed::SignedIn(signed_in) => AcsOutcome::SignedIn(signed_in),
+            Completed::Linked(linked) => AcsOutcome::Linked(linked),
+        })
     }
 
     /// Records what the refusal limits summarise, as refused events of the connection's account.
@@ -844,7 +1119,7 @@ impl SsoService {
     ) -> Result<TestReport, Refused> {
         let unavailable = |e: StoreError| Refused {
             reference: reference(),
-            user_message: "Single sign-on is unavailable right now.",
+            user_message: UNAVAILABLE,
             reason: e.to_string(),
         };
         let Some((account, connection)) = self.connection(connection_id).await.map_err(unavailable)? else {
@@ -869,10 +1144,12 @@ impl SsoService {
                 reason,
             });
         };
-        let tester = self.store.test_request_user(&request.id).await.map_err(unavailable)?;
+        let tester = self.store.owner_run(&request.id).await.map_err(unavailable)?;
         let still_owner = match tester {
-            Some(user) => self.store.role_of(account, user).await.map_err(unavailable)? == Some(Role::Owner),
-            None => false,
+            Some(run) if run.purpose == OwnerRunPurpose::Test => {
+                self.store.role_of(account, run.user_id).await.map_err(unavailable)? == Some(Role::Owner)
+            }
+            _ => false,
         };
         if !still_owner {
             return Err(Refused {

@@ -72,10 +72,7 @@ async fn end_links_of_domain(
     if let Some(kept) = kept {
         connections = connections.filter(sso_connection::Column::Id.ne(kept.as_uuid()));
     }
-    let connections = connections
-        .into_tuple::<uuid::Uuid>()
-        .all(txn)
-        .await?;
+    let connections = connections.into_tuple::<uuid::Uuid>().all(txn).await?;
     let links = sso_link::Entity::find()
         .filter(sso_link::Column::ConnectionId.is_in(connections))
         .all(txn)

@@ -332,6 +332,8 @@ pub mod sso_test_request {
         pub request_id: String,
         pub user_id: Uuid,
         pub expires_at: DateTimeUtc,
+        /// "test" or "link" (see `OwnerRun`).
+        pub purpose: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

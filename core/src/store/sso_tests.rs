@@ -1,37 +1,115 @@
-//! Test SSO requests as rows: the pending requests an Owner started to test a connection, and a read-only look
-//! at the replay cache.
+//! The Owner's own round trips through a connection as rows (Test SSO runs and deliberate links: the pending
+//! requests they started, and who started them), the Owner's links, and a read-only look at the replay cache.
 
 use super::UniqueRow;
-use super::schema::{sso_assertion_seen, sso_test_request};
+use super::policy::{AuditRow, insert_audit};
+use super::schema::{sso_assertion_seen, sso_link, sso_test_request, user};
 use super::{Store, StoreError};
 use crate::ids::{ConnectionId, UserId};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+/// What an Owner's own round trip through a connection is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnerRunPurpose {
+    /// Test SSO: the response is checked and reported; it signs no one in.
+    Test,
+    /// The Owner links their user to their identity at the IdP.
+    Link,
+}
+
+impl OwnerRunPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            OwnerRunPurpose::Test => "test",
+            OwnerRunPurpose::Link => "link",
+        }
+    }
+}
+
+/// A pending request the Owner started for themselves: who (and their email), and what for.
+#[derive(Clone, Debug)]
+pub struct OwnerRun {
+    pub user_id: UserId,
+    pub email: String,
+    pub purpose: OwnerRunPurpose,
+}
 
 impl Store {
-    /// Marks the pending request `request_id` as a Test SSO run started by `user_id`.
-    pub async fn insert_test_request(
+    /// Marks the pending request `request_id` as `user_id`'s own round trip for `purpose`.
+    pub async fn insert_owner_run(
         &self,
         request_id: &str,
         user_id: UserId,
+        purpose: OwnerRunPurpose,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sso_test_request::Entity::insert(sso_test_request::ActiveModel {
             request_id: Set(request_id.to_owned()),
             user_id: Set(user_id.as_uuid()),
             expires_at: Set(expires_at),
+            purpose: Set(purpose.as_str().to_owned()),
         })
         .exec_without_returning(&self.db)
         .await?;
         Ok(())
     }
 
-    /// Who started the pending request `request_id` as a Test SSO run; `None` for an ordinary sign-in.
-    pub async fn test_request_user(&self, request_id: &str) -> Result<Option<UserId>, StoreError> {
-        Ok(sso_test_request::Entity::find_by_id(request_id.to_owned())
+    /// The Owner's round trip behind the pending request `request_id`; `None` for an ordinary sign-in.
+    pub async fn owner_run(&self, request_id: &str) -> Result<Option<OwnerRun>, StoreError> {
+        let Some(run) = sso_test_request::Entity::find_by_id(request_id.to_owned())
             .unique_row(&self.db)
             .await?
-            .map(|m| m.user_id.into()))
+        else {
+            return Ok(None);
+        };
+        let email = user::Entity::find_by_id(run.user_id)
+            .unique_row(&self.db)
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default();
+        Ok(Some(OwnerRun {
+            user_id: run.user_id.into(),
+            email,
+            purpose: if run.purpose == OwnerRunPurpose::Link.as_str() {
+                OwnerRunPurpose::Link
+            } else {
+                OwnerRunPurpose::Test
+            },
+        }))
+    }
+
+    /// Links the IdP identity (`connection_id`, `name_id`) to the Owner's user, with its audit entry, in one
+    /// transaction; `false` when the identity already signs in someone else.
+    pub async fn link_owner(
+        &self,
+        connection_id: ConnectionId,
+        name_id: &str,
+        user_id: UserId,
+        audit: &AuditRow,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        let existing = sso_link::Entity::find_by_id((connection_id.as_uuid(), name_id.to_owned()))
+            .unique_row(&txn)
+            .await?;
+        match existing {
+            Some(link) if link.user_id != user_id.as_uuid() => return Ok(false),
+            Some(_) => {}
+            None => {
+                sso_link::Entity::insert(sso_link::ActiveModel {
+                    connection_id: Set(connection_id.as_uuid()),
+                    name_id: Set(name_id.to_owned()),
+                    user_id: Set(user_id.as_uuid()),
+                    created_at: Set(now),
+                })
+                .exec_without_returning(&txn)
+                .await?;
+            }
+        }
+        insert_audit(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Deletes the marks of test requests that can no longer be used.

@@ -1,11 +1,16 @@
 //! Who may sign in whom: a claimed domain's IdP is authoritative for its users (no password sign-up there, a
 //! pre-registered password user is taken over), the Owner is never taken over by an assertion, and a link is used
-//! only while its user's domain is verified in the account and routed to the link's connection.
+//! only while its user's domain is verified in the account and routed to the link's connection; the Owner links
+//! their own identity deliberately.
 
-use crate::sso_setup::{Setup, attempt, pre_registered, set_sso, setup, sign_in_as};
+use crate::sso_setup::{Setup, attempt, pre_registered, response_xml_for, set_sso, setup, sign_in_as};
 use crate::support::t0;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::auth::AuthError;
 use gatehouse_core::sso::OptionsForm;
+use gatehouse_core::sso::sign_in::{AcsOutcome, Refused, StartError};
+use gatehouse_core::tenancy::{Role, TenancyError};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -122,6 +127,101 @@ async fn an_assertion_naming_the_owner_is_refused_and_the_owner_keeps_password_a
     assert!(events.iter().all(|e| e.outcome == "refused"), "{events:?}");
 }
 
+/// The Owner's link round trip through the account's connection, answered by the IdP as `adjust` says.
+async fn link_as_owner(s: &Setup, adjust: impl FnOnce(&mut test_idp::Spec)) -> Result<AcsOutcome, Refused> {
+    let now = test_idp::now();
+    let started = s.sso.start_link(&s.owner, s.connection, None, now).await.unwrap();
+    let answer = STANDARD.encode(response_xml_for(s, s.connection, Some(&started.request_id), adjust));
+    s.sso
+        .acs(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            now,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn the_owner_links_their_own_idp_identity_deliberately_and_only_as_themselves() {
+    let s = setup().await;
+    // The IdP vouching for someone else in the Owner's round trip links nothing.
+    let someone_else = link_as_owner(&s, |spec| spec.name_id = "eve@acme.example".into())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        someone_else.reason,
+        "the Owner owner@acme.example started the link, but the IdP asserted eve@acme.example"
+    );
+
+    let linked = match link_as_owner(&s, |spec| spec.name_id = "owner@acme.example".into())
+        .await
+        .unwrap()
+    {
+        AcsOutcome::Linked(linked) => linked,
+        other => panic!("not linked: {other:?}"),
+    };
+    assert_eq!(linked.email, "owner@acme.example");
+    let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "Owner linked their IdP identity" && e.actor_email == "owner@acme.example"),
+        "{audit:?}"
+    );
+
+    // From now on the IdP signs the Owner in, and the password keeps working (break-glass).
+    let signed_in = sign_in_as(&s, |spec| spec.name_id = "owner@acme.example".into()).await;
+    assert_eq!(signed_in.user_id, s.owner.user_id);
+    assert_eq!(signed_in.role, Role::Owner);
+    assert!(!signed_in.taken_over);
+    assert!(
+        s.world
+            .auth
+            .sign_in("owner@acme.example", PASSWORD, None, t0())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn only_the_owner_starts_a_link_and_only_through_the_connection_of_their_domain() {
+    let s = setup().await;
+    let admin = crate::trust::outside_admin(&s).await;
+    assert!(matches!(
+        s.sso.start_link(&admin, s.connection, None, test_idp::now()).await,
+        Err(StartError::Tenancy(TenancyError::Forbidden { .. }))
+    ));
+    let elsewhere = crate::trust::outside_connection(&s).await;
+    let refused = s.sso.start_link(&s.owner, elsewhere, None, test_idp::now()).await;
+    assert!(
+        matches!(&refused, Err(StartError::OwnDomainNotRouted(domain)) if domain == "acme.example"),
+        "{refused:?}"
+    );
+
+    // A link round trip's request never signs anyone in as an ordinary sign-in.
+    let now = test_idp::now();
+    let started = s.sso.start_link(&s.owner, s.connection, None, now).await.unwrap();
+    let answer = STANDARD.encode(response_xml_for(&s, s.connection, Some(&started.request_id), |spec| {
+        spec.name_id = "owner@acme.example".into();
+    }));
+    let refused = s
+        .sso
+        .sign_in(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            now,
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.reason.contains("the Owner's own round trip"), "{refused:?}");
+}
+
 #[tokio::test]
 async fn password_sign_up_at_a_claimed_domain_is_refused_and_works_elsewhere() {
     let s = setup().await;
@@ -234,7 +334,8 @@ async fn a_link_ends_when_its_users_domain_is_routed_away_from_its_connection() 
     let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
     assert!(
         audit.iter().any(|e| e.action == "SSO links ended with their domain"
-            && e.detail.starts_with("acme.example was routed to password sign-in: 1 link(s)")),
+            && e.detail
+                .starts_with("acme.example was routed to password sign-in: 1 link(s)")),
         "{audit:?}"
     );
     // Whatever email the IdP now asserts, the NameID no longer leads to dan: beta.example's address is its own user.
@@ -274,7 +375,9 @@ async fn routing_a_domain_to_another_connection_ends_its_users_links_to_the_old_
     );
     let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
     assert!(
-        audit.iter().any(|e| e.detail.starts_with("acme.example was routed to another connection: 1 link(s)")),
+        audit.iter().any(|e| e
+            .detail
+            .starts_with("acme.example was routed to another connection: 1 link(s)")),
         "{audit:?}"
     );
     // Routing it to where it already goes ends nothing.
@@ -284,7 +387,10 @@ async fn routing_a_domain_to_another_connection_ends_its_users_links_to_the_old_
         .unwrap();
     let audit_after = s.world.audit().recent(&s.owner, s.account).await.unwrap();
     assert_eq!(
-        audit_after.iter().filter(|e| e.action == "SSO links ended with their domain").count(),
+        audit_after
+            .iter()
+            .filter(|e| e.action == "SSO links ended with their domain")
+            .count(),
         1
     );
 }

@@ -30,7 +30,7 @@ fn forbidden<T: std::fmt::Debug>(result: Result<T, ConnectionError>) -> bool {
     )
 }
 
-async fn outside_admin(s: &Setup) -> Caller {
+pub(crate) async fn outside_admin(s: &Setup) -> Caller {
     s.world
         .join(&s.owner, s.account, "admin@outside.example", Role::Admin)
         .await

@@ -41,6 +41,7 @@ pub fn routes(saml_max_body_bytes: usize) -> Router<AppState> {
         .route("/saml/{connection}/metadata", get(metadata))
         .route("/saml/{connection}/login", get(login))
         .route("/saml/{connection}/test", get(test))
+        .route("/saml/{connection}/link", post(link))
         .route("/saml/{connection}/logout", get(logout))
         .route("/sso/start", get(start_by_domain))
         .route("/sso/complete", get(complete))
@@ -107,6 +108,8 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+const BACK_TO_SIGN_IN: (&str, &str) = ("Back to sign-in", "/sign-in");
+
 /// A page for the end user: a short reason, and a reference the owner finds in the SSO events.
 fn end_user_page(status: StatusCode, message: &str, reference: Option<&str>) -> Response {
     notice_page(
@@ -114,20 +117,28 @@ fn end_user_page(status: StatusCode, message: &str, reference: Option<&str>) -> 
         "Single sign-on did not work",
         message,
         reference,
-        "Back to sign-in",
+        BACK_TO_SIGN_IN,
     )
 }
 
-/// A small page with a heading, a message, an optional reference for the owner, and the way back to sign-in.
-fn notice_page(status: StatusCode, heading: &str, message: &str, reference: Option<&str>, back: &str) -> Response {
+/// A small page with a heading, a message, an optional reference for the owner, and the way back (`back` names
+/// it, `back_to` is where it goes).
+fn notice_page(
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+    reference: Option<&str>,
+    (back, back_to): (&str, &str),
+) -> Response {
     let reference = reference
         .map(|r| format!("<p>Reference for your administrator: <code>{}</code></p>", escape(r)))
         .unwrap_or_default();
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{heading} · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>{heading}</h2><p>{}</p>{reference}<p><a class=\"button secondary\" href=\"/sign-in\">{back}</a></p></div></main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{heading} · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>{heading}</h2><p>{}</p>{reference}<p><a class=\"button secondary\" href=\"{back_to}\">{back}</a></p></div></main></body></html>",
         escape(message),
         heading = escape(heading),
         back = escape(back),
+        back_to = escape(back_to),
     );
     (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
@@ -189,6 +200,57 @@ async fn test(State(state): State<AppState>, Path(connection): Path<String>, hea
             None,
         ),
         Err(e) => internal(format!("starting Test SSO for {id}: {e}")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LinkForm {
+    /// The connection card's page, where the Owner comes back to.
+    #[serde(default)]
+    return_to: String,
+}
+
+/// Starts the Owner's deliberate link of their own user to their identity at the connection's IdP (a form post
+/// from the connection card: the `SameSite=Lax` session cookie comes only with a same-site post).
+async fn link(
+    State(state): State<AppState>,
+    Path(connection): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<LinkForm>,
+) -> Response {
+    let Ok(id) = connection.parse::<ConnectionId>() else {
+        return end_user_page(StatusCode::NOT_FOUND, "This is not a known SSO connection.", None);
+    };
+    let now = chrono::Utc::now();
+    let Some(caller) = signed_in_caller(&state, &headers, now).await else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    let back = safe_return_path(Some(&form.return_to));
+    match state
+        .services
+        .sso
+        .start_link(&caller, id, Some(back.clone()), now)
+        .await
+    {
+        Ok(started) => to_idp(&state, id, started),
+        Err(StartError::NoConnection | StartError::Tenancy(TenancyError::AccountNotFound)) => {
+            end_user_page(StatusCode::NOT_FOUND, "This is not a known SSO connection.", None)
+        }
+        Err(StartError::Tenancy(TenancyError::Forbidden { .. })) => notice_page(
+            StatusCode::FORBIDDEN,
+            "Linking did not start",
+            "Only the account's Owner links their own sign-in to the identity provider.",
+            None,
+            ("Back to single sign-on", &back),
+        ),
+        Err(e @ StartError::OwnDomainNotRouted(_)) => notice_page(
+            StatusCode::CONFLICT,
+            "Linking did not start",
+            &e.to_string(),
+            None,
+            ("Back to single sign-on", &back),
+        ),
+        Err(e) => internal(format!("starting the Owner's link for {id}: {e}")),
     }
 }
 
@@ -284,7 +346,7 @@ fn is_loopback(url: &Url) -> bool {
 
 /// The Assertion Consumer Service (HTTP-POST binding). The IdP's page posts here from another site, so the
 /// browser withholds its `SameSite=Lax` session cookie: a finished sign-in is handed on in the pending cookie to
-/// `/sso/complete`, a same-site navigation that sees both and decides whether the browser's session is replaced.
+/// `/sso/complete`, which sees both and decides whether the browser's session is replaced.
 async fn acs(
     State(state): State<AppState>,
     Path(connection): Path<String>,
@@ -315,6 +377,17 @@ async fn acs(
         .await;
     let mut response = match result {
         Ok(AcsOutcome::Tested(report)) => report_page(&report),
+        Ok(AcsOutcome::Linked(linked)) => notice_page(
+            StatusCode::OK,
+            "Your sign-in is linked",
+            &format!(
+                "{} now signs you in as {} (NameID {}). Your password keeps working as the account's way in when \
+                 the identity provider cannot.",
+                linked.connection_label, linked.email, linked.name_id
+            ),
+            None,
+            ("Back to single sign-on", &format!("/accounts/{}/sso", linked.account)),
+        ),
         Ok(AcsOutcome::SignedIn(signed_in)) => {
             // Without a page to return to, the user lands in the account whose IdP they came through.
             let target = signed_in
@@ -328,7 +401,7 @@ async fn acs(
                     .finish()
             );
             with_cookie(
-                Redirect::to(&complete).into_response(),
+                continue_page(&complete),
                 &pending_cookie(&state, &pending_value(&signed_in.session), PENDING_SECONDS),
             )
         }
@@ -345,6 +418,17 @@ async fn acs(
     response
 }
 
+/// The page that moves a finished sign-in on to `complete`. A redirect would not do: a navigation redirected from
+/// another site's post stays cross-site to the browser, which then still withholds the session cookie; this
+/// page's own navigation is same-site.
+fn continue_page(complete: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={complete}\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Signing in · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Signing you in…</h2><p><a class=\"button\" href=\"{complete}\">Continue</a></p></div></main></body></html>",
+        complete = escape(complete),
+    );
+    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
+}
+
 /// `response` with one more `Set-Cookie`.
 fn with_cookie(mut response: Response, cookie: &str) -> Response {
     match HeaderValue::from_str(cookie) {
@@ -358,7 +442,10 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
 
 /// `response` with the cookie that carries the session `token` until `expires_at`.
 fn with_session(response: Response, state: &AppState, token: &str, expires_at: DateTime<Utc>) -> Response {
-    with_cookie(response, &session_cookie(token, expires_at, state.services.secure_cookies))
+    with_cookie(
+        response,
+        &session_cookie(token, expires_at, state.services.secure_cookies),
+    )
 }
 
 /// The cookie that holds a finished sign-in's session until the browser's user has it (`/sso/complete`) or
@@ -506,7 +593,13 @@ async fn logout(
 }
 
 fn signed_out_page(message: &str) -> Response {
-    notice_page(StatusCode::OK, "You are signed out", message, None, "Sign in again")
+    notice_page(
+        StatusCode::OK,
+        "You are signed out",
+        message,
+        None,
+        ("Sign in again", "/sign-in"),
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -567,7 +660,7 @@ async fn slo(state: AppState, connection: &str, incoming: Result<Incoming, bindi
                 "Sign-out did not complete",
                 &format!("The sign-out message could not be read: {e}."),
                 None,
-                "Back to sign-in",
+                BACK_TO_SIGN_IN,
             );
         }
     };
@@ -588,7 +681,7 @@ async fn slo(state: AppState, connection: &str, incoming: Result<Incoming, bindi
             heading,
             refused.user_message,
             Some(&refused.reference),
-            "Back to sign-in",
+            BACK_TO_SIGN_IN,
         ),
     }
 }

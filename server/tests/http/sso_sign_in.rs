@@ -146,14 +146,25 @@ pub async fn post_to_acs_only(w: &World, user: &Browser, response: &str, relay_s
         .unwrap()
 }
 
-/// Posts `response` to the ACS and, when it signed someone in, follows the same-site hop to `/sso/complete` as a
-/// browser does: answers that page's response (the redirect into the dashboard, or the switch page).
+/// Where the ACS's page moves a finished sign-in on to (its `<meta http-equiv="refresh">`), if it is that page.
+pub fn continue_url(page: &str) -> Option<String> {
+    let (_, rest) = page.split_once("<meta http-equiv=\"refresh\" content=\"0;url=")?;
+    Some(rest.split('"').next()?.replace("&amp;", "&"))
+}
+
+/// Posts `response` to the ACS and, when it signed someone in, goes on to `/sso/complete` as a browser does:
+/// answers that page's response (the redirect into the dashboard, or the switch page).
 pub async fn post_to_acs(w: &World, user: &Browser, response: &str, relay_state: &str) -> reqwest::Response {
     let answer = post_to_acs_only(w, user, response, relay_state).await;
-    match answer.headers().get("location").map(|l| l.to_str().unwrap().to_owned()) {
-        Some(complete) if complete.starts_with("/sso/complete?") => user.get(&complete).await,
-        _ => answer,
+    let continuing = answer.status() == 200
+        && set_cookies(&answer)
+            .iter()
+            .any(|c| c.starts_with("gatehouse_pending_sign_in="));
+    if !continuing {
+        return answer;
     }
+    let page = answer.text().await.unwrap();
+    user.get(&continue_url(&page).expect("the continue page")).await
 }
 
 fn set_cookies(response: &reqwest::Response) -> Vec<String> {
@@ -173,8 +184,7 @@ async fn a_user_signs_in_through_the_idp_and_lands_signed_in() {
     let accepted = post_to_acs_only(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
     // The cross-site post carries no session cookie the browser may have: the sign-in goes on, pending, to a
     // same-site page that sees it.
-    assert_eq!(accepted.status(), 303);
-    assert_eq!(accepted.headers()["location"], "/sso/complete?next=%2Faccounts%2Fx");
+    assert_eq!(accepted.status(), 200);
     let cookies = set_cookies(&accepted);
     assert!(
         cookies.iter().any(|c| c.starts_with("gatehouse_pending_sign_in=")
@@ -183,10 +193,19 @@ async fn a_user_signs_in_through_the_idp_and_lands_signed_in() {
             && c.contains("SameSite=Lax")),
         "{cookies:?}"
     );
-    assert!(!cookies.iter().any(|c| c.starts_with("gatehouse_session=")), "{cookies:?}");
+    assert!(
+        !cookies.iter().any(|c| c.starts_with("gatehouse_session=")),
+        "{cookies:?}"
+    );
     assert!(
         cookies.iter().any(|c| c.starts_with("gatehouse_sso=;")),
         "the binding cookie is cleared"
+    );
+    let page = accepted.text().await.unwrap();
+    assert_eq!(
+        continue_url(&page).as_deref(),
+        Some("/sso/complete?next=%2Faccounts%2Fx"),
+        "{page}"
     );
     let completed = user.get("/sso/complete?next=%2Faccounts%2Fx").await;
     assert_eq!(completed.status(), 303);

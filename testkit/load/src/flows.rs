@@ -345,11 +345,14 @@ pub async fn sign_in(
         .await
         .map_err(sent("ACS"))?;
     let pending = set_cookie(&answer, PENDING_COOKIE);
-    let complete = location(&answer);
-    expect(answer, StatusCode::SEE_OTHER, "ACS").await?;
+    let page = expect(answer, StatusCode::OK, "ACS").await?;
     let pending = pending.ok_or("the ACS set no pending sign-in cookie")?;
-    let complete = complete?;
-    // The same-site hop a browser makes next, with the pending sign-in (this virtual user has no session yet).
+    let complete = page
+        .split_once("<meta http-equiv=\"refresh\" content=\"0;url=")
+        .and_then(|(_, rest)| rest.split('"').next())
+        .ok_or("the ACS's page moves on nowhere")?
+        .replace("&amp;", "&");
+    // The same-site navigation a browser makes next, with the pending sign-in (this virtual user has no session).
     let completed = client
         .get(format!("{base}{complete}"))
         .header(COOKIE, format!("{PENDING_COOKIE}={pending}"))
