@@ -62,10 +62,18 @@ async function newUserPage(browser: Browser) {
   return { context, page, errors };
 }
 
+interface Setup {
+  /** The owner's own address is at the domain the IdP will serve (else at acme.example). */
+  ownerAtDomain?: boolean;
+  /** Runs once the domain is routed to the IdP, just before SSO is turned on (the domain not yet claimed). */
+  beforeSsoOn?: (domain: string) => Promise<void>;
+}
+
 /** An owner with a verified domain, the test IdP connected by its metadata URL, mappings set and SSO on. */
-async function connectTestIdp(page: Page) {
+async function connectTestIdp(page: Page, setup: Setup = {}) {
   const domain = `corp-${Date.now().toString(36)}.example`;
-  await signUp(page, uniqueEmail('owner'));
+  const owner = setup.ownerAtDomain ? `owner@${domain}` : uniqueEmail('owner');
+  await signUp(page, owner);
   const accountId = new URL(page.url()).pathname.split('/')[2];
   await openSso(page);
   await verifiedDomain(page, domain);
@@ -98,13 +106,18 @@ async function connectTestIdp(page: Page) {
   await submitAndReload(page, domainRow(page, domain).getByRole('button', { name: 'Save' }));
   await expect(page.getByLabel(`Sign-in for ${domain}`)).toHaveValue(/[0-9a-f-]{36}/);
 
+  if (setup.beforeSsoOn) {
+    await setup.beforeSsoOn(domain);
+    await page.reload();
+    await hydrated(page);
+  }
   const policy = page.locator('#sso-policy');
   await policy.getByLabel('SSO enabled').check();
   await policy.getByLabel('Enforce SSO').check();
   await submitAndReload(page, 'Save sign-in policy');
   await expect(page.locator('#sso-policy .badge').first()).toHaveText('On');
   const signOnUrl = await page.getByRole('article', { name: 'Test IdP' }).getByLabel('Sign on URL').inputValue();
-  return { accountId, domain, signOnUrl };
+  return { accountId, domain, signOnUrl, owner };
 }
 
 test('an employee signs in through the company IdP, gets the mapped role, and loses it when the IdP group changes', async ({ page, browser }) => {
@@ -147,9 +160,8 @@ test('an employee signs in through the company IdP, gets the mapped role, and lo
   await expect(page.locator('#audit-log')).toContainText('Admin → Viewer');
 });
 
-// Not yet true in a browser: the IdP's POST to the ACS is cross-site, so the browser leaves out the SameSite=Lax
-// session cookie and the ACS cannot see who is signed in; the switch page appears only for same-site posts (the
-// HTTP test). Kept as the acceptance test of the fix: a same-site hop after the ACS that sees both cookies.
+// The IdP's POST to the ACS is cross-site, so the browser leaves out the SameSite=Lax session cookie there; the
+// ACS's page moves on to /sso/complete on Gatehouse's own site, where the browser sends both and the choice is asked.
 test('an SSO sign-in in a browser signed in as someone else asks before switching users', async ({ page }) => {
   const { accountId, domain, signOnUrl } = await connectTestIdp(page);
   const erin = `erin@${domain}`;
@@ -169,6 +181,78 @@ test('an SSO sign-in in a browser signed in as someone else asks before switchin
   await hydrated(page);
   await expect(page.locator('.account-title .badge')).toHaveText('Admin');
   expect(errors).toEqual([]);
+});
+
+test('a user who signed up with a password before SSO is taken over by the IdP at their first SSO sign-in', async ({ page, browser }) => {
+  const user = await newUserPage(browser);
+  let dave = '';
+  const { accountId } = await connectTestIdp(page, {
+    beforeSsoOn: async (domain) => {
+      // Before the owner turns SSO on, someone signs up with a password at the domain.
+      dave = `dave@${domain}`;
+      await signUp(user.page, dave);
+      await hydrated(user.page);
+      await user.page.getByRole('button', { name: 'Sign out' }).click();
+      await expect(user.page).toHaveURL(/\/sign-in/);
+    },
+  });
+  await idpUser(dave, { groups: ['everyone', 'engineering'] });
+
+  // The first SSO sign-in lands in the account with the mapped role; the password is gone.
+  await signInThroughSso(user.page, dave, accountId);
+  await expect(user.page.locator('.account-title .badge')).toHaveText('Admin');
+  await signOutThroughIdp(user.page);
+  await user.page.getByRole('link', { name: 'Sign in again' }).click();
+  await hydrated(user.page);
+  await user.page.getByLabel('Email').fill(dave);
+  await user.page.getByLabel('Password').fill(PASSWORD);
+  await user.page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(user.page.locator('[data-error-for="password"]')).toBeVisible();
+  await expect(user.page).toHaveURL(/\/sign-in/);
+  expect(user.errors).toEqual([]);
+  await user.context.close();
+
+  // The owner reads what happened, in the SSO events and the audit log.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator('#sso-events')).toContainText(`existing user ${dave} now signs in through Test IdP`);
+  await expect(page.locator('#audit-log')).toContainText('Existing user taken over by SSO');
+  await screenshot(page, 'sso-takeover-events');
+});
+
+test('the owner is never signed in by an unlinked assertion, and links their own IdP identity from the connection card', async ({ page, browser }) => {
+  const { accountId, owner } = await connectTestIdp(page, { ownerAtDomain: true });
+  await idpUser(owner, { groups: ['everyone'] });
+
+  // Through the IdP, unlinked, the Owner is refused with a reason they can read; the password still works.
+  const other = await newUserPage(browser);
+  await other.page.goto('/sign-in');
+  await hydrated(other.page);
+  await other.page.getByLabel('Email').fill(owner);
+  await other.page.getByRole('button', { name: 'Sign in' }).click();
+  await signInAtIdp(other.page, owner);
+  await expect(other.page.getByRole('heading', { level: 2 })).toHaveText('Single sign-on did not work');
+  await expect(other.page.locator('main')).toContainText('Owner signs in with their password');
+
+  // The Owner, signed in with the password, links deliberately from the connection card.
+  const card = page.getByRole('article', { name: 'Test IdP' });
+  await expect(card.getByRole('button', { name: 'Link my sign-in' })).toBeVisible();
+  await screenshot(page, 'sso-owner-link-button');
+  await card.getByRole('button', { name: 'Link my sign-in' }).click();
+  await signInAtIdp(page, owner);
+  await expect(page.getByRole('heading', { level: 2 })).toHaveText('Your sign-in is linked');
+  await expect(page.locator('main')).toContainText(`Test IdP now signs you in as ${owner}`);
+  await screenshot(page, 'sso-owner-linked');
+  await page.getByRole('link', { name: 'Back to single sign-on' }).click();
+  await expect(page).toHaveURL(new RegExp(`/accounts/${accountId}/sso$`));
+  await hydrated(page);
+  await expect(page.locator('#audit-log')).toContainText('Owner linked their IdP identity');
+
+  // Now the IdP signs the Owner in, as the Owner.
+  await signInThroughSso(other.page, owner, accountId);
+  await expect(other.page.locator('.account-title .badge')).toHaveText('Owner');
+  expect(other.errors).toEqual([]);
+  await other.context.close();
 });
 
 test('signing out ends the IdP session too, and the IdP signing the user out ends the Gatehouse session', async ({ page, browser }) => {
