@@ -285,6 +285,22 @@ async fn email_from_mail_attribute(s: &Setup) {
         .unwrap();
 }
 
+/// The session `token` (opened through a link) has ended, and the audit log says the links ended with the words
+/// `detail` begins with.
+async fn assert_links_ended(s: &Setup, token: &str, detail: &str) {
+    assert!(
+        s.world.auth.authenticate(token, test_idp::now()).await.is_err(),
+        "the session opened through the link ends with it"
+    );
+    let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "SSO links ended with their domain" && e.detail.starts_with(detail)),
+        "{audit:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_link_ends_when_its_users_domain_is_routed_away_from_its_connection() {
     let s = setup().await;
@@ -323,21 +339,12 @@ async fn a_link_ends_when_its_users_domain_is_routed_away_from_its_connection() 
         .find(|d| d.name.as_str() == "acme.example")
         .unwrap();
     s.domains.route(&s.owner, s.account, acme.id, None, t0()).await.unwrap();
-    assert!(
-        s.world
-            .auth
-            .authenticate(&same_link.session.token, test_idp::now())
-            .await
-            .is_err(),
-        "the session opened through the link ends with it"
-    );
-    let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
-    assert!(
-        audit.iter().any(|e| e.action == "SSO links ended with their domain"
-            && e.detail
-                .starts_with("acme.example was routed to password sign-in: 1 link(s)")),
-        "{audit:?}"
-    );
+    assert_links_ended(
+        &s,
+        &same_link.session.token,
+        "acme.example was routed to password sign-in: 1 link(s)",
+    )
+    .await;
     // Whatever email the IdP now asserts, the NameID no longer leads to dan: beta.example's address is its own user.
     let other = sign_in_as(&s, as_dan("dan@beta.example")).await;
     assert_ne!(other.user_id, dan.user_id);
@@ -365,21 +372,12 @@ async fn routing_a_domain_to_another_connection_ends_its_users_links_to_the_old_
         .route(&s.owner, s.account, acme.id, Some(second), t0())
         .await
         .unwrap();
-    assert!(
-        s.world
-            .auth
-            .authenticate(&dan.session.token, test_idp::now())
-            .await
-            .is_err(),
-        "the session opened through the old connection ends"
-    );
-    let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
-    assert!(
-        audit.iter().any(|e| e
-            .detail
-            .starts_with("acme.example was routed to another connection: 1 link(s)")),
-        "{audit:?}"
-    );
+    assert_links_ended(
+        &s,
+        &dan.session.token,
+        "acme.example was routed to another connection: 1 link(s)",
+    )
+    .await;
     // Routing it to where it already goes ends nothing.
     s.domains
         .route(&s.owner, s.account, acme.id, Some(second), t0())
@@ -408,23 +406,10 @@ async fn removing_a_domain_ends_its_users_links_and_the_sessions_opened_through_
     let acme = s.world.store.domains_of_account(s.account).await.unwrap().remove(0);
     s.domains.remove(&s.owner, s.account, acme.id, t0()).await.unwrap();
 
-    assert!(
-        s.world
-            .auth
-            .authenticate(&dan.session.token, test_idp::now())
-            .await
-            .is_err(),
-        "the session opened through the link ends with it"
-    );
+    assert_links_ended(&s, &dan.session.token, "acme.example was removed: 1 link(s)").await;
     assert!(
         s.world.auth.authenticate(&owner_session.token, t0()).await.is_ok(),
         "a password session is not opened through a link"
-    );
-    let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
-    assert!(
-        audit.iter().any(|e| e.action == "SSO links ended with their domain"
-            && e.detail.starts_with("acme.example was removed: 1 link(s)")),
-        "{audit:?}"
     );
 
     // Verified and routed again, the IdP links Dan afresh (the user stays, without a password to take over).
