@@ -15,8 +15,8 @@ use crate::auth::return_path::same_site_path;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::store::{
-    AuditRow, IdpSession, LinkRefusal, OwnerRun, OwnerRunPurpose, PendingRequestRow, Provisioning, SsoEventRow, Store,
-    StoreError, ascii_email_domain,
+    AuditRow, ExistingUser, IdpSession, LinkRefusal, OwnerRun, OwnerRunPurpose, PendingRequestRow, Provisioning,
+    SsoEventRow, Store, StoreError, ascii_email_domain,
 };
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
@@ -1178,6 +1178,7 @@ impl SsoService {
             email: None,
             email_domain_verified: None,
             role: None,
+            takes_over: false,
             sso_enabled,
             signature_verified: false,
         };
@@ -1266,6 +1267,22 @@ impl SsoService {
         report.email = Some(email.as_str().to_owned());
         let refusal = self.domain_refusal(account, connection, &email).await?;
         report.email_domain_verified = Some(refusal.as_ref().is_none_or(|r| r.verified_here));
-        Ok(refusal.map(|r| (Check::Domain, r.reason)))
+        if let Some(refusal) = refusal {
+            return Ok(Some((Check::Domain, refusal.reason)));
+        }
+        let existing = self
+            .store
+            .sign_in_preview(account, connection.id, &assertion.name_id, email.as_str())
+            .await?;
+        report.takes_over = existing == Some(ExistingUser::TakeOver);
+        Ok((existing == Some(ExistingUser::Owner)).then(|| {
+            (
+                Check::User,
+                format!(
+                    "{email} is the account's Owner, who signs in with their password until they link this identity \
+                     (Link my sign-in on the connection card)"
+                ),
+            )
+        }))
     }
 }

@@ -27,10 +27,11 @@ pub enum Check {
     Replay,
     Email,
     Domain,
+    User,
 }
 
 impl Check {
-    pub const ALL: [Check; 15] = [
+    pub const ALL: [Check; 16] = [
         Check::Request,
         Check::Readable,
         Check::Status,
@@ -46,6 +47,7 @@ impl Check {
         Check::Replay,
         Check::Email,
         Check::Domain,
+        Check::User,
     ];
 
     /// The check in plain words, as the report lists it.
@@ -66,6 +68,7 @@ impl Check {
             Check::Replay => "The assertion was not used before",
             Check::Email => "A usable email address (from the NameID or the configured attribute)",
             Check::Domain => "The email's domain is a verified domain of this account, routed to this connection",
+            Check::User => "The identity may sign in its user here (the Owner only through their own link)",
         }
     }
 
@@ -156,6 +159,8 @@ pub struct TestReport {
     pub email_domain_verified: Option<bool>,
     /// The role the current role mappings give this identity.
     pub role: Option<Role>,
+    /// The email names an existing password user whom the first sign-in takes over for the IdP.
+    pub takes_over: bool,
     /// Whether SSO is on for the account: while it is off, no one signs in even when every check passes.
     pub sso_enabled: bool,
     /// Whether a signature of the response verified with a configured certificate (then the run's event keeps

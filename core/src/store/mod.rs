@@ -16,7 +16,7 @@ pub use domains::DomainRow;
 pub use logout::LogoutRequestRow;
 pub use policy::{AuditRow, PolicyRow};
 pub(crate) use sso::ascii_email_domain;
-pub use sso::{LinkRefusal, PendingRequestRow, Provisioned, Provisioning, SsoEventRow};
+pub use sso::{ExistingUser, LinkRefusal, PendingRequestRow, Provisioned, Provisioning, SsoEventRow};
 pub use sso_tests::{OwnerRun, OwnerRunPurpose};
 pub use users::{IdpSession, SessionRow, ThrottleRow, UserRow};
 

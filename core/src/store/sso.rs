@@ -73,6 +73,27 @@ pub struct Provisioning<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// What an assertion that no link covers yet does to the existing user with its email.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExistingUser {
+    /// The account's Owner: never taken over nor linked by an assertion (break-glass).
+    Owner,
+    /// A password user not created by this account's SSO: the domain's IdP takes them over.
+    TakeOver,
+    /// Anyone else: linked and signed in.
+    SignIn,
+}
+
+impl ExistingUser {
+    pub fn of(role_here: Option<Role>, has_password: bool, provisioned_here: bool) -> Self {
+        match (role_here, has_password && !provisioned_here) {
+            (Some(Role::Owner), _) => ExistingUser::Owner,
+            (_, true) => ExistingUser::TakeOver,
+            (_, false) => ExistingUser::SignIn,
+        }
+    }
+}
+
 /// Why an SSO identity may not sign in the user it names; nothing was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkRefusal {
@@ -105,6 +126,32 @@ pub(crate) fn ascii_email_domain(email: &str) -> String {
 }
 
 impl Store {
+    /// What a sign-in through `connection_id` as (`name_id`, `email`) would do to an existing user, read only
+    /// (Test SSO): `None` when it would create a user, `SignIn` when a link or the email leads to an ordinary user.
+    pub async fn sign_in_preview(
+        &self,
+        account_id: AccountId,
+        connection_id: ConnectionId,
+        name_id: &str,
+        email: &str,
+    ) -> Result<Option<ExistingUser>, StoreError> {
+        let linked = sso_link::Entity::find_by_id((connection_id.as_uuid(), name_id.to_owned()))
+            .unique_row(&self.db)
+            .await?;
+        if linked.is_some() {
+            return Ok(Some(ExistingUser::SignIn));
+        }
+        let Some(existing) = self.user_by_email(email).await? else {
+            return Ok(None);
+        };
+        let role_here = self.role_of(account_id, existing.id).await?;
+        let provisioned_here = existing.sso_account_id == Some(account_id);
+        Ok(Some(ExistingUser::of(
+            role_here,
+            existing.password_hash.is_some(),
+            provisioned_here,
+        )))
+    }
     /// Finds or creates the user behind a verified SSO identity and sets their membership, in one transaction:
     /// first the (connection, NameID) link, used only while the linked user's own email domain counts as verified
     /// in this account and is routed to this connection; else, the first time, a user with the verified email,
@@ -163,12 +210,14 @@ impl Store {
                             .unique_row(&txn)
                             .await?
                             .map(|m| m.role.parse::<Role>().unwrap_or(Role::NoAccess));
-                        if role_here == Some(Role::Owner) {
-                            return Ok(Err(LinkRefusal::Owner));
-                        }
-                        if existing.password_hash.is_some() && existing.sso_account_id != Some(p.account_id.as_uuid()) {
-                            take_over(&txn, existing.id, p).await?;
-                            taken_over = true;
+                        let provisioned_here = existing.sso_account_id == Some(p.account_id.as_uuid());
+                        match ExistingUser::of(role_here, existing.password_hash.is_some(), provisioned_here) {
+                            ExistingUser::Owner => return Ok(Err(LinkRefusal::Owner)),
+                            ExistingUser::TakeOver => {
+                                take_over(&txn, existing.id, p).await?;
+                                taken_over = true;
+                            }
+                            ExistingUser::SignIn => {}
                         }
                         (existing.id, false)
                     }

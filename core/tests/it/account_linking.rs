@@ -4,12 +4,14 @@
 //! their own identity deliberately.
 
 use crate::sso_setup::{Setup, attempt, pre_registered, response_xml_for, set_sso, setup, sign_in_as};
+use crate::sso_sign_in::test_run;
 use crate::support::t0;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::auth::AuthError;
 use gatehouse_core::sso::OptionsForm;
 use gatehouse_core::sso::sign_in::{AcsOutcome, Refused, StartError};
+use gatehouse_core::sso::test_sso::Check;
 use gatehouse_core::tenancy::{Role, TenancyError};
 
 const PASSWORD: &str = "correct horse battery";
@@ -184,6 +186,25 @@ async fn the_owner_links_their_own_idp_identity_deliberately_and_only_as_themsel
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn test_sso_says_what_a_sign_in_would_do_to_the_owner_and_to_a_password_user() {
+    let s = setup().await;
+    let as_owner = |spec: &mut test_idp::Spec| spec.name_id = "owner@acme.example".into();
+    let unlinked = test_run(&s, as_owner).await;
+    let (check, reason) = unlinked.first_failure().unwrap();
+    assert_eq!(check, Check::User);
+    assert!(reason.contains("Link my sign-in"), "{reason}");
+
+    pre_registered(&s, "carol@acme.example").await;
+    let carol = test_run(&s, |spec| spec.name_id = "carol@acme.example".into()).await;
+    assert!(carol.passed() && carol.takes_over, "{:?}", carol.checks);
+    let dan = test_run(&s, |spec| spec.name_id = "dan@acme.example".into()).await;
+    assert!(dan.passed() && !dan.takes_over, "a new user is no takeover");
+
+    assert!(matches!(link_as_owner(&s, as_owner).await, Ok(AcsOutcome::Linked(_))));
+    assert!(test_run(&s, as_owner).await.passed(), "linked, the Owner signs in");
 }
 
 #[tokio::test]

@@ -462,7 +462,7 @@ async fn a_removed_member_is_signed_out_everywhere_and_provisioned_afresh_at_the
 }
 
 /// Starts the Owner's Test SSO run and posts the IdP's response, adjusted, to it.
-async fn test_run(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gatehouse_core::sso::test_sso::TestReport {
+pub(crate) async fn test_run(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gatehouse_core::sso::test_sso::TestReport {
     let now = test_idp::now();
     let started = s.sso.start_test(&s.owner, s.connection, now).await.unwrap();
     let answer = response(s, Some(&started.request_id), adjust);

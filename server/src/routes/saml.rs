@@ -743,13 +743,21 @@ fn report_page(report: &TestReport) -> Response {
     } else {
         "<p class=\"hint\">Single sign-on is still off for this account: no one signs in through it until the Owner turns it on under Sign-in policy.</p>"
     };
+    let takeover_note = if report.takes_over {
+        format!(
+            "<p class=\"hint\">{} is an existing user with a password: their first sign-in through this identity provider takes the user over (the password is removed and their sessions end).</p>",
+            or_none(report.email.as_deref())
+        )
+    } else {
+        String::new()
+    };
     let cut = if report.response_truncated {
         "<p class=\"hint\">Only the beginning of the response is shown.</p>"
     } else {
         ""
     };
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{headline} · Test SSO · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"test-sso-report\"><p>Test SSO of <strong>{label}</strong>. Nobody was signed in and nothing was changed.</p><h1 class=\"{verdict}\">{headline_html}</h1>{sso_note}<h2>Checks</h2><ul class=\"checks\">{checks}</ul><h2>Identity</h2><dl><dt>NameID</dt><dd>{name_id}</dd><dt>NameID format</dt><dd>{format}</dd><dt>Email</dt><dd>{email}{domain}</dd><dt>Role the current mappings give</dt><dd>{role}</dd></dl><h2>Attributes</h2>{attributes}<h2>The response</h2>{cut}<pre class=\"saml-response\">{xml}</pre><p>Reference in the SSO events: <code>{reference}</code></p><p><a class=\"button secondary\" href=\"/accounts/{account}/sso\">Back to connections</a></p></main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{headline} · Test SSO · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"test-sso-report\"><p>Test SSO of <strong>{label}</strong>. Nobody was signed in and nothing was changed.</p><h1 class=\"{verdict}\">{headline_html}</h1>{sso_note}{takeover_note}<h2>Checks</h2><ul class=\"checks\">{checks}</ul><h2>Identity</h2><dl><dt>NameID</dt><dd>{name_id}</dd><dt>NameID format</dt><dd>{format}</dd><dt>Email</dt><dd>{email}{domain}</dd><dt>Role the current mappings give</dt><dd>{role}</dd></dl><h2>Attributes</h2>{attributes}<h2>The response</h2>{cut}<pre class=\"saml-response\">{xml}</pre><p>Reference in the SSO events: <code>{reference}</code></p><p><a class=\"button secondary\" href=\"/accounts/{account}/sso\">Back to connections</a></p></main></body></html>",
         label = escape(&report.connection_label),
         verdict = if report.passed() { "passed" } else { "failed" },
         headline_html = escape(&headline),
