@@ -423,7 +423,7 @@ async fn acs(
 /// page's own navigation is same-site.
 fn continue_page(complete: &str) -> Response {
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={complete}\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Signing in · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Signing you in…</h2><p><a class=\"button\" href=\"{complete}\">Continue</a></p></div></main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={complete}\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Signing in · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Signing you in…</h2><p><a class=\"button primary\" href=\"{complete}\">Continue</a></p></div></main></body></html>",
         complete = escape(complete),
     );
     (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
@@ -520,7 +520,7 @@ fn expired_choice() -> Response {
 /// user already signed in here (`current`).
 fn switch_page(current: &str, incoming: &str, target: &str) -> Response {
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Switch user? · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Switch to another user?</h2><p>This browser is signed in to Gatehouse as <strong>{current}</strong>.</p><p>Your identity provider has just signed you in as <strong>{incoming}</strong>.</p><p class=\"hint\">If you did not start this sign-in yourself, someone may be trying to make you work in their account: stay as {current}.</p><form method=\"post\" action=\"/sso/switch\"><input type=\"hidden\" name=\"next\" value=\"{target}\"><div class=\"actions\"><button type=\"submit\" name=\"choice\" value=\"stay\">Stay signed in as {current}</button> <button class=\"secondary\" type=\"submit\" name=\"choice\" value=\"switch\">Continue as {incoming}</button></div></form></div></main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Switch user? · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Switch to another user?</h2><p>This browser is signed in to Gatehouse as <strong>{current}</strong>.</p><p>Your identity provider has just signed you in as <strong>{incoming}</strong>.</p><p class=\"hint\">If you did not start this sign-in yourself, someone may be trying to make you work in their account: stay as {current}.</p><form method=\"post\" action=\"/sso/switch\"><input type=\"hidden\" name=\"next\" value=\"{target}\"><div class=\"actions\"><button class=\"button primary wide\" type=\"submit\" name=\"choice\" value=\"stay\">Stay signed in as {current}</button><button class=\"button secondary wide\" type=\"submit\" name=\"choice\" value=\"switch\">Continue as {incoming}</button></div></form></div></main></body></html>",
         current = escape(current),
         incoming = escape(incoming),
         target = escape(target),
