@@ -1,7 +1,7 @@
 //! Sessions know where they came from: an account that enforces SSO admits the members its SSO provisioned only
 //! with a session opened through one of its own connections, and never locks its Owner out.
 
-use crate::sso_setup::{Setup, setup, sign_in_as};
+use crate::sso_setup::{Setup, set_policy, setup, sign_in_as};
 use crate::support::t0;
 use gatehouse_core::auth::SessionOrigin;
 use gatehouse_core::sso::{ManualFields, SsoPolicy};
@@ -9,21 +9,16 @@ use gatehouse_core::store::IdpSession;
 use gatehouse_core::tenancy::{Role, TenancyError};
 use gatehouse_core::{AccountId, Caller, ConnectionId, UserId};
 
-async fn enforce_sso(s: &Setup, enforce_sso: bool) {
-    s.world
-        .policy()
-        .update(
-            &s.owner,
-            s.account,
-            SsoPolicy {
-                sso_enabled: true,
-                enforce_sso,
-                no_separate_account: false,
-            },
-            t0(),
-        )
-        .await
-        .unwrap();
+async fn enforce_sso(s: &Setup) {
+    set_policy(
+        s,
+        SsoPolicy {
+            sso_enabled: true,
+            enforce_sso: true,
+            no_separate_account: false,
+        },
+    )
+    .await;
 }
 
 /// A member provisioned by the account's SSO, as the session of that sign-in shows them.
@@ -108,7 +103,7 @@ async fn an_sso_provisioned_members_password_session_does_not_open_an_account_th
     assert_eq!(by_password.origin, SessionOrigin::Password);
     assert!(s.world.tenancy.membership(&by_password, s.account).await.is_ok());
 
-    enforce_sso(&s, true).await;
+    enforce_sso(&s).await;
     refused_for_sso(&s, s.world.tenancy.membership(&by_password, s.account).await);
     refused_for_sso(&s, s.world.tenancy.members(&by_password, s.account).await);
     let error = s.world.tenancy.membership(&by_password, s.account).await.unwrap_err();
@@ -149,7 +144,7 @@ async fn an_sso_provisioned_members_password_session_does_not_open_an_account_th
 async fn a_session_through_another_accounts_connection_does_not_open_an_account_that_enforces_sso() {
     let s = setup().await;
     let bob = provisioned_member(&s, "bob@acme.example").await;
-    enforce_sso(&s, true).await;
+    enforce_sso(&s).await;
     let (_, elsewhere) = other_accounts_connection(&s).await;
     let through_elsewhere = session_of(&s, bob.user_id, Some(elsewhere)).await;
     assert_eq!(through_elsewhere.origin, SessionOrigin::Sso(elsewhere));
@@ -167,7 +162,7 @@ async fn the_owner_and_members_from_elsewhere_keep_their_password_sessions() {
         .world
         .join(&s.owner, s.account, "admin@outside.example", Role::Admin)
         .await;
-    enforce_sso(&s, true).await;
+    enforce_sso(&s).await;
     assert_eq!(s.owner.origin, SessionOrigin::Password);
     assert_eq!(
         s.world.tenancy.membership(&s.owner, s.account).await.unwrap().role,

@@ -1,7 +1,7 @@
 //! Sessions know where they came from, over HTTP: an account that enforces SSO opens for the members its SSO
 //! provisioned only with a session from one of its own connections, and says how to get one (API and page).
 
-use crate::sso_sign_in::{World, answer, post_to_acs, start, world};
+use crate::sso_sign_in::{World, answer, post_to_acs, signed_in_user, world};
 use crate::support::{Browser, json};
 use gatehouse_core::store::IdpSession;
 use gatehouse_core::{AuthService, ConnectionId, SessionPolicy};
@@ -17,13 +17,6 @@ async fn enforce_sso(w: &World) {
             ],
         )
         .await;
-}
-
-/// Signs `user` in through the account's connection, to the account's dashboard.
-async fn sso_sign_in(w: &World, user: &Browser, email: &str) {
-    let relay_state = start(w, user).await;
-    let done = post_to_acs(w, user, &answer(w, &relay_state, email), &relay_state).await;
-    assert_eq!(done.status(), 303, "signed in as {email}");
 }
 
 /// A browser holding another session of `email`'s user, opened through `connection` (`None`: by password) and
@@ -54,8 +47,7 @@ const MESSAGE: &str = "Sign in through your organisation's identity provider to 
 #[tokio::test]
 async fn a_password_session_of_an_sso_provisioned_member_is_sent_to_the_idp() {
     let w = world().await;
-    let bob = Browser::new(&w.app);
-    sso_sign_in(&w, &bob, "bob@acme.example").await;
+    let bob = signed_in_user(&w, "bob@acme.example").await;
     let by_password = planted_session(&w, "bob@acme.example", None).await;
     assert_eq!(overview(&by_password, &w).await.status(), 200, "SSO not enforced yet");
 
@@ -101,8 +93,7 @@ async fn a_password_session_of_an_sso_provisioned_member_is_sent_to_the_idp() {
 #[tokio::test]
 async fn a_session_through_another_accounts_connection_is_refused_and_the_owner_keeps_the_password() {
     let w = world().await;
-    let bob = Browser::new(&w.app);
-    sso_sign_in(&w, &bob, "bob@acme.example").await;
+    let bob = signed_in_user(&w, "bob@acme.example").await;
     let other = Browser::new(&w.app);
     let other_account = other.sign_up("owner@other.example").await;
     let certificate = test_idp::attacker().certificate.to_pem();
