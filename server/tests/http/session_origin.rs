@@ -93,7 +93,8 @@ async fn a_password_session_of_an_sso_provisioned_member_is_sent_to_the_idp() {
 #[tokio::test]
 async fn a_session_through_another_accounts_connection_is_refused_and_the_owner_keeps_the_password() {
     let w = world().await;
-    let bob = signed_in_user(&w, "bob@acme.example").await;
+    // Bob, provisioned by the account's SSO.
+    signed_in_user(&w, "bob@acme.example").await;
     let other = Browser::new(&w.app);
     let other_account = other.sign_up("owner@other.example").await;
     let certificate = test_idp::attacker().certificate.to_pem();
