@@ -4,8 +4,7 @@ mod role;
 
 pub use role::{Permission, Role, UnknownRole};
 
-use crate::auth::SessionOrigin;
-use crate::auth::{Caller, EmailAddress, EmailError};
+use crate::auth::{Caller, EmailAddress, EmailError, SessionOrigin};
 use crate::ids::{AccountId, ConnectionId, InvitationId, UserId};
 use crate::mail::Mailer;
 use crate::store::{InvitationRow, Store, StoreError, ascii_email_domain};
