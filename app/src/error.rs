@@ -19,6 +19,10 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// The account opens only with a session from its organisation's identity provider; `sign_in` starts that
+    /// sign-in and comes back, when the caller's domain has a way in.
+    #[error("{message}")]
+    SsoRequired { message: String, sign_in: Option<String> },
     #[error("{0}")]
     TooManyAttempts(String),
     #[error("Something went wrong on our side. If it keeps happening, quote reference {reference}.")]
@@ -48,7 +52,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::NotSignedIn => 401,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::SsoRequired { .. } => 403,
             Self::NotFound(_) => 404,
             Self::Invalid { .. } => 422,
             Self::Conflict(_) => 409,

@@ -199,6 +199,16 @@ impl From<TenancyError> for AppError {
             TenancyError::InvalidAccountName => AppError::invalid("name", message),
             TenancyError::OwnerIsFixed | TenancyError::OwnRole => AppError::Conflict(message),
             TenancyError::InvitationExpired | TenancyError::InvitationUsed => AppError::Conflict(message),
+            TenancyError::SsoSessionRequired {
+                account,
+                sign_in_through,
+            } => AppError::SsoRequired {
+                message,
+                sign_in: sign_in_through.map(|connection| {
+                    let back = crate::pages::encode(&format!("/accounts/{account}"));
+                    format!("/saml/{connection}/login?return_to={back}")
+                }),
+            },
             TenancyError::Store(e) => internal(e),
         };
         respond(mapped)

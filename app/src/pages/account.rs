@@ -46,7 +46,9 @@ where
     };
     let account = match account_overview(account_id.clone()).await {
         Ok(account) => account,
-        Err(e @ (AppError::NotFound(_) | AppError::Forbidden(_))) => return Ok(Loaded::Unavailable(session, e)),
+        Err(e @ (AppError::NotFound(_) | AppError::Forbidden(_) | AppError::SsoRequired { .. })) => {
+            return Ok(Loaded::Unavailable(session, e));
+        }
         Err(e) => return Err(e),
     };
     if !account.can_view {
@@ -131,8 +133,13 @@ where
 #[component]
 fn AccountUnavailable(error: AppError) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    if let (AppError::NotFound(_), Some(response)) = (&error, use_context::<leptos_axum::ResponseOptions>()) {
-        response.set_status(http::StatusCode::NOT_FOUND);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && matches!(error, AppError::NotFound(_) | AppError::SsoRequired { .. })
+    {
+        response.set_status(http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::NOT_FOUND));
+    }
+    if let AppError::SsoRequired { message, sign_in } = error {
+        return view! { <SsoSignInNeeded message sign_in /> }.into_any();
     }
     view! {
         <main class="page">
@@ -140,6 +147,32 @@ fn AccountUnavailable(error: AppError) -> impl IntoView {
                 <h1>"Account not available"</h1>
                 <p>{error.to_string()}</p>
                 <a class="button primary" href="/">"Go to your account"</a>
+            </div>
+        </main>
+    }
+    .into_any()
+}
+
+/// The account enforces SSO and this session did not come through its identity provider: say so, and offer the
+/// sign-in that opens it (the same user, so it replaces this session and comes back here).
+#[component]
+fn SsoSignInNeeded(message: String, sign_in: Option<String>) -> impl IntoView {
+    view! {
+        <main class="page">
+            <div class="empty-state">
+                <h1>"Sign in through your organisation"</h1>
+                <p>{message}</p>
+                {match sign_in {
+                    Some(path) => {
+                        view! { <a class="button primary" href=path>"Sign in with single sign-on"</a> }.into_any()
+                    }
+                    None => {
+                        view! {
+                            <p class="hint">"Single sign-on is not set up for your email's domain here: ask the account's administrator."</p>
+                        }
+                            .into_any()
+                    }
+                }}
             </div>
         </main>
     }

@@ -8,7 +8,7 @@ mod throttle;
 
 pub use email::{EmailAddress, EmailError};
 pub use password::PasswordError;
-pub use session::SessionPolicy;
+pub use session::{SessionOrigin, SessionPolicy};
 pub use throttle::ThrottlePolicy;
 
 use crate::ids::{AccountId, UserId};
@@ -49,6 +49,10 @@ pub enum AuthError {
 pub struct Caller {
     pub user_id: UserId,
     pub email: String,
+    /// How the caller's session was opened.
+    pub origin: SessionOrigin,
+    /// The account whose SSO provisioned the caller, if any: that account may insist on `origin`.
+    pub sso_account_id: Option<AccountId>,
 }
 
 /// A new session: the token goes into the cookie, never into the database.
@@ -173,7 +177,7 @@ impl AuthService {
         };
         let policy = self.store.sso_policy(account).await?;
         let role = self.store.role_of(account, user.id).await?;
-        Ok(policy.sso_enabled && policy.enforce_sso && role != Some(crate::tenancy::Role::Owner))
+        Ok(policy.enforces_sso() && role != Some(crate::tenancy::Role::Owner))
     }
 
     /// The caller behind a session token, if the session is live; ends an expired session.
@@ -192,6 +196,8 @@ impl AuthService {
         Ok(Caller {
             user_id: row.user.id,
             email: row.user.email,
+            origin: row.origin,
+            sso_account_id: row.user.sso_account_id,
         })
     }
 

@@ -1,6 +1,18 @@
-//! How long a session lives: idle and absolute expiry.
+//! What a session is: how long it lives (idle and absolute expiry) and how it was opened.
 
+use crate::ids::ConnectionId;
 use chrono::{DateTime, Duration, Utc};
+
+/// How a session was opened. An account that enforces SSO admits the members its SSO provisioned only with a
+/// session opened through one of its own connections, so a session must say which connection vouched for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionOrigin {
+    /// A password, or a session opened before sessions recorded their connection: nothing vouches for it beyond
+    /// Gatehouse itself.
+    Password,
+    /// An SSO sign-in through this connection.
+    Sso(ConnectionId),
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct SessionPolicy {

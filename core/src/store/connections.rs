@@ -320,6 +320,11 @@ impl Store {
             .map(ConnectionRow::from))
     }
 
+    /// Whether `id` is one of the account's own connections.
+    pub async fn is_connection_of(&self, account_id: AccountId, id: ConnectionId) -> Result<bool, StoreError> {
+        owns_connection(&self.db, account_id, id).await
+    }
+
     /// A connection by id alone, for public endpoints that name it in their path (the SP metadata).
     pub async fn connection_by_id(&self, id: ConnectionId) -> Result<Option<ConnectionRow>, StoreError> {
         Ok(sso_connection::Entity::find_by_id(id.as_uuid())

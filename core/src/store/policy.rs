@@ -18,6 +18,13 @@ pub struct PolicyRow {
     pub no_separate_account: bool,
 }
 
+impl PolicyRow {
+    /// Whether the account's SSO-provisioned members (but its Owner) sign in through SSO only.
+    pub fn enforces_sso(&self) -> bool {
+        self.sso_enabled && self.enforce_sso
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditRow {
     pub account_id: AccountId,

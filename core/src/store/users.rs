@@ -3,6 +3,7 @@
 use super::UniqueRow;
 use super::schema::{account, membership, session, sign_in_throttle, user};
 use super::{Store, StoreError};
+use crate::auth::SessionOrigin;
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
@@ -26,6 +27,9 @@ pub struct SessionRow {
     pub expires_at: DateTime<Utc>,
     /// The IdP session behind a session opened by SSO.
     pub idp_session: Option<IdpSession>,
+    /// A session opened through a connection records it (the same column single logout uses); one without is a
+    /// password session, as is every session opened before sessions recorded their connection.
+    pub origin: SessionOrigin,
 }
 
 /// Who the IdP said signed in, as a LogoutRequest names them: the connection, the NameID (with its format) and
@@ -158,6 +162,9 @@ impl Store {
             return Ok(None);
         };
         let user = user::Entity::find_by_id(s.user_id).unique_row(&self.db).await?;
+        let origin = s
+            .sso_connection_id
+            .map_or(SessionOrigin::Password, |id| SessionOrigin::Sso(id.into()));
         let idp_session = match (s.sso_connection_id, s.sso_name_id) {
             (Some(connection_id), Some(name_id)) => Some(IdpSession {
                 connection_id: ConnectionId::from(connection_id),
@@ -173,6 +180,7 @@ impl Store {
             last_seen_at: s.last_seen_at,
             expires_at: s.expires_at,
             idp_session,
+            origin,
         }))
     }
 

@@ -4,10 +4,10 @@ mod role;
 
 pub use role::{Permission, Role, UnknownRole};
 
-use crate::auth::{Caller, EmailAddress, EmailError};
-use crate::ids::{AccountId, InvitationId, UserId};
+use crate::auth::{Caller, EmailAddress, EmailError, SessionOrigin};
+use crate::ids::{AccountId, ConnectionId, InvitationId, UserId};
 use crate::mail::Mailer;
-use crate::store::{InvitationRow, Store, StoreError};
+use crate::store::{InvitationRow, Store, StoreError, ascii_email_domain};
 use crate::token;
 use chrono::{DateTime, Duration, Utc};
 use url::Url;
@@ -123,6 +123,13 @@ pub enum TenancyError {
     InvitationUsed,
     #[error("This invitation was sent to {invited}. Sign in with that address to accept it.")]
     InvitationForAnotherEmail { invited: String },
+    /// The account enforces SSO and its SSO provisioned the caller, whose session was not opened through one of
+    /// its connections; `sign_in_through` is the connection the caller's email domain is routed to there, if any.
+    #[error("Sign in through your organisation's identity provider to open this account.")]
+    SsoSessionRequired {
+        account: AccountId,
+        sign_in_through: Option<ConnectionId>,
+    },
     #[error("Enter a name of 1 to {MAX_ACCOUNT_NAME} characters.")]
     InvalidAccountName,
     #[error(transparent)]
@@ -371,11 +378,41 @@ impl TenancyService {
             })
     }
 
+    /// The caller's role in `account`, if the account admits the caller's session: every account access passes
+    /// here.
     async fn role_in(&self, caller: &Caller, account: AccountId) -> Result<Role, TenancyError> {
-        self.store
+        let role = self
+            .store
             .role_of(account, caller.user_id)
             .await?
-            .ok_or(TenancyError::AccountNotFound)
+            .ok_or(TenancyError::AccountNotFound)?;
+        // The Owner is never locked out (break-glass), and members from elsewhere answer to their own accounts.
+        if role != Role::Owner && caller.sso_account_id == Some(account) {
+            self.require_own_sso_session(caller, account).await?;
+        }
+        Ok(role)
+    }
+
+    /// An account that enforces SSO vouches for the members its SSO provisioned only through its own IdPs: a
+    /// password session (left from before enforcement, or a password that should not exist) or one opened through
+    /// another account's connection does not open it.
+    async fn require_own_sso_session(&self, caller: &Caller, account: AccountId) -> Result<(), TenancyError> {
+        if !self.store.sso_policy(account).await?.enforces_sso() {
+            return Ok(());
+        }
+        if let SessionOrigin::Sso(connection) = caller.origin
+            && self.store.is_connection_of(account, connection).await?
+        {
+            return Ok(());
+        }
+        let sign_in_through = match self.store.domain_route(&ascii_email_domain(&caller.email)).await? {
+            Some((holder, connection)) if holder == account => connection,
+            _ => None,
+        };
+        Err(TenancyError::SsoSessionRequired {
+            account,
+            sign_in_through,
+        })
     }
 
     /// The caller's role, if it allows `permission`; checked on the server for every account read or write.

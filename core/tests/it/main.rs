@@ -13,6 +13,7 @@ mod policy;
 mod saml_encrypted;
 mod saml_hostile;
 mod saml_response;
+mod session_origin;
 mod sso_encrypted_sign_in;
 mod sso_logout;
 mod sso_metadata;

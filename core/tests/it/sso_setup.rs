@@ -154,18 +154,22 @@ pub async fn attempt_at(
 
 /// Turns the account's SSO on or off (Enforce SSO off, a personal account for new users).
 pub async fn set_sso(s: &Setup, sso_enabled: bool) {
+    set_policy(
+        s,
+        SsoPolicy {
+            sso_enabled,
+            enforce_sso: false,
+            no_separate_account: false,
+        },
+    )
+    .await;
+}
+
+/// Saves the account's sign-in policy, as its Owner.
+pub async fn set_policy(s: &Setup, policy: SsoPolicy) {
     s.world
         .policy()
-        .update(
-            &s.owner,
-            s.account,
-            SsoPolicy {
-                sso_enabled,
-                enforce_sso: false,
-                no_separate_account: false,
-            },
-            t0(),
-        )
+        .update(&s.owner, s.account, policy, t0())
         .await
         .unwrap();
 }

@@ -1,7 +1,7 @@
 //! Both legs of SSO sign-in against a real database and the test IdP: the AuthnRequest bound to one browser, and
 //! the ACS accepting a response only once, only from that browser, only for the account's verified domains.
 
-use crate::sso_setup::{Setup, attempt, pre_registered, response, setup, sign_in_as};
+use crate::sso_setup::{Setup, attempt, pre_registered, response, set_policy, setup, sign_in_as};
 use crate::support::t0;
 use chrono::Duration;
 use gatehouse_core::ConnectionId;
@@ -387,20 +387,15 @@ async fn users_are_provisioned_just_in_time_with_the_mapped_role_and_a_session()
 #[tokio::test]
 async fn with_no_separate_account_a_new_user_gets_only_the_sso_account() {
     let s = setup().await;
-    s.world
-        .policy()
-        .update(
-            &s.owner,
-            s.account,
-            SsoPolicy {
-                sso_enabled: true,
-                enforce_sso: false,
-                no_separate_account: true,
-            },
-            t0(),
-        )
-        .await
-        .unwrap();
+    set_policy(
+        &s,
+        SsoPolicy {
+            sso_enabled: true,
+            enforce_sso: false,
+            no_separate_account: true,
+        },
+    )
+    .await;
     let signed_in = sign_in_as(&s, |spec| spec.name_id = "carol@acme.example".into()).await;
     assert!(signed_in.created);
     let accounts = s.world.store.accounts_of_user(signed_in.user_id).await.unwrap();

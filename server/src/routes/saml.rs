@@ -199,6 +199,9 @@ async fn test(State(state): State<AppState>, Path(connection): Path<String>, hea
             "Only the account's Owner can test single sign-on.",
             None,
         ),
+        Err(StartError::Tenancy(e @ TenancyError::SsoSessionRequired { .. })) => {
+            end_user_page(StatusCode::FORBIDDEN, &e.to_string(), None)
+        }
         Err(e) => internal(format!("starting Test SSO for {id}: {e}")),
     }
 }

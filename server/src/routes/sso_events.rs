@@ -61,6 +61,9 @@ async fn raw_response(
             StatusCode::FORBIDDEN,
             "Only the account's Owners and Admins can read SSO events.\n".into(),
         ),
+        Err(AuditError::Tenancy(e @ TenancyError::SsoSessionRequired { .. })) => {
+            text(StatusCode::FORBIDDEN, format!("{e}\n"))
+        }
         Err(e) => {
             let error = app::api::context::internal(format!("raw response of SSO event {reference}: {e}"));
             text(StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n"))

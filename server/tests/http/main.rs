@@ -11,6 +11,7 @@ mod domains;
 mod key_encryption;
 mod policy;
 mod saml_junk;
+mod session_origin;
 mod sso_logout;
 mod sso_sign_in;
 mod trust;

@@ -2,7 +2,7 @@
 //! IdP's LogoutResponse and LogoutRequest at the SLO URL (query signatures over the raw query string), and the
 //! pages a browser shows.
 
-use crate::sso_sign_in::{IDP_SLO_URL, World, answer, post_to_acs, start, world};
+use crate::sso_sign_in::{IDP_SLO_URL, signed_in_user, world};
 use crate::support::Browser;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -11,14 +11,6 @@ use gatehouse_core::sso::binding::{
     Parameter, SigningKey, from_redirect, redirect, sign_enveloped, signature_template_xml,
 };
 use test_idp::{Signer, attacker, idp};
-
-async fn signed_in_user(w: &World, name_id: &str) -> Browser {
-    let user = Browser::new(&w.app);
-    let relay_state = start(w, &user).await;
-    let response = post_to_acs(w, &user, &answer(w, &relay_state, name_id), &relay_state).await;
-    assert_eq!(response.status(), 303);
-    user
-}
 
 async fn session_email(user: &Browser) -> serde_json::Value {
     user.call("/api/auth/session", &[])

@@ -167,6 +167,15 @@ pub async fn post_to_acs(w: &World, user: &Browser, response: &str, relay_state:
     user.get(&continue_url(&page).expect("the continue page")).await
 }
 
+/// A new browser signed in as `name_id` through the account's connection.
+pub async fn signed_in_user(w: &World, name_id: &str) -> Browser {
+    let user = Browser::new(&w.app);
+    let relay_state = start(w, &user).await;
+    let response = post_to_acs(w, &user, &answer(w, &relay_state, name_id), &relay_state).await;
+    assert_eq!(response.status(), 303);
+    user
+}
+
 fn set_cookies(response: &reqwest::Response) -> Vec<String> {
     response
         .headers()

@@ -41,6 +41,11 @@ impl TestApp {
         serve(listener, &self.address, &self.database_url, &self.extra_args).await;
         address
     }
+
+    /// The application's database, for what no page can do: planting a session as an older version left it.
+    pub async fn store(&self) -> gatehouse_core::Store {
+        gatehouse_core::Store::open(&self.database_url).await.unwrap()
+    }
 }
 
 async fn serve(listener: tokio::net::TcpListener, public_url: &str, database_url: &str, extra_args: &[String]) {
@@ -81,8 +86,22 @@ impl Browser {
 
     /// A browser whose relative paths go to `base`.
     pub fn at(base: &str) -> Self {
+        Self::with_jar(base, reqwest::cookie::Jar::default())
+    }
+
+    /// A browser that already holds the session `token`.
+    pub fn with_session(app: &TestApp, token: &str) -> Self {
+        let jar = reqwest::cookie::Jar::default();
+        jar.add_cookie_str(
+            &format!("gatehouse_session={token}; Path=/"),
+            &app.address.parse().unwrap(),
+        );
+        Self::with_jar(&app.address, jar)
+    }
+
+    fn with_jar(base: &str, jar: reqwest::cookie::Jar) -> Self {
         let client = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(std::sync::Arc::new(jar))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
