@@ -6,6 +6,7 @@ mod verification;
 
 pub use dns::{DnsSettings, DnsSetupError, TxtResolver};
 pub use name::{DomainName, DomainNameError};
+pub(crate) use name::to_ascii;
 pub use verification::{
     CheckResult, DomainStatus, LookupOutcome, Trigger, VerificationPolicy, VerificationState, decide,
 };

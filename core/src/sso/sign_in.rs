@@ -15,7 +15,7 @@ use crate::auth::return_path::same_site_path;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::store::{
-    IdpSession, LinkRefusal, PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError, ascii_email_domain,
+    IdpSession, LinkRefusal, PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError,
 };
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
@@ -270,7 +270,7 @@ impl SsoService {
         connection: &Connection,
         email: &EmailAddress,
     ) -> Result<Option<DomainRefusal>, StoreError> {
-        let routed = match self.store.domain_route(&ascii_email_domain(email.as_str())).await? {
+        let routed = match self.store.domain_route(email.domain()).await? {
             Some((holder, routed)) if holder == account => routed,
             _ => {
                 return Ok(Some(DomainRefusal {
@@ -636,9 +636,9 @@ impl SsoService {
         {
             return Err((refusal.user_message, refusal.reason, Some(assertion)).into());
         }
-        let personal = personal_account_name(email.as_str());
+        let personal = personal_account_name(email.display());
         let mapped_role = connection.mappings.role_for(&assertion.attributes);
-        let email_text = email.as_str().to_owned();
+        let email_text = email.display().to_owned();
         let role_change_audit = |before: Role| {
             audit::system_entry(
                 account,
@@ -661,7 +661,7 @@ impl SsoService {
                 account_id: account,
                 connection_id: connection.id,
                 name_id: &assertion.name_id,
-                email: email.as_str(),
+                email: &email,
                 mapped_role,
                 reapply: connection.mappings.reapply_on_sign_in,
                 personal_account: (!policy.no_separate_account).then_some(personal.as_str()),
@@ -714,7 +714,7 @@ impl SsoService {
         Ok(SignedIn {
             account,
             connection: connection.id,
-            email: email.as_str().to_owned(),
+            email: email.display().to_owned(),
             assertion,
             return_to: request.and_then(|r| r.return_to).or(landing),
             user_id: provisioned.user_id,
@@ -986,7 +986,7 @@ impl SsoService {
             Ok(email) => email,
             Err(reason) => return Ok(Some((Check::Email, reason))),
         };
-        report.email = Some(email.as_str().to_owned());
+        report.email = Some(email.display().to_owned());
         let refusal = self.domain_refusal(account, connection, &email).await?;
         report.email_domain_verified = Some(refusal.as_ref().is_none_or(|r| r.verified_here));
         Ok(refusal.map(|r| (Check::Domain, r.reason)))

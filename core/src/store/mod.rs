@@ -19,7 +19,11 @@ pub(crate) use sso::ascii_email_domain;
 pub use sso::{LinkRefusal, PendingRequestRow, Provisioned, Provisioning, SsoEventRow};
 pub use users::{IdpSession, SessionRow, ThrottleRow, UserRow};
 
-use gatehouse_migrations::{Migrator, MigratorTrait};
+use crate::auth::EmailAddress;
+use gatehouse_migrations::MigratorTrait;
+
+/// The schema's migrations, storing email addresses in their canonical form.
+pub type Migrator = gatehouse_migrations::Migrator<EmailAddress>;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, Select, SqlErr,

@@ -182,7 +182,7 @@ impl TenancyService {
         query: &MemberQuery<'_>,
     ) -> Result<MemberPage, TenancyError> {
         self.require(caller, account, Permission::ViewAccount).await?;
-        let search = query.search.trim().to_lowercase();
+        let search = EmailAddress::fold(query.search.trim());
         let per_page = query.per_page.max(1);
         let mut members = self
             .store
@@ -230,8 +230,9 @@ impl TenancyService {
         if !role.is_assignable() {
             return Err(TenancyError::OwnerNotAssignable);
         }
-        let members = self.store.members(account).await?;
-        if members.iter().any(|m| m.email == email.as_str()) {
+        if let Some(user) = self.store.user_by_email(email.key()).await?
+            && self.store.role_of(account, user.id).await?.is_some()
+        {
             return Err(TenancyError::AlreadyMember(email.to_string()));
         }
         let secret = token::generate();
@@ -239,6 +240,7 @@ impl TenancyService {
             id: InvitationId::new(),
             account_id: account,
             email: email.to_string(),
+            email_key: Some(email.key().to_owned()),
             role,
             invited_by: caller.user_id,
             created_at: now,
@@ -285,8 +287,8 @@ impl TenancyService {
         })
     }
 
-    /// Joins the caller to the invitation's account. The caller must be signed in with the invited address,
-    /// so a forwarded or leaked link cannot be used by someone else.
+    /// Joins the caller to the invitation's account. The caller must be the user the invited address (canonical
+    /// form) finds, so a forwarded or leaked link cannot be used by someone else.
     pub async fn accept_invitation(
         &self,
         caller: &Caller,
@@ -294,7 +296,11 @@ impl TenancyService {
         now: DateTime<Utc>,
     ) -> Result<AccountId, TenancyError> {
         let row = self.usable_invitation(secret, now).await?;
-        if !row.email.eq_ignore_ascii_case(&caller.email) {
+        let invited = match &row.email_key {
+            Some(key) => self.store.user_by_email(key).await?,
+            None => None,
+        };
+        if invited.is_none_or(|user| user.id != caller.user_id) {
             return Err(TenancyError::InvitationForAnotherEmail { invited: row.email });
         }
         if self.store.role_of(row.account_id, caller.user_id).await?.is_some() {
