@@ -160,13 +160,12 @@ fn email_of(connection: &Connection, assertion: &SignedAssertion) -> Result<Emai
             .find(|(n, _)| n == name)
             .and_then(|(_, values)| values.first().cloned()),
     };
-    email_text
-        .as_deref()
-        .and_then(|e| EmailAddress::parse(e).ok())
-        .ok_or_else(|| match &connection.options.email {
-            EmailSource::NameId => format!("the NameID {} is not an email address", assertion.name_id),
-            EmailSource::Attribute(name) => format!("the attribute {name} is missing or not an email address"),
-        })
+    let source = match &connection.options.email {
+        EmailSource::NameId => format!("the NameID {}", assertion.name_id),
+        EmailSource::Attribute(name) => format!("the attribute {name}"),
+    };
+    let text = email_text.ok_or_else(|| format!("{source} is missing"))?;
+    EmailAddress::parse(&text).map_err(|e| format!("{source} is not a usable email address: {e}"))
 }
 
 /// What the audit log and the SSO events say when a sign-in takes an existing password user over.
