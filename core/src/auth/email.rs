@@ -8,7 +8,7 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 /// A valid address in two forms. `key` identifies the person: the local part in Unicode compatibility form (NFKC)
 /// and lowercased, the domain in lowercase ASCII (punycode), so case, width, composed or decomposed letters and
 /// the three spellings of an internationalised domain all reach one user. `display` is the address as typed
-/// (trimmed, NFC), shown to people. Two addresses are equal when their keys are.
+/// (trimmed, NFC, the domain lowercased), shown to people. Two addresses are equal when their keys are.
 ///
 /// RFC 5321 lets a mail server treat the local part's case as significant, but no large IdP or mail provider
 /// does, and an identity that changes with case is how one person became several users. NFKC rather than NFC:
@@ -73,6 +73,11 @@ impl EmailAddress {
             .filter(|ascii| ascii.contains('.'))
             .ok_or_else(|| EmailError::InvalidDomain(domain.to_owned()))?;
         let key = format!("{local}@{domain}");
+        // A domain's case means nothing, so it is shown in lowercase; the local part is shown as typed.
+        let display = match display.rsplit_once('@') {
+            Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
+            None => display,
+        };
         if key.len() > 254 || display.len() > 254 {
             return Err(EmailError::TooLong);
         }
@@ -179,11 +184,11 @@ mod tests {
     #[test]
     fn keeps_the_typed_form_for_display_and_folds_case_for_the_key() {
         let email = EmailAddress::parse("  Alice.Smith@Example.COM \n").unwrap();
-        assert_eq!(email.display(), "Alice.Smith@Example.COM");
+        assert_eq!(email.display(), "Alice.Smith@example.com");
         assert_eq!(email.key(), "alice.smith@example.com");
         assert_eq!(email.domain(), "example.com");
         assert_eq!(email.local_part(), "alice.smith");
-        assert_eq!(email.to_string(), "Alice.Smith@Example.COM");
+        assert_eq!(email.to_string(), "Alice.Smith@example.com");
         assert_eq!(email, EmailAddress::parse("alice.smith@example.com").unwrap());
     }
 
