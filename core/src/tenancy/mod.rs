@@ -94,6 +94,8 @@ pub struct InvitationPreview {
     pub account_name: String,
     pub email: String,
     pub role: Role,
+    /// The user the invited address (canonical form) finds, the only one who may accept.
+    pub invited_user: Option<UserId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -282,6 +284,7 @@ impl TenancyService {
         let account_name = self.store.account_name(row.account_id).await?.unwrap_or_default();
         Ok(InvitationPreview {
             account_name,
+            invited_user: self.invited_user(&row).await?,
             email: row.email,
             role: row.role,
         })
@@ -296,11 +299,7 @@ impl TenancyService {
         now: DateTime<Utc>,
     ) -> Result<AccountId, TenancyError> {
         let row = self.usable_invitation(secret, now).await?;
-        let invited = match &row.email_key {
-            Some(key) => self.store.user_by_email(key).await?,
-            None => None,
-        };
-        if invited.is_none_or(|user| user.id != caller.user_id) {
+        if self.invited_user(&row).await? != Some(caller.user_id) {
             return Err(TenancyError::InvitationForAnotherEmail { invited: row.email });
         }
         if self.store.role_of(row.account_id, caller.user_id).await?.is_some() {
@@ -420,6 +419,13 @@ impl TenancyService {
             return Err(TenancyError::InvitationExpired);
         }
         Ok(row)
+    }
+
+    async fn invited_user(&self, row: &InvitationRow) -> Result<Option<UserId>, TenancyError> {
+        Ok(match &row.email_key {
+            Some(key) => self.store.user_by_email(key).await?.map(|user| user.id),
+            None => None,
+        })
     }
 
     fn invitation_link(&self, secret: &str) -> String {
