@@ -8,8 +8,8 @@ mod routes;
 
 use app::api::context::Services;
 use axum::Router;
-use axum::http::{HeaderValue, header};
 use axum::extract::FromRef;
+use axum::http::{HeaderValue, header};
 use config::Config;
 use gatehouse_core::audit::AuditService;
 use gatehouse_core::domains::TxtResolver;

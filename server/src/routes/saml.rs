@@ -358,7 +358,10 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
 
 /// `response` with the cookie that carries the session `token` until `expires_at`.
 fn with_session(response: Response, state: &AppState, token: &str, expires_at: DateTime<Utc>) -> Response {
-    with_cookie(response, &session_cookie(token, expires_at, state.services.secure_cookies))
+    with_cookie(
+        response,
+        &session_cookie(token, expires_at, state.services.secure_cookies),
+    )
 }
 
 /// The cookie that holds a finished sign-in's session until the browser's user has it (`/sso/complete`) or

@@ -183,7 +183,10 @@ async fn a_user_signs_in_through_the_idp_and_lands_signed_in() {
             && c.contains("SameSite=Lax")),
         "{cookies:?}"
     );
-    assert!(!cookies.iter().any(|c| c.starts_with("gatehouse_session=")), "{cookies:?}");
+    assert!(
+        !cookies.iter().any(|c| c.starts_with("gatehouse_session=")),
+        "{cookies:?}"
+    );
     assert!(
         cookies.iter().any(|c| c.starts_with("gatehouse_sso=;")),
         "the binding cookie is cleared"

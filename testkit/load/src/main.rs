@@ -240,7 +240,12 @@ fn print_breakdown(phase: &Phase) {
     if phase.scenario != Scenario::SignIn || r.steps.len() < 4 {
         return;
     }
-    let names = ["/sso/start", "/saml/…/login", "IdP signs", "/saml/…/acs + /sso/complete"];
+    let names = [
+        "/sso/start",
+        "/saml/…/login",
+        "IdP signs",
+        "/saml/…/acs + /sso/complete",
+    ];
     let parts: Vec<String> = names
         .iter()
         .zip(&r.steps)
