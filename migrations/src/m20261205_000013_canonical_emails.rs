@@ -46,7 +46,12 @@ impl<C: EmailCanon> MigrationTrait for Migration<C> {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["users", "invitations"] {
             manager
-                .alter_table(Table::alter().table(table).add_column(string_len_null(KEY, 254)).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(table)
+                        .add_column(string_len_null(KEY, 254))
+                        .to_owned(),
+                )
                 .await?;
         }
         let db = manager.get_connection();
@@ -196,11 +201,7 @@ fn rank(role: &str) -> u8 {
 async fn merge(db: &impl ConnectionTrait, from: Uuid, into: Uuid) -> Result<(), DbErr> {
     let kept = memberships(db, into).await?;
     for (account, role) in memberships(db, from).await? {
-        let membership = |user: Uuid| {
-            Expr::col("account_id")
-                .eq(account)
-                .and(Expr::col("user_id").eq(user))
-        };
+        let membership = |user: Uuid| Expr::col("account_id").eq(account).and(Expr::col("user_id").eq(user));
         match kept.get(&account) {
             None => {
                 let moved = Query::update()

@@ -273,9 +273,7 @@ pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError
     let preview = services()?.tenancy.preview_invitation(&token, now()).await?;
     let caller = caller().await.ok();
     Ok(InvitationDetails {
-        for_signed_in_user: caller
-            .as_ref()
-            .is_some_and(|c| preview.invited_user == Some(c.user_id)),
+        for_signed_in_user: caller.as_ref().is_some_and(|c| preview.invited_user == Some(c.user_id)),
         signed_in_as: caller.map(|c| c.email),
         account_name: preview.account_name,
         email: preview.email,

@@ -195,7 +195,12 @@ mod tests {
     #[test]
     fn one_key_for_case_unicode_forms_and_width() {
         let alice = key("alice@corp.example");
-        for variant in ["ALICE@corp.example", "Alice@Corp.Example", "ａｌｉｃｅ@corp.example", "ALICE＠ＣＯＲＰ.example"] {
+        for variant in [
+            "ALICE@corp.example",
+            "Alice@Corp.Example",
+            "ａｌｉｃｅ@corp.example",
+            "ALICE＠ＣＯＲＰ.example",
+        ] {
             assert_eq!(key(variant), alice, "{variant}");
         }
         // Composed (NFC) and decomposed (NFD) ü, and its capital.
@@ -266,7 +271,12 @@ mod tests {
         assert_eq!(EmailAddress::parse("@example.com"), Err(EmailError::MissingLocalPart));
         assert_eq!(EmailAddress::parse("alice@"), Err(EmailError::MissingDomain));
         assert_eq!(EmailAddress::parse("al ice@example.com"), Err(EmailError::Whitespace));
-        for bad in ["alice@localhost", "alice@-bad.com", "alice@a..com", "alice@ex_ample.com"] {
+        for bad in [
+            "alice@localhost",
+            "alice@-bad.com",
+            "alice@a..com",
+            "alice@ex_ample.com",
+        ] {
             assert!(
                 matches!(EmailAddress::parse(bad), Err(EmailError::InvalidDomain(_))),
                 "{bad}"

@@ -14,9 +14,7 @@ use crate::audit;
 use crate::auth::return_path::same_site_path;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
 use crate::ids::{AccountId, ConnectionId, UserId};
-use crate::store::{
-    IdpSession, LinkRefusal, PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError,
-};
+use crate::store::{IdpSession, LinkRefusal, PendingRequestRow, Provisioning, SsoEventRow, Store, StoreError};
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
 use base64::Engine;

@@ -197,9 +197,7 @@ async fn an_internationalised_domain_in_unicode_punycode_or_capitals_provisions_
         .add(&s.owner, s.account, "b\u{fc}cher.example", t0())
         .await
         .unwrap();
-    s.dns
-        .set_txt("xn--bcher-kva.example", &[&[&domain.record_value]])
-        .await;
+    s.dns.set_txt("xn--bcher-kva.example", &[&[&domain.record_value]]).await;
     s.domains.verify(&s.owner, s.account, domain.id, t0()).await.unwrap();
     s.domains
         .route(&s.owner, s.account, domain.id, Some(s.connection), t0())
@@ -219,5 +217,8 @@ async fn an_internationalised_domain_in_unicode_punycode_or_capitals_provisions_
         .unwrap()
         .unwrap();
     assert_eq!(user.id, first.user_id);
-    assert_eq!(user.email, "j\u{fc}rgen@b\u{fc}cher.example", "NFC, as the IdP first sent it");
+    assert_eq!(
+        user.email, "j\u{fc}rgen@b\u{fc}cher.example",
+        "NFC, as the IdP first sent it"
+    );
 }

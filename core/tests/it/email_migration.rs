@@ -31,7 +31,12 @@ async fn owner_of_link(db: &DatabaseConnection, name_id: &str) -> uuid::Uuid {
         .from("sso_links")
         .and_where(Expr::col("name_id").eq(name_id))
         .to_owned();
-    db.query_one(&query).await.unwrap().unwrap().try_get("", "user_id").unwrap()
+    db.query_one(&query)
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "user_id")
+        .unwrap()
 }
 
 #[tokio::test]
@@ -62,22 +67,47 @@ async fn duplicates_are_merged_where_unambiguous_and_listed_to_the_owner_where_n
     Migrator::down(&db, Some(1)).await.unwrap();
     respell(&db, "ada.2@acme.example", "ADA@Acme.Example", Duration::hours(1)).await;
     respell(&db, "bob.2@else.example", "Bob@Else.Example", Duration::hours(1)).await;
-    respell(&db, "mallory@else.example", "mal\u{200b}lory@else.example", Duration::zero()).await;
+    respell(
+        &db,
+        "mallory@else.example",
+        "mal\u{200b}lory@else.example",
+        Duration::zero(),
+    )
+    .await;
     Migrator::up(&db, None).await.unwrap();
 
     // Merged into the older user: memberships (the stronger role), links and personal account moved, sessions gone.
     let merged = world.store.user_by_email("ada@acme.example").await.unwrap().unwrap();
     assert_eq!(merged.id, ada.user_id);
-    assert_eq!(world.store.role_of(account, ada.user_id).await.unwrap(), Some(Role::Admin));
+    assert_eq!(
+        world.store.role_of(account, ada.user_id).await.unwrap(),
+        Some(Role::Admin)
+    );
     assert_eq!(world.store.accounts_of_user(ada.user_id).await.unwrap().len(), 3);
     assert_eq!(owner_of_link(&db, "ada.2@acme.example").await, ada.user_id.as_uuid());
-    assert!(world.auth.authenticate(&twin.session.token, test_idp::now()).await.is_err());
-    assert!(world.auth.authenticate(&ada.session.token, test_idp::now()).await.is_ok());
+    assert!(
+        world
+            .auth
+            .authenticate(&twin.session.token, test_idp::now())
+            .await
+            .is_err()
+    );
+    assert!(
+        world
+            .auth
+            .authenticate(&ada.session.token, test_idp::now())
+            .await
+            .is_ok()
+    );
     let through_twins_link = sign_in_as(&s, |spec| spec.name_id = "ada.2@acme.example".into()).await;
     assert_eq!(through_twins_link.user_id, ada.user_id);
 
     // Not merged: the older keeps the address; the younger keeps its membership and can no longer be found.
-    let session = world.auth.sign_in("BOB@else.example", PASSWORD, None, t0()).await.unwrap();
+    let session = world
+        .auth
+        .sign_in("BOB@else.example", PASSWORD, None, t0())
+        .await
+        .unwrap();
     assert_eq!(session.user_id, bob.user_id);
     assert_eq!(
         world.store.role_of(account, bob_twin.user_id).await.unwrap(),

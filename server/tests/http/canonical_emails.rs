@@ -13,7 +13,11 @@ async fn every_spelling_of_an_address_is_one_user_and_invisible_characters_are_r
     let invited = owner
         .call_ok(
             "/api/accounts/invite",
-            &[("account_id", &account), ("email", "ＪＯ@Acme.Example"), ("role", "admin")],
+            &[
+                ("account_id", &account),
+                ("email", "ＪＯ@Acme.Example"),
+                ("role", "admin"),
+            ],
         )
         .await;
     let token = invited["link"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
@@ -46,4 +50,10 @@ async fn every_spelling_of_an_address_is_one_user_and_invisible_characters_are_r
         body.to_string().contains("invisible formatting character (U+200B)"),
         "{body}"
     );
+    // The email-first step (no password) reads the address by the same rule.
+    let discovery = Browser::new(&app)
+        .call("/api/auth/sign-in", &[("email", "j\u{200b}o@acme.example")])
+        .await;
+    let body = json(discovery, 422).await;
+    assert_eq!(body["Invalid"]["field"], "email", "{body}");
 }
