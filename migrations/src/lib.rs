@@ -2,6 +2,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+use std::marker::PhantomData;
+
 mod m20261123_000001_create_accounts_and_users;
 mod m20261123_000002_create_domains;
 mod m20261123_000003_create_sso_connections;
@@ -14,12 +16,22 @@ mod m20261123_000009_create_sso_links;
 mod m20261123_000010_add_sso_event_raw_response;
 mod m20261123_000011_create_sso_test_requests;
 mod m20261124_000012_add_single_logout;
+mod m20261205_000013_canonical_emails;
 mod m20261205_000015_add_owner_link_requests;
 
-pub struct Migrator;
+/// How an email address is brought to its canonical form. The rule lives with the rest of the email rules in
+/// gatehouse-core, which passes it in: a migration that stored keys by a copy of the rule would drift from what the
+/// running code looks up.
+pub trait EmailCanon: Send + Sync + 'static {
+    /// The canonical form, or `None` for an address the rule no longer accepts.
+    fn key(address: &str) -> Option<String>;
+}
+
+/// The migrations in order, with `C` the canonical form of email addresses.
+pub struct Migrator<C>(PhantomData<fn() -> C>);
 
 #[async_trait::async_trait]
-impl MigratorTrait for Migrator {
+impl<C: EmailCanon> MigratorTrait for Migrator<C> {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261123_000001_create_accounts_and_users::Migration),
@@ -34,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_add_sso_event_raw_response::Migration),
             Box::new(m20261123_000011_create_sso_test_requests::Migration),
             Box::new(m20261124_000012_add_single_logout::Migration),
+            Box::new(m20261205_000013_canonical_emails::Migration::<C>::new()),
             Box::new(m20261205_000015_add_owner_link_requests::Migration),
         ]
     }

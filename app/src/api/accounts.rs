@@ -72,6 +72,8 @@ pub struct InvitationDetails {
     pub role_label: String,
     /// The email of whoever is signed in, if anyone.
     pub signed_in_as: Option<String>,
+    /// Whoever is signed in is the user the invited address finds (compared in its canonical form).
+    pub for_signed_in_user: bool,
 }
 
 /// The roles an owner can give by invitation or role change, as (value, label).
@@ -269,12 +271,13 @@ pub async fn transfer_ownership(account_id: String, user_id: String) -> Result<(
 pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError> {
     use crate::api::context::*;
     let preview = services()?.tenancy.preview_invitation(&token, now()).await?;
-    let signed_in_as = caller().await.ok().map(|c| c.email);
+    let caller = caller().await.ok();
     Ok(InvitationDetails {
+        for_signed_in_user: caller.as_ref().is_some_and(|c| preview.invited_user == Some(c.user_id)),
+        signed_in_as: caller.map(|c| c.email),
         account_name: preview.account_name,
         email: preview.email,
         role_label: preview.role.label().into(),
-        signed_in_as,
     })
 }
 

@@ -53,11 +53,10 @@ pub async fn sign_in(
     use super::context::*;
     let services = services()?;
     if password.is_empty() {
-        let domain = email
-            .trim()
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_owned())
-            .unwrap_or_default();
+        let domain = gatehouse_core::auth::EmailAddress::parse(&email)
+            .map_err(|e| respond(AppError::invalid("email", e)))?
+            .domain()
+            .to_owned();
         let connection = services.sso.connection_for_domain(&domain).await.map_err(internal)?;
         return match connection {
             Some(_) => {

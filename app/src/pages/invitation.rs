@@ -39,7 +39,7 @@ pub fn Invitation() -> impl IntoView {
                                 Ok(d) => {
                                     let intro = format!("You are invited to join {} as {}.", d.account_name, d.role_label);
                                     let action = match d.signed_in_as.clone() {
-                                        Some(me) if me.eq_ignore_ascii_case(&d.email) => {
+                                        Some(_) if d.for_signed_in_user => {
                                             view! { <AcceptForm token /> }.into_any()
                                         }
                                         Some(me) => view! {

@@ -89,26 +89,20 @@ impl AuthService {
     /// their organisation's IdP signs in.
     pub async fn sign_up(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<SignedUp, AuthError> {
         let email = EmailAddress::parse(email)?;
-        if self
-            .store
-            .domain_claim(&crate::store::ascii_email_domain(email.as_str()))
-            .await?
-            .is_some()
-        {
+        if self.store.domain_claim(email.domain()).await?.is_some() {
             return Err(AuthError::DomainClaimed {
                 domain: email.domain().to_owned(),
             });
         }
-        let local_part = email.as_str().rsplit_once('@').map(|(l, _)| l).unwrap_or_default();
-        let password = NewPassword::parse(password, local_part)?;
-        if self.store.user_by_email(email.as_str()).await?.is_some() {
+        let password = NewPassword::parse(password, email.local_part())?;
+        if self.store.user_by_email(email.key()).await?.is_some() {
             return Err(AuthError::EmailTaken);
         }
         let hash = blocking(move || password.hash()).await;
-        let account_name = personal_account_name(email.as_str());
+        let account_name = personal_account_name(email.display());
         let (user_id, account_id) = self
             .store
-            .insert_user_with_account(email.as_str(), &hash, &account_name, now)
+            .insert_user_with_account(&email, &hash, &account_name, now)
             .await
             .map_err(|e| {
                 if e.is_unique_violation() {
@@ -132,7 +126,7 @@ impl AuthService {
     ) -> Result<NewSession, AuthError> {
         // A malformed email cannot match a user; answering like a wrong password reveals nothing.
         let email = EmailAddress::parse(email).map_err(|_| AuthError::InvalidCredentials)?;
-        let email_key = format!("email:{}", email.as_str().to_lowercase());
+        let email_key = format!("email:{}", email.key());
         let client_key = client.map(|ip| format!("client:{ip}"));
         let mut guards = vec![(email_key.as_str(), self.throttle.free_failures_per_email)];
         if let Some(key) = &client_key {
@@ -140,7 +134,7 @@ impl AuthService {
         }
         let attempt = self.admit(&guards, now).await?;
 
-        let user = self.store.user_by_email(email.as_str()).await?;
+        let user = self.store.user_by_email(email.key()).await?;
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password = password.to_owned();
         // An unknown user is checked against a dummy hash so both failures take the same time.

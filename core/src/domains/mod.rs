@@ -5,6 +5,7 @@ mod name;
 mod verification;
 
 pub use dns::{DnsSettings, DnsSetupError, TxtResolver};
+pub(crate) use name::to_ascii;
 pub use name::{DomainName, DomainNameError};
 pub use verification::{
     CheckResult, DomainStatus, LookupOutcome, Trigger, VerificationPolicy, VerificationState, decide,

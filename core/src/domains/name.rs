@@ -59,12 +59,7 @@ impl DomainName {
                 "it has an empty part between dots.",
             ));
         }
-        let ascii = idna::domain_to_ascii(text)
-            .map_err(|_| DomainNameError::Invalid(text.to_owned(), "it contains characters a domain cannot have."))?;
-        check_labels(&ascii)?;
-        if ascii.len() > MAX_NAME {
-            return Err(DomainNameError::TooLong(ascii.len()));
-        }
+        let ascii = to_ascii(text)?;
         if !ascii.contains('.') {
             return Err(DomainNameError::SingleLabel(ascii));
         }
@@ -92,6 +87,19 @@ impl DomainName {
         let (unicode, result) = idna::domain_to_unicode(&self.0);
         if result.is_ok() { unicode } else { self.0.clone() }
     }
+}
+
+/// The lowercase ASCII form of a host name (UTS 46: case, width and Unicode forms mapped, internationalised labels
+/// in punycode), checked against DNS's rules: how both claimed domains and the domains of email addresses are
+/// compared.
+pub(crate) fn to_ascii(text: &str) -> Result<String, DomainNameError> {
+    let ascii = idna::domain_to_ascii(text)
+        .map_err(|_| DomainNameError::Invalid(text.to_owned(), "it contains characters a domain cannot have."))?;
+    check_labels(&ascii)?;
+    if ascii.len() > MAX_NAME {
+        return Err(DomainNameError::TooLong(ascii.len()));
+    }
+    Ok(ascii)
 }
 
 /// Host-name rules (RFC 1123) on the ASCII form: letters, digits and inner hyphens, 1 to 63 characters a label.

@@ -205,13 +205,12 @@ fn email_of(connection: &Connection, assertion: &SignedAssertion) -> Result<Emai
             .find(|(n, _)| n == name)
             .and_then(|(_, values)| values.first().cloned()),
     };
-    email_text
-        .as_deref()
-        .and_then(|e| EmailAddress::parse(e).ok())
-        .ok_or_else(|| match &connection.options.email {
-            EmailSource::NameId => format!("the NameID {} is not an email address", assertion.name_id),
-            EmailSource::Attribute(name) => format!("the attribute {name} is missing or not an email address"),
-        })
+    let source = match &connection.options.email {
+        EmailSource::NameId => format!("the NameID {}", assertion.name_id),
+        EmailSource::Attribute(name) => format!("the attribute {name}"),
+    };
+    let text = email_text.ok_or_else(|| format!("{source} is missing"))?;
+    EmailAddress::parse(&text).map_err(|e| format!("{source} is not a usable email address: {e}"))
 }
 
 /// What the audit log and the SSO events say when a sign-in takes an existing password user over.
@@ -325,7 +324,7 @@ impl SsoService {
         connection: &Connection,
         email: &EmailAddress,
     ) -> Result<Option<DomainRefusal>, StoreError> {
-        let routed = match self.store.domain_route(&ascii_email_domain(email.as_str())).await? {
+        let routed = match self.store.domain_route(email.domain()).await? {
             Some((holder, routed)) if holder == account => routed,
             _ => {
                 return Ok(Some(DomainRefusal {
@@ -821,9 +820,9 @@ impl SsoService {
             ..
         } = accepted;
         let store_error = |e: StoreError| (UNAVAILABLE, e.to_string(), None);
-        let personal = personal_account_name(email.as_str());
+        let personal = personal_account_name(email.display());
         let mapped_role = connection.mappings.role_for(&assertion.attributes);
-        let email_text = email.as_str().to_owned();
+        let email_text = email.display().to_owned();
         let role_change_audit = |before: Role| {
             audit::system_entry(
                 account,
@@ -846,7 +845,7 @@ impl SsoService {
                 account_id: account,
                 connection_id: connection.id,
                 name_id: &assertion.name_id,
-                email: email.as_str(),
+                email: &email,
                 mapped_role,
                 reapply: connection.mappings.reapply_on_sign_in,
                 personal_account: (!no_separate_account).then_some(personal.as_str()),
@@ -899,7 +898,7 @@ impl SsoService {
         Ok(SignedIn {
             account,
             connection: connection.id,
-            email: email.as_str().to_owned(),
+            email: email.display().to_owned(),
             assertion,
             return_to: request.and_then(|r| r.return_to).or(landing),
             user_id: provisioned.user_id,
@@ -955,7 +954,7 @@ impl SsoService {
         let linked = OwnerLinked {
             account,
             connection_label: connection.label.clone(),
-            email: email.as_str().to_owned(),
+            email: email.display().to_owned(),
             name_id: assertion.name_id.clone(),
         };
         let audit = AuditRow {
@@ -1264,7 +1263,7 @@ impl SsoService {
             Ok(email) => email,
             Err(reason) => return Ok(Some((Check::Email, reason))),
         };
-        report.email = Some(email.as_str().to_owned());
+        report.email = Some(email.display().to_owned());
         let refusal = self.domain_refusal(account, connection, &email).await?;
         report.email_domain_verified = Some(refusal.as_ref().is_none_or(|r| r.verified_here));
         if let Some(refusal) = refusal {
@@ -1272,7 +1271,7 @@ impl SsoService {
         }
         let existing = self
             .store
-            .sign_in_preview(account, connection.id, &assertion.name_id, email.as_str())
+            .sign_in_preview(account, connection.id, &assertion.name_id, &email)
             .await?;
         report.takes_over = existing == Some(ExistingUser::TakeOver);
         Ok((existing == Some(ExistingUser::Owner)).then(|| {

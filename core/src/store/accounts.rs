@@ -17,7 +17,10 @@ use std::collections::HashMap;
 pub struct InvitationRow {
     pub id: InvitationId,
     pub account_id: AccountId,
+    /// The invited address as typed.
     pub email: String,
+    /// Its canonical form; `None` only for an old invitation whose address the canonical rule refuses.
+    pub email_key: Option<String>,
     pub role: Role,
     pub invited_by: UserId,
     pub created_at: DateTime<Utc>,
@@ -48,8 +51,8 @@ fn with_roles(users: Vec<user::Model>, memberships: Vec<membership::Model>) -> V
         .collect()
 }
 
-/// Users who are members of the account and whose email contains `search` as typed: `%`, `_` and `\\` in it
-/// match only themselves.
+/// Users who are members of the account and whose email, as typed or in its canonical form, contains `search`
+/// (folded as addresses are, `EmailAddress::fold`): `%`, `_` and `\\` in it match only themselves.
 fn member_filter(account_id: AccountId, search: &str) -> Condition {
     let members = Query::select()
         .column(membership::Column::UserId)
@@ -66,7 +69,11 @@ fn member_filter(account_id: AccountId, search: &str) -> Condition {
             })
             .collect();
         let pattern = LikeExpr::new(format!("%{escaped}%")).escape('\\');
-        condition = condition.add(Expr::expr(Func::lower(Expr::col(user::Column::Email))).like(pattern));
+        condition = condition.add(
+            Condition::any()
+                .add(Expr::col(user::Column::EmailKey).like(pattern.clone()))
+                .add(Expr::expr(Func::lower(Expr::col(user::Column::Email))).like(pattern)),
+        );
     }
     condition
 }
@@ -77,6 +84,7 @@ impl From<invitation::Model> for InvitationRow {
             id: m.id.into(),
             account_id: m.account_id.into(),
             email: m.email,
+            email_key: m.email_key,
             role: stored_role(&m.role),
             invited_by: m.invited_by.into(),
             created_at: m.created_at,
@@ -149,7 +157,7 @@ impl Store {
         Ok(with_roles(users, memberships))
     }
 
-    /// Members whose email contains `search` (already lower-case; any case matches), in email order, after the
+    /// Members whose email contains `search` (already folded; any case matches), in email order, after the
     /// email `after`, at most `limit`: one page of the Members page.
     pub async fn members_page(
         &self,
@@ -174,7 +182,7 @@ impl Store {
         Ok(with_roles(users, memberships))
     }
 
-    /// How many members' emails contain `search` (already lower-case).
+    /// How many members' emails contain `search` (already folded).
     pub async fn count_members(&self, account_id: AccountId, search: &str) -> Result<u64, StoreError> {
         Ok(user::Entity::find()
             .filter(member_filter(account_id, search))
@@ -265,12 +273,12 @@ impl Store {
         Ok(())
     }
 
-    /// Stores an invitation, replacing a pending one for the same address in the same account.
+    /// Stores an invitation, replacing a pending one for the same address (canonical form) in the same account.
     pub async fn replace_invitation(&self, row: &InvitationRow, token_hash: &str) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
         invitation::Entity::delete_many()
             .filter(invitation::Column::AccountId.eq(row.account_id.as_uuid()))
-            .filter(invitation::Column::Email.eq(row.email.as_str()))
+            .filter(invitation::Column::EmailKey.eq(row.email_key.clone()))
             .filter(invitation::Column::AcceptedAt.is_null())
             .exec(&txn)
             .await?;
@@ -278,6 +286,7 @@ impl Store {
             id: Set(row.id.as_uuid()),
             account_id: Set(row.account_id.as_uuid()),
             email: Set(row.email.clone()),
+            email_key: Set(row.email_key.clone()),
             role: Set(row.role.as_str().to_owned()),
             token_hash: Set(token_hash.to_owned()),
             invited_by: Set(row.invited_by.as_uuid()),

@@ -20,7 +20,11 @@ pub use sso::{ExistingUser, LinkRefusal, PendingRequestRow, Provisioned, Provisi
 pub use sso_tests::{OwnerRun, OwnerRunPurpose};
 pub use users::{IdpSession, SessionRow, ThrottleRow, UserRow};
 
-use gatehouse_migrations::{Migrator, MigratorTrait};
+use crate::auth::EmailAddress;
+use gatehouse_migrations::MigratorTrait;
+
+/// The schema's migrations, storing email addresses in their canonical form.
+pub type Migrator = gatehouse_migrations::Migrator<EmailAddress>;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, Select, SqlErr,

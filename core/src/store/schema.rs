@@ -8,7 +8,11 @@ pub mod user {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
+        /// The address as the user typed it, for display.
         pub email: String,
+        /// The address's canonical form (`EmailAddress::key`), unique; empty for a user whose address the
+        /// canonical rule refused or who lost it to an older user with the same one (migration 13).
+        pub email_key: Option<String>,
         pub password_hash: Option<String>,
         pub created_at: DateTimeUtc,
         pub sso_account_id: Option<Uuid>,
@@ -68,6 +72,9 @@ pub mod invitation {
         pub id: Uuid,
         pub account_id: Uuid,
         pub email: String,
+        /// The address's canonical form; empty for an invitation stored before it was kept whose address the
+        /// canonical rule refuses.
+        pub email_key: Option<String>,
         pub role: String,
         pub token_hash: String,
         pub invited_by: Uuid,

@@ -5,6 +5,7 @@ use super::policy::{AuditRow, insert_audit};
 use super::schema::{account, domain, membership, session, sso_assertion_seen, sso_event, sso_link, sso_request, user};
 use super::users::insert_membership;
 use super::{Store, StoreError};
+use crate::auth::EmailAddress;
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
@@ -59,7 +60,7 @@ pub struct Provisioning<'a> {
     pub account_id: AccountId,
     pub connection_id: ConnectionId,
     pub name_id: &'a str,
-    pub email: &'a str,
+    pub email: &'a EmailAddress,
     /// The role the role mappings give.
     pub mapped_role: Role,
     /// Set an existing member's role to `mapped_role` (Enforce role mapping on every sign-in).
@@ -117,12 +118,13 @@ pub struct Provisioned {
     pub taken_over: bool,
 }
 
-/// The ASCII (punycode) form of an email address's domain, as verified names are stored.
+/// The ASCII (punycode) form of a stored address's domain, as verified names are stored; an address stored before
+/// the canonical rule that the rule refuses keeps its domain lowercased.
 pub(crate) fn ascii_email_domain(email: &str) -> String {
-    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
-    crate::domains::DomainName::parse(domain)
-        .map(|name| name.as_str().to_owned())
-        .unwrap_or_else(|_| domain.to_lowercase())
+    match EmailAddress::parse(email) {
+        Ok(email) => email.domain().to_owned(),
+        Err(_) => email.rsplit_once('@').map_or("", |(_, d)| d).to_lowercase(),
+    }
 }
 
 impl Store {
@@ -133,7 +135,7 @@ impl Store {
         account_id: AccountId,
         connection_id: ConnectionId,
         name_id: &str,
-        email: &str,
+        email: &EmailAddress,
     ) -> Result<Option<ExistingUser>, StoreError> {
         let linked = sso_link::Entity::find_by_id((connection_id.as_uuid(), name_id.to_owned()))
             .unique_row(&self.db)
@@ -141,7 +143,7 @@ impl Store {
         if linked.is_some() {
             return Ok(Some(ExistingUser::SignIn));
         }
-        let Some(existing) = self.user_by_email(email).await? else {
+        let Some(existing) = self.user_by_email(email.key()).await? else {
             return Ok(None);
         };
         let role_here = self.role_of(account_id, existing.id).await?;
@@ -201,7 +203,7 @@ impl Store {
             }
             None => {
                 let existing = user::Entity::find()
-                    .filter(user::Column::Email.eq(p.email))
+                    .filter(user::Column::EmailKey.eq(p.email.key()))
                     .unique_row(&txn)
                     .await?;
                 let (user_id, created) = match existing {
@@ -225,7 +227,8 @@ impl Store {
                         let user_id = UserId::new().as_uuid();
                         user::Entity::insert(user::ActiveModel {
                             id: Set(user_id),
-                            email: Set(p.email.to_owned()),
+                            email: Set(p.email.display().to_owned()),
+                            email_key: Set(Some(p.email.key().to_owned())),
                             password_hash: Set(None),
                             created_at: Set(p.now),
                             sso_account_id: Set(Some(p.account_id.as_uuid())),

@@ -3,7 +3,7 @@
 use super::UniqueRow;
 use super::schema::{account, membership, session, sign_in_throttle, user};
 use super::{Store, StoreError};
-use crate::auth::SessionOrigin;
+use crate::auth::{EmailAddress, SessionOrigin};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
@@ -13,6 +13,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter
 #[derive(Clone, Debug)]
 pub struct UserRow {
     pub id: UserId,
+    /// The address as typed, for display.
     pub email: String,
     pub password_hash: Option<String>,
     /// The account whose SSO created this user.
@@ -90,10 +91,10 @@ pub(super) async fn insert_membership(
 
 impl Store {
     /// Creates a user and the personal account it owns, in one transaction.
-    /// A second user with the same email fails with a unique violation.
+    /// A second user with the same address (canonical form) fails with a unique violation.
     pub async fn insert_user_with_account(
         &self,
-        email: &str,
+        email: &EmailAddress,
         password_hash: &str,
         account_name: &str,
         now: DateTime<Utc>,
@@ -103,7 +104,8 @@ impl Store {
         let txn = self.db.begin().await?;
         user::Entity::insert(user::ActiveModel {
             id: Set(user_id.as_uuid()),
-            email: Set(email.to_owned()),
+            email: Set(email.display().to_owned()),
+            email_key: Set(Some(email.key().to_owned())),
             password_hash: Set(Some(password_hash.to_owned())),
             created_at: Set(now),
             sso_account_id: Set(None),
@@ -122,9 +124,10 @@ impl Store {
         Ok((user_id, account_id))
     }
 
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
+    /// The user with the address whose canonical form (`EmailAddress::key`) is `key`.
+    pub async fn user_by_email(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(user::Entity::find()
-            .filter(user::Column::Email.eq(email))
+            .filter(user::Column::EmailKey.eq(key))
             .unique_row(&self.db)
             .await?
             .map(UserRow::from))

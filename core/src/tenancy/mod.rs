@@ -94,6 +94,8 @@ pub struct InvitationPreview {
     pub account_name: String,
     pub email: String,
     pub role: Role,
+    /// The user the invited address (canonical form) finds, the only one who may accept.
+    pub invited_user: Option<UserId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,7 +191,7 @@ impl TenancyService {
         query: &MemberQuery<'_>,
     ) -> Result<MemberPage, TenancyError> {
         self.require(caller, account, Permission::ViewAccount).await?;
-        let search = query.search.trim().to_lowercase();
+        let search = EmailAddress::fold(query.search.trim());
         let per_page = query.per_page.max(1);
         let mut members = self
             .store
@@ -237,8 +239,9 @@ impl TenancyService {
         if !role.is_assignable() {
             return Err(TenancyError::OwnerNotAssignable);
         }
-        let members = self.store.members(account).await?;
-        if members.iter().any(|m| m.email == email.as_str()) {
+        if let Some(user) = self.store.user_by_email(email.key()).await?
+            && self.store.role_of(account, user.id).await?.is_some()
+        {
             return Err(TenancyError::AlreadyMember(email.to_string()));
         }
         let secret = token::generate();
@@ -246,6 +249,7 @@ impl TenancyService {
             id: InvitationId::new(),
             account_id: account,
             email: email.to_string(),
+            email_key: Some(email.key().to_owned()),
             role,
             invited_by: caller.user_id,
             created_at: now,
@@ -287,13 +291,14 @@ impl TenancyService {
         let account_name = self.store.account_name(row.account_id).await?.unwrap_or_default();
         Ok(InvitationPreview {
             account_name,
+            invited_user: self.invited_user(&row).await?,
             email: row.email,
             role: row.role,
         })
     }
 
-    /// Joins the caller to the invitation's account. The caller must be signed in with the invited address,
-    /// so a forwarded or leaked link cannot be used by someone else.
+    /// Joins the caller to the invitation's account. The caller must be the user the invited address (canonical
+    /// form) finds, so a forwarded or leaked link cannot be used by someone else.
     pub async fn accept_invitation(
         &self,
         caller: &Caller,
@@ -301,7 +306,7 @@ impl TenancyService {
         now: DateTime<Utc>,
     ) -> Result<AccountId, TenancyError> {
         let row = self.usable_invitation(secret, now).await?;
-        if !row.email.eq_ignore_ascii_case(&caller.email) {
+        if self.invited_user(&row).await? != Some(caller.user_id) {
             return Err(TenancyError::InvitationForAnotherEmail { invited: row.email });
         }
         if self.store.role_of(row.account_id, caller.user_id).await?.is_some() {
@@ -451,6 +456,13 @@ impl TenancyService {
             return Err(TenancyError::InvitationExpired);
         }
         Ok(row)
+    }
+
+    async fn invited_user(&self, row: &InvitationRow) -> Result<Option<UserId>, TenancyError> {
+        Ok(match &row.email_key {
+            Some(key) => self.store.user_by_email(key).await?.map(|user| user.id),
+            None => None,
+        })
     }
 
     fn invitation_link(&self, secret: &str) -> String {

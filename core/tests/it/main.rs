@@ -3,9 +3,11 @@
 
 mod account_linking;
 mod auth;
+mod canonical_emails;
 mod connection_settings;
 mod connections;
 mod domains;
+mod email_migration;
 mod keys_at_rest;
 mod mail;
 mod metadata_url;

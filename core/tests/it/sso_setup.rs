@@ -33,7 +33,11 @@ pub async fn setup() -> Setup {
 
 /// The account with a connection whose IdP's SLO URL is `slo_url` (HTTP-Redirect; empty for none).
 pub async fn setup_with_slo(slo_url: &str) -> Setup {
-    let world = TestWorld::new().await;
+    setup_in(TestWorld::new().await, slo_url).await
+}
+
+/// The account, in `world`, with a connection whose IdP's SLO URL is `slo_url`.
+pub async fn setup_in(world: TestWorld, slo_url: &str) -> Setup {
     let dns = TestDns::start().await.unwrap();
     let (owner, account) = world.user("owner@acme.example").await;
     let domains = world.domains(dns.addr());

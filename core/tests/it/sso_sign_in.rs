@@ -203,7 +203,7 @@ async fn only_users_of_the_accounts_verified_domains_get_in() {
     let refused = attempt(&s, |spec| spec.name_id = "not an email".into())
         .await
         .unwrap_err();
-    assert!(refused.reason.contains("is not an email address"), "{refused:?}");
+    assert!(refused.reason.contains("is not a usable email address"), "{refused:?}");
 }
 
 #[tokio::test]

@@ -22,17 +22,24 @@ pub fn t0() -> DateTime<Utc> {
 }
 
 pub async fn fresh_store() -> (Store, Option<tempfile::TempDir>) {
+    let (url, dir) = fresh_database().await;
+    (Store::open(&url).await.expect("open the store"), dir)
+}
+
+/// The URL of an empty database: a SQLite file in a temporary directory (kept alive by the second value), or a new
+/// database on the PostgreSQL server `GATEHOUSE_TEST_POSTGRES_URL` names.
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     match std::env::var("GATEHOUSE_TEST_POSTGRES_URL") {
         Ok(server) if !server.is_empty() => {
             let url = Store::create_postgres_test_database(&server)
                 .await
                 .expect("create a PostgreSQL test database");
-            (Store::open(&url).await.expect("open PostgreSQL store"), None)
+            (url, None)
         }
         _ => {
             let dir = tempfile::tempdir().expect("temporary directory");
-            let url = format!("sqlite://{}", dir.path().join("gatehouse.sqlite").display());
-            (Store::open(&url).await.expect("open SQLite store"), Some(dir))
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("gatehouse.sqlite").display());
+            (url, Some(dir))
         }
     }
 }
@@ -40,6 +47,11 @@ pub async fn fresh_store() -> (Store, Option<tempfile::TempDir>) {
 impl TestWorld {
     pub async fn new() -> Self {
         let (store, dir) = fresh_store().await;
+        Self::with_store(store, dir)
+    }
+
+    /// The services on `store`; `dir` holds its SQLite file.
+    pub fn with_store(store: Store, dir: Option<tempfile::TempDir>) -> Self {
         let auth = AuthService::new(store.clone(), SessionPolicy::default(), ThrottlePolicy::default());
         let tenancy = TenancyService::new(
             store.clone(),

@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod basics;
+mod canonical_emails;
 mod connection_settings;
 mod connections;
 mod domains;
