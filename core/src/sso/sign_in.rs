@@ -724,19 +724,16 @@ impl SsoService {
         let mut owner_run = None;
         if let Some(request) = &request {
             owner_run = self.store.owner_run(&request.id).await.map_err(store_error)?;
-            match (purpose, owner_run.as_ref().map(|r| r.purpose)) {
-                (Purpose::SignIn, None) | (Purpose::OwnerLink, Some(OwnerRunPurpose::Link)) => {}
-                (Purpose::SignIn, Some(_)) | (Purpose::OwnerLink, _) => {
-                    return Err((
-                        EXPIRED,
-                        format!(
-                            "the request {} was the Owner's own round trip, which signs no one in",
-                            request.id
-                        ),
-                        None,
-                    )
-                        .into());
+            let was = match (purpose, owner_run.as_ref().map(|r| r.purpose)) {
+                (Purpose::SignIn, None) | (Purpose::OwnerLink, Some(OwnerRunPurpose::Link)) => None,
+                (_, Some(OwnerRunPurpose::Test)) => Some("a Test SSO run, which signs no one in"),
+                (Purpose::SignIn, Some(OwnerRunPurpose::Link)) => {
+                    Some("the Owner's link to their IdP identity, which signs no one in")
                 }
+                (Purpose::OwnerLink, None) => Some("an ordinary sign-in, not the Owner's link"),
+            };
+            if let Some(was) = was {
+                return Err((EXPIRED, format!("the request {} was {was}", request.id), None).into());
             }
             if request.connection_id != connection.id {
                 return Err((EXPIRED, "the request was made for another connection".into(), None).into());

@@ -240,7 +240,12 @@ async fn only_the_owner_starts_a_link_and_only_through_the_connection_of_their_d
         )
         .await
         .unwrap_err();
-    assert!(refused.reason.contains("the Owner's own round trip"), "{refused:?}");
+    assert!(
+        refused
+            .reason
+            .contains("was the Owner's link to their IdP identity, which signs no one in"),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]
