@@ -100,6 +100,7 @@ struct Accepted {
 }
 
 /// A response that completed: a user signed in, or the Owner linked.
+#[allow(clippy::large_enum_variant)]
 enum Completed {
     SignedIn(SignedIn),
     Linked(OwnerLinked),
