@@ -12,6 +12,7 @@ test('the owner sets the sign-in policy, the audit log records it, and an admin 
   const policy = page.locator('#sso-policy');
   await expect(policy.locator('.badge')).toHaveText('Off');
   await expect(policy.getByRole('list', { name: 'What SSO needs' })).toContainText('At least one Active domain');
+  await expect(policy.getByRole('list', { name: 'What SSO needs' })).toContainText('An Active domain routed to it');
 
   // SSO cannot go on before a domain is verified and an IdP connected; the reason shows next to the switch.
   await policy.getByLabel('SSO enabled').check();

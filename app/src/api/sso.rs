@@ -533,6 +533,8 @@ pub struct PolicyView {
     pub no_separate_account: bool,
     pub has_verified_domain: bool,
     pub has_connection: bool,
+    /// An Active domain is routed to a connection (else SSO on would send nobody to an IdP).
+    pub has_routed_domain: bool,
     /// The caller may change the policy (the Owner).
     pub can_manage: bool,
     /// The caller may read the audit log (Owner and Admin).
@@ -563,6 +565,7 @@ pub async fn get_policy(account_id: String) -> Result<PolicyView, AppError> {
         no_separate_account: policy.no_separate_account,
         has_verified_domain: readiness.has_verified_domain,
         has_connection: readiness.has_connection,
+        has_routed_domain: readiness.has_routed_domain,
         can_manage: role.allows(Permission::ManageSsoPolicy),
         can_view_audit: role.allows(Permission::ViewAudit),
     })

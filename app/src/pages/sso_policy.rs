@@ -14,6 +14,7 @@ pub fn PolicyPanel(account_id: String, policy: PolicyView) -> impl IntoView {
         no_separate_account,
         has_verified_domain,
         has_connection,
+        has_routed_domain,
         can_manage,
         ..
     } = policy;
@@ -25,6 +26,10 @@ pub fn PolicyPanel(account_id: String, policy: PolicyView) -> impl IntoView {
                 </li>
                 <li data-done=has_connection.to_string()>
                     {if has_connection { "✓ " } else { "○ " }} "An identity provider connected"
+                </li>
+                <li data-done=has_routed_domain.to_string()>
+                    {if has_routed_domain { "✓ " } else { "○ " }}
+                    "An Active domain routed to it (Sign-in for … on the Domains table)"
                 </li>
             </ul>
         }
@@ -38,7 +43,7 @@ pub fn PolicyPanel(account_id: String, policy: PolicyView) -> impl IntoView {
                 </span>
             </div>
             <p class="muted">
-                "When SSO is on, people whose email address is at one of the account's Active domains sign in through the identity provider."
+                "When SSO is on, people whose email address is at an Active domain routed to an identity provider sign in through it; the other domains keep password sign-in."
             </p>
             {checklist}
             {if can_manage {

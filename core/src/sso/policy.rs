@@ -24,11 +24,13 @@ pub struct SsoPolicy {
 pub struct Readiness {
     pub has_verified_domain: bool,
     pub has_connection: bool,
+    /// An Active domain is routed to a connection: without one, SSO on would send nobody to an IdP.
+    pub has_routed_domain: bool,
 }
 
 impl Readiness {
     pub fn is_ready(self) -> bool {
-        self.has_verified_domain && self.has_connection
+        self.has_verified_domain && self.has_connection && self.has_routed_domain
     }
 }
 
@@ -60,7 +62,7 @@ impl PolicyService {
     }
 
     /// Saves a new policy (Owner only) with an audit entry naming each change. Turning SSO on needs an Active
-    /// domain and a connected identity provider; turning it off is always allowed.
+    /// domain routed to a connected identity provider; turning it off is always allowed.
     pub async fn update(
         &self,
         caller: &Caller,
@@ -80,6 +82,12 @@ impl PolicyService {
             }
             if !readiness.has_connection {
                 missing.push("connect an identity provider");
+            }
+            if readiness.has_verified_domain && readiness.has_connection && !readiness.has_routed_domain {
+                missing.push(
+                    "route an Active domain to the identity provider (Sign-in for … on the Domains table), so that \
+                     its people are sent there",
+                );
             }
             if !missing.is_empty() {
                 return Err(PolicyError::NotReady(missing.join(" and ")));
@@ -112,6 +120,7 @@ impl PolicyService {
         Ok(Readiness {
             has_verified_domain: self.store.has_verified_domain(account).await?,
             has_connection: self.store.count_connections(account).await? > 0,
+            has_routed_domain: self.store.has_routed_domain(account).await?,
         })
     }
 }

@@ -108,6 +108,18 @@ impl Store {
             .await?
             > 0)
     }
+
+    /// Whether one of the account's domains counts as verified now and is routed to one of its connections: only
+    /// then does turning SSO on send anyone to an identity provider.
+    pub async fn has_routed_domain(&self, account_id: AccountId) -> Result<bool, StoreError> {
+        Ok(domain::Entity::find()
+            .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(domain::Column::VerifiedName.is_not_null())
+            .filter(domain::Column::ConnectionId.is_not_null())
+            .count(&self.db)
+            .await?
+            > 0)
+    }
 }
 
 pub(super) async fn insert_audit(db: &impl ConnectionTrait, audit: &AuditRow) -> Result<(), StoreError> {

@@ -13,7 +13,7 @@ const ON: SsoPolicy = SsoPolicy {
 };
 
 #[tokio::test]
-async fn sso_turns_on_only_with_a_verified_domain_and_a_connection() {
+async fn sso_turns_on_only_with_a_verified_domain_routed_to_a_connection() {
     let world = TestWorld::new().await;
     let dns = TestDns::start().await.unwrap();
     let (owner, account) = world.user("owner@acme.example").await;
@@ -44,6 +44,19 @@ async fn sso_turns_on_only_with_a_verified_domain_and_a_connection() {
     ));
     dns.set_txt("acme.example", &[&[&domain.record_value]]).await;
     domains.verify(&owner, account, domain.id, t0()).await.unwrap();
+    // Both ticked, yet nobody would be sent to the IdP: the domain must be routed to it.
+    let refused = policy.update(&owner, account, ON, t0()).await;
+    assert!(
+        matches!(&refused, Err(PolicyError::NotReady(m)) if m.starts_with("route an Active domain to the identity provider")),
+        "{refused:?}"
+    );
+    let (_, readiness) = policy.get(&owner, account).await.unwrap();
+    assert!(readiness.has_verified_domain && readiness.has_connection && !readiness.has_routed_domain);
+    let okta_id = world.store.connections_of_account(account).await.unwrap()[0].id;
+    domains
+        .route(&owner, account, domain.id, Some(okta_id), t0())
+        .await
+        .unwrap();
 
     assert_eq!(policy.update(&owner, account, ON, t0()).await.unwrap(), ON);
     let (current, readiness) = policy.get(&owner, account).await.unwrap();
