@@ -43,6 +43,44 @@ async fn events(w: &World) -> Vec<serde_json::Value> {
     events.as_array().unwrap().clone()
 }
 
+/// This process's resident memory (the server under test runs in it), from `/proc/self/status`.
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+#[tokio::test]
+async fn a_signature_over_an_endless_file_reads_nothing_and_memory_stays_flat() {
+    let w = world().await;
+    let user = Browser::new(&w.app);
+    let before = resident_bytes();
+    for _ in 0..3 {
+        let relay_state = start(&w, &user).await;
+        let endless = referring_to(&answer(&w, &relay_state, "ada@acme.example"), "file:///dev/zero");
+        assert_eq!(post_to_acs(&w, &user, &endless, &relay_state).await.status(), 403);
+    }
+    let logout = format!(
+        r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_l1" Version="2.0" IssueInstant="{}"><saml:Issuer>{}</saml:Issuer>{}<saml:NameID>ada@acme.example</saml:NameID></samlp:LogoutRequest>"#,
+        chrono::Utc::now().to_rfc3339(),
+        test_idp::IDP,
+        test_idp::signature_template("_l1", false, None).replace("#_l1", "file:///dev/zero"),
+    );
+    let slo = user
+        .client
+        .post(format!("{}/saml/{}/slo", w.app.address, w.connection))
+        .form(&[("SAMLRequest", STANDARD.encode(logout))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slo.status(), 400);
+    // Reading /dev/zero once grew the process by gigabytes within seconds; a refused message allocates nothing
+    // that lasts.
+    let grown = resident_bytes().saturating_sub(before);
+    assert!(grown < 64 << 20, "the server grew by {} MiB", grown >> 20);
+}
+
 #[tokio::test]
 async fn signatures_reaching_outside_make_the_acs_and_slo_fetch_nothing() {
     let w = world().await;
