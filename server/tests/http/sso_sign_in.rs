@@ -579,3 +579,78 @@ async fn only_the_owner_may_test_sso() {
         format!("/sign-in?next=%2Fsaml%2F{}%2Ftest", w.connection)
     );
 }
+
+/// Posts the connection card's *Link my sign-in* form as `browser`.
+async fn post_link(w: &World, browser: &Browser, connection: &str) -> reqwest::Response {
+    browser
+        .client
+        .post(format!("{}/saml/{connection}/link", w.app.address))
+        .form(&[("return_to", format!("/accounts/{}/sso", w.account))])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn only_the_owner_links_their_sign_in_and_then_the_idp_signs_them_in() {
+    let w = world().await;
+    let stranger = Browser::new(&w.app);
+    let signed_out = post_link(&w, &stranger, &w.connection).await;
+    assert_eq!(signed_out.status(), 303);
+    assert_eq!(signed_out.headers()["location"], "/sign-in");
+    assert_eq!(post_link(&w, &stranger, "not-a-connection").await.status(), 404);
+
+    let admin = Browser::new(&w.app);
+    crate::support::invite_and_join(&w.owner, &w.account, &admin, "admin@else.example", "admin").await;
+    let refused = post_link(&w, &admin, &w.connection).await;
+    assert_eq!(refused.status(), 403);
+    assert!(refused.headers().get("set-cookie").is_none());
+    assert!(refused.text().await.unwrap().contains("Only the account's Owner"));
+
+    // The Owner goes to the IdP with the binding cookie; the IdP vouching for the Owner links them.
+    let to_idp = post_link(&w, &w.owner, &w.connection).await;
+    assert_eq!(to_idp.status(), 303);
+    assert!(
+        to_idp.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("gatehouse_sso=")
+    );
+    let location = url::Url::parse(to_idp.headers()["location"].to_str().unwrap()).unwrap();
+    let relay_state = location
+        .query_pairs()
+        .find(|(k, _)| k == "RelayState")
+        .unwrap()
+        .1
+        .into_owned();
+    let linked = post_to_acs(
+        &w,
+        &w.owner,
+        &answer(&w, &relay_state, "owner@acme.example"),
+        &relay_state,
+    )
+    .await;
+    assert_eq!(linked.status(), 200);
+    assert!(
+        set_cookies(&linked)
+            .iter()
+            .all(|c| !c.starts_with("gatehouse_session="))
+    );
+    assert!(linked.text().await.unwrap().contains("Your sign-in is linked"));
+
+    // From now on a sign-in through the IdP as the Owner lands signed in as the Owner.
+    let browser = Browser::new(&w.app);
+    let relay_state = start(&w, &browser).await;
+    let signed_in = post_to_acs(
+        &w,
+        &browser,
+        &answer(&w, &relay_state, "owner@acme.example"),
+        &relay_state,
+    )
+    .await;
+    assert_eq!(signed_in.status(), 303);
+    let overview = browser
+        .call_ok("/api/accounts/overview", &[("account_id", &w.account)])
+        .await;
+    assert_eq!(overview["role"], "Owner", "{overview}");
+}
