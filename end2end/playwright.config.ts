@@ -2,7 +2,8 @@ import { defineConfig } from '@playwright/test';
 
 // The server under test is started by Playwright from the release binary that `scripts/test.sh` built,
 // on a fresh SQLite database in a temporary directory, with its DNS lookups going to a loopback DNS server
-// that serves the records tests write into `dns-records.json` (see tests/dns.ts).
+// that serves the records tests write into `dns-records.json` (see tests/dns.ts), and its mail going to a loopback
+// SMTP server whose Maildir tests read (see tests/mail.ts).
 const port = Number(process.env.GATEHOUSE_E2E_PORT ?? 3917);
 const baseURL = `http://127.0.0.1:${port}`;
 const binary = process.env.GATEHOUSE_BIN;
@@ -11,6 +12,7 @@ const testDns = process.env.TEST_DNS_BIN;
 if (!testDns) throw new Error('TEST_DNS_BIN must name the test-dns binary (scripts/test.sh sets it)');
 const dnsPort = Number(process.env.GATEHOUSE_E2E_DNS_PORT ?? 3918);
 const idpPort = Number(process.env.GATEHOUSE_E2E_IDP_PORT ?? 3919);
+const smtpPort = Number(process.env.GATEHOUSE_E2E_SMTP_PORT ?? 3920);
 const workDir = process.env.GATEHOUSE_E2E_DIR;
 if (!workDir) throw new Error('GATEHOUSE_E2E_DIR must name a fresh temporary directory (scripts/test.sh sets it)');
 
@@ -60,6 +62,15 @@ export default defineConfig({
       stderr: 'pipe',
     },
     {
+      // The SMTP server the product mails through; tests read the Maildir it delivers into (tests/mail.ts).
+      command: `/usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:${smtpPort} -c aiosmtpd.handlers.Mailbox ${workDir}/mail`,
+      port: smtpPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    {
     command: binary,
     url: `${baseURL}/readyz`,
     reuseExistingServer: false,
@@ -73,6 +84,7 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? '../target/site',
       GATEHOUSE_DNS_SERVERS: `127.0.0.1:${dnsPort}`,
       GATEHOUSE_DNS_TIMEOUT_SECONDS: '2',
+      GATEHOUSE_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       // The browser tests' IdP serves its metadata over plain http on loopback.
       GATEHOUSE_METADATA_ALLOW_HTTP: 'true',
       GATEHOUSE_METADATA_ALLOW_PRIVATE_ADDRESSES: 'true',

@@ -17,7 +17,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy: server side"
-cargo clippy --locked -p gatehouse-core -p gatehouse-migrations -p server -p test-dns -p test-idp -p gatehouse-load --all-targets -- -D warnings
+cargo clippy --locked -p gatehouse-core -p gatehouse-migrations -p server -p test-dns -p test-idp -p test-smtp -p gatehouse-load --all-targets -- -D warnings
 step "clippy: browser side (wasm32)"
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 

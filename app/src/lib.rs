@@ -44,6 +44,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::home::Home ssr=SsrMode::Async />
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage ssr=SsrMode::Async />
                 <Route path=path!("/sign-up") view=pages::sign_up::SignUpPage ssr=SsrMode::Async />
+                <Route path=path!("/confirm-email") view=pages::confirm_email::ConfirmEmailPage ssr=SsrMode::Async />
+                <Route path=path!("/confirm-email/:token") view=pages::confirm_email::ProveEmailPage ssr=SsrMode::Async />
                 <Route path=path!("/invitations/:token") view=pages::invitation::Invitation ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id") view=pages::account::Overview ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/members") view=pages::members::Members ssr=SsrMode::Async />

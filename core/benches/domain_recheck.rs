@@ -6,6 +6,7 @@
 //! Active domains.
 
 use chrono::{Duration, TimeZone, Utc};
+use gatehouse_core::auth::ProofMail;
 use gatehouse_core::domains::{
     DnsSettings, DomainName, RecheckReport, TxtResolver, VerificationPolicy, VerificationState,
 };
@@ -34,9 +35,11 @@ async fn run(count: usize) {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
     let policy = VerificationPolicy::default();
 
-    let auth = AuthService::new(store.clone(), SessionPolicy::default(), Default::default());
+    let public_url = url::Url::parse("https://sso.example.com/").unwrap();
+    let proofs = ProofMail::new(public_url, None);
+    let auth = AuthService::new(store.clone(), SessionPolicy::default(), Default::default(), proofs);
     let owner = auth
-        .sign_up("bench@acme.example", "correct horse battery", t0)
+        .sign_up("bench@acme.example", "correct horse battery", None, t0)
         .await
         .unwrap();
     let account: AccountId = owner.account_id;

@@ -11,7 +11,7 @@ pub mod mail;
 pub mod sso;
 pub mod store;
 pub mod tenancy;
-mod token;
+pub mod token;
 
 pub use auth::{AuthError, AuthService, Caller, SessionPolicy};
 pub use domains::{DomainError, DomainService};

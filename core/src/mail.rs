@@ -1,7 +1,27 @@
-//! Outgoing mail over SMTP, used for invitations when an SMTP server is configured.
+//! Outgoing mail over SMTP (invitations, email address proofs) and the links such mail carries.
 
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use url::Url;
+
+/// What happened to a message the product wanted to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailOutcome {
+    /// No SMTP relay is configured.
+    NotConfigured,
+    Sent,
+    Failed(String),
+}
+
+/// The public address of a page below `public_url`, e.g. `["invitations", secret]`.
+pub(crate) fn link(public_url: &Url, segments: &[&str]) -> String {
+    let mut url = public_url.clone();
+    url.path_segments_mut()
+        .expect("the public URL is an http(s) URL")
+        .pop_if_empty()
+        .extend(segments);
+    url.to_string()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {

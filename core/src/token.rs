@@ -14,7 +14,7 @@ pub(crate) fn generate() -> String {
 
 /// The stored form of a token. Only digests reach the database, so a leaked backup
 /// or a read-only SQL injection does not hand out live sessions or invitations.
-pub(crate) fn digest(token: &str) -> String {
+pub fn digest(token: &str) -> String {
     let hash = Sha256::digest(token.as_bytes());
     hash.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,4 +1,5 @@
 import { test, expect, PASSWORD, uniqueEmail, hydrated, signUp, signIn, signOut, screenshot } from './helpers';
+import { takeLink } from './mail';
 
 test.beforeEach(async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -94,6 +95,18 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await expect(viewerPage.getByLabel('Work email')).toHaveValue(viewer);
   await viewerPage.getByLabel('Password').fill(PASSWORD);
   await viewerPage.getByRole('button', { name: 'Create account' }).click();
+  // Nothing opens before the address is proven: the invitation waits behind the mailed link.
+  await expect(viewerPage).toHaveURL(/\/confirm-email\?next=\/invitations\//);
+  await expect(viewerPage.getByRole('heading', { name: 'Confirm your email address' })).toBeVisible();
+  await expect(viewerPage.locator('.auth-card')).toContainText(`We sent a link to ${viewer}`);
+  await viewerPage.setViewportSize({ width: 1280, height: 800 });
+  await screenshot(viewerPage, 'confirm-email');
+  const proofLink = await takeLink(viewer, `${new URL(viewerPage.url()).origin}/confirm-email/`);
+  await viewerPage.goto(proofLink);
+  await hydrated(viewerPage);
+  await expect(viewerPage.locator('.auth-card')).toContainText(`Confirm that ${viewer} is your address.`);
+  await screenshot(viewerPage, 'prove-email');
+  await viewerPage.getByRole('button', { name: 'Confirm my address' }).click();
   await expect(viewerPage).toHaveURL(/\/invitations\//);
   await hydrated(viewerPage);
   await viewerPage.getByRole('button', { name: 'Accept invitation' }).click();

@@ -1,5 +1,6 @@
 import { expect, Locator, Page, test as base } from '@playwright/test';
 import { publishTxt } from './dns';
+import { takeLink } from './mail';
 
 /** Every test fails on an uncaught page error: that is what a broken WASM build or hydration looks like. */
 export const test = base.extend<{ pageErrors: string[] }>({
@@ -35,7 +36,17 @@ export async function signUp(page: Page, email: string, password = PASSWORD) {
   await page.getByLabel('Work email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/confirm-email\?next=/);
+  await confirmEmail(page, email);
   await expect(page).toHaveURL(/\/accounts\/[0-9a-f-]{36}$/);
+}
+
+/** Follows the proof link mailed to `email`, as its user would from their inbox, in this browser. */
+export async function confirmEmail(page: Page, email: string) {
+  const origin = new URL(page.url()).origin;
+  await page.goto(await takeLink(email, `${origin}/confirm-email/`));
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Confirm my address' }).click();
 }
 
 export async function signIn(page: Page, email: string, password = PASSWORD) {

@@ -5,9 +5,9 @@ use gatehouse_core::sso::sign_in::SsoService;
 use gatehouse_core::{AuthService, DomainService};
 use std::time::Duration;
 
-/// Every quarter of an hour, deletes sessions that can no longer be used, forgotten sign-in failure counts, and
-/// SSO requests and replay records past their expiry. Each run is idempotent, so several instances sharing one
-/// database may all run it.
+/// Every quarter of an hour, deletes sessions that can no longer be used, forgotten sign-in failure counts, expired
+/// email proof links, and SSO requests and replay records past their expiry. Each run is idempotent, so several
+/// instances sharing one database may all run it.
 pub fn spawn_cleanup(auth: AuthService, sso: SsoService) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(15 * 60));
@@ -15,9 +15,12 @@ pub fn spawn_cleanup(auth: AuthService, sso: SsoService) {
             every.tick().await;
             let now = chrono::Utc::now();
             match auth.remove_expired(now).await {
-                Ok((sessions, throttles)) if sessions + throttles > 0 => {
-                    tracing::info!(sessions, throttles, "removed expired sessions and sign-in counts")
-                }
+                Ok(removed) if removed != Default::default() => tracing::info!(
+                    sessions = removed.sessions,
+                    throttles = removed.throttles,
+                    email_proofs = removed.email_proofs,
+                    "removed expired sessions, sign-in counts and email proof links"
+                ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cleaning up expired sessions failed; will retry"),
             }

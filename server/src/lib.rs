@@ -12,11 +12,12 @@ use axum::extract::FromRef;
 use axum::http::{HeaderValue, header};
 use config::Config;
 use gatehouse_core::audit::AuditService;
+use gatehouse_core::auth::{ProofMail, ThrottlePolicy};
 use gatehouse_core::domains::TxtResolver;
 use gatehouse_core::mail::Mailer;
 use gatehouse_core::sso::sign_in::SsoService;
 use gatehouse_core::sso::{ConnectionService, KeyAtRestError, KeyEncryptionKey, PolicyService, keys_at_rest};
-use gatehouse_core::{AuthService, DomainService, Store, TenancyService, auth::ThrottlePolicy};
+use gatehouse_core::{AuthService, DomainService, Store, TenancyService};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -99,10 +100,15 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
     let tenancy = TenancyService::new(
         store.clone(),
         config.public_url.clone(),
-        mailer,
+        mailer.clone(),
         config.invitation_lifetime(),
     );
-    let auth = AuthService::new(store.clone(), config.session_policy(), ThrottlePolicy::default());
+    let auth = AuthService::new(
+        store.clone(),
+        config.session_policy(),
+        ThrottlePolicy::default(),
+        ProofMail::new(config.public_url.clone(), mailer),
+    );
     let connections = ConnectionService::new(
         store.clone(),
         tenancy.clone(),

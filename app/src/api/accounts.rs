@@ -74,6 +74,8 @@ pub struct InvitationDetails {
     pub signed_in_as: Option<String>,
     /// Whoever is signed in is the user the invited address finds (compared in its canonical form).
     pub for_signed_in_user: bool,
+    /// Whoever is signed in proved their address (else they prove it before accepting).
+    pub signed_in_proven: bool,
 }
 
 /// The roles an owner can give by invitation or role change, as (value, label).
@@ -198,7 +200,7 @@ pub async fn ownership_candidates(account_id: String) -> Result<Vec<MemberView>,
 #[server(prefix = "/api", endpoint = "accounts/invite")]
 pub async fn invite_member(account_id: String, email: String, role: String) -> Result<InvitationCreated, AppError> {
     use crate::api::context::*;
-    use gatehouse_core::tenancy::MailOutcome;
+    use gatehouse_core::mail::MailOutcome;
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let role = convert::role(&role)?;
@@ -271,9 +273,10 @@ pub async fn transfer_ownership(account_id: String, user_id: String) -> Result<(
 pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError> {
     use crate::api::context::*;
     let preview = services()?.tenancy.preview_invitation(&token, now()).await?;
-    let caller = caller().await.ok();
+    let caller = signed_in_caller().await?;
     Ok(InvitationDetails {
         for_signed_in_user: caller.as_ref().is_some_and(|c| preview.invited_user == Some(c.user_id)),
+        signed_in_proven: caller.as_ref().is_some_and(|c| c.email_proven),
         signed_in_as: caller.map(|c| c.email),
         account_name: preview.account_name,
         email: preview.email,

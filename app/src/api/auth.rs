@@ -15,12 +15,17 @@ pub struct AccountChoice {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub email: String,
+    /// Whether the user followed the link that proves their address; until then only that page is open to them.
+    pub email_proven: bool,
     pub accounts: Vec<AccountChoice>,
 }
 
 impl SessionInfo {
-    /// Where a signed-in user lands: their first account.
+    /// Where a signed-in user lands: their first account, once their address is proven.
     pub fn home(&self) -> String {
+        if !self.email_proven {
+            return CONFIRM_EMAIL_PATH.into();
+        }
         self.accounts
             .first()
             .map(|a| format!("/accounts/{}", a.id))
@@ -28,17 +33,92 @@ impl SessionInfo {
     }
 }
 
-/// Creates a user with a personal account they own, signs them in, and answers the path to go to.
+/// The page that asks a signed-in user to follow the link sent to their address.
+pub const CONFIRM_EMAIL_PATH: &str = "/confirm-email";
+
+/// The confirm-email page, going on to `next` once the address is proven.
+pub fn confirm_email_path(next: &str) -> String {
+    format!("{CONFIRM_EMAIL_PATH}?next={}", crate::pages::encode(next))
+}
+
+/// Creates a user with a personal account they own, signs them in, sends the link that proves the address, and
+/// answers the page that asks for it.
 #[server(prefix = "/api", endpoint = "auth/sign-up")]
 pub async fn sign_up(email: String, password: String, next: Option<String>) -> Result<String, AppError> {
     use super::context::*;
     let services = services()?;
-    let signed_up = services.auth.sign_up(&email, &password, now()).await?;
+    let next = safe_return_path(next.as_deref());
+    let return_to = (next != "/").then_some(next.as_str());
+    let signed_up = services.auth.sign_up(&email, &password, return_to, now()).await?;
     set_session_cookie(&signed_up.session.token, signed_up.session.expires_at)?;
-    let fallback = format!("/accounts/{}", signed_up.account_id);
-    Ok(match safe_return_path(next.as_deref()) {
-        p if p == "/" => fallback,
-        p => p,
+    let next = return_to.map_or_else(|| format!("/accounts/{}", signed_up.account_id), str::to_owned);
+    Ok(confirm_email_path(&next))
+}
+
+/// Where the signed-in user stands with the proof of their address; `None` when nobody is signed in.
+#[server(prefix = "/api", endpoint = "auth/email-proof")]
+pub async fn email_proof_status() -> Result<Option<EmailProofView>, AppError> {
+    use super::context::*;
+    let Some(caller) = signed_in_caller().await? else {
+        return Ok(None);
+    };
+    let status = services()?.auth.email_proof_status(&caller).await?;
+    Ok(Some(EmailProofView {
+        email: status.email,
+        proven: status.proven,
+        sent_at: status.sent_at.map(date),
+        mailed: status.mailed,
+    }))
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailProofView {
+    pub email: String,
+    pub proven: bool,
+    pub sent_at: Option<String>,
+    /// Whether links go out by mail; without an SMTP relay they are written to the server log.
+    pub mailed: bool,
+}
+
+/// Sends the signed-in user a new link in place of the last one; answers what happened, to show.
+#[server(prefix = "/api", endpoint = "auth/resend-email-proof")]
+pub async fn resend_email_proof() -> Result<String, AppError> {
+    use super::context::*;
+    use gatehouse_core::mail::MailOutcome;
+    let caller = caller().await?;
+    Ok(match services()?.auth.resend_email_proof(&caller, now()).await? {
+        MailOutcome::Sent => format!("A new link is on its way to {}.", caller.email),
+        MailOutcome::NotConfigured => "A new link was written to the server log (this server sends no mail).".into(),
+        MailOutcome::Failed(_) => {
+            return Err(respond(AppError::Conflict(
+                "The mail could not be sent. Try again in a minute; if it keeps failing, tell the server's operator."
+                    .into(),
+            )));
+        }
+    })
+}
+
+/// The address a proof link is for, for the page it opens.
+#[server(prefix = "/api", endpoint = "auth/email-proof-preview")]
+pub async fn email_proof_preview(token: String) -> Result<String, AppError> {
+    use super::context::*;
+    Ok(services()?.auth.preview_email_proof(&token, now()).await?)
+}
+
+/// Follows a proof link; answers where to go: on to where the user was going when this browser holds their
+/// session, else to sign-in.
+#[server(prefix = "/api", endpoint = "auth/confirm-email")]
+pub async fn confirm_email(token: String) -> Result<String, AppError> {
+    use super::context::*;
+    let services = services()?;
+    let proven = services.auth.prove_email(&token, now()).await?;
+    let next = safe_return_path(proven.return_to.as_deref());
+    let signed_in_here = signed_in_caller()
+        .await?
+        .is_some_and(|caller| caller.user_id == proven.user_id);
+    Ok(match signed_in_here {
+        true => next,
+        false => format!("/sign-in?confirmed=1&next={}", crate::pages::encode(&next)),
     })
 }
 
@@ -79,7 +159,10 @@ pub async fn sign_in(
         .sign_in(&email, &password, client_ip().await, now())
         .await?;
     set_session_cookie(&session.token, session.expires_at)?;
-    Ok(safe_return_path(next.as_deref()))
+    let next = safe_return_path(next.as_deref());
+    // A user who never proved their address was just sent a link: that page comes first.
+    let proven = services.auth.authenticate(&session.token, now()).await?.email_proven;
+    Ok(if proven { next } else { confirm_email_path(&next) })
 }
 
 /// Ends the session (its row is deleted) and clears the cookie; answers the page to open next: the sign-in
@@ -107,14 +190,13 @@ pub async fn sign_out() -> Result<String, AppError> {
 #[server(prefix = "/api", endpoint = "auth/session")]
 pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     use super::context::*;
-    let caller = match caller().await {
-        Ok(caller) => caller,
-        Err(AppError::NotSignedIn) => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(caller) = signed_in_caller().await? else {
+        return Ok(None);
     };
     let accounts = services()?.tenancy.accounts_of(&caller).await?;
     Ok(Some(SessionInfo {
         email: caller.email,
+        email_proven: caller.email_proven,
         accounts: accounts
             .into_iter()
             .map(|a| AccountChoice {

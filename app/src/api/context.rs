@@ -62,6 +62,18 @@ pub async fn caller() -> Result<Caller, AppError> {
     Ok(services()?.auth.authenticate(&token, now()).await?)
 }
 
+/// The signed-in caller, or `None`: for answers that differ for a visitor, to whom being signed out is no error.
+pub async fn signed_in_caller() -> Result<Option<Caller>, AppError> {
+    let Some(token) = session_token() else {
+        return Ok(None);
+    };
+    match services()?.auth.authenticate(&token, now()).await {
+        Ok(caller) => Ok(Some(caller)),
+        Err(AuthError::NotSignedIn) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn now() -> DateTime<Utc> {
     Utc::now()
 }
@@ -177,6 +189,9 @@ impl From<AuthError> for AppError {
             AuthError::InvalidCredentials => AppError::invalid("password", AuthError::InvalidCredentials),
             e @ AuthError::Throttled { .. } => AppError::TooManyAttempts(e.to_string()),
             AuthError::NotSignedIn => AppError::NotSignedIn,
+            e @ AuthError::ProofNotFound => AppError::NotFound(e.to_string()),
+            e @ (AuthError::ProofExpired | AuthError::EmailAlreadyProven) => AppError::Conflict(e.to_string()),
+            e @ AuthError::ProofRecentlySent { .. } => AppError::TooManyAttempts(e.to_string()),
             AuthError::SsoRequired => AppError::invalid("password", AuthError::SsoRequired),
             AuthError::Store(e) => internal(e),
         };
@@ -191,9 +206,9 @@ impl From<TenancyError> for AppError {
             TenancyError::AccountNotFound | TenancyError::MemberNotFound | TenancyError::InvitationNotFound => {
                 AppError::NotFound(message)
             }
-            TenancyError::Forbidden { .. } | TenancyError::InvitationForAnotherEmail { .. } => {
-                AppError::Forbidden(message)
-            }
+            TenancyError::Forbidden { .. }
+            | TenancyError::InvitationForAnotherEmail { .. }
+            | TenancyError::EmailUnproven { .. } => AppError::Forbidden(message),
             TenancyError::InvalidEmail(_) | TenancyError::AlreadyMember(_) => AppError::invalid("email", message),
             TenancyError::OwnerNotAssignable => AppError::invalid("role", message),
             TenancyError::InvalidAccountName => AppError::invalid("name", message),

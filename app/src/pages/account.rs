@@ -28,6 +28,8 @@ pub(crate) enum Tab {
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Loaded<T> {
     SignedOut,
+    /// Signed in, but the address is not proven yet: nothing opens before that.
+    Unproven,
     Unavailable(SessionInfo, AppError),
     NoAccess(SessionInfo, AccountView),
     Ready(SessionInfo, AccountView, T),
@@ -44,6 +46,9 @@ where
     let Some(session) = current_session().await? else {
         return Ok(Loaded::SignedOut);
     };
+    if !session.email_proven {
+        return Ok(Loaded::Unproven);
+    }
     let account = match account_overview(account_id.clone()).await {
         Ok(account) => account,
         Err(e @ (AppError::NotFound(_) | AppError::Forbidden(_) | AppError::SsoRequired { .. })) => {
@@ -94,6 +99,9 @@ where
                         Ok(Loaded::SignedOut) => {
                             let next = super::encode(&here);
                             view! { <Redirect path=format!("/sign-in?next={next}") /> }.into_any()
+                        }
+                        Ok(Loaded::Unproven) => {
+                            view! { <Redirect path=crate::api::auth::confirm_email_path(&here) /> }.into_any()
                         }
                         Ok(Loaded::Unavailable(session, error)) => view! {
                             <TopBar info=session current_account=account_id />

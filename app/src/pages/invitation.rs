@@ -2,6 +2,7 @@
 
 use super::encode;
 use crate::api::accounts::{AcceptInvitation, get_invitation};
+use crate::api::auth::confirm_email_path;
 use crate::components::{AfterSuccess, ApiForm};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -39,6 +40,13 @@ pub fn Invitation() -> impl IntoView {
                                 Ok(d) => {
                                     let intro = format!("You are invited to join {} as {}.", d.account_name, d.role_label);
                                     let action = match d.signed_in_as.clone() {
+                                        Some(_) if d.for_signed_in_user && !d.signed_in_proven => view! {
+                                            <p>"Confirm your email address first: follow the link we sent you."</p>
+                                            <a class="button primary wide" href=confirm_email_path(&here)>
+                                                "Confirm your email address"
+                                            </a>
+                                        }
+                                        .into_any(),
                                         Some(_) if d.for_signed_in_user => {
                                             view! { <AcceptForm token /> }.into_any()
                                         }

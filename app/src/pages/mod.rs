@@ -1,6 +1,7 @@
 //! One file per route. Pages render on the server; the forms in them are islands that hydrate in the browser.
 
 pub mod account;
+pub mod confirm_email;
 mod connection_forms;
 mod connection_settings;
 pub mod connections;

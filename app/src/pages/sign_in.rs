@@ -13,6 +13,7 @@ use server_fn::ServerFn;
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let next = query.read_untracked().get("next").unwrap_or_default();
+    let confirmed = query.read_untracked().get("confirmed").is_some();
     let session = Resource::new_blocking(|| (), |_| current_session());
     let sign_up_link = if next.is_empty() {
         "/sign-up".to_owned()
@@ -37,6 +38,9 @@ pub fn SignInPage() -> impl IntoView {
             <div class="auth-card">
                 <h1 class="brand-large">"Gatehouse"</h1>
                 <h2>"Sign in"</h2>
+                {confirmed.then(|| view! {
+                    <div class="banner banner-info" role="status">"Your email address is confirmed. Sign in to continue."</div>
+                })}
                 <SignInForm next />
                 <p class="auth-switch">"New to Gatehouse? " <a href=sign_up_link>"Create an account"</a></p>
             </div>
@@ -50,7 +54,10 @@ pub fn SignInPage() -> impl IntoView {
 fn signed_in_target(next: &str, info: &SessionInfo) -> String {
     #[cfg(feature = "ssr")]
     if let Some(path) = gatehouse_core::auth::return_path::same_site_path(next) {
-        return path.to_owned();
+        return match info.email_proven {
+            true => path.to_owned(),
+            false => crate::api::auth::confirm_email_path(path),
+        };
     }
     info.home()
 }

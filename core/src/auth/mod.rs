@@ -1,12 +1,14 @@
-//! Sign-up, password sign-in with a brute-force guard, server-side sessions, sign-out.
+//! Sign-up, proof of the email address, password sign-in with a brute-force guard, server-side sessions, sign-out.
 
 mod email;
+pub mod email_proof;
 pub mod password;
 pub mod return_path;
 mod session;
 mod throttle;
 
 pub use email::{EmailAddress, EmailError};
+pub use email_proof::ProofMail;
 pub use password::PasswordError;
 pub use session::{SessionOrigin, SessionPolicy};
 pub use throttle::ThrottlePolicy;
@@ -37,6 +39,16 @@ pub enum AuthError {
     Throttled { retry_after_seconds: i64 },
     #[error("Sign in to continue.")]
     NotSignedIn,
+    #[error("This link is not valid: it was already used, or a newer one replaced it. Sign in to get a new one.")]
+    ProofNotFound,
+    #[error("This link has expired. Sign in to get a new one.")]
+    ProofExpired,
+    #[error("Your email address is already confirmed.")]
+    EmailAlreadyProven,
+    #[error(
+        "A link was sent moments ago. Check your inbox (and spam folder), or ask again in {retry_after_seconds} seconds."
+    )]
+    ProofRecentlySent { retry_after_seconds: i64 },
     /// The user signs in through their organisation's IdP only.
     #[error("Your organisation requires single sign-on: leave the password empty and press Sign in.")]
     SsoRequired,
@@ -53,6 +65,8 @@ pub struct Caller {
     pub origin: SessionOrigin,
     /// The account whose SSO provisioned the caller, if any: that account may insist on `origin`.
     pub sso_account_id: Option<AccountId>,
+    /// Whether the caller proved their address; until then they may only prove it.
+    pub email_proven: bool,
 }
 
 /// A new session: the token goes into the cookie, never into the database.
@@ -74,20 +88,29 @@ pub struct AuthService {
     store: Store,
     sessions: SessionPolicy,
     throttle: ThrottlePolicy,
+    proofs: ProofMail,
 }
 
 impl AuthService {
-    pub fn new(store: Store, sessions: SessionPolicy, throttle: ThrottlePolicy) -> Self {
+    pub fn new(store: Store, sessions: SessionPolicy, throttle: ThrottlePolicy, proofs: ProofMail) -> Self {
         Self {
             store,
             sessions,
             throttle,
+            proofs,
         }
     }
 
-    /// Creates a user, a personal account they own, and a session; never at a claimed domain, whose users only
-    /// their organisation's IdP signs in.
-    pub async fn sign_up(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<SignedUp, AuthError> {
+    /// Creates a user, a personal account they own, and a session, and sends the link that proves the address
+    /// (which leads on to `return_to`); never at a claimed domain, whose users only their organisation's IdP signs
+    /// in.
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: &str,
+        return_to: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<SignedUp, AuthError> {
         let email = EmailAddress::parse(email)?;
         if self.store.domain_claim(email.domain()).await?.is_some() {
             return Err(AuthError::DomainClaimed {
@@ -112,6 +135,9 @@ impl AuthService {
                 }
             })?;
         let session = self.start_session(user_id, None, now).await?;
+        if let Some(user) = self.store.user_by_id(user_id).await? {
+            self.send_email_proof(&user, email.key(), return_to, now).await?;
+        }
         Ok(SignedUp { session, account_id })
     }
 
@@ -150,6 +176,9 @@ impl AuthService {
                 self.take_back(&attempt, Some(&email_key)).await?;
                 if self.sso_required(&user).await? {
                     return Err(AuthError::SsoRequired);
+                }
+                if !user.email_proven {
+                    self.ask_for_email_proof(&user, email.key(), now).await?;
                 }
                 self.start_session(user.id, None, now).await
             }
@@ -192,6 +221,7 @@ impl AuthService {
             email: row.user.email,
             origin: row.origin,
             sso_account_id: row.user.sso_account_id,
+            email_proven: row.user.email_proven,
         })
     }
 
@@ -203,15 +233,17 @@ impl AuthService {
         Ok(idp_session)
     }
 
-    /// Removes sessions that can no longer be used and forgotten sign-in failure counts, so the tables do not
-    /// grow with every visitor. Safe to run from several server instances at once.
-    pub async fn remove_expired(&self, now: DateTime<Utc>) -> Result<(u64, u64), AuthError> {
-        let sessions = self.store.delete_dead_sessions(now - self.sessions.idle, now).await?;
-        let throttles = self
-            .store
-            .delete_stale_throttles(now - self.throttle.forget_after, now)
-            .await?;
-        Ok((sessions, throttles))
+    /// Removes sessions that can no longer be used, forgotten sign-in failure counts and expired proof links, so
+    /// the tables do not grow with every visitor. Safe to run from several server instances at once.
+    pub async fn remove_expired(&self, now: DateTime<Utc>) -> Result<Removed, AuthError> {
+        Ok(Removed {
+            sessions: self.store.delete_dead_sessions(now - self.sessions.idle, now).await?,
+            throttles: self
+                .store
+                .delete_stale_throttles(now - self.throttle.forget_after, now)
+                .await?,
+            email_proofs: self.store.delete_expired_email_proofs(now).await?,
+        })
     }
 
     /// Opens a session for a user whose identity is already established: by a password here, or by the IdP for
@@ -277,6 +309,14 @@ impl AuthService {
         }
         Ok(())
     }
+}
+
+/// What one clean-up removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub sessions: u64,
+    pub throttles: u64,
+    pub email_proofs: u64,
 }
 
 /// A sign-in attempt let on to the password check: each guard's key it was counted against, with the lock it took

@@ -3,6 +3,7 @@
 mod accounts;
 mod connections;
 mod domains;
+mod email_proofs;
 mod logout;
 mod policy;
 mod schema;
@@ -13,6 +14,7 @@ mod users;
 pub use accounts::InvitationRow;
 pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SpKeyRow};
 pub use domains::DomainRow;
+pub use email_proofs::EmailProofRow;
 pub use logout::LogoutRequestRow;
 pub use policy::{AuditRow, PolicyRow};
 pub(crate) use sso::ascii_email_domain;

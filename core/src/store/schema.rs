@@ -16,6 +16,30 @@ pub mod user {
         pub password_hash: Option<String>,
         pub created_at: DateTimeUtc,
         pub sso_account_id: Option<Uuid>,
+        /// When the user proved they receive mail at the address (a link followed, or their IdP vouched).
+        pub email_proven_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A single-use link that proves a user receives mail at their address.
+pub mod email_proof {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "email_proofs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub user_id: Uuid,
+        pub email_key: String,
+        pub return_to: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

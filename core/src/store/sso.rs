@@ -232,6 +232,8 @@ impl Store {
                             password_hash: Set(None),
                             created_at: Set(p.now),
                             sso_account_id: Set(Some(p.account_id.as_uuid())),
+                            // The IdP vouches for addresses at the domains routed to it.
+                            email_proven_at: Set(Some(p.now)),
                         })
                         .exec_without_returning(&txn)
                         .await?;
@@ -556,6 +558,8 @@ async fn take_over(
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(None::<String>))
         .col_expr(user::Column::SsoAccountId, Expr::value(p.account_id.as_uuid()))
+        // From here on the IdP vouches for the address.
+        .col_expr(user::Column::EmailProvenAt, Expr::value(p.now))
         .filter(user::Column::Id.eq(user_id))
         .exec(txn)
         .await?;

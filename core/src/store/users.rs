@@ -18,6 +18,8 @@ pub struct UserRow {
     pub password_hash: Option<String>,
     /// The account whose SSO created this user.
     pub sso_account_id: Option<AccountId>,
+    /// Whether the user proved they receive mail at `email`; until then they can do nothing else.
+    pub email_proven: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +69,7 @@ impl From<user::Model> for UserRow {
             email: m.email,
             password_hash: m.password_hash,
             sso_account_id: m.sso_account_id.map(Into::into),
+            email_proven: m.email_proven_at.is_some(),
         }
     }
 }
@@ -109,6 +112,7 @@ impl Store {
             password_hash: Set(Some(password_hash.to_owned())),
             created_at: Set(now),
             sso_account_id: Set(None),
+            email_proven_at: Set(None),
         })
         .exec_without_returning(&txn)
         .await?;
@@ -128,6 +132,13 @@ impl Store {
     pub async fn user_by_email(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::EmailKey.eq(key))
+            .unique_row(&self.db)
+            .await?
+            .map(UserRow::from))
+    }
+
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRow>, StoreError> {
+        Ok(user::Entity::find_by_id(id.as_uuid())
             .unique_row(&self.db)
             .await?
             .map(UserRow::from))

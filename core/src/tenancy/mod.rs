@@ -6,7 +6,7 @@ pub use role::{Permission, Role, UnknownRole};
 
 use crate::auth::{Caller, EmailAddress, EmailError, SessionOrigin};
 use crate::ids::{AccountId, ConnectionId, InvitationId, UserId};
-use crate::mail::Mailer;
+use crate::mail::{MailOutcome, Mailer};
 use crate::store::{InvitationRow, Store, StoreError, ascii_email_domain};
 use crate::token;
 use chrono::{DateTime, Duration, Utc};
@@ -73,19 +73,12 @@ impl PendingInvitation {
     }
 }
 
-/// Whether an invitation also went out by mail.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MailOutcome {
-    NotConfigured,
-    Sent,
-    Failed(String),
-}
-
 #[derive(Clone, Debug)]
 pub struct CreatedInvitation {
     pub invitation: PendingInvitation,
     /// The single-use link, shown once to the owner to copy; only its digest is stored.
     pub link: String,
+    /// Whether the invitation also went out by mail.
     pub mail: MailOutcome,
 }
 
@@ -132,6 +125,10 @@ pub enum TenancyError {
         account: AccountId,
         sign_in_through: Option<ConnectionId>,
     },
+    /// Until the caller follows the link sent to their address, no account opens to them and no invitation joins
+    /// them anywhere: an address nobody proved is not evidence of who the caller is.
+    #[error("Confirm your email address first: follow the link we sent to {email}.")]
+    EmailUnproven { email: String },
     #[error("Enter a name of 1 to {MAX_ACCOUNT_NAME} characters.")]
     InvalidAccountName,
     #[error(transparent)]
@@ -139,6 +136,15 @@ pub enum TenancyError {
 }
 
 pub const MAX_ACCOUNT_NAME: usize = 120;
+
+fn require_proven(caller: &Caller) -> Result<(), TenancyError> {
+    match caller.email_proven {
+        true => Ok(()),
+        false => Err(TenancyError::EmailUnproven {
+            email: caller.email.clone(),
+        }),
+    }
+}
 
 #[derive(Clone)]
 pub struct TenancyService {
@@ -305,6 +311,7 @@ impl TenancyService {
         secret: &str,
         now: DateTime<Utc>,
     ) -> Result<AccountId, TenancyError> {
+        require_proven(caller)?;
         let row = self.usable_invitation(secret, now).await?;
         if self.invited_user(&row).await? != Some(caller.user_id) {
             return Err(TenancyError::InvitationForAnotherEmail { invited: row.email });
@@ -386,6 +393,7 @@ impl TenancyService {
     /// The caller's role in `account`, if the account admits the caller's session: every account access passes
     /// here.
     async fn role_in(&self, caller: &Caller, account: AccountId) -> Result<Role, TenancyError> {
+        require_proven(caller)?;
         let role = self
             .store
             .role_of(account, caller.user_id)
@@ -466,12 +474,7 @@ impl TenancyService {
     }
 
     fn invitation_link(&self, secret: &str) -> String {
-        let mut url = self.public_url.clone();
-        url.path_segments_mut()
-            .expect("the public URL is an http(s) URL")
-            .pop_if_empty()
-            .extend(["invitations", secret]);
-        url.to_string()
+        crate::mail::link(&self.public_url, &["invitations", secret])
     }
 
     async fn mail_invitation(

@@ -46,6 +46,10 @@ async fn a_pre_registered_password_user_is_taken_over_at_their_first_sso_sign_in
         "now provisioned by this account's SSO"
     );
     assert!(
+        user.email_proven,
+        "the IdP vouches for the address its sign-up never proved"
+    );
+    assert!(
         s.world.auth.authenticate(&old_session, t0()).await.is_err(),
         "whoever held the password loses the session it opened"
     );
@@ -252,7 +256,7 @@ async fn only_the_owner_starts_a_link_and_only_through_the_connection_of_their_d
 async fn password_sign_up_at_a_claimed_domain_is_refused_and_works_elsewhere() {
     let s = setup().await;
     for email in ["newbie@acme.example", "newbie@ACME.Example"] {
-        let refused = s.world.auth.sign_up(email, PASSWORD, t0()).await.unwrap_err();
+        let refused = s.world.auth.sign_up(email, PASSWORD, None, t0()).await.unwrap_err();
         assert!(matches!(refused, AuthError::DomainClaimed { .. }), "{refused:?}");
         assert_eq!(
             refused.to_string(),
@@ -262,7 +266,7 @@ async fn password_sign_up_at_a_claimed_domain_is_refused_and_works_elsewhere() {
     assert!(
         s.world
             .auth
-            .sign_up("newbie@else.example", PASSWORD, t0())
+            .sign_up("newbie@else.example", PASSWORD, None, t0())
             .await
             .is_ok()
     );
@@ -273,7 +277,7 @@ async fn password_sign_up_at_a_claimed_domain_is_refused_and_works_elsewhere() {
     assert!(
         s.world
             .auth
-            .sign_up("routed@acme.example", PASSWORD, t0())
+            .sign_up("routed@acme.example", PASSWORD, None, t0())
             .await
             .is_ok()
     );
@@ -283,9 +287,21 @@ async fn password_sign_up_at_a_claimed_domain_is_refused_and_works_elsewhere() {
         .unwrap();
     // With SSO off, neither.
     set_sso(&s, false).await;
-    assert!(s.world.auth.sign_up("early@acme.example", PASSWORD, t0()).await.is_ok());
+    assert!(
+        s.world
+            .auth
+            .sign_up("early@acme.example", PASSWORD, None, t0())
+            .await
+            .is_ok()
+    );
     set_sso(&s, true).await;
-    assert!(s.world.auth.sign_up("late@acme.example", PASSWORD, t0()).await.is_err());
+    assert!(
+        s.world
+            .auth
+            .sign_up("late@acme.example", PASSWORD, None, t0())
+            .await
+            .is_err()
+    );
 }
 
 /// Takes the user's email from the `mail` attribute, so the NameID (the link's key) and the email can differ.

@@ -1,6 +1,6 @@
 use crate::support::{TestWorld, t0};
 use chrono::Duration;
-use gatehouse_core::auth::ThrottlePolicy;
+use gatehouse_core::auth::{ProofMail, Removed, ThrottlePolicy};
 use gatehouse_core::tenancy::Role;
 use gatehouse_core::{AuthError, AuthService, SessionPolicy};
 use std::net::IpAddr;
@@ -22,7 +22,7 @@ async fn an_email_is_registered_once_whatever_the_case_of_its_domain() {
     world.user("bob@example.com").await;
     let again = world
         .auth
-        .sign_up(" bob@EXAMPLE.com ", "another good passphrase", t0())
+        .sign_up(" bob@EXAMPLE.com ", "another good passphrase", None, t0())
         .await;
     assert!(matches!(again, Err(AuthError::EmailTaken)), "{again:?}");
 }
@@ -30,13 +30,13 @@ async fn an_email_is_registered_once_whatever_the_case_of_its_domain() {
 #[tokio::test]
 async fn weak_passwords_and_bad_emails_are_refused_with_a_reason() {
     let world = TestWorld::new().await;
-    let weak = world.auth.sign_up("carol@example.com", "password123", t0()).await;
+    let weak = world.auth.sign_up("carol@example.com", "password123", None, t0()).await;
     assert!(matches!(weak, Err(AuthError::WeakPassword(_))), "{weak:?}");
-    let short = world.auth.sign_up("carol@example.com", "short", t0()).await;
+    let short = world.auth.sign_up("carol@example.com", "short", None, t0()).await;
     assert!(matches!(short, Err(AuthError::WeakPassword(_))), "{short:?}");
     let email = world
         .auth
-        .sign_up("carol-at-example.com", "correct horse battery", t0())
+        .sign_up("carol-at-example.com", "correct horse battery", None, t0())
         .await;
     assert!(matches!(email, Err(AuthError::InvalidEmail(_))), "{email:?}");
 }
@@ -189,7 +189,8 @@ async fn right_passwords_take_their_count_back_so_a_shared_address_stays_open() 
         free_failures_per_client: 1,
         ..ThrottlePolicy::default()
     };
-    let auth = AuthService::new(world.store.clone(), SessionPolicy::default(), throttle);
+    let proofs = ProofMail::new("https://sso.example.com/".parse().unwrap(), None);
+    let auth = AuthService::new(world.store.clone(), SessionPolicy::default(), throttle, proofs);
     let office: IpAddr = "203.0.113.20".parse().unwrap();
     let now = t0() + Duration::nanoseconds(123_456_789);
     for _ in 0..3 {
@@ -283,12 +284,12 @@ async fn expired_sessions_and_old_failure_counts_are_cleaned_up() {
     let _ = world.auth.sign_in("gina@example.com", "wrong", None, t0()).await;
 
     // The sign-up session and `old` are idle past 12 h; the failure count is older than an hour.
-    let (sessions, throttles) = world.auth.remove_expired(later).await.unwrap();
-    assert_eq!((sessions, throttles), (2, 1));
+    let removed = world.auth.remove_expired(later).await.unwrap();
+    assert_eq!((removed.sessions, removed.throttles), (2, 1));
     assert!(world.auth.authenticate(&fresh.token, later).await.is_ok());
     assert!(matches!(
         world.auth.authenticate(&old.token, later).await,
         Err(AuthError::NotSignedIn)
     ));
-    assert_eq!(world.auth.remove_expired(later).await.unwrap(), (0, 0));
+    assert_eq!(world.auth.remove_expired(later).await.unwrap(), Removed::default());
 }

@@ -41,7 +41,7 @@ async fn every_spelling_of_an_address_signs_up_once_and_signs_in_the_same_user()
     ] {
         let (user, _) = world.user(canonical).await;
         for variant in variants {
-            let taken = world.auth.sign_up(variant, PASSWORD, t0()).await.unwrap_err();
+            let taken = world.auth.sign_up(variant, PASSWORD, None, t0()).await.unwrap_err();
             assert!(matches!(taken, AuthError::EmailTaken), "{variant:?}: {taken:?}");
             let session = world.auth.sign_in(variant, PASSWORD, None, t0()).await.unwrap();
             assert_eq!(session.user_id, user.user_id, "{variant:?}");
@@ -55,7 +55,7 @@ async fn invisible_characters_are_refused_with_the_character_named_and_never_sig
     let world = TestWorld::new().await;
     world.user("alice@corp.example").await;
     for (address, code) in INVISIBLE {
-        let refused = world.auth.sign_up(address, PASSWORD, t0()).await.unwrap_err();
+        let refused = world.auth.sign_up(address, PASSWORD, None, t0()).await.unwrap_err();
         assert!(
             matches!(&refused, AuthError::InvalidEmail(EmailError::Invisible(c)) if c == code),
             "{address:?}: {refused:?}"

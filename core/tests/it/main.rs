@@ -8,6 +8,7 @@ mod connection_settings;
 mod connections;
 mod domains;
 mod email_migration;
+mod email_proof;
 mod keys_at_rest;
 mod mail;
 mod metadata_url;

@@ -185,7 +185,7 @@ pub async fn pre_registered(s: &Setup, email: &str) -> (Caller, String) {
     let signed_up = s
         .world
         .auth
-        .sign_up(email, "correct horse battery", t0())
+        .sign_up(email, "correct horse battery", None, t0())
         .await
         .expect("sign up before SSO is on");
     set_sso(s, true).await;

@@ -2,10 +2,13 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_core::audit::AuditService;
-use gatehouse_core::auth::ThrottlePolicy;
+use gatehouse_core::auth::{EmailAddress, ProofMail, ThrottlePolicy};
 use gatehouse_core::domains::{DnsSettings, TxtResolver, VerificationPolicy};
 use gatehouse_core::sso::{ConnectionService, FetchPolicy, KeyEncryptionKey, MetadataUpload, PolicyService};
-use gatehouse_core::{AccountId, AuthService, Caller, DomainService, Role, SessionPolicy, Store, TenancyService};
+use gatehouse_core::store::EmailProofRow;
+use gatehouse_core::{
+    AccountId, AuthService, Caller, DomainService, Role, SessionPolicy, Store, TenancyService, UserId,
+};
 use std::net::SocketAddr;
 
 pub struct TestWorld {
@@ -52,13 +55,14 @@ impl TestWorld {
 
     /// The services on `store`; `dir` holds its SQLite file.
     pub fn with_store(store: Store, dir: Option<tempfile::TempDir>) -> Self {
-        let auth = AuthService::new(store.clone(), SessionPolicy::default(), ThrottlePolicy::default());
-        let tenancy = TenancyService::new(
+        let public_url = url::Url::parse("https://sso.example.com/").unwrap();
+        let auth = AuthService::new(
             store.clone(),
-            url::Url::parse("https://sso.example.com/").unwrap(),
-            None,
-            Duration::days(7),
+            SessionPolicy::default(),
+            ThrottlePolicy::default(),
+            ProofMail::new(public_url.clone(), None),
         );
+        let tenancy = TenancyService::new(store.clone(), public_url, None, Duration::days(7));
         Self {
             store,
             auth,
@@ -67,19 +71,39 @@ impl TestWorld {
         }
     }
 
-    /// Signs a new user up and returns them as a caller, with their personal account.
+    /// Signs a new user up, proves their address, and returns them as a caller, with their personal account.
     pub async fn user(&self, email: &str) -> (Caller, AccountId) {
         let signed_up = self
             .auth
-            .sign_up(email, "correct horse battery", t0())
+            .sign_up(email, "correct horse battery", None, t0())
             .await
             .expect("sign up");
+        self.prove_email(signed_up.session.user_id, email).await;
         let caller = self
             .auth
             .authenticate(&signed_up.session.token, t0())
             .await
             .expect("session works");
         (caller, signed_up.account_id)
+    }
+
+    /// Follows a proof link for `user`'s address `email`, as if read from their inbox: the link mailed at sign-up
+    /// went to the log here (no SMTP relay), so one with a known secret takes its place.
+    pub async fn prove_email(&self, user: UserId, email: &str) {
+        let secret = format!("test-proof-{user}");
+        let row = EmailProofRow {
+            token_hash: gatehouse_core::token::digest(&secret),
+            user_id: user,
+            email_key: EmailAddress::parse(email).unwrap().key().to_owned(),
+            return_to: None,
+            created_at: t0(),
+            expires_at: t0() + Duration::hours(1),
+        };
+        self.store.replace_email_proof(&row).await.unwrap();
+        self.auth
+            .prove_email(&secret, t0())
+            .await
+            .expect("the link proves the address");
     }
 
     /// Invites `email` to `account` with `role` and accepts as that user (signing them up first).

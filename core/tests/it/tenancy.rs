@@ -1,6 +1,7 @@
 use crate::support::{TestWorld, t0};
 use chrono::Duration;
-use gatehouse_core::tenancy::{MailOutcome, MemberQuery, Role, TenancyError};
+use gatehouse_core::mail::MailOutcome;
+use gatehouse_core::tenancy::{MemberQuery, Role, TenancyError};
 
 #[tokio::test]
 async fn an_invitation_is_a_single_use_expiring_link_for_one_address() {

@@ -9,14 +9,22 @@ use clap::Parser;
 use gatehouse_core::sso::{KeyEncryptionKey, ManualFields};
 use server::config::Config;
 use std::path::Path;
+use test_smtp::SmtpSink;
+
+/// The public URL of the server this test configures but never serves: its mailed links start with it.
+const PUBLIC_URL: &str = "http://key-rotation.test/";
 
 fn config(database_url: &str, key_file: &Path) -> Config {
     Config::parse_from([
         "gatehouse",
+        "--public-url",
+        PUBLIC_URL,
         "--database-url",
         database_url,
         "--key-encryption-key-file",
         key_file.to_str().unwrap(),
+        "--smtp-url",
+        &SmtpSink::shared().url(),
     ])
 }
 
@@ -39,9 +47,12 @@ async fn rotating_the_key_encryption_key_is_one_command_after_which_the_old_key_
     let signed_up = state
         .services
         .auth
-        .sign_up("owner@acme.example", "correct horse battery", now)
+        .sign_up("owner@acme.example", "correct horse battery", None, now)
         .await
         .unwrap();
+    let link = SmtpSink::shared().take_link("owner@acme.example", PUBLIC_URL);
+    let secret = link.rsplit('/').next().unwrap();
+    state.services.auth.prove_email(secret, now).await.unwrap();
     let owner = state
         .services
         .auth

@@ -9,6 +9,7 @@ mod canonical_emails;
 mod connection_settings;
 mod connections;
 mod domains;
+mod email_proof;
 mod key_encryption;
 mod policy;
 mod saml_junk;

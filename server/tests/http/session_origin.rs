@@ -3,6 +3,7 @@
 
 use crate::sso_sign_in::{World, answer, post_to_acs, signed_in_user, world};
 use crate::support::{Browser, json};
+use gatehouse_core::auth::ProofMail;
 use gatehouse_core::store::IdpSession;
 use gatehouse_core::{AuthService, ConnectionId, SessionPolicy};
 
@@ -30,7 +31,8 @@ async fn planted_session(w: &World, email: &str, connection: Option<ConnectionId
         name_id_format: None,
         session_index: None,
     });
-    let auth = AuthService::new(store, SessionPolicy::default(), Default::default());
+    let proofs = ProofMail::new(w.app.address.parse().unwrap(), None);
+    let auth = AuthService::new(store, SessionPolicy::default(), Default::default(), proofs);
     let session = auth
         .start_session(user.id, idp_session.as_ref(), chrono::Utc::now())
         .await

@@ -177,9 +177,9 @@ async fn password_session(
     Ok((session, serde_json::from_str(&body).map_err(|e| e.to_string())?))
 }
 
-/// Sets up account `index` as its owner would, through the product's API: sign-up, `load<index>.example` added,
-/// its TXT record published on the loopback DNS server and verified, a connection to the test IdP with its
-/// certificate, the domain routed to it, and SSO turned on. The owner signs in `sessions` times in all.
+/// Sets up account `index` as its owner would, through the product's API: sign-up and the proof of the address,
+/// `load<index>.example` added, its TXT record published on the loopback DNS server and verified, a connection to
+/// the test IdP with its certificate, the domain routed to it, and SSO turned on. The owner signs in `sessions` times in all.
 pub async fn set_up_account(
     client: &Client,
     base: &str,
@@ -192,15 +192,26 @@ pub async fn set_up_account(
     let (session, path) = password_session(client, base, "/api/auth/sign-up", &email).await?;
     let account = path
         .as_str()
-        .and_then(|p| p.strip_prefix("/accounts/"))
+        .and_then(|p| p.strip_prefix("/confirm-email?next=/accounts/"))
         .ok_or_else(|| format!("sign-up answered {path}"))?
         .to_owned();
-    let mut owner_sessions = vec![session.clone()];
+    let owner = Caller {
+        client,
+        base,
+        session: session.clone(),
+    };
+    let prefix = format!("{base}/confirm-email/");
+    let recipient = email.clone();
+    let link = tokio::task::spawn_blocking(move || test_smtp::SmtpSink::shared().take_link(&recipient, &prefix))
+        .await
+        .map_err(|e| format!("reading the proof mail: {e}"))?;
+    let token = link.rsplit('/').next().unwrap_or_default();
+    owner.call("/api/auth/confirm-email", &[("token", token)]).await?;
+    let mut owner_sessions = vec![session];
     // Before SSO is on for the owner's own domain, though the owner keeps password sign-in after it too.
     for _ in 1..sessions {
         owner_sessions.push(password_session(client, base, "/api/auth/sign-in", &email).await?.0);
     }
-    let owner = Caller { client, base, session };
     let added = owner
         .call("/api/domains/add", &[("account_id", &account), ("domain", &domain)])
         .await?;

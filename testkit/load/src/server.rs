@@ -120,6 +120,8 @@ fn spawn(launch: &Launch, port: u16, log: &Path) -> Result<Child, String> {
         .env("LEPTOS_SITE_ROOT", &launch.site_root)
         .env("GATEHOUSE_DNS_SERVERS", launch.dns_server.to_string())
         .env("GATEHOUSE_DNS_TIMEOUT_SECONDS", "2")
+        // Owners prove their address by the link mailed here, as people do (flows::set_up_account).
+        .env("GATEHOUSE_SMTP_URL", test_smtp::SmtpSink::shared().url())
         .env("RUST_LOG", &launch.log_level)
         .stdin(Stdio::null())
         .stdout(Stdio::from(file))
