@@ -608,10 +608,22 @@ impl ConnectionService {
             .insert_connection(&row_of(account, &connection), &keys, &entry)
             .await
         {
-            Ok(()) => Ok(connection),
-            Err(e) if e.is_unique_violation() => Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
-            Err(e) => Err(e.into()),
+            Ok(()) => {}
+            Err(e) if e.is_unique_violation() => return Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
+            Err(e) => return Err(e.into()),
         }
+        // Only the Owner adds connections, so the first one may take the Active domains nobody routed yet: with a
+        // single IdP that is what the Owner means, and a domain set to password sign-in stays so.
+        self.store
+            .route_undecided_to_sole_connection(
+                account,
+                None,
+                &caller.email,
+                "the account's only identity provider, added by the Owner",
+                now,
+            )
+            .await?;
+        Ok(connection)
     }
 
     /// A new SP key pair for the connection, generated off the async runtime.
