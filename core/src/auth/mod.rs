@@ -1,5 +1,6 @@
 //! Sign-up, password sign-in with a brute-force guard, server-side sessions, sign-out.
 
+mod account_name;
 mod email;
 pub mod password;
 pub mod return_path;
@@ -99,7 +100,7 @@ impl AuthService {
             return Err(AuthError::EmailTaken);
         }
         let hash = blocking(move || password.hash()).await;
-        let account_name = personal_account_name(email.display());
+        let account_name = account_name::new_account_name(&email);
         let (user_id, account_id) = self
             .store
             .insert_user_with_account(&email, &hash, &account_name, now)

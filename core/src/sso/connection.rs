@@ -101,6 +101,21 @@ impl IdpSettings {
         &self.sso_endpoints[0]
     }
 
+    /// The IdP's endpoints at plain `http://` addresses, each named ("sign-in URL http://…"). They are accepted,
+    /// as some IdPs in closed networks use them, but whoever sits on the network path can read or change the
+    /// messages, so the page warns about each.
+    pub fn plain_http_endpoints(&self) -> Vec<String> {
+        let sign_in = self.sso_endpoints.iter().map(|e| ("sign-in URL", e));
+        let logout = self.slo.iter().map(|e| ("logout URL", e));
+        let mut named: Vec<String> = sign_in
+            .chain(logout)
+            .filter(|(_, e)| e.location.scheme() == "http")
+            .map(|(what, e)| format!("{what} {}", e.location))
+            .collect();
+        named.dedup();
+        named
+    }
+
     /// What changed from `before`, in words for the audit log and the refresh history.
     pub fn changes_from(&self, before: &IdpSettings) -> Vec<String> {
         let mut changes = Vec::new();
