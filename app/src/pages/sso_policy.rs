@@ -10,7 +10,12 @@ use server_fn::ServerFn;
 /// Where the people of each domain sign in, one line per domain and one for everyone else, so the Owner reads
 /// exactly what turning SSO on changes. `connections` are (id, name).
 pub fn who_signs_in_where(sso_enabled: bool, domains: &[DomainView], connections: &[(String, String)]) -> Vec<String> {
-    let idp = |id: &String| connections.iter().find(|(c, _)| c == id).map(|(_, label)| label.as_str());
+    let idp = |id: &String| {
+        connections
+            .iter()
+            .find(|(c, _)| c == id)
+            .map(|(_, label)| label.as_str())
+    };
     let mut lines: Vec<String> = domains
         .iter()
         .map(|d| {
@@ -29,8 +34,12 @@ pub fn who_signs_in_where(sso_enabled: bool, domains: &[DomainView], connections
         })
         .collect();
     lines.push(
-        if domains.is_empty() { "Everyone signs in with a password." } else { "Everyone else signs in with a password." }
-            .to_owned(),
+        if domains.is_empty() {
+            "Everyone signs in with a password."
+        } else {
+            "Everyone else signs in with a password."
+        }
+        .to_owned(),
     );
     lines
 }
@@ -344,6 +353,9 @@ mod tests {
             who_signs_in_where(false, &domains[..1], &connections)[0],
             "People at acme.example sign in with a password; through Okta once SSO is on."
         );
-        assert_eq!(who_signs_in_where(false, &[], &connections), ["Everyone signs in with a password."]);
+        assert_eq!(
+            who_signs_in_where(false, &[], &connections),
+            ["Everyone signs in with a password."]
+        );
     }
 }

@@ -372,7 +372,11 @@ impl DomainService {
         if routed.is_empty() {
             return Ok(row.connection_id);
         }
-        Ok(self.store.domain(row.account_id, row.id).await?.and_then(|r| r.connection_id))
+        Ok(self
+            .store
+            .domain(row.account_id, row.id)
+            .await?
+            .and_then(|r| r.connection_id))
     }
 
     /// Up to a tenth of the re-check interval, so domains verified together spread out over time.

@@ -453,11 +453,19 @@ async fn plain_http_endpoints_from_metadata_are_accepted_and_named_for_a_warning
         .unwrap()
         .replace("https://trial-1022863.okta.com/", "http://trial-1022863.okta.com/");
     let replaced = connections
-        .import_metadata(&owner, account, &upload("Okta", plain.as_bytes(), ""), Some(secure.id), t0())
+        .import_metadata(
+            &owner,
+            account,
+            &upload("Okta", plain.as_bytes(), ""),
+            Some(secure.id),
+            t0(),
+        )
         .await
         .unwrap();
     assert_eq!(
         replaced.idp.plain_http_endpoints(),
-        ["sign-in URL http://trial-1022863.okta.com/app/trial-1022863_oktalocalhostbis_1/exkdoocxa1VmjpXmX697/sso/saml"]
+        [
+            "sign-in URL http://trial-1022863.okta.com/app/trial-1022863_oktalocalhostbis_1/exkdoocxa1VmjpXmX697/sso/saml"
+        ]
     );
 }

@@ -37,7 +37,13 @@ impl Setup {
     async fn connect(&self, label: &str, file: &str) -> ConnectionId {
         self.world
             .connections()
-            .import_metadata(&self.owner, self.account, &upload(label, &fixture(file), ""), None, t0())
+            .import_metadata(
+                &self.owner,
+                self.account,
+                &upload(label, &fixture(file), ""),
+                None,
+                t0(),
+            )
             .await
             .unwrap()
             .id
@@ -74,7 +80,10 @@ async fn an_admins_verification_never_routes_a_domain_to_the_only_connection() {
     let added = s.add(&s.admin, "acme.example").await;
     let verified = s.domains.verify(&s.admin, s.account, added.id, t0()).await.unwrap();
     assert_eq!(verified.state.status, DomainStatus::Active);
-    assert_eq!(verified.connection_id, None, "an Admin's Verify must not widen the IdP's reach");
+    assert_eq!(
+        verified.connection_id, None,
+        "an Admin's Verify must not widen the IdP's reach"
+    );
     let listed = s.domain("acme.example").await;
     assert_eq!(listed.connection_id, None);
     assert!(listed.routed_nowhere());
@@ -92,7 +101,10 @@ async fn an_admins_verification_never_routes_a_domain_to_the_only_connection() {
     let failed = s.domains.verify(&s.admin, s.account, pending.id, t0()).await.unwrap();
     assert_ne!(failed.state.status, DomainStatus::Active);
     s.dns.set_txt("gamma.example", &[&[&pending.record_value]]).await;
-    s.domains.recheck_due(failed.state.next_check_at.unwrap()).await.unwrap();
+    s.domains
+        .recheck_due(failed.state.next_check_at.unwrap())
+        .await
+        .unwrap();
     let later = s.domain("gamma.example").await;
     assert_eq!(later.state.status, DomainStatus::Active);
     assert_eq!(later.connection_id, None);
@@ -124,7 +136,10 @@ async fn the_owners_verification_routes_to_the_only_connection_with_an_audit_ent
     let failed = s.domains.verify(&s.owner, s.account, pending.id, t0()).await.unwrap();
     assert_eq!(failed.connection_id, None, "not Active yet, so not routed");
     s.dns.set_txt("beta.example", &[&[&pending.record_value]]).await;
-    s.domains.recheck_due(failed.state.next_check_at.unwrap()).await.unwrap();
+    s.domains
+        .recheck_due(failed.state.next_check_at.unwrap())
+        .await
+        .unwrap();
     assert_eq!(s.domain("beta.example").await.connection_id, Some(okta));
     let routed = s.audit_details("Domain routed").await;
     assert_eq!(routed.len(), 2);
@@ -147,7 +162,10 @@ async fn the_first_connection_takes_undecided_active_domains_but_not_a_chosen_pa
         let verified = s.domains.verify(&s.owner, s.account, added.id, t0()).await.unwrap();
         assert_eq!(verified.connection_id, None, "no connection yet");
     }
-    s.domains.add(&s.owner, s.account, "pending.example", t0()).await.unwrap();
+    s.domains
+        .add(&s.owner, s.account, "pending.example", t0())
+        .await
+        .unwrap();
     // The Owner chose password sign-in for beta.example: that choice stands.
     let beta = s.domain("beta.example").await;
     s.domains.route(&s.owner, s.account, beta.id, None, t0()).await.unwrap();
@@ -169,8 +187,7 @@ async fn the_first_connection_takes_undecided_active_domains_but_not_a_chosen_pa
             .collect::<Vec<_>>(),
         [(
             "owner@acme.example".to_owned(),
-            "acme.example → Okta (automatically: the account's only identity provider, added by the Owner)"
-                .to_owned()
+            "acme.example → Okta (automatically: the account's only identity provider, added by the Owner)".to_owned()
         )]
     );
 
@@ -197,7 +214,10 @@ async fn an_admin_removing_the_second_connection_routes_nothing_to_the_one_left(
         .await
         .unwrap();
     // The scheduled re-check of a domain that was Active already routes nothing, though one connection is left.
-    s.domains.recheck_due(verified.state.next_check_at.unwrap()).await.unwrap();
+    s.domains
+        .recheck_due(verified.state.next_check_at.unwrap())
+        .await
+        .unwrap();
     let after = s.domain("acme.example").await;
     assert_eq!(after.state.status, DomainStatus::Active);
     assert_eq!(after.connection_id, None);

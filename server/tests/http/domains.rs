@@ -242,19 +242,37 @@ async fn an_admins_verify_leaves_the_domain_routed_nowhere_and_flagged_while_the
 
     let by_admin = add_and_verify(&admin, "acme.example").await;
     assert_eq!(by_admin["status"], "active");
-    assert_eq!(by_admin["connection_id"], Value::Null, "an Admin's Verify routes nothing");
+    assert_eq!(
+        by_admin["connection_id"],
+        Value::Null,
+        "an Admin's Verify routes nothing"
+    );
     assert_eq!(by_admin["routed_nowhere"], true);
     let by_owner = add_and_verify(&owner, "beta.example").await;
-    assert_eq!(by_owner["connection_id"], okta_id.as_str(), "the Owner's Verify routes to the only connection");
+    assert_eq!(
+        by_owner["connection_id"],
+        okta_id.as_str(),
+        "the Owner's Verify routes to the only connection"
+    );
     assert_eq!(by_owner["routed_nowhere"], false);
 
     let flag = "Routed nowhere: people at this domain sign in with a password.";
-    let owner_page = owner.get(&format!("/accounts/{account}/sso")).await.text().await.unwrap();
+    let owner_page = owner
+        .get(&format!("/accounts/{account}/sso"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(owner_page.matches(flag).count(), 1, "only acme.example is flagged");
     assert!(owner_page.contains(&format!("{flag} Choose an identity provider.")));
     assert!(owner_page.contains("People at beta.example sign in with a password; through Okta once SSO is on."));
     assert!(owner_page.contains("People at acme.example sign in with a password: the domain is routed nowhere."));
-    let admin_page = admin.get(&format!("/accounts/{account}/sso")).await.text().await.unwrap();
+    let admin_page = admin
+        .get(&format!("/accounts/{account}/sso"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(admin_page.matches(flag).count(), 1);
     assert!(admin_page.contains("Owner can route it to an identity provider."));
     assert!(!admin_page.contains("Choose an identity provider."));
