@@ -63,7 +63,8 @@ pub fn PolicyPanel(
         ..
     } = policy;
     // Enforcement means nothing before SSO can be on: its switches wait, saying why.
-    let locked = !sso_enabled && !(has_verified_domain && has_connection && has_routed_domain);
+    let can_be_on = sso_enabled || (has_verified_domain && has_connection && has_routed_domain);
+    let locked = !can_be_on;
     let checklist = (!sso_enabled).then(|| {
         view! {
             <ul class="checklist" role="list" aria-label="What SSO needs">
