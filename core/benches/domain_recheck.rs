@@ -58,6 +58,8 @@ async fn run(count: usize) {
                     created_at: t0,
                     state: VerificationState::new(t0, &policy),
                     connection_id: None,
+                    password_chosen: false,
+                    owner_started_check: false,
                 },
                 &AuditRow {
                     account_id: account,

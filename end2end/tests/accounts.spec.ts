@@ -10,7 +10,8 @@ test('sign up, sign out, sign in, and a wrong password', async ({ page }) => {
   await page.goto('/sign-in');
   await screenshot(page, 'sign-in');
   await signUp(page, email);
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText(`${email}'s account`);
+  // Named after the email's domain (acme.example).
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Acme');
   await expect(page.locator('.topbar')).toContainText(email);
   await screenshot(page, 'overview');
 
@@ -26,7 +27,7 @@ test('sign up, sign out, sign in, and a wrong password', async ({ page }) => {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/accounts\/[0-9a-f-]{36}$/);
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText(`${email}'s account`);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Acme');
 });
 
 test('sign-up explains what is wrong next to the field', async ({ page }) => {
@@ -116,8 +117,10 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   // The viewer now belongs to two accounts and switches between them from the top bar.
   await viewerPage.locator('.switcher summary').click();
   await expect(viewerPage.locator('.switcher li')).toHaveCount(2);
-  await viewerPage.locator('.switcher li', { hasText: `${viewer}'s account` }).getByRole('link').click();
-  await expect(viewerPage.getByRole('heading', { level: 1 })).toHaveText(`${viewer}'s account`);
+  // Both accounts are named after acme.example; the viewer's own is the one they own.
+  await viewerPage.locator('.switcher li', { hasText: 'Owner' }).getByRole('link').click();
+  await expect(viewerPage.getByRole('heading', { level: 1 })).toHaveText('Acme');
+  await expect(viewerPage.locator('.account-title .badge')).toHaveText('Owner');
   await viewerPage.goto(accountPath);
 
   // The UI offers no settings to a Viewer, and the page itself says why when opened directly.

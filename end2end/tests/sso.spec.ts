@@ -116,7 +116,7 @@ async function connectTestIdp(page: Page, setup: Setup = {}) {
   await policy.getByLabel('Enforce SSO').check();
   await submitAndReload(page, 'Save sign-in policy');
   await expect(page.locator('#sso-policy .badge').first()).toHaveText('On');
-  const signOnUrl = await page.getByRole('article', { name: 'Test IdP' }).getByLabel('Sign on URL').inputValue();
+  const signOnUrl = await page.getByRole('article', { name: 'Test IdP' }).getByLabel('Gatehouse sign-on URL (start sign-in here)').inputValue();
   return { accountId, domain, signOnUrl, owner };
 }
 

@@ -29,6 +29,8 @@ pub struct DomainView {
     pub verified_elsewhere: bool,
     /// The connection the domain's users sign in through; `None`: password sign-in.
     pub connection_id: Option<String>,
+    /// Active but routed nowhere, and nobody chose password sign-in for it: flagged on the page.
+    pub routed_nowhere: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +51,7 @@ mod convert {
     use gatehouse_core::domains::Domain;
 
     pub fn domain_view(d: Domain) -> DomainView {
+        let routed_nowhere = d.routed_nowhere();
         DomainView {
             id: d.id.to_string(),
             display_name: d.name.to_unicode(),
@@ -64,6 +67,7 @@ mod convert {
             next_check: d.state.next_check_at.map(date),
             grace_ends: d.grace_ends_at.map(date),
             verified_elsewhere: d.verified_elsewhere,
+            routed_nowhere,
             connection_id: d.connection_id.map(|c| c.to_string()),
         }
     }

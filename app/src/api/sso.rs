@@ -105,6 +105,8 @@ pub struct ConnectionView {
     /// `HTTP-Redirect` or `HTTP-POST`.
     pub sso_binding: String,
     pub slo_url: Option<String>,
+    /// The IdP's endpoints at plain http:// addresses, named, for a warning.
+    pub plain_http_endpoints: Vec<String>,
     pub certificates: Vec<CertificateView>,
     pub name_id_formats: Vec<String>,
     pub service_provider: ServiceProviderView,
@@ -183,6 +185,7 @@ mod convert {
                 Source::MetadataUrl => "From a metadata URL".into(),
                 Source::Manual => "Entered by hand".into(),
             },
+            plain_http_endpoints: c.idp.plain_http_endpoints(),
             idp_entity_id: c.idp.entity_id,
             sso_url: sso.location.to_string(),
             sso_binding: binding_label(&sso.binding),

@@ -90,6 +90,7 @@ fn ConnectionCard(
         sso_url,
         sso_binding,
         slo_url,
+        plain_http_endpoints,
         certificates,
         name_id_formats,
         service_provider,
@@ -105,13 +106,26 @@ fn ConnectionCard(
         move |fingerprint: String| {
             let (account_id, id) = (account_id.clone(), id.clone());
             removable.then(move || {
+                // A confirm step in plain HTML: the IdP's responses signed with this certificate are refused after.
                 view! {
-                    <ApiForm action=RemoveCertificate::PATH.into() then=AfterSuccess::Reload class="inline".into()>
-                        <input type="hidden" name="account_id" value=account_id />
-                        <input type="hidden" name="connection_id" value=id />
-                        <input type="hidden" name="fingerprint" value=fingerprint />
-                        <button type="submit" class="button link danger" data-pending-text="Removing…">"Remove certificate"</button>
-                    </ApiForm>
+                    <details class="confirm certificate-remove">
+                        <summary class="button link danger">"Remove certificate"</summary>
+                        <div class="confirm-body">
+                            <ApiForm action=RemoveCertificate::PATH.into() then=AfterSuccess::Reload class=String::new()>
+                                <input type="hidden" name="account_id" value=account_id />
+                                <input type="hidden" name="connection_id" value=id />
+                                <input type="hidden" name="fingerprint" value=fingerprint.clone() />
+                                <p>
+                                    {format!(
+                                        "Remove the certificate with SHA-256 {fingerprint}? Responses the IdP signs with it will be refused."
+                                    )}
+                                </p>
+                                <button type="submit" class="button danger small" data-pending-text="Removing…">
+                                    "Yes, remove certificate"
+                                </button>
+                            </ApiForm>
+                        </div>
+                    </details>
                 }
             })
         }
@@ -186,14 +200,14 @@ fn ConnectionCard(
                             </dd>
                         </div>
                         <div>
-                            <dt>"Sign-on URL"</dt>
+                            <dt>"IdP sign-in URL"</dt>
                             <dd>
                                 <code>{sso_url}</code>
                                 <span class="hint">{format!(" {sso_binding}")}</span>
                             </dd>
                         </div>
                         <div>
-                            <dt>"Logout URL"</dt>
+                            <dt>"IdP logout URL"</dt>
                             <dd>
                                 {match slo_url {
                                     Some(url) => view! { <code>{url}</code> }.into_any(),
@@ -211,6 +225,18 @@ fn ConnectionCard(
                                 }
                             })}
                     </dl>
+                    {plain_http_endpoints
+                        .into_iter()
+                        .map(|endpoint| {
+                            view! {
+                                <p class="flag plain-http">
+                                    {format!(
+                                        "Plain http:// endpoint: the IdP's {endpoint}. Accepted, but anyone on the network path can read or change what passes; ask the IdP for an https:// address unless it runs inside a closed network."
+                                    )}
+                                </p>
+                            }
+                        })
+                        .collect_view()}
                     <h4>"Signing certificates"</h4>
                     <ul class="certificates idp-certificates" role="list">
                         {certificates
@@ -264,7 +290,7 @@ fn ConnectionCard(
                         multiline=true
                     />
                     <CopyField
-                        label="Sign on URL".into()
+                        label="Gatehouse sign-on URL (start sign-in here)".into()
                         value=service_provider.sign_on_url
                         id=format!("sp-sign-on-{id}")
                         multiline=true

@@ -70,7 +70,12 @@ pub fn Sso() -> impl IntoView {
         let account_id = account.id.clone();
         view! {
             <Title text=format!("SSO for {}", account.name) />
-            <super::sso_policy::PolicyPanel account_id=account.id.clone() policy />
+            <super::sso_policy::PolicyPanel
+                account_id=account.id.clone()
+                policy
+                domains=domains.clone()
+                connections=connection_choices.clone()
+            />
             <section class="panel" id="domains">
                 <div class="panel-head">
                     <h2>"Domains"</h2>
@@ -189,8 +194,17 @@ fn DomainRow(
         grace_ends,
         verified_elsewhere,
         connection_id,
+        routed_nowhere,
         ..
     } = domain;
+    let routed_nowhere = routed_nowhere.then(|| {
+        let next = match (can_route, connections.is_empty()) {
+            (_, true) => "Connect an identity provider below, then choose it here.",
+            (true, false) => "Choose an identity provider.",
+            (false, false) => "The account's Owner can route it to an identity provider.",
+        };
+        format!("Routed nowhere: people at this domain sign in with a password. {next}")
+    });
     let routing = view! {
         <DomainRouting
             account_id=account_id.clone()
@@ -216,6 +230,7 @@ fn DomainRow(
                     {(display_name != name).then(|| view! { <span class="hint">{name.clone()}</span> })}
                     <span class="hint">{format!("Added {added}")}</span>
                     {routing}
+                    {routed_nowhere.map(|flag| view! { <span class="flag routed-nowhere">{flag}</span> })}
                 </span>
             </td>
             <td data-label="Status">

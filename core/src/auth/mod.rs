@@ -1,5 +1,6 @@
 //! Sign-up, proof of the email address, password sign-in with a brute-force guard, server-side sessions, sign-out.
 
+mod account_name;
 mod email;
 pub mod email_proof;
 pub mod password;
@@ -122,7 +123,7 @@ impl AuthService {
             return Err(AuthError::EmailTaken);
         }
         let hash = blocking(move || password.hash()).await;
-        let account_name = personal_account_name(email.display());
+        let account_name = account_name::new_account_name(&email);
         let (user_id, account_id) = self
             .store
             .insert_user_with_account(&email, &hash, &account_name, now)

@@ -41,6 +41,16 @@ pub struct Domain {
     pub grace_ends_at: Option<DateTime<Utc>>,
     /// The identity-provider connection the domain's users sign in through; `None`: password sign-in.
     pub connection_id: Option<ConnectionId>,
+    /// Someone chose password sign-in for it; with no connection and this `false`, its routing was never decided.
+    pub password_chosen: bool,
+}
+
+impl Domain {
+    /// Counts as verified but routed nowhere and never decided: its people sign in with a password although
+    /// nobody chose that, which the page flags.
+    pub fn routed_nowhere(&self) -> bool {
+        self.state.status.counts_as_verified() && self.connection_id.is_none() && !self.password_chosen
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +86,13 @@ pub struct DomainService {
     resolver: TxtResolver,
     policy: VerificationPolicy,
     concurrency: usize,
+}
+
+/// Who started a check: a person pressing Verify (the Owner or not), or the schedule.
+#[derive(Clone, Copy)]
+enum Started<'a> {
+    Person { owner: bool, email: &'a str },
+    Schedule,
 }
 
 /// How long a process holds a claimed check before another may take it: far longer than any lookup.
@@ -128,7 +145,7 @@ impl DomainService {
         input: &str,
         now: DateTime<Utc>,
     ) -> Result<Domain, DomainError> {
-        self.tenancy.require(caller, account, Permission::ManageDomains).await?;
+        let role = self.tenancy.require(caller, account, Permission::ManageDomains).await?;
         let name = DomainName::parse(input)?;
         if self.store.count_domains(account).await? >= MAX_DOMAINS_PER_ACCOUNT {
             return Err(DomainError::TooMany);
@@ -141,6 +158,8 @@ impl DomainService {
             created_at: now,
             state: VerificationState::new(now, &self.policy),
             connection_id: None,
+            password_chosen: false,
+            owner_started_check: role.allows(Permission::ManageTrust),
         };
         let entry = audit::entry(account, caller, now, "Domain added", row.name.to_string());
         match self.store.insert_domain(&row, &entry).await {
@@ -156,7 +175,9 @@ impl DomainService {
         Ok(self.domain_of(row, elsewhere))
     }
 
-    /// Looks the TXT record up now and saves the outcome (Active, or the reason it is not).
+    /// Looks the TXT record up now and saves the outcome (Active, or the reason it is not). A domain that becomes
+    /// Active through the Owner's Verify is routed to the account's only connection, if it has exactly one; an
+    /// Admin's Verify routes nothing (routing widens a connection's reach, which is the Owner's alone).
     pub async fn verify(
         &self,
         caller: &Caller,
@@ -164,9 +185,13 @@ impl DomainService {
         id: DomainId,
         now: DateTime<Utc>,
     ) -> Result<Domain, DomainError> {
-        self.tenancy.require(caller, account, Permission::ManageDomains).await?;
+        let role = self.tenancy.require(caller, account, Permission::ManageDomains).await?;
         let row = self.store.domain(account, id).await?.ok_or(DomainError::NotFound)?;
-        let (row, elsewhere) = self.check(row, Trigger::Manual, now).await?;
+        let started = Started::Person {
+            owner: role.allows(Permission::ManageTrust),
+            email: &caller.email,
+        };
+        let (row, elsewhere) = self.check(row, started, now).await?;
         Ok(self.domain_of(row, elsewhere))
     }
 
@@ -256,7 +281,7 @@ impl DomainService {
         if !self.store.claim_domain_check(row.id, due_at, now + CHECK_LEASE).await? {
             return Ok(None);
         }
-        match self.check(row, Trigger::Scheduled, now).await {
+        match self.check(row, Started::Schedule, now).await {
             Ok((row, _)) => Ok(Some(row)),
             // Removed while it was being checked: nothing left to report.
             Err(DomainError::NotFound) => Ok(None),
@@ -264,20 +289,25 @@ impl DomainService {
         }
     }
 
-    /// One lookup and its saved outcome; also answers whether another account holds the domain verified.
+    /// One lookup and its saved outcome; also answers whether another account holds the domain verified. A domain
+    /// that becomes verified by a check the Owner started is routed by default (see [`Self::route_by_default`]).
     async fn check(
         &self,
         row: DomainRow,
-        trigger: Trigger,
+        started: Started<'_>,
         now: DateTime<Utc>,
     ) -> Result<(DomainRow, bool), DomainError> {
+        let (trigger, owner_started) = match started {
+            Started::Person { owner, .. } => (Trigger::Manual, Some(owner)),
+            Started::Schedule => (Trigger::Scheduled, None),
+        };
         let outcome = self.resolver.lookup_txt(&row.name).await;
         let result = CheckResult::from_lookup(outcome, &row.record_value);
         let jitter = self.jitter();
         let mut next = decide(&row.state, &result, &row.name, trigger, now, jitter, &self.policy);
         let saved = match self
             .store
-            .save_verification(row.account_id, row.id, &row.name, &next, now)
+            .save_verification(row.account_id, row.id, &row.name, &next, owner_started, now)
             .await
         {
             Err(e) if e.is_unique_violation() => {
@@ -291,13 +321,20 @@ impl DomainService {
                     &self.policy,
                 );
                 self.store
-                    .save_verification(row.account_id, row.id, &row.name, &next, now)
+                    .save_verification(row.account_id, row.id, &row.name, &next, owner_started, now)
                     .await?
             }
             other => other?,
         };
         if !saved {
             return Err(DomainError::NotFound);
+        }
+        let mut row = DomainRow {
+            owner_started_check: owner_started.unwrap_or(row.owner_started_check),
+            ..row
+        };
+        if !row.state.status.counts_as_verified() && next.status.counts_as_verified() {
+            row.connection_id = self.route_by_default(&row, started, now).await?;
         }
         let elsewhere = !next.status.counts_as_verified()
             && self
@@ -306,6 +343,40 @@ impl DomainService {
                 .await?
                 .contains(&row.name);
         Ok((DomainRow { state: next, ..row }, elsewhere))
+    }
+
+    /// Routes a domain that just became verified to the account's only connection, when the Owner started its
+    /// verification and nobody chose its sign-in yet; answers its route afterwards. Only an Owner's action may
+    /// widen a connection's reach, so an Admin's Verify (or the schedule continuing one) leaves it routed nowhere,
+    /// flagged on the page for the Owner.
+    async fn route_by_default(
+        &self,
+        row: &DomainRow,
+        started: Started<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConnectionId>, DomainError> {
+        if !row.owner_started_check {
+            return Ok(row.connection_id);
+        }
+        let (actor, why) = match started {
+            Started::Person { email, .. } => (email, "verified by the Owner; the account's only identity provider"),
+            Started::Schedule => (
+                "Gatehouse domains",
+                "verification started by the Owner; the account's only identity provider",
+            ),
+        };
+        let routed = self
+            .store
+            .route_undecided_to_sole_connection(row.account_id, Some(row.id), actor, why, now)
+            .await?;
+        if routed.is_empty() {
+            return Ok(row.connection_id);
+        }
+        Ok(self
+            .store
+            .domain(row.account_id, row.id)
+            .await?
+            .and_then(|r| r.connection_id))
     }
 
     /// Up to a tenth of the re-check interval, so domains verified together spread out over time.
@@ -323,6 +394,7 @@ impl DomainService {
             record_value: row.record_value,
             added_at: row.created_at,
             connection_id: row.connection_id,
+            password_chosen: row.password_chosen,
             state: row.state,
             verified_elsewhere,
         }

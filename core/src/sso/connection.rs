@@ -101,6 +101,21 @@ impl IdpSettings {
         &self.sso_endpoints[0]
     }
 
+    /// The IdP's endpoints at plain `http://` addresses, each named ("sign-in URL http://…"). They are accepted,
+    /// as some IdPs in closed networks use them, but whoever sits on the network path can read or change the
+    /// messages, so the page warns about each.
+    pub fn plain_http_endpoints(&self) -> Vec<String> {
+        let sign_in = self.sso_endpoints.iter().map(|e| ("sign-in URL", e));
+        let logout = self.slo.iter().map(|e| ("logout URL", e));
+        let mut named: Vec<String> = sign_in
+            .chain(logout)
+            .filter(|(_, e)| e.location.scheme() == "http")
+            .map(|(what, e)| format!("{what} {}", e.location))
+            .collect();
+        named.dedup();
+        named
+    }
+
     /// What changed from `before`, in words for the audit log and the refresh history.
     pub fn changes_from(&self, before: &IdpSettings) -> Vec<String> {
         let mut changes = Vec::new();
@@ -608,10 +623,22 @@ impl ConnectionService {
             .insert_connection(&row_of(account, &connection), &keys, &entry)
             .await
         {
-            Ok(()) => Ok(connection),
-            Err(e) if e.is_unique_violation() => Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
-            Err(e) => Err(e.into()),
+            Ok(()) => {}
+            Err(e) if e.is_unique_violation() => return Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
+            Err(e) => return Err(e.into()),
         }
+        // Only the Owner adds connections, so the first one may take the Active domains nobody routed yet: with a
+        // single IdP that is what the Owner means, and a domain set to password sign-in stays so.
+        self.store
+            .route_undecided_to_sole_connection(
+                account,
+                None,
+                &caller.email,
+                "the account's only identity provider, added by the Owner",
+                now,
+            )
+            .await?;
+        Ok(connection)
     }
 
     /// A new SP key pair for the connection, generated off the async runtime.

@@ -25,6 +25,10 @@ pub struct DomainRow {
     pub state: VerificationState,
     /// The connection the domain's users sign in through; `None`: password sign-in.
     pub connection_id: Option<ConnectionId>,
+    /// Someone chose password sign-in for the domain; `false` with no connection: never decided.
+    pub password_chosen: bool,
+    /// The Owner started the domain's latest verification (added it or pressed Verify).
+    pub owner_started_check: bool,
 }
 
 impl From<domain::Model> for DomainRow {
@@ -36,6 +40,8 @@ impl From<domain::Model> for DomainRow {
             record_value: m.token,
             created_at: m.created_at,
             connection_id: m.connection_id.map(ConnectionId::from),
+            password_chosen: m.password_chosen,
+            owner_started_check: m.owner_started_check,
             state: VerificationState {
                 status: DomainStatus::from_stored(&m.status),
                 verified_at: m.verified_at,
@@ -142,6 +148,8 @@ impl Store {
             auto_check_until: Set(s.auto_check_until),
             verified_name: Set(verified_name(&row.name, s)),
             connection_id: Set(row.connection_id.map(|c| c.as_uuid())),
+            password_chosen: Set(row.password_chosen),
+            owner_started_check: Set(row.owner_started_check),
         })
         .exec(&txn)
         .await?;
@@ -196,19 +204,24 @@ impl Store {
             .collect())
     }
 
-    /// Writes a check's outcome; `false` when the domain was removed meanwhile. A unique violation means
-    /// another account holds the domain verified. When the domain does not count as verified (any more), the links
-    /// of its users end in the same transaction.
+    /// Writes a check's outcome, and for a check a person started, whether the Owner started it; `false` when the
+    /// domain was removed meanwhile. A unique violation means another account holds the domain verified. When the
+    /// domain does not count as verified (any more), the links of its users end in the same transaction.
     pub async fn save_verification(
         &self,
         account_id: AccountId,
         id: DomainId,
         name: &DomainName,
         state: &VerificationState,
+        owner_started: Option<bool>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await?;
-        let result = domain::Entity::update_many()
+        let mut update = domain::Entity::update_many();
+        if let Some(owner_started) = owner_started {
+            update = update.col_expr(domain::Column::OwnerStartedCheck, Expr::value(owner_started));
+        }
+        let result = update
             .col_expr(domain::Column::Status, Expr::value(state.status.as_str()))
             .col_expr(domain::Column::VerifiedAt, Expr::value(state.verified_at))
             .col_expr(domain::Column::LostSince, Expr::value(state.lost_since))
@@ -286,8 +299,8 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    /// Routes a domain to a connection of the same account (or to none) with its audit entry, in one
-    /// transaction; `false` when either is not the account's. The links of the domain's users to the account's
+    /// Routes a domain to a connection of the same account (or, chosen, to password sign-in) with its audit entry,
+    /// in one transaction; `false` when either is not the account's. The links of the domain's users to the account's
     /// other connections end with the old route (see [`end_links_of_domain`]).
     pub async fn route_domain(
         &self,
@@ -319,6 +332,7 @@ impl Store {
                 domain::Column::ConnectionId,
                 Expr::value(connection.map(|c| c.as_uuid())),
             )
+            .col_expr(domain::Column::PasswordChosen, Expr::value(connection.is_none()))
             .filter(domain::Column::Id.eq(id.as_uuid()))
             .exec(&txn)
             .await?;
@@ -333,5 +347,54 @@ impl Store {
         }
         txn.commit().await?;
         Ok(true)
+    }
+
+    /// Routes the account's undecided domains (counting as verified, routed nowhere, password sign-in never
+    /// chosen; only `only` when given) to its connection when it has exactly one, each with an audit entry by
+    /// `actor` giving `why`, in one transaction; answers the names routed. The caller decides that the Owner's
+    /// action allows it: this widens the connection's reach.
+    pub async fn route_undecided_to_sole_connection(
+        &self,
+        account_id: AccountId,
+        only: Option<DomainId>,
+        actor: &str,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DomainName>, StoreError> {
+        let txn = self.db.begin().await?;
+        let connections = sso_connection::Entity::find()
+            .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+            .limit(2)
+            .all(&txn)
+            .await?;
+        let [connection] = connections.as_slice() else {
+            return Ok(Vec::new());
+        };
+        let undecided = Condition::all()
+            .add(domain::Column::AccountId.eq(account_id.as_uuid()))
+            .add(domain::Column::VerifiedName.is_not_null())
+            .add(domain::Column::ConnectionId.is_null())
+            .add(domain::Column::PasswordChosen.eq(false))
+            .add_option(only.map(|id| domain::Column::Id.eq(id.as_uuid())));
+        let routed = domain::Entity::update_many()
+            .col_expr(domain::Column::ConnectionId, Expr::value(connection.id))
+            .filter(undecided)
+            .exec_with_returning(&txn)
+            .await?;
+        let mut names = Vec::new();
+        for row in routed {
+            let name = DomainName::from_stored(row.name);
+            let audit = AuditRow {
+                account_id,
+                at: now,
+                actor_email: actor.to_owned(),
+                action: "Domain routed".to_owned(),
+                detail: format!("{name} → {} (automatically: {why})", connection.label),
+            };
+            insert_audit(&txn, &audit).await?;
+            names.push(name);
+        }
+        txn.commit().await?;
+        Ok(names)
     }
 }

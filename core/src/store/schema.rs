@@ -178,6 +178,8 @@ pub mod domain {
         pub auto_check_until: Option<DateTimeUtc>,
         pub verified_name: Option<String>,
         pub connection_id: Option<Uuid>,
+        pub password_chosen: bool,
+        pub owner_started_check: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

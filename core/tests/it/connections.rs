@@ -436,3 +436,36 @@ async fn role_mappings_are_saved_whole_in_order_and_only_by_owners_and_admins() 
         "groups = Gatehouse Admins → Admin; groups = Everyone → Viewer; otherwise → No access; re-applied at every sign-in"
     );
 }
+
+#[tokio::test]
+async fn plain_http_endpoints_from_metadata_are_accepted_and_named_for_a_warning() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections();
+    let okta = fixture("okta.metadata.xml");
+    let secure = connections
+        .import_metadata(&owner, account, &upload("Okta", &okta, ""), None, t0())
+        .await
+        .unwrap();
+    assert!(secure.idp.plain_http_endpoints().is_empty());
+
+    let plain = String::from_utf8(okta)
+        .unwrap()
+        .replace("https://trial-1022863.okta.com/", "http://trial-1022863.okta.com/");
+    let replaced = connections
+        .import_metadata(
+            &owner,
+            account,
+            &upload("Okta", plain.as_bytes(), ""),
+            Some(secure.id),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        replaced.idp.plain_http_endpoints(),
+        [
+            "sign-in URL http://trial-1022863.okta.com/app/trial-1022863_oktalocalhostbis_1/exkdoocxa1VmjpXmX697/sso/saml"
+        ]
+    );
+}

@@ -33,7 +33,7 @@ async fn invitations_are_mailed_when_smtp_is_configured() {
     let message = &messages[0];
     assert!(message.contains("To: new.hire@acme.example"), "{message}");
     assert!(
-        message.contains("Subject: You are invited to owner@acme.example's account on Gatehouse"),
+        message.contains("Subject: You are invited to Acme on Gatehouse"),
         "{message}"
     );
     assert!(

@@ -6,6 +6,7 @@ mod auth;
 mod canonical_emails;
 mod connection_settings;
 mod connections;
+mod default_routing;
 mod domains;
 mod email_migration;
 mod email_proof;

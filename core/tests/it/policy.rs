@@ -36,14 +36,16 @@ async fn sso_turns_on_only_with_a_verified_domain_routed_to_a_connection() {
         .import_metadata(&owner, account, &upload("Okta", &okta, ""), None, t0())
         .await
         .unwrap();
+    // An Admin adds and verifies the domain: that routes it nowhere (routing is the Owner's).
+    let admin = world.join(&owner, account, "admin@acme.example", Role::Admin).await;
     let domains = world.domains(dns.addr());
-    let domain = domains.add(&owner, account, "acme.example", t0()).await.unwrap();
+    let domain = domains.add(&admin, account, "acme.example", t0()).await.unwrap();
     assert!(matches!(
         policy.update(&owner, account, ON, t0()).await,
         Err(PolicyError::NotReady(m)) if m == "verify at least one domain"
     ));
     dns.set_txt("acme.example", &[&[&domain.record_value]]).await;
-    domains.verify(&owner, account, domain.id, t0()).await.unwrap();
+    domains.verify(&admin, account, domain.id, t0()).await.unwrap();
     // Both ticked, yet nobody would be sent to the IdP: the domain must be routed to it.
     let refused = policy.update(&owner, account, ON, t0()).await;
     assert!(

@@ -1,4 +1,4 @@
-use crate::support::{Browser, TestApp, invite_and_join, json, spawn_app_with};
+use crate::support::{Browser, TestApp, fixture, invite_and_join, json, spawn_app_with};
 use serde_json::Value;
 use test_dns::TestDns;
 
@@ -209,4 +209,84 @@ async fn another_accounts_domains_are_out_of_reach() {
         .await;
     assert_eq!(refused["status"], "failed");
     assert_eq!(refused["verified_elsewhere"], true);
+}
+
+#[tokio::test]
+async fn an_admins_verify_leaves_the_domain_routed_nowhere_and_flagged_while_the_owners_routes_it() {
+    let (app, dns) = app_with_dns().await;
+    let owner = Browser::new(&app);
+    let account = owner.sign_up("owner@acme.example").await;
+    let admin = Browser::new(&app);
+    invite_and_join(&owner, &account, &admin, "admin@acme.example", "admin").await;
+    let okta = owner
+        .call_ok(
+            "/api/sso/import-metadata",
+            &[
+                ("account_id", account.as_str()),
+                ("label", "Okta"),
+                ("metadata", &fixture("okta.metadata.xml")),
+            ],
+        )
+        .await;
+    let okta_id = okta["id"].as_str().unwrap().to_owned();
+    let add_and_verify = async |member: &Browser, name: &str| {
+        let added = member
+            .call_ok("/api/domains/add", &[("account_id", &account), ("domain", name)])
+            .await;
+        dns.set_txt(name, &[&[added["record_value"].as_str().unwrap()]]).await;
+        let id = added["id"].as_str().unwrap().to_owned();
+        member
+            .call_ok("/api/domains/verify", &[("account_id", &account), ("domain_id", &id)])
+            .await
+    };
+
+    let by_admin = add_and_verify(&admin, "acme.example").await;
+    assert_eq!(by_admin["status"], "active");
+    assert_eq!(
+        by_admin["connection_id"],
+        Value::Null,
+        "an Admin's Verify routes nothing"
+    );
+    assert_eq!(by_admin["routed_nowhere"], true);
+    let by_owner = add_and_verify(&owner, "beta.example").await;
+    assert_eq!(
+        by_owner["connection_id"],
+        okta_id.as_str(),
+        "the Owner's Verify routes to the only connection"
+    );
+    assert_eq!(by_owner["routed_nowhere"], false);
+
+    let flag = "Routed nowhere: people at this domain sign in with a password.";
+    let owner_page = owner
+        .get(&format!("/accounts/{account}/sso"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(owner_page.matches(flag).count(), 1, "only acme.example is flagged");
+    assert!(owner_page.contains(&format!("{flag} Choose an identity provider.")));
+    assert!(owner_page.contains("People at beta.example sign in with a password; through Okta once SSO is on."));
+    assert!(owner_page.contains("People at acme.example sign in with a password: the domain is routed nowhere."));
+    let admin_page = admin
+        .get(&format!("/accounts/{account}/sso"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(admin_page.matches(flag).count(), 1);
+    assert!(admin_page.contains("Owner can route it to an identity provider."));
+    assert!(!admin_page.contains("Choose an identity provider."));
+
+    let log = owner.call_ok("/api/sso/audit", &[("account_id", &account)]).await;
+    let routed: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "Domain routed")
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        routed,
+        ["beta.example → Okta (automatically: verified by the Owner; the account's only identity provider)"]
+    );
 }
