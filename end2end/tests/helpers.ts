@@ -1,4 +1,5 @@
 import { expect, Locator, Page, test as base } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { publishTxt } from './dns';
 import { takeLink } from './mail';
 
@@ -66,11 +67,32 @@ export async function signOut(page: Page) {
 export const shotDir = process.env.GATEHOUSE_SCREENSHOTS ?? 'test-results/screenshots';
 
 /** Full-page screenshots at laptop and phone widths, for looking at what was built. */
+/** Takes the page's screenshots at laptop and phone widths, and checks it for accessibility at each. */
 export async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: `${shotDir}/${name}-laptop.png`, fullPage: true });
+  await expectAccessible(page, `${name} (laptop)`);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: `${shotDir}/${name}-phone.png`, fullPage: true });
+  await expectAccessible(page, `${name} (phone)`);
   await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Runs axe-core (WCAG 2.x A and AA rules and best practices) on the page: no serious or critical violation. */
+export async function expectAccessible(page: Page, name: string) {
+  if (!(await page.evaluate(() => 'axe' in window))) {
+    await page.addScriptTag({ content: axeSource });
+  }
+  const violations = await page.evaluate(async () => {
+    type Result = { id: string; impact: string; help: string; nodes: { target: string[] }[] };
+    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: Result[] }> } }).axe;
+    const { violations } = await axe.run(document);
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')})`);
+  });
+  expect(violations, `accessibility of ${name}`).toEqual([]);
 }
 
 /** Calls a server function from the page, as its scripts do (same origin, session cookie); answers status and JSON. */

@@ -40,6 +40,10 @@ impl MigrationTrait for Migration {
                     .col(string_null("return_to"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("expires_at"))
+                    // Links sent to the user since `first_sent_at`, carried over when a new link replaces this one:
+                    // what bounds the mail one sign-up can send to someone else's address.
+                    .col(integer("links_sent").default(1))
+                    .col(timestamp_with_time_zone("first_sent_at"))
                     .foreign_key(
                         ForeignKey::create()
                             .from("email_proofs", "user_id")

@@ -12,8 +12,10 @@ use url::Url;
 
 /// How long a link works.
 pub const PROOF_LIFETIME: Duration = Duration::hours(24);
-/// The least time between two links for one user, so that nobody can flood an address with mail.
+/// The least time between two links for one user, and the most links in a day: a sign-up with someone else's
+/// address must not become a way to flood their inbox.
 pub const RESEND_AFTER: Duration = Duration::seconds(60);
+pub const LINKS_PER_DAY: u32 = 5;
 
 /// How links reach their users: the SMTP relay, or the server log when none is configured.
 #[derive(Clone)]
@@ -72,15 +74,20 @@ pub struct Proven {
 }
 
 impl AuthService {
-    /// Sends `user` a new link in place of any earlier one.
+    /// Sends `user` a new link in place of `replaced`, the outstanding one if any, counting it against the day's.
     pub(super) async fn send_email_proof(
         &self,
         user: &UserRow,
         email_key: &str,
         return_to: Option<&str>,
+        replaced: Option<&EmailProofRow>,
         now: DateTime<Utc>,
     ) -> Result<MailOutcome, AuthError> {
         let secret = token::generate();
+        let (links_sent, first_sent_at) = match replaced {
+            Some(row) if row.first_sent_at + Duration::days(1) > now => (row.links_sent + 1, row.first_sent_at),
+            _ => (1, now),
+        };
         let row = EmailProofRow {
             token_hash: token::digest(&secret),
             user_id: user.id,
@@ -88,6 +95,8 @@ impl AuthService {
             return_to: return_to.map(str::to_owned),
             created_at: now,
             expires_at: now + PROOF_LIFETIME,
+            links_sent,
+            first_sent_at,
         };
         self.store.replace_email_proof(&row).await?;
         let link = mail::link(&self.proofs.public_url, &["confirm-email", &secret]);
@@ -102,26 +111,33 @@ impl AuthService {
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
         let outstanding = self.store.email_proof_of(user.id).await?;
-        if outstanding.is_none_or(|row| row.expires_at <= now) {
-            self.send_email_proof(user, email_key, None, now).await?;
+        if outstanding.as_ref().is_none_or(|row| row.expires_at <= now) {
+            self.send_email_proof(user, email_key, None, outstanding.as_ref(), now)
+                .await?;
         }
         Ok(())
     }
 
-    /// A new link for the caller, keeping where the last one led; at most one per `RESEND_AFTER`.
+    /// A new link for the caller, keeping where the last one led; at most one per `RESEND_AFTER`, and
+    /// `LINKS_PER_DAY` in a day.
     pub async fn resend_email_proof(&self, caller: &Caller, now: DateTime<Utc>) -> Result<MailOutcome, AuthError> {
         let user = self.unproven_user(caller).await?;
         let outstanding = self.store.email_proof_of(user.id).await?;
-        if let Some(row) = &outstanding
-            && row.created_at + RESEND_AFTER > now
-        {
-            return Err(AuthError::ProofRecentlySent {
-                retry_after_seconds: (row.created_at + RESEND_AFTER - now).num_seconds().max(1),
-            });
+        if let Some(row) = &outstanding {
+            let day_ends = row.first_sent_at + Duration::days(1);
+            let next_allowed = match row.links_sent >= LINKS_PER_DAY && day_ends > now {
+                true => day_ends,
+                false => row.created_at + RESEND_AFTER,
+            };
+            if next_allowed > now {
+                return Err(AuthError::ProofRecentlySent {
+                    retry_after_seconds: (next_allowed - now).num_seconds().max(1),
+                });
+            }
         }
         let email_key = super::EmailAddress::parse(&user.email)?.key().to_owned();
-        let return_to = outstanding.and_then(|row| row.return_to);
-        self.send_email_proof(&user, &email_key, return_to.as_deref(), now)
+        let return_to = outstanding.as_ref().and_then(|row| row.return_to.clone());
+        self.send_email_proof(&user, &email_key, return_to.as_deref(), outstanding.as_ref(), now)
             .await
     }
 

@@ -47,7 +47,7 @@ pub enum AuthError {
     #[error("Your email address is already confirmed.")]
     EmailAlreadyProven,
     #[error(
-        "A link was sent moments ago. Check your inbox (and spam folder), or ask again in {retry_after_seconds} seconds."
+        "A link was sent recently. Check your inbox (and spam folder), or ask again in {retry_after_seconds} seconds."
     )]
     ProofRecentlySent { retry_after_seconds: i64 },
     /// The user signs in through their organisation's IdP only.
@@ -137,7 +137,7 @@ impl AuthService {
             })?;
         let session = self.start_session(user_id, None, now).await?;
         if let Some(user) = self.store.user_by_id(user_id).await? {
-            self.send_email_proof(&user, email.key(), return_to, now).await?;
+            self.send_email_proof(&user, email.key(), return_to, None, now).await?;
         }
         Ok(SignedUp { session, account_id })
     }

@@ -17,6 +17,9 @@ pub struct EmailProofRow {
     pub return_to: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Links sent to the user since `first_sent_at`, this one included.
+    pub links_sent: u32,
+    pub first_sent_at: DateTime<Utc>,
 }
 
 impl From<email_proof::Model> for EmailProofRow {
@@ -28,6 +31,8 @@ impl From<email_proof::Model> for EmailProofRow {
             return_to: m.return_to,
             created_at: m.created_at,
             expires_at: m.expires_at,
+            links_sent: u32::try_from(m.links_sent).unwrap_or(u32::MAX),
+            first_sent_at: m.first_sent_at,
         }
     }
 }
@@ -47,6 +52,8 @@ impl Store {
             return_to: Set(row.return_to.clone()),
             created_at: Set(row.created_at),
             expires_at: Set(row.expires_at),
+            links_sent: Set(i32::try_from(row.links_sent).unwrap_or(i32::MAX)),
+            first_sent_at: Set(row.first_sent_at),
         })
         .exec_without_returning(&txn)
         .await?;

@@ -40,6 +40,8 @@ pub mod email_proof {
         pub return_to: Option<String>,
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
+        pub links_sent: i32,
+        pub first_sent_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,7 +7,7 @@ use crate::sso_setup::{setup_in, sign_in_as};
 use crate::support::{TestWorld, fresh_database, t0};
 use chrono::Duration;
 use gatehouse_core::auth::ProofMail;
-use gatehouse_core::auth::email_proof::{PROOF_LIFETIME, RESEND_AFTER};
+use gatehouse_core::auth::email_proof::{LINKS_PER_DAY, PROOF_LIFETIME, RESEND_AFTER};
 use gatehouse_core::mail::{MailOutcome, Mailer};
 use gatehouse_core::store::Migrator;
 use gatehouse_core::tenancy::{Role, TenancyError};
@@ -227,4 +227,31 @@ async fn the_migration_counts_users_their_idp_created_as_proven_and_asks_everyon
         !store.user_by_id(s.owner.user_id).await.unwrap().unwrap().email_proven,
         "a password user proves their address once"
     );
+}
+
+#[tokio::test]
+async fn one_sign_up_sends_someones_address_at_most_five_links_a_day() {
+    let sink = SmtpSink::start();
+    let world = TestWorld::new().await;
+    let auth = mailing_auth(&world, &sink);
+    let mallory = signed_up(&auth, "victim@acme.example", None).await;
+    let mut now = t0();
+    for _ in 1..LINKS_PER_DAY {
+        now += RESEND_AFTER;
+        auth.resend_email_proof(&mallory, now).await.unwrap();
+    }
+    assert_eq!(sink.messages().len(), 5);
+    let refused = auth.resend_email_proof(&mallory, now + Duration::hours(1)).await;
+    let Err(AuthError::ProofRecentlySent { retry_after_seconds }) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(
+        retry_after_seconds,
+        (t0() + Duration::days(1) - now - Duration::hours(1)).num_seconds()
+    );
+    // A day after the first, the count starts again.
+    auth.resend_email_proof(&mallory, t0() + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(sink.messages().len(), 6);
 }

@@ -98,6 +98,8 @@ impl TestWorld {
             return_to: None,
             created_at: t0(),
             expires_at: t0() + Duration::hours(1),
+            links_sent: 1,
+            first_sent_at: t0(),
         };
         self.store.replace_email_proof(&row).await.unwrap();
         self.auth

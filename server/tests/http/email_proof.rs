@@ -50,7 +50,7 @@ async fn nothing_opens_until_the_mailed_link_is_followed() {
         again["TooManyAttempts"]
             .as_str()
             .unwrap()
-            .starts_with("A link was sent moments ago.")
+            .starts_with("A link was sent recently.")
     );
 
     // The link opens a page naming the address, in any browser; its button proves it once.
