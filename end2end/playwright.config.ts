@@ -63,7 +63,7 @@ export default defineConfig({
     },
     {
       // The SMTP server the product mails through; tests read the Maildir it delivers into (tests/mail.ts).
-      command: `/usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:${smtpPort} -c aiosmtpd.handlers.Mailbox ${workDir}/mail`,
+      command: `python3 -m aiosmtpd -n -l 127.0.0.1:${smtpPort} -c aiosmtpd.handlers.Mailbox ${workDir}/mail`,
       port: smtpPort,
       reuseExistingServer: false,
       timeout: 30_000,

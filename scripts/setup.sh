@@ -52,7 +52,7 @@ install_tool wasm-bindgen-cli 0.2.130 wasm-bindgen
 # The tools are installed; their build directory is only disk.
 rm -rf "$tools_target"
 
-# aiosmtpd: a real SMTP server that the mail tests deliver invitations to.
+# aiosmtpd: a real SMTP server that the tests deliver invitations and email address proofs to.
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   say "installing aiosmtpd (Python) for the mail tests"
   python3 -m pip install --quiet --disable-pip-version-check aiosmtpd 2>/dev/null \

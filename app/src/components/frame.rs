@@ -17,7 +17,10 @@ pub fn TopBar(info: SessionInfo, current_account: String) -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/">"Gatehouse"</a>
             <details class="switcher">
-                <summary aria-label="Switch account">{current_name}</summary>
+                <summary>
+                    <span class="visually-hidden">"Switch account. Current account: "</span>
+                    {current_name}
+                </summary>
                 <ul role="list">
                     {info
                         .accounts

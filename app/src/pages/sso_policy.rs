@@ -279,7 +279,7 @@ pub fn SsoEventsPanel(events: Vec<SsoEventView>, connections: Vec<(String, Strin
                                                             view! {
                                                                 <details class="optional">
                                                                     <summary>"Attributes received"</summary>
-                                                                    <pre class="attributes">{e.attributes}</pre>
+                                                                    <pre class="attributes" tabindex="0">{e.attributes}</pre>
                                                                 </details>
                                                             }
                                                         })}
