@@ -113,9 +113,13 @@ pub(crate) fn submit(
                 }
                 Err(e) => {
                     dom::set_pending(&element, false);
-                    if let (AppError::Choose { .. }, Some(asked)) = (&e, asked) {
-                        asked.set(Some(e));
-                        return;
+                    if let Some(asked) = asked {
+                        // A new answer replaces the list: another file, or one that no longer asks.
+                        let choose = matches!(e, AppError::Choose { .. });
+                        asked.set(choose.then(|| e.clone()));
+                        if choose {
+                            return;
+                        }
                     }
                     let shown_at_field = e
                         .invalid_field()
@@ -136,6 +140,14 @@ pub(crate) fn submit(
 #[component]
 fn ChoiceList(field: String, message: String, choices: Vec<Choice>) -> impl IntoView {
     let query = RwSignal::new(String::new());
+    // The list appears after a submit; the cursor goes to its search box so keyboard and screen reader users
+    // land on it (the box's fieldset names the question).
+    let search = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move || {
+        if let Some(input) = search.get() {
+            let _ = input.focus();
+        }
+    });
     let matches = move |text: &str| {
         let query = query.read();
         let query = query.trim().to_lowercase();
@@ -174,10 +186,10 @@ fn ChoiceList(field: String, message: String, choices: Vec<Choice>) -> impl Into
         .collect_view();
     view! {
         <fieldset class="choices">
-            <legend role="alert">{message}</legend>
+            <legend>{message}</legend>
             <label class="choices-search">
                 "Search the list"
-                <input type="search" autocomplete="off" on:input=move |event| query.set(event_target_value(&event)) />
+                <input type="search" autocomplete="off" node_ref=search on:input=move |event| query.set(event_target_value(&event)) />
             </label>
             <ul>{rows}</ul>
             <p class="muted" hidden=move || !none_match()>"Nothing in the list matches."</p>
