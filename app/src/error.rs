@@ -19,6 +19,14 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// The request needs a value for `field` that only the user can pick among `choices` (an IdP of a
+    /// federation's metadata file); sending it again with one of them answers it.
+    #[error("{message}")]
+    Choose {
+        field: String,
+        message: String,
+        choices: Vec<Choice>,
+    },
     /// The account opens only with a session from its organisation's identity provider; `sign_in` starts that
     /// sign-in and comes back, when the caller's domain has a way in.
     #[error("{message}")]
@@ -30,6 +38,16 @@ pub enum AppError {
     /// The request itself failed (network, encoding): produced by the server-function machinery.
     #[error("The request failed: {0}")]
     Request(String),
+}
+
+/// One value offered by [`AppError::Choose`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    /// What people know it by.
+    pub name: String,
+    /// What tells it apart from the others, as (label, text).
+    pub facts: Vec<(String, String)>,
 }
 
 impl AppError {
@@ -54,7 +72,7 @@ impl AppError {
             Self::NotSignedIn => 401,
             Self::Forbidden(_) | Self::SsoRequired { .. } => 403,
             Self::NotFound(_) => 404,
-            Self::Invalid { .. } => 422,
+            Self::Invalid { .. } | Self::Choose { .. } => 422,
             Self::Conflict(_) => 409,
             Self::TooManyAttempts(_) => 429,
             Self::Internal { .. } => 500,

@@ -106,6 +106,68 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await expect(page.getByRole('article', { name: 'Okta' })).toBeVisible();
 });
 
+test('an owner picks one IdP of a federation file from a searchable list, then adds role rules in place', async ({ page }) => {
+  await signUp(page, uniqueEmail('owner'));
+  await openSso(page);
+  const add = page.locator('#add-connection');
+  await add.getByLabel('Name', { exact: true }).first().fill('University');
+  await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'multi_idp_edugain.entities.xml'));
+  await page.getByRole('button', { name: 'Import metadata' }).click();
+
+  // The file's two IdPs (its service provider is left out), by name, entity ID and sign-on URL.
+  const choices = add.locator('form.metadata-file-form fieldset.choices');
+  await expect(choices.locator('legend')).toHaveText('This file lists 2 identity providers. Choose the one to connect.');
+  const rows = choices.locator('.choice-row');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(0)).toContainText('University of Algarve');
+  await expect(rows.nth(0)).toContainText('https://si-saai.ualg.pt/idp/shibboleth');
+  await expect(rows.nth(1)).toContainText('FCT|FCCN');
+  await expect(rows.nth(1)).toContainText('https://idp.fccn.pt/idp/profile/SAML2/Redirect/SSO');
+  await expect(page.locator('#no-connections')).toBeVisible();
+  await add.scrollIntoViewIfNeeded();
+  await screenshot(page, 'connection-choose-idp');
+
+  // Typing narrows the list; the choice is one button, reachable from the keyboard.
+  const search = choices.getByLabel('Search the list');
+  await search.fill('nowhere');
+  await expect(rows.filter({ visible: true })).toHaveCount(0);
+  await expect(choices.getByText('Nothing in the list matches.')).toBeVisible();
+  await search.fill('fccn');
+  await expect(rows.filter({ visible: true })).toHaveCount(1);
+  await expect(rows.nth(0)).toBeHidden();
+  const choose = choices.getByRole('button', { name: 'Choose FCT|FCCN' });
+  await expect(choose).toBeVisible();
+  await choose.focus();
+  const reloaded = page.waitForEvent('load');
+  await page.keyboard.press('Enter');
+  await reloaded;
+  await hydrated(page);
+  const university = page.getByRole('article', { name: 'University' });
+  await expect(university).toContainText('https://idp.fccn.pt/idp/shibboleth');
+  await expect(university).not.toContainText('https://si-saai.ualg.pt/idp/shibboleth');
+
+  // Role mappings: two more rows added in place, filled, saved; both rules come back.
+  await expect(university.getByLabel('Rule 4 attribute name')).toHaveCount(0);
+  await university.getByRole('button', { name: 'Add a rule' }).click();
+  await expect(university.getByLabel('Rule 4 attribute name')).toBeFocused();
+  await university.getByRole('button', { name: 'Add a rule' }).click();
+  await university.getByLabel('Rule 4 attribute name').fill('eduPersonAffiliation');
+  await university.getByLabel('Rule 4 value').fill('staff');
+  await university.getByLabel('Rule 4 role').selectOption('admin');
+  await university.getByLabel('Rule 5 attribute name').fill('eduPersonAffiliation');
+  await university.getByLabel('Rule 5 value').fill('student');
+  await university.getByLabel('Rule 5 role').selectOption('no_access');
+  await screenshot(page, 'connection-rules-added');
+  await submitAndReload(page, university.getByRole('button', { name: 'Save role mappings' }));
+  const saved = page.getByRole('article', { name: 'University' });
+  await expect(saved.getByLabel('Rule 1 value')).toHaveValue('staff');
+  await expect(saved.getByLabel('Rule 1 role')).toHaveValue('admin');
+  await expect(saved.getByLabel('Rule 2 attribute name')).toHaveValue('eduPersonAffiliation');
+  await expect(saved.getByLabel('Rule 2 value')).toHaveValue('student');
+  await expect(saved.getByLabel('Rule 2 role')).toHaveValue('no_access');
+  await expect(saved.getByLabel('Rule 5 attribute name')).toHaveValue('');
+});
+
 test('an owner tunes a connection: options, SP keys, SP metadata, replacement; an admin is refused the owner-only options', async ({ page, browser }) => {
   await signUp(page, uniqueEmail('owner'));
   const accountId = new URL(page.url()).pathname.split('/')[2];

@@ -1,12 +1,12 @@
 //! Server-side glue for server functions: services, the signed-in caller, cookies, error mapping.
 
-use crate::error::AppError;
+use crate::error::{AppError, Choice};
 use axum::extract::ConnectInfo;
 use chrono::{DateTime, Utc};
 use gatehouse_core::audit::{AuditError, AuditService};
 use gatehouse_core::auth::AuthError;
 use gatehouse_core::sso::sign_in::SsoService;
-use gatehouse_core::sso::{ConnectionError, ConnectionService, PolicyError, PolicyService};
+use gatehouse_core::sso::{ConnectionError, ConnectionService, IdpChoice, PolicyError, PolicyService};
 use gatehouse_core::tenancy::TenancyError;
 use gatehouse_core::{AccountId, AuthService, Caller, DomainError, DomainService, TenancyService, UserId};
 use http::header::{ACCEPT, COOKIE, SET_COOKIE};
@@ -251,7 +251,12 @@ impl From<ConnectionError> for AppError {
         let mapped = match error {
             ConnectionError::Tenancy(e) => return e.into(),
             ConnectionError::Metadata(_) => AppError::invalid("metadata", message),
-            ConnectionError::ChooseIdp(_) | ConnectionError::UnknownIdp(_) | ConnectionError::InvalidEntityId => {
+            ConnectionError::ChooseIdp(choices) => AppError::Choose {
+                field: "entity_id".into(),
+                message,
+                choices: choices.into_iter().map(idp_choice).collect(),
+            },
+            ConnectionError::UnknownIdp(_) | ConnectionError::InvalidEntityId => {
                 AppError::invalid("entity_id", message)
             }
             ConnectionError::Certificate(_) => AppError::invalid("certificate", message),
@@ -275,6 +280,17 @@ impl From<ConnectionError> for AppError {
             ConnectionError::Store(e) => internal(e),
         };
         respond(mapped)
+    }
+}
+
+fn idp_choice(idp: IdpChoice) -> Choice {
+    Choice {
+        name: idp.display_name.unwrap_or_else(|| idp.entity_id.clone()),
+        facts: vec![
+            ("Entity ID".into(), idp.entity_id.clone()),
+            ("Sign-on URL".into(), idp.sign_on_url.to_string()),
+        ],
+        value: idp.entity_id,
     }
 }
 

@@ -6,11 +6,14 @@
 //! submit buttons are disabled (showing their `data-pending-text`, if any). A file input marked
 //! `data-fills="field"` sends the chosen file's content as that field (text, or Base64 for a binary file such as a
 //! DER certificate), so uploads travel in the same form encoding as typed values. A failure is shown next to the field
-//! it is about (the element with `data-error-for`, see [`FieldError`](super::FieldError)) or above the form.
+//! it is about (the element with `data-error-for`, see [`FieldError`](super::FieldError)) or above the form. When the
+//! server asks to choose ([`AppError::Choose`]), the choices appear in the form as a list to filter, each with its
+//! own submit button carrying the value, so choosing sends the same form again with it.
 //! One generic island instead of one `ActionForm` per server function keeps the release WebAssembly small: each
 //! typed action compiled in its own encoder, decoder and reactive state.
 
 use crate::components::ErrorBanner;
+use crate::error::{AppError, Choice};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -30,27 +33,71 @@ pub enum AfterSuccess {
 pub fn ApiForm(action: String, then: AfterSuccess, class: String, children: Children) -> impl IntoView {
     let form = NodeRef::<leptos::html::Form>::new();
     let error = RwSignal::new(None::<String>);
+    let asked = RwSignal::new(None::<AppError>);
     let target = action.clone();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let then = then.clone();
-        submit(form, &target, error, move |answer| follow(&then, &answer));
+        let feedback = Feedback {
+            error,
+            asked: Some(asked),
+        };
+        submit(form, &target, submitted_by(&event), feedback, move |answer| {
+            follow(&then, &answer)
+        });
     };
     view! {
         <ErrorBanner message=error />
         <form action=action method="post" class=class node_ref=form on:submit=on_submit>
             {children()}
+            {move || match asked.get() {
+                Some(AppError::Choose { field, message, choices }) => {
+                    Some(view! { <ChoiceList field message choices /> })
+                }
+                _ => None,
+            }}
         </form>
     }
 }
 
-/// Posts `form` to `action`; on success hands the JSON answer to `on_success`, otherwise shows the error.
+/// Where a failed submit is shown: `error` above the form (or at its field), and, when given, `asked` keeps a
+/// request to choose.
+pub(crate) struct Feedback {
+    error: RwSignal<Option<String>>,
+    asked: Option<RwSignal<Option<AppError>>>,
+}
+
+impl From<RwSignal<Option<String>>> for Feedback {
+    fn from(error: RwSignal<Option<String>>) -> Self {
+        Self { error, asked: None }
+    }
+}
+
+/// The name and value of the submit button that sent the form, which a browser adds to what it sends.
+fn submitted_by(event: &leptos::ev::SubmitEvent) -> Option<(String, String)> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let button = event.submitter()?.dyn_into::<web_sys::HtmlButtonElement>().ok()?;
+        Some((button.name(), button.value())).filter(|(name, _)| !name.is_empty())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = event;
+        None
+    }
+}
+
+/// Posts `form` (and `submitter`'s name and value) to `action`; on success hands the JSON answer to `on_success`,
+/// otherwise shows the error.
 pub(crate) fn submit(
     form: NodeRef<leptos::html::Form>,
     action: &str,
-    error: RwSignal<Option<String>>,
+    submitter: Option<(String, String)>,
+    feedback: Feedback,
     on_success: impl FnOnce(String) + 'static,
 ) {
+    let Feedback { error, asked } = feedback;
     #[cfg(feature = "hydrate")]
     {
         let Some(element) = form.get_untracked() else { return };
@@ -59,13 +106,21 @@ pub(crate) fn submit(
         dom::clear_field_errors(&element);
         dom::set_pending(&element, true);
         leptos::task::spawn_local(async move {
-            match dom::post(&element, &action).await {
+            match dom::post(&element, &action, submitter).await {
                 Ok(answer) => {
                     dom::set_pending(&element, false);
                     on_success(answer);
                 }
                 Err(e) => {
                     dom::set_pending(&element, false);
+                    if let Some(asked) = asked {
+                        // A new answer replaces the list: another file, or one that no longer asks.
+                        let choose = matches!(e, AppError::Choose { .. });
+                        asked.set(choose.then(|| e.clone()));
+                        if choose {
+                            return;
+                        }
+                    }
                     let shown_at_field = e
                         .invalid_field()
                         .is_some_and(|(field, message)| dom::show_field_error(&element, field, message));
@@ -77,7 +132,69 @@ pub(crate) fn submit(
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (form, action, error, on_success);
+    let _ = (form, action, submitter, error, asked, on_success);
+}
+
+/// The values the server offered, each with a submit button named `field`; a search box narrows the list as
+/// one types (a federation file can list thousands).
+#[component]
+fn ChoiceList(field: String, message: String, choices: Vec<Choice>) -> impl IntoView {
+    let query = RwSignal::new(String::new());
+    // The list appears after a submit; the cursor goes to its search box so keyboard and screen reader users
+    // land on it (the box's fieldset names the question).
+    let search = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move || {
+        if let Some(input) = search.get() {
+            let _ = input.focus();
+        }
+    });
+    let matches = move |text: &str| {
+        let query = query.read();
+        let query = query.trim().to_lowercase();
+        query.is_empty() || text.contains(&query)
+    };
+    let searchable: Vec<String> = choices
+        .iter()
+        .map(|c| {
+            let facts = c.facts.iter().map(|(_, text)| text.as_str()).collect::<Vec<_>>();
+            format!("{} {}", c.name, facts.join(" ")).to_lowercase()
+        })
+        .collect();
+    let all = searchable.clone();
+    let none_match = move || !all.iter().any(|text| matches(text));
+    let rows = choices
+        .into_iter()
+        .zip(searchable)
+        .map(|(choice, text)| {
+            let facts = choice
+                .facts
+                .into_iter()
+                .map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> })
+                .collect_view();
+            view! {
+                <li class="choice-row" hidden=move || !matches(&text)>
+                    <div>
+                        <strong>{choice.name.clone()}</strong>
+                        <dl class="facts">{facts}</dl>
+                    </div>
+                    <button type="submit" class="button" name=field.clone() value=choice.value aria-label=format!("Choose {}", choice.name)>
+                        "Choose"
+                    </button>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <fieldset class="choices">
+            <legend>{message}</legend>
+            <label class="choices-search">
+                "Search the list"
+                <input type="search" autocomplete="off" node_ref=search on:input=move |event| query.set(event_target_value(&event)) />
+            </label>
+            <ul>{rows}</ul>
+            <p class="muted" hidden=move || !none_match()>"Nothing in the list matches."</p>
+        </fieldset>
+    }
 }
 
 fn follow(then: &AfterSuccess, answer: &str) {
@@ -116,10 +233,18 @@ mod dom {
     use wasm_bindgen_futures::JsFuture;
     use web_sys::{Element, HtmlFormElement};
 
-    /// Sends the form's fields form-encoded, as the browser itself would, and asks for JSON back.
-    pub async fn post(form: &HtmlFormElement, action: &str) -> Result<String, AppError> {
+    /// Sends the form's fields (and the submit button's value) form-encoded, as the browser itself would, and asks
+    /// for JSON back.
+    pub async fn post(
+        form: &HtmlFormElement,
+        action: &str,
+        submitter: Option<(String, String)>,
+    ) -> Result<String, AppError> {
         let failed = |e: JsValue| AppError::Request(e.as_string().unwrap_or_else(|| "network error".into()));
         let data = web_sys::FormData::new_with_form(form).map_err(failed)?;
+        if let Some((name, value)) = submitter {
+            data.set_with_str(&name, &value).map_err(failed)?;
+        }
         fill_from_files(form, &data).await?;
         let body = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data).map_err(failed)?;
         let headers = web_sys::Headers::new().map_err(failed)?;

@@ -1,11 +1,13 @@
 //! Widgets shared by pages: forms that post to server functions, form feedback, copyable values, the signed-in
 //! frame.
 
+mod add_row;
 mod api_form;
 mod copy_field;
 mod feedback;
 mod frame;
 
+pub use add_row::AddRow;
 pub(crate) use api_form::submit;
 pub use api_form::{AfterSuccess, ApiForm};
 pub use copy_field::CopyField;

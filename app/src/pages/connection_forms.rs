@@ -63,11 +63,7 @@ impl FormTarget {
 
 #[component]
 pub fn MetadataFileForm(target: FormTarget) -> impl IntoView {
-    let (file, text, entity) = (
-        target.id("metadata-file"),
-        target.id("metadata-text"),
-        target.id("metadata-entity"),
-    );
+    let (file, text) = (target.id("metadata-file"), target.id("metadata-text"));
     let submit = if target.replaces() {
         "Replace with this metadata"
     } else {
@@ -84,11 +80,6 @@ pub fn MetadataFileForm(target: FormTarget) -> impl IntoView {
                 <textarea id=text name="metadata" rows="4" spellcheck="false" placeholder="<EntityDescriptor …>"></textarea>
                 <FieldError field="metadata" />
             </div>
-            <div class="field">
-                <label for=entity.clone()>"Entity ID " <span class="muted">"(only for files that list several IdPs)"</span></label>
-                <input id=entity name="entity_id" type="text" />
-                <FieldError field="entity_id" />
-            </div>
             {target.signing_certificate_field("file")}
             <button type="submit" class="button primary" data-pending-text="Importing…">{submit}</button>
         </ApiForm>
@@ -97,11 +88,7 @@ pub fn MetadataFileForm(target: FormTarget) -> impl IntoView {
 
 #[component]
 pub fn MetadataUrlForm(target: FormTarget, url: String, monitor: bool) -> impl IntoView {
-    let (url_id, entity, monitor_id) = (
-        target.id("metadata-url"),
-        target.id("url-entity"),
-        target.id("url-monitor"),
-    );
+    let (url_id, monitor_id) = (target.id("metadata-url"), target.id("url-monitor"));
     let submit = if target.replaces() {
         "Replace from this URL"
     } else {
@@ -116,11 +103,6 @@ pub fn MetadataUrlForm(target: FormTarget, url: String, monitor: bool) -> impl I
                 <input id=url_id name="url" type="url" required placeholder="https://" value=url />
                 <span class="hint">"Entra ID calls it App Federation Metadata Url; Okta shows it as Metadata URL under Sign On."</span>
                 <FieldError field="url" />
-            </div>
-            <div class="field">
-                <label for=entity.clone()>"Entity ID " <span class="muted">"(only for URLs that list several IdPs)"</span></label>
-                <input id=entity name="entity_id" type="text" />
-                <FieldError field="entity_id" />
             </div>
             <label class="toggle">
                 <input id=monitor_id type="checkbox" name="monitor" value="true" checked=monitor />

@@ -9,7 +9,7 @@ use crate::api::sso::{
     AddCertificates, CertificateView, ConnectionView, ConnectionsPage, MappingsView, RemoveCertificate,
     RemoveConnection, RuleView, SaveRoleMappings,
 };
-use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
+use crate::components::{AddRow, AfterSuccess, ApiForm, CopyField, FieldError};
 use leptos::prelude::*;
 use server_fn::ServerFn;
 
@@ -320,7 +320,8 @@ fn ConnectionCard(
     }
 }
 
-/// Blank rows offered after the saved ones; saving and coming back offers three more.
+/// Blank rows offered after the saved ones, so rules can be added without WebAssembly (with it, *Add a rule*
+/// adds more in place).
 const BLANK_RULES: usize = 3;
 
 fn role_label(value: &str) -> &'static str {
@@ -334,6 +335,35 @@ fn role_options(selected: String) -> impl IntoView {
     ASSIGNABLE_ROLES
         .map(|(value, label)| view! { <option value=value selected=value == selected>{label}</option> })
         .collect_view()
+}
+
+/// One editable rule, as indexed form fields; `index` and `number` are text so that the template for rows added
+/// in the browser can hold placeholders.
+fn rule_row(connection_id: &str, index: &str, number: &str, rule: RuleView) -> impl IntoView + use<> {
+    let id = |part: &str| format!("rule-{connection_id}-{index}-{part}");
+    let name = |part: &str| format!("rules[{index}][{part}]");
+    let role = if rule.role.is_empty() {
+        "viewer".to_owned()
+    } else {
+        rule.role
+    };
+    view! {
+        <tr>
+            <td data-label="Rule"><span>{number.to_owned()}</span></td>
+            <td data-label="IdP attribute">
+                <label class="visually-hidden" for=id("attribute")>{format!("Rule {number} attribute name")}</label>
+                <input id=id("attribute") type="text" name=name("attribute") value=rule.attribute placeholder="groups" maxlength="256" />
+            </td>
+            <td data-label="Value">
+                <label class="visually-hidden" for=id("value")>{format!("Rule {number} value")}</label>
+                <input id=id("value") type="text" name=name("value") value=rule.value maxlength="1024" />
+            </td>
+            <td data-label="Role">
+                <label class="visually-hidden" for=id("role")>{format!("Rule {number} role")}</label>
+                <select id=id("role") name=name("role")>{role_options(role)}</select>
+            </td>
+        </tr>
+    }
 }
 
 #[component]
@@ -393,6 +423,10 @@ fn RoleMappingsSection(
         .into_iter()
         .chain(std::iter::repeat_n(RuleView::default(), BLANK_RULES))
         .collect();
+    let (rows_id, template_id) = (
+        format!("rules-{connection_id}"),
+        format!("rule-template-{connection_id}"),
+    );
     view! {
         <section class="mappings">
             {intro}
@@ -408,36 +442,20 @@ fn RoleMappingsSection(
                             <th scope="col">"Role"</th>
                         </tr>
                     </thead>
-                    <tbody>
+                    <tbody id=rows_id.clone()>
                         {rows
                             .into_iter()
                             .enumerate()
-                            .map(|(i, rule)| {
-                                let id = |part: &str| format!("rule-{connection_id}-{i}-{part}");
-                                let role = if rule.role.is_empty() { "viewer".to_owned() } else { rule.role };
-                                view! {
-                                    <tr>
-                                        <td data-label="Rule"><span>{i + 1}</span></td>
-                                        <td data-label="IdP attribute">
-                                            <label class="visually-hidden" for=id("attribute")>{format!("Rule {} attribute name", i + 1)}</label>
-                                            <input id=id("attribute") type="text" name=format!("rules[{i}][attribute]") value=rule.attribute placeholder="groups" maxlength="256" />
-                                        </td>
-                                        <td data-label="Value">
-                                            <label class="visually-hidden" for=id("value")>{format!("Rule {} value", i + 1)}</label>
-                                            <input id=id("value") type="text" name=format!("rules[{i}][value]") value=rule.value maxlength="1024" />
-                                        </td>
-                                        <td data-label="Role">
-                                            <label class="visually-hidden" for=id("role")>{format!("Rule {} role", i + 1)}</label>
-                                            <select id=id("role") name=format!("rules[{i}][role]")>{role_options(role)}</select>
-                                        </td>
-                                    </tr>
-                                }
-                            })
+                            .map(|(i, rule)| rule_row(&connection_id, &i.to_string(), &(i + 1).to_string(), rule))
                             .collect_view()}
                     </tbody>
                 </table>
+                <template id=template_id.clone()>
+                    {rule_row(&connection_id, "__index__", "__number__", RuleView::default())}
+                </template>
+                <AddRow rows_id template_id label="Add a rule".into() />
                 <FieldError field="rules" />
-                <p class="hint">"Clear a row's name and value to remove it. Save to get three more empty rows."</p>
+                <p class="hint">"Clear a row's name and value to remove it. Empty rows are ignored."</p>
                 <div class="inline-form">
                     <div class="field">
                         <label for=format!("default-role-{connection_id}")>"Everyone else gets"</label>

@@ -212,17 +212,23 @@ fn Invitations(account_id: String, invitations: Vec<InvitationView>) -> impl Int
     let invite_form = NodeRef::<leptos::html::Form>::new();
     let on_invite = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        submit(invite_form, InviteMember::PATH, invite_error, move |answer| {
-            let Ok(invitation) = serde_json::from_str::<InvitationCreated>(&answer) else {
-                return;
-            };
-            pending.update(|list| {
-                // A new invitation to the same address replaces the old one, as on the server.
-                list.retain(|i| i.email != invitation.invitation.email && i.id != invitation.invitation.id);
-                list.insert(0, invitation.invitation.clone());
-            });
-            created.set(Some(invitation));
-        });
+        submit(
+            invite_form,
+            InviteMember::PATH,
+            None,
+            invite_error.into(),
+            move |answer| {
+                let Ok(invitation) = serde_json::from_str::<InvitationCreated>(&answer) else {
+                    return;
+                };
+                pending.update(|list| {
+                    // A new invitation to the same address replaces the old one, as on the server.
+                    list.retain(|i| i.email != invitation.invitation.email && i.id != invitation.invitation.id);
+                    list.insert(0, invitation.invitation.clone());
+                });
+                created.set(Some(invitation));
+            },
+        );
     };
     let revoke_account = StoredValue::new(account_id.clone());
     view! {
@@ -316,7 +322,7 @@ fn RevokeButton(
     let form = NodeRef::<leptos::html::Form>::new();
     let on_revoke = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        submit(form, RevokeInvitation::PATH, revoke_error, move |answer| {
+        submit(form, RevokeInvitation::PATH, None, revoke_error.into(), move |answer| {
             if let Ok(revoked) = serde_json::from_str::<String>(&answer) {
                 pending.update(|list| list.retain(|i| i.id != revoked));
             }

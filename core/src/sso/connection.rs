@@ -256,18 +256,33 @@ pub struct ServiceProviderValues {
     pub sign_on_url: String,
 }
 
+/// One IdP of an aggregate metadata document, as the owner chooses among them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdpChoice {
+    pub entity_id: String,
+    pub display_name: Option<String>,
+    /// Where its sign-ins would go: the endpoint Gatehouse would use.
+    pub sign_on_url: Url,
+}
+
+impl IdpChoice {
+    fn of(idp: &IdpMetadata) -> Option<Self> {
+        Some(Self {
+            entity_id: idp.entity_id.clone(),
+            display_name: idp.display_name.clone(),
+            sign_on_url: idp.preferred_sso()?.location.clone(),
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     #[error(transparent)]
     Tenancy(#[from] TenancyError),
     #[error("{0}")]
     Metadata(#[from] MetadataError),
-    #[error(
-        "This file lists {} identity providers. Enter the entity ID of the one to connect: {}.",
-        .0.len(),
-        .0.join(", ")
-    )]
-    ChooseIdp(Vec<String>),
+    #[error("This file lists {} identity providers. Choose the one to connect.", .0.len())]
+    ChooseIdp(Vec<IdpChoice>),
     #[error("This file does not list an identity provider with entity ID {0}.")]
     UnknownIdp(String),
     #[error("{0}")]
@@ -824,7 +839,7 @@ pub(super) async fn read_document(
             MetadataDocument::Single(idp) => idp,
             MetadataDocument::Aggregate(idps) if entity_id.is_empty() => {
                 return Err(ConnectionError::ChooseIdp(
-                    idps.into_iter().map(|i| i.entity_id).collect(),
+                    idps.iter().filter_map(IdpChoice::of).collect(),
                 ));
             }
             MetadataDocument::Aggregate(idps) => idps

@@ -9,6 +9,8 @@ use url::Url;
 
 const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const MDUI: &str = "urn:oasis:names:tc:SAML:metadata:ui";
+const XML: &str = "http://www.w3.org/XML/1998/namespace";
 const SAML2_PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub const HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 pub const HTTP_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
@@ -31,6 +33,9 @@ pub struct Endpoint {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdpMetadata {
     pub entity_id: String,
+    /// The name the IdP gives itself (`mdui:DisplayName`, else its organisation's display name), in English
+    /// when offered; for telling the IdPs of an aggregate apart.
+    pub display_name: Option<String>,
     /// Certificates the IdP signs with: `KeyDescriptor use="signing"`, and those without `use` (valid for both).
     pub signing_certificates: Vec<Certificate>,
     /// SAML 2.0 single sign-on endpoints, HTTP-Redirect and HTTP-POST only (what Gatehouse can send).
@@ -236,6 +241,7 @@ fn read_entity(entity: roxmltree::Node<'_, '_>) -> Result<IdpMetadata, MetadataE
         .filter_map(|n| n.text().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned))
         .collect();
     Ok(IdpMetadata {
+        display_name: display_name(entity, idp),
         entity_id,
         signing_certificates,
         sso,
@@ -246,6 +252,35 @@ fn read_entity(entity: roxmltree::Node<'_, '_>) -> Result<IdpMetadata, MetadataE
             .children()
             .any(|n| n.is_element() && n.tag_name().namespace() == Some(DS) && n.tag_name().name() == "Signature"),
     })
+}
+
+/// `mdui:DisplayName` of the IdP role, else `OrganizationDisplayName`: federation lists name their members so.
+fn display_name(entity: roxmltree::Node<'_, '_>, idp: roxmltree::Node<'_, '_>) -> Option<String> {
+    let ui_names = idp
+        .children()
+        .filter(|n| is_md(n, "Extensions"))
+        .flat_map(|extensions| extensions.children())
+        .filter(|n| n.is_element() && n.tag_name().namespace() == Some(MDUI) && n.tag_name().name() == "UIInfo")
+        .flat_map(|info| info.children())
+        .filter(|n| n.is_element() && n.tag_name().namespace() == Some(MDUI) && n.tag_name().name() == "DisplayName");
+    let organization_names = entity
+        .children()
+        .filter(|n| is_md(n, "Organization"))
+        .flat_map(|organization| organization.children())
+        .filter(|n| is_md(n, "OrganizationDisplayName"));
+    in_english_or_first(ui_names).or_else(|| in_english_or_first(organization_names))
+}
+
+fn in_english_or_first<'a, 'input: 'a>(names: impl Iterator<Item = roxmltree::Node<'a, 'input>>) -> Option<String> {
+    let names: Vec<(Option<&str>, &str)> = names
+        .filter_map(|n| Some((n.attribute((XML, "lang")), n.text()?.trim())))
+        .filter(|(_, text)| !text.is_empty())
+        .collect();
+    names
+        .iter()
+        .find(|(lang, _)| lang.is_some_and(|l| l.eq_ignore_ascii_case("en") || l.starts_with("en-")))
+        .or(names.first())
+        .map(|(_, text)| (*text).to_owned())
 }
 
 /// The element's endpoints with a binding Gatehouse speaks; others (SOAP, Artifact, SAML 1) are skipped.

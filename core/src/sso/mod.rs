@@ -29,8 +29,8 @@ mod verification_keys;
 
 pub use certificate::{Certificate, CertificateError, Validity};
 pub use connection::{
-    Connection, ConnectionError, ConnectionService, IdpSettings, ManualFields, MetadataOrigin, MetadataRefresh,
-    MetadataUpload, RefreshOutcome, ServiceProviderValues, Source,
+    Connection, ConnectionError, ConnectionService, IdpChoice, IdpSettings, ManualFields, MetadataOrigin,
+    MetadataRefresh, MetadataUpload, RefreshOutcome, ServiceProviderValues, Source,
 };
 pub use keys_at_rest::{KeyAtRestError, KeyEncryptionKey};
 pub use metadata::{Endpoint, IdpMetadata, MetadataDocument, MetadataError, parse_metadata};

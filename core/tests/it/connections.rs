@@ -74,16 +74,29 @@ async fn an_aggregate_asks_which_idp_to_connect() {
     let asked = connections
         .import_metadata(&owner, account, &upload("Uni", &file, ""), None, t0())
         .await;
-    match asked {
-        Err(ConnectionError::ChooseIdp(ids)) => assert_eq!(
-            ids,
-            [
+    let Err(ConnectionError::ChooseIdp(choices)) = asked else {
+        panic!("{asked:?}");
+    };
+    let listed: Vec<(Option<&str>, &str, &str)> = choices
+        .iter()
+        .map(|c| (c.display_name.as_deref(), c.entity_id.as_str(), c.sign_on_url.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                Some("University of Algarve"),
                 "https://si-saai.ualg.pt/idp/shibboleth",
-                "https://idp.fccn.pt/idp/shibboleth"
-            ]
-        ),
-        other => panic!("{other:?}"),
-    }
+                "https://si-saai.ualg.pt/idp/profile/SAML2/Redirect/SSO"
+            ),
+            (
+                Some("FCT|FCCN"),
+                "https://idp.fccn.pt/idp/shibboleth",
+                "https://idp.fccn.pt/idp/profile/SAML2/Redirect/SSO"
+            ),
+        ],
+        "the service provider in the file is not offered"
+    );
     assert!(matches!(
         connections
             .import_metadata(

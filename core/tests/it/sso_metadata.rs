@@ -146,6 +146,38 @@ fn an_aggregate_offers_each_of_its_idps_and_skips_service_providers() {
 }
 
 #[test]
+fn an_idp_is_named_by_its_display_name_in_english_else_its_organisation() {
+    let file = String::from_utf8(fixture("multi_idp_edugain.entities.xml")).unwrap();
+    let names = |xml: &str| -> Vec<Option<String>> {
+        let MetadataDocument::Aggregate(idps) = parse_metadata(xml.as_bytes()).unwrap() else {
+            panic!("an aggregate");
+        };
+        idps.into_iter().map(|i| i.display_name).collect()
+    };
+    assert_eq!(
+        names(&file),
+        [Some("University of Algarve".to_owned()), Some("FCT|FCCN".to_owned())],
+        "mdui:DisplayName, English of English and Portuguese"
+    );
+    let without_ui_names = file.replace("mdui:DisplayName", "mdui:Keywords");
+    assert_eq!(
+        names(&without_ui_names),
+        [Some("University of Algarve".to_owned()), Some("FCCN".to_owned())],
+        "the English OrganizationDisplayName"
+    );
+    let without_english = without_ui_names.replace("xml:lang=\"en\"", "xml:lang=\"es\"");
+    assert_eq!(
+        names(&without_english),
+        [
+            Some("Universidade do Algarve".to_owned()),
+            Some("FCCN - unidade da FCT I.P.".to_owned())
+        ],
+        "the first name when none is in English"
+    );
+    assert_eq!(single("okta.metadata.xml").display_name, None);
+}
+
+#[test]
 fn certificates_are_flagged_by_their_dates_but_still_read() {
     let onelogin = &single("onelogin.metadata.xml").signing_certificates[0];
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();

@@ -46,6 +46,69 @@ async fn an_owner_imports_metadata_and_sees_the_certificate_and_the_values_for_t
 }
 
 #[tokio::test]
+async fn a_federation_file_offers_its_idps_and_choosing_one_imports_that_one() {
+    let app = spawn_app().await;
+    let owner = Browser::new(&app);
+    let account = owner.sign_up("owner@acme.example").await;
+    let file = fixture("multi_idp_edugain.entities.xml");
+    let import = async |entity_id: &str| {
+        owner
+            .call(
+                "/api/sso/import-metadata",
+                &[
+                    ("account_id", account.as_str()),
+                    ("label", "University"),
+                    ("metadata", file.as_str()),
+                    ("entity_id", entity_id),
+                ],
+            )
+            .await
+    };
+    let asked = json(import("").await, 422).await;
+    let asked = &asked["Choose"];
+    assert_eq!(asked["field"], "entity_id");
+    assert_eq!(
+        asked["message"],
+        "This file lists 2 identity providers. Choose the one to connect."
+    );
+    assert_eq!(
+        asked["choices"],
+        serde_json::json!([
+            {
+                "value": "https://si-saai.ualg.pt/idp/shibboleth",
+                "name": "University of Algarve",
+                "facts": [
+                    ["Entity ID", "https://si-saai.ualg.pt/idp/shibboleth"],
+                    ["Sign-on URL", "https://si-saai.ualg.pt/idp/profile/SAML2/Redirect/SSO"]
+                ]
+            },
+            {
+                "value": "https://idp.fccn.pt/idp/shibboleth",
+                "name": "FCT|FCCN",
+                "facts": [
+                    ["Entity ID", "https://idp.fccn.pt/idp/shibboleth"],
+                    ["Sign-on URL", "https://idp.fccn.pt/idp/profile/SAML2/Redirect/SSO"]
+                ]
+            }
+        ])
+    );
+    let listed = owner.call_ok("/api/sso/connections", &[("account_id", &account)]).await;
+    assert_eq!(
+        listed["connections"].as_array().unwrap().len(),
+        0,
+        "nothing saved while asking"
+    );
+
+    // The picker's button sends the same form again with its value.
+    let created = json(import("https://idp.fccn.pt/idp/shibboleth").await, 200).await;
+    assert_eq!(created["idp_entity_id"], "https://idp.fccn.pt/idp/shibboleth");
+    let listed = owner.call_ok("/api/sso/connections", &[("account_id", &account)]).await;
+    let listed = listed["connections"].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["idp_entity_id"], "https://idp.fccn.pt/idp/shibboleth");
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_next_to_the_field_that_is_wrong() {
     let app = spawn_app().await;
     let owner = Browser::new(&app);
@@ -77,13 +140,20 @@ async fn bad_input_is_refused_next_to_the_field_that_is_wrong() {
     );
     let error = json(import("", &fixture("okta.metadata.xml"), "").await, 422).await;
     assert_eq!(field_of(&error), "label");
-    let error = json(import("Uni", &fixture("multi_idp_edugain.entities.xml"), "").await, 422).await;
-    assert_eq!(field_of(&error), "entity_id");
-    assert!(
-        error["Invalid"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("https://idp.fccn.pt/idp/shibboleth")
+    let error = json(
+        import(
+            "Uni",
+            &fixture("multi_idp_edugain.entities.xml"),
+            "https://webtut.fccn.pt",
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_of(&error),
+        "entity_id",
+        "a service provider of the file is no IdP to choose"
     );
 
     let manual = async |sso_url: &str, certificate: &str| {
