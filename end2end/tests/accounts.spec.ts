@@ -99,7 +99,7 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   // Nothing opens before the address is proven: the invitation waits behind the mailed link.
   await expect(viewerPage).toHaveURL(/\/confirm-email\?next=\/invitations\//);
   await expect(viewerPage.getByRole('heading', { name: 'Confirm your email address' })).toBeVisible();
-  await expect(viewerPage.locator('.auth-card')).toContainText(`We sent a link to ${viewer}`);
+  await expect(viewerPage.locator('.auth-card')).toContainText(`Follow the link we sent to ${viewer} to open your account.`);
   await viewerPage.setViewportSize({ width: 1280, height: 800 });
   await screenshot(viewerPage, 'confirm-email');
   const proofLink = await takeLink(viewer, `${new URL(viewerPage.url()).origin}/confirm-email/`);

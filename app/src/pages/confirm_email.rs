@@ -35,8 +35,8 @@ pub fn ConfirmEmailPage() -> impl IntoView {
                                     view! {
                                         <h2>"Confirm your email address"</h2>
                                         <p>
-                                            "We sent a link to " <strong>{status.email}</strong>
-                                            ". Follow it to open your account."
+                                            "Follow the link we sent to " <strong>{status.email}</strong>
+                                            " to open your account."
                                         </p>
                                         <p class="hint">{sent}</p>
                                         {(!status.mailed).then(|| view! {

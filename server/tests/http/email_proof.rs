@@ -41,7 +41,7 @@ async fn nothing_opens_until_the_mailed_link_is_followed() {
         format!("/confirm-email?next=/accounts/{account}").as_str()
     );
     let asking = browser.get("/confirm-email").await.text().await.unwrap();
-    assert!(asking.contains("We sent a link to"), "{asking}");
+    assert!(asking.contains("Follow the link we sent to"), "{asking}");
     assert!(asking.contains("ivy@acme.example"));
 
     // A second link within the minute is refused; the first one stays the one to follow.
