@@ -11,32 +11,21 @@ use leptos::prelude::*;
 
 #[component]
 pub fn SetupGuides(connection_id: String, sp: ServiceProviderView) -> impl IntoView {
-    let guides = [entra(&sp), okta(&sp), google(&sp), onelogin(&sp), jumpcloud(&sp)];
     view! {
         <section class="setup-guides">
             <h4>"Setup guides"</h4>
             <p class="hint">"How to create the SAML app for Gatehouse at your identity provider, with this connection's values filled in."</p>
-            {guides
+            {guides(&sp)
                 .into_iter()
                 .map(|guide| {
-                    let Guide { slug, name, steps, download, facts } = guide;
+                    let (slug, name) = (guide.slug, guide.name);
                     view! {
                         <details class="guide" id=format!("guide-{slug}-{connection_id}")>
                             <summary>{name}</summary>
-                            <ol>
-                                {steps}
-                                <li>
-                                    {rich(download)}
-                                    " Then bring it to this connection under " <strong>"Edit or replace the IdP settings"</strong>
-                                    " (the file, or its metadata URL with monitoring on, so certificate rollovers are picked up by themselves)."
-                                </li>
-                            </ol>
-                            <dl class="facts">
-                                {facts
-                                    .into_iter()
-                                    .map(|(term, detail)| view! { <div><dt>{term}</dt><dd>{detail}</dd></div> })
-                                    .collect_view()}
-                            </dl>
+                            <GuideSteps guide>
+                                " Then bring it to this connection under " <strong>"Edit or replace the IdP settings"</strong>
+                                " (the file, or its metadata URL with monitoring on, so certificate rollovers are picked up by themselves)."
+                            </GuideSteps>
                         </details>
                     }
                 })
@@ -45,10 +34,36 @@ pub fn SetupGuides(connection_id: String, sp: ServiceProviderView) -> impl IntoV
     }
 }
 
+/// The guides of the common IdPs, in the order they are offered, for a connection with the values `sp`.
+pub(crate) fn guides(sp: &ServiceProviderView) -> [Guide; 5] {
+    [entra(sp), okta(sp), google(sp), onelogin(sp), jumpcloud(sp)]
+}
+
+/// One guide's numbered steps, closed by its download step and then `children` (where the metadata goes next),
+/// and what the IdP sends.
+#[component]
+pub(crate) fn GuideSteps(guide: Guide, children: Children) -> impl IntoView {
+    let Guide {
+        steps, download, facts, ..
+    } = guide;
+    view! {
+        <ol>
+            {steps}
+            <li>{rich(download)} {children()}</li>
+        </ol>
+        <dl class="facts">
+            {facts
+                .into_iter()
+                .map(|(term, detail)| view! { <div><dt>{term}</dt><dd>{detail}</dd></div> })
+                .collect_view()}
+        </dl>
+    }
+}
+
 /// One IdP's guide. The shell (summary, numbering, the closing import step, the facts list) is shared.
-struct Guide {
-    slug: &'static str,
-    name: &'static str,
+pub(crate) struct Guide {
+    pub(crate) slug: &'static str,
+    pub(crate) name: &'static str,
     /// The list items, in order, up to the last step.
     steps: Vec<AnyView>,
     /// How to get the IdP's metadata, in the IdP's own words; the last step.

@@ -132,7 +132,7 @@ pub fn Sso() -> impl IntoView {
 }
 
 #[component]
-fn DomainTable(
+pub(crate) fn DomainTable(
     account_id: String,
     domains: Vec<DomainView>,
     can_manage: bool,
@@ -276,7 +276,7 @@ fn DomainRow(
 }
 
 #[component]
-fn AddDomainForm(account_id: String) -> impl IntoView {
+pub(crate) fn AddDomainForm(account_id: String) -> impl IntoView {
     view! {
         <ApiForm action=AddDomain::PATH.into() then=AfterSuccess::Reload class="inline-form".into()>
             <input type="hidden" name="account_id" value=account_id />
@@ -377,7 +377,7 @@ fn DomainActions(account_id: String, domain_id: String, domain: String, can_veri
 
 /// Where the record goes at common DNS providers; the same three values everywhere, under different labels.
 #[component]
-fn DnsHelp(pending_hours: i64) -> impl IntoView {
+pub(crate) fn DnsHelp(pending_hours: i64) -> impl IntoView {
     let providers = [
         (
             "Cloudflare",

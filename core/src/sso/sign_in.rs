@@ -380,11 +380,13 @@ impl SsoService {
     }
 
     /// Starts a Test SSO run of the connection for the account's Owner (only them), also while SSO is off: the
-    /// Owner tests before turning it on. The response to it is reported and signs no one in.
+    /// Owner tests before turning it on. The response to it is reported and signs no one in. With `return_to` the
+    /// browser goes back there after the run, where the connection's last test shows what it found.
     pub async fn start_test(
         &self,
         caller: &Caller,
         connection_id: ConnectionId,
+        return_to: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Started, StartError> {
         let (account, connection) = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
@@ -392,7 +394,7 @@ impl SsoService {
             .tenancy
             .require(caller, account, Permission::ManageSsoPolicy)
             .await?;
-        let started = self.issue(&connection, None, now).await?;
+        let started = self.issue(&connection, return_to, now).await?;
         self.store
             .insert_owner_run(
                 &started.request_id,
@@ -1178,6 +1180,7 @@ impl SsoService {
             takes_over: false,
             sso_enabled,
             signature_verified: false,
+            return_to: request.return_to.clone(),
         };
         let failed = self
             .test_checks(account, &connection, &request, decoded, now, &mut report)
@@ -1206,6 +1209,9 @@ impl SsoService {
         };
         self.record_event(account, connection_id, now, &report.reference, detail)
             .await;
+        if let Err(e) = self.store.record_last_test(connection_id, now, &report.summary()).await {
+            tracing::error!(error = %e, reference = %report.reference, "recording the last Test SSO run failed");
+        }
         Ok(report)
     }
 
