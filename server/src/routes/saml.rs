@@ -194,7 +194,12 @@ async fn test(
         let here: String = url::form_urlencoded::byte_serialize(format!("/saml/{id}/test").as_bytes()).collect();
         return Redirect::to(&format!("/sign-in?next={here}")).into_response();
     };
-    let return_to = query.return_to.as_deref().map(|p| safe_return_path(Some(p)));
+    // A way back that is not a page of this site is dropped: the report is then shown at the end of the run.
+    let return_to = query
+        .return_to
+        .as_deref()
+        .map(|p| safe_return_path(Some(p)))
+        .filter(|p| p != "/");
     match state.services.sso.start_test(&caller, id, return_to, now).await {
         Ok(started) => to_idp(&state, id, started),
         Err(StartError::NoConnection | StartError::Tenancy(TenancyError::AccountNotFound)) => {
