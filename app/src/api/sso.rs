@@ -137,7 +137,7 @@ pub struct LastTestView {
 pub struct ConnectionsPage {
     pub connections: Vec<ConnectionView>,
     /// While the account has no connection: the values its first connection will have, so the IdP can be set up
-    /// before its metadata is imported.
+    /// before its metadata is imported (without a metadata URL: that document is served once the connection exists).
     pub first_connection: Option<ServiceProviderView>,
     /// The caller may look after connections: role mappings, options, keys, removal (Owner or Admin).
     pub can_manage: bool,
@@ -340,7 +340,11 @@ pub async fn list_connections(account_id: String) -> Result<ConnectionsPage, App
         let sp = services
             .connections
             .service_provider_values(gatehouse_core::ConnectionId::first_of(account));
-        convert::service_provider_view(sp)
+        ServiceProviderView {
+            // Served once the connection exists, with its keys.
+            metadata_url: String::new(),
+            ..convert::service_provider_view(sp)
+        }
     });
     Ok(ConnectionsPage {
         first_connection,

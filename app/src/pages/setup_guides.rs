@@ -106,6 +106,15 @@ fn step_with(before: &'static str, value: &str, after: &'static str) -> AnyView 
     view! { <li>{rich(before)} " " <code>{value.to_owned()}</code> {rich(after)}</li> }.into_any()
 }
 
+/// The optional step that hands the IdP Gatehouse's metadata document; none while the connection does not exist
+/// yet (its metadata is served from then on, with its keys).
+fn metadata_step(sp: &ServiceProviderView, before: &'static str, after: &'static str) -> Vec<AnyView> {
+    if sp.metadata_url.is_empty() {
+        return Vec::new();
+    }
+    vec![step_with(before, &sp.metadata_url, after)]
+}
+
 /// A step that fills in a form: the intro, then one line per field.
 fn fields(intro: &'static str, fields: Vec<AnyView>) -> AnyView {
     view! {
@@ -162,7 +171,7 @@ fn entra(sp: &ServiceProviderView) -> Guide {
     Guide {
         slug: "entra",
         name: "Microsoft Entra ID",
-        steps: vec![
+        steps: [vec![
             step("Sign in to the **Microsoft Entra admin center** as at least a Cloud Application Administrator."),
             step(
                 "Go to **Entra ID → Enterprise apps → New application → Create your own application**. Name it \
@@ -170,12 +179,14 @@ fn entra(sp: &ServiceProviderView) -> Guide {
                  and select **Create**.",
             ),
             step("In the new app, open **Single sign-on** and select **SAML**."),
-            step_with(
-                "Optional: save Gatehouse's metadata from",
-                &sp.metadata_url,
-                " as a file, select **Upload metadata file** at the top of the page and choose it. Entra fills in \
-                 the next step's fields; check them against the values below.",
-            ),
+        ],
+        metadata_step(
+            sp,
+            "Optional: save Gatehouse's metadata from",
+            " as a file, select **Upload metadata file** at the top of the page and choose it. Entra fills in the \
+             next step's fields; check them against the values below.",
+        ),
+        vec![
             fields(
                 "Under **Basic SAML Configuration**, select **Edit**, enter these values and select **Save**:",
                 vec![
@@ -194,7 +205,10 @@ fn entra(sp: &ServiceProviderView) -> Guide {
                 "Under **Users and groups**, select **Add user/group** and assign the users or groups who sign in \
                  to Gatehouse. Users who are not assigned cannot sign in.",
             ),
-        ],
+        ]]
+        .into_iter()
+        .flatten()
+        .collect(),
         download: "Under **SAML Certificates**, next to **Federation Metadata XML**, select **Download**. (The **App \
                    Federation Metadata Url** shown there serves the same document.)",
         facts: vec![
@@ -409,19 +423,21 @@ fn jumpcloud(sp: &ServiceProviderView) -> Guide {
     Guide {
         slug: "jumpcloud",
         name: "JumpCloud",
-        steps: vec![
+        steps: [vec![
             step(
                 "In the JumpCloud Admin Portal, go to **SSO Applications → Add New Application** and select the \
                  custom SAML app (**Custom Application**, then **Manage Single Sign-On (SSO)** with **Configure SSO \
                  with SAML**). Enter the **Display Label** `Gatehouse`, select **Save Application**, then \
                  **Configure Application**.",
             ),
-            step_with(
-                "Optional: on the **SSO** tab, under **Service Provider Metadata**, select **Upload Metadata** and \
-                 choose Gatehouse's metadata saved from",
-                &sp.metadata_url,
-                ". JumpCloud fills in the SP Entity ID and ACS URL; check them against the values below.",
-            ),
+        ],
+        metadata_step(
+            sp,
+            "Optional: on the **SSO** tab, under **Service Provider Metadata**, select **Upload Metadata** and choose \
+             Gatehouse's metadata saved from",
+            ". JumpCloud fills in the SP Entity ID and ACS URL; check them against the values below.",
+        ),
+        vec![
             fields(
                 "On the **SSO** tab, enter:",
                 vec![
@@ -453,7 +469,10 @@ fn jumpcloud(sp: &ServiceProviderView) -> Guide {
             step(
                 "On the **User Groups** tab, select the groups whose users sign in to Gatehouse, and select **Save**.",
             ),
-        ],
+        ]]
+        .into_iter()
+        .flatten()
+        .collect(),
         download: "Open the app again and, on the **SSO** tab, select **Export Metadata**.",
         facts: vec![
             (

@@ -527,7 +527,7 @@ fn TurnOnStep(
                             </span>
                         </span>
                     </label>
-                    <p class="hint">
+                    <p class="hint owner-note">
                         "You keep signing in with your password as the Owner, so you can always get in to change this."
                     </p>
                     <FieldError field="sso_enabled" />
