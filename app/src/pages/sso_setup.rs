@@ -11,7 +11,7 @@ use crate::api::sso::{
     ConnectionView, ConnectionsPage, LastTestView, PolicyView, ServiceProviderView, UpdatePolicy, get_policy,
     list_connections,
 };
-use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
+use crate::components::{AfterSuccess, ApiForm, CopyField, DomainWatch, FieldError};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -205,6 +205,12 @@ fn DomainStep(account_id: String, domains: DomainsPage, connections: Connections
         ..
     } = domains;
     let verified = domains.iter().any(|d| d.counts_as_verified);
+    // Domains the background re-checks by itself: not verified yet, with a check to come.
+    let waiting: Vec<(String, String)> = domains
+        .iter()
+        .filter(|d| !d.counts_as_verified && d.next_check.is_some())
+        .map(|d| (d.id.clone(), d.status.clone()))
+        .collect();
     let can_route = connections.can_manage_trust;
     let connection_choices = connection_choices(&connections);
     view! {
@@ -227,6 +233,7 @@ fn DomainStep(account_id: String, domains: DomainsPage, connections: Connections
                     />
                 }
             })}
+        {(!waiting.is_empty()).then(|| view! { <DomainWatch account_id=account_id.clone() waiting /> })}
         <details class="setup-help">
             <summary>"Where the record goes at your DNS provider"</summary>
             <DnsHelp pending_hours />
