@@ -93,7 +93,7 @@ test('a new owner sets up SSO in the guided setup in five actions by keyboard, t
   await page.keyboard.press('ArrowLeft');
   await expect(setup.locator('.idp-guide-entra')).toContainText('Basic SAML Configuration');
   // Gatehouse's metadata document is served once the connection exists: the guide does not point to it yet.
-  await expect(setup.locator('.idp-guide-entra')).not.toContainText('/metadata');
+  await expect(setup.locator('.idp-guide-entra')).not.toContainText("save Gatehouse's metadata");
   // The values to enter at the IdP are this account's first connection's, before it exists.
   const acsUrl = await page.getByLabel('ACS URL (Reply URL)').inputValue();
   expect(acsUrl).toMatch(/\/saml\/[0-9a-f-]{36}\/acs$/);
