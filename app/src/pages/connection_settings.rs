@@ -2,7 +2,7 @@
 //! the metadata URL monitor, and replacing the IdP settings.
 
 use super::connection_forms::{FormTarget, ManualForm, ManualValues, MetadataFileForm, MetadataUrlForm};
-use super::connections::CertificateItem;
+use super::sso::connections::CertificateItem;
 use crate::api::sso::{
     ChangeSpKey, ConnectionView, MetadataMonitor, OptionsView, OriginView, SaveConnectionOptions, SpKeyView,
 };
@@ -311,6 +311,8 @@ pub fn MonitorSection(
             {(!refreshes.is_empty())
                 .then(|| {
                     view! {
+                        <details class="optional">
+                            <summary>{format!("Recent refreshes ({})", refreshes.len())}</summary>
                         <table class="table refreshes">
                             <caption class="visually-hidden">"Recent refreshes"</caption>
                             <thead>
@@ -335,6 +337,7 @@ pub fn MonitorSection(
                                     .collect_view()}
                             </tbody>
                         </table>
+                        </details>
                     }
                 })}
         </section>

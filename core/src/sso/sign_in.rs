@@ -72,6 +72,7 @@ pub enum AcsOutcome {
 #[derive(Clone, Debug)]
 pub struct OwnerLinked {
     pub account: AccountId,
+    pub connection: ConnectionId,
     pub connection_label: String,
     pub email: String,
     pub name_id: String,
@@ -951,6 +952,7 @@ impl SsoService {
         }
         let linked = OwnerLinked {
             account,
+            connection: connection.id,
             connection_label: connection.label.clone(),
             email: email.display().to_owned(),
             name_id: assertion.name_id.clone(),
