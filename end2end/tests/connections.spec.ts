@@ -60,6 +60,8 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await expect(okta.getByRole('button', { name: 'Copied' })).toBeVisible();
 
   // Role mappings: groups = Gatehouse Admins → Admin; everyone else keeps the default, No access.
+  await expect(okta.locator('summary', { hasText: 'Role mappings' })).toContainText('no rules; everyone else: No access');
+  await openSection(okta, 'Role mappings');
   await expect(okta.getByLabel('Everyone else gets')).toHaveValue('no_access');
   await okta.getByLabel('Rule 1 attribute name').fill('groups');
   await okta.getByLabel('Rule 1 value').fill('Gatehouse Admins');
@@ -71,6 +73,8 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await okta.getByLabel('Enforce role mapping on every sign-in').check();
   await submitAndReload(page, 'Save role mappings');
   const saved = page.getByRole('article', { name: 'Okta' });
+  await expect(saved.locator('summary', { hasText: 'Role mappings' })).toContainText('2 rules; everyone else: No access');
+  await openSection(saved, 'Role mappings');
   await expect(saved.getByLabel('Rule 1 value')).toHaveValue('Gatehouse Admins');
   await expect(saved.getByLabel('Rule 1 role')).toHaveValue('admin');
   await expect(saved.getByLabel('Rule 2 role')).toHaveValue('viewer');
@@ -162,6 +166,7 @@ test('an owner picks one IdP of a federation file from a searchable list, then a
   await expect(university).not.toContainText('https://si-saai.ualg.pt/idp/shibboleth');
 
   // Role mappings: two more rows added in place, filled, saved; both rules come back.
+  await openSection(university, 'Role mappings');
   await expect(university.getByLabel('Rule 4 attribute name')).toHaveCount(0);
   await university.getByRole('button', { name: 'Add a rule' }).click();
   await expect(university.getByLabel('Rule 4 attribute name')).toBeFocused();
@@ -246,6 +251,7 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   await expect(okta.locator('.sp-key')).toHaveCount(1);
 
   // The setup guides carry this connection's values.
+  await openSection(okta, 'Setup guides');
   await openSection(okta, 'Microsoft Entra ID');
   const acs = await okta.getByLabel('Reply URL (Assertion Consumer Service, HTTP-POST)').inputValue();
   await expect(okta.locator('details.guide[open]')).toContainText(acs);

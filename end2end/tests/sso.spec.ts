@@ -94,6 +94,7 @@ async function connectTestIdp(page: Page, setup: Setup = {}) {
   const spMetadataUrl = await card.getByLabel('SP metadata URL').inputValue();
   await idpPost('/admin/sp', await (await page.request.get(spMetadataUrl)).text());
 
+  await card.locator('summary', { hasText: 'Role mappings' }).click();
   await card.getByLabel('Rule 1 attribute name').fill('groups');
   await card.getByLabel('Rule 1 value').fill('engineering');
   await card.getByLabel('Rule 1 role').selectOption('admin');

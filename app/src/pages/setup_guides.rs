@@ -13,8 +13,8 @@ use leptos::prelude::*;
 pub fn SetupGuides(connection_id: String, sp: ServiceProviderView) -> impl IntoView {
     let guides = [entra(&sp), okta(&sp), google(&sp), onelogin(&sp), jumpcloud(&sp)];
     view! {
-        <section class="setup-guides">
-            <h4>"Setup guides"</h4>
+        <details class="section setup-guides">
+            <summary><h4>"Setup guides"</h4></summary>
             <p class="hint">"How to create the SAML app for Gatehouse at your identity provider, with this connection's values filled in."</p>
             {guides
                 .into_iter()
@@ -41,7 +41,7 @@ pub fn SetupGuides(connection_id: String, sp: ServiceProviderView) -> impl IntoV
                     }
                 })
                 .collect_view()}
-        </section>
+        </details>
     }
 }
 

@@ -525,15 +525,28 @@ fn RoleMappingsSection(
         default_role,
         reapply_on_sign_in,
     } = mappings;
+    // Folded like the other settings, with what it holds in one line, so the connection's page stays short.
+    let held = format!(
+        " {}; everyone else: {}",
+        match rules.len() {
+            0 => "no rules".to_owned(),
+            1 => "1 rule".to_owned(),
+            n => format!("{n} rules"),
+        },
+        role_label(&default_role)
+    );
     let intro = view! {
-        <h4>"Role mappings"</h4>
+        <summary>
+            <h4>"Role mappings"</h4>
+            <span class="hint">{held}</span>
+        </summary>
         <p class="hint">
             "When a user signs in through this IdP, the rules are tried from the top; the first whose attribute carries the value gives the role. Everyone else gets the default role."
         </p>
     };
     if !can_manage {
         return view! {
-            <section class="mappings">
+            <details class="section mappings">
                 {intro}
                 <table class="table">
                     <thead>
@@ -562,7 +575,7 @@ fn RoleMappingsSection(
                     {format!("Otherwise: {}.", role_label(&default_role))}
                     {if reapply_on_sign_in { " Re-applied at every sign-in." } else { "" }}
                 </p>
-            </section>
+            </details>
         }
         .into_any();
     }
@@ -575,7 +588,7 @@ fn RoleMappingsSection(
         format!("rule-template-{connection_id}"),
     );
     view! {
-        <section class="mappings">
+        <details class="section mappings">
             {intro}
             <ApiForm action=SaveRoleMappings::PATH.into() then=AfterSuccess::Reload class=String::new()>
                 <input type="hidden" name="account_id" value=account_id />
@@ -618,7 +631,7 @@ fn RoleMappingsSection(
                 </label>
                 <button type="submit" class="button primary" data-pending-text="Saving…">"Save role mappings"</button>
             </ApiForm>
-        </section>
+        </details>
     }
     .into_any()
 }
