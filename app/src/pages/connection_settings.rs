@@ -313,30 +313,30 @@ pub fn MonitorSection(
                     view! {
                         <details class="optional">
                             <summary>{format!("Recent refreshes ({})", refreshes.len())}</summary>
-                        <table class="table refreshes">
-                            <caption class="visually-hidden">"Recent refreshes"</caption>
-                            <thead>
-                                <tr>
-                                    <th scope="col">"When"</th>
-                                    <th scope="col">"Result"</th>
-                                    <th scope="col">"Details"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {refreshes
-                                    .into_iter()
-                                    .map(|r| {
-                                        view! {
-                                            <tr class=format!("refresh-{}", r.outcome)>
-                                                <td data-label="When"><span>{r.at}</span></td>
-                                                <td data-label="Result"><span>{refresh_label(&r.outcome)}</span></td>
-                                                <td data-label="Details"><span>{r.detail}</span></td>
-                                            </tr>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </tbody>
-                        </table>
+                            <table class="table refreshes">
+                                <caption class="visually-hidden">"Recent refreshes"</caption>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"When"</th>
+                                        <th scope="col">"Result"</th>
+                                        <th scope="col">"Details"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {refreshes
+                                        .into_iter()
+                                        .map(|r| {
+                                            view! {
+                                                <tr class=format!("refresh-{}", r.outcome)>
+                                                    <td data-label="When"><span>{r.at}</span></td>
+                                                    <td data-label="Result"><span>{refresh_label(&r.outcome)}</span></td>
+                                                    <td data-label="Details"><span>{r.detail}</span></td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
                         </details>
                     }
                 })}
