@@ -114,7 +114,7 @@ fn connection_status(certificates: &[CertificateView]) -> (&'static str, &'stati
         .as_slice()
     {
         [] => ("expired", "No valid certificate"),
-        usable if usable.contains(&"valid") => ("active", "Ready"),
+        now if now.contains(&"valid") => ("active", "Ready"),
         _ => ("expires_soon", "Certificate expires soon"),
     }
 }
