@@ -1279,7 +1279,7 @@ impl SsoService {
                 Check::User,
                 format!(
                     "{email} is the account's Owner, who signs in with their password until they link this identity \
-                     (Link my sign-in on the connection card)"
+                     (Link my sign-in on the connection's page)"
                 ),
             )
         }))
