@@ -49,8 +49,17 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invitations/:token") view=pages::invitation::Invitation ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id") view=pages::account::Overview ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/members") view=pages::members::Members ssr=SsrMode::Async />
-                <Route path=path!("/accounts/:account_id/sso") view=pages::sso::Sso ssr=SsrMode::Async />
-                <Route path=path!("/accounts/:account_id/sso/setup") view=pages::sso_setup::SsoSetup ssr=SsrMode::Async />
+                <Route path=path!("/accounts/:account_id/sso") view=pages::sso::Overview ssr=SsrMode::Async />
+                <Route path=path!("/accounts/:account_id/sso/domains") view=pages::sso::domains::Domains ssr=SsrMode::Async />
+                <Route path=path!("/accounts/:account_id/sso/connections") view=pages::sso::connections::Connections ssr=SsrMode::Async />
+                <Route
+                    path=path!("/accounts/:account_id/sso/connections/:connection_id")
+                    view=pages::sso::connections::Connection
+                    ssr=SsrMode::Async
+                />
+                <Route path=path!("/accounts/:account_id/sso/events") view=pages::sso::events::Events ssr=SsrMode::Async />
+                <Route path=path!("/accounts/:account_id/sso/audit") view=pages::sso::audit::Audit ssr=SsrMode::Async />
+                <Route path=path!("/accounts/:account_id/sso/setup") view=pages::sso::setup::SsoSetup ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/settings") view=pages::settings::Settings ssr=SsrMode::Async />
             </Routes>
         </Router>

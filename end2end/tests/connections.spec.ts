@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir, domainRow, callApi, openSso, submitAndReload } from './helpers';
+import {
+  test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir, domainRow, callApi, openSso, openSsoSection, openConnection,
+  expectInAuditLog, submitAndReload,
+} from './helpers';
 
 const fixtures = join(__dirname, '..', '..', 'testkit', 'fixtures', 'idp-metadata');
 
@@ -25,6 +28,7 @@ function certificateOf(file: string): string {
 test('an owner connects an IdP by metadata file and by hand, and sees what to enter at the IdP', async ({ page, baseURL }) => {
   await signUp(page, uniqueEmail('owner'));
   await openSso(page);
+  await openSsoSection(page, 'Identity providers');
   await expect(page.locator('#no-connections')).toContainText('No identity provider connected yet');
 
   // A file that is not metadata is refused next to the field, and nothing is added.
@@ -39,7 +43,13 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await add.getByLabel('or paste the XML').fill('');
   await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'okta.metadata.xml'));
   await submitAndReload(page, 'Import metadata');
-  const okta = page.getByRole('article', { name: 'Okta' });
+  // The list names it with its IdP, its state and its certificate's end; its page has everything else.
+  const listed = page.locator('#connection-table tbody tr');
+  await expect(listed).toHaveCount(1);
+  await expect(listed).toContainText('http://www.okta.com/exkdoocxa1VmjpXmX697');
+  await expect(listed.locator('.badge')).toHaveText('Ready');
+  await expect(listed).toContainText('2034-04-25');
+  const okta = await openConnection(page, 'Okta');
   await expect(okta).toContainText('http://www.okta.com/exkdoocxa1VmjpXmX697');
   await expect(okta).toContainText('From IdP metadata');
   await expect(okta.locator('.idp-certificates .certificate')).toContainText('trial-1022863');
@@ -50,6 +60,8 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await expect(okta.getByRole('button', { name: 'Copied' })).toBeVisible();
 
   // Role mappings: groups = Gatehouse Admins → Admin; everyone else keeps the default, No access.
+  await expect(okta.locator('summary', { hasText: 'Role mappings' })).toContainText('no rules; everyone else: No access');
+  await openSection(okta, 'Role mappings');
   await expect(okta.getByLabel('Everyone else gets')).toHaveValue('no_access');
   await okta.getByLabel('Rule 1 attribute name').fill('groups');
   await okta.getByLabel('Rule 1 value').fill('Gatehouse Admins');
@@ -61,6 +73,8 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await okta.getByLabel('Enforce role mapping on every sign-in').check();
   await submitAndReload(page, 'Save role mappings');
   const saved = page.getByRole('article', { name: 'Okta' });
+  await expect(saved.locator('summary', { hasText: 'Role mappings' })).toContainText('2 rules; everyone else: No access');
+  await openSection(saved, 'Role mappings');
   await expect(saved.getByLabel('Rule 1 value')).toHaveValue('Gatehouse Admins');
   await expect(saved.getByLabel('Rule 1 role')).toHaveValue('admin');
   await expect(saved.getByLabel('Rule 2 role')).toHaveValue('viewer');
@@ -68,8 +82,9 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await expect(saved.getByLabel('Enforce role mapping on every sign-in')).toBeChecked();
   await saved.screenshot({ path: `${shotDir}/connection-card.png` });
 
-  // A domain's users are routed to this connection from the Domains table.
+  // A domain's users are routed to this connection from the Domains section.
   const domain = `route-${Date.now().toString(36)}.example`;
+  await openSsoSection(page, 'Domains');
   await page.getByLabel('Domain', { exact: true }).fill(domain);
   await submitAndReload(page, 'Add domain');
   const routing = domainRow(page, domain);
@@ -82,6 +97,7 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await expect(domainRow(page, domain).getByLabel(`Sign-in for ${domain}`).locator('option:checked')).toHaveText('Okta');
 
   // Google Workspace, typed in by hand with its certificate pasted as Base64.
+  await openSsoSection(page, 'Identity providers');
   const addManual = page.locator('#add-connection');
   await addManual.locator('#new-manual-label').fill('Google Workspace');
   await addManual.getByLabel('IdP Entity ID (issuer)').fill('https://accounts.google.com/o/saml2?idpid=C029op2ga');
@@ -89,26 +105,29 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   await addManual.getByLabel('Signing certificate (Base64 or PEM; several allowed)').fill(certificateOf('google.metadata.xml'));
   // The browser's own check stops a malformed URL before it is sent.
   await page.getByRole('button', { name: 'Save connection' }).click();
-  await expect(page.getByRole('article', { name: 'Google Workspace' })).toHaveCount(0);
+  await expect(page.locator('#connection-table')).not.toContainText('Google Workspace');
   await addManual.getByLabel('Single sign-on URL').fill('https://accounts.google.com/o/saml2/idp?idpid=C029op2ga');
   await submitAndReload(page, 'Save connection');
-  const google = page.getByRole('article', { name: 'Google Workspace' });
+  await expect(page.locator('#connection-table tbody tr')).toHaveCount(2);
+  await screenshot(page, 'sso-connections');
+  const google = await openConnection(page, 'Google Workspace');
   await expect(google).toContainText('Entered by hand');
   await expect(google.locator('.idp-certificates .certificate')).toContainText('Google');
-  await screenshot(page, 'sso-connections');
 
-  // Removing asks first, then the connection is gone.
+  // Removing asks first, then the list shows the connection gone.
   await google.getByText('Remove', { exact: true }).click();
-  const reloaded = page.waitForEvent('load');
+  const listOpened = page.waitForURL(/\/sso\/connections$/);
   await google.getByRole('button', { name: 'Yes, remove' }).click();
-  await reloaded;
-  await expect(page.getByRole('article', { name: 'Google Workspace' })).toHaveCount(0);
-  await expect(page.getByRole('article', { name: 'Okta' })).toBeVisible();
+  await listOpened;
+  await hydrated(page);
+  await expect(page.locator('#connection-table')).not.toContainText('Google Workspace');
+  await expect(page.locator('#connection-table').getByRole('link', { name: 'Okta' })).toBeVisible();
 });
 
 test('an owner picks one IdP of a federation file from a searchable list, then adds role rules in place', async ({ page }) => {
   await signUp(page, uniqueEmail('owner'));
   await openSso(page);
+  await openSsoSection(page, 'Identity providers');
   const add = page.locator('#add-connection');
   await add.getByLabel('Name', { exact: true }).first().fill('University');
   await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'multi_idp_edugain.entities.xml'));
@@ -142,11 +161,12 @@ test('an owner picks one IdP of a federation file from a searchable list, then a
   await page.keyboard.press('Enter');
   await reloaded;
   await hydrated(page);
-  const university = page.getByRole('article', { name: 'University' });
+  const university = await openConnection(page, 'University');
   await expect(university).toContainText('https://idp.fccn.pt/idp/shibboleth');
   await expect(university).not.toContainText('https://si-saai.ualg.pt/idp/shibboleth');
 
   // Role mappings: two more rows added in place, filled, saved; both rules come back.
+  await openSection(university, 'Role mappings');
   await expect(university.getByLabel('Rule 4 attribute name')).toHaveCount(0);
   await university.getByRole('button', { name: 'Add a rule' }).click();
   await expect(university.getByLabel('Rule 4 attribute name')).toBeFocused();
@@ -172,11 +192,13 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   await signUp(page, uniqueEmail('owner'));
   const accountId = new URL(page.url()).pathname.split('/')[2];
   await openSso(page);
+  await openSsoSection(page, 'Identity providers');
   const add = page.locator('#add-connection');
   await add.getByLabel('Name', { exact: true }).first().fill('Okta');
   await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'okta.metadata.xml'));
   await submitAndReload(page, 'Import metadata');
-  let okta = page.getByRole('article', { name: 'Okta' });
+  let okta = await openConnection(page, 'Okta');
+  const connectionPage = page.url();
 
   // Options start strict; a bad value is refused next to its field; a good one is saved and audited.
   await openSection(okta, 'Sign-in options');
@@ -198,8 +220,8 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   await openSection(okta, 'Sign-in options');
   await expect(okta.getByLabel('Allowed clock skew (seconds)')).toHaveValue('120');
   await expect(okta.getByLabel('Email attribute name')).toHaveValue('email');
-  await expect(page.locator('#audit-log')).toContainText('Clock skew: 180 s → 120 s');
   await screenshot(page, 'connection-options');
+  await expectInAuditLog(page, 'Clock skew: 180 s → 120 s');
 
   // The SP metadata is public at the URL the page shows, with this connection's key.
   const metadataUrl = await okta.getByLabel('SP metadata URL').inputValue();
@@ -229,6 +251,7 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   await expect(okta.locator('.sp-key')).toHaveCount(1);
 
   // The setup guides carry this connection's values.
+  await openSection(okta, 'Setup guides');
   await openSection(okta, 'Microsoft Entra ID');
   const acs = await okta.getByLabel('Reply URL (Assertion Consumer Service, HTTP-POST)').inputValue();
   await expect(okta.locator('details.guide[open]')).toContainText(acs);
@@ -245,7 +268,7 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   okta = page.getByRole('article', { name: 'Okta' });
   await expect(okta).toContainText('https://trial-1022863.okta.com/app/slo/saml');
   expect(await okta.getByLabel('Reply URL (Assertion Consumer Service, HTTP-POST)').inputValue()).toBe(acs);
-  await expect(page.locator('#audit-log')).toContainText('Connection settings replaced');
+  await expectInAuditLog(page, 'Connection settings replaced');
 
   // Phone width: the card stacks and stays readable.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -261,7 +284,7 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   const admin = await adminContext.newPage();
   await signUp(admin, adminEmail);
   expect((await callApi(admin, '/api/invitations/accept', { token })).status).toBe(200);
-  await admin.goto(`/accounts/${accountId}/sso`);
+  await admin.goto(connectionPage);
   await hydrated(admin);
   const adminOkta = admin.getByRole('article', { name: 'Okta' });
   await openSection(adminOkta, 'Sign-in options');
@@ -282,9 +305,10 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   });
   expect(refused.status).toBe(403);
   // Adding an IdP or a certificate is the Owner's alone: not offered to the admin, and refused by the server.
+  await expect(adminOkta.getByText('Add a certificate (before the IdP rolls over to a new one)')).toHaveCount(0);
+  await openSsoSection(admin, 'Identity providers');
   await expect(admin.locator('#trust-owner-only')).toContainText("Only the account's Owner can add identity providers or certificates");
   await expect(admin.locator('#add-connection')).toHaveCount(0);
-  await expect(adminOkta.getByText('Add a certificate (before the IdP rolls over to a new one)')).toHaveCount(0);
   const widened = await callApi(admin, '/api/sso/add-certificates', { account_id: accountId, connection_id: connectionId, certificate: 'MIIB' });
   expect(widened.status).toBe(403);
   await adminContext.close();
@@ -303,6 +327,7 @@ test('an owner imports metadata from a URL that Gatehouse keeps monitoring', asy
   try {
     await signUp(page, uniqueEmail('owner'));
     await openSso(page);
+    await openSsoSection(page, 'Identity providers');
     const add = page.locator('#add-connection');
     await add.locator('#new-url-label').fill('Okta');
     await add.getByLabel('Metadata URL', { exact: true }).fill('not a url');
@@ -312,11 +337,13 @@ test('an owner imports metadata from a URL that Gatehouse keeps monitoring', asy
     await add.getByLabel('Metadata URL', { exact: true }).fill(url);
     await expect(add.getByLabel('Monitor metadata URL')).toBeChecked();
     await submitAndReload(page, 'Import from URL');
-    const card = page.getByRole('article', { name: 'Okta' });
+    const card = await openConnection(page, 'Okta');
     await expect(card).toContainText('From a metadata URL');
     await expect(card.locator('.monitor')).toContainText('Monitored: fetched again regularly');
     await submitAndReload(page, 'Refresh now');
-    await expect(page.getByRole('article', { name: 'Okta' }).locator('.refreshes')).toContainText('No change');
+    const refreshes = page.getByRole('article', { name: 'Okta' }).locator('details', { has: page.locator('.refreshes') });
+    await refreshes.locator('summary').click();
+    await expect(refreshes.locator('.refreshes')).toContainText('No change');
     expect(requests).toBe(2);
     await screenshot(page, 'connection-metadata-url');
   } finally {
@@ -327,12 +354,14 @@ test('an owner imports metadata from a URL that Gatehouse keeps monitoring', asy
 test('a refused SSO answer shows the user a reason and a reference, and the owner finds it under SSO events', async ({ page }) => {
   await signUp(page, uniqueEmail('owner'));
   await openSso(page);
+  await openSsoSection(page, 'Identity providers');
   const add = page.locator('#add-connection');
   await add.getByLabel('Name', { exact: true }).first().fill('Okta');
   await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'okta.metadata.xml'));
   await submitAndReload(page, 'Import metadata');
+  const metadataUrl = await (await openConnection(page, 'Okta')).getByLabel('SP metadata URL').inputValue();
+  await openSsoSection(page, 'SSO events');
   await expect(page.locator('#sso-events')).toContainText('No one has signed in through SSO yet.');
-  const metadataUrl = await page.getByRole('article', { name: 'Okta' }).getByLabel('SP metadata URL').inputValue();
   const acs = metadataUrl.replace(/metadata$/, 'acs');
 
   // What an end user's browser posts when an IdP answers while SSO is still off.

@@ -1,5 +1,5 @@
 import {
-  test, expect, uniqueEmail, hydrated, signUp, screenshot, callApi, domainRow as row, openSso, addDomain, pressVerify, recordValue,
+  test, expect, uniqueEmail, hydrated, signUp, screenshot, callApi, domainRow as row, openSso, openSsoSection, addDomain, pressVerify, recordValue,
 } from './helpers';
 import { publishTxt } from './dns';
 
@@ -11,6 +11,7 @@ test('an owner adds a domain, publishes the TXT record and verifies it; another 
   const domain = `acme-${Date.now().toString(36)}.example`;
   await signUp(page, uniqueEmail('owner'));
   await openSso(page);
+  await openSsoSection(page, 'Domains');
   await expect(page.locator('#no-domains')).toContainText('No domains yet');
   await screenshot(page, 'sso-empty');
 
@@ -62,6 +63,7 @@ test('an owner adds a domain, publishes the TXT record and verifies it; another 
   rival.on('pageerror', (e) => rivalErrors.push(String(e)));
   await signUp(rival, uniqueEmail('rival'));
   await openSso(rival);
+  await openSsoSection(rival, 'Domains');
   await addDomain(rival, domain);
   await expect(row(rival, domain)).toContainText('Verified by another account');
   await expect(row(rival, domain).getByRole('button', { name: 'Verify' })).toBeDisabled();
@@ -97,6 +99,7 @@ test('the Verify button shows progress while DNS is asked', async ({ page }) => 
   const domain = `slow-${Date.now().toString(36)}.example`;
   await signUp(page, uniqueEmail('owner'));
   await openSso(page);
+  await openSsoSection(page, 'Domains');
   await addDomain(page, domain);
   // Hold the answer back so the in-progress state is visible.
   await page.route('**/api/domains/verify', async (route) => {

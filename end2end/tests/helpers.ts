@@ -116,10 +116,53 @@ export function domainRow(page: Page, domain: string) {
   return page.locator(`#domain-${domain.replaceAll('.', '\\.')}`);
 }
 
-/** Opens the account's SSO tab from any of its pages. */
+/** Opens the account's SSO tab (its Overview) from any of its pages. */
 export async function openSso(page: Page) {
-  await page.getByRole('link', { name: 'SSO' }).click();
+  await page.getByRole('link', { name: 'SSO', exact: true }).click();
   await expect(page).toHaveURL(/\/accounts\/[0-9a-f-]{36}\/sso$/);
+  await hydrated(page);
+}
+
+export type SsoSection = 'Overview' | 'Guided setup' | 'Domains' | 'Identity providers' | 'SSO events' | 'Audit log';
+
+/** The SSO tab's own navigation. */
+export function ssoNav(page: Page) {
+  return page.getByRole('navigation', { name: 'Single sign-on sections' });
+}
+
+/** Opens a section of the SSO tab from its navigation, as a user does. */
+export async function openSsoSection(page: Page, section: SsoSection) {
+  await ssoNav(page).getByRole('link', { name: section, exact: true }).click();
+  await expect(ssoNav(page).getByRole('link', { name: section, exact: true })).toHaveAttribute('aria-current', 'page');
+  await hydrated(page);
+}
+
+/** The address of the account's SSO tab (or one of its sections: `domains`, `events` …) from any account page. */
+export function ssoUrl(page: Page, section = '') {
+  const account = page.url().match(/^.*\/accounts\/[0-9a-f-]{36}/)![0];
+  return `${account}/sso${section ? `/${section}` : ''}`;
+}
+
+/** Goes to a section of the SSO tab by its address (as after a reload, or from a bookmark). */
+export async function gotoSsoSection(page: Page, section: string) {
+  await page.goto(ssoUrl(page, section));
+  await hydrated(page);
+}
+
+/** From the Identity providers section, opens the page of the connection named `name`; answers its card. */
+export async function openConnection(page: Page, name: string) {
+  await page.locator('#connection-table').getByRole('link', { name, exact: true }).click();
+  await expect(page).toHaveURL(/\/sso\/connections\/[0-9a-f-]{36}$/);
+  await hydrated(page);
+  return page.getByRole('article', { name });
+}
+
+/** Reads the account's audit log in its section, then comes back to the page that was open. */
+export async function expectInAuditLog(page: Page, text: string) {
+  const back = page.url();
+  await gotoSsoSection(page, 'audit');
+  await expect(page.locator('#audit-log')).toContainText(text);
+  await page.goto(back);
   await hydrated(page);
 }
 
@@ -147,7 +190,7 @@ export async function recordValue(page: Page, domain: string): Promise<string> {
   return domainRow(page, domain).getByLabel('Value').inputValue();
 }
 
-/** On the SSO tab: adds `domain`, publishes its record on the test DNS server and verifies it. */
+/** On the Domains section: adds `domain`, publishes its record on the test DNS server and verifies it. */
 export async function verifiedDomain(page: Page, domain: string) {
   await addDomain(page, domain);
   await publishTxt(domain, [await recordValue(page, domain)]);

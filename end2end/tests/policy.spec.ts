@@ -1,4 +1,7 @@
-import { test, expect, uniqueEmail, hydrated, signUp, screenshot, callApi, submitAndReload, openSso, domainRow, verifiedDomain } from './helpers';
+import {
+  test, expect, uniqueEmail, hydrated, signUp, screenshot, callApi, submitAndReload, openSso, openSsoSection, gotoSsoSection, ssoNav,
+  domainRow, verifiedDomain,
+} from './helpers';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -9,8 +12,7 @@ test.beforeEach(async ({ page }) => {
 test('the owner sets the sign-in policy, the audit log records it, and an admin is refused the switches', async ({ page, browser }) => {
   await signUp(page, uniqueEmail('owner'));
   const accountId = new URL(page.url()).pathname.split('/')[2];
-  await page.getByRole('link', { name: 'SSO' }).click();
-  await hydrated(page);
+  await openSso(page);
   const policy = page.locator('#sso-policy');
   await expect(policy.locator('.badge')).toHaveText('Off');
   await expect(policy.getByRole('list', { name: 'What SSO needs' })).toContainText('At least one Active domain');
@@ -38,9 +40,10 @@ test('the owner sets the sign-in policy, the audit log records it, and an admin 
   // Saving the form with the switch locked keeps the saved value rather than clearing it.
   await submitAndReload(page, 'Save sign-in policy');
   await expect(page.locator('#sso-policy').getByLabel('No separate account')).toBeChecked();
+  await screenshot(page, 'sso-policy');
+  await openSsoSection(page, 'Audit log');
   await expect(page.locator('#audit-log')).toContainText('No separate account: off → on');
   await expect(page.locator('#audit-log')).not.toContainText('No separate account: on → off');
-  await screenshot(page, 'sso-policy');
 
   // An admin, invited and signed in in a browser of their own, sees the policy but not the switches.
   const adminEmail = uniqueEmail('admin');
@@ -54,6 +57,8 @@ test('the owner sets the sign-in policy, the audit log records it, and an admin 
   await admin.goto(`/accounts/${accountId}/sso`);
   await expect(admin.locator('#policy-owner-only')).toBeVisible();
   await expect(admin.getByRole('button', { name: 'Save sign-in policy' })).toHaveCount(0);
+  await expect(ssoNav(admin).getByRole('link')).toHaveText(['Overview', 'Domains', 'Identity providers', 'SSO events', 'Audit log']);
+  await openSsoSection(admin, 'Audit log');
   await expect(admin.locator('#audit-log')).toContainText('No separate account: off → on');
   const refused = await callApi(admin, '/api/sso/update-policy', { account_id: accountId, sso_enabled: 'true' });
   expect(refused.status).toBe(403);
@@ -68,6 +73,7 @@ test("with one IdP the owner's Verify routes the domain to it; an admin's leaves
   const imported = await callApi(page, '/api/sso/import-metadata', { account_id: accountId, label: 'Okta', metadata: okta });
   expect(imported.status).toBe(200);
   await openSso(page);
+  await openSsoSection(page, 'Domains');
 
   const stamp = Date.now().toString(36);
   const ownersDomain = `owner-${stamp}.example`;
@@ -82,7 +88,7 @@ test("with one IdP the owner's Verify routes the domain to it; an admin's leaves
   const admin = await adminContext.newPage();
   await signUp(admin, adminEmail);
   expect((await callApi(admin, '/api/invitations/accept', { token })).status).toBe(200);
-  await admin.goto(`/accounts/${accountId}/sso`);
+  await admin.goto(`/accounts/${accountId}/sso/domains`);
   await hydrated(admin);
   const adminsDomain = `admin-${stamp}.example`;
   await verifiedDomain(admin, adminsDomain);
@@ -97,10 +103,12 @@ test("with one IdP the owner's Verify routes the domain to it; an admin's leaves
   await expect(domainRow(page, adminsDomain).locator('.routed-nowhere')).toHaveText(
     'Routed nowhere: people at this domain sign in with a password. Choose an identity provider.',
   );
+  await openSsoSection(page, 'Overview');
   const whoWhere = page.locator('#who-signs-in-where');
   await expect(whoWhere).toContainText(`People at ${ownersDomain} sign in with a password; through Okta once SSO is on.`);
   await expect(whoWhere).toContainText(`People at ${adminsDomain} sign in with a password: the domain is routed nowhere.`);
   await expect(page.locator('#sso-policy').getByLabel('Enforce SSO')).toBeEnabled();
-  await expect(page.locator('#audit-log')).toContainText(`${ownersDomain} → Okta (automatically: verified by the Owner`);
   await screenshot(page, 'sso-default-routing');
+  await gotoSsoSection(page, 'audit');
+  await expect(page.locator('#audit-log')).toContainText(`${ownersDomain} → Okta (automatically: verified by the Owner`);
 });

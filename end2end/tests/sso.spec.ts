@@ -1,6 +1,7 @@
 import { Browser, Page } from '@playwright/test';
 import {
-  test, expect, uniqueEmail, hydrated, signUp, screenshot, openSso, submitAndReload, verifiedDomain, domainRow, PASSWORD,
+  test, expect, uniqueEmail, hydrated, signUp, screenshot, openSso, openSsoSection, openConnection, gotoSsoSection, submitAndReload,
+  verifiedDomain, domainRow, PASSWORD,
 } from './helpers';
 import { IDP_PASSWORD, idpAdmin, idpPort, idpPost, idpTrustsSp, idpUser, signInAtIdp } from './idp';
 
@@ -53,20 +54,24 @@ async function connectTestIdp(page: Page, setup: Setup = {}) {
   await signUp(page, owner);
   const accountId = new URL(page.url()).pathname.split('/')[2];
   await openSso(page);
+  await openSsoSection(page, 'Domains');
   await verifiedDomain(page, domain);
 
+  await openSsoSection(page, 'Identity providers');
   const add = page.locator('#add-connection');
   await add.locator('#new-url-label').fill('Test IdP');
   await add.getByLabel('Metadata URL', { exact: true }).fill(`${idpAdmin}/metadata`);
   await add.getByLabel('Monitor metadata URL').uncheck();
   await submitAndReload(page, 'Import from URL');
-  const card = page.getByRole('article', { name: 'Test IdP' });
+  const card = await openConnection(page, 'Test IdP');
+  const connectionUrl = page.url();
   await expect(card).toContainText(`http://localhost:${idpPort}/metadata`);
 
   // The IdP admin's half: give the IdP Gatehouse's SP metadata.
   const spMetadataUrl = await card.getByLabel('SP metadata URL').inputValue();
   await idpTrustsSp(page, spMetadataUrl);
 
+  await card.locator('summary', { hasText: 'Role mappings' }).click();
   await card.getByLabel('Rule 1 attribute name').fill('groups');
   await card.getByLabel('Rule 1 value').fill('engineering');
   await card.getByLabel('Rule 1 role').selectOption('admin');
@@ -77,7 +82,10 @@ async function connectTestIdp(page: Page, setup: Setup = {}) {
   await card.getByLabel('Enforce role mapping on every sign-in').check();
   await submitAndReload(page, card.getByRole('button', { name: 'Save role mappings' }));
 
+  const signOnUrl = await card.getByLabel('Gatehouse sign-on URL (start sign-in here)').inputValue();
+
   // The owner routes the domain's sign-ins to the new connection.
+  await openSsoSection(page, 'Domains');
   await expect(page.getByLabel(`Sign-in for ${domain}`)).toBeVisible();
   await page.getByLabel(`Sign-in for ${domain}`).selectOption({ label: 'Test IdP' });
   await submitAndReload(page, domainRow(page, domain).getByRole('button', { name: 'Save' }));
@@ -85,16 +93,14 @@ async function connectTestIdp(page: Page, setup: Setup = {}) {
 
   if (setup.beforeSsoOn) {
     await setup.beforeSsoOn(domain);
-    await page.reload();
-    await hydrated(page);
   }
+  await openSsoSection(page, 'Overview');
   const policy = page.locator('#sso-policy');
   await policy.getByLabel('SSO enabled').check();
   await policy.getByLabel('Enforce SSO').check();
   await submitAndReload(page, 'Save sign-in policy');
   await expect(page.locator('#sso-policy .badge').first()).toHaveText('On');
-  const signOnUrl = await page.getByRole('article', { name: 'Test IdP' }).getByLabel('Gatehouse sign-on URL (start sign-in here)').inputValue();
-  return { accountId, domain, signOnUrl, owner };
+  return { accountId, domain, signOnUrl, owner, connectionUrl };
 }
 
 test('an employee signs in through the company IdP, gets the mapped role, and loses it when the IdP group changes', async ({ page, browser }) => {
@@ -129,11 +135,11 @@ test('an employee signs in through the company IdP, gets the mapped role, and lo
   await user.context.close();
 
   // The owner sees both sign-ins and the role change.
-  await page.reload();
-  await hydrated(page);
+  await openSsoSection(page, 'SSO events');
   const events = page.locator('#sso-events');
   await expect(events.getByText(alice).first()).toBeVisible();
   await expect(events).toContainText('Signed in');
+  await openSsoSection(page, 'Audit log');
   await expect(page.locator('#audit-log')).toContainText('Admin → Viewer');
 });
 
@@ -190,15 +196,15 @@ test('a user who signed up with a password before SSO is taken over by the IdP a
   await user.context.close();
 
   // The owner reads what happened, in the SSO events and the audit log.
-  await page.reload();
-  await hydrated(page);
+  await openSsoSection(page, 'SSO events');
   await expect(page.locator('#sso-events')).toContainText(`existing user ${dave} now signs in through Test IdP`);
-  await expect(page.locator('#audit-log')).toContainText('Existing user taken over by SSO');
   await screenshot(page, 'sso-takeover-events');
+  await openSsoSection(page, 'Audit log');
+  await expect(page.locator('#audit-log')).toContainText('Existing user taken over by SSO');
 });
 
 test('the owner is never signed in by an unlinked assertion, and links their own IdP identity from the connection card', async ({ page, browser }) => {
-  const { accountId, owner } = await connectTestIdp(page, { ownerAtDomain: true });
+  const { accountId, owner, connectionUrl } = await connectTestIdp(page, { ownerAtDomain: true });
   await idpUser(owner, { groups: ['everyone'] });
 
   // Through the IdP, unlinked, the Owner is refused with a reason they can read; the password still works.
@@ -211,7 +217,9 @@ test('the owner is never signed in by an unlinked assertion, and links their own
   await expect(other.page.getByRole('heading', { level: 2 })).toHaveText('Single sign-on did not work');
   await expect(other.page.locator('main')).toContainText('Owner signs in with their password');
 
-  // The Owner, signed in with the password, links deliberately from the connection card.
+  // The Owner, signed in with the password, links deliberately from the connection's page.
+  await page.goto(connectionUrl);
+  await hydrated(page);
   const card = page.getByRole('article', { name: 'Test IdP' });
   await expect(card.getByRole('button', { name: 'Link my sign-in' })).toBeVisible();
   await screenshot(page, 'sso-owner-link-button');
@@ -220,9 +228,10 @@ test('the owner is never signed in by an unlinked assertion, and links their own
   await expect(page.getByRole('heading', { level: 2 })).toHaveText('Your sign-in is linked');
   await expect(page.locator('main')).toContainText(`Test IdP now signs you in as ${owner}`);
   await screenshot(page, 'sso-owner-linked');
-  await page.getByRole('link', { name: 'Back to single sign-on' }).click();
-  await expect(page).toHaveURL(new RegExp(`/accounts/${accountId}/sso$`));
+  await page.getByRole('link', { name: 'Back to the connection' }).click();
+  await expect(page).toHaveURL(connectionUrl);
   await hydrated(page);
+  await openSsoSection(page, 'Audit log');
   await expect(page.locator('#audit-log')).toContainText('Owner linked their IdP identity');
 
   // Now the IdP signs the Owner in, as the Owner.
@@ -233,7 +242,8 @@ test('the owner is never signed in by an unlinked assertion, and links their own
 });
 
 test('signing out ends the IdP session too, and the IdP signing the user out ends the Gatehouse session', async ({ page, browser }) => {
-  const { accountId, domain } = await connectTestIdp(page);
+  const { accountId, domain, connectionUrl } = await connectTestIdp(page);
+  await page.goto(connectionUrl);
   const spEntityId = await page.getByRole('article', { name: 'Test IdP' }).getByLabel('Identifier (Entity ID)').inputValue();
   const dana = `dana@${domain}`;
   await idpUser(dana, { groups: ['engineering'] });
@@ -262,8 +272,7 @@ test('signing out ends the IdP session too, and the IdP signing the user out end
   await user.context.close();
 
   // The owner reads both in the SSO events.
-  await page.reload();
-  await hydrated(page);
+  await gotoSsoSection(page, 'events');
   const events = page.locator('#sso-events');
   await expect(events).toContainText('signed out at the IdP');
   await expect(events).toContainText('signed out by the IdP (SessionIndex');
@@ -284,8 +293,7 @@ test('a user of a domain the account has not verified is refused, and the owner 
   await screenshot(user.page, 'sso-refused');
   await user.context.close();
 
-  await page.reload();
-  await hydrated(page);
+  await openSsoSection(page, 'SSO events');
   const events = page.locator('#sso-events');
   await expect(events).toContainText(`ref. ${reference}`);
   await expect(events).toContainText('Refused');
@@ -294,7 +302,9 @@ test('a user of a domain the account has not verified is refused, and the owner 
 });
 
 test('IdP-initiated sign-in from the portal is refused until the owner allows it', async ({ page, browser }) => {
-  const { accountId, domain } = await connectTestIdp(page);
+  const { accountId, domain, connectionUrl } = await connectTestIdp(page);
+  await page.goto(connectionUrl);
+  await hydrated(page);
   const card = page.getByRole('article', { name: 'Test IdP' });
   const spEntityId = await card.getByLabel('Identifier (Entity ID)').inputValue();
   const bob = `bob@${domain}`;
@@ -306,9 +316,11 @@ test('IdP-initiated sign-in from the portal is refused until the owner allows it
   await user.page.goto(portalTile);
   await signInAtIdp(user.page, bob);
   await expect(user.page.locator('main')).toContainText('Reference for your administrator');
-  await page.reload();
+  await gotoSsoSection(page, 'events');
   await expect(page.locator('#sso-events')).toContainText('IdP-initiated sign-in is off for this connection');
 
+  await page.goto(connectionUrl);
+  await hydrated(page);
   await card.locator('summary', { hasText: 'Sign-in options' }).click();
   await card.getByLabel('Allow IdP-initiated sign-in').check();
   await submitAndReload(page, card.getByRole('button', { name: 'Save options' }));
@@ -340,7 +352,7 @@ test('assertions encrypted for the connection key sign users in; a weak cipher i
   await user.page.getByRole('button', { name: 'Sign in' }).click();
   await signInAtIdp(user.page, carol);
   await expect(user.page.locator('main')).toContainText('Reference for your administrator');
-  await page.reload();
+  await gotoSsoSection(page, 'events');
   await expect(page.locator('#sso-events')).toContainText('xmlenc#tripledes-cbc, which Gatehouse does not decrypt');
 
   // With AES (what Entra ID and ADFS use), the assertion encrypted for the key in the SP metadata decrypts.
@@ -352,10 +364,12 @@ test('assertions encrypted for the connection key sign users in; a weak cipher i
 });
 
 test('the owner tests SSO in a new tab and reads every check, the NameID and the role, with nobody signed in', async ({ page }) => {
-  const { domain } = await connectTestIdp(page);
+  const { domain, connectionUrl } = await connectTestIdp(page);
   const tester = `it-admin@${domain}`;
   await idpUser(tester, { groups: ['everyone', 'engineering'] });
 
+  await page.goto(connectionUrl);
+  await hydrated(page);
   const card = page.getByRole('article', { name: 'Test IdP' });
   const button = card.getByRole('link', { name: 'Test SSO' });
   await expect(button).toHaveAttribute('target', '_blank');
@@ -369,12 +383,12 @@ test('the owner tests SSO in a new tab and reads every check, the NameID and the
   await expect(report.locator('.check.failed')).toHaveCount(0);
   await expect(report.locator('pre.saml-response')).toContainText('Response xmlns');
   await screenshot(report, 'sso-test-report');
+  await expect(report.getByRole('link', { name: 'Back to the connection' })).toHaveAttribute('href', new URL(connectionUrl).pathname);
   await report.close();
 
   // The owner is still the owner, nobody joined the account, and the run is in the SSO events.
-  await page.reload();
-  await hydrated(page);
+  await gotoSsoSection(page, 'events');
   await expect(page.locator('#sso-events')).toContainText('Test SSO passed');
-  await page.goto(page.url().replace(/\/sso$/, '/members'));
+  await page.goto(page.url().replace(/\/sso\/events$/, '/members'));
   await expect(page.locator('main')).not.toContainText(tester);
 });

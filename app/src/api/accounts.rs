@@ -15,6 +15,8 @@ pub struct AccountView {
     pub can_manage_members: bool,
     /// May add, verify and remove the account's email domains (Owner and Admin).
     pub can_manage_domains: bool,
+    /// May read the SSO events and the audit log (Owner and Admin).
+    pub can_view_audit: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +97,7 @@ mod convert {
             can_view: a.role.allows(Permission::ViewAccount),
             can_manage_members: a.role.allows(Permission::ManageMembers),
             can_manage_domains: a.role.allows(Permission::ManageDomains),
+            can_view_audit: a.role.allows(Permission::ViewAudit),
         }
     }
 

@@ -64,7 +64,8 @@ where
 }
 
 /// Renders one account page: the frame, and `body` with the page's data once everything has loaded. The page's
-/// data comes from `page_data`, given the account's ID and the page's query string.
+/// data comes from `page_data`, given the account's ID and the page's query string with the route's own
+/// parameters (such as a connection's ID) in it.
 pub(crate) fn account_page<T, Fut>(
     tab: Tab,
     page_data: fn(String, ParamsMap) -> Fut,
@@ -74,8 +75,13 @@ where
     T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
     Fut: Future<Output = Result<T, AppError>> + Send + 'static,
 {
-    let account_id = use_params_map().read_untracked().get("account_id").unwrap_or_default();
-    let query = use_query_map().get_untracked();
+    let route = use_params_map().get_untracked();
+    let account_id = route.get("account_id").unwrap_or_default();
+    // Read here, in the router's context: the loader runs later, after awaits, without it.
+    let mut query = use_query_map().get_untracked();
+    for (name, value) in route.latest_values() {
+        query.replace(name.clone(), value.to_owned());
+    }
     let location = use_location();
     let here = format!(
         "{}{}",
@@ -234,7 +240,7 @@ pub fn Overview() -> impl IntoView {
                 <article class="card">
                     <h2>"Single sign-on"</h2>
                     <p>"Prove that your organisation owns its email domains, so their sign-ins can go to your identity provider."</p>
-                    <a class="button secondary" href=format!("{base}/sso")>
+                    <a class="button secondary" href=format!("{base}/sso/domains")>
                         {if account.can_manage_domains { "Set up domains" } else { "View domains" }}
                     </a>
                 </article>

@@ -2,7 +2,7 @@
 //! the metadata URL monitor, and replacing the IdP settings.
 
 use super::connection_forms::{FormTarget, ManualForm, ManualValues, MetadataFileForm, MetadataUrlForm};
-use super::connections::CertificateItem;
+use super::sso::connections::CertificateItem;
 use crate::api::sso::{
     ChangeSpKey, ConnectionView, MetadataMonitor, OptionsView, OriginView, SaveConnectionOptions, SpKeyView,
 };
@@ -311,30 +311,33 @@ pub fn MonitorSection(
             {(!refreshes.is_empty())
                 .then(|| {
                     view! {
-                        <table class="table refreshes">
-                            <caption class="visually-hidden">"Recent refreshes"</caption>
-                            <thead>
-                                <tr>
-                                    <th scope="col">"When"</th>
-                                    <th scope="col">"Result"</th>
-                                    <th scope="col">"Details"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {refreshes
-                                    .into_iter()
-                                    .map(|r| {
-                                        view! {
-                                            <tr class=format!("refresh-{}", r.outcome)>
-                                                <td data-label="When"><span>{r.at}</span></td>
-                                                <td data-label="Result"><span>{refresh_label(&r.outcome)}</span></td>
-                                                <td data-label="Details"><span>{r.detail}</span></td>
-                                            </tr>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </tbody>
-                        </table>
+                        <details class="optional">
+                            <summary>{format!("Recent refreshes ({})", refreshes.len())}</summary>
+                            <table class="table refreshes">
+                                <caption class="visually-hidden">"Recent refreshes"</caption>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"When"</th>
+                                        <th scope="col">"Result"</th>
+                                        <th scope="col">"Details"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {refreshes
+                                        .into_iter()
+                                        .map(|r| {
+                                            view! {
+                                                <tr class=format!("refresh-{}", r.outcome)>
+                                                    <td data-label="When"><span>{r.at}</span></td>
+                                                    <td data-label="Result"><span>{refresh_label(&r.outcome)}</span></td>
+                                                    <td data-label="Details"><span>{r.detail}</span></td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                        </details>
                     }
                 })}
         </section>

@@ -1,10 +1,9 @@
-//! One file per route. Pages render on the server; the forms in them are islands that hydrate in the browser.
+//! One file per route (the SSO tab: one folder, a file per section). Pages render on the server; the forms in them are islands that hydrate in the browser.
 
 pub mod account;
 pub mod confirm_email;
 mod connection_forms;
 mod connection_settings;
-pub mod connections;
 pub mod home;
 pub mod invitation;
 pub mod members;
@@ -14,8 +13,6 @@ pub mod setup_guides;
 pub mod sign_in;
 pub mod sign_up;
 pub mod sso;
-pub mod sso_policy;
-pub mod sso_setup;
 
 /// Percent-encodes a value for a query string (`next=`, `email=` in sign-in and invitation links).
 pub(crate) fn encode(text: &str) -> String {

@@ -12,8 +12,8 @@ use leptos::prelude::*;
 #[component]
 pub fn SetupGuides(connection_id: String, sp: ServiceProviderView) -> impl IntoView {
     view! {
-        <section class="setup-guides">
-            <h4>"Setup guides"</h4>
+        <details class="section setup-guides">
+            <summary><h4>"Setup guides"</h4></summary>
             <p class="hint">"How to create the SAML app for Gatehouse at your identity provider, with this connection's values filled in."</p>
             {guides(&sp)
                 .into_iter()
@@ -30,7 +30,7 @@ pub fn SetupGuides(connection_id: String, sp: ServiceProviderView) -> impl IntoV
                     }
                 })
                 .collect_view()}
-        </section>
+        </details>
     }
 }
 

@@ -85,7 +85,7 @@ impl PolicyService {
             }
             if readiness.has_verified_domain && readiness.has_connection && !readiness.has_routed_domain {
                 missing.push(
-                    "route an Active domain to the identity provider (Sign-in for … on the Domains table), so that \
+                    "route an Active domain to the identity provider (Sign-in for … under Domains), so that \
                      its people are sent there",
                 );
             }

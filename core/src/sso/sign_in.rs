@@ -72,6 +72,7 @@ pub enum AcsOutcome {
 #[derive(Clone, Debug)]
 pub struct OwnerLinked {
     pub account: AccountId,
+    pub connection: ConnectionId,
     pub connection_label: String,
     pub email: String,
     pub name_id: String,
@@ -953,6 +954,7 @@ impl SsoService {
         }
         let linked = OwnerLinked {
             account,
+            connection: connection.id,
             connection_label: connection.label.clone(),
             email: email.display().to_owned(),
             name_id: assertion.name_id.clone(),
@@ -1283,7 +1285,7 @@ impl SsoService {
                 Check::User,
                 format!(
                     "{email} is the account's Owner, who signs in with their password until they link this identity \
-                     (Link my sign-in on the connection card)"
+                     (Link my sign-in on the connection's page)"
                 ),
             )
         }))

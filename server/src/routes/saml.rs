@@ -403,7 +403,10 @@ async fn acs(
                 linked.connection_label, linked.email, linked.name_id
             ),
             None,
-            ("Back to single sign-on", &format!("/accounts/{}/sso", linked.account)),
+            (
+                "Back to the connection",
+                &format!("/accounts/{}/sso/connections/{}", linked.account, linked.connection),
+            ),
         ),
         Ok(AcsOutcome::SignedIn(signed_in)) => {
             // Without a page to return to, the user lands in the account whose IdP they came through.
@@ -775,7 +778,7 @@ fn report_page(report: &TestReport) -> Response {
         ""
     };
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{headline} · Test SSO · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"test-sso-report\"><p>Test SSO of <strong>{label}</strong>. Nobody was signed in and nothing was changed.</p><h1 class=\"{verdict}\">{headline_html}</h1>{sso_note}{takeover_note}<h2>Checks</h2><ul class=\"checks\">{checks}</ul><h2>Identity</h2><dl><dt>NameID</dt><dd>{name_id}</dd><dt>NameID format</dt><dd>{format}</dd><dt>Email</dt><dd>{email}{domain}</dd><dt>Role the current mappings give</dt><dd>{role}</dd></dl><h2>Attributes</h2>{attributes}<h2>The response</h2>{cut}<pre class=\"saml-response\" tabindex=\"0\">{xml}</pre><p>Reference in the SSO events: <code>{reference}</code></p><p><a class=\"button secondary\" href=\"/accounts/{account}/sso\">Back to connections</a></p></main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{headline} · Test SSO · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"test-sso-report\"><p>Test SSO of <strong>{label}</strong>. Nobody was signed in and nothing was changed.</p><h1 class=\"{verdict}\">{headline_html}</h1>{sso_note}{takeover_note}<h2>Checks</h2><ul class=\"checks\">{checks}</ul><h2>Identity</h2><dl><dt>NameID</dt><dd>{name_id}</dd><dt>NameID format</dt><dd>{format}</dd><dt>Email</dt><dd>{email}{domain}</dd><dt>Role the current mappings give</dt><dd>{role}</dd></dl><h2>Attributes</h2>{attributes}<h2>The response</h2>{cut}<pre class=\"saml-response\" tabindex=\"0\">{xml}</pre><p>Reference in the SSO events: <code>{reference}</code></p><p><a class=\"button secondary\" href=\"/accounts/{account}/sso/connections/{connection}\">Back to the connection</a></p></main></body></html>",
         label = escape(&report.connection_label),
         verdict = if report.passed() { "passed" } else { "failed" },
         headline_html = escape(&headline),
@@ -786,6 +789,7 @@ fn report_page(report: &TestReport) -> Response {
         xml = escape(&report.response_xml),
         reference = escape(&report.reference),
         account = report.account,
+        connection = report.connection,
     );
     (
         StatusCode::OK,

@@ -32,13 +32,36 @@ async fn an_owner_imports_metadata_and_sees_the_certificate_and_the_values_for_t
         format!("{}/saml/{id}/acs", app.address)
     );
 
+    let list = owner
+        .get(&format!("/accounts/{account}/sso/connections"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Entra ID") && list.contains(&format!("/accounts/{account}/sso/connections/{id}")));
     let page = owner
-        .get(&format!("/accounts/{account}/sso"))
+        .get(&format!("/accounts/{account}/sso/connections/{id}"))
         .await
         .text()
         .await
         .unwrap();
     assert!(page.contains("Entra ID") && page.contains(&format!("{}/saml/{id}/acs", app.address)));
+
+    // Another account's member, or a mistyped address, finds no such connection, and nothing of it.
+    let stranger = Browser::new(&app);
+    let other = stranger.sign_up("stranger@other.example").await;
+    for (browser, path) in [
+        (&stranger, format!("/accounts/{other}/sso/connections/{id}")),
+        (&owner, format!("/accounts/{account}/sso/connections/not-a-connection")),
+    ] {
+        let answer = browser.get(&path).await;
+        assert_eq!(answer.status(), 404, "{path}");
+        let html = answer.text().await.unwrap();
+        assert!(
+            html.contains("No such identity provider") && !html.contains("Entra ID"),
+            "{path}"
+        );
+    }
 
     let listed = owner.call_ok("/api/sso/connections", &[("account_id", &account)]).await;
     assert_eq!(listed["connections"].as_array().unwrap().len(), 1);

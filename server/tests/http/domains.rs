@@ -43,7 +43,7 @@ async fn an_owner_adds_publishes_and_verifies_a_domain() {
     assert_eq!(verified["status"], "active");
     assert_eq!(verified["last_failure"], Value::Null);
 
-    let page = owner.get(&format!("/accounts/{account}/sso")).await;
+    let page = owner.get(&format!("/accounts/{account}/sso/domains")).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("acme.example") && html.contains(value) && html.contains("Active"));
@@ -119,7 +119,7 @@ async fn viewers_see_domains_and_only_owners_and_admins_change_them() {
         403
     );
     let page = viewer
-        .get(&format!("/accounts/{account}/sso"))
+        .get(&format!("/accounts/{account}/sso/domains"))
         .await
         .text()
         .await
@@ -257,22 +257,21 @@ async fn an_admins_verify_leaves_the_domain_routed_nowhere_and_flagged_while_the
     assert_eq!(by_owner["routed_nowhere"], false);
 
     let flag = "Routed nowhere: people at this domain sign in with a password.";
-    let owner_page = owner
-        .get(&format!("/accounts/{account}/sso"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = async |who: &Browser, path: &str| {
+        who.get(&format!("/accounts/{account}/{path}"))
+            .await
+            .text()
+            .await
+            .unwrap()
+    };
+    let owner_page = page(&owner, "sso/domains").await;
     assert_eq!(owner_page.matches(flag).count(), 1, "only acme.example is flagged");
     assert!(owner_page.contains(&format!("{flag} Choose an identity provider.")));
-    assert!(owner_page.contains("People at beta.example sign in with a password; through Okta once SSO is on."));
-    assert!(owner_page.contains("People at acme.example sign in with a password: the domain is routed nowhere."));
-    let admin_page = admin
-        .get(&format!("/accounts/{account}/sso"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let overview = page(&owner, "sso").await;
+    assert!(overview.contains("People at beta.example sign in with a password; through Okta once SSO is on."));
+    assert!(overview.contains("People at acme.example sign in with a password: the domain is routed nowhere."));
+    assert!(overview.contains("2 domains, 2 Active.") && overview.contains("1 connected: Okta."));
+    let admin_page = page(&admin, "sso/domains").await;
     assert_eq!(admin_page.matches(flag).count(), 1);
     assert!(admin_page.contains("Owner can route it to an identity provider."));
     assert!(!admin_page.contains("Choose an identity provider."));

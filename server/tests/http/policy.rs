@@ -79,5 +79,16 @@ async fn only_the_owner_changes_the_sign_in_policy_and_the_audit_log_records_it(
         .await
         .unwrap();
     assert!(page.contains("Only the account owner can turn SSO on or off"));
-    assert!(!page.contains("Save sign-in policy") && !page.contains("Audit log"));
+    assert!(!page.contains("Save sign-in policy") && !page.contains("Audit log") && !page.contains("SSO events"));
+    // The sections the navigation leaves out refuse the Viewer inside the account's frame.
+    for section in ["audit", "events"] {
+        let refused = viewer.get(&format!("/accounts/{account}/sso/{section}")).await;
+        assert_eq!(refused.status(), 403, "{section}");
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("Not available for your role") && html.contains("Single sign-on sections"));
+        assert!(!html.contains("Enforce SSO: off → on"), "{section}");
+    }
+    let audit = owner.get(&format!("/accounts/{account}/sso/audit")).await;
+    assert_eq!(audit.status(), 200);
+    assert!(audit.text().await.unwrap().contains("Enforce SSO: off → on"));
 }

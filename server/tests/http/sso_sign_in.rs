@@ -545,6 +545,11 @@ async fn the_owner_tests_sso_and_reads_a_report_without_anyone_signed_in() {
     assert_eq!(response.headers()["cache-control"], "no-store");
     let page = response.text().await.unwrap();
     assert!(page.contains("<h1 class=\"passed\">Test passed</h1>"), "{page}");
+    let back = format!("/accounts/{}/sso/connections/{}", w.account, w.connection);
+    assert!(
+        page.contains(&format!("href=\"{back}\">Back to the connection</a>")),
+        "{page}"
+    );
     assert!(page.contains("<code>ada@acme.example</code>"));
     assert!(
         page.contains("<strong>No access</strong>"),
@@ -649,12 +654,15 @@ async fn only_the_owner_may_test_sso() {
     );
 }
 
-/// Posts the connection card's *Link my sign-in* form as `browser`.
+/// Posts the connection page's *Link my sign-in* form as `browser`.
 async fn post_link(w: &World, browser: &Browser, connection: &str) -> reqwest::Response {
     browser
         .client
         .post(format!("{}/saml/{connection}/link", w.app.address))
-        .form(&[("return_to", format!("/accounts/{}/sso", w.account))])
+        .form(&[(
+            "return_to",
+            format!("/accounts/{}/sso/connections/{connection}", w.account),
+        )])
         .send()
         .await
         .unwrap()
@@ -705,7 +713,13 @@ async fn only_the_owner_links_their_sign_in_and_then_the_idp_signs_them_in() {
             .iter()
             .all(|c| !c.starts_with("gatehouse_session="))
     );
-    assert!(linked.text().await.unwrap().contains("Your sign-in is linked"));
+    let linked = linked.text().await.unwrap();
+    assert!(linked.contains("Your sign-in is linked"));
+    let back = format!("/accounts/{}/sso/connections/{}", w.account, w.connection);
+    assert!(
+        linked.contains(&format!("href=\"{back}\">Back to the connection</a>")),
+        "{linked}"
+    );
 
     // From now on a sign-in through the IdP as the Owner lands signed in as the Owner.
     let browser = Browser::new(&w.app);

@@ -1,29 +1,55 @@
-//! The identity-provider part of the SSO tab: each connection with its certificates and the values to enter at
-//! the IdP, and the two ways to add one (metadata, or fields typed in).
+//! The identity providers of the SSO tab: `/accounts/:account_id/sso/connections` lists the connections and
+//! offers the three ways to add one (metadata, or fields typed in); `…/connections/:connection_id` is one
+//! connection with its certificates, the values to enter at the IdP and its settings.
 
-use super::connection_forms::{FormTarget, ManualForm, ManualValues, MetadataFileForm, MetadataUrlForm};
-use super::connection_settings::{MonitorSection, OptionsSection, ReplaceSettings, SpKeysSection};
-use super::setup_guides::SetupGuides;
+use super::{Section, SsoNav};
 use crate::api::accounts::ASSIGNABLE_ROLES;
 use crate::api::sso::{
     AddCertificates, CertificateView, ConnectionView, ConnectionsPage, MappingsView, RemoveCertificate,
-    RemoveConnection, RuleView, SaveRoleMappings,
+    RemoveConnection, RuleView, SaveRoleMappings, list_connections,
 };
 use crate::components::{AddRow, AfterSuccess, ApiForm, CopyField, FieldError};
+use crate::error::AppError;
+use crate::pages::account::{Tab, account_page};
+use crate::pages::connection_forms::{FormTarget, ManualForm, ManualValues, MetadataFileForm, MetadataUrlForm};
+use crate::pages::connection_settings::{MonitorSection, OptionsSection, ReplaceSettings, SpKeysSection};
+use crate::pages::setup_guides::SetupGuides;
 use leptos::prelude::*;
+use leptos_router::params::ParamsMap;
+use serde::{Deserialize, Serialize};
 use server_fn::ServerFn;
 
 /// Why an Admin sees no way to add an IdP or a certificate; the server refuses them too.
 const TRUST_IS_THE_OWNERS: &str =
     "Only the account's Owner can add identity providers or certificates: they decide who can sign in.";
 
+/// A connection's own page, under the account.
+pub(crate) fn connection_href(account_id: &str, connection_id: &str) -> String {
+    format!("{}/{connection_id}", Section::Connections.href(account_id))
+}
+
+async fn load_connections(account_id: String, _query: ParamsMap) -> Result<ConnectionsPage, AppError> {
+    list_connections(account_id).await
+}
+
 #[component]
-pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
+pub fn Connections() -> impl IntoView {
+    account_page(Tab::Sso, load_connections, |account, page| {
+        let account_id = account.id.clone();
+        view! {
+            <SsoNav account current=Section::Connections />
+            <ConnectionList account_id page />
+        }
+        .into_any()
+    })
+}
+
+#[component]
+fn ConnectionList(account_id: String, page: ConnectionsPage) -> impl IntoView {
     let ConnectionsPage {
         connections,
         can_manage,
         can_manage_trust,
-        is_owner,
         ..
     } = page;
     view! {
@@ -52,24 +78,145 @@ pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
                 }
                 .into_any()
             } else {
-                connections
-                    .into_iter()
-                    .map(|connection| {
-                        view! {
-                            <ConnectionCard
-                                account_id=account_id.clone()
-                                connection
-                                can_manage
-                                can_manage_trust
-                                is_owner
-                            />
-                        }
-                    })
-                    .collect_view()
-                    .into_any()
+                view! {
+                    <table class="table connections-table" id="connection-table">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"IdP entity ID"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col">"Certificates valid until"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {connections
+                                .into_iter()
+                                .map(|connection| view! { <ConnectionRow account_id=account_id.clone() connection /> })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
             }}
         </section>
         {can_manage_trust.then(|| view! { <AddConnection account_id /> })}
+    }
+}
+
+/// How a connection stands, from its signing certificates: whether the IdP's signatures can be checked now.
+fn connection_status(certificates: &[CertificateView]) -> (&'static str, &'static str) {
+    let usable = |c: &&CertificateView| matches!(c.validity.as_str(), "valid" | "expires_soon");
+    match certificates
+        .iter()
+        .filter(usable)
+        .map(|c| c.validity.as_str())
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => ("expired", "No valid certificate"),
+        now if now.contains(&"valid") => ("active", "Ready"),
+        _ => ("expires_soon", "Certificate expires soon"),
+    }
+}
+
+#[component]
+fn ConnectionRow(account_id: String, connection: ConnectionView) -> impl IntoView {
+    let (status, status_label) = connection_status(&connection.certificates);
+    view! {
+        <tr id=format!("connection-row-{}", connection.id) data-status=status>
+            <td data-label="Name">
+                <span>
+                    <a class="connection-link" href=connection_href(&account_id, &connection.id)>
+                        <strong>{connection.label}</strong>
+                    </a>
+                    <span class="hint">{format!("{} · added {}", connection.source, connection.created)}</span>
+                </span>
+            </td>
+            <td data-label="IdP entity ID">
+                <code>{connection.idp_entity_id}</code>
+            </td>
+            <td data-label="Status">
+                <span class=format!("badge status-{status}")>{status_label}</span>
+            </td>
+            <td data-label="Certificates valid until">
+                <ul class="plain" role="list">
+                    {connection
+                        .certificates
+                        .into_iter()
+                        .map(|c| view! { <li class=format!("certificate-{}", c.validity)>{c.valid_until}</li> })
+                        .collect_view()}
+                </ul>
+            </td>
+        </tr>
+    }
+}
+
+/// One connection and what the caller may do with it, or `None` when the account has no such connection.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ConnectionSection {
+    connection: Option<ConnectionView>,
+    can_manage: bool,
+    can_manage_trust: bool,
+    is_owner: bool,
+}
+
+async fn load_connection(account_id: String, address: ParamsMap) -> Result<ConnectionSection, AppError> {
+    let connection_id = address.get("connection_id").unwrap_or_default();
+    let ConnectionsPage {
+        connections,
+        can_manage,
+        can_manage_trust,
+        is_owner,
+        ..
+    } = list_connections(account_id).await?;
+    Ok(ConnectionSection {
+        connection: connections.into_iter().find(|c| c.id == connection_id),
+        can_manage,
+        can_manage_trust,
+        is_owner,
+    })
+}
+
+#[component]
+pub fn Connection() -> impl IntoView {
+    account_page(Tab::Sso, load_connection, |account, section| {
+        let ConnectionSection {
+            connection,
+            can_manage,
+            can_manage_trust,
+            is_owner,
+        } = section;
+        let account_id = account.id.clone();
+        let back = Section::Connections.href(&account_id);
+        let body = match connection {
+            Some(connection) => view! {
+                <p class="breadcrumb">
+                    <a href=back>"← All identity providers"</a>
+                </p>
+                <ConnectionCard account_id connection can_manage can_manage_trust is_owner />
+            }
+            .into_any(),
+            None => view! { <ConnectionNotFound back /> }.into_any(),
+        };
+        view! {
+            <SsoNav account current=Section::Connections />
+            {body}
+        }
+        .into_any()
+    })
+}
+
+/// Inside the frame, with status 404: no connection of this account has that ID (removed, mistyped, or
+/// another account's, which is not revealed).
+#[component]
+fn ConnectionNotFound(back: String) -> impl IntoView {
+    super::respond_with(super::http_status::NOT_FOUND);
+    view! {
+        <div class="empty-state" id="connection-not-found">
+            <h2>"No such identity provider"</h2>
+            <p class="muted">"This account has no connection at this address: it may have been removed."</p>
+            <a class="button primary" href=back>"See the identity providers"</a>
+        </div>
     }
 }
 
@@ -137,7 +284,7 @@ fn ConnectionCard(
     view! {
         <article class="connection" id=format!("connection-{id}") aria-label=label.clone()>
             <header class="connection-head">
-                <h3>{label.clone()}</h3>
+                <h2>{label.clone()}</h2>
                 <span class="badge">{source}</span>
                 <span class="hint">{format!("Added {created}")}</span>
                 {can_manage
@@ -149,7 +296,7 @@ fn ConnectionCard(
                                 <div class="confirm-body">
                                     <ApiForm
                                         action=RemoveConnection::PATH.into()
-                                        then=AfterSuccess::Reload
+                                        then=AfterSuccess::Open(Section::Connections.href(&account_id))
                                         class=String::new()
                                     >
                                         <input type="hidden" name="account_id" value=account_id />
@@ -180,9 +327,9 @@ fn ConnectionCard(
                                 " Signs you in at your IdP in a new tab and shows every check, without signing anyone in here."
                             </span>
                         </p>
-                        {last_test.map(|test| view! { <super::sso_setup::LastTest test /> })}
+                        {last_test.map(|test| view! { <super::setup::LastTest test /> })}
                         <form class="connection-test" method="post" action=format!("/saml/{id}/link")>
-                            <input type="hidden" name="return_to" value=format!("/accounts/{account_id}/sso") />
+                            <input type="hidden" name="return_to" value=connection_href(&account_id, &id) />
                             <button type="submit" class="button secondary small">
                                 "Link my sign-in"
                             </button>
@@ -381,15 +528,28 @@ fn RoleMappingsSection(
         default_role,
         reapply_on_sign_in,
     } = mappings;
+    // Folded like the other settings, with what it holds in one line, so the connection's page stays short.
+    let held = format!(
+        " {}; everyone else: {}",
+        match rules.len() {
+            0 => "no rules".to_owned(),
+            1 => "1 rule".to_owned(),
+            n => format!("{n} rules"),
+        },
+        role_label(&default_role)
+    );
     let intro = view! {
-        <h4>"Role mappings"</h4>
+        <summary>
+            <h4>"Role mappings"</h4>
+            <span class="hint">{held}</span>
+        </summary>
         <p class="hint">
             "When a user signs in through this IdP, the rules are tried from the top; the first whose attribute carries the value gives the role. Everyone else gets the default role."
         </p>
     };
     if !can_manage {
         return view! {
-            <section class="mappings">
+            <details class="section mappings">
                 {intro}
                 <table class="table">
                     <thead>
@@ -418,7 +578,7 @@ fn RoleMappingsSection(
                     {format!("Otherwise: {}.", role_label(&default_role))}
                     {if reapply_on_sign_in { " Re-applied at every sign-in." } else { "" }}
                 </p>
-            </section>
+            </details>
         }
         .into_any();
     }
@@ -431,7 +591,7 @@ fn RoleMappingsSection(
         format!("rule-template-{connection_id}"),
     );
     view! {
-        <section class="mappings">
+        <details class="section mappings">
             {intro}
             <ApiForm action=SaveRoleMappings::PATH.into() then=AfterSuccess::Reload class=String::new()>
                 <input type="hidden" name="account_id" value=account_id />
@@ -474,7 +634,7 @@ fn RoleMappingsSection(
                 </label>
                 <button type="submit" class="button primary" data-pending-text="Saving…">"Save role mappings"</button>
             </ApiForm>
-        </section>
+        </details>
     }
     .into_any()
 }

@@ -1,65 +1,44 @@
-//! `/accounts/:account_id/sso`: the account's email domains (each proven by a DNS TXT record) and its
-//! identity-provider connections.
+//! `/accounts/:account_id/sso/domains`: the account's email domains, each proven by a DNS TXT record, and which
+//! identity provider each one signs in with.
 
-use super::account::{Tab, account_page};
+use super::{Section, SsoNav};
 use crate::api::domains::{AddDomain, DomainView, DomainsPage, RemoveDomain, RouteDomain, VerifyDomain, list_domains};
-use crate::api::sso::{
-    AuditEntryView, ConnectionsPage, PolicyView, SsoEventView, audit_log, get_policy, list_connections, sso_events,
-};
+use crate::api::sso::list_connections;
 use crate::components::{AfterSuccess, ApiForm, CopyField, FieldError};
 use crate::error::AppError;
+use crate::pages::account::{Tab, account_page};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::params::ParamsMap;
 use serde::{Deserialize, Serialize};
 use server_fn::ServerFn;
 
-/// Everything the SSO tab shows, loaded at once.
+/// The domains, and the connections a domain can be routed to.
 #[derive(Clone, Serialize, Deserialize)]
-pub struct SsoPage {
-    policy: PolicyView,
+pub struct DomainsSection {
     domains: DomainsPage,
-    connections: ConnectionsPage,
-    /// Only for members who may read it, as the SSO events.
-    audit: Option<Vec<AuditEntryView>>,
-    events: Option<Vec<SsoEventView>>,
+    /// The account's connections as (id, name).
+    connections: Vec<(String, String)>,
+    /// The caller may route domains to connections (the Owner).
+    can_route: bool,
 }
 
-async fn load_sso_page(account_id: String, _query: ParamsMap) -> Result<SsoPage, AppError> {
-    let policy = get_policy(account_id.clone()).await?;
-    let (audit, events) = if policy.can_view_audit {
-        (
-            Some(audit_log(account_id.clone()).await?),
-            Some(sso_events(account_id.clone(), None).await?),
-        )
-    } else {
-        (None, None)
-    };
-    Ok(SsoPage {
-        policy,
-        domains: list_domains(account_id.clone()).await?,
-        connections: list_connections(account_id).await?,
-        audit,
-        events,
+async fn load_domains(account_id: String, _query: ParamsMap) -> Result<DomainsSection, AppError> {
+    let connections = list_connections(account_id.clone()).await?;
+    Ok(DomainsSection {
+        domains: list_domains(account_id).await?,
+        can_route: connections.can_manage_trust,
+        connections: connections.connections.into_iter().map(|c| (c.id, c.label)).collect(),
     })
 }
 
 #[component]
-pub fn Sso() -> impl IntoView {
-    account_page(Tab::Sso, load_sso_page, |account, page| {
-        let SsoPage {
-            policy,
+pub fn Domains() -> impl IntoView {
+    account_page(Tab::Sso, load_domains, |account, page| {
+        let DomainsSection {
             domains: page,
             connections,
-            audit,
-            events,
+            can_route,
         } = page;
-        let connection_choices: Vec<(String, String)> = connections
-            .connections
-            .iter()
-            .map(|c| (c.id.clone(), c.label.clone()))
-            .collect();
-        let can_route = connections.can_manage_trust;
         let DomainsPage {
             domains,
             can_manage,
@@ -69,13 +48,7 @@ pub fn Sso() -> impl IntoView {
         } = page;
         let account_id = account.id.clone();
         view! {
-            <Title text=format!("SSO for {}", account.name) />
-            <super::sso_policy::PolicyPanel
-                account_id=account.id.clone()
-                policy
-                domains=domains.clone()
-                connections=connection_choices.clone()
-            />
+            <SsoNav account current=Section::Domains />
             <section class="panel" id="domains">
                 <div class="panel-head">
                     <h2>"Domains"</h2>
@@ -108,10 +81,7 @@ pub fn Sso() -> impl IntoView {
                     }
                     .into_any()
                 } else {
-                    view! {
-                        <DomainTable account_id domains can_manage can_route connections=connection_choices.clone() />
-                    }
-                        .into_any()
+                    view! { <DomainTable account_id domains can_manage can_route connections /> }.into_any()
                 }}
                 <p class="hint">
                     {format!(
@@ -120,12 +90,6 @@ pub fn Sso() -> impl IntoView {
                 </p>
             </section>
             <DnsHelp pending_hours />
-            <super::connections::Connections account_id=account.id.clone() page=connections />
-            {events
-                .map(|events| {
-                    view! { <super::sso_policy::SsoEventsPanel events connections=connection_choices.clone() /> }
-                })}
-            {audit.map(|entries| view! { <super::sso_policy::AuditPanel entries /> })}
         }
         .into_any()
     })
@@ -199,7 +163,7 @@ fn DomainRow(
     } = domain;
     let routed_nowhere = routed_nowhere.then(|| {
         let next = match (can_route, connections.is_empty()) {
-            (_, true) => "Connect an identity provider below, then choose it here.",
+            (_, true) => "Connect an identity provider under Identity providers, then choose it here.",
             (true, false) => "Choose an identity provider.",
             (false, false) => "The account's Owner can route it to an identity provider.",
         };

@@ -2,10 +2,12 @@
 //! a domain, connect the IdP, test, turn on). Where the owner stands is worked out from the account itself, so
 //! progress is kept when they leave and come back; `?step=N` opens a step again.
 
-use super::account::{Tab, account_page};
-use super::connections::ConnectForms;
-use super::setup_guides::{GuideSteps, guides};
-use super::sso::{AddDomainForm, DnsHelp, DomainTable};
+use super::super::account::{Tab, account_page};
+use super::super::setup_guides::{GuideSteps, guides};
+use super::connections::{ConnectForms, connection_href};
+use super::domains::{AddDomainForm, DnsHelp, DomainTable};
+use super::policy::who_signs_in_where;
+use super::{Section, SsoNav};
 use crate::api::domains::{DomainView, DomainsPage, list_domains};
 use crate::api::sso::{
     ConnectionView, ConnectionsPage, LastTestView, PolicyView, ServiceProviderView, UpdatePolicy, get_policy,
@@ -14,7 +16,6 @@ use crate::api::sso::{
 use crate::components::{AfterSuccess, ApiForm, CopyField, DomainWatch, FieldError};
 use crate::error::AppError;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::params::ParamsMap;
 use serde::{Deserialize, Serialize};
 use server_fn::ServerFn;
@@ -126,7 +127,7 @@ pub fn SsoSetup() -> impl IntoView {
             Some(step) => view! { <StepPanel account_id=account.id.clone() step page=page.clone() /> }.into_any(),
         };
         view! {
-            <Title text=format!("Set up SSO for {}", account.name) />
+            <SsoNav account current=Section::Setup />
             <section class="panel setup" id="sso-setup" aria-labelledby="setup-title">
                 <div class="panel-head">
                     <h2 id="setup-title">"Set up single sign-on"</h2>
@@ -387,7 +388,7 @@ fn ConnectedSummary(account_id: String, connection: ConnectionView) -> impl Into
                     }
                 })}
             <p>
-                <a href=format!("/accounts/{account_id}/sso#connection-{id}")>
+                <a href=connection_href(&account_id, &id)>
                     "Role mappings, options and the rest of this connection"
                 </a>
             </p>
@@ -401,7 +402,7 @@ fn TestStep(account_id: String, page: ConnectionsPage, can_test: bool) -> impl I
     if page.connections.is_empty() {
         return view! { <p>"Connect your identity provider first (step 2)."</p> }.into_any();
     }
-    let back = super::encode(&format!("/accounts/{account_id}/sso/setup"));
+    let back = super::super::encode(&format!("/accounts/{account_id}/sso/setup"));
     let passed = page.connections.iter().any(passed_test);
     view! {
         <p>
@@ -479,7 +480,7 @@ fn TurnOnStep(
     domains: Vec<DomainView>,
     connections: ConnectionsPage,
 ) -> impl IntoView {
-    let after = super::sso_policy::who_signs_in_where(true, &domains, &connection_choices(&connections));
+    let after = who_signs_in_where(true, &domains, &connection_choices(&connections));
     let ready = policy.has_verified_domain && policy.has_connection && policy.has_routed_domain;
     let tested = connections.connections.iter().any(passed_test);
     view! {
@@ -563,8 +564,7 @@ fn NextStep(account_id: String, step: Step) -> impl IntoView {
 /// After the last step: what is on now, and where everything else lives.
 #[component]
 fn SetupFinished(base: String, page: SetupPage) -> impl IntoView {
-    let lines =
-        super::sso_policy::who_signs_in_where(true, &page.domains.domains, &connection_choices(&page.connections));
+    let lines = who_signs_in_where(true, &page.domains.domains, &connection_choices(&page.connections));
     view! {
         <div class="setup-step" id="setup-finished">
             <h3>"Single sign-on is on"</h3>
