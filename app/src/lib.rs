@@ -51,6 +51,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:account_id/members") view=pages::members::Members ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/sso") view=pages::sso::Sso ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/settings") view=pages::settings::Settings ssr=SsrMode::Async />
+                <Route path=path!("/setup") view=pages::setup::SetupWork ssr=SsrMode::Async />
+                <Route path=path!("/setup/:token") view=pages::setup::SetupLinkLanding ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -71,3 +71,7 @@ typed_id!(
     /// A connection from an account to one SAML identity provider.
     ConnectionId
 );
+typed_id!(
+    /// A link with which someone without a Gatehouse account does one account's SSO set-up.
+    SetupLinkId
+);

@@ -18,7 +18,7 @@ const TRUST_IS_THE_OWNERS: &str =
     "Only the account's Owner can add identity providers or certificates: they decide who can sign in.";
 
 #[component]
-pub fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
+pub(crate) fn Connections(account_id: String, page: ConnectionsPage) -> impl IntoView {
     let ConnectionsPage {
         connections,
         can_manage,
@@ -162,7 +162,7 @@ fn ConnectionCard(
                         }
                     })}
             </header>
-            {is_owner
+            {can_manage_trust
                 .then(|| {
                     view! {
                         <p class="connection-test">
@@ -178,6 +178,11 @@ fn ConnectionCard(
                                 " Signs you in at your IdP in a new tab and shows every check, without signing anyone in here."
                             </span>
                         </p>
+                    }
+                })}
+            {is_owner
+                .then(|| {
+                    view! {
                         <form class="connection-test" method="post" action=format!("/saml/{id}/link")>
                             <input type="hidden" name="return_to" value=format!("/accounts/{account_id}/sso") />
                             <button type="submit" class="button secondary small">

@@ -3,6 +3,7 @@
 
 use super::account::{Tab, account_page};
 use crate::api::domains::{AddDomain, DomainView, DomainsPage, RemoveDomain, RouteDomain, VerifyDomain, list_domains};
+use crate::api::setup_links::{SetupLinkView, list_setup_links};
 use crate::api::sso::{
     AuditEntryView, ConnectionsPage, PolicyView, SsoEventView, audit_log, get_policy, list_connections, sso_events,
 };
@@ -23,6 +24,8 @@ pub struct SsoPage {
     /// Only for members who may read it, as the SSO events.
     audit: Option<Vec<AuditEntryView>>,
     events: Option<Vec<SsoEventView>>,
+    /// Only for the Owner, who alone creates them.
+    setup_links: Option<Vec<SetupLinkView>>,
 }
 
 async fn load_sso_page(account_id: String, _query: ParamsMap) -> Result<SsoPage, AppError> {
@@ -35,7 +38,12 @@ async fn load_sso_page(account_id: String, _query: ParamsMap) -> Result<SsoPage,
     } else {
         (None, None)
     };
+    let setup_links = match policy.can_manage {
+        true => Some(list_setup_links(account_id.clone()).await?),
+        false => None,
+    };
     Ok(SsoPage {
+        setup_links,
         policy,
         domains: list_domains(account_id.clone()).await?,
         connections: list_connections(account_id).await?,
@@ -53,6 +61,7 @@ pub fn Sso() -> impl IntoView {
             connections,
             audit,
             events,
+            setup_links,
         } = page;
         let connection_choices: Vec<(String, String)> = connections
             .connections
@@ -68,6 +77,7 @@ pub fn Sso() -> impl IntoView {
             pending_hours,
         } = page;
         let account_id = account.id.clone();
+        let account_id_for_links = account.id.clone();
         view! {
             <Title text=format!("SSO for {}", account.name) />
             <super::sso_policy::PolicyPanel
@@ -126,13 +136,15 @@ pub fn Sso() -> impl IntoView {
                     view! { <super::sso_policy::SsoEventsPanel events connections=connection_choices.clone() /> }
                 })}
             {audit.map(|entries| view! { <super::sso_policy::AuditPanel entries /> })}
+            {setup_links
+                .map(|links| view! { <super::setup_links::SetupLinksPanel account_id=account_id_for_links links /> })}
         }
         .into_any()
     })
 }
 
 #[component]
-fn DomainTable(
+pub(crate) fn DomainTable(
     account_id: String,
     domains: Vec<DomainView>,
     can_manage: bool,
@@ -276,7 +288,7 @@ fn DomainRow(
 }
 
 #[component]
-fn AddDomainForm(account_id: String) -> impl IntoView {
+pub(crate) fn AddDomainForm(account_id: String) -> impl IntoView {
     view! {
         <ApiForm action=AddDomain::PATH.into() then=AfterSuccess::Reload class="inline-form".into()>
             <input type="hidden" name="account_id" value=account_id />
@@ -377,7 +389,7 @@ fn DomainActions(account_id: String, domain_id: String, domain: String, can_veri
 
 /// Where the record goes at common DNS providers; the same three values everywhere, under different labels.
 #[component]
-fn DnsHelp(pending_hours: i64) -> impl IntoView {
+pub(crate) fn DnsHelp(pending_hours: i64) -> impl IntoView {
     let providers = [
         (
             "Cloudflare",

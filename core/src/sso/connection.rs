@@ -364,9 +364,9 @@ impl ConnectionService {
     }
 
     /// The account's connections with their role mappings, keys and refresh history; any member who may view
-    /// the account may look.
+    /// the account may look, and a setup link's holder.
     pub async fn list(&self, caller: &Caller, account: AccountId) -> Result<Vec<Connection>, ConnectionError> {
-        self.tenancy.require(caller, account, Permission::ViewAccount).await?;
+        self.tenancy.require(caller, account, Permission::ViewSsoSetup).await?;
         let mut connections = Vec::new();
         for row in self.store.connections_of_account(account).await? {
             connections.push(self.assemble(row).await?);
@@ -648,7 +648,7 @@ impl ConnectionService {
             .route_undecided_to_sole_connection(
                 account,
                 None,
-                &caller.email,
+                &caller.actor(),
                 "the account's only identity provider, added by the Owner",
                 now,
             )
