@@ -54,7 +54,7 @@ async fn the_link_shows_its_page_and_only_the_post_starts_a_session_of_the_setup
     let page = it_admin.get("/setup").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Single sign-on set-up for") && html.contains("I&#x27;m done"), "{html}");
+    assert!(html.contains("Single sign-on set-up for") && html.contains("I'm done"), "{html}");
     assert!(!html.contains("switcher"), "no account switcher for a setup link");
     let listed = owner.call_ok("/api/setup-links/list", &[("account_id", &account)]).await;
     assert_ne!(listed[0]["last_used"], serde_json::Value::Null);
