@@ -2,36 +2,13 @@ import { Browser, Page } from '@playwright/test';
 import {
   test, expect, uniqueEmail, hydrated, signUp, screenshot, openSso, submitAndReload, verifiedDomain, domainRow, PASSWORD,
 } from './helpers';
-
-// The test IdP (testkit/saml-idp, pysaml2) runs on `localhost`, another site than Gatehouse on `127.0.0.1`, so its
-// POST to the ACS is cross-site exactly as a real IdP's is. Tests talk to its admin endpoints over 127.0.0.1.
-const idpPort = Number(process.env.GATEHOUSE_E2E_IDP_PORT ?? 3919);
-const idpAdmin = `http://127.0.0.1:${idpPort}`;
-const IDP_PASSWORD = 'idp password';
+import { IDP_PASSWORD, idpAdmin, idpPort, idpPost, idpUser, signInAtIdp } from './idp';
 
 test.beforeEach(async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 // Each test sets up an account, verifies a domain and connects the IdP before the sign-ins themselves.
 test.setTimeout(90_000);
-
-async function idpPost(path: string, body: string) {
-  const response = await fetch(`${idpAdmin}${path}`, { method: 'POST', body });
-  expect(response.status, await response.text()).toBe(204);
-}
-
-/** Creates or replaces a user at the IdP, with the attributes its assertions will carry. */
-async function idpUser(email: string, attributes: Record<string, string[]>) {
-  await idpPost('/admin/users', JSON.stringify({ email, password: IDP_PASSWORD, attributes }));
-}
-
-/** At the IdP's login page (on `localhost`), signs in as `email`; the IdP then posts its answer to the ACS. */
-async function signInAtIdp(page: Page, email: string) {
-  await expect(page).toHaveURL(new RegExp(`^http://localhost:${idpPort}/(sso/|start)`));
-  await page.getByLabel('IdP email').fill(email);
-  await page.getByLabel('IdP password').fill(IDP_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in to the IdP' }).click();
-}
 
 /** Signs in the way an end user does: email only on Gatehouse's sign-in page, then the IdP; lands in the account. */
 async function signInThroughSso(page: Page, email: string, accountId: string) {

@@ -278,8 +278,8 @@ impl AuthService {
         Ok(idp_session)
     }
 
-    /// Removes sessions that can no longer be used, forgotten sign-in failure counts and expired proof links, so
-    /// the tables do not grow with every visitor. Safe to run from several server instances at once.
+    /// Removes sessions that can no longer be used (users' and setup links'), forgotten sign-in failure counts and
+    /// expired proof links, so the tables do not grow with every visitor. Safe to run from several server instances at once.
     pub async fn remove_expired(&self, now: DateTime<Utc>) -> Result<Removed, AuthError> {
         Ok(Removed {
             sessions: self.store.delete_dead_sessions(now - self.sessions.idle, now).await?

@@ -68,12 +68,21 @@ async fn the_link_shows_its_page_and_only_the_post_starts_a_session_of_the_setup
         .await;
     assert_eq!(domain["name"], "acme.example");
     let okta = fixture("okta.metadata.xml");
-    it_admin
+    let connection = it_admin
         .call_ok(
             "/api/sso/import-metadata",
             &[("account_id", &account), ("label", "Okta"), ("metadata", &okta)],
         )
         .await;
+    let connection = connection["id"].as_str().unwrap();
+    // Test SSO starts (on to the IdP); linking a user's own sign-in is no holder's.
+    let test = it_admin.get(&format!("/saml/{connection}/test")).await;
+    // On to the IdP: a redirect, or the auto-submitting form of HTTP-POST.
+    assert!(matches!(test.status().as_u16(), 200 | 303), "{}", test.status());
+    let linking = it_admin
+        .call(&format!("/saml/{connection}/link"), &[("return_to", "/setup")])
+        .await;
+    assert_eq!(linking.status(), 403);
     let seen = it_admin.call_ok("/api/sso/connections", &[("account_id", &account)]).await;
     assert_eq!(seen["connections"].as_array().unwrap().len(), 1);
     assert_eq!(
