@@ -195,11 +195,12 @@ fn SetupSteps(page: SetupPage) -> impl IntoView {
                 <div class="account-title">
                     <h1>{format!("Single sign-on set-up for {account_name}")}</h1>
                 </div>
-                <p class="muted">
+                <p>
                     {format!(
-                        "{owner_email} asked you to do this set-up; the link works until {expires}. Add and verify the email domains, connect the identity provider, run Test SSO, then press I'm done. {owner_email} turns single sign-on on."
+                        "{owner_email} asked you to add and verify the organisation's email domains, connect its identity provider and run Test SSO. When the test passes, press I'm done: {owner_email} then turns single sign-on on."
                     )}
                 </p>
+                <p class="hint">{format!("Your setup link works until {expires}.")}</p>
             </div>
             <section class="panel" id="domains">
                 <div class="panel-head">

@@ -147,7 +147,7 @@ fn SetupLinkRow(account_id: String, link: SetupLinkView) -> impl IntoView {
         <tr data-link=name.clone() data-status=status.clone()>
             <td data-label="Name">
                 <span>
-                    <strong>{name.clone()}</strong>
+                    <strong class="setup-link-name">{name.clone()}</strong>
                     <span class="hint">{format!("Created {created}")}</span>
                 </span>
             </td>

@@ -642,16 +642,15 @@ impl ConnectionService {
             Err(e) if e.is_unique_violation() => return Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
             Err(e) => return Err(e.into()),
         }
-        // Only the Owner adds connections, so the first one may take the Active domains nobody routed yet: with a
-        // single IdP that is what the Owner means, and a domain set to password sign-in stays so.
+        // Only the Owner adds connections (or a setup link the Owner made), so the first one may take the Active
+        // domains nobody routed yet: with a single IdP that is what the Owner means, and a domain set to password
+        // sign-in stays so.
+        let why = match caller.setup_link {
+            Some(_) => "the account's only identity provider, added through the Owner's setup link",
+            None => "the account's only identity provider, added by the Owner",
+        };
         self.store
-            .route_undecided_to_sole_connection(
-                account,
-                None,
-                &caller.actor(),
-                "the account's only identity provider, added by the Owner",
-                now,
-            )
+            .route_undecided_to_sole_connection(account, None, &caller.actor(), why, now)
             .await?;
         Ok(connection)
     }

@@ -30,7 +30,8 @@ fn links(s: &Setup, mailer: Option<Mailer>) -> SetupLinkService {
 }
 
 fn secret(url: &str) -> &str {
-    url.strip_prefix("https://sso.example.com/setup/").expect("a setup link")
+    url.strip_prefix("https://sso.example.com/setup/")
+        .expect("a setup link")
 }
 
 /// A link the Owner created (for 7 days), opened by its holder: their caller, and the link's secret.
@@ -89,8 +90,14 @@ async fn the_link_is_shown_once_and_only_its_digest_is_stored() {
     ));
     // A made-up or altered secret opens nothing.
     let altered = format!("{}A", &secret[..42]);
-    assert!(matches!(links.preview(&altered, t0()).await, Err(SetupLinkError::NotFound)));
-    assert!(matches!(links.start(&altered, t0()).await, Err(SetupLinkError::NotFound)));
+    assert!(matches!(
+        links.preview(&altered, t0()).await,
+        Err(SetupLinkError::NotFound)
+    ));
+    assert!(matches!(
+        links.start(&altered, t0()).await,
+        Err(SetupLinkError::NotFound)
+    ));
 }
 
 #[tokio::test]
@@ -110,10 +117,18 @@ async fn only_the_owner_creates_lists_and_revokes_links() {
 
     // An Admin may not widen trust, so may not hand the power to do so to anyone through a link.
     for (caller, role) in [(&admin, Role::Admin), (&viewer, Role::Viewer)] {
-        let forbidden = |e: SetupLinkError| matches!(e, SetupLinkError::Tenancy(TenancyError::Forbidden { role: r }) if r == role);
-        assert!(forbidden(links.create(caller, s.account, "Mine", 30, t0()).await.unwrap_err()));
+        let forbidden =
+            |e: SetupLinkError| matches!(e, SetupLinkError::Tenancy(TenancyError::Forbidden { role: r }) if r == role);
+        assert!(forbidden(
+            links.create(caller, s.account, "Mine", 30, t0()).await.unwrap_err()
+        ));
         assert!(forbidden(links.list(caller, s.account, t0()).await.unwrap_err()));
-        assert!(forbidden(links.revoke(caller, s.account, created.link.id, t0()).await.unwrap_err()));
+        assert!(forbidden(
+            links
+                .revoke(caller, s.account, created.link.id, t0())
+                .await
+                .unwrap_err()
+        ));
     }
     assert!(matches!(
         links.create(&stranger, s.account, "Mine", 7, t0()).await,
@@ -126,7 +141,10 @@ async fn only_the_owner_creates_lists_and_revokes_links() {
         links.list(&held, s.account, t0()).await.map(drop),
         links.revoke(&held, s.account, created.link.id, t0()).await,
     ] {
-        assert!(matches!(result, Err(SetupLinkError::Tenancy(TenancyError::SetupLinkOnly))), "{result:?}");
+        assert!(
+            matches!(result, Err(SetupLinkError::Tenancy(TenancyError::SetupLinkOnly))),
+            "{result:?}"
+        );
     }
     links.revoke(&s.owner, s.account, created.link.id, t0()).await.unwrap();
     let listed = links.list(&s.owner, s.account, t0()).await.unwrap();
@@ -141,7 +159,11 @@ async fn the_holder_adds_and_verifies_a_domain_connects_an_idp_and_runs_test_sso
     assert!(held.setup_link.is_some());
     assert_ne!(held.user_id, s.owner.user_id, "the holder never acts as the Owner");
 
-    let domain = s.domains.add(&held, s.account, "acme-corp.example", t0()).await.unwrap();
+    let domain = s
+        .domains
+        .add(&held, s.account, "acme-corp.example", t0())
+        .await
+        .unwrap();
     s.dns.set_txt("acme-corp.example", &[&[&domain.record_value]]).await;
     let verified = s.domains.verify(&held, s.account, domain.id, t0()).await.unwrap();
     assert!(verified.state.status.counts_as_verified(), "{:?}", verified.state);
@@ -220,7 +242,13 @@ async fn the_holder_is_refused_other_accounts_members_the_policy_the_account_and
     ));
     assert!(matches!(
         s.connections
-            .import_metadata(&held, elsewhere, &upload("Okta", &fixture("okta.metadata.xml"), ""), None, t0())
+            .import_metadata(
+                &held,
+                elsewhere,
+                &upload("Okta", &fixture("okta.metadata.xml"), ""),
+                None,
+                t0()
+            )
             .await,
         Err(ConnectionError::Tenancy(TenancyError::AccountNotFound))
     ));
@@ -234,7 +262,11 @@ async fn the_holder_is_refused_other_accounts_members_the_policy_the_account_and
     };
     link_only(tenancy.member_page(&held, s.account, &query).await);
     link_only(tenancy.pending_invitations(&held, s.account, t0()).await);
-    link_only(tenancy.invite(&held, s.account, "friend@partner.example", Role::Admin, t0()).await);
+    link_only(
+        tenancy
+            .invite(&held, s.account, "friend@partner.example", Role::Admin, t0())
+            .await,
+    );
     link_only(tenancy.change_role(&held, s.account, admin.user_id, Role::Viewer).await);
     link_only(tenancy.remove_member(&held, s.account, admin.user_id).await);
     // The account itself.
@@ -321,19 +353,35 @@ async fn revocation_expiry_and_a_new_owner_end_the_links_sessions_at_once() {
         auth.authenticate(&session.token, t0()).await,
         Err(AuthError::NotSignedIn)
     ));
-    assert!(matches!(links.preview(&revoked_secret, t0()).await, Err(SetupLinkError::Revoked)));
-    assert!(matches!(links.start(&revoked_secret, t0()).await, Err(SetupLinkError::Revoked)));
+    assert!(matches!(
+        links.preview(&revoked_secret, t0()).await,
+        Err(SetupLinkError::Revoked)
+    ));
+    assert!(matches!(
+        links.start(&revoked_secret, t0()).await,
+        Err(SetupLinkError::Revoked)
+    ));
 
     // Expired: a session never outlives its link.
     let created = links.create(&s.owner, s.account, LINK_NAME, 1, t0()).await.unwrap();
     let expiring = secret(&created.url).to_owned();
     let late = t0() + Duration::days(1) - Duration::hours(1);
     let session = links.start(&expiring, late).await.unwrap();
-    assert_eq!(session.expires_at, t0() + Duration::days(1), "not past the link's expiry");
+    assert_eq!(
+        session.expires_at,
+        t0() + Duration::days(1),
+        "not past the link's expiry"
+    );
     assert!(auth.authenticate(&session.token, late).await.is_ok());
     let after = t0() + Duration::days(1);
-    assert!(matches!(auth.authenticate(&session.token, after).await, Err(AuthError::NotSignedIn)));
-    assert!(matches!(links.start(&expiring, after).await, Err(SetupLinkError::Expired)));
+    assert!(matches!(
+        auth.authenticate(&session.token, after).await,
+        Err(AuthError::NotSignedIn)
+    ));
+    assert!(matches!(
+        links.start(&expiring, after).await,
+        Err(SetupLinkError::Expired)
+    ));
     let listed = links.list(&s.owner, s.account, after).await.unwrap();
     let expired = listed.iter().find(|l| l.id == created.link.id).unwrap();
     assert_eq!(expired.status, LinkStatus::Expired);
@@ -355,7 +403,10 @@ async fn revocation_expiry_and_a_new_owner_end_the_links_sessions_at_once() {
         auth.authenticate(&session.token, t0()).await,
         Err(AuthError::NotSignedIn)
     ));
-    assert!(matches!(links.start(&orphaned, t0()).await, Err(SetupLinkError::NotFound)));
+    assert!(matches!(
+        links.start(&orphaned, t0()).await,
+        Err(SetupLinkError::NotFound)
+    ));
 
     // Signing out ends the session too.
     let created = links.create(&heir, s.account, LINK_NAME, 7, t0()).await.unwrap();
@@ -390,7 +441,10 @@ async fn i_am_done_tells_the_owner_once_in_the_audit_log_and_by_mail() {
     let audit = s.world.audit().recent(&s.owner, s.account).await.unwrap();
     let finished: Vec<_> = audit.iter().filter(|e| e.action == "SSO set-up finished").collect();
     assert_eq!(finished.len(), 1);
-    assert_eq!(finished[0].actor_email, format!("via setup link {LINK_NAME} created by {OWNER}"));
+    assert_eq!(
+        finished[0].actor_email,
+        format!("via setup link {LINK_NAME} created by {OWNER}")
+    );
     let listed = links.list(&s.owner, s.account, later).await.unwrap();
     assert_eq!(listed[0].finished_at, Some(later));
     let progress = links.progress(&held).await.unwrap();
