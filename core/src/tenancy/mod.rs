@@ -158,11 +158,17 @@ pub enum TenancyError {
 
 pub const MAX_ACCOUNT_NAME: usize = 120;
 
-/// Refuses the holder of a setup link, who is no user, and a user who has not proven their address yet.
-fn require_proven(caller: &Caller) -> Result<(), TenancyError> {
-    if caller.setup_link.is_some() {
-        return Err(TenancyError::SetupLinkOnly);
+/// Refuses the holder of a setup link, who is no user.
+fn require_user(caller: &Caller) -> Result<(), TenancyError> {
+    match caller.setup_link {
+        Some(_) => Err(TenancyError::SetupLinkOnly),
+        None => Ok(()),
     }
+}
+
+/// Refuses the holder of a setup link, and a user who has not proven their address yet.
+fn require_proven(caller: &Caller) -> Result<(), TenancyError> {
+    require_user(caller)?;
     match caller.email_proven {
         true => Ok(()),
         false => Err(TenancyError::EmailUnproven {
@@ -191,7 +197,7 @@ impl TenancyService {
 
     /// Every account the caller belongs to, by name: what the account switcher lists.
     pub async fn accounts_of(&self, caller: &Caller) -> Result<Vec<AccountSummary>, TenancyError> {
-        require_proven(caller)?;
+        require_user(caller)?;
         Ok(self.store.accounts_of_user(caller.user_id).await?)
     }
 
