@@ -84,6 +84,8 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? '../target/site',
       GATEHOUSE_DNS_SERVERS: `127.0.0.1:${dnsPort}`,
       GATEHOUSE_DNS_TIMEOUT_SECONDS: '2',
+      // Domains due for their background check are picked up within seconds (the guided setup test waits for one).
+      GATEHOUSE_DOMAIN_CHECK_TICK_SECONDS: '5',
       GATEHOUSE_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       // The browser tests' IdP serves its metadata over plain http on loopback.
       GATEHOUSE_METADATA_ALLOW_HTTP: 'true',

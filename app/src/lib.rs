@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:account_id") view=pages::account::Overview ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/members") view=pages::members::Members ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/sso") view=pages::sso::Sso ssr=SsrMode::Async />
+                <Route path=path!("/accounts/:account_id/sso/setup") view=pages::sso_setup::SsoSetup ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/settings") view=pages::settings::Settings ssr=SsrMode::Async />
                 <Route path=path!("/setup") view=pages::setup::SetupWork ssr=SsrMode::Async />
                 <Route path=path!("/setup/:token") view=pages::setup::SetupLinkLanding ssr=SsrMode::Async />

@@ -75,3 +75,19 @@ typed_id!(
     /// A link with which someone without a Gatehouse account does one account's SSO set-up.
     SetupLinkId
 );
+
+impl ConnectionId {
+    /// The id an account's first connection gets: known before it exists, so the guided setup can show the values
+    /// to enter at the IdP (its ACS URL and entity ID) before the IdP's metadata is imported. Derived from the
+    /// account id (SHA-256, as a version 8 UUID), so no two accounts share it.
+    pub fn first_of(account: AccountId) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"gatehouse first connection ")
+            .chain_update(account.as_uuid().as_bytes())
+            .finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+    }
+}

@@ -39,7 +39,8 @@ export async function signUp(page: Page, email: string, password = PASSWORD) {
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/confirm-email\?next=/);
   await confirmEmail(page, email);
-  await expect(page).toHaveURL(/\/accounts\/[0-9a-f-]{36}$/);
+  // A new account opens on its guided SSO setup.
+  await expect(page).toHaveURL(/\/accounts\/[0-9a-f-]{36}\/sso\/setup$/);
 }
 
 /** Follows the proof link mailed to `email`, as its user would from their inbox, in this browser. */

@@ -17,6 +17,11 @@ export async function idpUser(email: string, attributes: Record<string, string[]
   await idpPost('/admin/users', JSON.stringify({ email, password: IDP_PASSWORD, attributes }));
 }
 
+/** Registers a connection's SP metadata at the IdP: the IdP administrator's half of the set-up. */
+export async function idpTrustsSp(page: Page, spMetadataUrl: string) {
+  await idpPost('/admin/sp', await (await page.request.get(spMetadataUrl)).text());
+}
+
 /** At the IdP's login page (on `localhost`), signs in as `email`; the IdP then posts its answer to the ACS. */
 export async function signInAtIdp(page: Page, email: string) {
   await expect(page).toHaveURL(new RegExp(`^http://localhost:${idpPort}/(sso/|start)`));

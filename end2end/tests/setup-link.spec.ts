@@ -4,7 +4,7 @@ import {
 } from './helpers';
 import { publishTxt } from './dns';
 import { takeLink } from './mail';
-import { idpAdmin, idpPort, idpPost, idpUser, signInAtIdp } from './idp';
+import { idpAdmin, idpPort, idpTrustsSp, idpUser, signInAtIdp } from './idp';
 
 // The Owner creates the link; the IT admin, in a browser with no Gatehouse account, verifies a domain, connects the
 // IdP and runs Test SSO through it.
@@ -65,8 +65,7 @@ test('the owner hands the SSO set-up to their IT admin, who has no account, with
   await submitAndReload(it, 'Import from URL');
   const card = it.getByRole('article', { name: 'Test IdP' });
   await expect(card).toContainText(`http://localhost:${idpPort}/metadata`);
-  const spMetadataUrl = await card.getByLabel('SP metadata URL').inputValue();
-  await idpPost('/admin/sp', await (await it.request.get(spMetadataUrl)).text());
+  await idpTrustsSp(it, await card.getByLabel('SP metadata URL').inputValue());
   // The only connection takes the Active domain nobody routed yet.
   await expect(it.getByLabel(`Sign-in for ${domain}`)).toHaveValue(/[0-9a-f-]{36}/);
   // Looking after connections beyond trust (mappings, keys, removal) is not the link's.

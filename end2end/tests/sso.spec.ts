@@ -2,7 +2,7 @@ import { Browser, Page } from '@playwright/test';
 import {
   test, expect, uniqueEmail, hydrated, signUp, screenshot, openSso, submitAndReload, verifiedDomain, domainRow, PASSWORD,
 } from './helpers';
-import { IDP_PASSWORD, idpAdmin, idpPort, idpPost, idpUser, signInAtIdp } from './idp';
+import { IDP_PASSWORD, idpAdmin, idpPort, idpPost, idpTrustsSp, idpUser, signInAtIdp } from './idp';
 
 test.beforeEach(async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -65,7 +65,7 @@ async function connectTestIdp(page: Page, setup: Setup = {}) {
 
   // The IdP admin's half: give the IdP Gatehouse's SP metadata.
   const spMetadataUrl = await card.getByLabel('SP metadata URL').inputValue();
-  await idpPost('/admin/sp', await (await page.request.get(spMetadataUrl)).text());
+  await idpTrustsSp(page, spMetadataUrl);
 
   await card.getByLabel('Rule 1 attribute name').fill('groups');
   await card.getByLabel('Rule 1 value').fill('engineering');

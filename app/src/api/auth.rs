@@ -58,8 +58,7 @@ pub async fn sign_up(email: String, password: String, next: Option<String>) -> R
     let return_to = (next != "/").then_some(next.as_str());
     let signed_up = services.auth.sign_up(&email, &password, return_to, now()).await?;
     set_session_cookie(&signed_up.session.token, signed_up.session.expires_at)?;
-    let next = return_to.map_or_else(|| format!("/accounts/{}", signed_up.account_id), str::to_owned);
-    Ok(confirm_email_path(&next))
+    Ok(confirm_email_path(&signed_up.return_to))
 }
 
 /// Where the signed-in user stands with the proof of their address; `None` when nobody is signed in.

@@ -115,11 +115,30 @@ pub struct ConnectionView {
     pub origin: OriginView,
     pub sp_keys: Vec<SpKeyView>,
     pub created: String,
+    /// The connection's last Test SSO run, if it was tested.
+    pub last_test: Option<LastTestView>,
+}
+
+/// What the last Test SSO run of a connection found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastTestView {
+    pub at: String,
+    /// The run's reference in the SSO events.
+    pub reference: String,
+    /// The first check that failed and why; `None` when every check passed.
+    pub failed: Option<(String, String)>,
+    pub email: Option<String>,
+    pub name_id: Option<String>,
+    /// The role the role mappings gave the identity, in words.
+    pub role: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionsPage {
     pub connections: Vec<ConnectionView>,
+    /// While the account has no connection: the values its first connection will have, so the IdP can be set up
+    /// before its metadata is imported (without a metadata URL: that document is served once the connection exists).
+    pub first_connection: Option<ServiceProviderView>,
     /// The caller may look after connections: role mappings, options, keys, removal (Owner or Admin).
     pub can_manage: bool,
     /// The caller may widen trust: add or replace an IdP, add a certificate, route a domain, Test SSO (the Owner,
@@ -133,8 +152,10 @@ pub struct ConnectionsPage {
 mod convert {
     use super::*;
     use crate::api::context::{date, now};
+    use gatehouse_core::sso::test_sso::TestSummary;
     use gatehouse_core::sso::{
-        Certificate, Connection, ConnectionService, EmailSource, KeyState, RequestBinding, Source, Validity,
+        Certificate, Connection, ConnectionService, EmailSource, KeyState, RequestBinding, ServiceProviderValues,
+        Source, Validity,
     };
 
     fn binding_label(binding: &str) -> String {
@@ -174,7 +195,33 @@ mod convert {
         }
     }
 
-    pub fn connection_view(service: &ConnectionService, c: Connection) -> ConnectionView {
+    pub fn last_test_view(at: chrono::DateTime<chrono::Utc>, summary: TestSummary) -> LastTestView {
+        LastTestView {
+            at: date(at),
+            reference: summary.reference,
+            failed: summary.failed.map(|(check, why)| (check.label().to_owned(), why)),
+            email: summary.email,
+            name_id: summary.name_id,
+            role: summary.role.map(|r| r.label().to_owned()),
+        }
+    }
+
+    pub fn service_provider_view(sp: ServiceProviderValues) -> ServiceProviderView {
+        ServiceProviderView {
+            entity_id: sp.entity_id,
+            acs_url: sp.acs_url,
+            slo_url: sp.slo_url,
+            metadata_url: sp.metadata_url,
+            sign_on_url: sp.sign_on_url,
+        }
+    }
+
+    /// The view of `c`, with its last Test SSO run if it had one.
+    pub fn connection_view(
+        service: &ConnectionService,
+        c: Connection,
+        last_test: Option<(chrono::DateTime<chrono::Utc>, TestSummary)>,
+    ) -> ConnectionView {
         let sp = service.service_provider_values(c.id);
         let sso = c.sso_endpoint().clone();
         let options = &c.options;
@@ -193,13 +240,7 @@ mod convert {
             slo_url: c.idp.slo.map(|e| e.location.to_string()),
             certificates: c.idp.certificates.iter().map(certificate_view).collect(),
             name_id_formats: c.idp.name_id_formats,
-            service_provider: ServiceProviderView {
-                entity_id: sp.entity_id,
-                acs_url: sp.acs_url,
-                slo_url: sp.slo_url,
-                metadata_url: sp.metadata_url,
-                sign_on_url: sp.sign_on_url,
-            },
+            service_provider: service_provider_view(sp),
             mappings: MappingsView {
                 rules: c
                     .mappings
@@ -264,6 +305,7 @@ mod convert {
                     .collect()
             },
             created: date(c.created_at),
+            last_test: last_test.map(|(at, summary)| last_test_view(at, summary)),
         }
     }
 
@@ -295,10 +337,29 @@ pub async fn list_connections(account_id: String) -> Result<ConnectionsPage, App
     let services = services()?;
     let access = services.tenancy.access(&caller, account).await?;
     let connections = services.connections.list(&caller, account).await?;
+    let mut last_tests = services.connections.last_tests(&caller, account).await?;
+    let first_connection = connections.is_empty().then(|| {
+        let sp = services
+            .connections
+            .service_provider_values(gatehouse_core::ConnectionId::first_of(account));
+        ServiceProviderView {
+            // Served once the connection exists, with its keys.
+            metadata_url: String::new(),
+            ..convert::service_provider_view(sp)
+        }
+    });
     Ok(ConnectionsPage {
+        first_connection,
         connections: connections
             .into_iter()
-            .map(|c| convert::connection_view(&services.connections, c))
+            .map(|c| {
+                let last_test = last_tests
+                    .iter()
+                    .position(|(id, ..)| *id == c.id)
+                    .map(|at| last_tests.swap_remove(at))
+                    .map(|(_, when, summary)| (when, summary));
+                convert::connection_view(&services.connections, c, last_test)
+            })
             .collect(),
         can_manage: access.allows(Permission::ManageConnections),
         can_manage_trust: access.allows(Permission::ManageTrust),
@@ -333,7 +394,7 @@ pub async fn import_metadata(
     let saved = connections
         .import_metadata(&caller, account, &upload, target, now())
         .await?;
-    Ok(convert::connection_view(&connections, saved))
+    Ok(convert::connection_view(&connections, saved, None))
 }
 
 /// Creates a connection from the metadata at an https URL (Owner only), or replaces `connection_id`'s IdP
@@ -364,7 +425,7 @@ pub async fn import_metadata_url(
     let saved = connections
         .import_metadata_url(&caller, account, &import, target, now())
         .await?;
-    Ok(convert::connection_view(&connections, saved))
+    Ok(convert::connection_view(&connections, saved, None))
 }
 
 /// Creates a connection from typed-in fields (Owner only), or replaces `connection_id`'s IdP settings;
@@ -395,7 +456,7 @@ pub async fn create_connection(
     let saved = connections
         .create_manual(&caller, account, &fields, target, now())
         .await?;
-    Ok(convert::connection_view(&connections, saved))
+    Ok(convert::connection_view(&connections, saved, None))
 }
 
 /// Saves a connection's sign-in options (Owner or Admin; IdP-initiated sign-in, SHA-1 and the email source only by

@@ -4,6 +4,7 @@
 mod add_row;
 mod api_form;
 mod copy_field;
+mod domain_watch;
 mod feedback;
 mod frame;
 
@@ -11,5 +12,6 @@ pub use add_row::AddRow;
 pub(crate) use api_form::submit;
 pub use api_form::{AfterSuccess, ApiForm};
 pub use copy_field::CopyField;
+pub use domain_watch::DomainWatch;
 pub use feedback::{ErrorBanner, FieldError, Notice};
 pub use frame::TopBar;

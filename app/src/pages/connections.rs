@@ -24,6 +24,7 @@ pub(crate) fn Connections(account_id: String, page: ConnectionsPage) -> impl Int
         can_manage,
         can_manage_trust,
         is_owner,
+        ..
     } = page;
     view! {
         <section class="panel" id="connections">
@@ -99,6 +100,7 @@ fn ConnectionCard(
         origin,
         sp_keys,
         created,
+        last_test,
     } = connection;
     let removable = can_manage && certificates.len() > 1;
     let certificate_remover = {
@@ -178,6 +180,7 @@ fn ConnectionCard(
                                 " Signs you in at your IdP in a new tab and shows every check, without signing anyone in here."
                             </span>
                         </p>
+                        {last_test.map(|test| view! { <super::sso_setup::LastTest test /> })}
                     }
                 })}
             {is_owner
@@ -507,34 +510,47 @@ pub fn CertificateItem(certificate: CertificateView, #[prop(optional)] children:
     }
 }
 
-/// The three ways to connect an IdP; all end in the same validated connection.
+/// The three ways to connect an IdP, as a panel of the identity-provider page.
 #[component]
 fn AddConnection(account_id: String) -> impl IntoView {
-    let target = FormTarget {
-        account_id,
-        connection_id: None,
-        label: String::new(),
-    };
     view! {
         <section class="panel" id="add-connection">
             <div class="panel-head">
                 <h2>"Connect an identity provider"</h2>
                 <p class="muted">"Nothing is saved unless everything in the file, the download or the fields is valid."</p>
             </div>
-            <div class="three-columns">
-                <div>
-                    <h3>"Upload IdP metadata"</h3>
-                    <MetadataFileForm target=target.clone() />
-                </div>
-                <div>
-                    <h3>"Or import it from a URL"</h3>
-                    <MetadataUrlForm target=target.clone() url=String::new() monitor=true />
-                </div>
-                <div>
-                    <h3>"Or enter the details by hand"</h3>
-                    <ManualForm target values=ManualValues::default() />
-                </div>
-            </div>
+            <ConnectForms account_id heading_level=3 />
         </section>
+    }
+}
+
+/// The three ways to connect an IdP side by side (metadata file, metadata URL, fields typed in); all end in the
+/// same validated connection. `heading_level` fits their headings into the page around them.
+#[component]
+pub(crate) fn ConnectForms(account_id: String, heading_level: u8) -> impl IntoView {
+    let target = FormTarget {
+        account_id,
+        connection_id: None,
+        label: String::new(),
+    };
+    let heading = move |text: &'static str| match heading_level {
+        3 => view! { <h3>{text}</h3> }.into_any(),
+        _ => view! { <h4>{text}</h4> }.into_any(),
+    };
+    view! {
+        <div class="three-columns">
+            <div>
+                {heading("Upload IdP metadata")}
+                <MetadataFileForm target=target.clone() />
+            </div>
+            <div>
+                {heading("Or import it from a URL")}
+                <MetadataUrlForm target=target.clone() url=String::new() monitor=true />
+            </div>
+            <div>
+                {heading("Or enter the details by hand")}
+                <ManualForm target values=ManualValues::default() />
+            </div>
+        </div>
     }
 }

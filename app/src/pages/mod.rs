@@ -17,6 +17,7 @@ pub mod sign_in;
 pub mod sign_up;
 pub mod sso;
 pub mod sso_policy;
+pub mod sso_setup;
 
 /// Percent-encodes a value for a query string (`next=`, `email=` in sign-in and invitation links).
 pub(crate) fn encode(text: &str) -> String {

@@ -11,32 +11,21 @@ use leptos::prelude::*;
 
 #[component]
 pub fn SetupGuides(connection_id: String, sp: ServiceProviderView) -> impl IntoView {
-    let guides = [entra(&sp), okta(&sp), google(&sp), onelogin(&sp), jumpcloud(&sp)];
     view! {
         <section class="setup-guides">
             <h4>"Setup guides"</h4>
             <p class="hint">"How to create the SAML app for Gatehouse at your identity provider, with this connection's values filled in."</p>
-            {guides
+            {guides(&sp)
                 .into_iter()
                 .map(|guide| {
-                    let Guide { slug, name, steps, download, facts } = guide;
+                    let (slug, name) = (guide.slug, guide.name);
                     view! {
                         <details class="guide" id=format!("guide-{slug}-{connection_id}")>
                             <summary>{name}</summary>
-                            <ol>
-                                {steps}
-                                <li>
-                                    {rich(download)}
-                                    " Then bring it to this connection under " <strong>"Edit or replace the IdP settings"</strong>
-                                    " (the file, or its metadata URL with monitoring on, so certificate rollovers are picked up by themselves)."
-                                </li>
-                            </ol>
-                            <dl class="facts">
-                                {facts
-                                    .into_iter()
-                                    .map(|(term, detail)| view! { <div><dt>{term}</dt><dd>{detail}</dd></div> })
-                                    .collect_view()}
-                            </dl>
+                            <GuideSteps guide>
+                                " Then bring it to this connection under " <strong>"Edit or replace the IdP settings"</strong>
+                                " (the file, or its metadata URL with monitoring on, so certificate rollovers are picked up by themselves)."
+                            </GuideSteps>
                         </details>
                     }
                 })
@@ -45,10 +34,36 @@ pub fn SetupGuides(connection_id: String, sp: ServiceProviderView) -> impl IntoV
     }
 }
 
+/// The guides of the common IdPs, in the order they are offered, for a connection with the values `sp`.
+pub(crate) fn guides(sp: &ServiceProviderView) -> [Guide; 5] {
+    [entra(sp), okta(sp), google(sp), onelogin(sp), jumpcloud(sp)]
+}
+
+/// One guide's numbered steps, closed by its download step and then `children` (where the metadata goes next),
+/// and what the IdP sends.
+#[component]
+pub(crate) fn GuideSteps(guide: Guide, children: Children) -> impl IntoView {
+    let Guide {
+        steps, download, facts, ..
+    } = guide;
+    view! {
+        <ol>
+            {steps}
+            <li>{rich(download)} {children()}</li>
+        </ol>
+        <dl class="facts">
+            {facts
+                .into_iter()
+                .map(|(term, detail)| view! { <div><dt>{term}</dt><dd>{detail}</dd></div> })
+                .collect_view()}
+        </dl>
+    }
+}
+
 /// One IdP's guide. The shell (summary, numbering, the closing import step, the facts list) is shared.
-struct Guide {
-    slug: &'static str,
-    name: &'static str,
+pub(crate) struct Guide {
+    pub(crate) slug: &'static str,
+    pub(crate) name: &'static str,
     /// The list items, in order, up to the last step.
     steps: Vec<AnyView>,
     /// How to get the IdP's metadata, in the IdP's own words; the last step.
@@ -89,6 +104,15 @@ fn step(text: &'static str) -> AnyView {
 /// A step around one of this connection's values; `after` starts with its own space or punctuation.
 fn step_with(before: &'static str, value: &str, after: &'static str) -> AnyView {
     view! { <li>{rich(before)} " " <code>{value.to_owned()}</code> {rich(after)}</li> }.into_any()
+}
+
+/// The optional step that hands the IdP Gatehouse's metadata document; none while the connection does not exist
+/// yet (its metadata is served from then on, with its keys).
+fn metadata_step(sp: &ServiceProviderView, before: &'static str, after: &'static str) -> Vec<AnyView> {
+    if sp.metadata_url.is_empty() {
+        return Vec::new();
+    }
+    vec![step_with(before, &sp.metadata_url, after)]
 }
 
 /// A step that fills in a form: the intro, then one line per field.
@@ -147,7 +171,7 @@ fn entra(sp: &ServiceProviderView) -> Guide {
     Guide {
         slug: "entra",
         name: "Microsoft Entra ID",
-        steps: vec![
+        steps: [vec![
             step("Sign in to the **Microsoft Entra admin center** as at least a Cloud Application Administrator."),
             step(
                 "Go to **Entra ID → Enterprise apps → New application → Create your own application**. Name it \
@@ -155,12 +179,14 @@ fn entra(sp: &ServiceProviderView) -> Guide {
                  and select **Create**.",
             ),
             step("In the new app, open **Single sign-on** and select **SAML**."),
-            step_with(
-                "Optional: save Gatehouse's metadata from",
-                &sp.metadata_url,
-                " as a file, select **Upload metadata file** at the top of the page and choose it. Entra fills in \
-                 the next step's fields; check them against the values below.",
-            ),
+        ],
+        metadata_step(
+            sp,
+            "Optional: save Gatehouse's metadata from",
+            " as a file, select **Upload metadata file** at the top of the page and choose it. Entra fills in the \
+             next step's fields; check them against the values below.",
+        ),
+        vec![
             fields(
                 "Under **Basic SAML Configuration**, select **Edit**, enter these values and select **Save**:",
                 vec![
@@ -179,7 +205,10 @@ fn entra(sp: &ServiceProviderView) -> Guide {
                 "Under **Users and groups**, select **Add user/group** and assign the users or groups who sign in \
                  to Gatehouse. Users who are not assigned cannot sign in.",
             ),
-        ],
+        ]]
+        .into_iter()
+        .flatten()
+        .collect(),
         download: "Under **SAML Certificates**, next to **Federation Metadata XML**, select **Download**. (The **App \
                    Federation Metadata Url** shown there serves the same document.)",
         facts: vec![
@@ -394,19 +423,21 @@ fn jumpcloud(sp: &ServiceProviderView) -> Guide {
     Guide {
         slug: "jumpcloud",
         name: "JumpCloud",
-        steps: vec![
+        steps: [vec![
             step(
                 "In the JumpCloud Admin Portal, go to **SSO Applications → Add New Application** and select the \
                  custom SAML app (**Custom Application**, then **Manage Single Sign-On (SSO)** with **Configure SSO \
                  with SAML**). Enter the **Display Label** `Gatehouse`, select **Save Application**, then \
                  **Configure Application**.",
             ),
-            step_with(
-                "Optional: on the **SSO** tab, under **Service Provider Metadata**, select **Upload Metadata** and \
-                 choose Gatehouse's metadata saved from",
-                &sp.metadata_url,
-                ". JumpCloud fills in the SP Entity ID and ACS URL; check them against the values below.",
-            ),
+        ],
+        metadata_step(
+            sp,
+            "Optional: on the **SSO** tab, under **Service Provider Metadata**, select **Upload Metadata** and choose \
+             Gatehouse's metadata saved from",
+            ". JumpCloud fills in the SP Entity ID and ACS URL; check them against the values below.",
+        ),
+        vec![
             fields(
                 "On the **SSO** tab, enter:",
                 vec![
@@ -438,7 +469,10 @@ fn jumpcloud(sp: &ServiceProviderView) -> Guide {
             step(
                 "On the **User Groups** tab, select the groups whose users sign in to Gatehouse, and select **Save**.",
             ),
-        ],
+        ]]
+        .into_iter()
+        .flatten()
+        .collect(),
         download: "Open the app again and, on the **SSO** tab, select **Export Metadata**.",
         facts: vec![
             (

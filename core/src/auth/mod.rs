@@ -120,6 +120,8 @@ pub struct NewSession {
 pub struct SignedUp {
     pub session: NewSession,
     pub account_id: AccountId,
+    /// Where the user goes once their address is proven.
+    pub return_to: String,
 }
 
 #[derive(Clone)]
@@ -174,10 +176,17 @@ impl AuthService {
                 }
             })?;
         let session = self.start_session(user_id, None, now).await?;
+        // Without a page asked for (an invitation, say), a new account's first stop is its guided SSO setup.
+        let return_to = return_to.map_or_else(|| format!("/accounts/{account_id}/sso/setup"), str::to_owned);
         if let Some(user) = self.store.user_by_id(user_id).await? {
-            self.send_email_proof(&user, email.key(), return_to, None, now).await?;
+            self.send_email_proof(&user, email.key(), Some(&return_to), None, now)
+                .await?;
         }
-        Ok(SignedUp { session, account_id })
+        Ok(SignedUp {
+            session,
+            account_id,
+            return_to,
+        })
     }
 
     /// Checks a password, guarded per email and per client address against guessing: every attempt is counted as

@@ -14,6 +14,7 @@ use super::options::{ConnectionOptions, OptionsError, OptionsForm, RequestBindin
 use super::role_mapping::{MappingForm, RoleMappingError, RoleMappings};
 use super::sp_keys::{KeyState, SpKey, SpKeyError};
 use super::sp_metadata::sp_metadata_xml;
+use super::test_sso::TestSummary;
 use crate::audit;
 use crate::auth::Caller;
 use crate::ids::{AccountId, ConnectionId};
@@ -374,6 +375,16 @@ impl ConnectionService {
         Ok(connections)
     }
 
+    /// The last Test SSO run of each of the account's connections that was tested, with when it ran.
+    pub async fn last_tests(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+    ) -> Result<Vec<(ConnectionId, DateTime<Utc>, TestSummary)>, ConnectionError> {
+        self.tenancy.require(caller, account, Permission::ViewAccount).await?;
+        Ok(self.store.last_tests(account).await?)
+    }
+
     /// One connection of the account, after checking `permission`.
     pub(super) async fn load(
         &self,
@@ -598,10 +609,15 @@ impl ConnectionService {
         origin: MetadataOrigin,
         now: DateTime<Utc>,
     ) -> Result<Connection, ConnectionError> {
-        if self.store.count_connections(account).await? >= MAX_CONNECTIONS_PER_ACCOUNT {
+        let existing = self.store.count_connections(account).await?;
+        if existing >= MAX_CONNECTIONS_PER_ACCOUNT {
             return Err(ConnectionError::TooMany);
         }
-        let id = ConnectionId::new();
+        let id = if existing == 0 {
+            ConnectionId::first_of(account)
+        } else {
+            ConnectionId::new()
+        };
         let key = self.generate_key(id, KeyState::Active, now).await?;
         let connection = Connection {
             id,

@@ -381,11 +381,13 @@ impl SsoService {
 
     /// Starts a Test SSO run of the connection for the account's Owner, or the holder of a setup link the Owner
     /// created, also while SSO is off: they test before the Owner turns it on. The response to it is reported and
-    /// signs no one in.
+    /// signs no one in. With `return_to` the browser goes back there after the run, where the connection's last
+    /// test shows what it found.
     pub async fn start_test(
         &self,
         caller: &Caller,
         connection_id: ConnectionId,
+        return_to: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Started, StartError> {
         let (account, connection) = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
@@ -393,7 +395,7 @@ impl SsoService {
             .tenancy
             .require(caller, account, Permission::ManageTrust)
             .await?;
-        let started = self.issue(&connection, None, now).await?;
+        let started = self.issue(&connection, return_to, now).await?;
         // A run through a setup link is the run of the Owner who created the link and vouches for it: the report
         // goes to the browser that started it either way, and a run stops counting if they stop being the Owner.
         let tester = caller
@@ -1192,6 +1194,7 @@ impl SsoService {
             takes_over: false,
             sso_enabled,
             signature_verified: false,
+            return_to: request.return_to.clone(),
         };
         let failed = self
             .test_checks(account, &connection, &request, decoded, now, &mut report)
@@ -1220,6 +1223,9 @@ impl SsoService {
         };
         self.record_event(account, connection_id, now, &report.reference, detail)
             .await;
+        if let Err(e) = self.store.record_last_test(connection_id, now, &report.summary()).await {
+            tracing::error!(error = %e, reference = %report.reference, "recording the last Test SSO run failed");
+        }
         Ok(report)
     }
 

@@ -5,12 +5,14 @@
 use super::response::Rejection;
 use crate::ids::{AccountId, ConnectionId};
 use crate::tenancy::Role;
+use serde::{Deserialize, Serialize};
 
 /// The decoded response is shown up to this many bytes.
 pub const MAX_SHOWN_XML: usize = 64 * 1024;
 
 /// One rule of the ACS, in the order a sign-in applies them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Check {
     Request,
     Readable,
@@ -166,6 +168,21 @@ pub struct TestReport {
     /// Whether a signature of the response verified with a configured certificate (then the run's event keeps
     /// the response for support).
     pub signature_verified: bool,
+    /// The page the Owner started the run from, to show the run's summary there instead of this report.
+    pub return_to: Option<String>,
+}
+
+/// What a run found, kept as the connection's last test after its report is gone: whether it passed (and if
+/// not, the first failed check and why) and the identity it carried.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestSummary {
+    /// The run's entry in the SSO events.
+    pub reference: String,
+    pub failed: Option<(Check, String)>,
+    pub email: Option<String>,
+    pub name_id: Option<String>,
+    /// The role the role mappings gave the identity at the time of the run.
+    pub role: Option<Role>,
 }
 
 impl TestReport {
@@ -179,6 +196,16 @@ impl TestReport {
 
     pub fn passed(&self) -> bool {
         self.first_failure().is_none()
+    }
+
+    pub fn summary(&self) -> TestSummary {
+        TestSummary {
+            reference: self.reference.clone(),
+            failed: self.first_failure().map(|(check, why)| (check, why.to_owned())),
+            email: self.email.clone(),
+            name_id: self.name_id.clone(),
+            role: self.role,
+        }
     }
 }
 

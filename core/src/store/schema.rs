@@ -509,3 +509,22 @@ pub mod setup_link_session {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod sso_last_test {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sso_last_tests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub connection_id: Uuid,
+        pub tested_at: DateTimeUtc,
+        pub reference: String,
+        pub summary: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -3,10 +3,12 @@
 
 use super::UniqueRow;
 use super::policy::{AuditRow, insert_audit};
-use super::schema::{sso_assertion_seen, sso_link, sso_test_request, user};
+use super::schema::{sso_assertion_seen, sso_connection, sso_last_test, sso_link, sso_test_request, user};
 use super::{Store, StoreError};
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::sso::test_sso::TestSummary;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 /// What an Owner's own round trip through a connection is for.
@@ -129,5 +131,55 @@ impl Store {
                 .await?
                 .is_some(),
         )
+    }
+
+    /// Keeps `summary` as the connection's last Test SSO run, in place of the one before.
+    pub async fn record_last_test(
+        &self,
+        connection_id: ConnectionId,
+        at: DateTime<Utc>,
+        summary: &TestSummary,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(summary).map_err(|e| StoreError::Damaged(e.to_string()))?;
+        sso_last_test::Entity::insert(sso_last_test::ActiveModel {
+            connection_id: Set(connection_id.as_uuid()),
+            tested_at: Set(at),
+            reference: Set(summary.reference.clone()),
+            summary: Set(json),
+        })
+        .on_conflict(
+            OnConflict::column(sso_last_test::Column::ConnectionId)
+                .update_columns([
+                    sso_last_test::Column::TestedAt,
+                    sso_last_test::Column::Reference,
+                    sso_last_test::Column::Summary,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The last Test SSO run of each of the account's connections that was tested, with when it ran.
+    pub async fn last_tests(
+        &self,
+        account_id: AccountId,
+    ) -> Result<Vec<(ConnectionId, DateTime<Utc>, TestSummary)>, StoreError> {
+        let of_account = Query::select()
+            .column(sso_connection::Column::Id)
+            .from(sso_connection::Entity)
+            .and_where(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+            .to_owned();
+        sso_last_test::Entity::find()
+            .filter(sso_last_test::Column::ConnectionId.in_subquery(of_account))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let summary = serde_json::from_str(&row.summary).map_err(|e| StoreError::Damaged(e.to_string()))?;
+                Ok((row.connection_id.into(), row.tested_at, summary))
+            })
+            .collect()
     }
 }

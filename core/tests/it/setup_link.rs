@@ -182,7 +182,7 @@ async fn the_holder_adds_and_verifies_a_domain_connects_an_idp_and_runs_test_sso
         .unwrap();
 
     let now = test_idp::now();
-    let started = s.sso.start_test(&held, s.connection, now).await.unwrap();
+    let started = s.sso.start_test(&held, s.connection, None, now).await.unwrap();
     let answer = response(&s, Some(&started.request_id), |_| {});
     let report = s
         .sso

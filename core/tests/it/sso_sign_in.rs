@@ -459,7 +459,7 @@ async fn a_removed_member_is_signed_out_everywhere_and_provisioned_afresh_at_the
 /// Starts the Owner's Test SSO run and posts the IdP's response, adjusted, to it.
 pub(crate) async fn test_run(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gatehouse_core::sso::test_sso::TestReport {
     let now = test_idp::now();
-    let started = s.sso.start_test(&s.owner, s.connection, now).await.unwrap();
+    let started = s.sso.start_test(&s.owner, s.connection, None, now).await.unwrap();
     let answer = response(s, Some(&started.request_id), adjust);
     s.sso
         .test_response(
@@ -509,7 +509,7 @@ async fn a_test_run_reports_every_check_and_the_mapped_role_without_signing_anyo
         .unwrap();
 
     let now = test_idp::now();
-    let started = s.sso.start_test(&s.owner, s.connection, now).await.unwrap();
+    let started = s.sso.start_test(&s.owner, s.connection, None, now).await.unwrap();
     let answer = response(&s, Some(&started.request_id), |spec| {
         spec.assertion_id = "_tested-once".into()
     });
@@ -621,17 +621,17 @@ async fn only_the_owner_starts_a_test_and_a_test_request_signs_no_one_in() {
         .await;
     let now = test_idp::now();
     assert!(matches!(
-        s.sso.start_test(&admin, s.connection, now).await,
+        s.sso.start_test(&admin, s.connection, None, now).await,
         Err(StartError::Tenancy(TenancyError::Forbidden { .. }))
     ));
     let (stranger, _) = s.world.user("stranger@else.example").await;
     assert!(matches!(
-        s.sso.start_test(&stranger, s.connection, now).await,
+        s.sso.start_test(&stranger, s.connection, None, now).await,
         Err(StartError::Tenancy(TenancyError::AccountNotFound))
     ));
 
     // A test request's response posted to sign-in proper is refused.
-    let started = s.sso.start_test(&s.owner, s.connection, now).await.unwrap();
+    let started = s.sso.start_test(&s.owner, s.connection, None, now).await.unwrap();
     let answer = response(&s, Some(&started.request_id), |_| {});
     let refused = s
         .sso
@@ -760,4 +760,112 @@ async fn events_are_kept_for_their_retention_and_up_to_a_cap_per_account() {
     assert_eq!(kept, newest, "the newest five, newest first");
     sso.remove_expired(now + Duration::days(91)).await.unwrap();
     assert!(s.world.store.sso_events(s.account, None, 100).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_accounts_first_connection_has_the_id_known_before_it_exists_and_later_ones_are_random() {
+    let s = setup().await;
+    assert_eq!(
+        s.connection,
+        ConnectionId::first_of(s.account),
+        "the guided setup shows the first connection's ACS URL before the IdP is imported"
+    );
+    let (_, other_account) = s.world.user("owner@elsewhere.example").await;
+    assert_ne!(ConnectionId::first_of(other_account), s.connection);
+    let second = s
+        .connections
+        .create_manual(
+            &s.owner,
+            s.account,
+            &gatehouse_core::sso::ManualFields {
+                label: "Second IdP",
+                entity_id: "https://second.example/idp",
+                sso_url: "https://second.example/sso",
+                slo_url: "",
+                certificates: test_idp::idp().certificate.to_pem().as_bytes(),
+            },
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(second.id, ConnectionId::first_of(s.account));
+    // Removed and added again, the first connection takes the id back: the IdP's settings for it still fit.
+    for id in [s.connection, second.id] {
+        s.connections.remove(&s.owner, s.account, id, t0()).await.unwrap();
+    }
+    let again = s
+        .connections
+        .create_manual(
+            &s.owner,
+            s.account,
+            &gatehouse_core::sso::ManualFields {
+                label: "Test IdP again",
+                entity_id: test_idp::IDP,
+                sso_url: "https://idp.example/sso",
+                slo_url: "",
+                certificates: test_idp::idp().certificate.to_pem().as_bytes(),
+            },
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.id, s.connection);
+}
+
+#[tokio::test]
+async fn the_last_test_run_of_each_connection_is_kept_with_its_way_back() {
+    use gatehouse_core::sso::test_sso::Check;
+    let s = setup().await;
+    assert!(s.connections.last_tests(&s.owner, s.account).await.unwrap().is_empty());
+
+    let now = test_idp::now();
+    let back = "/accounts/x/sso/setup".to_owned();
+    let started = s
+        .sso
+        .start_test(&s.owner, s.connection, Some(back.clone()), now)
+        .await
+        .unwrap();
+    let answer = response(&s, Some(&started.request_id), |_| {});
+    let report = s
+        .sso
+        .test_response(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.return_to.as_deref(), Some(back.as_str()));
+    let kept = s.connections.last_tests(&s.owner, s.account).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    let (connection, at, summary) = &kept[0];
+    assert_eq!((*connection, *at), (s.connection, now));
+    assert_eq!(summary, &report.summary());
+    assert_eq!(summary.failed, None);
+    assert_eq!(summary.email.as_deref(), Some("ada@acme.example"));
+
+    // A later failing run takes its place, naming the check; a run without a page to go back to keeps none.
+    let failed = test_run(&s, |spec| spec.audience = Some("https://elsewhere.example".into())).await;
+    assert_eq!(failed.return_to, None);
+    let kept = s.connections.last_tests(&s.owner, s.account).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].2.reference, failed.reference);
+    assert_eq!(
+        kept[0].2.failed.as_ref().map(|(check, _)| *check),
+        Some(Check::Audience)
+    );
+
+    // Only members of the account may read it; the connection's removal takes it along.
+    let (stranger, _) = s.world.user("stranger@elsewhere.example").await;
+    assert!(s.connections.last_tests(&stranger, s.account).await.is_err());
+    s.connections
+        .remove(&s.owner, s.account, s.connection, t0())
+        .await
+        .unwrap();
+    assert!(s.connections.last_tests(&s.owner, s.account).await.unwrap().is_empty());
 }

@@ -228,7 +228,7 @@ async fn test_sso_refuses_a_domain_routed_elsewhere_at_its_domain_check() {
     let s = setup().await;
     let outside = outside_connection(&s).await;
     let now = test_idp::now();
-    let started = s.sso.start_test(&s.owner, outside, now).await.unwrap();
+    let started = s.sso.start_test(&s.owner, outside, None, now).await.unwrap();
     let answer = STANDARD.encode(response_xml_for(&s, outside, Some(&started.request_id), |spec| {
         spec.issuer = ATTACKER_IDP.into();
         spec.signer = test_idp::attacker();

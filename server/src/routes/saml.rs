@@ -180,7 +180,12 @@ async fn login(
 }
 
 /// Starts the Owner's Test SSO run of a connection, exactly like a sign-in: the binding cookie, then the IdP.
-async fn test(State(state): State<AppState>, Path(connection): Path<String>, headers: HeaderMap) -> Response {
+async fn test(
+    State(state): State<AppState>,
+    Path(connection): Path<String>,
+    Query(query): Query<LoginQuery>,
+    headers: HeaderMap,
+) -> Response {
     let Ok(id) = connection.parse::<ConnectionId>() else {
         return end_user_page(StatusCode::NOT_FOUND, "This is not a known SSO connection.", None);
     };
@@ -189,7 +194,13 @@ async fn test(State(state): State<AppState>, Path(connection): Path<String>, hea
         let here: String = url::form_urlencoded::byte_serialize(format!("/saml/{id}/test").as_bytes()).collect();
         return Redirect::to(&format!("/sign-in?next={here}")).into_response();
     };
-    match state.services.sso.start_test(&caller, id, now).await {
+    // A way back that is not a page of this site is dropped: the report is then shown at the end of the run.
+    let return_to = query
+        .return_to
+        .as_deref()
+        .map(|p| safe_return_path(Some(p)))
+        .filter(|p| p != "/");
+    match state.services.sso.start_test(&caller, id, return_to, now).await {
         Ok(started) => to_idp(&state, id, started),
         Err(StartError::NoConnection | StartError::Tenancy(TenancyError::AccountNotFound)) => {
             end_user_page(StatusCode::NOT_FOUND, "This is not a known SSO connection.", None)
@@ -379,7 +390,10 @@ async fn acs(
         )
         .await;
     let mut response = match result {
-        Ok(AcsOutcome::Tested(report)) => report_page(&report),
+        Ok(AcsOutcome::Tested(report)) => match &report.return_to {
+            Some(back) => continue_page("Test finished", back),
+            None => report_page(&report),
+        },
         Ok(AcsOutcome::Linked(linked)) => notice_page(
             StatusCode::OK,
             "Your sign-in is linked",
@@ -404,7 +418,7 @@ async fn acs(
                     .finish()
             );
             with_cookie(
-                continue_page(&complete),
+                continue_page("Signing you in…", &complete),
                 &pending_cookie(&state, &pending_value(&signed_in.session), PENDING_SECONDS),
             )
         }
@@ -424,9 +438,10 @@ async fn acs(
 /// The page that moves a finished sign-in on to `complete`. A redirect would not do: a navigation redirected from
 /// another site's post stays cross-site to the browser, which then still withholds the session cookie; this
 /// page's own navigation is same-site.
-fn continue_page(complete: &str) -> Response {
+fn continue_page(headline: &str, complete: &str) -> Response {
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={complete}\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Signing in · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Signing you in…</h2><p><a class=\"button primary\" href=\"{complete}\">Continue</a></p></div></main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={complete}\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{headline} · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>{headline}</h2><p><a class=\"button primary\" href=\"{complete}\">Continue</a></p></div></main></body></html>",
+        headline = escape(headline),
         complete = escape(complete),
     );
     (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()

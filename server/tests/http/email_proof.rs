@@ -21,7 +21,8 @@ async fn nothing_opens_until_the_mailed_link_is_followed() {
     let path = answer.as_str().unwrap();
     let account = path
         .strip_prefix("/confirm-email?next=/accounts/")
-        .expect("sign-up answers the page asking for the proof");
+        .and_then(|rest| rest.strip_suffix("/sso/setup"))
+        .expect("sign-up answers the page asking for the proof, going on to the guided setup");
 
     let session = browser.call_ok("/api/auth/session", &[]).await;
     assert_eq!(session["email_proven"], false);
@@ -69,8 +70,9 @@ async fn nothing_opens_until_the_mailed_link_is_followed() {
     );
     let there = elsewhere.call_ok("/api/auth/confirm-email", &[("token", token)]).await;
     assert_eq!(
-        there, "/sign-in?confirmed=1&next=/",
-        "not signed in there: on to sign-in"
+        there,
+        format!("/sign-in?confirmed=1&next=/accounts/{account}/sso/setup").as_str(),
+        "not signed in there: on to sign-in, then the new account's guided setup"
     );
     let used = json(
         elsewhere.call("/api/auth/confirm-email", &[("token", token)]).await,

@@ -500,7 +500,12 @@ async fn a_sign_in_started_on_one_instance_finishes_on_another() {
 
 /// Follows the Owner's Test SSO link to the IdP; answers the RelayState the IdP receives.
 async fn start_test(w: &World, browser: &Browser) -> String {
-    let to_idp = browser.get(&format!("/saml/{}/test", w.connection)).await;
+    start_test_at(w, browser, &format!("/saml/{}/test", w.connection)).await
+}
+
+/// Follows a Test SSO link (`path`, with its query) to the IdP; answers the RelayState the IdP receives.
+async fn start_test_at(w: &World, browser: &Browser, path: &str) -> String {
+    let to_idp = browser.get(path).await;
     assert_eq!(to_idp.status(), 303);
     let cookie = to_idp.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("gatehouse_sso=") && cookie.contains(&format!("Path=/saml/{}/acs", w.connection)));
@@ -559,6 +564,70 @@ async fn the_owner_tests_sso_and_reads_a_report_without_anyone_signed_in() {
     let stolen = post_to_acs(&w, &other, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
     assert_eq!(stolen.status(), 403);
     assert!(!stolen.text().await.unwrap().contains("Test passed"));
+}
+
+#[tokio::test]
+async fn a_test_started_from_the_guided_setup_goes_back_there_and_leaves_its_findings_on_the_connection() {
+    let w = world().await;
+    let setup = format!("/accounts/{}/sso/setup", w.account);
+    let relay_state = start_test_at(
+        &w,
+        &w.owner,
+        &format!("/saml/{}/test?return_to={}", w.connection, urlencoding(&setup)),
+    )
+    .await;
+    let response = post_to_acs(
+        &w,
+        &w.owner,
+        &answer(&w, &relay_state, "ada@acme.example"),
+        &relay_state,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    // A same-site hop of the page's own (the IdP's post was cross-site: the session cookie comes only after it).
+    assert!(
+        page.contains(&format!("<meta http-equiv=\"refresh\" content=\"0;url={setup}\">")),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Test passed"),
+        "the findings are shown on the setup, not here"
+    );
+    let connections = w
+        .owner
+        .call_ok("/api/sso/connections", &[("account_id", &w.account)])
+        .await;
+    let last_test = &connections["connections"][0]["last_test"];
+    assert_eq!(last_test["failed"], serde_json::Value::Null, "{last_test}");
+    assert_eq!(last_test["email"], "ada@acme.example");
+    assert_eq!(last_test["role"], "No access");
+
+    // A way back to another site is not taken: the report is shown here instead.
+    let relay_state = start_test_at(
+        &w,
+        &w.owner,
+        &format!(
+            "/saml/{}/test?return_to={}",
+            w.connection,
+            urlencoding("https://evil.example/")
+        ),
+    )
+    .await;
+    let response = post_to_acs(
+        &w,
+        &w.owner,
+        &answer(&w, &relay_state, "ada@acme.example"),
+        &relay_state,
+    )
+    .await;
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<h1 class=\"passed\">Test passed</h1>"), "{page}");
+    assert!(!page.contains("evil.example"), "{page}");
+}
+
+fn urlencoding(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 #[tokio::test]

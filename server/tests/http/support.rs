@@ -171,7 +171,10 @@ impl Browser {
         let next = path
             .strip_prefix("/confirm-email?next=")
             .expect("sign-up asks for the proof first");
-        next.trim_start_matches("/accounts/").to_owned()
+        next.strip_prefix("/accounts/")
+            .and_then(|account| account.strip_suffix("/sso/setup"))
+            .expect("a new account opens on its guided SSO setup")
+            .to_owned()
     }
 
     /// Follows the newest proof link mailed to `email` by this browser's server, as its user would; answers where
