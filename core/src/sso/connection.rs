@@ -375,13 +375,14 @@ impl ConnectionService {
         Ok(connections)
     }
 
-    /// The last Test SSO run of each of the account's connections that was tested, with when it ran.
+    /// The last Test SSO run of each of the account's connections that was tested, with when it ran; part of the
+    /// SSO set-up, as the connections are.
     pub async fn last_tests(
         &self,
         caller: &Caller,
         account: AccountId,
     ) -> Result<Vec<(ConnectionId, DateTime<Utc>, TestSummary)>, ConnectionError> {
-        self.tenancy.require(caller, account, Permission::ViewAccount).await?;
+        self.tenancy.require(caller, account, Permission::ViewSsoSetup).await?;
         Ok(self.store.last_tests(account).await?)
     }
 
