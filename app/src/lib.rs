@@ -61,6 +61,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts/:account_id/sso/audit") view=pages::sso::audit::Audit ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/sso/setup") view=pages::sso::setup::SsoSetup ssr=SsrMode::Async />
                 <Route path=path!("/accounts/:account_id/settings") view=pages::settings::Settings ssr=SsrMode::Async />
+                <Route path=path!("/setup") view=pages::setup::SetupWork ssr=SsrMode::Async />
+                <Route path=path!("/setup/:token") view=pages::setup::SetupLinkLanding ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

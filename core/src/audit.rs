@@ -27,7 +27,7 @@ pub(crate) fn entry(account: AccountId, caller: &Caller, at: DateTime<Utc>, acti
     AuditRow {
         account_id: account,
         at,
-        actor_email: caller.email.clone(),
+        actor_email: caller.actor(),
         action: action.to_owned(),
         detail,
     }

@@ -71,6 +71,10 @@ typed_id!(
     /// A connection from an account to one SAML identity provider.
     ConnectionId
 );
+typed_id!(
+    /// A link with which someone without a Gatehouse account does one account's SSO set-up.
+    SetupLinkId
+);
 
 impl ConnectionId {
     /// The id an account's first connection gets: known before it exists, so the guided setup can show the values

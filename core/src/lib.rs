@@ -8,6 +8,7 @@ pub mod auth;
 pub mod domains;
 pub mod ids;
 pub mod mail;
+pub mod setup_link;
 pub mod sso;
 pub mod store;
 pub mod tenancy;
@@ -15,6 +16,6 @@ pub mod token;
 
 pub use auth::{AuthError, AuthService, Caller, SessionPolicy};
 pub use domains::{DomainError, DomainService};
-pub use ids::{AccountId, ConnectionId, DomainId, InvitationId, UserId};
+pub use ids::{AccountId, ConnectionId, DomainId, InvitationId, SetupLinkId, UserId};
 pub use store::{Store, StoreError};
 pub use tenancy::{Role, TenancyError, TenancyService};

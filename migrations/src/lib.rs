@@ -20,6 +20,7 @@ mod m20261205_000013_canonical_emails;
 mod m20261205_000015_add_owner_link_requests;
 mod m20261205_000016_add_email_proofs;
 mod m20261205_000017_add_domain_route_choice;
+mod m20261205_000018_create_setup_links;
 mod m20261205_000019_add_last_tests;
 
 /// How an email address is brought to its canonical form. The rule lives with the rest of the email rules in
@@ -53,6 +54,7 @@ impl<C: EmailCanon> MigratorTrait for Migrator<C> {
             Box::new(m20261205_000015_add_owner_link_requests::Migration),
             Box::new(m20261205_000016_add_email_proofs::Migration),
             Box::new(m20261205_000017_add_domain_route_choice::Migration),
+            Box::new(m20261205_000018_create_setup_links::Migration),
             Box::new(m20261205_000019_add_last_tests::Migration),
         ]
     }

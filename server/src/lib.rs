@@ -15,6 +15,7 @@ use gatehouse_core::audit::AuditService;
 use gatehouse_core::auth::{ProofMail, ThrottlePolicy};
 use gatehouse_core::domains::TxtResolver;
 use gatehouse_core::mail::Mailer;
+use gatehouse_core::setup_link::SetupLinkService;
 use gatehouse_core::sso::sign_in::SsoService;
 use gatehouse_core::sso::{ConnectionService, KeyAtRestError, KeyEncryptionKey, PolicyService, keys_at_rest};
 use gatehouse_core::{AuthService, DomainService, Store, TenancyService};
@@ -107,7 +108,7 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
         store.clone(),
         config.session_policy(),
         ThrottlePolicy::default(),
-        ProofMail::new(config.public_url.clone(), mailer),
+        ProofMail::new(config.public_url.clone(), mailer.clone()),
     );
     let connections = ConnectionService::new(
         store.clone(),
@@ -130,6 +131,7 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
         sso: SsoService::new(store.clone(), connections, auth, config.junk_policy()),
         policy: PolicyService::new(store.clone(), tenancy.clone()),
         audit: AuditService::new(store.clone(), tenancy.clone()),
+        setup_links: SetupLinkService::new(store.clone(), tenancy.clone(), config.public_url.clone(), mailer),
         tenancy,
         secure_cookies: config.secure_cookies(),
         trust_forwarded_for: config.trust_forwarded_for,

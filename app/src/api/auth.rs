@@ -18,11 +18,18 @@ pub struct SessionInfo {
     /// Whether the user followed the link that proves their address; until then only that page is open to them.
     pub email_proven: bool,
     pub accounts: Vec<AccountChoice>,
+    /// The name of the setup link this browser holds, instead of a user: then `email` is empty, `accounts` too,
+    /// and only the set-up page opens.
+    pub setup_link: Option<String>,
 }
 
 impl SessionInfo {
-    /// Where a signed-in user lands: their first account, once their address is proven.
+    /// Where a signed-in user lands: their first account, once their address is proven; the holder of a setup
+    /// link lands on the set-up.
     pub fn home(&self) -> String {
+        if self.setup_link.is_some() {
+            return super::setup_links::SETUP_PATH.into();
+        }
         if !self.email_proven {
             return CONFIRM_EMAIL_PATH.into();
         }
@@ -192,8 +199,18 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     let Some(caller) = signed_in_caller().await? else {
         return Ok(None);
     };
+    if let Some(grant) = caller.setup_link {
+        // No user, so no address to prove: the pages' own checks refuse it everything but the set-up.
+        return Ok(Some(SessionInfo {
+            email: String::new(),
+            email_proven: true,
+            accounts: Vec::new(),
+            setup_link: Some(grant.name),
+        }));
+    }
     let accounts = services()?.tenancy.accounts_of(&caller).await?;
     Ok(Some(SessionInfo {
+        setup_link: None,
         email: caller.email,
         email_proven: caller.email_proven,
         accounts: accounts

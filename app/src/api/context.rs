@@ -5,6 +5,7 @@ use axum::extract::ConnectInfo;
 use chrono::{DateTime, Utc};
 use gatehouse_core::audit::{AuditError, AuditService};
 use gatehouse_core::auth::AuthError;
+use gatehouse_core::setup_link::{SetupLinkError, SetupLinkService};
 use gatehouse_core::sso::sign_in::SsoService;
 use gatehouse_core::sso::{ConnectionError, ConnectionService, IdpChoice, PolicyError, PolicyService};
 use gatehouse_core::tenancy::TenancyError;
@@ -28,6 +29,7 @@ pub struct Services {
     pub policy: PolicyService,
     pub audit: AuditService,
     pub sso: SsoService,
+    pub setup_links: SetupLinkService,
     /// Mark cookies `Secure`: on whenever the public URL is https.
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
@@ -193,6 +195,7 @@ impl From<AuthError> for AppError {
             e @ (AuthError::ProofExpired | AuthError::EmailAlreadyProven) => AppError::Conflict(e.to_string()),
             e @ AuthError::ProofRecentlySent { .. } => AppError::TooManyAttempts(e.to_string()),
             AuthError::SsoRequired => AppError::invalid("password", AuthError::SsoRequired),
+            e @ AuthError::SetupLinkOnly => AppError::Forbidden(e.to_string()),
             AuthError::Store(e) => internal(e),
         };
         respond(mapped)
@@ -208,7 +211,8 @@ impl From<TenancyError> for AppError {
             }
             TenancyError::Forbidden { .. }
             | TenancyError::InvitationForAnotherEmail { .. }
-            | TenancyError::EmailUnproven { .. } => AppError::Forbidden(message),
+            | TenancyError::EmailUnproven { .. }
+            | TenancyError::SetupLinkOnly => AppError::Forbidden(message),
             TenancyError::InvalidEmail(_) | TenancyError::AlreadyMember(_) => AppError::invalid("email", message),
             TenancyError::OwnerNotAssignable => AppError::invalid("role", message),
             TenancyError::InvalidAccountName => AppError::invalid("name", message),
@@ -301,6 +305,21 @@ impl From<PolicyError> for AppError {
             PolicyError::Tenancy(e) => return e.into(),
             PolicyError::NotReady(_) => AppError::invalid("sso_enabled", message),
             PolicyError::Store(e) => internal(e),
+        };
+        respond(mapped)
+    }
+}
+
+impl From<SetupLinkError> for AppError {
+    fn from(error: SetupLinkError) -> Self {
+        let message = error.to_string();
+        let mapped = match error {
+            SetupLinkError::Tenancy(e) => return e.into(),
+            SetupLinkError::InvalidName => AppError::invalid("name", message),
+            SetupLinkError::InvalidLifetime => AppError::invalid("lifetime_days", message),
+            SetupLinkError::NotFound => AppError::NotFound(message),
+            SetupLinkError::Expired | SetupLinkError::Revoked => AppError::Conflict(message),
+            SetupLinkError::Store(e) => internal(e),
         };
         respond(mapped)
     }

@@ -79,7 +79,8 @@ mod convert {
     }
 }
 
-/// The account's domains with their records and verification state; any member with a role may look.
+/// The account's domains with their records and verification state; any member with a role may look, and the
+/// holder of a setup link for the account.
 #[server(prefix = "/api", endpoint = "domains/list")]
 pub async fn list_domains(account_id: String) -> Result<DomainsPage, AppError> {
     use crate::api::context::*;
@@ -87,12 +88,12 @@ pub async fn list_domains(account_id: String) -> Result<DomainsPage, AppError> {
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let services = services()?;
-    let role = services.tenancy.membership(&caller, account).await?.role;
+    let access = services.tenancy.access(&caller, account).await?;
     let domains = services.domains.list(&caller, account).await?;
     let policy = services.domains.policy();
     Ok(DomainsPage {
         domains: domains.into_iter().map(convert::domain_view).collect(),
-        can_manage: role.allows(Permission::ManageDomains),
+        can_manage: access.allows(Permission::ManageDomains),
         recheck_hours: policy.recheck_interval.num_hours(),
         grace_days: policy.grace_period.num_days(),
         pending_hours: policy.pending_window.num_hours(),

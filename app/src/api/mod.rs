@@ -5,4 +5,5 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
 pub mod domains;
+pub mod setup_links;
 pub mod sso;

@@ -141,9 +141,10 @@ pub struct ConnectionsPage {
     pub first_connection: Option<ServiceProviderView>,
     /// The caller may look after connections: role mappings, options, keys, removal (Owner or Admin).
     pub can_manage: bool,
-    /// The caller may widen trust: add or replace an IdP, add a certificate, route a domain (Owner only).
+    /// The caller may widen trust: add or replace an IdP, add a certificate, route a domain, Test SSO (the Owner,
+    /// or a setup link's holder).
     pub can_manage_trust: bool,
-    /// The caller may change the Owner-only switches (IdP-initiated sign-in, SHA-1).
+    /// The caller is the Owner: the Owner-only switches (IdP-initiated sign-in, SHA-1), linking their own sign-in.
     pub is_owner: bool,
 }
 
@@ -325,7 +326,8 @@ mod convert {
     }
 }
 
-/// The account's connections with their certificates and the values for the IdP; any member with a role may look.
+/// The account's connections with their certificates and the values for the IdP; any member with a role may look,
+/// and the holder of a setup link for the account.
 #[server(prefix = "/api", endpoint = "sso/connections")]
 pub async fn list_connections(account_id: String) -> Result<ConnectionsPage, AppError> {
     use crate::api::context::*;
@@ -333,7 +335,7 @@ pub async fn list_connections(account_id: String) -> Result<ConnectionsPage, App
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let services = services()?;
-    let role = services.tenancy.membership(&caller, account).await?.role;
+    let access = services.tenancy.access(&caller, account).await?;
     let connections = services.connections.list(&caller, account).await?;
     let mut last_tests = services.connections.last_tests(&caller, account).await?;
     let first_connection = connections.is_empty().then(|| {
@@ -359,9 +361,9 @@ pub async fn list_connections(account_id: String) -> Result<ConnectionsPage, App
                 convert::connection_view(&services.connections, c, last_test)
             })
             .collect(),
-        can_manage: role.allows(Permission::ManageConnections),
-        can_manage_trust: role.allows(Permission::ManageTrust),
-        is_owner: role.allows(Permission::ManageSsoPolicy),
+        can_manage: access.allows(Permission::ManageConnections),
+        can_manage_trust: access.allows(Permission::ManageTrust),
+        is_owner: access.allows(Permission::ManageSsoPolicy),
     })
 }
 

@@ -7,6 +7,19 @@ use server_fn::ServerFn;
 
 #[component]
 pub fn TopBar(info: SessionInfo, current_account: String) -> impl IntoView {
+    if let Some(link) = info.setup_link {
+        // The holder of a setup link has no accounts to switch between: only the set-up, and a way to leave.
+        return view! {
+            <header class="topbar">
+                <a class="brand" href=crate::api::setup_links::SETUP_PATH>"Gatehouse"</a>
+                <div class="topbar-user">
+                    <span class="user-email">{format!("Setup link: {link}")}</span>
+                    <SignOutButton />
+                </div>
+            </header>
+        }
+        .into_any();
+    }
     let current_name = info
         .accounts
         .iter()
@@ -45,6 +58,7 @@ pub fn TopBar(info: SessionInfo, current_account: String) -> impl IntoView {
             </div>
         </header>
     }
+    .into_any()
 }
 
 #[component]

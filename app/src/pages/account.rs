@@ -148,7 +148,10 @@ where
 fn AccountUnavailable(error: AppError) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
-        && matches!(error, AppError::NotFound(_) | AppError::SsoRequired { .. })
+        && matches!(
+            error,
+            AppError::NotFound(_) | AppError::Forbidden(_) | AppError::SsoRequired { .. }
+        )
     {
         response.set_status(http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::NOT_FOUND));
     }

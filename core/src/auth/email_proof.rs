@@ -121,6 +121,7 @@ impl AuthService {
     /// A new link for the caller, keeping where the last one led; at most one per `RESEND_AFTER`, and
     /// `LINKS_PER_DAY` in a day.
     pub async fn resend_email_proof(&self, caller: &Caller, now: DateTime<Utc>) -> Result<MailOutcome, AuthError> {
+        caller.require_user()?;
         let user = self.unproven_user(caller).await?;
         let outstanding = self.store.email_proof_of(user.id).await?;
         if let Some(row) = &outstanding {
@@ -142,6 +143,7 @@ impl AuthService {
     }
 
     pub async fn email_proof_status(&self, caller: &Caller) -> Result<ProofStatus, AuthError> {
+        caller.require_user()?;
         let sent_at = match caller.email_proven {
             true => None,
             false => self

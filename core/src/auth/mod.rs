@@ -11,10 +11,12 @@ mod throttle;
 pub use email::{EmailAddress, EmailError};
 pub use email_proof::ProofMail;
 pub use password::PasswordError;
+pub(crate) use session::TOUCH_INTERVAL;
 pub use session::{SessionOrigin, SessionPolicy};
 pub use throttle::ThrottlePolicy;
 
 use crate::ids::{AccountId, UserId};
+use crate::setup_link::{self, SetupLinkGrant};
 use crate::store::{IdpSession, Store, StoreError};
 use crate::token;
 use chrono::{DateTime, Utc};
@@ -53,11 +55,14 @@ pub enum AuthError {
     /// The user signs in through their organisation's IdP only.
     #[error("Your organisation requires single sign-on: leave the password empty and press Sign in.")]
     SsoRequired,
+    /// The caller holds a setup link, which opens one account's SSO set-up and nothing of a user's.
+    #[error("A setup link opens only the SSO set-up of its account.")]
+    SetupLinkOnly,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// The signed-in person behind a request.
+/// The signed-in person behind a request, or the holder of a setup link.
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub user_id: UserId,
@@ -68,6 +73,39 @@ pub struct Caller {
     pub sso_account_id: Option<AccountId>,
     /// Whether the caller proved their address; until then they may only prove it.
     pub email_proven: bool,
+    /// Set for the holder of a setup link, who is no user: `user_id` is then the link's own id, which finds no
+    /// user or membership, `email` is empty and unproven, and only the link's grant opens anything.
+    pub setup_link: Option<SetupLinkGrant>,
+}
+
+impl Caller {
+    /// The holder of a setup link.
+    fn holding(grant: SetupLinkGrant) -> Self {
+        Self {
+            user_id: UserId::from(grant.link_id.as_uuid()),
+            email: String::new(),
+            origin: SessionOrigin::Password,
+            sso_account_id: None,
+            email_proven: false,
+            setup_link: Some(grant),
+        }
+    }
+
+    /// Who made a change, as the audit log names them.
+    pub fn actor(&self) -> String {
+        match &self.setup_link {
+            Some(grant) => grant.actor(),
+            None => self.email.clone(),
+        }
+    }
+
+    /// Refuses the holder of a setup link an operation of a user's own.
+    pub fn require_user(&self) -> Result<(), AuthError> {
+        match self.setup_link {
+            Some(_) => Err(AuthError::SetupLinkOnly),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A new session: the token goes into the cookie, never into the database.
@@ -213,11 +251,15 @@ impl AuthService {
         Ok(policy.enforces_sso() && role != Some(crate::tenancy::Role::Owner))
     }
 
-    /// The caller behind a session token, if the session is live; ends an expired session.
+    /// The caller behind a session token (a user's, or a setup link's), if the session is live; ends an expired
+    /// session.
     pub async fn authenticate(&self, session_token: &str, now: DateTime<Utc>) -> Result<Caller, AuthError> {
         let hash = token::digest(session_token);
         let Some(row) = self.store.session(&hash).await? else {
-            return Err(AuthError::NotSignedIn);
+            return match setup_link::session_holder(&self.store, &hash, now).await? {
+                Some(grant) => Ok(Caller::holding(grant)),
+                None => Err(AuthError::NotSignedIn),
+            };
         };
         if !self.sessions.is_live(row.last_seen_at, row.expires_at, now) {
             self.store.delete_session(&hash).await?;
@@ -232,6 +274,7 @@ impl AuthService {
             origin: row.origin,
             sso_account_id: row.user.sso_account_id,
             email_proven: row.user.email_proven,
+            setup_link: None,
         })
     }
 
@@ -240,14 +283,16 @@ impl AuthService {
         let hash = token::digest(session_token);
         let idp_session = self.store.session(&hash).await?.and_then(|row| row.idp_session);
         self.store.delete_session(&hash).await?;
+        self.store.delete_setup_link_session(&hash).await?;
         Ok(idp_session)
     }
 
-    /// Removes sessions that can no longer be used, forgotten sign-in failure counts and expired proof links, so
-    /// the tables do not grow with every visitor. Safe to run from several server instances at once.
+    /// Removes sessions that can no longer be used (users' and setup links'), forgotten sign-in failure counts and
+    /// expired proof links, so the tables do not grow with every visitor. Safe to run from several server instances at once.
     pub async fn remove_expired(&self, now: DateTime<Utc>) -> Result<Removed, AuthError> {
         Ok(Removed {
-            sessions: self.store.delete_dead_sessions(now - self.sessions.idle, now).await?,
+            sessions: self.store.delete_dead_sessions(now - self.sessions.idle, now).await?
+                + self.store.delete_dead_setup_link_sessions(now).await?,
             throttles: self
                 .store
                 .delete_stale_throttles(now - self.throttle.forget_after, now)

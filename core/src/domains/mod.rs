@@ -91,7 +91,7 @@ pub struct DomainService {
 /// Who started a check: a person pressing Verify (the Owner or not), or the schedule.
 #[derive(Clone, Copy)]
 enum Started<'a> {
-    Person { owner: bool, email: &'a str },
+    Person { owner: bool, actor: &'a str },
     Schedule,
 }
 
@@ -120,9 +120,9 @@ impl DomainService {
         &self.policy
     }
 
-    /// The account's domains by name; any member who may view the account may list them.
+    /// The account's domains by name; any member who may view the account may list them, and a setup link's holder.
     pub async fn list(&self, caller: &Caller, account: AccountId) -> Result<Vec<Domain>, DomainError> {
-        self.tenancy.require(caller, account, Permission::ViewAccount).await?;
+        self.tenancy.require(caller, account, Permission::ViewSsoSetup).await?;
         let rows = self.store.domains_of_account(account).await?;
         let elsewhere = self
             .store
@@ -187,9 +187,10 @@ impl DomainService {
     ) -> Result<Domain, DomainError> {
         let role = self.tenancy.require(caller, account, Permission::ManageDomains).await?;
         let row = self.store.domain(account, id).await?.ok_or(DomainError::NotFound)?;
+        let actor = caller.actor();
         let started = Started::Person {
             owner: role.allows(Permission::ManageTrust),
-            email: &caller.email,
+            actor: &actor,
         };
         let (row, elsewhere) = self.check(row, started, now).await?;
         Ok(self.domain_of(row, elsewhere))
@@ -359,7 +360,7 @@ impl DomainService {
             return Ok(row.connection_id);
         }
         let (actor, why) = match started {
-            Started::Person { email, .. } => (email, "verified by the Owner; the account's only identity provider"),
+            Started::Person { actor, .. } => (actor, "verified by the Owner; the account's only identity provider"),
             Started::Schedule => (
                 "Gatehouse domains",
                 "verification started by the Owner; the account's only identity provider",

@@ -365,9 +365,9 @@ impl ConnectionService {
     }
 
     /// The account's connections with their role mappings, keys and refresh history; any member who may view
-    /// the account may look.
+    /// the account may look, and a setup link's holder.
     pub async fn list(&self, caller: &Caller, account: AccountId) -> Result<Vec<Connection>, ConnectionError> {
-        self.tenancy.require(caller, account, Permission::ViewAccount).await?;
+        self.tenancy.require(caller, account, Permission::ViewSsoSetup).await?;
         let mut connections = Vec::new();
         for row in self.store.connections_of_account(account).await? {
             connections.push(self.assemble(row).await?);
@@ -375,13 +375,14 @@ impl ConnectionService {
         Ok(connections)
     }
 
-    /// The last Test SSO run of each of the account's connections that was tested, with when it ran.
+    /// The last Test SSO run of each of the account's connections that was tested, with when it ran; part of the
+    /// SSO set-up, as the connections are.
     pub async fn last_tests(
         &self,
         caller: &Caller,
         account: AccountId,
     ) -> Result<Vec<(ConnectionId, DateTime<Utc>, TestSummary)>, ConnectionError> {
-        self.tenancy.require(caller, account, Permission::ViewAccount).await?;
+        self.tenancy.require(caller, account, Permission::ViewSsoSetup).await?;
         Ok(self.store.last_tests(account).await?)
     }
 
@@ -658,16 +659,15 @@ impl ConnectionService {
             Err(e) if e.is_unique_violation() => return Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
             Err(e) => return Err(e.into()),
         }
-        // Only the Owner adds connections, so the first one may take the Active domains nobody routed yet: with a
-        // single IdP that is what the Owner means, and a domain set to password sign-in stays so.
+        // Only the Owner adds connections (or a setup link the Owner made), so the first one may take the Active
+        // domains nobody routed yet: with a single IdP that is what the Owner means, and a domain set to password
+        // sign-in stays so.
+        let why = match caller.setup_link {
+            Some(_) => "the account's only identity provider, added through the Owner's setup link",
+            None => "the account's only identity provider, added by the Owner",
+        };
         self.store
-            .route_undecided_to_sole_connection(
-                account,
-                None,
-                &caller.email,
-                "the account's only identity provider, added by the Owner",
-                now,
-            )
+            .route_undecided_to_sole_connection(account, None, &caller.actor(), why, now)
             .await?;
         Ok(connection)
     }

@@ -117,7 +117,7 @@ impl ConnectionService {
         if connection.origin.url.is_none() {
             return Err(ConnectionError::NotMonitorable);
         }
-        self.refresh(account, connection, &caller.email, now).await
+        self.refresh(account, connection, &caller.actor(), now).await
     }
 
     /// Refreshes every monitored connection that is due, each claimed first so that several server instances

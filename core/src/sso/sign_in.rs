@@ -380,9 +380,10 @@ impl SsoService {
         self.issue(&connection, return_to, now).await
     }
 
-    /// Starts a Test SSO run of the connection for the account's Owner (only them), also while SSO is off: the
-    /// Owner tests before turning it on. The response to it is reported and signs no one in. With `return_to` the
-    /// browser goes back there after the run, where the connection's last test shows what it found.
+    /// Starts a Test SSO run of the connection for the account's Owner, or the holder of a setup link the Owner
+    /// created, also while SSO is off: they test before the Owner turns it on. The response to it is reported and
+    /// signs no one in. With `return_to` the browser goes back there after the run, where the connection's last
+    /// test shows what it found.
     pub async fn start_test(
         &self,
         caller: &Caller,
@@ -393,17 +394,27 @@ impl SsoService {
         let (account, connection) = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
         self.connections
             .tenancy
-            .require(caller, account, Permission::ManageSsoPolicy)
+            .require(caller, account, Permission::ManageTrust)
             .await?;
         let started = self.issue(&connection, return_to, now).await?;
+        // A run through a setup link is the run of the Owner who created the link and vouches for it: the report
+        // goes to the browser that started it either way, and a run stops counting if they stop being the Owner.
+        let tester = caller
+            .setup_link
+            .as_ref()
+            .map_or(caller.user_id, |grant| grant.created_by);
         self.store
             .insert_owner_run(
                 &started.request_id,
-                caller.user_id,
+                tester,
                 OwnerRunPurpose::Test,
                 now + REQUEST_LIFETIME,
             )
             .await?;
+        if caller.setup_link.is_some() {
+            let entry = audit::entry(account, caller, now, "Test SSO started", connection.label.clone());
+            self.store.insert_audit_entry(&entry).await?;
+        }
         Ok(started)
     }
 
@@ -419,6 +430,9 @@ impl SsoService {
         now: DateTime<Utc>,
     ) -> Result<Started, StartError> {
         let (account, connection) = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
+        if caller.setup_link.is_some() {
+            return Err(TenancyError::SetupLinkOnly.into());
+        }
         self.connections
             .tenancy
             .require(caller, account, Permission::ManageTrust)

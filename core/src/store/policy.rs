@@ -81,6 +81,11 @@ impl Store {
     }
 
     /// The newest `limit` entries of the account's audit log, newest first.
+    /// Writes one audit entry for something that changes nothing else here.
+    pub async fn insert_audit_entry(&self, audit: &AuditRow) -> Result<(), StoreError> {
+        insert_audit(&self.db, audit).await
+    }
+
     pub async fn audit_events(&self, account_id: AccountId, limit: u64) -> Result<Vec<AuditRow>, StoreError> {
         Ok(audit_event::Entity::find()
             .filter(audit_event::Column::AccountId.eq(account_id.as_uuid()))

@@ -4,6 +4,23 @@ mod role;
 
 pub use role::{Permission, Role, UnknownRole};
 
+/// What the caller may do in one account: what their role there allows, or, holding a setup link for it, the
+/// SSO set-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Member(Role),
+    SetupLink,
+}
+
+impl Access {
+    pub fn allows(self, permission: Permission) -> bool {
+        match self {
+            Access::Member(role) => role.allows(permission),
+            Access::SetupLink => crate::setup_link::SETUP_PERMISSIONS.contains(&permission),
+        }
+    }
+}
+
 use crate::auth::{Caller, EmailAddress, EmailError, SessionOrigin};
 use crate::ids::{AccountId, ConnectionId, InvitationId, UserId};
 use crate::mail::{MailOutcome, Mailer};
@@ -131,13 +148,27 @@ pub enum TenancyError {
     EmailUnproven { email: String },
     #[error("Enter a name of 1 to {MAX_ACCOUNT_NAME} characters.")]
     InvalidAccountName,
+    /// The caller holds a setup link: it opens the SSO set-up of its account (domains, identity providers, Test
+    /// SSO) and nothing else, nothing of a user's own either.
+    #[error("A setup link opens only the SSO set-up of its account.")]
+    SetupLinkOnly,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 pub const MAX_ACCOUNT_NAME: usize = 120;
 
+/// Refuses the holder of a setup link, who is no user.
+fn require_user(caller: &Caller) -> Result<(), TenancyError> {
+    match caller.setup_link {
+        Some(_) => Err(TenancyError::SetupLinkOnly),
+        None => Ok(()),
+    }
+}
+
+/// Refuses the holder of a setup link, and a user who has not proven their address yet.
 fn require_proven(caller: &Caller) -> Result<(), TenancyError> {
+    require_user(caller)?;
     match caller.email_proven {
         true => Ok(()),
         false => Err(TenancyError::EmailUnproven {
@@ -166,6 +197,7 @@ impl TenancyService {
 
     /// Every account the caller belongs to, by name: what the account switcher lists.
     pub async fn accounts_of(&self, caller: &Caller) -> Result<Vec<AccountSummary>, TenancyError> {
+        require_user(caller)?;
         Ok(self.store.accounts_of_user(caller.user_id).await?)
     }
 
@@ -428,18 +460,27 @@ impl TenancyService {
         })
     }
 
-    /// The caller's role, if it allows `permission`; checked on the server for every account read or write.
+    /// What the caller may do in `account`: as its member, or holding a setup link for it.
+    pub async fn access(&self, caller: &Caller, account: AccountId) -> Result<Access, TenancyError> {
+        match &caller.setup_link {
+            Some(grant) if grant.account_id == account => Ok(Access::SetupLink),
+            Some(_) => Err(TenancyError::AccountNotFound),
+            None => Ok(Access::Member(self.role_in(caller, account).await?)),
+        }
+    }
+
+    /// The caller's access, if it allows `permission`; checked on the server for every account read or write.
     pub async fn require(
         &self,
         caller: &Caller,
         account: AccountId,
         permission: Permission,
-    ) -> Result<Role, TenancyError> {
-        let role = self.role_in(caller, account).await?;
-        if role.allows(permission) {
-            Ok(role)
-        } else {
-            Err(TenancyError::Forbidden { role })
+    ) -> Result<Access, TenancyError> {
+        let access = self.access(caller, account).await?;
+        match access {
+            _ if access.allows(permission) => Ok(access),
+            Access::Member(role) => Err(TenancyError::Forbidden { role }),
+            Access::SetupLink => Err(TenancyError::SetupLinkOnly),
         }
     }
 

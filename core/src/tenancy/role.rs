@@ -19,6 +19,8 @@ pub enum Role {
 pub enum Permission {
     /// See the account's dashboard, members and settings.
     ViewAccount,
+    /// See the account's SSO set-up: its domains and identity-provider connections.
+    ViewSsoSetup,
     /// Invite members, change their roles, remove them.
     ManageMembers,
     /// Rename the account and hand the Owner role to another member.
@@ -36,6 +38,8 @@ pub enum Permission {
     ManageSsoPolicy,
     /// Read the account's audit log.
     ViewAudit,
+    /// Create and revoke setup links, which hand the SSO set-up (and so `ManageTrust`) to someone else.
+    ManageSetupLinks,
 }
 
 impl Role {
@@ -43,8 +47,8 @@ impl Role {
 
     pub fn allows(self, permission: Permission) -> bool {
         match permission {
-            Permission::ViewAccount => self != Role::NoAccess,
-            Permission::ManageMembers | Permission::ManageAccount => self == Role::Owner,
+            Permission::ViewAccount | Permission::ViewSsoSetup => self != Role::NoAccess,
+            Permission::ManageMembers | Permission::ManageAccount | Permission::ManageSetupLinks => self == Role::Owner,
             Permission::ManageDomains | Permission::ManageConnections | Permission::ViewAudit => {
                 matches!(self, Role::Owner | Role::Admin)
             }
@@ -104,8 +108,9 @@ mod tests {
     use super::*;
 
     /// Every permission, as the documented table names them.
-    const EVERY_PERMISSION: [Permission; 8] = [
+    const EVERY_PERMISSION: [Permission; 10] = [
         Permission::ViewAccount,
+        Permission::ViewSsoSetup,
         Permission::ManageMembers,
         Permission::ManageAccount,
         Permission::ManageDomains,
@@ -113,6 +118,7 @@ mod tests {
         Permission::ManageTrust,
         Permission::ManageSsoPolicy,
         Permission::ViewAudit,
+        Permission::ManageSetupLinks,
     ];
 
     /// The permission table of docs/architecture.md is what `allows` answers: one row per permission, one

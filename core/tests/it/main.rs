@@ -18,6 +18,7 @@ mod saml_encrypted;
 mod saml_hostile;
 mod saml_response;
 mod session_origin;
+mod setup_link;
 mod sso_encrypted_sign_in;
 mod sso_logout;
 mod sso_metadata;

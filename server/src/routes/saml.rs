@@ -205,7 +205,7 @@ async fn test(
         Err(StartError::NoConnection | StartError::Tenancy(TenancyError::AccountNotFound)) => {
             end_user_page(StatusCode::NOT_FOUND, "This is not a known SSO connection.", None)
         }
-        Err(StartError::Tenancy(TenancyError::Forbidden { .. })) => end_user_page(
+        Err(StartError::Tenancy(TenancyError::Forbidden { .. } | TenancyError::SetupLinkOnly)) => end_user_page(
             StatusCode::FORBIDDEN,
             "Only the account's Owner can test single sign-on.",
             None,
@@ -250,7 +250,7 @@ async fn link(
         Err(StartError::NoConnection | StartError::Tenancy(TenancyError::AccountNotFound)) => {
             end_user_page(StatusCode::NOT_FOUND, "This is not a known SSO connection.", None)
         }
-        Err(StartError::Tenancy(TenancyError::Forbidden { .. })) => notice_page(
+        Err(StartError::Tenancy(TenancyError::Forbidden { .. } | TenancyError::SetupLinkOnly)) => notice_page(
             StatusCode::FORBIDDEN,
             "Linking did not start",
             "Only the account's Owner links their own sign-in to the identity provider.",

@@ -14,6 +14,7 @@ mod key_encryption;
 mod policy;
 mod saml_junk;
 mod session_origin;
+mod setup_link;
 mod sso_logout;
 mod sso_sign_in;
 mod trust;

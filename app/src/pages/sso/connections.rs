@@ -45,7 +45,7 @@ pub fn Connections() -> impl IntoView {
 }
 
 #[component]
-fn ConnectionList(account_id: String, page: ConnectionsPage) -> impl IntoView {
+pub(crate) fn ConnectionList(account_id: String, page: ConnectionsPage) -> impl IntoView {
     let ConnectionsPage {
         connections,
         can_manage,
@@ -311,7 +311,7 @@ fn ConnectionCard(
                         }
                     })}
             </header>
-            {is_owner
+            {can_manage_trust
                 .then(|| {
                     view! {
                         <p class="connection-test">
@@ -328,6 +328,11 @@ fn ConnectionCard(
                             </span>
                         </p>
                         {last_test.map(|test| view! { <super::setup::LastTest test /> })}
+                    }
+                })}
+            {is_owner
+                .then(|| {
+                    view! {
                         <form class="connection-test" method="post" action=format!("/saml/{id}/link")>
                             <input type="hidden" name="return_to" value=connection_href(&account_id, &id) />
                             <button type="submit" class="button secondary small">

@@ -15,6 +15,7 @@ pub mod setup;
 use super::account::{Tab, account_page};
 use crate::api::accounts::AccountView;
 use crate::api::domains::{DomainsPage, list_domains};
+use crate::api::setup_links::{SetupLinkView, list_setup_links};
 use crate::api::sso::{PolicyView, SsoEventView, get_policy, list_connections, sso_events};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -99,6 +100,8 @@ pub struct OverviewPage {
     connections: Vec<(String, String)>,
     /// The newest SSO event (only loaded for members who may read them).
     last_event: Option<SsoEventView>,
+    /// Only for the Owner, who alone creates them.
+    setup_links: Option<Vec<SetupLinkView>>,
 }
 
 async fn load_overview(account_id: String, _query: ParamsMap) -> Result<OverviewPage, AppError> {
@@ -108,7 +111,12 @@ async fn load_overview(account_id: String, _query: ParamsMap) -> Result<Overview
     } else {
         None
     };
+    let setup_links = match policy.can_manage {
+        true => Some(list_setup_links(account_id.clone()).await?),
+        false => None,
+    };
     Ok(OverviewPage {
+        setup_links,
         policy,
         domains: list_domains(account_id.clone()).await?,
         connections: list_connections(account_id)
@@ -130,6 +138,7 @@ pub fn Overview() -> impl IntoView {
             domains,
             connections,
             last_event,
+            setup_links,
         } = page;
         let account_id = account.id.clone();
         let show_events = account.can_view_audit;
@@ -142,7 +151,8 @@ pub fn Overview() -> impl IntoView {
                 domains=domains.domains.clone()
                 connections=connections.clone()
             />
-            <StatusSummary account_id domains connections last_event show_events />
+            <StatusSummary account_id=account_id.clone() domains connections last_event show_events />
+            {setup_links.map(|links| view! { <super::setup_links::SetupLinksPanel account_id links /> })}
         }
         .into_any()
     })
