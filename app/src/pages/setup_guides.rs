@@ -51,12 +51,15 @@ pub(crate) fn GuideSteps(guide: Guide, children: Children) -> impl IntoView {
             {steps}
             <li>{rich(download)} {children()}</li>
         </ol>
-        <dl class="facts">
-            {facts
-                .into_iter()
-                .map(|(term, detail)| view! { <div><dt>{term}</dt><dd>{detail}</dd></div> })
-                .collect_view()}
-        </dl>
+        <details class="guide-facts">
+            <summary>"What this IdP sends (attributes, NameID)"</summary>
+            <dl class="facts">
+                {facts
+                    .into_iter()
+                    .map(|(term, detail)| view! { <div><dt>{term}</dt><dd>{detail}</dd></div> })
+                    .collect_view()}
+            </dl>
+        </details>
     }
 }
 
