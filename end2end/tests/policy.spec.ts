@@ -57,7 +57,7 @@ test('the owner sets the sign-in policy, the audit log records it, and an admin 
   await admin.goto(`/accounts/${accountId}/sso`);
   await expect(admin.locator('#policy-owner-only')).toBeVisible();
   await expect(admin.getByRole('button', { name: 'Save sign-in policy' })).toHaveCount(0);
-  await expect(ssoNav(admin).getByRole('link')).toHaveText(['Overview', 'Domains', 'Identity providers', 'SSO events', 'Audit log']);
+  await expect(ssoNav(admin).getByRole('link')).toHaveText(['Overview', 'Guided setup', 'Domains', 'Identity providers', 'SSO events', 'Audit log']);
   await openSsoSection(admin, 'Audit log');
   await expect(admin.locator('#audit-log')).toContainText('No separate account: off → on');
   const refused = await callApi(admin, '/api/sso/update-policy', { account_id: accountId, sso_enabled: 'true' });

@@ -15,6 +15,7 @@ test.setTimeout(90_000);
 
 const sections: [SsoSection, string, RegExp][] = [
   ['Overview', 'overview', /\/sso$/],
+  ['Guided setup', 'setup', /\/sso\/setup$/],
   ['Domains', 'domains', /\/sso\/domains$/],
   ['Identity providers', 'connections', /\/sso\/connections$/],
   ['SSO events', 'events', /\/sso\/events$/],

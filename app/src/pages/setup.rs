@@ -2,7 +2,7 @@
 //! mail scanner that opens the link starts nothing), and `/setup` is the set-up itself: the account's domains and
 //! identity providers, Test SSO, and "I'm done".
 
-use super::sso::connections::ConnectionList;
+use super::sso::connections::ConnectionCards;
 use super::sso::domains::{AddDomainForm, DnsHelp, DomainTable};
 use crate::api::auth::{SessionInfo, current_session};
 use crate::api::domains::{DomainsPage, list_domains};
@@ -224,7 +224,7 @@ fn SetupSteps(page: SetupPage) -> impl IntoView {
                     })}
             </section>
             <DnsHelp pending_hours />
-            <ConnectionList account_id=account_id.clone() page=connections />
+            <ConnectionCards account_id=account_id.clone() page=connections />
             <FinishPanel owner_email finished />
         </main>
     }

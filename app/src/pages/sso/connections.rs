@@ -103,6 +103,36 @@ pub(crate) fn ConnectionList(account_id: String, page: ConnectionsPage) -> impl 
     }
 }
 
+/// Every connection in full, as its own page shows it, and the ways to add one: for a setup link's holder, who
+/// has the one set-up page and no connection pages.
+#[component]
+pub(crate) fn ConnectionCards(account_id: String, page: ConnectionsPage) -> impl IntoView {
+    let ConnectionsPage {
+        connections,
+        can_manage,
+        can_manage_trust,
+        is_owner,
+        ..
+    } = page;
+    view! {
+        <section class="panel" id="connections">
+            <div class="panel-head">
+                <h2>"Identity providers"</h2>
+                <p class="muted">"Gatehouse trusts only the signing certificates listed here."</p>
+            </div>
+            {connections
+                .into_iter()
+                .map(|connection| {
+                    view! {
+                        <ConnectionCard account_id=account_id.clone() connection can_manage can_manage_trust is_owner />
+                    }
+                })
+                .collect_view()}
+        </section>
+        {can_manage_trust.then(|| view! { <AddConnection account_id /> })}
+    }
+}
+
 /// How a connection stands, from its signing certificates: whether the IdP's signatures can be checked now.
 fn connection_status(certificates: &[CertificateView]) -> (&'static str, &'static str) {
     let usable = |c: &&CertificateView| matches!(c.validity.as_str(), "valid" | "expires_soon");

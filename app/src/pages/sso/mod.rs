@@ -67,7 +67,8 @@ impl Section {
 pub(crate) fn SsoNav(account: AccountView, current: Section) -> impl IntoView {
     let sections = [
         Some(Section::Overview),
-        Some(Section::Setup),
+        // The setup's steps are Owner's and Admin's work, as are the events and the audit log.
+        account.can_view_audit.then_some(Section::Setup),
         Some(Section::Domains),
         Some(Section::Connections),
         account.can_view_audit.then_some(Section::Events),
