@@ -193,6 +193,7 @@ pub async fn set_up_account(
     let account = path
         .as_str()
         .and_then(|p| p.strip_prefix("/confirm-email?next=/accounts/"))
+        .and_then(|p| p.strip_suffix("/sso/setup"))
         .ok_or_else(|| format!("sign-up answered {path}"))?
         .to_owned();
     let owner = Caller {
