@@ -33,7 +33,7 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
 
   // A file that is not metadata is refused next to the field, and nothing is added.
   const add = page.locator('#add-connection');
-  await add.getByLabel('Name', { exact: true }).first().fill('Okta');
+  await add.getByLabel('Name (optional)', { exact: true }).first().fill('Okta');
   await add.getByLabel('or paste the XML').fill('<html><body>Sign in</body></html>');
   await page.getByRole('button', { name: 'Import metadata' }).click();
   await expect(add.locator('form.metadata-file-form [data-error-for="metadata"]')).toContainText('This is an HTML web page, not SAML 2.0 metadata');
@@ -99,6 +99,9 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   // Google Workspace, typed in by hand with its certificate pasted as Base64.
   await openSsoSection(page, 'Identity providers');
   const addManual = page.locator('#add-connection');
+  // Most IdPs offer metadata, so the typed-in form is folded until asked for.
+  await expect(addManual.getByLabel('IdP Entity ID (issuer)')).toBeHidden();
+  await addManual.getByText('Or enter the details by hand').click();
   await addManual.locator('#new-manual-label').fill('Google Workspace');
   await addManual.getByLabel('IdP Entity ID (issuer)').fill('https://accounts.google.com/o/saml2?idpid=C029op2ga');
   await addManual.getByLabel('Single sign-on URL').fill('not a url');
@@ -129,7 +132,7 @@ test('an owner picks one IdP of a federation file from a searchable list, then a
   await openSso(page);
   await openSsoSection(page, 'Identity providers');
   const add = page.locator('#add-connection');
-  await add.getByLabel('Name', { exact: true }).first().fill('University');
+  await add.getByLabel('Name (optional)', { exact: true }).first().fill('University');
   await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'multi_idp_edugain.entities.xml'));
   await page.getByRole('button', { name: 'Import metadata' }).click();
 
@@ -194,7 +197,7 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   await openSso(page);
   await openSsoSection(page, 'Identity providers');
   const add = page.locator('#add-connection');
-  await add.getByLabel('Name', { exact: true }).first().fill('Okta');
+  await add.getByLabel('Name (optional)', { exact: true }).first().fill('Okta');
   await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'okta.metadata.xml'));
   await submitAndReload(page, 'Import metadata');
   let okta = await openConnection(page, 'Okta');
@@ -356,7 +359,7 @@ test('a refused SSO answer shows the user a reason and a reference, and the owne
   await openSso(page);
   await openSsoSection(page, 'Identity providers');
   const add = page.locator('#add-connection');
-  await add.getByLabel('Name', { exact: true }).first().fill('Okta');
+  await add.getByLabel('Name (optional)', { exact: true }).first().fill('Okta');
   await add.getByLabel('Metadata file (.xml)').setInputFiles(join(fixtures, 'okta.metadata.xml'));
   await submitAndReload(page, 'Import metadata');
   const metadataUrl = await (await openConnection(page, 'Okta')).getByLabel('SP metadata URL').inputValue();

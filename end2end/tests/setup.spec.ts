@@ -95,12 +95,22 @@ test('a new owner sets up SSO in the guided setup in five actions by keyboard, t
   // Gatehouse's metadata document is served once the connection exists: the guide does not point to it yet.
   await expect(setup.locator('.idp-guide-entra')).not.toContainText("save Gatehouse's metadata");
   // The values to enter at the IdP are this account's first connection's, before it exists.
-  const acsUrl = await page.getByLabel('ACS URL (Reply URL)').inputValue();
+  // The chosen guide shows each value where its IdP asks for it, with a copy button, so the list of values
+  // for any IdP gives way to it.
+  await expect(page.getByLabel('ACS URL (Reply URL)')).toBeHidden();
+  const replyUrl = setup.locator('.idp-guide-entra ul > li').filter({ hasText: 'Reply URL (Assertion Consumer Service URL)' });
+  const acsUrl = (await replyUrl.locator('code').textContent()) ?? '';
   expect(acsUrl).toMatch(/\/saml\/[0-9a-f-]{36}\/acs$/);
+  await owner.tabTo(replyUrl.getByRole('button', { name: 'Copy Reply URL (Assertion Consumer Service URL)' }));
+  await page.keyboard.press('Enter');
+  await expect(replyUrl.getByRole('button', { name: 'Copied Reply URL (Assertion Consumer Service URL)' })).toBeVisible();
   await screenshot(page, 'setup-2-connect');
+  // With a guide open the step still fits about two laptop screens: the guide sits beside the forms.
+  expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeLessThanOrEqual(1600);
 
   // 3: the IdP's metadata URL.
-  await owner.type(page.locator('#new-url-label'), 'Test IdP');
+  // No name to type: the connection is named after the IdP (here the host of its entity ID).
+  await expect(setup.locator('#new-url-label')).toHaveCount(0);
   await owner.type(page.getByLabel('Metadata URL', { exact: true }), `${idpAdmin}/metadata`);
   await owner.submit(page.getByRole('button', { name: 'Import from URL' }), 'import the IdP metadata');
   // The connection got exactly the ACS URL the guide showed; the IdP administrator enters it (here: the SP metadata).
@@ -121,7 +131,7 @@ test('a new owner sets up SSO in the guided setup in five actions by keyboard, t
   await expect(setup.locator('.last-test.passed')).toContainText('Test passed');
   await expect(setup.locator('.last-test')).toContainText(tester);
   await expect(setup.locator('.last-test')).toContainText('No access');
-  await expect(setup.locator('.who-where')).toContainText(`People at ${domain} sign in through Test IdP.`);
+  await expect(setup.locator('.who-where')).toContainText(`People at ${domain} sign in through localhost.`);
   await screenshot(page, 'setup-4-turn-on');
 
   // 5: turn SSO on.
@@ -176,7 +186,6 @@ test('the setup keeps its place, follows the background DNS check, opens any ste
     timeout: 120_000,
   });
   await hydrated(page);
-  await page.locator('#new-url-label').fill('Test IdP');
   await page.getByLabel('Metadata URL', { exact: true }).fill(`${idpAdmin}/metadata`);
   await submitAndReload(page, 'Import from URL');
   const connectionId = (await page.locator('.test-connection a').getAttribute('href'))!.split('/')[2];
@@ -185,7 +194,7 @@ test('the setup keeps its place, follows the background DNS check, opens any ste
   // Someone whose domain the account has not verified: the test fails at that check and stays on step 3.
   const outsider = `someone@outside-${Date.now().toString(36)}.example`;
   await idpUser(outsider, { groups: ['everyone'] });
-  await page.getByRole('link', { name: 'Test SSO with Test IdP' }).click();
+  await page.getByRole('link', { name: 'Test SSO with localhost' }).click();
   await signInAtIdp(page, outsider);
   await expect(page).toHaveURL(setupUrl);
   await hydrated(page);
@@ -197,5 +206,5 @@ test('the setup keeps its place, follows the background DNS check, opens any ste
   await screenshot(page, 'setup-3-failed');
   // Step 2 again shows the connection, with the way to its settings.
   await page.goto(`${setupUrl}?step=2`);
-  await expect(setup).toContainText('Connected to Test IdP.');
+  await expect(setup).toContainText('Connected to localhost.');
 });

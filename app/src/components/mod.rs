@@ -11,7 +11,7 @@ mod frame;
 pub use add_row::AddRow;
 pub(crate) use api_form::submit;
 pub use api_form::{AfterSuccess, ApiForm};
-pub use copy_field::CopyField;
+pub use copy_field::{CopyButton, CopyField};
 pub use domain_watch::DomainWatch;
 pub use feedback::{ErrorBanner, FieldError, Notice};
 pub use frame::TopBar;

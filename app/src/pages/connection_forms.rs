@@ -12,8 +12,8 @@ pub struct FormTarget {
     pub account_id: String,
     /// `None` for a new connection.
     pub connection_id: Option<String>,
-    /// The name the form starts with.
-    pub label: String,
+    /// The name the form starts with; `None` asks for no name (a new connection is then named after its IdP).
+    pub label: Option<String>,
 }
 
 impl FormTarget {
@@ -33,14 +33,24 @@ impl FormTarget {
         }
     }
 
-    fn label_field(&self, which: &str, placeholder: &'static str) -> impl IntoView + use<> {
+    fn label_field(&self, which: &str) -> impl IntoView + use<> {
         let id = self.id(&format!("{which}-label"));
-        view! {
-            <div class="field">
-                <label for=id.clone()>"Name"</label>
-                <input id=id name="label" type="text" required maxlength="120" placeholder=placeholder value=self.label.clone() />
-                <FieldError field="label" />
-            </div>
+        let hint = if self.replaces() {
+            "Left empty, the connection keeps its name."
+        } else {
+            "Left empty, it is named after the IdP, such as Okta or Microsoft Entra ID."
+        };
+        match self.label.clone() {
+            Some(label) => view! {
+                <div class="field">
+                    <label for=id.clone()>"Name " <span class="muted">"(optional)"</span></label>
+                    <input id=id name="label" type="text" maxlength="120" value=label />
+                    <span class="hint">{hint}</span>
+                    <FieldError field="label" />
+                </div>
+            }
+            .into_any(),
+            None => view! { <input type="hidden" name="label" value="" /> }.into_any(),
         }
     }
 
@@ -72,7 +82,7 @@ pub fn MetadataFileForm(target: FormTarget) -> impl IntoView {
     view! {
         <ApiForm action=ImportMetadata::PATH.into() then=AfterSuccess::Reload class="metadata-file-form".into()>
             {target.hidden_fields()}
-            {target.label_field("metadata", "Entra ID")}
+            {target.label_field("metadata")}
             <div class="field">
                 <label for=file.clone()>"Metadata file (.xml)"</label>
                 <input id=file type="file" accept=".xml,application/xml,text/xml,application/samlmetadata+xml" data-fills="metadata" />
@@ -97,7 +107,7 @@ pub fn MetadataUrlForm(target: FormTarget, url: String, monitor: bool) -> impl I
     view! {
         <ApiForm action=ImportMetadataUrl::PATH.into() then=AfterSuccess::Reload class="metadata-url-form".into()>
             {target.hidden_fields()}
-            {target.label_field("url", "Okta")}
+            {target.label_field("url")}
             <div class="field">
                 <label for=url_id.clone()>"Metadata URL"</label>
                 <input id=url_id name="url" type="url" required placeholder="https://" value=url />
@@ -153,7 +163,7 @@ pub fn ManualForm(target: FormTarget, values: ManualValues) -> impl IntoView {
     view! {
         <ApiForm action=CreateConnection::PATH.into() then=AfterSuccess::Reload class="manual-form".into()>
             {target.hidden_fields()}
-            {target.label_field("manual", "Google Workspace")}
+            {target.label_field("manual")}
             <div class="field">
                 <label for=entity.clone()>"IdP Entity ID (issuer)"</label>
                 <input id=entity name="entity_id" type="text" required maxlength="1024" value=values.entity_id />

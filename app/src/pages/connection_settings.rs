@@ -350,7 +350,7 @@ pub fn ReplaceSettings(account_id: String, connection: ConnectionView) -> impl I
     let target = FormTarget {
         account_id,
         connection_id: Some(connection.id.clone()),
-        label: connection.label.clone(),
+        label: Some(connection.label.clone()),
     };
     let values = ManualValues {
         entity_id: connection.idp_entity_id.clone(),

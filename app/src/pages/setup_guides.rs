@@ -7,6 +7,7 @@
 //! (see [`rich`]); this connection's values are passed separately and always shown as code.
 
 use crate::api::sso::ServiceProviderView;
+use crate::components::CopyButton;
 use leptos::prelude::*;
 
 #[component]
@@ -129,9 +130,18 @@ fn fields(intro: &'static str, fields: Vec<AnyView>) -> AnyView {
     .into_any()
 }
 
-/// A field the admin types one of this connection's values into.
+/// A field the admin types one of this connection's values into, with the value to copy.
 fn enter(field: &'static str, value: &str) -> AnyView {
-    view! { <li><strong>{field}</strong> ": " <code>{value.to_owned()}</code></li> }.into_any()
+    view! {
+        <li>
+            <strong>{field}</strong> ": "
+            <span class="guide-value">
+                <code>{value.to_owned()}</code>
+                <CopyButton value=value.to_owned() what=field.to_owned() />
+            </span>
+        </li>
+    }
+    .into_any()
 }
 
 /// A field set to a fixed choice (or to something the text describes).

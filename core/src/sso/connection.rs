@@ -3,6 +3,7 @@
 
 use super::certificate::{Certificate, CertificateError};
 use super::connection_rows::{connection_of_row, key_row, row_of};
+use super::idp_product::default_label;
 use super::keys_at_rest::KeyEncryptionKey;
 use super::metadata::{
     Endpoint, HTTP_POST, HTTP_REDIRECT, IdpMetadata, MAX_ENTITY_ID, MetadataDocument, MetadataError, parse_http_url,
@@ -300,7 +301,9 @@ pub enum ConnectionError {
     InvalidSsoUrl,
     #[error("The single logout URL must be an https:// address, or left empty.")]
     InvalidSloUrl,
-    #[error("Give the connection a name of 1 to {MAX_LABEL} characters, such as \"Entra ID\".")]
+    #[error(
+        "A connection's name is at most {MAX_LABEL} characters, on one line; leave it empty to name it after the IdP."
+    )]
     InvalidLabel,
     #[error("This account already has a connection to the IdP {0}. Edit or remove that one instead.")]
     DuplicateIdp(String),
@@ -538,23 +541,26 @@ impl ConnectionService {
     }
 
     /// Saves validated IdP settings: as a new connection (with options suited to the IdP and a fresh SP key
-    /// pair), or over the IdP settings of `target`, keeping everything else about it.
+    /// pair), or over the IdP settings of `target`, keeping everything else about it. Without a `label`, a new
+    /// connection is named after its IdP and a replaced one keeps its name.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn save_settings(
         &self,
         caller: &Caller,
         account: AccountId,
         target: Option<ConnectionId>,
-        label: String,
+        label: Option<String>,
         idp: IdpSettings,
         source: Source,
         origin: MetadataOrigin,
         now: DateTime<Utc>,
     ) -> Result<Connection, ConnectionError> {
         let Some(id) = target else {
+            let label = label.unwrap_or_else(|| default_label(&idp.entity_id, idp.preferred_sso().location.as_str()));
             return self.insert_new(caller, account, label, idp, source, origin, now).await;
         };
         let before = self.load(caller, account, id, Permission::ManageTrust).await?;
+        let label = label.unwrap_or_else(|| before.label.clone());
         let mut options = before.options.clone();
         if idp.sso(options.binding).is_none() {
             options.binding = RequestBinding::of_urn(&idp.preferred_sso().binding).unwrap_or(RequestBinding::Redirect);
@@ -878,10 +884,11 @@ pub(super) fn signing_certificate(input: &[u8]) -> Result<Option<Certificate>, C
     Ok(Some(certificates.swap_remove(0)))
 }
 
-pub(super) fn checked_label(label: &str) -> Result<String, ConnectionError> {
+/// The name the owner gave, if any: an empty one is left to the IdP (see [`default_label`]).
+pub(super) fn checked_label(label: &str) -> Result<Option<String>, ConnectionError> {
     let label = label.trim();
-    if label.is_empty() || label.chars().count() > MAX_LABEL || label.chars().any(char::is_control) {
+    if label.chars().count() > MAX_LABEL || label.chars().any(char::is_control) {
         return Err(ConnectionError::InvalidLabel);
     }
-    Ok(label.to_owned())
+    Ok(Some(label.to_owned()).filter(|l| !l.is_empty()))
 }

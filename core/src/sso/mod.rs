@@ -6,6 +6,7 @@ pub mod binding;
 pub mod certificate;
 pub mod connection;
 mod connection_rows;
+pub mod idp_product;
 pub mod junk;
 mod kept;
 mod key_rotation;

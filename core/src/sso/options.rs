@@ -1,6 +1,7 @@
 //! How one connection signs users in: the per-connection switches an owner sets, checked as a whole, and the
 //! difference between two versions in words for the audit log.
 
+use super::idp_product::IdpProduct;
 use super::metadata::{Endpoint, HTTP_POST, HTTP_REDIRECT};
 use crate::tenancy::Permission;
 
@@ -112,10 +113,10 @@ impl EmailSource {
     /// What an IdP sends by default: Microsoft's IdPs put the email in a claim, the others in the NameID when
     /// set up as the guides say.
     pub fn default_for(idp_entity_id: &str) -> Self {
-        let microsoft = ["https://sts.windows.net/", "https://login.microsoftonline.com/"]
-            .iter()
-            .any(|prefix| idp_entity_id.starts_with(prefix))
-            || idp_entity_id.ends_with("/adfs/services/trust");
+        let microsoft = matches!(
+            IdpProduct::detect(idp_entity_id, ""),
+            IdpProduct::EntraId | IdpProduct::Adfs
+        );
         if microsoft {
             EmailSource::Attribute(MICROSOFT_EMAIL_CLAIM.to_owned())
         } else {

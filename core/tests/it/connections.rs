@@ -66,6 +66,59 @@ async fn every_real_metadata_file_becomes_a_connection() {
 }
 
 #[tokio::test]
+async fn a_connection_left_unnamed_is_named_after_its_idp_and_a_replacement_keeps_the_name() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections();
+    let named = [
+        ("entra.metadata.xml", "Microsoft Entra ID"),
+        ("okta.metadata.xml", "Okta"),
+        ("google.metadata.xml", "Google Workspace"),
+        ("onelogin.metadata.xml", "OneLogin"),
+        ("jumpcloud.metadata.xml", "JumpCloud"),
+        ("adfs.metadata.xml", "AD FS"),
+        ("shibboleth.metadata.xml", "idp.msidlab13.com"),
+        ("auth0.metadata.xml", "Auth0"),
+    ];
+    for (file, name) in named {
+        let created = connections
+            .import_metadata(&owner, account, &upload("  ", &fixture(file), ""), None, t0())
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(created.label, name, "{file}");
+    }
+    let okta = connections
+        .list(&owner, account)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.label == "Okta")
+        .unwrap();
+    let replaced = connections
+        .import_metadata(
+            &owner,
+            account,
+            &upload("", &fixture("okta.metadata.xml"), ""),
+            Some(okta.id),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.label, "Okta");
+    let renamed = connections
+        .import_metadata(
+            &owner,
+            account,
+            &upload("Staff", &fixture("okta.metadata.xml"), ""),
+            Some(okta.id),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.label, "Staff");
+}
+
+#[tokio::test]
 async fn an_aggregate_asks_which_idp_to_connect() {
     let world = TestWorld::new().await;
     let (owner, account) = world.user("owner@acme.example").await;
@@ -138,7 +191,7 @@ async fn typed_in_fields_are_checked_one_by_one_and_nothing_half_valid_is_saved(
     let refused = [
         (
             ManualFields {
-                label: "  ",
+                label: "two\nlines",
                 ..good.clone()
             },
             "label",

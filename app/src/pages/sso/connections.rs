@@ -709,26 +709,29 @@ fn AddConnection(account_id: String) -> impl IntoView {
                 <h2>"Connect an identity provider"</h2>
                 <p class="muted">"Nothing is saved unless everything in the file, the download or the fields is valid."</p>
             </div>
-            <ConnectForms account_id heading_level=3 />
+            <ConnectForms account_id heading_level=3 ask_name=true />
         </section>
     }
 }
 
-/// The three ways to connect an IdP side by side (metadata file, metadata URL, fields typed in); all end in the
-/// same validated connection. `heading_level` fits their headings into the page around them.
+/// The three ways to connect an IdP: a metadata file or URL side by side, and the fields typed in folded below
+/// them (most IdPs offer metadata; the folded form keeps the page short). All end in the same validated
+/// connection. `heading_level` fits their headings into the page around them; without `ask_name` the
+/// connection is named after its IdP.
 #[component]
-pub(crate) fn ConnectForms(account_id: String, heading_level: u8) -> impl IntoView {
+pub(crate) fn ConnectForms(account_id: String, heading_level: u8, ask_name: bool) -> impl IntoView {
     let target = FormTarget {
         account_id,
         connection_id: None,
-        label: String::new(),
+        label: ask_name.then(String::new),
     };
     let heading = move |text: &'static str| match heading_level {
         3 => view! { <h3>{text}</h3> }.into_any(),
-        _ => view! { <h4>{text}</h4> }.into_any(),
+        4 => view! { <h4>{text}</h4> }.into_any(),
+        _ => view! { <h5>{text}</h5> }.into_any(),
     };
     view! {
-        <div class="three-columns">
+        <div class="connect-ways">
             <div>
                 {heading("Upload IdP metadata")}
                 <MetadataFileForm target=target.clone() />
@@ -737,10 +740,10 @@ pub(crate) fn ConnectForms(account_id: String, heading_level: u8) -> impl IntoVi
                 {heading("Or import it from a URL")}
                 <MetadataUrlForm target=target.clone() url=String::new() monitor=true />
             </div>
-            <div>
-                {heading("Or enter the details by hand")}
-                <ManualForm target values=ManualValues::default() />
-            </div>
         </div>
+        <details class="connect-manual">
+            <summary>{heading("Or enter the details by hand")}</summary>
+            <ManualForm target values=ManualValues::default() />
+        </details>
     }
 }

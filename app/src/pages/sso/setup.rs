@@ -270,51 +270,63 @@ fn ConnectStep(account_id: String, page: ConnectionsPage) -> impl IntoView {
     };
     let choices = guides(&sp);
     view! {
-        <p>
-            "Create an app for Gatehouse at your identity provider with the values below, then bring its metadata back here."
-        </p>
-        <fieldset class="idp-picker">
-            <legend>"Your identity provider"</legend>
-            <div class="idp-choices">
-                {choices
-                    .iter()
-                    .map(|g| (g.slug, g.name))
-                    .chain([("other", "Another SAML 2.0 IdP")])
-                    .map(|(slug, name)| {
-                        view! {
-                            <label class="idp-choice">
-                                <input type="radio" name="idp" value=slug id=format!("idp-{slug}") />
-                                <span>{name}</span>
-                            </label>
-                        }
-                    })
-                    .collect_view()}
-            </div>
-            <p class="hint idp-unpicked">"Choose one to see how to set it up."</p>
+        <div class="connect-step">
+            <p>
+                "Create an app for Gatehouse at your identity provider with the values below, then bring its metadata back here."
+            </p>
+            <fieldset class="idp-picker">
+                <legend>"Your identity provider"</legend>
+                <div class="idp-choices">
+                    {choices
+                        .iter()
+                        .map(|g| (g.slug, g.name))
+                        .chain([("other", "Another SAML 2.0 IdP")])
+                        .map(|(slug, name)| {
+                            view! {
+                                <label class="idp-choice">
+                                    <input type="radio" name="idp" value=slug id=format!("idp-{slug}") />
+                                    <span>{name}</span>
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                </div>
+            </fieldset>
+            // The values on their own until an IdP is chosen (and for another IdP): a guide shows each one where
+            // its IdP asks for it, with a copy button.
             <ServiceProviderValues sp=sp.clone() />
-            {choices
-                .into_iter()
-                .map(|guide| {
-                    let (slug, name) = (guide.slug, guide.name);
-                    view! {
-                        <div class=format!("idp-guide idp-guide-{slug}")>
-                            <h4>{format!("At {name}")}</h4>
-                            <GuideSteps guide>" Then upload it, or give its URL, below."</GuideSteps>
-                        </div>
-                    }
-                })
-                .collect_view()}
-            <div class="idp-guide idp-guide-other">
-                <h4>"At your identity provider"</h4>
-                <p>
-                    "Create a SAML 2.0 application (sometimes called a relying party or service provider) with the values above. "
-                    "Have it send the user's email address as the NameID or as an attribute, sign its responses or assertions with SHA-256, and send them with HTTP-POST. "
-                    "Then download its metadata (or note its metadata URL) and bring it below; or enter its entity ID, sign-on URL and signing certificate by hand."
-                </p>
+            // The guide beside the forms on a laptop: what to do at the IdP on the left, what to bring back on
+            // the right, so the step fits about two screens.
+            <div class="connect-layout">
+                <div class="connect-guide">
+                    <p class="hint idp-unpicked">"Choose your identity provider above to see how to set it up."</p>
+                    {choices
+                        .into_iter()
+                        .map(|guide| {
+                            let (slug, name) = (guide.slug, guide.name);
+                            view! {
+                                <div class=format!("idp-guide idp-guide-{slug}")>
+                                    <h4>{format!("At {name}")}</h4>
+                                    <GuideSteps guide>" Then upload it, or give its URL, here."</GuideSteps>
+                                </div>
+                            }
+                        })
+                        .collect_view()}
+                    <div class="idp-guide idp-guide-other">
+                        <h4>"At your identity provider"</h4>
+                        <p>
+                            "Create a SAML 2.0 application (sometimes called a relying party or service provider) with the values above. "
+                            "Have it send the user's email address as the NameID or as an attribute, sign its responses or assertions with SHA-256, and send them with HTTP-POST. "
+                            "Then download its metadata (or note its metadata URL) and bring it here; or enter its entity ID, sign-on URL and signing certificate by hand."
+                        </p>
+                    </div>
+                </div>
+                <div class="connect-bring">
+                    <h4 class="connect-forms-title">"Bring your IdP's settings"</h4>
+                    <ConnectForms account_id heading_level=5 ask_name=false />
+                </div>
             </div>
-        </fieldset>
-        <h4 class="connect-forms-title">"Bring your IdP's settings"</h4>
-        <ConnectForms account_id heading_level=5 />
+        </div>
     }
     .into_any()
 }
