@@ -1,6 +1,6 @@
 import {
   test, expect, uniqueEmail, hydrated, signUp, screenshot, openSso, submitAndReload, addDomain, pressVerify, recordValue,
-  domainRow, callApi, gotoSsoSection,
+  callApi, gotoSsoSection,
 } from './helpers';
 import { publishTxt } from './dns';
 import { takeLink } from './mail';
@@ -50,42 +50,57 @@ test('the owner hands the SSO set-up to their IT admin, who has no account, with
   await expect(it.locator('.switcher')).toHaveCount(0);
   await expect(it.locator('.topbar')).toContainText('Setup link: Acme IT');
 
-  // A domain, verified on the loopback DNS server.
+  // The guided setup, its last step handing over to the Owner instead of turning SSO on.
+  const setup = it.locator('#sso-setup');
+  await expect(setup.getByRole('heading', { name: 'Step 1 of 4: Add your domain' })).toBeVisible();
+  await expect(setup.locator('.setup-steps li').last()).toContainText('Hand over to the Owner');
+  await expect(setup).toContainText(`then tell ${owner}, who turns single sign-on on`);
+
+  // 1: a domain, verified on the loopback DNS server; the setup moves on to step 2.
   const domain = `corp-${Date.now().toString(36)}.example`;
   await addDomain(it, domain);
   await publishTxt(domain, [await recordValue(it, domain)]);
   await pressVerify(it, domain);
-  await expect(domainRow(it, domain).locator('.badge').first()).toHaveText('Active');
+  await expect(setup.getByRole('heading', { name: 'Step 2 of 4: Connect your identity provider' })).toBeVisible();
 
-  // The test IdP, connected by its metadata URL; the IdP is given Gatehouse's SP metadata.
-  const add = it.locator('#add-connection');
-  await add.locator('#new-url-label').fill('Test IdP');
-  await add.getByLabel('Metadata URL', { exact: true }).fill(`${idpAdmin}/metadata`);
-  await add.getByLabel('Monitor metadata URL').uncheck();
+  // 2: the test IdP, connected by its metadata URL (named after it: no name asked).
+  await it.getByLabel('Another SAML 2.0 IdP').check();
+  await expect(setup.locator('.idp-guide-other')).toBeVisible();
+  await it.getByLabel('Metadata URL', { exact: true }).fill(`${idpAdmin}/metadata`);
+  await it.getByLabel('Monitor metadata URL').uncheck();
   await submitAndReload(it, 'Import from URL');
-  const card = it.getByRole('article', { name: 'Test IdP' });
+  await expect(setup.getByRole('heading', { name: 'Step 3 of 4: Test single sign-on' })).toBeVisible();
+
+  // Step 2 again: with no connection pages of their own, the link's holder sees the connection in full there,
+  // to replace its settings; the IdP is given Gatehouse's SP metadata from it.
+  await setup.getByRole('link', { name: /Connect your identity provider/ }).click();
+  const card = it.getByRole('article', { name: 'localhost' });
   await expect(card).toContainText(`http://localhost:${idpPort}/metadata`);
   await idpTrustsSp(it, await card.getByLabel('SP metadata URL').inputValue());
-  // The only connection takes the Active domain nobody routed yet.
-  await expect(it.getByLabel(`Sign-in for ${domain}`)).toHaveValue(/[0-9a-f-]{36}/);
   // Looking after connections beyond trust (mappings, keys, removal) is not the link's.
   await expect(card.getByRole('button', { name: 'Save role mappings' })).toHaveCount(0);
   await expect(card.getByRole('button', { name: 'Link my sign-in' })).toHaveCount(0);
+  await expect(card.getByText('Edit or replace the IdP settings')).toBeVisible();
+  // The only connection took the Active domain nobody routed yet (step 1 shows the routing).
+  await setup.getByRole('link', { name: /Add your domain/ }).click();
+  await expect(it.getByLabel(`Sign-in for ${domain}`)).toHaveValue(/[0-9a-f-]{36}/);
 
-  // Test SSO, in a new tab, as the IT admin at the IdP.
+  // 3: Test SSO as the IT admin at the IdP; the browser comes back to the set-up, now at its last step.
+  await setup.getByRole('link', { name: /Test single sign-on/ }).click();
   const tester = `it-admin@${domain}`;
   await idpUser(tester, { groups: ['everyone'] });
-  const [report] = await Promise.all([context.waitForEvent('page'), card.getByRole('link', { name: 'Test SSO' }).click()]);
-  await signInAtIdp(report, tester);
-  await expect(report.locator('h1')).toHaveText('Test passed');
-  await expect(report.locator('main')).toContainText('Nobody was signed in');
-  await report.close();
-  await it.reload();
+  await setup.getByRole('link', { name: 'Test SSO with localhost' }).click();
+  await signInAtIdp(it, tester);
+  await expect(it).toHaveURL(/\/setup$/);
   await hydrated(it);
+  await expect(setup.getByRole('heading', { name: 'Step 4 of 4: Hand over to the Owner' })).toBeVisible();
+  await expect(setup.locator('.last-test.passed')).toContainText(tester);
   await screenshot(it, 'setup-link-work');
 
+  // 4: hand over.
   await submitAndReload(it, "I'm done");
   await expect(it.locator('#finished')).toContainText(`You told ${owner} the set-up is done`);
+  await expect(setup.locator('.setup-steps li').last()).toHaveAttribute('data-state', 'current');
 
   // Members, the policy, the settings and another account stay closed.
   for (const path of [`/accounts/${accountId}`, `/accounts/${accountId}/members`, `/accounts/${accountId}/sso`, `/accounts/${accountId}/settings`]) {

@@ -1,18 +1,17 @@
 //! The pages of whoever holds a setup link: `/setup/:token` says whose set-up it is and starts it (a POST, so a
-//! mail scanner that opens the link starts nothing), and `/setup` is the set-up itself: the account's domains and
-//! identity providers, Test SSO, and "I'm done".
+//! mail scanner that opens the link starts nothing), and `/setup` is the set-up itself: the guided setup's steps for
+//! the link's account, ending with "I'm done" instead of turning SSO on.
 
-use super::sso::connections::ConnectionCards;
-use super::sso::domains::{AddDomainForm, DnsHelp, DomainTable};
+use super::sso::setup::{GuidedSetup, LastStep, SetupPage, Step};
 use crate::api::auth::{SessionInfo, current_session};
-use crate::api::domains::{DomainsPage, list_domains};
-use crate::api::setup_links::{FinishSetup, SetupProgressView, StartSetup, setup_link_details, setup_progress};
-use crate::api::sso::{ConnectionsPage, list_connections};
+use crate::api::domains::list_domains;
+use crate::api::setup_links::{SETUP_PATH, SetupProgressView, StartSetup, setup_link_details, setup_progress};
+use crate::api::sso::list_connections;
 use crate::components::{AfterSuccess, ApiForm, TopBar};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use server_fn::ServerFn;
 
@@ -86,11 +85,10 @@ fn LinkUnavailable(error: AppError) -> impl IntoView {
 
 /// Everything the set-up page shows, loaded at once.
 #[derive(Clone, Serialize, Deserialize)]
-struct SetupPage {
+struct LinkSetupPage {
     session: SessionInfo,
     progress: SetupProgressView,
-    domains: DomainsPage,
-    connections: ConnectionsPage,
+    setup: SetupPage,
 }
 
 /// Why the set-up page shows nothing to do.
@@ -98,10 +96,10 @@ struct SetupPage {
 enum SetupLoaded {
     /// No live setup link session: the link was never opened here, expired or was revoked.
     NoLink,
-    Ready(Box<SetupPage>),
+    Ready(Box<LinkSetupPage>),
 }
 
-async fn load_setup() -> Result<SetupLoaded, AppError> {
+async fn load_setup(asked: Option<Step>) -> Result<SetupLoaded, AppError> {
     let Some(session) = current_session().await? else {
         return Ok(SetupLoaded::NoLink);
     };
@@ -110,18 +108,27 @@ async fn load_setup() -> Result<SetupLoaded, AppError> {
     }
     let progress = setup_progress().await?;
     let account_id = progress.account_id.clone();
-    Ok(SetupLoaded::Ready(Box::new(SetupPage {
-        session,
-        progress,
+    let setup = SetupPage {
+        last: LastStep::HandOver {
+            owner_email: progress.owner_email.clone(),
+            finished: progress.finished.clone(),
+        },
         domains: list_domains(account_id.clone()).await?,
         connections: list_connections(account_id).await?,
+        asked,
+    };
+    Ok(SetupLoaded::Ready(Box::new(LinkSetupPage {
+        session,
+        progress,
+        setup,
     })))
 }
 
 /// `/setup`: the set-up the holder of a setup link works on.
 #[component]
 pub fn SetupWork() -> impl IntoView {
-    let loaded = Resource::new_blocking(|| (), |_| load_setup());
+    let asked = Step::from_query(&use_query_map().read_untracked());
+    let loaded = Resource::new_blocking(move || asked, load_setup);
     view! {
         <Title text="Single sign-on set-up" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -160,34 +167,21 @@ fn NoSetupLink() -> impl IntoView {
     }
 }
 
+/// The guided setup's steps 1 to 3 for the link's account, and handing over to the Owner as step 4.
 #[component]
-fn SetupSteps(page: SetupPage) -> impl IntoView {
-    let SetupPage {
+fn SetupSteps(page: LinkSetupPage) -> impl IntoView {
+    let LinkSetupPage {
         session,
         progress,
-        domains,
-        connections,
+        setup,
     } = page;
     let SetupProgressView {
         account_id,
         account_name,
-        link_name: _,
         owner_email,
         expires,
-        finished,
-    } = progress;
-    let connection_choices: Vec<(String, String)> = connections
-        .connections
-        .iter()
-        .map(|c| (c.id.clone(), c.label.clone()))
-        .collect();
-    let can_route = connections.can_manage_trust;
-    let DomainsPage {
-        domains,
-        can_manage,
-        pending_hours,
         ..
-    } = domains;
+    } = progress;
     view! {
         <TopBar info=session current_account=account_id.clone() />
         <main class="page">
@@ -195,69 +189,11 @@ fn SetupSteps(page: SetupPage) -> impl IntoView {
                 <div class="account-title">
                     <h1>{format!("Single sign-on set-up for {account_name}")}</h1>
                 </div>
-                <p>
-                    {format!(
-                        "{owner_email} asked you to add and verify the organisation's email domains, connect its identity provider and run Test SSO. When the test passes, press I'm done: {owner_email} then turns single sign-on on."
-                    )}
+                <p class="hint">
+                    {format!("{owner_email} sent you this setup link. It works until {expires} and opens this set-up only.")}
                 </p>
-                <p class="hint">{format!("Your setup link works until {expires}.")}</p>
             </div>
-            <section class="panel" id="domains">
-                <div class="panel-head">
-                    <h2>"Domains"</h2>
-                    <p class="muted">
-                        "Prove that the organisation owns each email domain by publishing a DNS TXT record, then press Verify."
-                    </p>
-                </div>
-                {can_manage.then(|| view! { <AddDomainForm account_id=account_id.clone() /> })}
-                {(!domains.is_empty())
-                    .then(|| {
-                        view! {
-                            <DomainTable
-                                account_id=account_id.clone()
-                                domains
-                                can_manage
-                                can_route
-                                connections=connection_choices
-                            />
-                        }
-                    })}
-            </section>
-            <DnsHelp pending_hours />
-            <ConnectionCards account_id=account_id.clone() page=connections />
-            <FinishPanel owner_email finished />
+            <GuidedSetup account_id base=SETUP_PATH.to_owned() page=setup />
         </main>
-    }
-}
-
-#[component]
-fn FinishPanel(owner_email: String, finished: Option<String>) -> impl IntoView {
-    view! {
-        <section class="panel" id="finish">
-            <div class="panel-head">
-                <h2>"When you are done"</h2>
-                <p class="muted">
-                    {format!(
-                        "When Test SSO passes, tell {owner_email}: they review the set-up and turn single sign-on on for everyone."
-                    )}
-                </p>
-            </div>
-            {match finished {
-                Some(at) => view! {
-                    <p class="banner banner-info" role="status" id="finished">
-                        {format!("You told {owner_email} the set-up is done ({at}). You can still make changes until the link expires.")}
-                    </p>
-                }
-                .into_any(),
-                None => view! {
-                    <ApiForm action=FinishSetup::PATH.into() then=AfterSuccess::Reload class=String::new()>
-                        <button type="submit" class="button primary" data-pending-text="Telling them…">
-                            "I'm done"
-                        </button>
-                    </ApiForm>
-                }
-                .into_any(),
-            }}
-        </section>
     }
 }

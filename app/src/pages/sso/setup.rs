@@ -4,11 +4,12 @@
 
 use super::super::account::{Tab, account_page};
 use super::super::setup_guides::{GuideSteps, guides};
-use super::connections::{ConnectForms, connection_href};
+use super::connections::{ConnectForms, ConnectionCards, connection_href};
 use super::domains::{AddDomainForm, DnsHelp, DomainTable};
 use super::policy::who_signs_in_where;
 use super::{Section, SsoNav};
 use crate::api::domains::{DomainView, DomainsPage, list_domains};
+use crate::api::setup_links::FinishSetup;
 use crate::api::sso::{
     ConnectionView, ConnectionsPage, LastTestView, PolicyView, ServiceProviderView, UpdatePolicy, get_policy,
     list_connections,
@@ -26,44 +27,58 @@ pub enum Step {
     Domain,
     Connect,
     Test,
-    TurnOn,
+    /// Turning SSO on, or for a setup link's holder, handing over to the Owner who does.
+    Finish,
 }
 
 impl Step {
-    const ALL: [Step; 4] = [Step::Domain, Step::Connect, Step::Test, Step::TurnOn];
+    const ALL: [Step; 4] = [Step::Domain, Step::Connect, Step::Test, Step::Finish];
 
     fn number(self) -> usize {
         Step::ALL.iter().position(|s| *s == self).unwrap_or_default() + 1
     }
 
-    fn title(self) -> &'static str {
-        match self {
-            Step::Domain => "Add your domain",
-            Step::Connect => "Connect your identity provider",
-            Step::Test => "Test single sign-on",
-            Step::TurnOn => "Turn it on",
+    fn title(self, last: &LastStep) -> &'static str {
+        match (self, last) {
+            (Step::Domain, _) => "Add your domain",
+            (Step::Connect, _) => "Connect your identity provider",
+            (Step::Test, _) => "Test single sign-on",
+            (Step::Finish, LastStep::TurnOn(_)) => "Turn it on",
+            (Step::Finish, LastStep::HandOver { .. }) => "Hand over to the Owner",
         }
     }
 
-    fn from_query(query: &ParamsMap) -> Option<Step> {
+    pub(crate) fn from_query(query: &ParamsMap) -> Option<Step> {
         let number: usize = query.get("step")?.parse().ok()?;
         Step::ALL.get(number.checked_sub(1)?).copied()
     }
 }
 
+/// How the setup ends, which depends on who works through it.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) enum LastStep {
+    /// An account member: the Owner turns SSO on.
+    TurnOn(PolicyView),
+    /// The holder of a setup link: they tell the Owner (`finished` is when they did), who turns it on.
+    HandOver {
+        owner_email: String,
+        finished: Option<String>,
+    },
+}
+
 /// Everything the setup shows, loaded at once.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SetupPage {
-    policy: PolicyView,
-    domains: DomainsPage,
-    connections: ConnectionsPage,
-    /// The step the owner asked for with `?step=N`.
-    asked: Option<Step>,
+    pub(crate) last: LastStep,
+    pub(crate) domains: DomainsPage,
+    pub(crate) connections: ConnectionsPage,
+    /// The step asked for with `?step=N`.
+    pub(crate) asked: Option<Step>,
 }
 
 async fn load_setup_page(account_id: String, query: ParamsMap) -> Result<SetupPage, AppError> {
     Ok(SetupPage {
-        policy: get_policy(account_id.clone()).await?,
+        last: LastStep::TurnOn(get_policy(account_id.clone()).await?),
         domains: list_domains(account_id.clone()).await?,
         connections: list_connections(account_id).await?,
         asked: Step::from_query(&query),
@@ -76,7 +91,7 @@ struct Progress {
     domain: bool,
     connect: bool,
     test: bool,
-    turn_on: bool,
+    finish: bool,
 }
 
 impl Progress {
@@ -85,7 +100,10 @@ impl Progress {
             domain: page.domains.domains.iter().any(|d| d.counts_as_verified),
             connect: !page.connections.connections.is_empty(),
             test: page.connections.connections.iter().any(passed_test),
-            turn_on: page.policy.sso_enabled,
+            finish: match &page.last {
+                LastStep::TurnOn(policy) => policy.sso_enabled,
+                LastStep::HandOver { finished, .. } => finished.is_some(),
+            },
         }
     }
 
@@ -94,11 +112,11 @@ impl Progress {
             Step::Domain => self.domain,
             Step::Connect => self.connect,
             Step::Test => self.test,
-            Step::TurnOn => self.turn_on,
+            Step::Finish => self.finish,
         }
     }
 
-    /// The first step not done; `None` once SSO is on.
+    /// The first step not done; `None` once all are.
     fn next(&self) -> Option<Step> {
         Step::ALL.into_iter().find(|s| !self.done(*s))
     }
@@ -116,81 +134,109 @@ fn passed_test(connection: &ConnectionView) -> bool {
     connection.last_test.as_ref().is_some_and(|t| t.failed.is_none())
 }
 
+/// `/accounts/:account_id/sso/setup`: the members' guided setup, in the SSO tab.
 #[component]
 pub fn SsoSetup() -> impl IntoView {
     account_page(Tab::Sso, load_setup_page, |account, page| {
-        let progress = Progress::of(&page);
-        let shown = page.asked.or(progress.next());
-        let base = format!("/accounts/{}/sso", account.id);
-        let body = match shown {
-            None => view! { <SetupFinished base=base.clone() page=page.clone() /> }.into_any(),
-            Some(step) => view! { <StepPanel account_id=account.id.clone() step page=page.clone() /> }.into_any(),
-        };
+        let base = format!("/accounts/{}/sso/setup", account.id);
         view! {
-            <SsoNav account current=Section::Setup />
-            <section class="panel setup" id="sso-setup" aria-labelledby="setup-title">
-                <div class="panel-head">
-                    <h2 id="setup-title">"Set up single sign-on"</h2>
-                    <p class="muted">
-                        "Four steps to send your colleagues to your identity provider. You can leave at any point: this page remembers where you are."
-                    </p>
-                </div>
-                <nav aria-label="Setup steps">
-                    <ol class="setup-steps" role="list">
-                        {Step::ALL
-                            .into_iter()
-                            .map(|step| {
-                                let done = progress.done(step);
-                                let state = match (shown == Some(step), done) {
-                                    (true, _) => "current",
-                                    (false, true) => "done",
-                                    (false, false) => "todo",
-                                };
-                                view! {
-                                    <li data-state=state>
-                                        <a
-                                            href=format!("{base}/setup?step={}", step.number())
-                                            aria-current=(shown == Some(step)).then_some("step")
-                                        >
-                                            <span class="step-number" aria-hidden="true">
-                                                {if done { "✓".to_owned() } else { step.number().to_string() }}
-                                            </span>
-                                            <span class="step-title">{step.title()}</span>
-                                            <span class="visually-hidden">{if done { " (done)" } else { "" }}</span>
-                                        </a>
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ol>
-                </nav>
-                {body}
-            </section>
+            <SsoNav account=account.clone() current=Section::Setup />
+            <GuidedSetup account_id=account.id.clone() base page />
         }
         .into_any()
     })
 }
 
+/// The four steps with where the account stands, and the step shown; `base` is the setup's own address.
+#[component]
+pub(crate) fn GuidedSetup(account_id: String, base: String, page: SetupPage) -> impl IntoView {
+    let progress = Progress::of(&page);
+    let shown = match &page.last {
+        // The holder of a setup link can always come back to hand over (again).
+        LastStep::HandOver { .. } => page.asked.or(progress.next()).or(Some(Step::Finish)),
+        LastStep::TurnOn(_) => page.asked.or(progress.next()),
+    };
+    let intro = match &page.last {
+        LastStep::TurnOn(_) => "Four steps to send your colleagues to your identity provider. You can leave at any point: this page remembers where you are.".to_owned(),
+        LastStep::HandOver { owner_email, .. } => format!(
+            "Three steps to connect the account to your identity provider, then tell {owner_email}, who turns single sign-on on. You can leave at any point: this page remembers where you are."
+        ),
+    };
+    let steps = Step::ALL
+        .into_iter()
+        .map(|step| {
+            let done = progress.done(step);
+            let state = match (shown == Some(step), done) {
+                (true, _) => "current",
+                (false, true) => "done",
+                (false, false) => "todo",
+            };
+            view! {
+                <li data-state=state>
+                    <a href=format!("{base}?step={}", step.number()) aria-current=(shown == Some(step)).then_some("step")>
+                        <span class="step-number" aria-hidden="true">
+                            {if done { "✓".to_owned() } else { step.number().to_string() }}
+                        </span>
+                        <span class="step-title">{step.title(&page.last)}</span>
+                        <span class="visually-hidden">{if done { " (done)" } else { "" }}</span>
+                    </a>
+                </li>
+            }
+        })
+        .collect_view();
+    let body = match shown {
+        None => view! { <SetupFinished account_id page=page.clone() /> }.into_any(),
+        Some(step) => view! { <StepPanel account_id base=base.clone() step page=page.clone() /> }.into_any(),
+    };
+    view! {
+        <section class="panel setup" id="sso-setup" aria-labelledby="setup-title">
+            <div class="panel-head">
+                <h2 id="setup-title">"Set up single sign-on"</h2>
+                <p class="muted">{intro}</p>
+            </div>
+            <nav aria-label="Setup steps">
+                <ol class="setup-steps" role="list">{steps}</ol>
+            </nav>
+            {body}
+        </section>
+    }
+}
+
 /// One step's content, with its heading.
 #[component]
-fn StepPanel(account_id: String, step: Step, page: SetupPage) -> impl IntoView {
+fn StepPanel(account_id: String, base: String, step: Step, page: SetupPage) -> impl IntoView {
     let SetupPage {
-        policy,
+        last,
         domains,
         connections,
         ..
     } = page;
-    let content = match step {
-        Step::Domain => view! { <DomainStep account_id domains connections /> }.into_any(),
-        Step::Connect => view! { <ConnectStep account_id page=connections /> }.into_any(),
-        Step::Test => view! { <TestStep account_id page=connections can_test=policy.can_manage /> }.into_any(),
-        Step::TurnOn => {
+    let next = |step: Step| {
+        (
+            format!("{base}?step={}", step.number()),
+            step.title(&last).to_lowercase(),
+        )
+    };
+    let heading = format!("Step {} of 4: {}", step.number(), step.title(&last));
+    let content = match (step, last.clone()) {
+        (Step::Domain, _) => {
+            view! { <DomainStep account_id domains connections next=next(Step::Connect) /> }.into_any()
+        }
+        (Step::Connect, last) => {
+            let connection_pages = matches!(last, LastStep::TurnOn(_));
+            view! { <ConnectStep account_id page=connections connection_pages next=next(Step::Test) /> }.into_any()
+        }
+        (Step::Test, _) => view! { <TestStep back=base.clone() page=connections next=next(Step::Finish) /> }.into_any(),
+        (Step::Finish, LastStep::TurnOn(policy)) => {
             view! { <TurnOnStep account_id policy domains=domains.domains connections=connections /> }.into_any()
+        }
+        (Step::Finish, LastStep::HandOver { owner_email, finished }) => {
+            view! { <HandOverStep owner_email finished connections /> }.into_any()
         }
     };
     view! {
         <div class="setup-step" id=format!("step-{}", step.number())>
-            <h3>{format!("Step {} of 4: {}", step.number(), step.title())}</h3>
+            <h3>{heading}</h3>
             {content}
         </div>
     }
@@ -198,7 +244,12 @@ fn StepPanel(account_id: String, step: Step, page: SetupPage) -> impl IntoView {
 
 /// Step 1: the domain, its TXT record and Verify, with where the record goes at common DNS providers.
 #[component]
-fn DomainStep(account_id: String, domains: DomainsPage, connections: ConnectionsPage) -> impl IntoView {
+fn DomainStep(
+    account_id: String,
+    domains: DomainsPage,
+    connections: ConnectionsPage,
+    next: (String, String),
+) -> impl IntoView {
     let DomainsPage {
         domains,
         can_manage,
@@ -239,27 +290,42 @@ fn DomainStep(account_id: String, domains: DomainsPage, connections: Connections
             <summary>"Where the record goes at your DNS provider"</summary>
             <DnsHelp pending_hours />
         </details>
-        {verified.then(|| view! { <NextStep account_id step=Step::Connect /> })}
+        {verified.then(|| view! { <NextStep next /> })}
     }
 }
 
 /// Step 2: the IdP first (only its guide shows, with this connection's values to copy), then its metadata or
-/// details. The choice of IdP is plain HTML radio buttons, so it works before the page hydrates.
+/// details. The choice of IdP is plain HTML radio buttons, so it works before the page hydrates. Once connected,
+/// members see a summary and go on to the connection's own page; a setup link's holder, who has no connection
+/// pages, sees each connection in full, to replace its settings here.
 #[component]
-fn ConnectStep(account_id: String, page: ConnectionsPage) -> impl IntoView {
+fn ConnectStep(
+    account_id: String,
+    page: ConnectionsPage,
+    connection_pages: bool,
+    next: (String, String),
+) -> impl IntoView {
+    if !page.connections.is_empty() {
+        let connected = if connection_pages {
+            page.connections
+                .into_iter()
+                .map(|connection| view! { <ConnectedSummary account_id=account_id.clone() connection /> })
+                .collect_view()
+                .into_any()
+        } else {
+            view! { <ConnectionCards account_id page /> }.into_any()
+        };
+        return view! {
+            {connected}
+            <NextStep next />
+        }
+        .into_any();
+    }
     let ConnectionsPage {
-        connections,
         first_connection,
         can_manage_trust,
         ..
     } = page;
-    if let Some(connection) = connections.first() {
-        return view! {
-            <ConnectedSummary account_id=account_id.clone() connection=connection.clone() />
-            <NextStep account_id step=Step::Test />
-        }
-        .into_any();
-    }
     let Some(sp) = first_connection.filter(|_| can_manage_trust) else {
         return view! {
             <p class="hint" id="connect-owner-only">
@@ -410,11 +476,12 @@ fn ConnectedSummary(account_id: String, connection: ConnectionView) -> impl Into
 
 /// Step 3: Test SSO through each connection, coming back here with the run's findings.
 #[component]
-fn TestStep(account_id: String, page: ConnectionsPage, can_test: bool) -> impl IntoView {
+fn TestStep(back: String, page: ConnectionsPage, next: (String, String)) -> impl IntoView {
     if page.connections.is_empty() {
         return view! { <p>"Connect your identity provider first (step 2)."</p> }.into_any();
     }
-    let back = super::super::encode(&format!("/accounts/{account_id}/sso/setup"));
+    let back = super::super::encode(&back);
+    let can_test = page.can_manage_trust;
     let passed = page.connections.iter().any(passed_test);
     view! {
         <p>
@@ -443,7 +510,7 @@ fn TestStep(account_id: String, page: ConnectionsPage, can_test: bool) -> impl I
             })
             .collect_view()}
         {(!can_test).then(|| view! { <p class="hint">"Only the account's Owner runs Test SSO."</p> })}
-        {passed.then(|| view! { <NextStep account_id step=Step::TurnOn /> })}
+        {passed.then(|| view! { <NextStep next /> })}
     }
     .into_any()
 }
@@ -561,21 +628,20 @@ fn TurnOnStep(
     }
 }
 
-/// The way on to `step`, once the current one is done.
+/// The way on to the next step (its address and title), once the current one is done.
 #[component]
-fn NextStep(account_id: String, step: Step) -> impl IntoView {
+fn NextStep(next: (String, String)) -> impl IntoView {
+    let (href, title) = next;
     view! {
         <p class="next-step">
-            <a class="button secondary" href=format!("/accounts/{account_id}/sso/setup?step={}", step.number())>
-                {format!("Next: {}", step.title().to_lowercase())}
-            </a>
+            <a class="button secondary" href=href>{format!("Next: {title}")}</a>
         </p>
     }
 }
 
 /// After the last step: what is on now, and where everything else lives.
 #[component]
-fn SetupFinished(base: String, page: SetupPage) -> impl IntoView {
+fn SetupFinished(account_id: String, page: SetupPage) -> impl IntoView {
     let lines = who_signs_in_where(true, &page.domains.domains, &connection_choices(&page.connections));
     view! {
         <div class="setup-step" id="setup-finished">
@@ -584,8 +650,46 @@ fn SetupFinished(base: String, page: SetupPage) -> impl IntoView {
                 {lines.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
             </ul>
             <p>
-                <a class="button secondary" href=base>"Go to the SSO settings"</a>
+                <a class="button secondary" href=format!("/accounts/{account_id}/sso")>"Go to the SSO settings"</a>
             </p>
         </div>
+    }
+}
+
+/// The last step for a setup link's holder: tell the Owner the set-up is ready (an audit entry, and a mail when
+/// the server sends mail).
+#[component]
+fn HandOverStep(owner_email: String, finished: Option<String>, connections: ConnectionsPage) -> impl IntoView {
+    let tested = connections.connections.iter().any(passed_test);
+    view! {
+        {connections
+            .connections
+            .into_iter()
+            .filter_map(|c| c.last_test)
+            .map(|test| view! { <LastTest test /> })
+            .collect_view()}
+        <p>
+            {format!(
+                "When Test SSO passes, tell {owner_email}: they review the set-up and turn single sign-on on for everyone."
+            )}
+        </p>
+        {(!tested)
+            .then(|| view! { <p class="flag">"No Test SSO run has passed yet: test first (step 3)."</p> })}
+        {match finished {
+            Some(at) => view! {
+                <p class="banner banner-info" role="status" id="finished">
+                    {format!("You told {owner_email} the set-up is done ({at}). You can still make changes until the link expires.")}
+                </p>
+            }
+            .into_any(),
+            None => view! {
+                <ApiForm action=FinishSetup::PATH.into() then=AfterSuccess::Reload class=String::new()>
+                    <button type="submit" class="button primary" data-pending-text="Telling them…">
+                        "I'm done"
+                    </button>
+                </ApiForm>
+            }
+            .into_any(),
+        }}
     }
 }
