@@ -219,7 +219,7 @@ fn load_page(path: &str) {
 }
 
 /// Shows the current page again as the server renders it after the action changed what it shows: in place, with
-/// the focus back in `form` if nothing else has it (see [`refresh`](super::refresh)).
+/// the focus back in `form` if nothing else has it (see `refresh.rs`).
 fn show_page_again(form: NodeRef<leptos::html::Form>) {
     #[cfg(feature = "hydrate")]
     super::refresh::refresh_page(form.get_untracked());
