@@ -1,4 +1,6 @@
-import { test, expect, PASSWORD, uniqueEmail, hydrated, signUp, signIn, signOut, screenshot } from './helpers';
+import {
+  test, expect, PASSWORD, uniqueEmail, hydrated, signUp, signIn, signOut, screenshot, pageShownAgain,
+} from './helpers';
 import { takeLink } from './mail';
 
 test.beforeEach(async ({ page }) => {
@@ -152,10 +154,10 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await hydrated(page);
   const row = page.locator(`tr[data-email="${viewer}"]`);
   await row.getByRole('combobox').selectOption('admin');
-  // The page reloads from the server after the change; wait for that reload before reloading again.
-  const reloaded = page.waitForEvent('load');
+  // The page shows again from the server after the change; wait for that before reloading.
+  const shownAgain = await pageShownAgain(page);
   await row.getByRole('button', { name: 'Save' }).click();
-  await reloaded;
+  await shownAgain();
   await expect(page.locator(`tr[data-email="${viewer}"]`).getByRole('combobox')).toHaveValue('admin');
   await page.reload();
   await expect(page.locator(`tr[data-email="${viewer}"]`).getByRole('combobox')).toHaveValue('admin');
@@ -184,9 +186,9 @@ test('the owner invites a viewer, the viewer cannot reach owner-only pages, the 
   await hydrated(page);
   const memberRow = page.locator(`tr[data-email="${viewer}"]`);
   await memberRow.getByText('Remove', { exact: true }).click();
-  const reloadedAfterRemoval = page.waitForEvent('load');
+  const shownAfterRemoval = await pageShownAgain(page);
   await memberRow.getByRole('button', { name: 'Remove member' }).click();
-  await reloadedAfterRemoval;
+  await shownAfterRemoval();
   await expect(page.locator(`tr[data-email="${viewer}"]`)).toHaveCount(0);
   const gone = await viewerPage.goto(accountPath);
   expect(gone?.status()).toBe(404);

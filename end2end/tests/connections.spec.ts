@@ -5,6 +5,7 @@ import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   test, expect, uniqueEmail, hydrated, signUp, screenshot, shotDir, domainRow, callApi, openSso, openSsoSection, openConnection,
+  pageShownAgain,
   expectInAuditLog, submitAndReload,
 } from './helpers';
 
@@ -90,10 +91,9 @@ test('an owner connects an IdP by metadata file and by hand, and sees what to en
   const routing = domainRow(page, domain);
   await expect(routing.getByLabel(`Sign-in for ${domain}`).locator('option:checked')).toHaveText('Password (no SSO)');
   await routing.getByLabel(`Sign-in for ${domain}`).selectOption({ label: 'Okta' });
-  const routed = page.waitForEvent('load');
+  const routed = await pageShownAgain(page);
   await routing.getByRole('button', { name: 'Save', exact: true }).click();
-  await routed;
-  await hydrated(page);
+  await routed();
   await expect(domainRow(page, domain).getByLabel(`Sign-in for ${domain}`).locator('option:checked')).toHaveText('Okta');
 
   // Google Workspace, typed in by hand with its certificate pasted as Base64.
@@ -160,10 +160,9 @@ test('an owner picks one IdP of a federation file from a searchable list, then a
   const choose = choices.getByRole('button', { name: 'Choose FCT|FCCN' });
   await expect(choose).toBeVisible();
   await choose.focus();
-  const reloaded = page.waitForEvent('load');
+  const shownAgain = await pageShownAgain(page);
   await page.keyboard.press('Enter');
-  await reloaded;
-  await hydrated(page);
+  await shownAgain();
   const university = await openConnection(page, 'University');
   await expect(university).toContainText('https://idp.fccn.pt/idp/shibboleth');
   await expect(university).not.toContainText('https://si-saai.ualg.pt/idp/shibboleth');
@@ -264,10 +263,9 @@ test('an owner tunes a connection: options, SP keys, SP metadata, replacement; a
   const manual = okta.locator('form.manual-form');
   await expect(manual.getByLabel('IdP Entity ID (issuer)')).toHaveValue('http://www.okta.com/exkdoocxa1VmjpXmX697');
   await manual.getByLabel('Single logout URL').fill('https://trial-1022863.okta.com/app/slo/saml');
-  const reloaded = page.waitForEvent('load');
+  const shownAgain = await pageShownAgain(page);
   await manual.getByRole('button', { name: 'Save changes' }).click();
-  await reloaded;
-  await hydrated(page);
+  await shownAgain();
   okta = page.getByRole('article', { name: 'Okta' });
   await expect(okta).toContainText('https://trial-1022863.okta.com/app/slo/saml');
   expect(await okta.getByLabel('Reply URL (Assertion Consumer Service, HTTP-POST)').inputValue()).toBe(acs);

@@ -1,5 +1,6 @@
 import {
   test, expect, uniqueEmail, hydrated, signUp, screenshot, callApi, domainRow as row, openSso, openSsoSection, addDomain, pressVerify, recordValue,
+  pageShownAgain,
 } from './helpers';
 import { publishTxt } from './dns';
 
@@ -89,9 +90,9 @@ test('an owner adds a domain, publishes the TXT record and verifies it; another 
   await page.reload();
   await hydrated(page);
   await row(page, domain).getByText('Remove', { exact: true }).click();
-  const reloaded = page.waitForEvent('load');
+  const shownAgain = await pageShownAgain(page);
   await row(page, domain).getByRole('button', { name: 'Yes, remove' }).click();
-  await reloaded;
+  await shownAgain();
   await expect(row(page, domain)).toHaveCount(0);
 });
 
@@ -106,7 +107,8 @@ test('the Verify button shows progress while DNS is asked', async ({ page }) => 
     await new Promise((resolve) => setTimeout(resolve, 800));
     await route.continue();
   });
+  const shownAgain = await pageShownAgain(page);
   await row(page, domain).getByRole('button', { name: 'Verify' }).click();
   await expect(row(page, domain).getByRole('button', { name: 'Checking DNS…' })).toBeDisabled();
-  await page.waitForEvent('load');
+  await shownAgain();
 });

@@ -166,12 +166,23 @@ export async function expectInAuditLog(page: Page, text: string) {
   await hydrated(page);
 }
 
-/** Presses a form's button and waits for the page to reload with the saved state. */
+/**
+ * Call before pressing a button whose form shows the page again; answers a wait for that: the page shown anew
+ * (in place, as a hydrated page does after a saved form, or as a new document) with its islands hydrated.
+ */
+export async function pageShownAgain(page: Page): Promise<() => Promise<void>> {
+  await page.locator('main').evaluate((main) => main.setAttribute('data-shown-before', ''));
+  return async () => {
+    await page.waitForFunction(() => !document.querySelector('main[data-shown-before]'));
+    await hydrated(page);
+  };
+}
+
+/** Presses a form's button and waits for the page to show again with the saved state. */
 export async function submitAndReload(page: Page, button: string | Locator) {
-  const reloaded = page.waitForEvent('load');
+  const shownAgain = await pageShownAgain(page);
   await (typeof button === 'string' ? page.getByRole('button', { name: button }) : button).click();
-  await reloaded;
-  await hydrated(page);
+  await shownAgain();
 }
 
 /** Adds `typed` as the owner would type it; the table then shows it normalised as `domain`. */

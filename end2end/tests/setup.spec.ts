@@ -1,6 +1,6 @@
 import { Locator, Page } from '@playwright/test';
 import {
-  test, expect, uniqueEmail, hydrated, signUp, screenshot, recordValue, addDomain, submitAndReload,
+  test, expect, uniqueEmail, hydrated, signUp, screenshot, recordValue, addDomain, submitAndReload, pageShownAgain,
 } from './helpers';
 import { publishTxt } from './dns';
 import { idpAdmin, idpTrustsSp, idpUser, signInAtIdp } from './idp';
@@ -9,9 +9,9 @@ test.setTimeout(120_000);
 
 /**
  * The owner's actions on Gatehouse, counted as the issue defines them: every page they open and every form they
- * send. The browser's own moves (a reload after a saved form, the hop back from the IdP) are not theirs; what they
- * do at their DNS provider and at the IdP is not counted either. Every key press goes through the keyboard, so the
- * walk also proves the path works without a mouse.
+ * send. The browser's own moves (the page shown again after a saved form, the hop back from the IdP) are not
+ * theirs; what they do at their DNS provider and at the IdP is not counted either. Every key press goes through the
+ * keyboard, so the walk also proves the path works without a mouse.
  */
 class Owner {
   actions: string[] = [];
@@ -40,10 +40,9 @@ class Owner {
   /** Sends a form with its button from the keyboard and waits for the page to show the saved state. */
   async submit(button: Locator, what: string) {
     await this.tabTo(button);
-    const reloaded = this.page.waitForEvent('load');
+    const shownAgain = await pageShownAgain(this.page);
     await this.page.keyboard.press('Enter');
-    await reloaded;
-    await hydrated(this.page);
+    await shownAgain();
     this.actions.push(`submit: ${what}`);
   }
 

@@ -43,7 +43,7 @@ pub fn ApiForm(action: String, then: AfterSuccess, class: String, children: Chil
             asked: Some(asked),
         };
         submit(form, &target, submitted_by(&event), feedback, move |answer| {
-            follow(&then, &answer)
+            follow(&then, &answer, form)
         });
     };
     view! {
@@ -197,13 +197,13 @@ fn ChoiceList(field: String, message: String, choices: Vec<Choice>) -> impl Into
     }
 }
 
-fn follow(then: &AfterSuccess, answer: &str) {
+fn follow(then: &AfterSuccess, answer: &str, form: NodeRef<leptos::html::Form>) {
     match then {
-        AfterSuccess::Reload => reload_page(),
+        AfterSuccess::Reload => show_page_again(form),
         AfterSuccess::Open(path) => load_page(path),
         AfterSuccess::OpenAnsweredPath => match serde_json::from_str::<String>(answer) {
             Ok(path) => load_page(&path),
-            Err(_) => reload_page(),
+            Err(_) => show_page_again(form),
         },
     }
 }
@@ -218,12 +218,13 @@ fn load_page(path: &str) {
     let _ = path;
 }
 
-/// Renders the current page again from the server, after an action changed what it shows.
-fn reload_page() {
+/// Shows the current page again as the server renders it after the action changed what it shows: in place, with
+/// the focus back in `form` if nothing else has it (see `refresh.rs`).
+fn show_page_again(form: NodeRef<leptos::html::Form>) {
     #[cfg(feature = "hydrate")]
-    {
-        let _ = window().location().reload();
-    }
+    super::refresh::refresh_page(form.get_untracked());
+    #[cfg(not(feature = "hydrate"))]
+    let _ = form;
 }
 
 #[cfg(feature = "hydrate")]

@@ -13,9 +13,21 @@ const EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 pub fn DomainWatch(account_id: String, waiting: Vec<(String, String)>) -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
+    let hint = NodeRef::<leptos::html::P>::new();
     #[cfg(feature = "hydrate")]
     {
+        // Once the page is shown again in place, this watcher's hint has left it, and the statuses it compares are
+        // old: it stops, and the page shown now has a watcher of its own if it still needs one. Asking on would show
+        // the page again and again.
+        let on_page = move || hint.get_untracked().is_some_and(|hint| hint.is_connected());
+        let interval = StoredValue::new(None::<IntervalHandle>);
         let ask = move || {
+            if !on_page() {
+                if let Some(interval) = interval.get_value() {
+                    interval.clear();
+                }
+                return;
+            }
             let (account_id, waiting) = (account_id.clone(), waiting.clone());
             leptos::task::spawn_local(async move {
                 let Ok(page) = crate::api::domains::list_domains(account_id).await else {
@@ -27,20 +39,18 @@ pub fn DomainWatch(account_id: String, waiting: Vec<(String, String)>) -> impl I
                         .find(|d| &d.id == id)
                         .is_none_or(|d| &d.status != status)
                 });
-                if changed {
-                    let _ = window().location().reload();
+                if changed && on_page() {
+                    super::refresh::refresh_page(None);
                 }
             });
         };
-        if let Ok(handle) = set_interval_with_handle(ask, EVERY) {
-            on_cleanup(move || handle.clear());
-        }
+        interval.set_value(set_interval_with_handle(ask, EVERY).ok());
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (account_id, waiting);
     view! {
         <Show when=move || hydrated.get()>
-            <p class="hint" role="status">"This page shows the result by itself when an automatic check finishes."</p>
+            <p class="hint" role="status" node_ref=hint>"This page shows the result by itself when an automatic check finishes."</p>
         </Show>
     }
 }

@@ -7,6 +7,8 @@ mod copy_field;
 mod domain_watch;
 mod feedback;
 mod frame;
+#[cfg(feature = "hydrate")]
+mod refresh;
 
 pub use add_row::AddRow;
 pub(crate) use api_form::submit;
