@@ -80,7 +80,7 @@ test('the owner hands the SSO set-up to their IT admin, who has no account, with
   // Looking after connections beyond trust (mappings, keys, removal) is not the link's.
   await expect(card.getByRole('button', { name: 'Save role mappings' })).toHaveCount(0);
   await expect(card.getByRole('button', { name: 'Link my sign-in' })).toHaveCount(0);
-  await expect(card.getByText('Edit or replace the IdP settings')).toBeVisible();
+  await expect(card.getByRole('heading', { name: 'Edit or replace the IdP settings' })).toBeVisible();
   // The only connection took the Active domain nobody routed yet (step 1 shows the routing).
   await setup.getByRole('link', { name: /Add your domain/ }).click();
   await expect(it.getByLabel(`Sign-in for ${domain}`)).toHaveValue(/[0-9a-f-]{36}/);
