@@ -171,15 +171,20 @@ impl Store {
             .from(sso_connection::Entity)
             .and_where(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
             .to_owned();
-        sso_last_test::Entity::find()
+        Ok(sso_last_test::Entity::find()
             .filter(sso_last_test::Column::ConnectionId.in_subquery(of_account))
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|row| {
-                let summary = serde_json::from_str(&row.summary).map_err(|e| StoreError::Damaged(e.to_string()))?;
-                Ok((row.connection_id.into(), row.tested_at, summary))
+            // A summary is only the display of a past run, replaced by the next one: one that no longer reads is
+            // left out (and logged) rather than failing the page that lists the connections.
+            .filter_map(|row| match serde_json::from_str(&row.summary) {
+                Ok(summary) => Some((row.connection_id.into(), row.tested_at, summary)),
+                Err(e) => {
+                    tracing::warn!(connection = %row.connection_id, error = %e, "unreadable last Test SSO summary left out");
+                    None
+                }
             })
-            .collect()
+            .collect())
     }
 }

@@ -869,3 +869,20 @@ async fn the_last_test_run_of_each_connection_is_kept_with_its_way_back() {
         .unwrap();
     assert!(s.connections.last_tests(&s.owner, s.account).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_damaged_last_test_is_left_out_instead_of_failing_the_connections_page() {
+    let (url, dir) = crate::support::fresh_database().await;
+    let store = gatehouse_core::Store::open(&url).await.unwrap();
+    let s = crate::sso_setup::setup_in(crate::support::TestWorld::with_store(store, dir), "").await;
+    test_run(&s, |_| {}).await;
+    assert_eq!(s.connections.last_tests(&s.owner, s.account).await.unwrap().len(), 1);
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&db, "UPDATE sso_last_tests SET summary = '{\"not\": \"a summary\"}'")
+        .await
+        .unwrap();
+    assert!(s.connections.last_tests(&s.owner, s.account).await.unwrap().is_empty());
+    // The next run replaces it.
+    test_run(&s, |_| {}).await;
+    assert_eq!(s.connections.last_tests(&s.owner, s.account).await.unwrap().len(), 1);
+}

@@ -693,3 +693,24 @@ fn HandOverStep(owner_email: String, finished: Option<String>, connections: Conn
         }}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asked(value: &str) -> Option<Step> {
+        let mut query = ParamsMap::new();
+        query.insert("step", value.to_owned());
+        Step::from_query(&query)
+    }
+
+    #[test]
+    fn a_step_is_reopened_by_its_number_and_anything_else_opens_where_the_account_stands() {
+        assert_eq!(asked("1"), Some(Step::Domain));
+        assert_eq!(asked("4"), Some(Step::Finish));
+        for junk in ["0", "5", "-1", "2.5", "", "two", "99999999999999999999999"] {
+            assert_eq!(asked(junk), None, "{junk:?}");
+        }
+        assert_eq!(Step::from_query(&ParamsMap::new()), None);
+    }
+}
