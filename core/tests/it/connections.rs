@@ -118,6 +118,83 @@ async fn a_connection_left_unnamed_is_named_after_its_idp_and_a_replacement_keep
     assert_eq!(renamed.label, "Staff");
 }
 
+/// A federation aggregate as federations publish them, built from the real documents here: every vendor's
+/// `EntityDescriptor` as published (the Entra ID one with its enveloped signature), and the eduGAIN extract as a
+/// nested `EntitiesDescriptor`.
+fn federation_of_every_fixture() -> (Vec<u8>, Vec<&'static str>) {
+    let vendors = [
+        (
+            "entra.metadata.xml",
+            "https://sts.windows.net/a9054a0f-2011-4e31-b3ac-fd8c354146ec/",
+        ),
+        ("okta.metadata.xml", "http://www.okta.com/exkdoocxa1VmjpXmX697"),
+        (
+            "google.metadata.xml",
+            "https://accounts.google.com/o/saml2?idpid=C029op2ga",
+        ),
+        ("onelogin.metadata.xml", "https://app.onelogin.com/saml/metadata/645460"),
+        ("jumpcloud.metadata.xml", "IdP Entity ID"),
+        ("adfs.metadata.xml", "http://fs.msidlab11.com/adfs/services/trust"),
+        ("shibboleth.metadata.xml", "https://idp.msidlab13.com/idp/shibboleth"),
+        ("auth0.metadata.xml", "urn:dev-tyj7qyzz.auth0.com"),
+        (
+            "multi_idp_edugain.entities.xml",
+            "https://si-saai.ualg.pt/idp/shibboleth",
+        ),
+    ];
+    let without_declaration = |file: &str| {
+        let text = String::from_utf8(fixture(file)).unwrap();
+        let text = text.trim_start_matches('\u{feff}');
+        match text.strip_prefix("<?xml") {
+            Some(rest) => rest[rest.find("?>").unwrap() + 2..].to_owned(),
+            None => text.to_owned(),
+        }
+    };
+    let entities: String = vendors.iter().map(|(file, _)| without_declaration(file)).collect();
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" Name="urn:example:federation">{entities}</md:EntitiesDescriptor>"#
+    );
+    let mut idps: Vec<&str> = vendors.iter().map(|(_, entity_id)| *entity_id).collect();
+    idps.push("https://idp.fccn.pt/idp/shibboleth");
+    (document.into_bytes(), idps)
+}
+
+#[tokio::test]
+async fn a_federation_with_a_nested_aggregate_lists_every_idp_and_connects_the_chosen_one() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections();
+    let (federation, idps) = federation_of_every_fixture();
+    let asked = connections
+        .import_metadata(&owner, account, &upload("", &federation, ""), None, t0())
+        .await;
+    let Err(ConnectionError::ChooseIdp(choices)) = asked else {
+        panic!("{asked:?}");
+    };
+    let mut listed: Vec<&str> = choices.iter().map(|c| c.entity_id.as_str()).collect();
+    let mut expected = idps.clone();
+    listed.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(
+        listed, expected,
+        "ten IdPs, nested ones included; the service provider left out"
+    );
+    assert!(choices.iter().all(|c| c.sign_on_url.scheme().starts_with("http")));
+
+    let entra = connections
+        .import_metadata(&owner, account, &upload("", &federation, idps[0]), None, t0())
+        .await
+        .unwrap();
+    assert_eq!(entra.label, "Microsoft Entra ID");
+    assert_eq!(entra.idp.entity_id, idps[0]);
+    assert_eq!(entra.idp.certificates.len(), 1);
+    assert_eq!(
+        connections.list(&owner, account).await.unwrap().len(),
+        1,
+        "only the chosen IdP is connected"
+    );
+}
+
 #[tokio::test]
 async fn an_aggregate_asks_which_idp_to_connect() {
     let world = TestWorld::new().await;
