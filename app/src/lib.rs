@@ -38,6 +38,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
         <Title formatter=|page: String| if page.is_empty() { "Gatehouse".to_owned() } else { format!("{page} · Gatehouse") } />
+        <components::ReturnedError />
         <Router>
             <Routes fallback=pages::not_found::NotFound>
                 // Async rendering waits for each page's data, so redirects and status codes can still be set.

@@ -15,5 +15,5 @@ pub(crate) use api_form::submit;
 pub use api_form::{AfterSuccess, ApiForm};
 pub use copy_field::{CopyButton, CopyField};
 pub use domain_watch::DomainWatch;
-pub use feedback::{ErrorBanner, FieldError, Notice};
+pub use feedback::{ErrorBanner, FieldError, Notice, ReturnedError};
 pub use frame::TopBar;

@@ -161,7 +161,7 @@ async fn bad_input_is_refused_next_to_the_field_that_is_wrong() {
         message.starts_with("This is an HTML web page, not SAML 2.0 metadata"),
         "{message}"
     );
-    let error = json(import("", &fixture("okta.metadata.xml"), "").await, 422).await;
+    let error = json(import("two\nlines", &fixture("okta.metadata.xml"), "").await, 422).await;
     assert_eq!(field_of(&error), "label");
     let error = json(
         import(

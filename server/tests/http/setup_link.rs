@@ -60,7 +60,9 @@ async fn the_link_shows_its_page_and_only_the_post_starts_a_session_of_the_setup
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(
-        html.contains("Single sign-on set-up for") && html.contains("I'm done"),
+        html.contains("Single sign-on set-up for")
+            && html.contains("Step 1 of 4: Add your domain")
+            && html.contains("Hand over to the Owner"),
         "{html}"
     );
     assert!(!html.contains("switcher"), "no account switcher for a setup link");
