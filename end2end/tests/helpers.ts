@@ -67,7 +67,6 @@ export async function signOut(page: Page) {
 
 export const shotDir = process.env.GATEHOUSE_SCREENSHOTS ?? 'test-results/screenshots';
 
-/** Full-page screenshots at laptop and phone widths, for looking at what was built. */
 /** Takes the page's screenshots at laptop and phone widths, and checks it for accessibility at each. */
 export async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: `${shotDir}/${name}-laptop.png`, fullPage: true });
