@@ -267,7 +267,9 @@ impl From<ConnectionError> for AppError {
             ConnectionError::InvalidSsoUrl => AppError::invalid("sso_url", message),
             ConnectionError::InvalidSloUrl => AppError::invalid("slo_url", message),
             ConnectionError::InvalidLabel => AppError::invalid("label", message),
-            ConnectionError::DuplicateIdp(_) | ConnectionError::TooMany => AppError::Conflict(message),
+            ConnectionError::DuplicateIdp(_) | ConnectionError::TooMany | ConnectionError::AddedMeanwhile => {
+                AppError::Conflict(message)
+            }
             ConnectionError::NotFound => AppError::NotFound(message),
             ConnectionError::RoleMappings(_) => AppError::invalid("rules", message),
             ConnectionError::SigningCertificate(_) | ConnectionError::Signature(_) => {

@@ -309,6 +309,8 @@ pub enum ConnectionError {
     DuplicateIdp(String),
     #[error("An account can have at most {MAX_CONNECTIONS_PER_ACCOUNT} connections; remove one you no longer use.")]
     TooMany,
+    #[error("Another identity provider was connected to this account at the same moment. Reload the page to see it.")]
+    AddedMeanwhile,
     #[error("This connection does not exist (it may have been removed).")]
     NotFound,
     #[error("{0}")]
@@ -605,6 +607,16 @@ impl ConnectionService {
         }
     }
 
+    /// Why a new connection was refused as taken: the account has this IdP already, or another first connection
+    /// took the account's first connection id at the same moment.
+    async fn refused_as_taken(&self, account: AccountId, entity_id: String) -> ConnectionError {
+        match self.store.connections_of_account(account).await {
+            Ok(rows) if !rows.iter().any(|row| row.idp_entity_id == entity_id) => ConnectionError::AddedMeanwhile,
+            Ok(_) => ConnectionError::DuplicateIdp(entity_id),
+            Err(e) => e.into(),
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn insert_new(
         &self,
@@ -662,7 +674,9 @@ impl ConnectionService {
             .await
         {
             Ok(()) => {}
-            Err(e) if e.is_unique_violation() => return Err(ConnectionError::DuplicateIdp(connection.idp.entity_id)),
+            Err(e) if e.is_unique_violation() => {
+                return Err(self.refused_as_taken(account, connection.idp.entity_id).await);
+            }
             Err(e) => return Err(e.into()),
         }
         // Only the Owner adds connections (or a setup link the Owner made), so the first one may take the Active

@@ -196,6 +196,40 @@ async fn a_federation_with_a_nested_aggregate_lists_every_idp_and_connects_the_c
 }
 
 #[tokio::test]
+async fn two_first_connections_added_at_once_are_both_saved_or_the_second_is_told_to_reload() {
+    let world = TestWorld::new().await;
+    let connections = world.connections();
+    let (okta, google) = (fixture("okta.metadata.xml"), fixture("google.metadata.xml"));
+    let (okta, google) = (upload("", &okta, ""), upload("", &google, ""));
+    for round in 0..4 {
+        let (owner, account) = world.user(&format!("owner{round}@acme.example")).await;
+        // Both ask for the account's first connection id while it has none.
+        let (first, second) = tokio::join!(
+            connections.import_metadata(&owner, account, &okta, None, t0()),
+            connections.import_metadata(&owner, account, &google, None, t0()),
+        );
+        match (first, second) {
+            (Ok(a), Ok(b)) => assert_ne!(a.id, b.id),
+            (Ok(_), Err(ConnectionError::AddedMeanwhile)) | (Err(ConnectionError::AddedMeanwhile), Ok(_)) => {}
+            other => panic!("round {round}: {other:?}"),
+        }
+    }
+    // The same IdP twice at once is still named as the IdP already connected.
+    let (owner, account) = world.user("owner-same@acme.example").await;
+    let (first, second) = tokio::join!(
+        connections.import_metadata(&owner, account, &okta, None, t0()),
+        connections.import_metadata(&owner, account, &okta, None, t0()),
+    );
+    assert!(
+        matches!(
+            (&first, &second),
+            (Ok(_), Err(ConnectionError::DuplicateIdp(_))) | (Err(ConnectionError::DuplicateIdp(_)), Ok(_))
+        ),
+        "{first:?} {second:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_aggregate_asks_which_idp_to_connect() {
     let world = TestWorld::new().await;
     let (owner, account) = world.user("owner@acme.example").await;
