@@ -1,4 +1,5 @@
-//! The top bar of every signed-in page: account switcher, who is signed in, sign-out.
+//! The frames of pages: the top bar of every signed-in page (account switcher, who is signed in, sign-out), and
+//! the single card of the pages before it (signing in and up, invitations, proving an address, setup links).
 
 use super::{AfterSuccess, ApiForm};
 use crate::api::auth::{SessionInfo, SignOut};
@@ -67,5 +68,18 @@ fn SignOutButton() -> impl IntoView {
         <ApiForm action=SignOut::PATH.into() then=AfterSuccess::OpenAnsweredPath class=String::new()>
             <button type="submit" class="button link">"Sign out"</button>
         </ApiForm>
+    }
+}
+
+/// A page that is one card under the product's name.
+#[component]
+pub fn AuthCard(children: Children) -> impl IntoView {
+    view! {
+        <main class="auth-page">
+            <div class="auth-card">
+                <h1 class="brand-large">"Gatehouse"</h1>
+                {children()}
+            </div>
+        </main>
     }
 }

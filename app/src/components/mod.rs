@@ -16,4 +16,4 @@ pub use api_form::{AfterSuccess, ApiForm};
 pub use copy_field::{CopyButton, CopyField};
 pub use domain_watch::DomainWatch;
 pub use feedback::{ErrorBanner, FieldError, Notice, ReturnedError};
-pub use frame::TopBar;
+pub use frame::{AuthCard, TopBar};

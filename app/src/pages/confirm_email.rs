@@ -2,7 +2,7 @@
 //! page that link opens, which proves the address with one click.
 
 use crate::api::auth::{ConfirmEmail, ResendEmailProof, SignOut, email_proof_preview, email_proof_status};
-use crate::components::{AfterSuccess, ApiForm};
+use crate::components::{AfterSuccess, ApiForm, AuthCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -15,54 +15,51 @@ pub fn ConfirmEmailPage() -> impl IntoView {
     let status = Resource::new_blocking(|| (), |_| email_proof_status());
     view! {
         <Title text="Confirm your email address" />
-        <main class="auth-page">
-            <div class="auth-card">
-                <h1 class="brand-large">"Gatehouse"</h1>
-                <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                    {move || {
-                        let next = next.clone();
-                        Suspend::new(async move {
-                            match status.await {
-                                Ok(None) => view! { <Redirect path="/sign-in?next=/confirm-email" /> }.into_any(),
-                                Ok(Some(status)) if status.proven => {
-                                    view! { <Redirect path=proven_target(&next) /> }.into_any()
-                                }
-                                Ok(Some(status)) => {
-                                    let sent = match status.sent_at {
-                                        Some(at) => format!("The last link was sent {at}; it works once, for 24 hours."),
-                                        None => "No link is outstanding: ask for a new one below.".to_owned(),
-                                    };
-                                    view! {
-                                        <h2>"Confirm your email address"</h2>
-                                        <p>
-                                            "Follow the link we sent to " <strong>{status.email}</strong>
-                                            " to open your account."
-                                        </p>
-                                        <p class="hint">{sent}</p>
-                                        {(!status.mailed).then(|| view! {
-                                            <div class="banner banner-info">
-                                                "This server sends no mail (no SMTP relay is configured), so the link was written to the server's log. Ask whoever runs the server for it."
-                                            </div>
-                                        })}
-                                        <ApiForm action=ResendEmailProof::PATH.into() then=AfterSuccess::Reload class=String::new()>
-                                            <button type="submit" class="button secondary wide" data-pending-text="Sending…">
-                                                "Send a new link"
-                                            </button>
-                                        </ApiForm>
-                                        <ApiForm action=SignOut::PATH.into() then=AfterSuccess::OpenAnsweredPath class="auth-switch".into()>
-                                            "Wrong address? "
-                                            <button type="submit" class="button link">"Sign out"</button>
-                                        </ApiForm>
-                                    }
-                                    .into_any()
-                                }
-                                Err(e) => view! { <div class="banner banner-error">{e.to_string()}</div> }.into_any(),
+        <AuthCard>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || {
+                    let next = next.clone();
+                    Suspend::new(async move {
+                        match status.await {
+                            Ok(None) => view! { <Redirect path="/sign-in?next=/confirm-email" /> }.into_any(),
+                            Ok(Some(status)) if status.proven => {
+                                view! { <Redirect path=proven_target(&next) /> }.into_any()
                             }
-                        })
-                    }}
-                </Suspense>
-            </div>
-        </main>
+                            Ok(Some(status)) => {
+                                let sent = match status.sent_at {
+                                    Some(at) => format!("The last link was sent {at}; it works once, for 24 hours."),
+                                    None => "No link is outstanding: ask for a new one below.".to_owned(),
+                                };
+                                view! {
+                                    <h2>"Confirm your email address"</h2>
+                                    <p>
+                                        "Follow the link we sent to " <strong>{status.email}</strong>
+                                        " to open your account."
+                                    </p>
+                                    <p class="hint">{sent}</p>
+                                    {(!status.mailed).then(|| view! {
+                                        <div class="banner banner-info">
+                                            "This server sends no mail (no SMTP relay is configured), so the link was written to the server's log. Ask whoever runs the server for it."
+                                        </div>
+                                    })}
+                                    <ApiForm action=ResendEmailProof::PATH.into() then=AfterSuccess::Reload class=String::new()>
+                                        <button type="submit" class="button secondary wide" data-pending-text="Sending…">
+                                            "Send a new link"
+                                        </button>
+                                    </ApiForm>
+                                    <ApiForm action=SignOut::PATH.into() then=AfterSuccess::OpenAnsweredPath class="auth-switch".into()>
+                                        "Wrong address? "
+                                        <button type="submit" class="button link">"Sign out"</button>
+                                    </ApiForm>
+                                }
+                                .into_any()
+                            }
+                            Err(e) => view! { <div class="banner banner-error">{e.to_string()}</div> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </AuthCard>
     }
 }
 
@@ -88,36 +85,33 @@ pub fn ProveEmailPage() -> impl IntoView {
     );
     view! {
         <Title text="Confirm your email address" />
-        <main class="auth-page">
-            <div class="auth-card">
-                <h1 class="brand-large">"Gatehouse"</h1>
-                <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                    {move || {
-                        let token = token.clone();
-                        Suspend::new(async move {
-                            match preview.await {
-                                Ok(email) => view! {
-                                    <h2>"Confirm your email address"</h2>
-                                    <p>"Confirm that " <strong>{email}</strong> " is your address."</p>
-                                    <ApiForm action=ConfirmEmail::PATH.into() then=AfterSuccess::OpenAnsweredPath class=String::new()>
-                                        <input type="hidden" name="token" value=token />
-                                        <button type="submit" class="button primary wide" data-pending-text="Confirming…">
-                                            "Confirm my address"
-                                        </button>
-                                    </ApiForm>
-                                }
-                                .into_any(),
-                                Err(e) => view! {
-                                    <h2>"This link does not work"</h2>
-                                    <div class="banner banner-error">{e.to_string()}</div>
-                                    <a class="button primary wide" href="/sign-in">"Sign in"</a>
-                                }
-                                .into_any(),
+        <AuthCard>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        match preview.await {
+                            Ok(email) => view! {
+                                <h2>"Confirm your email address"</h2>
+                                <p>"Confirm that " <strong>{email}</strong> " is your address."</p>
+                                <ApiForm action=ConfirmEmail::PATH.into() then=AfterSuccess::OpenAnsweredPath class=String::new()>
+                                    <input type="hidden" name="token" value=token />
+                                    <button type="submit" class="button primary wide" data-pending-text="Confirming…">
+                                        "Confirm my address"
+                                    </button>
+                                </ApiForm>
                             }
-                        })
-                    }}
-                </Suspense>
-            </div>
-        </main>
+                            .into_any(),
+                            Err(e) => view! {
+                                <h2>"This link does not work"</h2>
+                                <div class="banner banner-error">{e.to_string()}</div>
+                                <a class="button primary wide" href="/sign-in">"Sign in"</a>
+                            }
+                            .into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </AuthCard>
     }
 }

@@ -1,5 +1,6 @@
 //! Any unknown path: a 404 page.
 
+use crate::components::AuthCard;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -11,13 +12,10 @@ pub fn NotFound() -> impl IntoView {
     }
     view! {
         <Title text="Page not found" />
-        <main class="auth-page">
-            <div class="auth-card">
-                <h1 class="brand-large">"Gatehouse"</h1>
-                <h2>"Page not found"</h2>
-                <p>"There is nothing at this address. Check the link, or go back to your dashboard."</p>
-                <a class="button primary" href="/">"Go to the dashboard"</a>
-            </div>
-        </main>
+        <AuthCard>
+            <h2>"Page not found"</h2>
+            <p>"There is nothing at this address. Check the link, or go back to your dashboard."</p>
+            <a class="button primary" href="/">"Go to the dashboard"</a>
+        </AuthCard>
     }
 }

@@ -7,7 +7,7 @@ use crate::api::auth::{SessionInfo, current_session};
 use crate::api::domains::list_domains;
 use crate::api::setup_links::{SETUP_PATH, SetupProgressView, StartSetup, setup_link_details, setup_progress};
 use crate::api::sso::list_connections;
-use crate::components::{AfterSuccess, ApiForm, TopBar};
+use crate::components::{AfterSuccess, ApiForm, AuthCard, TopBar};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,45 +28,42 @@ pub fn SetupLinkLanding() -> impl IntoView {
     );
     view! {
         <Title text="Single sign-on set-up" />
-        <main class="auth-page">
-            <div class="auth-card">
-                <h1 class="brand-large">"Gatehouse"</h1>
-                <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                    {move || {
-                        let token = token.clone();
-                        Suspend::new(async move {
-                            match details.await {
-                                Err(error) => view! { <LinkUnavailable error /> }.into_any(),
-                                Ok(d) => view! {
-                                    <h2>{format!("Set up single sign-on for {}", d.account_name)}</h2>
-                                    <p>
-                                        {format!(
-                                            "{} asks you to connect {} to your organisation's identity provider: prove its email domains and connect the IdP, then test it.",
-                                            d.owner_email,
-                                            d.account_name,
-                                        )}
-                                    </p>
-                                    <p class="hint">
-                                        {format!(
-                                            "You need no Gatehouse account. This setup link ({}) works until {}; it opens this set-up only.",
-                                            d.link_name,
-                                            d.expires,
-                                        )}
-                                    </p>
-                                    <ApiForm action=StartSetup::PATH.into() then=AfterSuccess::OpenAnsweredPath class=String::new()>
-                                        <input type="hidden" name="token" value=token />
-                                        <button type="submit" class="button primary wide" data-pending-text="Starting…">
-                                            "Start set-up"
-                                        </button>
-                                    </ApiForm>
-                                }
-                                .into_any(),
+        <AuthCard>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        match details.await {
+                            Err(error) => view! { <LinkUnavailable error /> }.into_any(),
+                            Ok(d) => view! {
+                                <h2>{format!("Set up single sign-on for {}", d.account_name)}</h2>
+                                <p>
+                                    {format!(
+                                        "{} asks you to connect {} to your organisation's identity provider: prove its email domains and connect the IdP, then test it.",
+                                        d.owner_email,
+                                        d.account_name,
+                                    )}
+                                </p>
+                                <p class="hint">
+                                    {format!(
+                                        "You need no Gatehouse account. This setup link ({}) works until {}; it opens this set-up only.",
+                                        d.link_name,
+                                        d.expires,
+                                    )}
+                                </p>
+                                <ApiForm action=StartSetup::PATH.into() then=AfterSuccess::OpenAnsweredPath class=String::new()>
+                                    <input type="hidden" name="token" value=token />
+                                    <button type="submit" class="button primary wide" data-pending-text="Starting…">
+                                        "Start set-up"
+                                    </button>
+                                </ApiForm>
                             }
-                        })
-                    }}
-                </Suspense>
-            </div>
-        </main>
+                            .into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </AuthCard>
     }
 }
 
@@ -155,15 +152,12 @@ fn NoSetupLink() -> impl IntoView {
         response.set_status(http::StatusCode::UNAUTHORIZED);
     }
     view! {
-        <main class="auth-page">
-            <div class="auth-card">
-                <h1 class="brand-large">"Gatehouse"</h1>
-                <h2>"Open your setup link"</h2>
-                <p>
-                    "This page is for the person an account's Owner sent a setup link to. Open the link from their message again; if it no longer works, it expired or was revoked: ask them for a new one."
-                </p>
-            </div>
-        </main>
+        <AuthCard>
+            <h2>"Open your setup link"</h2>
+            <p>
+                "This page is for the person an account's Owner sent a setup link to. Open the link from their message again; if it no longer works, it expired or was revoked: ask them for a new one."
+            </p>
+        </AuthCard>
     }
 }
 

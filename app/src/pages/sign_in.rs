@@ -2,7 +2,7 @@
 
 use super::encode;
 use crate::api::auth::{SessionInfo, SignIn, current_session};
-use crate::components::{AfterSuccess, ApiForm, FieldError};
+use crate::components::{AfterSuccess, ApiForm, AuthCard, FieldError};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -34,17 +34,14 @@ pub fn SignInPage() -> impl IntoView {
                 })
             }}
         </Suspense>
-        <main class="auth-page">
-            <div class="auth-card">
-                <h1 class="brand-large">"Gatehouse"</h1>
-                <h2>"Sign in"</h2>
-                {confirmed.then(|| view! {
-                    <div class="banner banner-info" role="status">"Your email address is confirmed. Sign in to continue."</div>
-                })}
-                <SignInForm next />
-                <p class="auth-switch">"New to Gatehouse? " <a href=sign_up_link>"Create an account"</a></p>
-            </div>
-        </main>
+        <AuthCard>
+            <h2>"Sign in"</h2>
+            {confirmed.then(|| view! {
+                <div class="banner banner-info" role="status">"Your email address is confirmed. Sign in to continue."</div>
+            })}
+            <SignInForm next />
+            <p class="auth-switch">"New to Gatehouse? " <a href=sign_up_link>"Create an account"</a></p>
+        </AuthCard>
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::encode;
 use crate::api::auth::SignUp;
-use crate::components::{AfterSuccess, ApiForm, FieldError};
+use crate::components::{AfterSuccess, ApiForm, AuthCard, FieldError};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -20,14 +20,11 @@ pub fn SignUpPage() -> impl IntoView {
     };
     view! {
         <Title text="Create an account" />
-        <main class="auth-page">
-            <div class="auth-card">
-                <h1 class="brand-large">"Gatehouse"</h1>
-                <h2>"Create an account"</h2>
-                <SignUpForm next email />
-                <p class="auth-switch">"Already have an account? " <a href=sign_in_link>"Sign in"</a></p>
-            </div>
-        </main>
+        <AuthCard>
+            <h2>"Create an account"</h2>
+            <SignUpForm next email />
+            <p class="auth-switch">"Already have an account? " <a href=sign_in_link>"Sign in"</a></p>
+        </AuthCard>
     }
 }
 

@@ -551,6 +551,16 @@ pub fn LastTest(test: LastTestView) -> impl IntoView {
     }
 }
 
+/// The last Test SSO run of each connection that was tested.
+#[component]
+fn LastTests(connections: Vec<ConnectionView>) -> impl IntoView {
+    connections
+        .into_iter()
+        .filter_map(|c| c.last_test)
+        .map(|test| view! { <LastTest test /> })
+        .collect_view()
+}
+
 /// Step 4: SSO on, with the two enforcement options explained.
 #[component]
 fn TurnOnStep(
@@ -563,12 +573,7 @@ fn TurnOnStep(
     let ready = policy.has_verified_domain && policy.has_connection && policy.has_routed_domain;
     let tested = connections.connections.iter().any(passed_test);
     view! {
-        {connections
-            .connections
-            .into_iter()
-            .filter_map(|c| c.last_test)
-            .map(|test| view! { <LastTest test /> })
-            .collect_view()}
+        <LastTests connections=connections.connections />
         <p>"Once SSO is on:"</p>
         <ul class="who-where" aria-label="Who signs in where once SSO is on">
             {after.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
@@ -662,12 +667,7 @@ fn SetupFinished(account_id: String, page: SetupPage) -> impl IntoView {
 fn HandOverStep(owner_email: String, finished: Option<String>, connections: ConnectionsPage) -> impl IntoView {
     let tested = connections.connections.iter().any(passed_test);
     view! {
-        {connections
-            .connections
-            .into_iter()
-            .filter_map(|c| c.last_test)
-            .map(|test| view! { <LastTest test /> })
-            .collect_view()}
+        <LastTests connections=connections.connections />
         <p>
             {format!(
                 "When Test SSO passes, tell {owner_email}: they review the set-up and turn single sign-on on for everyone."
