@@ -36,4 +36,12 @@ test('without WebAssembly a refused form says why at the top of the page it came
   await expect(elsewhere.locator('#domain-table')).toContainText(domain);
   await expect(elsewhere.locator('#returned-error')).toHaveCount(0);
   await context.close();
+
+  // Nor when this site itself opens the address from another of its pages (as it opens a path given to the sign-in
+  // page): only the redirect back to the page the form was on carries the error.
+  await page.goto(`${origin}/accounts/${accountId}`);
+  await page.evaluate((address) => { window.location.href = address; }, refusedAt);
+  await expect(page).toHaveURL(/__err=/);
+  await expect(page.locator('#domain-table')).toContainText(domain);
+  await expect(page.locator('#returned-error')).toHaveCount(0);
 });

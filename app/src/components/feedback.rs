@@ -27,8 +27,10 @@ pub fn Notice(children: Children) -> impl IntoView {
 
 /// The error of a form sent without WebAssembly. Such a post is answered by sending the browser back to the page
 /// with the error in the address (`__path` names the server function, `__err` holds the error), so the page shows
-/// it here, at its top. Only a page reached from this site shows it (`Sec-Fetch-Site: same-origin`): a link from
-/// elsewhere could otherwise put any words of its choosing into the product's own error banner.
+/// it here, at its top. Anyone can write such an address, so it is shown only as that redirect arrives: from this
+/// site (`Sec-Fetch-Site: same-origin`) and from the very page the form was on (the `Referer` is this address
+/// without the error). A link from elsewhere, or a local path the app was asked to open after signing in, would
+/// otherwise put words of its maker's choosing into the product's own error banner.
 #[component]
 pub fn ReturnedError() -> impl IntoView {
     returned_error().map(|message| {
@@ -52,10 +54,19 @@ fn returned_error() -> Option<String> {
     if !from_this_site {
         return None;
     }
-    let encoded = url::form_urlencoded::parse(request.uri.query()?.as_bytes())
-        .find(|(name, _)| name == "__err")
-        .map(|(_, value)| value.into_owned())?;
-    Some(ServerFnUrlError::<AppError>::decode_err(&encoded).to_string())
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(request.uri.query()?.as_bytes())
+        .into_owned()
+        .collect();
+    let encoded = pairs.iter().find(|(name, _)| name == "__err").map(|(_, value)| value)?;
+    let without_error: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(name, _)| name != "__err" && name != "__path")
+        .collect();
+    let referer = url::Url::parse(request.headers.get(http::header::REFERER)?.to_str().ok()?).ok()?;
+    let referer_pairs: Vec<(String, String)> = referer.query_pairs().into_owned().collect();
+    let sent_from_here =
+        referer.path() == request.uri.path() && referer_pairs.iter().collect::<Vec<_>>() == without_error;
+    sent_from_here.then(|| ServerFnUrlError::<AppError>::decode_err(encoded).to_string())
 }
 
 /// Islands never render this component in the browser; the server rendered it already.
