@@ -8,6 +8,7 @@ pub mod auth;
 pub mod domains;
 pub mod ids;
 pub mod mail;
+pub mod saml;
 pub mod setup_link;
 pub mod sso;
 pub mod store;

@@ -7,10 +7,10 @@
 //! variable a target makes keys of its own: it still runs, but no seed signature verifies.
 
 use chrono::{DateTime, Duration, Utc};
-use gatehouse_core::sso::logout::LogoutExpectations;
-use gatehouse_core::sso::response::Expectations;
-use gatehouse_core::sso::sp_keys::PrivateKeyPem;
-use gatehouse_core::sso::{Certificate, KeyState, SpKey};
+use gatehouse_core::saml::logout::LogoutExpectations;
+use gatehouse_core::saml::response::Expectations;
+use gatehouse_core::saml::sp_keys::PrivateKeyPem;
+use gatehouse_core::saml::{Certificate, KeyState, SpKey};
 use std::path::Path;
 use std::sync::OnceLock;
 use test_idp::Signer;

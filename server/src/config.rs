@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
-use gatehouse_core::sso::KeyEncryptionKey;
+use gatehouse_core::saml::KeyEncryptionKey;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use url::Url;

@@ -15,9 +15,11 @@ use gatehouse_core::audit::AuditService;
 use gatehouse_core::auth::{ProofMail, ThrottlePolicy};
 use gatehouse_core::domains::TxtResolver;
 use gatehouse_core::mail::Mailer;
+use gatehouse_core::saml::KeyEncryptionKey;
 use gatehouse_core::setup_link::SetupLinkService;
 use gatehouse_core::sso::sign_in::SsoService;
-use gatehouse_core::sso::{ConnectionService, KeyAtRestError, KeyEncryptionKey, PolicyService, keys_at_rest};
+use gatehouse_core::sso::stored_keys::{self, StoredKeysError};
+use gatehouse_core::sso::{ConnectionService, PolicyService};
 use gatehouse_core::{AuthService, DomainService, Store, TenancyService};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -53,7 +55,7 @@ pub enum StartError {
     #[error("key-encryption key: {0}")]
     KeyEncryptionKey(String),
     #[error("SP private keys: {0}")]
-    KeysAtRest(#[from] KeyAtRestError),
+    StoredKeys(#[from] StoredKeysError),
 }
 
 /// The configured key-encryption key, or the development key with a warning that grows louder outside
@@ -85,7 +87,7 @@ fn key_encryption_key(config: &Config) -> Result<KeyEncryptionKey, StartError> {
 pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<AppState, StartError> {
     let store = Store::open(&config.database_url).await?;
     let key_encryption = key_encryption_key(config)?;
-    let sealed = keys_at_rest::seal_stored_keys(&store, &key_encryption).await?;
+    let sealed = stored_keys::seal_stored_keys(&store, &key_encryption).await?;
     if sealed > 0 {
         tracing::info!(
             sealed,

@@ -3,7 +3,8 @@
 
 use clap::Parser;
 use gatehouse_core::Store;
-use gatehouse_core::sso::{KeyEncryptionKey, keys_at_rest};
+use gatehouse_core::saml::KeyEncryptionKey;
+use gatehouse_core::sso::stored_keys;
 use server::config::{Command, Config, LogFormat, read_key_encryption_key};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -67,7 +68,7 @@ async fn rotate_key_encryption_key(
     };
     let new = read_key_encryption_key(new_key_file)?;
     let store = Store::open(&config.database_url).await?;
-    let rotated = keys_at_rest::rotate_key_encryption_key(&store, &old, &new).await?;
+    let rotated = stored_keys::rotate_key_encryption_key(&store, &old, &new).await?;
     tracing::info!(
         rotated,
         old = old.id(),

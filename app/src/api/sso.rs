@@ -152,11 +152,9 @@ pub struct ConnectionsPage {
 mod convert {
     use super::*;
     use crate::api::context::{date, now};
+    use gatehouse_core::saml::{Certificate, KeyState, RequestBinding, ServiceProviderValues, Validity};
     use gatehouse_core::sso::test_sso::TestSummary;
-    use gatehouse_core::sso::{
-        Certificate, Connection, ConnectionService, EmailSource, KeyState, RequestBinding, ServiceProviderValues,
-        Source, Validity,
-    };
+    use gatehouse_core::sso::{Connection, ConnectionService, EmailSource, Source};
 
     fn binding_label(binding: &str) -> String {
         binding.rsplit(':').next().unwrap_or(binding).to_owned()

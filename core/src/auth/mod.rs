@@ -16,8 +16,9 @@ pub use session::{SessionOrigin, SessionPolicy};
 pub use throttle::ThrottlePolicy;
 
 use crate::ids::{AccountId, UserId};
+use crate::saml::logout::IdpSession;
 use crate::setup_link::{self, SetupLinkGrant};
-use crate::store::{IdpSession, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::token;
 use chrono::{DateTime, Utc};
 use password::NewPassword;

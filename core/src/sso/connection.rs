@@ -1,24 +1,25 @@
 //! Connections from an account to its identity providers: created from metadata or typed-in fields, validated
 //! whole before anything is saved, and the service-provider values the IdP needs in return.
 
-use super::certificate::{Certificate, CertificateError};
 use super::connection_rows::{connection_of_row, key_row, row_of};
 use super::idp_product::default_label;
-use super::keys_at_rest::KeyEncryptionKey;
-use super::metadata::{
-    Endpoint, HTTP_POST, HTTP_REDIRECT, IdpMetadata, MAX_ENTITY_ID, MetadataDocument, MetadataError, parse_http_url,
-    parse_metadata,
-};
 use super::metadata_fetch::{FetchError, FetchPolicy, MetadataFetcher};
-use super::metadata_signature::{SignatureError, verified_content};
-use super::options::{ConnectionOptions, OptionsError, OptionsForm, RequestBinding};
+use super::options::{ConnectionOptions, OptionsError, OptionsForm};
 use super::role_mapping::{MappingForm, RoleMappingError, RoleMappings};
-use super::sp_keys::{KeyState, SpKey, SpKeyError};
-use super::sp_metadata::sp_metadata_xml;
 use super::test_sso::TestSummary;
 use crate::audit;
 use crate::auth::Caller;
 use crate::ids::{AccountId, ConnectionId};
+use crate::saml::certificate::{Certificate, CertificateError};
+use crate::saml::keys_at_rest::KeyEncryptionKey;
+use crate::saml::metadata::{
+    Endpoint, HTTP_POST, HTTP_REDIRECT, IdpMetadata, MAX_ENTITY_ID, MetadataDocument, MetadataError, parse_http_url,
+    parse_metadata,
+};
+use crate::saml::metadata_signature::{SignatureError, verified_content};
+use crate::saml::sp_keys::{KeyState, SpKey, SpKeyError};
+use crate::saml::sp_metadata::sp_metadata_xml;
+use crate::saml::{RequestBinding, ServiceProviderValues};
 use crate::store::{AuditRow, ConnectionRow, MappingRow, SpKeyRow, Store, StoreError};
 use crate::tenancy::{Permission, Role, TenancyError, TenancyService};
 use chrono::{DateTime, Duration, Utc};
@@ -245,17 +246,6 @@ impl Connection {
             .sso(self.options.binding)
             .unwrap_or_else(|| self.idp.preferred_sso())
     }
-}
-
-/// The values an IdP administrator enters for Gatehouse, for one connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServiceProviderValues {
-    pub entity_id: String,
-    pub acs_url: String,
-    pub slo_url: String,
-    pub metadata_url: String,
-    /// Starts SP-initiated sign-in through this connection (Entra's "Sign on URL", IdP portal tiles).
-    pub sign_on_url: String,
 }
 
 /// One IdP of an aggregate metadata document, as the owner chooses among them.

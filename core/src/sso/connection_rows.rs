@@ -1,13 +1,14 @@
 //! Connections to and from their stored rows; a stored value that no longer reads is a damaged row.
 
-use super::certificate::Certificate;
 use super::connection::{Connection, IdpSettings, MetadataOrigin, MetadataRefresh, RefreshOutcome, Source};
-use super::keys_at_rest::{KeyAtRestError, KeyEncryptionKey, KeyRow};
-use super::metadata::{Endpoint, parse_http_url};
-use super::options::{AuthnContext, ConnectionOptions, EmailSource, RequestBinding};
+use super::options::{ConnectionOptions, EmailSource};
 use super::role_mapping::{RoleMapping, RoleMappings};
-use super::sp_keys::{KeyState, PrivateKeyPem, SpKey};
 use crate::ids::{AccountId, ConnectionId};
+use crate::saml::certificate::Certificate;
+use crate::saml::keys_at_rest::{KeyAtRestError, KeyEncryptionKey, KeyRow};
+use crate::saml::metadata::{Endpoint, parse_http_url};
+use crate::saml::sp_keys::{KeyState, PrivateKeyPem, SpKey};
+use crate::saml::{AuthnContext, RequestBinding};
 use crate::store::{ConnectionRow, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SpKeyRow, StoreError};
 use crate::tenancy::Role;
 

@@ -3,10 +3,10 @@
 
 use super::connection::{ConnectionError, ConnectionService};
 use super::connection_rows::key_row;
-use super::sp_keys::{KeyState, SpKeyError};
 use crate::audit;
 use crate::auth::Caller;
 use crate::ids::{AccountId, ConnectionId};
+use crate::saml::sp_keys::{KeyState, SpKeyError};
 use crate::tenancy::Permission;
 use chrono::{DateTime, Utc};
 

@@ -2,7 +2,7 @@
 //! https only, public addresses only (checked on the addresses the name resolves to and on the address actually
 //! connected to, for every redirect too), bounded in time and size.
 
-use super::metadata::MAX_METADATA_BYTES;
+use crate::saml::metadata::MAX_METADATA_BYTES;
 use futures::StreamExt;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;

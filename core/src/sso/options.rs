@@ -2,7 +2,10 @@
 //! difference between two versions in words for the audit log.
 
 use super::idp_product::IdpProduct;
-use super::metadata::{Endpoint, HTTP_POST, HTTP_REDIRECT};
+use crate::saml::authn_request::{AuthnContext, RequestBinding};
+use crate::saml::metadata::Endpoint;
+#[cfg(test)]
+use crate::saml::metadata::{HTTP_POST, HTTP_REDIRECT};
 use crate::tenancy::Permission;
 
 /// The clock skew allowed when an owner sets none: enough for servers a little out of sync, short enough that
@@ -15,92 +18,6 @@ pub const MAX_EMAIL_ATTRIBUTE: usize = 256;
 
 /// The email claim Microsoft's IdPs (Entra ID, ADFS) send; their NameID is often a UPN or an opaque ID instead.
 pub const MICROSOFT_EMAIL_CLAIM: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
-
-/// The `RequestedAuthnContext` an AuthnRequest carries.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum AuthnContext {
-    /// No requirement: the IdP decides how users authenticate (MFA included).
-    #[default]
-    None,
-    PasswordProtectedTransport,
-    /// Kerberos / integrated Windows authentication, as ADFS and Entra offer on corporate networks.
-    IntegratedWindows,
-}
-
-impl AuthnContext {
-    pub const ALL: [AuthnContext; 3] = [
-        AuthnContext::None,
-        AuthnContext::PasswordProtectedTransport,
-        AuthnContext::IntegratedWindows,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthnContext::None => "none",
-            AuthnContext::PasswordProtectedTransport => "password_protected_transport",
-            AuthnContext::IntegratedWindows => "integrated_windows",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            AuthnContext::None => "None (the IdP decides)",
-            AuthnContext::PasswordProtectedTransport => "Password over a protected transport",
-            AuthnContext::IntegratedWindows => "Integrated Windows authentication",
-        }
-    }
-
-    /// The SAML authentication-context class reference requested, if any.
-    pub fn class_ref(self) -> Option<&'static str> {
-        match self {
-            AuthnContext::None => None,
-            AuthnContext::PasswordProtectedTransport => {
-                Some("urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
-            }
-            AuthnContext::IntegratedWindows => Some("urn:federation:authentication:windows"),
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == text)
-    }
-}
-
-/// Which AuthnRequest binding to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RequestBinding {
-    Redirect,
-    Post,
-}
-
-impl RequestBinding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RequestBinding::Redirect => "redirect",
-            RequestBinding::Post => "post",
-        }
-    }
-
-    pub fn urn(self) -> &'static str {
-        match self {
-            RequestBinding::Redirect => HTTP_REDIRECT,
-            RequestBinding::Post => HTTP_POST,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            RequestBinding::Redirect => "HTTP-Redirect",
-            RequestBinding::Post => "HTTP-POST",
-        }
-    }
-
-    pub fn of_urn(urn: &str) -> Option<Self> {
-        [RequestBinding::Redirect, RequestBinding::Post]
-            .into_iter()
-            .find(|b| b.urn() == urn)
-    }
-}
 
 /// Where the user's email comes from in a response.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,21 +2,22 @@
 //! ACS under every rule (the response rules, one use per request, replay, the account's verified domains routed to
 //! the connection), with each attempt recorded for the owner's SSO events log.
 
-use super::authn_request::{Outgoing, RequestParams, outgoing};
-use super::binding::BindingError;
 use super::connection::{Connection, ConnectionService};
 use super::junk::{Admission, JunkPolicy, RefusalLimiter};
 use super::options::EmailSource;
-use super::response::{Checked, Expectations, MAX_RESPONSE_BYTES, SignedAssertion, check_response};
-use super::sp_keys::KeyState;
 use super::test_sso::{Check, TestReport, outcomes, shown_xml};
 use crate::audit;
 use crate::auth::return_path::same_site_path;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
 use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::saml::authn_request::{Outgoing, RequestParams, outgoing};
+use crate::saml::binding::BindingError;
+use crate::saml::logout::IdpSession;
+use crate::saml::response::{Checked, Expectations, MAX_RESPONSE_BYTES, SignedAssertion, check_response};
+use crate::saml::sp_keys::KeyState;
 use crate::store::{
-    AuditRow, ExistingUser, IdpSession, LinkRefusal, OwnerRun, OwnerRunPurpose, PendingRequestRow, Provisioning,
-    SsoEventRow, Store, StoreError, ascii_email_domain,
+    AuditRow, ExistingUser, LinkRefusal, OwnerRun, OwnerRunPurpose, PendingRequestRow, Provisioning, SsoEventRow,
+    Store, StoreError, ascii_email_domain,
 };
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;

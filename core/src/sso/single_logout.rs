@@ -2,19 +2,19 @@
 //! signed LogoutRequest whose LogoutResponse is checked; an IdP's LogoutRequest ends exactly the sessions it
 //! names and is answered with a signed LogoutResponse. Each is recorded in the owner's SSO events.
 
-use super::binding::{self, BindingError, Incoming, Outgoing, Parameter, SigningKey};
 use super::connection::Connection;
-use super::logout::{
+use super::sign_in::{EventDetail, Refused, SsoService, reference};
+use crate::auth::AuthError;
+use crate::ids::{AccountId, ConnectionId};
+use crate::saml::binding::{self, BindingError, Incoming, Outgoing, Parameter, SigningKey};
+use crate::saml::logout::{
     IdpLogoutRequest, IdpLogoutResponse, LogoutExpectations, LogoutRejection, LogoutRequestParams,
     LogoutResponseParams, PARTIAL_LOGOUT, logout_request_xml, logout_response_xml, validate_logout_request,
     validate_logout_response,
 };
-use super::metadata::HTTP_POST;
-use super::response::SUCCESS;
-use super::sign_in::{EventDetail, Refused, SsoService, reference};
-use super::sp_keys::KeyState;
-use crate::auth::AuthError;
-use crate::ids::{AccountId, ConnectionId};
+use crate::saml::metadata::HTTP_POST;
+use crate::saml::response::SUCCESS;
+use crate::saml::sp_keys::KeyState;
 use crate::store::{LogoutRequestRow, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
@@ -71,7 +71,7 @@ const REFUSED: &str = "Your identity provider's sign-out request was refused.";
 const ANSWER_REFUSED: &str = "You are signed out of Gatehouse, but your identity provider's answer could not be verified: close your browser to be sure you are signed out there too.";
 
 /// The IdP's single logout endpoint and the connection's active SP key: without both there is no single logout.
-fn slo_parts(connection: &Connection) -> Option<(&super::Endpoint, SigningKey<'_>)> {
+fn slo_parts(connection: &Connection) -> Option<(&crate::saml::Endpoint, SigningKey<'_>)> {
     let endpoint = connection.idp.slo.as_ref()?;
     let key = connection.sp_keys.iter().find(|k| k.state == KeyState::Active)?;
     Some((endpoint, key.signing_key()))
@@ -80,7 +80,7 @@ fn slo_parts(connection: &Connection) -> Option<(&super::Endpoint, SigningKey<'_
 /// A signed message to the IdP's SLO endpoint in its binding: the query signature for HTTP-Redirect, an
 /// enveloped one for HTTP-POST. `write` gives the XML with the signature template it is handed.
 fn to_idp(
-    endpoint: &super::Endpoint,
+    endpoint: &crate::saml::Endpoint,
     key: &SigningKey,
     parameter: Parameter,
     id: &str,

@@ -2,8 +2,8 @@
 //! in the order it applies them, each passed, failed with the reason, or not reached; and what the response
 //! would have given (NameID, attributes, email, role). Nothing is provisioned and no session is opened.
 
-use super::response::Rejection;
 use crate::ids::{AccountId, ConnectionId};
+use crate::saml::response::Rejection;
 use crate::tenancy::Role;
 use serde::{Deserialize, Serialize};
 

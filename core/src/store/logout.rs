@@ -2,8 +2,9 @@
 
 use super::UniqueRow;
 use super::schema::sso_logout_request;
-use super::{IdpSession, Store, StoreError};
+use super::{Store, StoreError};
 use crate::ids::ConnectionId;
+use crate::saml::logout::IdpSession;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 

@@ -22,7 +22,7 @@ pub use setup_links::{SetupLinkRow, SetupLinkSessionRow};
 pub(crate) use sso::ascii_email_domain;
 pub use sso::{ExistingUser, LinkRefusal, PendingRequestRow, Provisioned, Provisioning, SsoEventRow};
 pub use sso_tests::{OwnerRun, OwnerRunPurpose};
-pub use users::{IdpSession, SessionRow, ThrottleRow, UserRow};
+pub use users::{SessionRow, ThrottleRow, UserRow};
 
 use crate::auth::EmailAddress;
 use gatehouse_migrations::MigratorTrait;

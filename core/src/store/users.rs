@@ -5,6 +5,7 @@ use super::schema::{account, membership, session, sign_in_throttle, user};
 use super::{Store, StoreError};
 use crate::auth::{EmailAddress, SessionOrigin};
 use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::saml::logout::IdpSession;
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -33,16 +34,6 @@ pub struct SessionRow {
     /// A session opened through a connection records it (the same column single logout uses); one without is a
     /// password session, as is every session opened before sessions recorded their connection.
     pub origin: SessionOrigin,
-}
-
-/// Who the IdP said signed in, as a LogoutRequest names them: the connection, the NameID (with its format) and
-/// the IdP's SessionIndex from the assertion's AuthnStatement.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdpSession {
-    pub connection_id: ConnectionId,
-    pub name_id: String,
-    pub name_id_format: Option<String>,
-    pub session_index: Option<String>,
 }
 
 #[derive(Clone, Debug)]

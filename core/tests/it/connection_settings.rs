@@ -3,11 +3,9 @@
 
 use crate::support::{TestWorld, fixture, t0, upload};
 use gatehouse_core::audit::AuditService;
+use gatehouse_core::saml::{AuthnContext, Certificate, KeyState, RequestBinding};
 use gatehouse_core::sso::options::MICROSOFT_EMAIL_CLAIM;
-use gatehouse_core::sso::{
-    AuthnContext, Certificate, ConnectionError, EmailSource, KeyState, ManualFields, OptionsForm, RequestBinding,
-    Source,
-};
+use gatehouse_core::sso::{ConnectionError, EmailSource, ManualFields, OptionsForm, Source};
 use gatehouse_core::tenancy::{Role, TenancyError};
 use std::process::Command;
 

@@ -1,8 +1,9 @@
 //! Identity-provider connections: created from real metadata or typed-in fields, validated whole, per role.
 
 use crate::support::{TestWorld, fixture, t0, upload};
-use gatehouse_core::sso::metadata::HTTP_REDIRECT;
-use gatehouse_core::sso::{ConnectionError, ManualFields, MetadataError, Source};
+use gatehouse_core::saml::MetadataError;
+use gatehouse_core::saml::metadata::HTTP_REDIRECT;
+use gatehouse_core::sso::{ConnectionError, ManualFields, Source};
 use gatehouse_core::tenancy::{Role, TenancyError};
 
 fn okta_certificate() -> String {

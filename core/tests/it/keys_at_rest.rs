@@ -2,10 +2,9 @@
 //! keys were sealed, a wrong key-encryption key, rotating that key, and a sealed key moved to another row.
 
 use crate::support::{TestWorld, t0};
-use gatehouse_core::sso::keys_at_rest::{rotate_key_encryption_key, seal_stored_keys};
-use gatehouse_core::sso::{
-    Connection, ConnectionService, FetchPolicy, KeyAtRestError, KeyEncryptionKey, KeyState, ManualFields,
-};
+use gatehouse_core::saml::{KeyAtRestError, KeyEncryptionKey, KeyState};
+use gatehouse_core::sso::stored_keys::{rotate_key_encryption_key, seal_stored_keys};
+use gatehouse_core::sso::{Connection, ConnectionService, FetchPolicy, ManualFields, StoredKeysError};
 use gatehouse_core::store::SpKeyRow;
 use gatehouse_core::{AccountId, Caller};
 use test_idp::idp;
@@ -173,7 +172,10 @@ async fn plain_keys_written_before_sealing_are_sealed_at_start_all_or_none() {
     // One key sealed with another key-encryption key: nothing is sealed, the start stops.
     let elsewhere = connection(&service(&world, key_b()), &owner, account, "https://idp.example.com/b").await;
     let error = seal_stored_keys(&world.store, &key_a()).await.unwrap_err();
-    assert!(matches!(error, KeyAtRestError::OtherKey { .. }), "{error}");
+    assert!(
+        matches!(error, StoredKeysError::KeyAtRest(KeyAtRestError::OtherKey { .. })),
+        "{error}"
+    );
     let unchanged: Vec<String> = rows(&world, &created)
         .await
         .into_iter()
@@ -216,9 +218,9 @@ async fn a_wrong_key_encryption_key_is_refused_clearly_at_start_and_at_use() {
         let at_use = key.private_key.parsed().unwrap_err();
         assert!(matches!(at_use, KeyAtRestError::OtherKey { .. }), "{at_use}");
     }
-    let signing = gatehouse_core::sso::binding::redirect(
+    let signing = gatehouse_core::saml::binding::redirect(
         &url::Url::parse("https://idp.example.com/sso").unwrap(),
-        gatehouse_core::sso::binding::Parameter::SamlRequest,
+        gatehouse_core::saml::binding::Parameter::SamlRequest,
         "<samlp:AuthnRequest/>",
         "",
         Some(&loaded.sp_keys[0].signing_key()),
@@ -274,13 +276,13 @@ async fn rotation_re_encrypts_every_key_and_the_old_key_no_longer_opens_them() {
     );
     assert!(matches!(
         rotate_key_encryption_key(&world.store, &key_c_from_a(), &key_a()).await,
-        Err(KeyAtRestError::OtherKey { .. })
+        Err(StoredKeysError::KeyAtRest(KeyAtRestError::OtherKey { .. }))
     ));
     let unchanged = [rows(&world, &first).await, rows(&world, &second).await].concat();
     assert_eq!(unchanged, after, "a refused rotation changes nothing");
     assert!(matches!(
         rotate_key_encryption_key(&world.store, &key_b(), &key_b()).await,
-        Err(KeyAtRestError::SameKey(_))
+        Err(StoredKeysError::KeyAtRest(KeyAtRestError::SameKey(_)))
     ));
 }
 

@@ -11,6 +11,7 @@ mod domains;
 mod email_migration;
 mod email_proof;
 mod keys_at_rest;
+mod layout;
 mod mail;
 mod metadata_url;
 mod policy;

@@ -8,12 +8,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::Duration;
-use gatehouse_core::sso::metadata::HTTP_POST;
+use gatehouse_core::saml::metadata::HTTP_POST;
+use gatehouse_core::saml::metadata_signature::SignatureError;
+use gatehouse_core::saml::{Certificate, RequestBinding};
 use gatehouse_core::sso::metadata_monitor::MONITOR_ACTOR;
-use gatehouse_core::sso::metadata_signature::SignatureError;
 use gatehouse_core::sso::{
-    Certificate, Connection, ConnectionError, ConnectionOptions, FetchError, FetchPolicy, OptionsForm, RefreshOutcome,
-    RefreshReport, RequestBinding, Source, UrlImport,
+    Connection, ConnectionError, ConnectionOptions, FetchError, FetchPolicy, OptionsForm, RefreshOutcome,
+    RefreshReport, Source, UrlImport,
 };
 use gatehouse_core::store::KEPT_REFRESHES;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,8 +5,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
-use gatehouse_core::sso::response::{Expectations, Rejection, SignedAssertion, validate_response};
-use gatehouse_core::sso::{Certificate, KeyState, SpKey};
+use gatehouse_core::saml::response::{Expectations, Rejection, SignedAssertion, validate_response};
+use gatehouse_core::saml::{Certificate, KeyState, SpKey};
 use test_idp::*;
 
 fn check_with(xml: &str, keys: &[SpKey], adjust: impl FnOnce(&mut Expectations)) -> Result<SignedAssertion, Rejection> {

@@ -3,11 +3,11 @@
 //! and XML shapes no IdP sends. Each is refused for what it is, and nothing is fetched.
 
 use chrono::Duration;
-use gatehouse_core::sso::Certificate;
-use gatehouse_core::sso::binding::{self, DecodeError, Parameter};
-use gatehouse_core::sso::logout::{LogoutExpectations, LogoutRejection, validate_logout_request};
-use gatehouse_core::sso::message_shape::ShapeError;
-use gatehouse_core::sso::response::{Expectations, Rejection, validate_response};
+use gatehouse_core::saml::Certificate;
+use gatehouse_core::saml::binding::{self, DecodeError, Parameter};
+use gatehouse_core::saml::logout::{LogoutExpectations, LogoutRejection, validate_logout_request};
+use gatehouse_core::saml::message_shape::ShapeError;
+use gatehouse_core::saml::response::{Expectations, Rejection, validate_response};
 use std::net::TcpListener;
 use test_idp::*;
 

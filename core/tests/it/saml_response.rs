@@ -2,9 +2,9 @@
 //! rule a response that breaks only that rule (the attack classes in SAML-SECURITY.md among them).
 
 use chrono::Duration;
-use gatehouse_core::sso::Certificate;
-use gatehouse_core::sso::message_shape::ShapeError;
-use gatehouse_core::sso::response::{Expectations, Rejection, SignedAssertion, validate_response};
+use gatehouse_core::saml::Certificate;
+use gatehouse_core::saml::message_shape::ShapeError;
+use gatehouse_core::saml::response::{Expectations, Rejection, SignedAssertion, validate_response};
 use test_idp::*;
 
 fn trusted() -> Vec<Certificate> {

@@ -4,8 +4,8 @@
 use crate::sso_setup::{Setup, set_policy, setup, sign_in_as};
 use crate::support::t0;
 use gatehouse_core::auth::SessionOrigin;
+use gatehouse_core::saml::logout::IdpSession;
 use gatehouse_core::sso::{ManualFields, SsoPolicy};
-use gatehouse_core::store::IdpSession;
 use gatehouse_core::tenancy::{Role, TenancyError};
 use gatehouse_core::{AccountId, Caller, ConnectionId, UserId};
 

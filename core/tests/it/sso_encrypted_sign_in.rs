@@ -3,8 +3,8 @@
 
 use crate::sso_setup::{self, Setup, setup};
 use crate::support::t0;
+use gatehouse_core::saml::{Certificate, KeyState};
 use gatehouse_core::sso::sign_in::{Refused, SignedIn};
-use gatehouse_core::sso::{Certificate, KeyState};
 use test_idp::{Encryption, other_sp_key};
 
 /// The certificate of the connection's SP key in `state`, as stored.

@@ -4,13 +4,13 @@
 
 use crate::sso_setup::{IDP_SLO_URL, Setup, setup, setup_with_slo, sign_in_as};
 use chrono::{DateTime, Duration, Utc};
-use gatehouse_core::sso::binding::{
+use gatehouse_core::saml::binding::{
     self, Incoming, Outgoing, Parameter, SigningKey, from_redirect, sign_enveloped, signature_template_xml,
     verify_query_signature,
 };
-use gatehouse_core::sso::logout::{LogoutExpectations, validate_logout_request};
+use gatehouse_core::saml::logout::{LogoutExpectations, validate_logout_request};
+use gatehouse_core::saml::{Certificate, KeyState};
 use gatehouse_core::sso::single_logout::{SignedOut, SloOutcome};
-use gatehouse_core::sso::{Certificate, KeyState};
 use test_idp::{Signer, attacker, idp};
 
 /// Signs `name_id` in through SSO with the IdP session `session_index`; answers the session token.

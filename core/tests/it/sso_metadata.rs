@@ -3,8 +3,8 @@
 
 use crate::support::fixture;
 use chrono::{TimeZone, Utc};
-use gatehouse_core::sso::metadata::{HTTP_POST, HTTP_REDIRECT, MAX_METADATA_BYTES};
-use gatehouse_core::sso::{
+use gatehouse_core::saml::metadata::{HTTP_POST, HTTP_REDIRECT, MAX_METADATA_BYTES};
+use gatehouse_core::saml::{
     Certificate, CertificateError, IdpMetadata, MetadataDocument, MetadataError, Validity, parse_metadata,
 };
 
@@ -15,7 +15,7 @@ fn single(name: &str) -> IdpMetadata {
     }
 }
 
-fn bindings(endpoints: &[gatehouse_core::sso::Endpoint]) -> Vec<&str> {
+fn bindings(endpoints: &[gatehouse_core::saml::Endpoint]) -> Vec<&str> {
     endpoints.iter().map(|e| e.binding.as_str()).collect()
 }
 

@@ -4,7 +4,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_core::audit::AuditService;
 use gatehouse_core::auth::{EmailAddress, ProofMail, ThrottlePolicy};
 use gatehouse_core::domains::{DnsSettings, TxtResolver, VerificationPolicy};
-use gatehouse_core::sso::{ConnectionService, FetchPolicy, KeyEncryptionKey, MetadataUpload, PolicyService};
+use gatehouse_core::saml::KeyEncryptionKey;
+use gatehouse_core::sso::{ConnectionService, FetchPolicy, MetadataUpload, PolicyService};
 use gatehouse_core::store::EmailProofRow;
 use gatehouse_core::{
     AccountId, AuthService, Caller, DomainService, Role, SessionPolicy, Store, TenancyService, UserId,

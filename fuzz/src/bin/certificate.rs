@@ -1,7 +1,7 @@
 //! A certificate as an owner pastes or uploads it (PEM, one or several blocks; bare Base64; a binary DER file),
 //! and the Base64 of a metadata `X509Certificate` element.
 
-use gatehouse_core::sso::Certificate;
+use gatehouse_core::saml::Certificate;
 
 fn main() {
     afl::fuzz!(|data: &[u8]| {

@@ -1,8 +1,8 @@
 //! An IdP's LogoutRequest or LogoutResponse as the HTTP-POST binding delivers it (the XML after Base64), through
 //! every rule of `validate_logout_request` and `validate_logout_response`.
 
-use gatehouse_core::sso::binding::{Incoming, Parameter};
-use gatehouse_core::sso::logout::{validate_logout_request, validate_logout_response};
+use gatehouse_core::saml::binding::{Incoming, Parameter};
+use gatehouse_core::saml::logout::{validate_logout_request, validate_logout_response};
 
 fn main() {
     let expected = gatehouse_fuzz::logout_expectations();

@@ -1,6 +1,6 @@
 //! IdP metadata as an owner uploads it or a refresh downloads it: any bytes, read by `parse_metadata`.
 
-use gatehouse_core::sso::{MetadataDocument, parse_metadata};
+use gatehouse_core::saml::{MetadataDocument, parse_metadata};
 
 fn main() {
     afl::fuzz!(|data: &[u8]| {

@@ -1,8 +1,8 @@
 //! The HTTP-Redirect binding: a raw query string as the SLO endpoint receives it, decoded by `from_redirect`
 //! (URL decoding, Base64, DEFLATE, the query signature's parts), then the logout rules with the query signature.
 
-use gatehouse_core::sso::binding::{Parameter, from_redirect, redirect};
-use gatehouse_core::sso::logout::{validate_logout_request, validate_logout_response};
+use gatehouse_core::saml::binding::{Parameter, from_redirect, redirect};
+use gatehouse_core::saml::logout::{validate_logout_request, validate_logout_response};
 
 fn main() {
     let expected = gatehouse_fuzz::logout_expectations();

@@ -1,7 +1,7 @@
 //! The ACS: a SAML Response as posted (after Base64), through every rule of `validate_response` for a connection
 //! that trusts the test IdP's key and decrypts with the SP key the seeds were encrypted for.
 
-use gatehouse_core::sso::response::validate_response;
+use gatehouse_core::saml::response::validate_response;
 
 fn main() {
     let expected = gatehouse_fuzz::response_expectations();

@@ -8,10 +8,10 @@
 
 use chrono::{Duration, SecondsFormat};
 use gatehouse_core::domains::DomainName;
-use gatehouse_core::sso::binding::{self, Parameter, SigningKey, sign_enveloped, signature_template_xml};
-use gatehouse_core::sso::logout::{validate_logout_request, validate_logout_response};
-use gatehouse_core::sso::response::validate_response;
-use gatehouse_core::sso::{Certificate, MetadataDocument, parse_metadata};
+use gatehouse_core::saml::binding::{self, Parameter, SigningKey, sign_enveloped, signature_template_xml};
+use gatehouse_core::saml::logout::{validate_logout_request, validate_logout_response};
+use gatehouse_core::saml::response::validate_response;
+use gatehouse_core::saml::{Certificate, MetadataDocument, parse_metadata};
 use gatehouse_fuzz::{Keys, SLO};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use gatehouse_core::ConnectionId;
 use gatehouse_core::auth::NewSession;
-use gatehouse_core::sso::binding::{self, Incoming, Outgoing, Parameter};
+use gatehouse_core::saml::binding::{self, Incoming, Outgoing, Parameter};
 use gatehouse_core::sso::sign_in::{AcsOutcome, REQUEST_LIFETIME, StartError, Started, TOO_MANY_REFUSED};
 use gatehouse_core::sso::single_logout::{LogoutError, SloOutcome};
 use gatehouse_core::sso::test_sso::{CheckOutcome, TestReport};

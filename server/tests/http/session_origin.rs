@@ -4,7 +4,7 @@
 use crate::sso_sign_in::{World, answer, post_to_acs, signed_in_user, world};
 use crate::support::{Browser, json};
 use gatehouse_core::auth::ProofMail;
-use gatehouse_core::store::IdpSession;
+use gatehouse_core::saml::logout::IdpSession;
 use gatehouse_core::{AuthService, ConnectionId, SessionPolicy};
 
 async fn enforce_sso(w: &World) {

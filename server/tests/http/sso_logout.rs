@@ -7,7 +7,7 @@ use crate::support::Browser;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{SecondsFormat, Utc};
-use gatehouse_core::sso::binding::{
+use gatehouse_core::saml::binding::{
     Parameter, SigningKey, from_redirect, redirect, sign_enveloped, signature_template_xml,
 };
 use test_idp::{Signer, attacker, idp};

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_core::ConnectionId;
-use gatehouse_core::sso::metadata_signature::XMLSEC;
-use gatehouse_core::sso::sp_keys::PrivateKeyPem;
-use gatehouse_core::sso::{Certificate, KeyState, SpKey};
+use gatehouse_core::saml::metadata_signature::XMLSEC;
+use gatehouse_core::saml::sp_keys::PrivateKeyPem;
+use gatehouse_core::saml::{Certificate, KeyState, SpKey};
 use openssl::encrypt::Encrypter;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;

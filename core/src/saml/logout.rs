@@ -11,11 +11,21 @@ use super::response::{
     whole_text,
 };
 use super::verification_keys;
-use crate::store::IdpSession;
+use crate::ids::ConnectionId;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use quick_xml::escape::escape;
 use roxmltree::{Document, Node};
 use samael::crypto::{CryptoError, ReduceMode};
+
+/// Who the IdP said signed in, as a LogoutRequest names them: the connection, the NameID (with its format) and
+/// the IdP's SessionIndex from the assertion's AuthnStatement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdpSession {
+    pub connection_id: ConnectionId,
+    pub name_id: String,
+    pub name_id_format: Option<String>,
+    pub session_index: Option<String>,
+}
 
 /// How long after its IssueInstant a logout message is acted on (beyond the clock skew). Front-channel logout
 /// messages cross the browser within seconds; a longer window only widens replay.

@@ -6,7 +6,6 @@
 //! no RustCrypto AEAD crate.
 
 use crate::ids::ConnectionId;
-use crate::store::{Store, StoreError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openssl::error::ErrorStack;
@@ -72,7 +71,7 @@ impl KeyEncryptionKey {
     }
 
     /// What a value sealed with this key begins with.
-    fn prefix(&self) -> String {
+    pub fn prefix(&self) -> String {
         format!("{VERSION}:{}:", self.id)
     }
 }
@@ -105,8 +104,6 @@ pub enum KeyAtRestError {
     SameKey(String),
     #[error("the SP private key does not load: {0}")]
     OpenSsl(#[from] ErrorStack),
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// The row a sealed key belongs to. It is the associated data of the AEAD, with the format and the
@@ -199,45 +196,19 @@ fn sealed_with(stored: &str) -> Option<&str> {
     rest.split_once(':').map(|(id, _)| id)
 }
 
-/// Seals every SP private key still stored as plain PEM (written before keys were sealed) with `key_encryption`,
-/// in one transaction, and answers how many. Refuses, changing nothing, when a stored key was sealed with another
-/// key-encryption key: then Gatehouse was started with the wrong key. Run at every start; once every key is
-/// sealed with this key it reads no row.
-pub async fn seal_stored_keys(store: &Store, key_encryption: &KeyEncryptionKey) -> Result<usize, KeyAtRestError> {
-    reseal(store, key_encryption, key_encryption).await
-}
-
-/// Re-seals every stored SP private key from `old` to `new` in one transaction, and answers how many: either all
-/// are re-sealed or, on any error, none. Keys still in plain PEM are sealed with `new`; keys already sealed with
-/// `new` are left as they are, so running it again changes nothing.
-pub async fn rotate_key_encryption_key(
-    store: &Store,
+/// `stored` sealed with `new`: a plain PEM (written before keys were sealed) as it is, any other value opened
+/// with `old` first (which refuses a value sealed with a third key).
+pub fn resealed(
+    stored: &str,
+    row: KeyRow,
     old: &KeyEncryptionKey,
     new: &KeyEncryptionKey,
-) -> Result<usize, KeyAtRestError> {
-    if old.id == new.id {
-        return Err(KeyAtRestError::SameKey(new.id.clone()));
+) -> Result<String, KeyAtRestError> {
+    if stored.starts_with(PLAIN_PEM) {
+        seal(stored.as_bytes(), row, new)
+    } else {
+        seal(&open(stored, row, old)?, row, new)
     }
-    reseal(store, old, new).await
-}
-
-/// Seals with `new` every stored key not sealed with it yet: a plain PEM as it is, any other value opened with
-/// `old` (which refuses a value sealed with a third key).
-async fn reseal(store: &Store, old: &KeyEncryptionKey, new: &KeyEncryptionKey) -> Result<usize, KeyAtRestError> {
-    store
-        .rewrite_sp_private_keys(&new.prefix(), |row| {
-            let stored = &row.sealed_private_key;
-            let key_row = KeyRow {
-                connection: row.connection_id,
-                key: row.id,
-            };
-            if stored.starts_with(PLAIN_PEM) {
-                seal(stored.as_bytes(), key_row, new)
-            } else {
-                seal(&open(stored, key_row, old)?, key_row, new)
-            }
-        })
-        .await
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use std::ops::Range;
 pub(super) const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub(super) const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 pub(super) const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
-pub(super) const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+pub(crate) const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 /// Real responses are a few kilobytes; Entra's with 150 groups stays under 64 KB.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;

@@ -3,7 +3,7 @@
 
 use super::binding::{self, BindingError, Parameter, sign_enveloped, signature_template};
 pub use super::binding::{Outgoing, SigningKey};
-use super::options::{AuthnContext, RequestBinding};
+use super::metadata::{HTTP_POST, HTTP_REDIRECT};
 use chrono::{DateTime, Utc};
 use samael::schema::{AuthnContextClassRef, AuthnRequest, Issuer, NameIdPolicy, RequestedAuthnContext};
 use samael::traits::ToXml;
@@ -90,13 +90,99 @@ pub fn outgoing(params: &RequestParams, key: Option<&SigningKey>) -> Result<Outg
     }
 }
 
+/// The `RequestedAuthnContext` an AuthnRequest carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthnContext {
+    /// No requirement: the IdP decides how users authenticate (MFA included).
+    #[default]
+    None,
+    PasswordProtectedTransport,
+    /// Kerberos / integrated Windows authentication, as ADFS and Entra offer on corporate networks.
+    IntegratedWindows,
+}
+
+impl AuthnContext {
+    pub const ALL: [AuthnContext; 3] = [
+        AuthnContext::None,
+        AuthnContext::PasswordProtectedTransport,
+        AuthnContext::IntegratedWindows,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthnContext::None => "none",
+            AuthnContext::PasswordProtectedTransport => "password_protected_transport",
+            AuthnContext::IntegratedWindows => "integrated_windows",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthnContext::None => "None (the IdP decides)",
+            AuthnContext::PasswordProtectedTransport => "Password over a protected transport",
+            AuthnContext::IntegratedWindows => "Integrated Windows authentication",
+        }
+    }
+
+    /// The SAML authentication-context class reference requested, if any.
+    pub fn class_ref(self) -> Option<&'static str> {
+        match self {
+            AuthnContext::None => None,
+            AuthnContext::PasswordProtectedTransport => {
+                Some("urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
+            }
+            AuthnContext::IntegratedWindows => Some("urn:federation:authentication:windows"),
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+/// Which AuthnRequest binding to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestBinding {
+    Redirect,
+    Post,
+}
+
+impl RequestBinding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestBinding::Redirect => "redirect",
+            RequestBinding::Post => "post",
+        }
+    }
+
+    pub fn urn(self) -> &'static str {
+        match self {
+            RequestBinding::Redirect => HTTP_REDIRECT,
+            RequestBinding::Post => HTTP_POST,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestBinding::Redirect => "HTTP-Redirect",
+            RequestBinding::Post => "HTTP-POST",
+        }
+    }
+
+    pub fn of_urn(urn: &str) -> Option<Self> {
+        [RequestBinding::Redirect, RequestBinding::Post]
+            .into_iter()
+            .find(|b| b.urn() == urn)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ids::ConnectionId;
-    use crate::sso::binding::RSA_SHA256;
-    use crate::sso::metadata_signature::XMLSEC;
-    use crate::sso::sp_keys::{KeyState, SpKey};
+    use crate::saml::binding::RSA_SHA256;
+    use crate::saml::metadata_signature::XMLSEC;
+    use crate::saml::sp_keys::{KeyState, SpKey};
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     use flate2::read::DeflateDecoder;

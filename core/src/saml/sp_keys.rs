@@ -3,10 +3,10 @@
 
 use super::binding::SigningKey;
 use super::certificate::{Certificate, CertificateError};
-use super::kept::Kept;
 use super::keys_at_rest::{self, KeyAtRestError, KeyEncryptionKey, KeyRow};
 use crate::ids::ConnectionId;
 use chrono::{DateTime, Duration, Utc};
+use lru::LruCache;
 use openssl::asn1::Asn1Time;
 use openssl::bn::{BigNum, MsbOption};
 use openssl::error::ErrorStack;
@@ -18,6 +18,7 @@ use openssl::x509::{X509, X509NameBuilder};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 /// RSA 2048 is what every IdP accepts for SP signing and encryption certificates.
@@ -103,7 +104,8 @@ impl PrivateKeyPem {
         match &self.0 {
             Held::Pem(pem) => {
                 let digest: [u8; 32] = Sha256::digest(pem.as_bytes()).into();
-                kept.get_or_read(&digest, || Ok(PKey::private_key_from_pem(pem.as_bytes())?))
+                kept.try_get_or_insert(digest, || Ok(PKey::private_key_from_pem(pem.as_bytes())?))
+                    .cloned()
             }
             Held::Sealed {
                 stored,
@@ -112,25 +114,26 @@ impl PrivateKeyPem {
             } => {
                 // Before the cache: a key kept for one key-encryption key is not handed out under another.
                 keys_at_rest::check_sealed_with(stored, *row, key_encryption)?;
-                kept.get_or_read(&row.digest(stored), || {
+                kept.try_get_or_insert(row.digest(stored), || {
                     Ok(PKey::private_key_from_pem(&keys_at_rest::open(
                         stored,
                         *row,
                         key_encryption,
                     )?)?)
                 })
+                .cloned()
             }
         }
     }
 }
 
 /// How many parsed private keys are kept: each connection signs with one active key.
-const KEPT_PRIVATE_KEYS: usize = 4096;
+const KEPT_PRIVATE_KEYS: NonZeroUsize = NonZeroUsize::new(4096).unwrap();
 
 /// By the SHA-256 of the PEM, or of a sealed key and its row, so the map holds no second copy of the key's text.
 /// Parsing happens under the lock: a key is parsed once even when many requests need it at the same moment.
-static PARSED_PRIVATE_KEYS: LazyLock<Mutex<Kept<[u8; 32], PKey<Private>>>> =
-    LazyLock::new(|| Mutex::new(Kept::new(KEPT_PRIVATE_KEYS)));
+static PARSED_PRIVATE_KEYS: LazyLock<Mutex<LruCache<[u8; 32], PKey<Private>>>> =
+    LazyLock::new(|| Mutex::new(LruCache::new(KEPT_PRIVATE_KEYS)));
 
 impl fmt::Debug for PrivateKeyPem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -340,7 +340,7 @@ pub fn verify_query_signature(
 mod tests {
     use super::*;
     use crate::ids::ConnectionId;
-    use crate::sso::sp_keys::{KeyState, SpKey};
+    use crate::saml::sp_keys::{KeyState, SpKey};
     use chrono::Utc;
 
     fn key() -> SpKey {

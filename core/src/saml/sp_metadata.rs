@@ -1,11 +1,21 @@
 //! The SAML metadata document that describes Gatehouse, as the service provider of one connection, to its IdP.
 
-use super::connection::ServiceProviderValues;
 use super::metadata::{HTTP_POST, HTTP_REDIRECT};
 use super::sp_keys::SpKey;
 use samael::key_info::{KeyInfo, X509Data};
 use samael::metadata::{EncryptionMethod, Endpoint, EntityDescriptor, IndexedEndpoint, KeyDescriptor, SpSsoDescriptor};
 use samael::traits::ToXml;
+
+/// The values an IdP administrator enters for Gatehouse, for one connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceProviderValues {
+    pub entity_id: String,
+    pub acs_url: String,
+    pub slo_url: String,
+    pub metadata_url: String,
+    /// Starts SP-initiated sign-in through this connection (Entra's "Sign on URL", IdP portal tiles).
+    pub sign_on_url: String,
+}
 
 const EMAIL_NAME_ID: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 const PERSISTENT_NAME_ID: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";

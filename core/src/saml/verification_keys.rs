@@ -9,17 +9,18 @@
 //! Nothing a message carries (its KeyInfo) is ever a key.
 
 use super::certificate::Certificate;
-use super::kept::Kept;
 use super::metadata_signature::XMLSEC;
+use lru::LruCache;
 use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoError, ReduceMode, VerificationKey};
+use std::num::NonZeroUsize;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 /// How many certificates' keys are kept: far more than an instance's IdPs sign with at once (each connection has
 /// one or two, during a roll-over three). Past it the least recently used key goes; it is read again when needed.
-const KEPT_KEYS: usize = 1024;
+const KEPT_KEYS: NonZeroUsize = NonZeroUsize::new(1024).unwrap();
 
 /// Taken only while [`XMLSEC`] is held (reading or dropping a key is an xmlsec call), so never contended.
-static KEYS: LazyLock<Mutex<KeptKeys>> = LazyLock::new(|| Mutex::new(KeptKeys::new(KEPT_KEYS)));
+static KEYS: LazyLock<Mutex<VerificationKeyCache>> = LazyLock::new(|| Mutex::new(VerificationKeyCache::new(KEPT_KEYS)));
 
 /// Verifies every XML signature in `xml` with the keys of `certificates` only, with an algorithm from
 /// `allowed` (any when `None`), and returns what samael keeps in `mode`. A certificate whose key xmlsec cannot
@@ -43,11 +44,11 @@ pub(super) fn reduce_to_signed(
 }
 
 /// Keys by the full DER of the certificate each was read from.
-struct KeptKeys(Kept<Vec<u8>, Arc<VerificationKey>>);
+struct VerificationKeyCache(LruCache<Vec<u8>, Arc<VerificationKey>>);
 
-impl KeptKeys {
-    fn new(capacity: usize) -> Self {
-        Self(Kept::new(capacity))
+impl VerificationKeyCache {
+    fn new(capacity: NonZeroUsize) -> Self {
+        Self(LruCache::new(capacity))
     }
 
     /// The key of each certificate that has one, in the certificates' order, read now where not yet kept.
@@ -56,11 +57,13 @@ impl KeptKeys {
     }
 
     fn key_for(&mut self, der: &[u8]) -> Option<Arc<VerificationKey>> {
+        // Nothing is kept for DER that does not read, so junk costs a read each time but no room.
         self.0
-            .get_or_read(der, || {
+            .try_get_or_insert_ref(der, || {
                 VerificationKey::from_certificate_der(&CertificateDer::from(der.to_vec())).map(Arc::new)
             })
             .ok()
+            .cloned()
     }
 }
 
@@ -68,8 +71,8 @@ impl KeptKeys {
 mod tests {
     use super::*;
     use crate::ids::ConnectionId;
-    use crate::sso::binding::{sign_enveloped, signature_template_xml};
-    use crate::sso::sp_keys::{KeyState, SpKey};
+    use crate::saml::binding::{sign_enveloped, signature_template_xml};
+    use crate::saml::sp_keys::{KeyState, SpKey};
     use chrono::Utc;
 
     fn key_pair() -> SpKey {
@@ -95,7 +98,7 @@ mod tests {
     fn a_kept_key_is_its_certificates_and_verifies_nothing_else() {
         let (a, b) = (key_pair(), key_pair());
         let (by_a, by_b) = (signed_by(&a), signed_by(&b));
-        let mut kept = KeptKeys::new(8);
+        let mut kept = VerificationKeyCache::new(NonZeroUsize::new(8).unwrap());
         let key_a = {
             let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
             kept.key_for(a.certificate.der()).unwrap()

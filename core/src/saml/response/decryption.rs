@@ -11,8 +11,8 @@
 //! here through the openssl crate instead. No libxml2 or xmlsec call is made in this module.
 
 use super::{DS, MAX_RESPONSE_BYTES, Rejection, SAML, child, children, is, whole_text};
-use crate::sso::certificate::Certificate;
-use crate::sso::sp_keys::{KeyState, SpKey};
+use crate::saml::certificate::Certificate;
+use crate::saml::sp_keys::{KeyState, SpKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openssl::encrypt::Decrypter;
