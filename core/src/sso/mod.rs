@@ -11,6 +11,7 @@ pub mod metadata_fetch;
 pub mod metadata_monitor;
 pub mod options;
 pub mod policy;
+pub mod refusal;
 pub mod role_mapping;
 pub mod sign_in;
 pub mod single_logout;

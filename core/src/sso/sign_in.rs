@@ -5,7 +5,8 @@
 use super::connection::{Connection, ConnectionService};
 use super::junk::{Admission, JunkPolicy, RefusalLimiter};
 use super::options::EmailSource;
-use super::test_sso::{Check, TestReport, outcomes, shown_xml};
+use super::refusal::{EmailClaim, Refusal};
+use super::test_sso::{TestReport, outcomes, shown_xml};
 use crate::audit;
 use crate::auth::return_path::same_site_path;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
@@ -79,33 +80,49 @@ pub struct OwnerLinked {
     pub name_id: String,
 }
 
-/// What a response at the ACS is expected to do, which decides the rules it is held to before the last step.
+/// What a response at the ACS is for, told by the request it answers (the Owner's own round trips are marked).
+/// Every mode runs the same rules; they differ only where a rule writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Purpose {
+enum Mode {
     /// Sign a user in: SSO must be on; IdP-initiated where the connection allows it.
     SignIn,
-    /// Link the Owner who started the request to their IdP identity: only as the answer to that request.
+    /// Link the Owner who started the request to their IdP identity.
     OwnerLink,
+    /// Test SSO, a dry run: the replay cache is only looked at, no one is provisioned and no session opened.
+    Test,
 }
 
-/// A response that passed every rule short of provisioning: the request it answers (none when IdP-initiated),
-/// where the user wanted to go, the assertion and the user's email.
-struct Accepted {
-    request: Option<PendingRequestRow>,
-    landing: Option<String>,
-    assertion: SignedAssertion,
-    email: EmailAddress,
-    /// The account's policy: SSO users get no personal account of their own.
+/// What one response is checked against, read once per response.
+struct AcsContext {
+    account: AccountId,
+    connection: Connection,
+    sso_enabled: bool,
     no_separate_account: bool,
-    /// The Owner's own round trip the response answers, if it answers one.
-    owner_run: Option<OwnerRun>,
 }
 
-/// A response that completed: a user signed in, or the Owner linked.
+/// What the rules found on the way, whether or not the response passed them all: the SSO event keeps it and Test
+/// SSO reports it.
+#[derive(Default)]
+struct Findings {
+    request: Option<PendingRequestRow>,
+    run: Option<OwnerRun>,
+    /// Where an IdP-initiated sign-in lands.
+    landing: Option<String>,
+    xml: Option<Vec<u8>>,
+    signature_verified: bool,
+    assertion: Option<SignedAssertion>,
+    email: Option<EmailAddress>,
+    /// Whether the email's domain counts as verified in the connection's account.
+    email_domain_verified: Option<bool>,
+    takes_over: bool,
+}
+
+/// What a response that passed every rule did.
 #[allow(clippy::large_enum_variant)]
-enum Completed {
+enum Passed {
     SignedIn(SignedIn),
     Linked(OwnerLinked),
+    Tested,
 }
 
 /// A response that passed every rule, and the signed-in user it provisioned.
@@ -126,12 +143,20 @@ pub struct SignedIn {
     pub session: NewSession,
 }
 
-/// A refused response: a short reason for the user, the detail for the owner, and the reference joining them.
+/// A refused response: why, and the reference joining what the user is shown to the owner's SSO events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
     pub reference: String,
-    pub user_message: &'static str,
-    pub reason: String,
+    pub refusal: Refusal,
+}
+
+impl From<Refusal> for Refused {
+    fn from(refusal: Refusal) -> Self {
+        Refused {
+            reference: reference(),
+            refusal,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -174,19 +199,14 @@ fn capped(mut reason: String) -> String {
 }
 
 /// The posted `SAMLResponse` decoded from Base64 (line breaks allowed), refused beyond the size limit.
-fn decode_response(saml_response: &str) -> Result<Vec<u8>, String> {
+fn decode_response(saml_response: &str) -> Result<Vec<u8>, Refusal> {
     let compact: String = saml_response.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4 {
-        return Err("the SAMLResponse is too large".into());
+        return Err(Refusal::TooLarge);
     }
     STANDARD
         .decode(compact.as_bytes())
-        .map_err(|e| format!("the SAMLResponse is not Base64: {e}"))
-}
-
-/// The posted response as text, for the events' raw copy.
-fn raw_text(saml_response: &str) -> Option<String> {
-    String::from_utf8(decode_response(saml_response).ok()?).ok()
+        .map_err(|e| Refusal::NotBase64(e.to_string()))
 }
 
 /// Attributes as the SSO events show them: one `name = value, value` line each.
@@ -198,22 +218,30 @@ fn attribute_lines(attributes: &[(String, Vec<String>)]) -> String {
         .join("\n")
 }
 
-/// The email a verified assertion gives under the connection's settings, or why it gives none.
-fn email_of(connection: &Connection, assertion: &SignedAssertion) -> Result<EmailAddress, String> {
-    let email_text = match &connection.options.email {
-        EmailSource::NameId => Some(assertion.name_id.clone()),
-        EmailSource::Attribute(name) => assertion
-            .attributes
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, values)| values.first().cloned()),
+/// The email a verified assertion gives under the connection's settings.
+fn email_of(connection: &Connection, assertion: &SignedAssertion) -> Result<EmailAddress, Refusal> {
+    let (claim, text) = match &connection.options.email {
+        EmailSource::NameId => (
+            EmailClaim::NameId(assertion.name_id.clone()),
+            Some(assertion.name_id.as_str()),
+        ),
+        EmailSource::Attribute(name) => (
+            EmailClaim::Attribute(name.clone()),
+            assertion
+                .attributes
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, values)| values.first())
+                .map(String::as_str),
+        ),
     };
-    let source = match &connection.options.email {
-        EmailSource::NameId => format!("the NameID {}", assertion.name_id),
-        EmailSource::Attribute(name) => format!("the attribute {name}"),
+    let Some(text) = text else {
+        return Err(Refusal::EmailMissing(claim));
     };
-    let text = email_text.ok_or_else(|| format!("{source} is missing"))?;
-    EmailAddress::parse(&text).map_err(|e| format!("{source} is not a usable email address: {e}"))
+    EmailAddress::parse(text).map_err(|e| Refusal::EmailUnusable {
+        claim,
+        problem: e.to_string(),
+    })
 }
 
 /// What the audit log and the SSO events say when a sign-in takes an existing password user over.
@@ -246,41 +274,6 @@ fn landing_page(relay_state: &str, own_url: &str) -> Option<String> {
     };
     same_site_path(&path).map(str::to_owned)
 }
-
-/// Why a connection may not sign in an email address: the user's message, the owner's reason, and whether the
-/// domain counts as verified in the connection's account at all (Test SSO shows it).
-struct DomainRefusal {
-    user_message: &'static str,
-    reason: String,
-    verified_here: bool,
-}
-
-/// Why [`SsoService::check`] refused a response: the user's message, the owner's reason, the assertion once the
-/// response passed every rule of its own, and whether its signature verified (only then is it kept for support).
-struct Refusal {
-    user_message: &'static str,
-    reason: String,
-    assertion: Option<SignedAssertion>,
-    signature_verified: bool,
-}
-
-impl From<(&'static str, String, Option<SignedAssertion>)> for Refusal {
-    fn from((user_message, reason, assertion): (&'static str, String, Option<SignedAssertion>)) -> Self {
-        Refusal {
-            user_message,
-            reason,
-            signature_verified: assertion.is_some(),
-            assertion,
-        }
-    }
-}
-
-/// What a browser is told when its post was refused unchecked under the refusal limits.
-pub const TOO_MANY_REFUSED: &str = "Too many sign-in attempts were refused here in the last minute. Wait a minute, then start again from the sign-in page.";
-
-const EXPIRED: &str = "This sign-in has expired or was already used. Start again from the sign-in page.";
-const REFUSED: &str = "Your identity provider's answer was refused.";
-const UNAVAILABLE: &str = "Single sign-on is unavailable right now.";
 
 impl SsoService {
     pub fn new(store: Store, connections: ConnectionService, auth: AuthService, junk: JunkPolicy) -> Self {
@@ -318,42 +311,41 @@ impl SsoService {
             .map(|(_, connection)| connection))
     }
 
-    /// Why `connection` may not sign in `email`, if it may not: a connection signs in only the users of domains
-    /// that count as verified in its account and are routed to it, so that an IdP or certificate added for one
-    /// group of users never vouches for another (the Owner's domain routed elsewhere, above all).
-    async fn domain_refusal(
+    /// The domain rule: a connection signs in only the users of domains that count as verified in its account
+    /// and are routed to it, so that an IdP or certificate added for one group of users never vouches for another
+    /// (the Owner's domain routed elsewhere, above all). Notes in `findings` whether the domain is verified here.
+    async fn domain_rule(
         &self,
         account: AccountId,
         connection: &Connection,
         email: &EmailAddress,
-    ) -> Result<Option<DomainRefusal>, StoreError> {
-        let routed = match self.store.domain_route(email.domain()).await? {
+        findings: &mut Findings,
+    ) -> Result<(), Refusal> {
+        let domain = email.domain();
+        let routed = match self.store.domain_route(domain).await.map_err(unavailable)? {
             Some((holder, routed)) if holder == account => routed,
             _ => {
-                return Ok(Some(DomainRefusal {
-                    user_message: "Your email address's domain is not set up for single sign-on with this account.",
-                    reason: format!("{} is not a verified domain of this account", email.domain()),
-                    verified_here: false,
-                }));
+                findings.email_domain_verified = Some(false);
+                return Err(Refusal::DomainNotVerified(domain.to_owned()));
             }
         };
-        let reason = match routed {
-            Some(id) if id == connection.id => return Ok(None),
+        findings.email_domain_verified = Some(true);
+        match routed {
+            Some(id) if id == connection.id => Ok(()),
             Some(other) => {
                 let label = self
                     .store
                     .connection(account, other)
-                    .await?
+                    .await
+                    .map_err(unavailable)?
                     .map_or_else(|| other.to_string(), |row| row.label);
-                format!("{} is routed to connection {label}, not this one", email.domain())
+                Err(Refusal::DomainRoutedElsewhere {
+                    domain: domain.to_owned(),
+                    connection: label,
+                })
             }
-            None => format!("{} is routed to password sign-in, not this connection", email.domain()),
-        };
-        Ok(Some(DomainRefusal {
-            user_message: "Your email address's domain does not sign in through this identity provider. Start again from the sign-in page with your email address.",
-            reason,
-            verified_here: true,
-        }))
+            None => Err(Refusal::DomainRoutedToPassword(domain.to_owned())),
+        }
     }
 
     /// Deletes pending requests and remembered assertions that can no longer be used, raw responses past their
@@ -500,9 +492,12 @@ impl SsoService {
         })
     }
 
-    /// Applies every rule to a response posted to the connection's ACS and, when it passes, provisions the user
-    /// and opens their session. `browser_token` is the request-binding cookie, if the browser sent one.
-    pub async fn sign_in(
+    /// The ACS: every response posted to a connection goes through the same rules, in [`Check::ALL`]'s order. A
+    /// response to an ordinary request (or none, IdP-initiated) signs its user in; one to the Owner's Test SSO run
+    /// is only reported; one to the Owner's link links them. A connection or client address past its allowance
+    /// of unverified refusals ([`JunkPolicy`]) is refused unchecked, with one summarising SSO event instead of one
+    /// per post. `browser_token` is the request-binding cookie, if the browser sent one.
+    pub async fn acs(
         &self,
         connection_id: ConnectionId,
         saml_response: &str,
@@ -510,137 +505,280 @@ impl SsoService {
         browser_token: Option<&str>,
         client: Option<IpAddr>,
         now: DateTime<Utc>,
-    ) -> Result<SignedIn, Refused> {
-        let completed = self
-            .complete(
-                connection_id,
-                saml_response,
-                relay_state,
-                browser_token,
-                client,
-                Purpose::SignIn,
-                now,
-            )
-            .await?;
-        match completed {
-            Completed::SignedIn(signed_in) => Ok(signed_in),
-            Completed::Linked(_) => unreachable!("a sign-in never links the Owner"),
+    ) -> Result<AcsOutcome, Refused> {
+        if !self.admitted(connection_id, client, now).await {
+            return Err(Refusal::TooManyRefused.into());
+        }
+        let context = self.context(connection_id).await?;
+        let mut findings = Findings::default();
+        let taken = self
+            .request_rule(&context, relay_state, browser_token, &mut findings, now)
+            .await;
+        let mode = match findings.run.as_ref().map(|run| run.purpose) {
+            Some(OwnerRunPurpose::Test) => Mode::Test,
+            Some(OwnerRunPurpose::Link) => Mode::OwnerLink,
+            None => Mode::SignIn,
+        };
+        let passed = match taken {
+            Ok(()) => self.rules(&context, mode, saml_response, &mut findings, now).await,
+            Err(refusal) => Err(refusal),
+        };
+        if passed.is_err() && !findings.signature_verified {
+            self.refusals.refused(connection_id, client, now);
+        }
+        let event_reference = reference();
+        let raw_response = (findings.signature_verified && self.junk.raw_retention > Duration::zero())
+            .then(|| {
+                findings
+                    .xml
+                    .as_ref()
+                    .and_then(|xml| String::from_utf8(xml.clone()).ok())
+            })
+            .flatten();
+        let (outcome, reason) = match (&passed, mode) {
+            (Ok(Passed::SignedIn(signed_in)), _) if signed_in.taken_over => (
+                "accepted",
+                format!(
+                    "signed in as {email}: {}",
+                    takeover_detail(&signed_in.email, &context.connection.label),
+                    email = signed_in.email
+                ),
+            ),
+            (Ok(Passed::SignedIn(signed_in)), _) => ("accepted", format!("signed in as {}", signed_in.email)),
+            (Ok(Passed::Linked(linked)), _) => ("accepted", owner_link_detail(linked)),
+            (Ok(Passed::Tested), _) => ("test", "Test SSO passed".to_owned()),
+            (Err(refusal), Mode::Test) => (
+                "test",
+                format!("Test SSO failed: {}: {refusal}", refusal.check().label()),
+            ),
+            (Err(refusal), _) => ("refused", refusal.to_string()),
+        };
+        let assertion = findings.assertion.as_ref();
+        let detail = EventDetail {
+            outcome,
+            reason,
+            name_id: assertion.map(|a| a.name_id.clone()),
+            attributes: assertion.map(|a| attribute_lines(&a.attributes)).unwrap_or_default(),
+            raw_response,
+        };
+        self.record_event(context.account, connection_id, now, &event_reference, detail)
+            .await;
+        match passed {
+            // Only the Owner who started a run gets its report.
+            Err(refusal) if mode != Mode::Test || matches!(refusal, Refusal::NotOwnersTest(_)) => Err(Refused {
+                reference: event_reference,
+                refusal,
+            }),
+            Ok(Passed::SignedIn(signed_in)) => Ok(AcsOutcome::SignedIn(signed_in)),
+            Ok(Passed::Linked(linked)) => Ok(AcsOutcome::Linked(linked)),
+            tested => {
+                let report = self.report(&context, findings, tested.err(), event_reference);
+                if let Err(e) = self.store.record_last_test(connection_id, now, &report.summary()).await {
+                    tracing::error!(error = %e, reference = %report.reference, "recording the last Test SSO run failed");
+                }
+                Ok(AcsOutcome::Tested(report))
+            }
         }
     }
 
-    /// A response for `purpose` under every rule, recorded in the SSO events and counted by the refusal limits.
-    #[allow(clippy::too_many_arguments)]
-    async fn complete(
+    /// Whether the refusal limits let a post be checked at all; records what they summarise.
+    async fn admitted(&self, connection_id: ConnectionId, client: Option<IpAddr>, now: DateTime<Utc>) -> bool {
+        let mut summaries = Vec::new();
+        let admission = self
+            .refusals
+            .admit(connection_id, client, now, |ended| summaries.push(ended));
+        let admitted = match admission {
+            Admission::Check => true,
+            Admission::Refuse => false,
+            Admission::RefuseAndSummarise(summary) => {
+                summaries.push(summary);
+                false
+            }
+        };
+        if !summaries.is_empty() {
+            self.record_summaries(connection_id, summaries, now).await;
+        }
+        admitted
+    }
+
+    /// The connection a response was posted to and its account's policy.
+    async fn context(&self, connection_id: ConnectionId) -> Result<AcsContext, Refused> {
+        let Some((account, connection)) = self.connection(connection_id).await.map_err(unavailable)? else {
+            return Err(Refusal::UnknownConnection(connection_id).into());
+        };
+        let policy = self.store.sso_policy(account).await.map_err(unavailable)?;
+        Ok(AcsContext {
+            account,
+            connection,
+            sso_enabled: policy.sso_enabled,
+            no_separate_account: policy.no_separate_account,
+        })
+    }
+
+    /// The first rule: the request the RelayState names is taken, once, by the browser that started it (with the
+    /// Owner's mark when it was their own round trip); or, where the connection allows it, an IdP-initiated
+    /// sign-in lands where the RelayState says.
+    async fn request_rule(
         &self,
-        connection_id: ConnectionId,
-        saml_response: &str,
+        context: &AcsContext,
         relay_state: &str,
         browser_token: Option<&str>,
-        client: Option<IpAddr>,
-        purpose: Purpose,
+        findings: &mut Findings,
         now: DateTime<Utc>,
-    ) -> Result<Completed, Refused> {
-        let found = self.connection(connection_id).await.map_err(|e| Refused {
-            reference: reference(),
-            user_message: UNAVAILABLE,
-            reason: e.to_string(),
-        })?;
-        let Some((account, connection)) = found else {
-            return Err(Refused {
-                reference: reference(),
-                user_message: "This sign-in address is not a known SSO connection.",
-                reason: format!("no connection {connection_id}"),
-            });
-        };
-        let accepted = self
-            .accept(
-                account,
-                &connection,
-                saml_response,
-                relay_state,
-                browser_token,
-                purpose,
-                now,
-            )
-            .await;
-        let outcome = match (accepted, purpose) {
-            (Err(refusal), _) => Err(refusal),
-            (Ok(accepted), Purpose::SignIn) => self
-                .provision(account, &connection, accepted, now)
-                .await
-                .map(Completed::SignedIn),
-            (Ok(accepted), Purpose::OwnerLink) => self
-                .link_owner(account, &connection, accepted, now)
-                .await
-                .map(Completed::Linked),
-        };
-        // Kept only for a message whose signature verified: that is what support needs, and junk that anyone
-        // can post must cost no storage.
-        let from_idp = outcome
-            .as_ref()
-            .map_or_else(|refusal| refusal.signature_verified, |_| true);
-        if !from_idp {
-            self.refusals.refused(connection_id, client, now);
+    ) -> Result<(), Refusal> {
+        let reference = relay_state.trim();
+        if reference.is_empty() {
+            return Ok(());
         }
-        let raw_response = (from_idp && self.junk.raw_retention > Duration::zero())
-            .then(|| raw_text(saml_response))
-            .flatten();
-        let (detail, result) = match outcome {
-            Ok(Completed::SignedIn(accepted)) => (
-                EventDetail {
-                    outcome: "accepted",
-                    reason: if accepted.taken_over {
-                        format!(
-                            "signed in as {email}: {}",
-                            takeover_detail(&accepted.email, &connection.label),
-                            email = accepted.email
-                        )
-                    } else {
-                        format!("signed in as {}", accepted.email)
-                    },
-                    name_id: Some(accepted.assertion.name_id.clone()),
-                    attributes: attribute_lines(&accepted.assertion.attributes),
-                    raw_response,
-                },
-                Ok(Completed::SignedIn(accepted)),
-            ),
-            Ok(Completed::Linked(linked)) => (
-                EventDetail {
-                    outcome: "accepted",
-                    reason: owner_link_detail(&linked),
-                    name_id: Some(linked.name_id.clone()),
-                    attributes: String::new(),
-                    raw_response,
-                },
-                Ok(Completed::Linked(linked)),
-            ),
-            Err(Refusal {
-                user_message,
-                reason,
-                assertion,
-                ..
-            }) => (
-                EventDetail {
-                    outcome: "refused",
-                    reason: reason.clone(),
-                    name_id: assertion.as_ref().map(|a| a.name_id.clone()),
-                    attributes: assertion
-                        .as_ref()
-                        .map(|a| attribute_lines(&a.attributes))
-                        .unwrap_or_default(),
-                    raw_response,
-                },
-                Err(Refused {
-                    reference: reference(),
-                    user_message,
-                    reason,
-                }),
-            ),
+        let browser = browser_token.map(token::digest).unwrap_or_default();
+        if let Some(request) = self
+            .store
+            .take_pending_request(reference, &browser, now)
+            .await
+            .map_err(unavailable)?
+        {
+            findings.run = self.store.owner_run(&request.id).await.map_err(unavailable)?;
+            findings.request = Some(request);
+            return Ok(());
+        }
+        match self.store.pending_request(reference).await.map_err(unavailable)? {
+            Some((_, true)) => Err(Refusal::RequestUsed(reference.to_owned())),
+            Some((request, false)) if request.browser_digest != browser => Err(Refusal::OtherBrowser),
+            Some(_) => Err(Refusal::UnknownRequest(reference.to_owned())),
+            // An IdP-initiated sign-in's RelayState is the IdP admin's landing page, never a request of ours; a
+            // response that does answer a request is refused by its InResponseTo.
+            None if context.connection.options.allow_idp_initiated => {
+                let acs_url = self.connections.service_provider_values(context.connection.id).acs_url;
+                findings.landing = landing_page(reference, &acs_url);
+                Ok(())
+            }
+            None => Err(Refusal::UnknownRequest(reference.to_owned())),
+        }
+    }
+
+    /// Every rule after the request's, in order, the same for each mode; the modes differ only where a rule
+    /// writes (the replay cache, the user, the Owner's link).
+    async fn rules(
+        &self,
+        context: &AcsContext,
+        mode: Mode,
+        saml_response: &str,
+        findings: &mut Findings,
+        now: DateTime<Utc>,
+    ) -> Result<Passed, Refusal> {
+        let connection = &context.connection;
+        if mode == Mode::SignIn && !context.sso_enabled {
+            return Err(Refusal::SsoOff);
+        }
+        if mode == Mode::Test
+            && let (Some(request), Some(run)) = (&findings.request, &findings.run)
+            && self
+                .store
+                .role_of(context.account, run.user_id)
+                .await
+                .map_err(unavailable)?
+                != Some(Role::Owner)
+        {
+            return Err(Refusal::NotOwnersTest(request.id.clone()));
+        }
+        if let Some(request) = &findings.request {
+            if request.connection_id != connection.id {
+                return Err(Refusal::OtherConnection);
+            }
+            if request.expires_at <= now {
+                return Err(Refusal::RequestExpired(request.expires_at));
+            }
+        }
+        let xml = decode_response(saml_response)?;
+        let request_id = findings.request.as_ref().map(|r| r.id.clone());
+        let (checked, xml) = self.validate(connection, xml, request_id, now).await?;
+        findings.xml = Some(xml);
+        findings.signature_verified = checked.signature_verified;
+        let assertion = checked.result?;
+        findings.assertion = Some(assertion.clone());
+        let skew = Duration::seconds(connection.options.clock_skew_seconds.into());
+        let fresh = match mode {
+            // Only looked at: a test leaves the replay cache as it was, so the same login can still sign in later.
+            Mode::Test => !self
+                .store
+                .assertion_seen(connection.id, &assertion.id)
+                .await
+                .map_err(unavailable)?,
+            Mode::SignIn | Mode::OwnerLink => self
+                .store
+                .remember_message(connection.id, &assertion.id, assertion.valid_until + skew)
+                .await
+                .map_err(unavailable)?,
         };
-        let event_reference = result.as_ref().err().map_or_else(reference, |r| r.reference.clone());
-        self.record_event(account, connection_id, now, &event_reference, detail)
-            .await;
-        result
+        if !fresh {
+            return Err(Refusal::Replayed(assertion.id));
+        }
+        let email = email_of(connection, &assertion)?;
+        findings.email = Some(email.clone());
+        self.domain_rule(context.account, connection, &email, findings).await?;
+        match mode {
+            Mode::Test => {
+                let existing = self
+                    .store
+                    .sign_in_preview(context.account, connection.id, &assertion.name_id, &email)
+                    .await
+                    .map_err(unavailable)?;
+                findings.takes_over = existing == Some(ExistingUser::TakeOver);
+                if existing == Some(ExistingUser::Owner) {
+                    return Err(Refusal::OwnerSignsInWithPassword(email.display().to_owned()));
+                }
+                Ok(Passed::Tested)
+            }
+            Mode::SignIn => {
+                let return_to = findings
+                    .request
+                    .as_ref()
+                    .and_then(|r| r.return_to.clone())
+                    .or_else(|| findings.landing.clone());
+                self.provision(context, assertion, email, return_to, now)
+                    .await
+                    .map(Passed::SignedIn)
+            }
+            Mode::OwnerLink => {
+                let owner = findings.run.clone().expect("an Owner's link answers the Owner's run");
+                self.link_owner(context, owner, assertion, email, now)
+                    .await
+                    .map(Passed::Linked)
+            }
+        }
+    }
+
+    /// Test SSO's report of a run: every check in order and what the response gave.
+    fn report(
+        &self,
+        context: &AcsContext,
+        findings: Findings,
+        refusal: Option<Refusal>,
+        reference: String,
+    ) -> TestReport {
+        let (response_xml, response_truncated) = findings.xml.as_deref().map(shown_xml).unwrap_or_default();
+        let assertion = findings.assertion;
+        TestReport {
+            account: context.account,
+            connection: context.connection.id,
+            connection_label: context.connection.label.clone(),
+            reference,
+            response_xml,
+            response_truncated,
+            checks: outcomes(refusal.map(|r| (r.check(), r.to_string()))),
+            name_id: assertion.as_ref().map(|a| a.name_id.clone()),
+            name_id_format: assertion.as_ref().and_then(|a| a.name_id_format.clone()),
+            role: assertion
+                .as_ref()
+                .map(|a| context.connection.mappings.role_for(&a.attributes)),
+            attributes: assertion.map(|a| a.attributes).unwrap_or_default(),
+            email: findings.email.map(|e| e.display().to_owned()),
+            email_domain_verified: findings.email_domain_verified,
+            takes_over: findings.takes_over,
+            sso_enabled: context.sso_enabled,
+            signature_verified: findings.signature_verified,
+            return_to: findings.request.and_then(|r| r.return_to),
+        }
     }
 
     /// Writes one SSO event of a connection under `reference`; a failure to write is logged and the sign-in or
@@ -669,173 +807,40 @@ impl SsoService {
         }
     }
 
-    /// Why the pending request named by a response's RelayState could not be taken, for the user and the owner.
-    async fn why_not_taken(&self, reference: &str, browser: &str) -> (&'static str, String, Option<SignedAssertion>) {
-        match self.store.pending_request(reference).await {
-            Ok(Some((_, true))) => (EXPIRED, format!("the request {reference} was already used"), None),
-            Ok(Some((request, false))) if request.browser_digest != browser => (
-                "This sign-in was started in another browser, or your browser blocked its cookie. Start again here.",
-                "the response arrived without the browser-binding cookie of its request".into(),
-                None,
-            ),
-            Ok(_) => (EXPIRED, format!("no pending request {reference}"), None),
-            Err(e) => (UNAVAILABLE, e.to_string(), None),
-        }
-    }
-
-    /// Every rule short of provisioning, in order; a refusal carries the user's message, the owner's reason and,
-    /// once the signature verified, the assertion (its NameID and attributes help the owner).
-    #[allow(clippy::too_many_arguments)]
-    async fn accept(
-        &self,
-        account: AccountId,
-        connection: &Connection,
-        saml_response: &str,
-        relay_state: &str,
-        browser_token: Option<&str>,
-        purpose: Purpose,
-        now: DateTime<Utc>,
-    ) -> Result<Accepted, Refusal> {
-        let store_error = |e: StoreError| (UNAVAILABLE, e.to_string(), None);
-        let policy = self.store.sso_policy(account).await.map_err(store_error)?;
-        if purpose == Purpose::SignIn && !policy.sso_enabled {
-            return Err((
-                "Single sign-on is turned off for this account.",
-                "SSO is off for this account (the Owner turns it on under Sign-in policy)".into(),
-                None,
-            )
-                .into());
-        }
-        let mut landing = None;
-        let request = match relay_state.trim() {
-            "" => None,
-            reference => {
-                let browser = browser_token.map(token::digest).unwrap_or_default();
-                match self
-                    .store
-                    .take_pending_request(reference, &browser, now)
-                    .await
-                    .map_err(store_error)?
-                {
-                    Some(request) => Some(request),
-                    // An IdP-initiated sign-in's RelayState is the IdP admin's landing page, never a request of
-                    // ours; a response that does answer a request is refused below by its InResponseTo.
-                    None if purpose == Purpose::SignIn
-                        && connection.options.allow_idp_initiated
-                        && self
-                            .store
-                            .pending_request(reference)
-                            .await
-                            .map_err(store_error)?
-                            .is_none() =>
-                    {
-                        let acs_url = self.connections.service_provider_values(connection.id).acs_url;
-                        landing = landing_page(reference, &acs_url);
-                        None
-                    }
-                    None => return Err(self.why_not_taken(reference, &browser).await.into()),
-                }
+    /// Records what the refusal limits summarise, as refused events of the connection's account.
+    async fn record_summaries(&self, connection_id: ConnectionId, summaries: Vec<String>, now: DateTime<Utc>) {
+        let account = match self.store.connection_by_id(connection_id).await {
+            Ok(Some(row)) => row.account_id,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "recording a refusal summary failed");
+                return;
             }
         };
-        if purpose == Purpose::OwnerLink && request.is_none() {
-            return Err((EXPIRED, "the Owner's link was not answered to its request".into(), None).into());
-        }
-        let mut owner_run = None;
-        if let Some(request) = &request {
-            owner_run = self.store.owner_run(&request.id).await.map_err(store_error)?;
-            let was = match (purpose, owner_run.as_ref().map(|r| r.purpose)) {
-                (Purpose::SignIn, None) | (Purpose::OwnerLink, Some(OwnerRunPurpose::Link)) => None,
-                (_, Some(OwnerRunPurpose::Test)) => Some("a Test SSO run, which signs no one in"),
-                (Purpose::SignIn, Some(OwnerRunPurpose::Link)) => {
-                    Some("the Owner's link to their IdP identity, which signs no one in")
-                }
-                (Purpose::OwnerLink, None) => Some("an ordinary sign-in, not the Owner's link"),
+        for reason in summaries {
+            let detail = EventDetail {
+                outcome: "refused",
+                reason,
+                name_id: None,
+                attributes: String::new(),
+                raw_response: None,
             };
-            if let Some(was) = was {
-                return Err((EXPIRED, format!("the request {} was {was}", request.id), None).into());
-            }
-            if request.connection_id != connection.id {
-                return Err((EXPIRED, "the request was made for another connection".into(), None).into());
-            }
-            if request.expires_at <= now {
-                return Err((
-                    EXPIRED,
-                    format!("the request expired at {}", request.expires_at.to_rfc3339()),
-                    None,
-                )
-                    .into());
-            }
+            self.record_event(account, connection_id, now, &reference(), detail)
+                .await;
         }
-        let xml = decode_response(saml_response).map_err(|reason| (REFUSED, reason, None))?;
-        let validated = self
-            .validate(connection, xml, request.as_ref().map(|r| r.id.clone()), now)
-            .await
-            .map_err(|reason| (REFUSED, reason, None))?;
-        let assertion = validated.result.map_err(|rejection| Refusal {
-            user_message: REFUSED,
-            reason: rejection.to_string(),
-            assertion: None,
-            signature_verified: validated.signature_verified,
-        })?;
-        let skew = Duration::seconds(connection.options.clock_skew_seconds.into());
-        let fresh = self
-            .store
-            .remember_message(connection.id, &assertion.id, assertion.valid_until + skew)
-            .await
-            .map_err(store_error)?;
-        if !fresh {
-            return Err((
-                REFUSED,
-                format!("the assertion {} was already used (a replayed response)", assertion.id),
-                Some(assertion),
-            )
-                .into());
-        }
-        let email = match email_of(connection, &assertion) {
-            Ok(email) => email,
-            Err(reason) => {
-                return Err((
-                    "Your identity provider did not send a usable email address.",
-                    reason,
-                    Some(assertion),
-                )
-                    .into());
-            }
-        };
-        if let Some(refusal) = self
-            .domain_refusal(account, connection, &email)
-            .await
-            .map_err(store_error)?
-        {
-            return Err((refusal.user_message, refusal.reason, Some(assertion)).into());
-        }
-        Ok(Accepted {
-            request,
-            landing,
-            assertion,
-            email,
-            no_separate_account: policy.no_separate_account,
-            owner_run,
-        })
     }
 
-    /// Provisions the user of an accepted response and opens their session.
+    /// Provisions the user of a response that passed every rule before this one and opens their session: the
+    /// user rule of a sign-in, which the store applies as it writes (the Owner signs in only through their link).
     async fn provision(
         &self,
-        account: AccountId,
-        connection: &Connection,
-        accepted: Accepted,
+        context: &AcsContext,
+        assertion: SignedAssertion,
+        email: EmailAddress,
+        return_to: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<SignedIn, Refusal> {
-        let Accepted {
-            request,
-            landing,
-            assertion,
-            email,
-            no_separate_account,
-            ..
-        } = accepted;
-        let store_error = |e: StoreError| (UNAVAILABLE, e.to_string(), None);
+        let (account, connection) = (context.account, &context.connection);
         let personal = personal_account_name(email.display());
         let mapped_role = connection.mappings.role_for(&assertion.attributes);
         let email_text = email.display().to_owned();
@@ -864,39 +869,20 @@ impl SsoService {
                 email: &email,
                 mapped_role,
                 reapply: connection.mappings.reapply_on_sign_in,
-                personal_account: (!no_separate_account).then_some(personal.as_str()),
+                personal_account: (!context.no_separate_account).then_some(personal.as_str()),
                 role_change_audit: &role_change_audit,
                 takeover_audit: &takeover_audit,
                 now,
             })
             .await
-            .map_err(store_error)?;
-        let provisioned = match provisioned {
-            Ok(provisioned) => provisioned,
-            Err(LinkRefusal::Owner) => {
-                return Err((
-                    "This account's Owner signs in with their password, not through single sign-on.",
-                    "the assertion names the account's Owner, who signs in with their password; the Owner links \
-                     their own IdP identity deliberately"
-                        .to_owned(),
-                    Some(assertion),
-                )
-                    .into());
-            }
-            Err(LinkRefusal::DomainNotRouted { linked_email }) => {
-                return Err((
-                    "Your account's email domain does not sign in through this identity provider any more. Ask \
-                     your administrator.",
-                    format!(
-                        "the NameID {} is linked to {linked_email}, whose domain is no longer verified in this \
-                         account and routed to this connection",
-                        assertion.name_id
-                    ),
-                    Some(assertion),
-                )
-                    .into());
-            }
-        };
+            .map_err(unavailable)?
+            .map_err(|refusal| match refusal {
+                LinkRefusal::Owner => Refusal::OwnerSignsInWithPassword(email_text.clone()),
+                LinkRefusal::DomainNotRouted { linked_email } => Refusal::LinkedDomainNotRouted {
+                    name_id: assertion.name_id.clone(),
+                    linked_email,
+                },
+            })?;
         let session = self
             .auth
             .start_session(
@@ -910,13 +896,13 @@ impl SsoService {
                 now,
             )
             .await
-            .map_err(|e| (UNAVAILABLE, e.to_string(), None))?;
+            .map_err(|e| Refusal::Unavailable(e.to_string()))?;
         Ok(SignedIn {
             account,
             connection: connection.id,
-            email: email.display().to_owned(),
+            email: email_text,
             assertion,
-            return_to: request.and_then(|r| r.return_to).or(landing),
+            return_to,
             user_id: provisioned.user_id,
             created: provisioned.created,
             taken_over: provisioned.taken_over,
@@ -924,48 +910,27 @@ impl SsoService {
             session,
         })
     }
-    /// Links the Owner who started the request to the IdP identity of an accepted response: only while they are
-    /// still the Owner, only when the IdP vouches for the Owner's own address, and never over another user's link.
+
+    /// The user rule of the Owner's link: links the Owner who started the request to the asserted identity, only
+    /// while they are still the Owner, only when the IdP vouches for the Owner's own address, and never over
+    /// another user's link.
     async fn link_owner(
         &self,
-        account: AccountId,
-        connection: &Connection,
-        accepted: Accepted,
+        context: &AcsContext,
+        owner: OwnerRun,
+        assertion: SignedAssertion,
+        email: EmailAddress,
         now: DateTime<Utc>,
     ) -> Result<OwnerLinked, Refusal> {
-        let Accepted {
-            assertion,
-            email,
-            owner_run,
-            ..
-        } = accepted;
-        let store_error = |e: StoreError| (UNAVAILABLE, e.to_string(), None);
-        let Some(owner) = owner_run else {
-            return Err((
-                EXPIRED,
-                "the response answers no link of the Owner's".into(),
-                Some(assertion),
-            )
-                .into());
-        };
-        if self.store.role_of(account, owner.user_id).await.map_err(store_error)? != Some(Role::Owner) {
-            return Err((
-                "Only the account's Owner can link their own sign-in.",
-                format!("{} started the link but is no longer the account's Owner", owner.email),
-                Some(assertion),
-            )
-                .into());
+        let (account, connection) = (context.account, &context.connection);
+        if self.store.role_of(account, owner.user_id).await.map_err(unavailable)? != Some(Role::Owner) {
+            return Err(Refusal::NoLongerOwner(owner.email));
         }
         if EmailAddress::parse(&owner.email).ok().as_ref() != Some(&email) {
-            return Err((
-                "Your identity provider signed in someone else. Sign out there, then link again as yourself.",
-                format!(
-                    "the Owner {} started the link, but the IdP asserted {email}",
-                    owner.email
-                ),
-                Some(assertion),
-            )
-                .into());
+            return Err(Refusal::OtherIdentity {
+                owner: owner.email,
+                asserted: email.display().to_owned(),
+            });
         }
         let linked = OwnerLinked {
             account,
@@ -985,34 +950,29 @@ impl SsoService {
             .store
             .link_owner(connection.id, &assertion.name_id, owner.user_id, &audit, now)
             .await
-            .map_err(store_error)?;
+            .map_err(unavailable)?;
         if !fresh {
-            return Err((
-                "This identity at your identity provider already signs in another user.",
-                format!("the NameID {} is already linked to another user", assertion.name_id),
-                Some(assertion),
-            )
-                .into());
+            return Err(Refusal::NameIdTaken(assertion.name_id));
         }
         Ok(linked)
     }
 
-    /// The response rules of `validate_response` for this connection, off the async threads; `Err` only when the
-    /// check could not run.
+    /// The response rules of `check_response` for this connection, off the async threads; the message comes
+    /// back with the answer.
     async fn validate(
         &self,
         connection: &Connection,
         xml: Vec<u8>,
         request_id: Option<String>,
         now: DateTime<Utc>,
-    ) -> Result<Checked, String> {
+    ) -> Result<(Checked, Vec<u8>), Refusal> {
         let values = self.connections.service_provider_values(connection.id);
         let certificates = connection.idp.certificates.clone();
         let sp_keys = connection.sp_keys.clone();
         let idp_entity_id = connection.idp.entity_id.clone();
         let options = connection.options.clone();
         tokio::task::spawn_blocking(move || {
-            check_response(
+            let checked = check_response(
                 &xml,
                 &Expectations {
                     idp_entity_id: &idp_entity_id,
@@ -1026,283 +986,15 @@ impl SsoService {
                     clock_skew: Duration::seconds(options.clock_skew_seconds.into()),
                     now,
                 },
-            )
+            );
+            (checked, xml)
         })
         .await
-        .map_err(|e| format!("checking the response stopped: {e}"))
+        .map_err(|e| Refusal::CheckStopped(e.to_string()))
     }
+}
 
-    /// The ACS: a response to a Test SSO run is only reported ([`Self::test_response`]); any other goes through
-    /// [`Self::sign_in`]. A connection or client address past its allowance of unverified refusals
-    /// ([`JunkPolicy`]) is refused unchecked, with one summarising SSO event instead of one per post.
-    pub async fn acs(
-        &self,
-        connection_id: ConnectionId,
-        saml_response: &str,
-        relay_state: &str,
-        browser_token: Option<&str>,
-        client: Option<IpAddr>,
-        now: DateTime<Utc>,
-    ) -> Result<AcsOutcome, Refused> {
-        let mut summaries = Vec::new();
-        let admission = self
-            .refusals
-            .admit(connection_id, client, now, |ended| summaries.push(ended));
-        let admitted = match admission {
-            Admission::Check => true,
-            Admission::Refuse => false,
-            Admission::RefuseAndSummarise(summary) => {
-                summaries.push(summary);
-                false
-            }
-        };
-        if !summaries.is_empty() {
-            self.record_summaries(connection_id, summaries, now).await;
-        }
-        if !admitted {
-            return Err(Refused {
-                reference: reference(),
-                user_message: TOO_MANY_REFUSED,
-                reason: "refused unchecked: too many posts were refused here within a minute".into(),
-            });
-        }
-        let reference_id = relay_state.trim();
-        let run = match reference_id {
-            "" => None,
-            id => self.store.owner_run(id).await.ok().flatten().map(|r| r.purpose),
-        };
-        let purpose = match run {
-            Some(OwnerRunPurpose::Test) => {
-                return self
-                    .test_response(connection_id, saml_response, relay_state, browser_token, client, now)
-                    .await
-                    .map(AcsOutcome::Tested);
-            }
-            Some(OwnerRunPurpose::Link) => Purpose::OwnerLink,
-            None => Purpose::SignIn,
-        };
-        let completed = self
-            .complete(
-                connection_id,
-                saml_response,
-                relay_state,
-                browser_token,
-                client,
-                purpose,
-                now,
-            )
-            .await?;
-        Ok(match completed {
-            Completed::SignedIn(signed_in) => AcsOutcome::SignedIn(signed_in),
-            Completed::Linked(linked) => AcsOutcome::Linked(linked),
-        })
-    }
-
-    /// Records what the refusal limits summarise, as refused events of the connection's account.
-    async fn record_summaries(&self, connection_id: ConnectionId, summaries: Vec<String>, now: DateTime<Utc>) {
-        let account = match self.store.connection_by_id(connection_id).await {
-            Ok(Some(row)) => row.account_id,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!(error = %e, "recording a refusal summary failed");
-                return;
-            }
-        };
-        for reason in summaries {
-            let detail = EventDetail {
-                outcome: "refused",
-                reason,
-                name_id: None,
-                attributes: String::new(),
-                raw_response: None,
-            };
-            self.record_event(account, connection_id, now, &reference(), detail)
-                .await;
-        }
-    }
-
-    /// Checks a response to a Test SSO run under every rule a sign-in applies, without remembering the assertion,
-    /// provisioning anyone or opening a session, and reports each check. Only the browser that started the run
-    /// gets the report; the run is recorded in the SSO events with the outcome "test".
-    pub async fn test_response(
-        &self,
-        connection_id: ConnectionId,
-        saml_response: &str,
-        relay_state: &str,
-        browser_token: Option<&str>,
-        client: Option<IpAddr>,
-        now: DateTime<Utc>,
-    ) -> Result<TestReport, Refused> {
-        let unavailable = |e: StoreError| Refused {
-            reference: reference(),
-            user_message: UNAVAILABLE,
-            reason: e.to_string(),
-        };
-        let Some((account, connection)) = self.connection(connection_id).await.map_err(unavailable)? else {
-            return Err(Refused {
-                reference: reference(),
-                user_message: "This sign-in address is not a known SSO connection.",
-                reason: format!("no connection {connection_id}"),
-            });
-        };
-        let reference_id = relay_state.trim();
-        let browser = browser_token.map(token::digest).unwrap_or_default();
-        let taken = self
-            .store
-            .take_pending_request(reference_id, &browser, now)
-            .await
-            .map_err(unavailable)?;
-        let Some(request) = taken else {
-            let (user_message, reason, _) = self.why_not_taken(reference_id, &browser).await;
-            return Err(Refused {
-                reference: reference(),
-                user_message,
-                reason,
-            });
-        };
-        let tester = self.store.owner_run(&request.id).await.map_err(unavailable)?;
-        let still_owner = match tester {
-            Some(run) if run.purpose == OwnerRunPurpose::Test => {
-                self.store.role_of(account, run.user_id).await.map_err(unavailable)? == Some(Role::Owner)
-            }
-            _ => false,
-        };
-        if !still_owner {
-            return Err(Refused {
-                reference: reference(),
-                user_message: "Only the account's Owner can test single sign-on.",
-                reason: format!(
-                    "the request {} is not a Test SSO run of the account's Owner",
-                    request.id
-                ),
-            });
-        }
-        let sso_enabled = self.store.sso_policy(account).await.map_err(unavailable)?.sso_enabled;
-        let decoded = decode_response(saml_response);
-        let (response_xml, response_truncated) = decoded.as_deref().map(shown_xml).unwrap_or_default();
-        let mut report = TestReport {
-            account,
-            connection: connection_id,
-            connection_label: connection.label.clone(),
-            reference: reference(),
-            response_xml,
-            response_truncated,
-            checks: Vec::new(),
-            name_id: None,
-            name_id_format: None,
-            attributes: Vec::new(),
-            email: None,
-            email_domain_verified: None,
-            role: None,
-            takes_over: false,
-            sso_enabled,
-            signature_verified: false,
-            return_to: request.return_to.clone(),
-        };
-        let failed = self
-            .test_checks(account, &connection, &request, decoded, now, &mut report)
-            .await;
-        let failed = match failed {
-            Ok(failed) => failed,
-            Err(e) => return Err(unavailable(e)),
-        };
-        report.checks = outcomes(failed);
-        let reason = match report.first_failure() {
-            None => "Test SSO passed".to_owned(),
-            Some((check, why)) => format!("Test SSO failed: {}: {why}", check.label()),
-        };
-        if !report.passed() && !report.signature_verified {
-            self.refusals.refused(connection_id, client, now);
-        }
-        let raw_response = (report.signature_verified && self.junk.raw_retention > Duration::zero())
-            .then(|| raw_text(saml_response))
-            .flatten();
-        let detail = EventDetail {
-            outcome: "test",
-            reason,
-            name_id: report.name_id.clone(),
-            attributes: attribute_lines(&report.attributes),
-            raw_response,
-        };
-        self.record_event(account, connection_id, now, &report.reference, detail)
-            .await;
-        if let Err(e) = self.store.record_last_test(connection_id, now, &report.summary()).await {
-            tracing::error!(error = %e, reference = %report.reference, "recording the last Test SSO run failed");
-        }
-        Ok(report)
-    }
-
-    /// The checks of a test run in a sign-in's order, filling in what the response gives; the first failed
-    /// check and why, if any.
-    async fn test_checks(
-        &self,
-        account: AccountId,
-        connection: &Connection,
-        request: &PendingRequestRow,
-        decoded: Result<Vec<u8>, String>,
-        now: DateTime<Utc>,
-        report: &mut TestReport,
-    ) -> Result<Option<(Check, String)>, StoreError> {
-        if request.connection_id != connection.id {
-            return Ok(Some((
-                Check::Request,
-                "the test was started for another connection".into(),
-            )));
-        }
-        if request.expires_at <= now {
-            return Ok(Some((
-                Check::Request,
-                format!("the test request expired at {}", request.expires_at.to_rfc3339()),
-            )));
-        }
-        let xml = match decoded {
-            Ok(xml) => xml,
-            Err(reason) => return Ok(Some((Check::Readable, reason))),
-        };
-        let assertion = match self.validate(connection, xml, Some(request.id.clone()), now).await {
-            Err(reason) => return Ok(Some((Check::Readable, reason))),
-            Ok(checked) => {
-                report.signature_verified = checked.signature_verified;
-                match checked.result {
-                    Err(rejection) => return Ok(Some((Check::of(&rejection), rejection.to_string()))),
-                    Ok(assertion) => assertion,
-                }
-            }
-        };
-        report.name_id = Some(assertion.name_id.clone());
-        report.name_id_format = assertion.name_id_format.clone();
-        report.attributes = assertion.attributes.clone();
-        report.role = Some(connection.mappings.role_for(&assertion.attributes));
-        // Only looked at: a test leaves the replay cache as it was, so the same login can still sign in later.
-        if self.store.assertion_seen(connection.id, &assertion.id).await? {
-            return Ok(Some((
-                Check::Replay,
-                format!("the assertion {} was already used (a replayed response)", assertion.id),
-            )));
-        }
-        let email = match email_of(connection, &assertion) {
-            Ok(email) => email,
-            Err(reason) => return Ok(Some((Check::Email, reason))),
-        };
-        report.email = Some(email.display().to_owned());
-        let refusal = self.domain_refusal(account, connection, &email).await?;
-        report.email_domain_verified = Some(refusal.as_ref().is_none_or(|r| r.verified_here));
-        if let Some(refusal) = refusal {
-            return Ok(Some((Check::Domain, refusal.reason)));
-        }
-        let existing = self
-            .store
-            .sign_in_preview(account, connection.id, &assertion.name_id, &email)
-            .await?;
-        report.takes_over = existing == Some(ExistingUser::TakeOver);
-        Ok((existing == Some(ExistingUser::Owner)).then(|| {
-            (
-                Check::User,
-                format!(
-                    "{email} is the account's Owner, who signs in with their password until they link this identity \
-                     (Link my sign-in on the connection's page)"
-                ),
-            )
-        }))
-    }
+/// A store error as the refusal it causes.
+fn unavailable(e: StoreError) -> Refusal {
+    Refusal::Unavailable(e.to_string())
 }

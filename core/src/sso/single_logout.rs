@@ -3,7 +3,7 @@
 //! names and is answered with a signed LogoutResponse. Each is recorded in the owner's SSO events.
 
 use super::connection::Connection;
-use super::sign_in::{EventDetail, Refused, SsoService, reference};
+use super::sign_in::{EventDetail, SsoService, reference};
 use crate::auth::AuthError;
 use crate::ids::{AccountId, ConnectionId};
 use crate::saml::binding::{self, BindingError, Incoming, Outgoing, Parameter, SigningKey};
@@ -65,6 +65,15 @@ pub enum LogoutError {
 type Handled = (SloOutcome, String, Option<String>);
 /// A refused one: the user's message, the owner's reason, and the NameID when it is known.
 type Refusal = (&'static str, String, Option<String>);
+
+/// A refused logout message: a short reason for the user, the detail for the owner, and the reference joining
+/// them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogoutRefused {
+    pub reference: String,
+    pub user_message: &'static str,
+    pub reason: String,
+}
 
 const REFUSED: &str = "Your identity provider's sign-out request was refused.";
 /// Gatehouse's session ended before the browser went to the IdP, whatever its answer says.
@@ -166,14 +175,14 @@ impl SsoService {
         connection_id: ConnectionId,
         incoming: &Incoming,
         now: DateTime<Utc>,
-    ) -> Result<SloOutcome, Refused> {
-        let unavailable = |e: &dyn std::fmt::Display| Refused {
+    ) -> Result<SloOutcome, LogoutRefused> {
+        let unavailable = |e: &dyn std::fmt::Display| LogoutRefused {
             reference: reference(),
             user_message: "Single sign-on is unavailable right now.",
             reason: e.to_string(),
         };
         let Some((account, connection)) = self.connection(connection_id).await.map_err(|e| unavailable(&e))? else {
-            return Err(Refused {
+            return Err(LogoutRefused {
                 reference: reference(),
                 user_message: "This sign-out address is not a known SSO connection.",
                 reason: format!("no connection {connection_id}"),
@@ -341,7 +350,7 @@ impl SsoService {
         connection_id: ConnectionId,
         now: DateTime<Utc>,
         outcome: Result<Handled, Refusal>,
-    ) -> Result<SloOutcome, Refused> {
+    ) -> Result<SloOutcome, LogoutRefused> {
         let (detail, result) = match outcome {
             Ok((done, reason, name_id)) => (
                 EventDetail {
@@ -361,7 +370,7 @@ impl SsoService {
                     attributes: String::new(),
                     raw_response: None,
                 },
-                Err(Refused {
+                Err(LogoutRefused {
                     reference: reference(),
                     user_message,
                     reason,

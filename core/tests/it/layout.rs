@@ -21,7 +21,13 @@ fn the_saml_protocol_uses_no_service_and_no_store() {
     assert!(files.len() > 10, "{files:?}");
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        for layer in ["crate::sso", "crate::store", "crate::auth", "crate::domains", "super::super"] {
+        for layer in [
+            "crate::sso",
+            "crate::store",
+            "crate::auth",
+            "crate::domains",
+            "super::super",
+        ] {
             assert!(!text.contains(layer), "{} uses {layer}", file.display());
         }
     }

@@ -3,7 +3,7 @@
 //! that account, is refused everything else (other accounts, members, the policy, the account, anything of a
 //! user's own), is named with the link in the audit log, and ends with the link's expiry or revocation.
 
-use crate::sso_setup::{Setup, response, setup, setup_in};
+use crate::sso_setup::{Acs, Setup, response, setup, setup_in};
 use crate::support::{TestWorld, fixture, fresh_database, t0, upload};
 use chrono::Duration;
 use gatehouse_core::audit::AuditError;

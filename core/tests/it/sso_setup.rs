@@ -5,10 +5,13 @@
 use crate::support::{TestWorld, t0};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
 use gatehouse_core::sso::junk::JunkPolicy;
-use gatehouse_core::sso::sign_in::{Refused, SignedIn, SsoService};
+use gatehouse_core::sso::sign_in::{AcsOutcome, Refused, SignedIn, SsoService};
+use gatehouse_core::sso::test_sso::TestReport;
 use gatehouse_core::sso::{ConnectionService, ManualFields, SsoPolicy};
 use gatehouse_core::{AccountId, Caller, ConnectionId, DomainService};
+use std::net::IpAddr;
 use test_dns::TestDns;
 use test_idp::{Spec, build, idp};
 
@@ -200,4 +203,67 @@ pub async fn pre_registered(s: &Setup, email: &str) -> (Caller, String) {
 
 pub async fn sign_in_as(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> SignedIn {
     attempt(s, adjust).await.unwrap()
+}
+
+/// The ACS as a test expects it to answer: a sign-in, or a Test SSO report.
+pub trait Acs {
+    /// A response the test expects to sign its user in, or to be refused.
+    async fn sign_in(
+        &self,
+        connection: ConnectionId,
+        saml_response: &str,
+        relay_state: &str,
+        browser_token: Option<&str>,
+        client: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<SignedIn, Refused>;
+
+    /// A response to a Test SSO run, which the test expects to be reported, or to be refused.
+    async fn test_response(
+        &self,
+        connection: ConnectionId,
+        saml_response: &str,
+        relay_state: &str,
+        browser_token: Option<&str>,
+        client: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<TestReport, Refused>;
+}
+
+impl Acs for SsoService {
+    async fn sign_in(
+        &self,
+        connection: ConnectionId,
+        saml_response: &str,
+        relay_state: &str,
+        browser_token: Option<&str>,
+        client: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<SignedIn, Refused> {
+        match self
+            .acs(connection, saml_response, relay_state, browser_token, client, now)
+            .await?
+        {
+            AcsOutcome::SignedIn(signed_in) => Ok(signed_in),
+            other => panic!("not a sign-in: {other:?}"),
+        }
+    }
+
+    async fn test_response(
+        &self,
+        connection: ConnectionId,
+        saml_response: &str,
+        relay_state: &str,
+        browser_token: Option<&str>,
+        client: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<TestReport, Refused> {
+        match self
+            .acs(connection, saml_response, relay_state, browser_token, client, now)
+            .await?
+        {
+            AcsOutcome::Tested(report) => Ok(report),
+            other => panic!("not a Test SSO run: {other:?}"),
+        }
+    }
 }

@@ -1,14 +1,16 @@
 //! Both legs of SSO sign-in against a real database and the test IdP: the AuthnRequest bound to one browser, and
 //! the ACS accepting a response only once, only from that browser, only for the account's verified domains.
 
-use crate::sso_setup::{Setup, attempt, pre_registered, response, set_policy, setup, sign_in_as};
+use crate::sso_setup::{Acs, Setup, attempt, pre_registered, response, set_policy, setup, sign_in_as};
 use crate::support::t0;
 use chrono::Duration;
 use gatehouse_core::ConnectionId;
 use gatehouse_core::audit::SSO_EVENTS_PAGE;
 use gatehouse_core::saml::authn_request::Outgoing;
+use gatehouse_core::saml::response::Rejection;
 use gatehouse_core::sso::SsoPolicy;
 use gatehouse_core::sso::junk::JunkPolicy;
+use gatehouse_core::sso::refusal::Refusal;
 use gatehouse_core::sso::sign_in::{SsoService, StartError};
 use gatehouse_core::tenancy::Role;
 use test_idp::Spec;
@@ -70,7 +72,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
         )
         .await
         .unwrap_err();
-    assert!(again.user_message.contains("expired or was already used"), "{again:?}");
+    assert!(matches!(again.refusal, Refusal::RequestUsed(_)), "{again:?}");
     // The same assertion under a fresh request of the same browser: a replay.
     let second = s.sso.start(s.connection, None, now).await.unwrap();
     let replayed = response(&s, Some(&second.request_id), |spec| {
@@ -88,10 +90,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
         )
         .await
         .unwrap_err();
-    assert!(
-        refused.reason.contains("already used (a replayed response)"),
-        "{refused:?}"
-    );
+    assert_eq!(refused.refusal, Refusal::Replayed(assertion_id.clone()));
 
     // The owner sees every attempt, the refusals with the reference the user was shown.
     let events = s.world.store.sso_events(s.account, None, 10).await.unwrap();
@@ -145,10 +144,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
         )
         .await
         .unwrap_err();
-    assert!(
-        other_browser.user_message.contains("another browser"),
-        "{other_browser:?}"
-    );
+    assert_eq!(other_browser.refusal, Refusal::OtherBrowser);
     // Another browser cannot use the request up: the right browser still finishes it, once.
     let finish = || {
         s.sso.sign_in(
@@ -162,7 +158,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     };
     assert!(finish().await.is_ok());
     let again = finish().await.unwrap_err();
-    assert!(again.reason.contains("was already used"), "{again:?}");
+    assert!(matches!(again.refusal, Refusal::RequestUsed(_)), "{again:?}");
 
     let late = s.sso.start(s.connection, None, now).await.unwrap();
     let answer = response(&s, Some(&late.request_id), |_| {});
@@ -178,7 +174,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
         )
         .await
         .unwrap_err();
-    assert!(expired.reason.contains("the request expired"), "{expired:?}");
+    assert!(matches!(expired.refusal, Refusal::RequestExpired(_)), "{expired:?}");
 
     // No cookie at all (a browser that blocked it).
     let bare = s.sso.start(s.connection, None, now).await.unwrap();
@@ -197,13 +193,16 @@ async fn only_users_of_the_accounts_verified_domains_get_in() {
     let refused = attempt(&s, |spec| spec.name_id = "mallory@other.example".into())
         .await
         .unwrap_err();
-    assert_eq!(refused.reason, "other.example is not a verified domain of this account");
-    assert!(refused.user_message.contains("not set up for single sign-on"));
+    assert_eq!(refused.refusal, Refusal::DomainNotVerified("other.example".into()));
+    assert_eq!(
+        refused.refusal.to_string(),
+        "other.example is not a verified domain of this account"
+    );
 
     let refused = attempt(&s, |spec| spec.name_id = "not an email".into())
         .await
         .unwrap_err();
-    assert!(refused.reason.contains("is not a usable email address"), "{refused:?}");
+    assert!(matches!(refused.refusal, Refusal::EmailUnusable { .. }), "{refused:?}");
 }
 
 #[tokio::test]
@@ -216,14 +215,18 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
         .sign_in(s.connection, &unsolicited, "", None, None, now)
         .await
         .unwrap_err();
-    assert!(refused.reason.contains("IdP-initiated sign-in is off"), "{refused:?}");
+    assert_eq!(
+        refused.refusal,
+        Refusal::Response(Rejection::Unsolicited),
+        "{refused:?}"
+    );
     // A forged reference in RelayState does not make it solicited.
     let forged = s
         .sso
         .sign_in(s.connection, &unsolicited, "_made-up", None, None, now)
         .await
         .unwrap_err();
-    assert!(forged.user_message.contains("expired or was already used"));
+    assert!(matches!(forged.refusal, Refusal::UnknownRequest(_)), "{forged:?}");
 
     s.world
         .policy()
@@ -239,7 +242,7 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
         .sign_in(s.connection, &unsolicited, "", None, None, now)
         .await
         .unwrap_err();
-    assert!(off.user_message.contains("turned off"));
+    assert_eq!(off.refusal, Refusal::SsoOff);
     assert!(matches!(
         s.sso.start(ConnectionId::new(), None, now).await,
         Err(StartError::NoConnection)
@@ -315,7 +318,10 @@ async fn an_allowed_idp_initiated_sign_in_lands_on_the_relay_states_page_of_this
         )
         .await
         .unwrap_err();
-    assert!(swapped.reason.contains("answers the request"), "{swapped:?}");
+    assert!(
+        matches!(swapped.refusal, Refusal::Response(Rejection::InResponseTo { .. })),
+        "{swapped:?}"
+    );
 }
 
 #[tokio::test]
@@ -474,6 +480,80 @@ pub(crate) async fn test_run(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gateh
         .unwrap()
 }
 
+/// Sign-in and Test SSO run one list of rules: each fault refuses a sign-in with the refusal that fails the Test
+/// SSO run, at the check that refusal belongs to, and a run of the same response leaves nothing a sign-in needs.
+#[tokio::test]
+async fn sign_in_and_test_sso_refuse_each_fault_alike() {
+    use gatehouse_core::sso::test_sso::{Check, CheckOutcome};
+    let s = setup().await;
+    type Fault = Box<dyn Fn(&mut Spec)>;
+    let faults: Vec<(Fault, Check)> = vec![
+        (
+            Box::new(|spec| spec.audience = Some("https://elsewhere.example".into())),
+            Check::Audience,
+        ),
+        (
+            Box::new(|spec| spec.status = "urn:oasis:names:tc:SAML:2.0:status:Responder".into()),
+            Check::Status,
+        ),
+        (
+            Box::new(|spec| spec.issuer = "https://other-idp.example".into()),
+            Check::Issuer,
+        ),
+        (Box::new(|spec| spec.signer = test_idp::attacker()), Check::Signature),
+        (
+            Box::new(|spec| spec.not_on_or_after = test_idp::now() - Duration::hours(1)),
+            Check::Validity,
+        ),
+        (Box::new(|spec| spec.name_id = "not an email".into()), Check::Email),
+        (
+            Box::new(|spec| spec.name_id = "eve@other.example".into()),
+            Check::Domain,
+        ),
+        (Box::new(|spec| spec.name_id = "owner@acme.example".into()), Check::User),
+    ];
+    for (fault, check) in faults {
+        let report = test_run(&s, |spec| fault(spec)).await;
+        let refused = attempt(&s, |spec| fault(spec)).await.unwrap_err();
+        assert_eq!(refused.refusal.check(), check, "{refused:?}");
+        let failed = report.first_failure().map(|(at, why)| (at, why.to_owned()));
+        assert_eq!(
+            failed,
+            Some((check, refused.refusal.to_string())),
+            "{:?}",
+            report.checks
+        );
+        let before = report.checks.iter().take_while(|c| c.check != check);
+        assert!(before.into_iter().all(|c| c.outcome == CheckOutcome::Passed));
+    }
+    // A passing run looks at the replay cache without writing to it: its response still signs the user in.
+    let started = s
+        .sso
+        .start_test(&s.owner, s.connection, None, test_idp::now())
+        .await
+        .unwrap();
+    let answer = response(&s, Some(&started.request_id), |spec| {
+        spec.assertion_id = "_tested-then-used".into()
+    });
+    let report = s
+        .sso
+        .test_response(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            test_idp::now(),
+        )
+        .await
+        .unwrap();
+    assert!(report.passed(), "{:?}", report.checks);
+    let signed_in = attempt(&s, |spec| spec.assertion_id = "_tested-then-used".into()).await;
+    assert!(signed_in.is_ok(), "{signed_in:?}");
+    let replayed = test_run(&s, |spec| spec.assertion_id = "_tested-then-used".into()).await;
+    assert_eq!(replayed.first_failure().map(|(at, _)| at), Some(Check::Replay));
+}
+
 #[tokio::test]
 async fn a_test_run_reports_every_check_and_the_mapped_role_without_signing_anyone_in() {
     use gatehouse_core::sso::sign_in::AcsOutcome;
@@ -571,7 +651,7 @@ async fn a_test_run_reports_every_check_and_the_mapped_role_without_signing_anyo
         )
         .await
         .unwrap_err();
-    assert!(again.user_message.contains("expired or was already used"), "{again:?}");
+    assert!(matches!(again.refusal, Refusal::RequestUsed(_)), "{again:?}");
 }
 
 #[tokio::test]
@@ -633,9 +713,9 @@ async fn only_the_owner_starts_a_test_and_a_test_request_signs_no_one_in() {
     // A test request's response posted to sign-in proper is refused.
     let started = s.sso.start_test(&s.owner, s.connection, None, now).await.unwrap();
     let answer = response(&s, Some(&started.request_id), |_| {});
-    let refused = s
+    let report = s
         .sso
-        .sign_in(
+        .test_response(
             s.connection,
             &answer,
             &started.request_id,
@@ -644,8 +724,8 @@ async fn only_the_owner_starts_a_test_and_a_test_request_signs_no_one_in() {
             now,
         )
         .await
-        .unwrap_err();
-    assert!(refused.reason.contains("Test SSO run"), "{refused:?}");
+        .unwrap();
+    assert!(report.passed(), "{:?}", report.checks);
     assert!(s.world.store.user_by_email("ada@acme.example").await.unwrap().is_none());
 }
 
@@ -655,10 +735,12 @@ async fn sso_events_come_page_by_page_and_raw_responses_by_reference_for_owners_
     let now = test_idp::now();
     // Thirty refused attempts at one instant: paging must not depend on timestamps being distinct.
     let mut references = Vec::new();
-    for _ in 0..30 {
+    for i in 0..30 {
+        // From as many addresses, each well within its allowance of refusals.
+        let client = Some(std::net::IpAddr::from([192, 0, 2, i]));
         let refused = s
             .sso
-            .sign_in(s.connection, &response(&s, None, |_| {}), "", None, None, now)
+            .sign_in(s.connection, &response(&s, None, |_| {}), "", None, client, now)
             .await
             .unwrap_err();
         references.push(refused.reference);

@@ -1,10 +1,11 @@
 //! Only the Owner widens whom an account trusts, and a connection signs in only the users of the domains routed to
 //! it: an Admin from another organisation cannot bring their own IdP or certificate and sign in as the Owner.
 
-use crate::sso_setup::{Setup, attempt, attempt_at, response_xml_for, setup};
+use crate::sso_setup::{Acs, Setup, attempt, attempt_at, response_xml_for, setup};
 use crate::support::{fixture, t0, upload};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use gatehouse_core::sso::refusal::Refusal;
 use gatehouse_core::sso::test_sso::Check;
 use gatehouse_core::sso::{ConnectionError, ManualFields, MappingForm, UrlImport};
 use gatehouse_core::tenancy::{Role, TenancyError};
@@ -169,14 +170,11 @@ async fn an_admins_own_idp_cannot_sign_in_the_owner() {
     };
     let refused = attempt_at(&s, outside, as_owner).await.unwrap_err();
     assert_eq!(
-        refused.reason,
-        "acme.example is routed to connection Test IdP, not this one"
-    );
-    assert!(
-        refused
-            .user_message
-            .contains("does not sign in through this identity provider"),
-        "{refused:?}"
+        refused.refusal,
+        Refusal::DomainRoutedElsewhere {
+            domain: "acme.example".into(),
+            connection: "Test IdP".into()
+        }
     );
     let events = s.world.store.sso_events(s.account, None, 10).await.unwrap();
     assert!(events.iter().all(|e| e.outcome == "refused"), "{events:?}");
@@ -197,8 +195,8 @@ async fn an_admins_own_idp_cannot_sign_in_the_owner() {
     .await
     .unwrap_err();
     assert_eq!(
-        unrouted.reason,
-        "outside.example is routed to password sign-in, not this connection"
+        unrouted.refusal,
+        Refusal::DomainRoutedToPassword("outside.example".into())
     );
     s.domains
         .route(&s.owner, s.account, domain.id, Some(outside), t0())
@@ -218,8 +216,11 @@ async fn an_admins_own_idp_cannot_sign_in_the_owner() {
         .await
         .unwrap_err();
     assert_eq!(
-        crossed.reason,
-        "outside.example is routed to connection Outside IdP, not this one"
+        crossed.refusal,
+        Refusal::DomainRoutedElsewhere {
+            domain: "outside.example".into(),
+            connection: "Outside IdP".into()
+        }
     );
 }
 

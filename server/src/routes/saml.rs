@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use gatehouse_core::ConnectionId;
 use gatehouse_core::auth::NewSession;
 use gatehouse_core::saml::binding::{self, Incoming, Outgoing, Parameter};
-use gatehouse_core::sso::sign_in::{AcsOutcome, REQUEST_LIFETIME, StartError, Started, TOO_MANY_REFUSED};
+use gatehouse_core::sso::refusal::Refusal;
+use gatehouse_core::sso::sign_in::{AcsOutcome, REQUEST_LIFETIME, StartError, Started};
 use gatehouse_core::sso::single_logout::{LogoutError, SloOutcome};
 use gatehouse_core::sso::test_sso::{CheckOutcome, TestReport};
 use gatehouse_core::tenancy::TenancyError;
@@ -425,12 +426,10 @@ async fn acs(
                 &pending_cookie(&state, &pending_value(&signed_in.session), PENDING_SECONDS),
             )
         }
-        Err(refused) if refused.user_message == TOO_MANY_REFUSED => end_user_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            refused.user_message,
-            Some(&refused.reference),
-        ),
-        Err(refused) => end_user_page(StatusCode::FORBIDDEN, refused.user_message, Some(&refused.reference)),
+        Err(refused) => {
+            let (status, message) = told_to_the_user(&refused.refusal);
+            end_user_page(status, message, Some(&refused.reference))
+        }
     };
     if let Ok(value) = HeaderValue::from_str(&binding_cookie(&state, id, "", 0)) {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -705,6 +704,57 @@ async fn slo(state: AppState, connection: &str, incoming: Result<Incoming, bindi
             BACK_TO_SIGN_IN,
         ),
     }
+}
+
+/// What the person signing in is told of a refused response, in a few plain words: the owner reads the detail
+/// under the reference in the SSO events.
+fn told_to_the_user(refusal: &Refusal) -> (StatusCode, &'static str) {
+    const EXPIRED: &str = "This sign-in has expired or was already used. Start again from the sign-in page.";
+    const REFUSED: &str = "Your identity provider's answer was refused.";
+    let message = match refusal {
+        Refusal::TooManyRefused => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many sign-in attempts were refused here in the last minute. Wait a minute, then start again \
+                 from the sign-in page.",
+            );
+        }
+        Refusal::Unavailable(_) | Refusal::CheckStopped(_) => "Single sign-on is unavailable right now.",
+        Refusal::UnknownConnection(_) => "This sign-in address is not a known SSO connection.",
+        Refusal::SsoOff => "Single sign-on is turned off for this account.",
+        Refusal::OtherBrowser => {
+            "This sign-in was started in another browser, or your browser blocked its cookie. Start again here."
+        }
+        Refusal::RequestUsed(_)
+        | Refusal::UnknownRequest(_)
+        | Refusal::OtherConnection
+        | Refusal::RequestExpired(_) => EXPIRED,
+        Refusal::NotOwnersTest(_) => "Only the account's Owner can test single sign-on.",
+        Refusal::TooLarge | Refusal::NotBase64(_) | Refusal::Response(_) | Refusal::Replayed(_) => REFUSED,
+        Refusal::EmailMissing(_) | Refusal::EmailUnusable { .. } => {
+            "Your identity provider did not send a usable email address."
+        }
+        Refusal::DomainNotVerified(_) => {
+            "Your email address's domain is not set up for single sign-on with this account."
+        }
+        Refusal::DomainRoutedElsewhere { .. } | Refusal::DomainRoutedToPassword(_) => {
+            "Your email address's domain does not sign in through this identity provider. Start again from the \
+             sign-in page with your email address."
+        }
+        Refusal::OwnerSignsInWithPassword(_) => {
+            "This account's Owner signs in with their password, not through single sign-on."
+        }
+        Refusal::LinkedDomainNotRouted { .. } => {
+            "Your account's email domain does not sign in through this identity provider any more. Ask your \
+             administrator."
+        }
+        Refusal::NoLongerOwner(_) => "Only the account's Owner can link their own sign-in.",
+        Refusal::OtherIdentity { .. } => {
+            "Your identity provider signed in someone else. Sign out there, then link again as yourself."
+        }
+        Refusal::NameIdTaken(_) => "This identity at your identity provider already signs in another user.",
+    };
+    (StatusCode::FORBIDDEN, message)
 }
 
 /// The Owner's Test SSO report: the verdict, every check, what the response gives, and the response itself.

@@ -467,7 +467,7 @@ async fn an_assertion_naming_the_owner_is_refused_and_the_owner_stays_signed_in(
         events[0]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("the assertion names the account's Owner"),
+            .starts_with("owner@acme.example is the account's Owner, who signs in with their password"),
         "{events}"
     );
 }
