@@ -437,7 +437,9 @@ impl Store {
         let mut deleted = 0;
         for account_id in over {
             let of_account = sso_event::Column::AccountId.eq(account_id);
-            // The last event kept; everything after it in the page order goes.
+            // The last event kept; everything after it in the page order goes. Paging by OFFSET needs its LIMIT,
+            // and this runs in the periodic clean-up, not per sign-in.
+            #[allow(clippy::disallowed_methods)]
             let Some(last_kept) = sso_event::Entity::find()
                 .filter(of_account.clone())
                 .order_by_desc(sso_event::Column::At)
@@ -498,6 +500,8 @@ impl Store {
             .order_by_desc(sso_event::Column::Reference)
             .limit(limit);
         if let Some(reference) = before {
+            // An owner's read, off the sign-in path; a reference is not a unique key, so LIMIT picks one row.
+            #[allow(clippy::disallowed_methods)]
             let Some(anchor) = sso_event::Entity::find()
                 .filter(of_account)
                 .filter(sso_event::Column::Reference.eq(reference))
@@ -538,12 +542,14 @@ impl Store {
         account_id: AccountId,
         reference: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sso_event::Entity::find()
+        // An owner's read, off the sign-in path; a reference is not a unique key, so LIMIT picks one row.
+        #[allow(clippy::disallowed_methods)]
+        let raw = sso_event::Entity::find()
             .filter(sso_event::Column::AccountId.eq(account_id.as_uuid()))
             .filter(sso_event::Column::Reference.eq(reference))
             .one(&self.db)
-            .await?
-            .and_then(|m| m.raw_response))
+            .await?;
+        Ok(raw.and_then(|m| m.raw_response))
     }
 }
 
