@@ -1,4 +1,6 @@
-//! Gatehouse's rules (accounts, members, roles, passwords, sessions, email domains), free of HTTP and UI.
+//! Gatehouse's rules (accounts, members, roles, passwords, sessions, email domains, single sign-on), free of HTTP
+//! and UI. Single sign-on is two layers: the SAML protocol in plain Rust ([`saml`]), and the services that use it
+//! with the store ([`sso`]).
 //!
 //! Adapters (server functions, HTTP routes) call one service with the caller; the service decides and
 //! talks to the store. Time is passed in as `now` so every rule can be tested with a fixed clock.
