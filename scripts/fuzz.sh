@@ -107,6 +107,12 @@ for target in "${targets[@]}"; do
   if [ "$crashes" -gt 0 ] || [ "$hangs" -gt 0 ]; then
     say "$target: findings in $out/default/crashes and $out/default/hangs; reproduce one with"
     say "  GATEHOUSE_FUZZ_KEYS=$out/keys $bin/$target < FILE"
+    # Where only the log survives (CI), each finding is shown with what the target said about it.
+    for finding in $(find "$out/default/crashes" "$out/default/hangs" -name 'id:*' | head -n 5); do
+      say "$target: finding $(basename "$finding"), as hex:"
+      head -c 2048 "$finding" | od -An -tx1 | head -n 40 >&2
+      GATEHOUSE_FUZZ_KEYS="$out/keys" timeout 10 "$bin/$target" <"$finding" 2>&1 | grep -v '^$' | tail -n 15 >&2 || true
+    done
     failed+=("$target")
   fi
 done

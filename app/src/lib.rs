@@ -3,6 +3,8 @@
 
 pub mod api;
 mod components;
+#[cfg(feature = "ssr")]
+pub mod edge_pages;
 pub mod error;
 mod pages;
 

@@ -1,5 +1,6 @@
 //! Server-side glue for server functions: services, the signed-in caller, cookies, error mapping.
 
+use super::cookies::{SESSION_COOKIE, cookie_value, session_cookie};
 use crate::error::{AppError, Choice};
 use axum::extract::ConnectInfo;
 use chrono::{DateTime, Utc};
@@ -10,14 +11,12 @@ use gatehouse_core::sso::sign_in::SsoService;
 use gatehouse_core::sso::{ConnectionError, ConnectionService, IdpChoice, PolicyError, PolicyService};
 use gatehouse_core::tenancy::TenancyError;
 use gatehouse_core::{AccountId, AuthService, Caller, DomainError, DomainService, TenancyService, UserId};
-use http::header::{ACCEPT, COOKIE, SET_COOKIE};
+use http::header::{ACCEPT, SET_COOKIE};
 use http::{HeaderValue, StatusCode, request::Parts};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
-
-pub const SESSION_COOKIE: &str = "gatehouse_session";
 
 /// What server functions need from the running server, provided as Leptos context by the server crate.
 #[derive(Clone)]
@@ -46,16 +45,7 @@ fn request_parts() -> Result<Parts, AppError> {
 
 /// The session token carried by the request's cookie, if any.
 pub fn session_token() -> Option<String> {
-    let parts = use_context::<Parts>()?;
-    parts
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    cookie_value(&use_context::<Parts>()?.headers, SESSION_COOKIE)
 }
 
 /// The signed-in caller, or `NotSignedIn`.
@@ -106,27 +96,12 @@ pub fn client_address(trust_forwarded_for: bool, headers: &http::HeaderMap, peer
     peer
 }
 
-/// The `Set-Cookie` value that carries a session token until `expires_at`; also used by the SSO endpoints,
-/// which answer outside server functions.
-pub fn session_cookie(token: &str, expires_at: DateTime<Utc>, secure: bool) -> String {
-    let max_age = (expires_at - now()).num_seconds().max(0);
-    cookie_attributes(&format!("{SESSION_COOKIE}={token}; Max-Age={max_age}"), secure)
-}
-
-fn cookie_attributes(cookie: &str, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{cookie}; Path=/; HttpOnly; SameSite=Lax{secure}")
-}
-
 pub fn set_session_cookie(token: &str, expires_at: DateTime<Utc>) -> Result<(), AppError> {
     write_cookie(session_cookie(token, expires_at, services()?.secure_cookies))
 }
 
 pub fn clear_session_cookie() -> Result<(), AppError> {
-    write_cookie(cookie_attributes(
-        &format!("{SESSION_COOKIE}=; Max-Age=0"),
-        services()?.secure_cookies,
-    ))
+    write_cookie(session_cookie("", now(), services()?.secure_cookies))
 }
 
 fn write_cookie(cookie: String) -> Result<(), AppError> {

@@ -96,6 +96,17 @@ pub(crate) fn to_ascii(text: &str) -> Result<String, DomainNameError> {
     let ascii = idna::domain_to_ascii(text)
         .map_err(|_| DomainNameError::Invalid(text.to_owned(), "it contains characters a domain cannot have."))?;
     check_labels(&ascii)?;
+    // Punycode has spellings besides the standard one (`xn---tda` as well as `xn--tda` for `ü`) that decode to the
+    // same name: taken as they are, one domain could be claimed twice, and its name read back would be another.
+    if ascii.contains("xn--") {
+        let (unicode, decoded) = idna::domain_to_unicode(&ascii);
+        if decoded.is_err() || idna::domain_to_ascii(&unicode).ok().as_deref() != Some(ascii.as_str()) {
+            return Err(DomainNameError::Invalid(
+                ascii,
+                "its internationalised part is not in its standard form; type the name as people read it.",
+            ));
+        }
+    }
     if ascii.len() > MAX_NAME {
         return Err(DomainNameError::TooLong(ascii.len()));
     }
@@ -177,6 +188,15 @@ mod tests {
             DomainName::parse("xn--bcher-kva.example").unwrap().to_unicode(),
             "bücher.example"
         );
+    }
+
+    #[test]
+    fn takes_punycode_only_in_its_standard_spelling() {
+        assert_eq!(ok("xn--tda.example"), "xn--tda.example");
+        assert_eq!(ok("ü.example"), "xn--tda.example");
+        for other in ["xn---tda.example", "xn--tda-.example", "xn--.example"] {
+            assert!(DomainName::parse(other).is_err(), "{other}");
+        }
     }
 
     #[test]

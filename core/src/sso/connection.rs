@@ -20,7 +20,7 @@ use crate::saml::metadata_signature::{SignatureError, verified_content};
 use crate::saml::sp_keys::{KeyState, SpKey, SpKeyError};
 use crate::saml::sp_metadata::sp_metadata_xml;
 use crate::saml::{RequestBinding, ServiceProviderValues};
-use crate::store::{AuditRow, ConnectionRow, MappingRow, SpKeyRow, Store, StoreError};
+use crate::store::{AuditRow, ConnectionRow, MappingRow, RefreshRow, SpKeyRow, Store, StoreError};
 use crate::tenancy::{Permission, Role, TenancyError, TenancyService};
 use chrono::{DateTime, Duration, Utc};
 use url::Url;
@@ -399,9 +399,23 @@ impl ConnectionService {
     }
 
     pub(super) async fn assemble(&self, row: ConnectionRow) -> Result<Connection, ConnectionError> {
+        let refreshes = self.store.metadata_refreshes(row.id).await?;
+        self.assemble_with(row, refreshes).await
+    }
+
+    /// A connection as sign-in and single logout read it: without the metadata refresh history, which only the
+    /// owner's pages show.
+    pub(super) async fn assemble_for_messages(&self, row: ConnectionRow) -> Result<Connection, ConnectionError> {
+        self.assemble_with(row, Vec::new()).await
+    }
+
+    async fn assemble_with(
+        &self,
+        row: ConnectionRow,
+        refreshes: Vec<RefreshRow>,
+    ) -> Result<Connection, ConnectionError> {
         let rules = self.store.role_mappings(row.id).await?;
         let keys = self.store.sp_keys(row.id).await?;
-        let refreshes = self.store.metadata_refreshes(row.id).await?;
         Ok(connection_of_row(row, rules, keys, refreshes, &self.key_encryption)?)
     }
 

@@ -291,7 +291,7 @@ impl SsoService {
             return Ok(None);
         };
         let account = row.account_id;
-        match self.connections.assemble(row).await {
+        match self.connections.assemble_for_messages(row).await {
             Ok(connection) => Ok(Some((account, connection))),
             Err(super::connection::ConnectionError::Store(e)) => Err(e),
             Err(e) => Err(StoreError::Damaged(e.to_string())),

@@ -2,9 +2,11 @@
 //! by email domain), the Assertion Consumer Service, and single logout (the way on to the IdP after signing out,
 //! and the SLO URL where the IdP's LogoutRequests and LogoutResponses arrive).
 
-use super::{cookie_value, signed_in_caller};
+use super::signed_in_caller;
 use crate::AppState;
-use app::api::context::{SESSION_COOKIE, client_address, safe_return_path, session_cookie};
+use app::api::context::{client_address, safe_return_path};
+use app::api::cookies::{SESSION_COOKIE, SameSite, cookie_value, session_cookie, set_cookie};
+use app::edge_pages;
 use axum::Router;
 use axum::extract::{ConnectInfo, Form, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,7 +19,7 @@ use gatehouse_core::saml::binding::{self, Incoming, Outgoing, Parameter};
 use gatehouse_core::sso::refusal::Refusal;
 use gatehouse_core::sso::sign_in::{AcsOutcome, REQUEST_LIFETIME, StartError, Started};
 use gatehouse_core::sso::single_logout::{LogoutError, SloOutcome};
-use gatehouse_core::sso::test_sso::{CheckOutcome, TestReport};
+use gatehouse_core::sso::test_sso::TestReport;
 use gatehouse_core::tenancy::TenancyError;
 use std::net::SocketAddr;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -102,13 +104,6 @@ struct LoginQuery {
     return_to: Option<String>,
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 const BACK_TO_SIGN_IN: (&str, &str) = ("Back to sign-in", "/sign-in");
 
 /// A page for the end user: a short reason, and a reference the owner finds in the SSO events.
@@ -131,16 +126,7 @@ fn notice_page(
     reference: Option<&str>,
     (back, back_to): (&str, &str),
 ) -> Response {
-    let reference = reference
-        .map(|r| format!("<p>Reference for your administrator: <code>{}</code></p>", escape(r)))
-        .unwrap_or_default();
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{heading} · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>{heading}</h2><p>{}</p>{reference}<p><a class=\"button secondary\" href=\"{back_to}\">{back}</a></p></div></main></body></html>",
-        escape(message),
-        heading = escape(heading),
-        back = escape(back),
-        back_to = escape(back_to),
-    );
+    let body = edge_pages::notice(heading, message, reference, back, back_to);
     (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
@@ -278,12 +264,12 @@ fn send(outgoing: Outgoing, doing: &str) -> Response {
             parameter,
             message,
             relay_state,
-        } => Html(format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{doing} · Gatehouse</title></head><body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"{}\" value=\"{message}\"><input type=\"hidden\" name=\"RelayState\" value=\"{}\"><noscript><p>Your browser does not run scripts; continue to your identity provider:</p></noscript><button type=\"submit\">Continue</button></form></body></html>",
-            escape(action.as_str()),
+        } => Html(edge_pages::posting_to_idp(
+            doing,
+            action.as_str(),
             parameter.name(),
-            escape(&relay_state),
-            doing = escape(doing),
+            &message,
+            &relay_state,
         ))
         .into_response(),
     }
@@ -342,12 +328,10 @@ fn binding_cookie(state: &AppState, id: ConnectionId, value: &str, max_age_secon
     // The IdP's POST to the ACS is a cross-site request: only a `SameSite=None` cookie (which must be `Secure`)
     // comes with it. Browsers keep `Secure` cookies over https and on loopback (a secure context even over http);
     // anywhere else over plain http they drop them, so `Lax` serves same-site development set-ups there.
-    let same_site = if state.services.secure_cookies || is_loopback(&state.public_url) {
-        "None; Secure"
-    } else {
-        "Lax"
-    };
-    format!("{BINDING_COOKIE}={value}; Max-Age={max_age_seconds}; Path=/saml/{id}/acs; HttpOnly; SameSite={same_site}")
+    let cross_site = state.services.secure_cookies || is_loopback(&state.public_url);
+    let same_site = if cross_site { SameSite::None } else { SameSite::Lax };
+    let path = format!("/saml/{id}/acs");
+    set_cookie(BINDING_COOKIE, value, path, max_age_seconds, same_site, cross_site)
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -441,11 +425,7 @@ async fn acs(
 /// another site's post stays cross-site to the browser, which then still withholds the session cookie; this
 /// page's own navigation is same-site.
 fn continue_page(headline: &str, complete: &str) -> Response {
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={complete}\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{headline} · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>{headline}</h2><p><a class=\"button primary\" href=\"{complete}\">Continue</a></p></div></main></body></html>",
-        headline = escape(headline),
-        complete = escape(complete),
-    );
+    let body = edge_pages::moving_on(headline, complete);
     (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
@@ -471,8 +451,14 @@ fn with_session(response: Response, state: &AppState, token: &str, expires_at: D
 /// The cookie that holds a finished sign-in's session until the browser's user has it (`/sso/complete`) or
 /// decides on the switch page; `SameSite=Lax`, so only a same-site navigation or post brings it back.
 fn pending_cookie(state: &AppState, value: &str, max_age_seconds: i64) -> String {
-    let secure = if state.services.secure_cookies { "; Secure" } else { "" };
-    format!("{PENDING_COOKIE}={value}; Max-Age={max_age_seconds}; Path=/sso; HttpOnly; SameSite=Lax{secure}")
+    set_cookie(
+        PENDING_COOKIE,
+        value,
+        "/sso".to_owned(),
+        max_age_seconds,
+        SameSite::Lax,
+        state.services.secure_cookies,
+    )
 }
 
 fn pending_value(session: &NewSession) -> String {
@@ -539,12 +525,7 @@ fn expired_choice() -> Response {
 /// Asks the browser's user whether the SSO sign-in that just finished (`incoming`) replaces the session of the
 /// user already signed in here (`current`).
 fn switch_page(current: &str, incoming: &str, target: &str) -> Response {
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Switch user? · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"auth-page\"><div class=\"auth-card\"><h2>Switch to another user?</h2><p>This browser is signed in to Gatehouse as <strong>{current}</strong>.</p><p>Your identity provider has just signed you in as <strong>{incoming}</strong>.</p><p class=\"hint\">If you did not start this sign-in yourself, someone may be trying to make you work in their account: stay as {current}.</p><form method=\"post\" action=\"/sso/switch\"><input type=\"hidden\" name=\"next\" value=\"{target}\"><div class=\"actions\"><button class=\"button primary wide\" type=\"submit\" name=\"choice\" value=\"stay\">Stay signed in as {current}</button><button class=\"button secondary wide\" type=\"submit\" name=\"choice\" value=\"switch\">Continue as {incoming}</button></div></form></div></main></body></html>",
-        current = escape(current),
-        incoming = escape(incoming),
-        target = escape(target),
-    );
+    let body = edge_pages::switch_user(current, incoming, target);
     (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
@@ -759,88 +740,7 @@ fn told_to_the_user(refusal: &Refusal) -> (StatusCode, &'static str) {
 
 /// The Owner's Test SSO report: the verdict, every check, what the response gives, and the response itself.
 fn report_page(report: &TestReport) -> Response {
-    let headline = match report.first_failure() {
-        None => "Test passed".to_owned(),
-        Some((check, _)) => format!("Test failed: {}", check.label()),
-    };
-    let checks: String = report
-        .checks
-        .iter()
-        .map(|c| {
-            let (class, mark, detail) = match &c.outcome {
-                CheckOutcome::Passed => ("passed", "✓", String::new()),
-                CheckOutcome::Failed(reason) => ("failed", "✗", format!("<br><small>{}</small>", escape(reason))),
-                CheckOutcome::NotReached => ("not-reached", "–", " <small>(not reached)</small>".to_owned()),
-            };
-            format!(
-                "<li class=\"check {class}\"><span aria-hidden=\"true\">{mark}</span> {}{detail}</li>",
-                escape(c.check.label())
-            )
-        })
-        .collect();
-    let or_none = |value: Option<&str>| {
-        value.map_or_else(
-            || "<em>not read</em>".to_owned(),
-            |v| format!("<code>{}</code>", escape(v)),
-        )
-    };
-    let attributes = if report.attributes.is_empty() {
-        "<p>No attributes were read.</p>".to_owned()
-    } else {
-        let rows: String = report
-            .attributes
-            .iter()
-            .map(|(name, values)| {
-                format!(
-                    "<tr><td><code>{}</code></td><td>{}</td></tr>",
-                    escape(name),
-                    escape(&values.join(", "))
-                )
-            })
-            .collect();
-        format!("<table><thead><tr><th>Attribute</th><th>Values</th></tr></thead><tbody>{rows}</tbody></table>")
-    };
-    let domain = match report.email_domain_verified {
-        Some(true) => " (a verified domain of this account)",
-        Some(false) => " (not a verified domain of this account)",
-        None => "",
-    };
-    let role = report.role.map_or_else(
-        || "<em>not known</em>".to_owned(),
-        |r| format!("<strong>{}</strong>", r.label()),
-    );
-    let sso_note = if report.sso_enabled {
-        ""
-    } else {
-        "<p class=\"hint\">Single sign-on is still off for this account: no one signs in through it until the Owner turns it on under Sign-in policy.</p>"
-    };
-    let takeover_note = if report.takes_over {
-        format!(
-            "<p class=\"hint\">{} is an existing user with a password: their first sign-in through this identity provider takes the user over (the password is removed and their sessions end).</p>",
-            or_none(report.email.as_deref())
-        )
-    } else {
-        String::new()
-    };
-    let cut = if report.response_truncated {
-        "<p class=\"hint\">Only the beginning of the response is shown.</p>"
-    } else {
-        ""
-    };
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{headline} · Test SSO · Gatehouse</title><link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"test-sso-report\"><p>Test SSO of <strong>{label}</strong>. Nobody was signed in and nothing was changed.</p><h1 class=\"{verdict}\">{headline_html}</h1>{sso_note}{takeover_note}<h2>Checks</h2><ul class=\"checks\">{checks}</ul><h2>Identity</h2><dl><dt>NameID</dt><dd>{name_id}</dd><dt>NameID format</dt><dd>{format}</dd><dt>Email</dt><dd>{email}{domain}</dd><dt>Role the current mappings give</dt><dd>{role}</dd></dl><h2>Attributes</h2>{attributes}<h2>The response</h2>{cut}<pre class=\"saml-response\" tabindex=\"0\">{xml}</pre><p>Reference in the SSO events: <code>{reference}</code></p><p><a class=\"button secondary\" href=\"/accounts/{account}/sso/connections/{connection}\">Back to the connection</a></p></main></body></html>",
-        label = escape(&report.connection_label),
-        verdict = if report.passed() { "passed" } else { "failed" },
-        headline_html = escape(&headline),
-        headline = escape(&headline),
-        name_id = or_none(report.name_id.as_deref()),
-        format = or_none(report.name_id_format.as_deref()),
-        email = or_none(report.email.as_deref()),
-        xml = escape(&report.response_xml),
-        reference = escape(&report.reference),
-        account = report.account,
-        connection = report.connection,
-    );
+    let body = edge_pages::test_report(report);
     (
         StatusCode::OK,
         [
