@@ -99,6 +99,19 @@ impl Store {
         Ok(Self { db })
     }
 
+    /// [`Self::open`], calling `on_statement` with the SQL of every statement the store runs from then on: how
+    /// tests see what an operation costs the database.
+    pub async fn open_observed(
+        url: &str,
+        on_statement: impl Fn(&str) + Send + Sync + 'static,
+    ) -> Result<Self, StoreError> {
+        let mut store = Self::open(url).await?;
+        store
+            .db
+            .set_metric_callback(move |info| on_statement(&info.statement.sql));
+        Ok(store)
+    }
+
     /// A private in-memory SQLite database, for tests.
     pub async fn in_memory() -> Result<Self, StoreError> {
         let mut options = ConnectOptions::new("sqlite::memory:");

@@ -968,3 +968,49 @@ async fn a_damaged_last_test_is_left_out_instead_of_failing_the_connections_page
     test_run(&s, |_| {}).await;
     assert_eq!(s.connections.last_tests(&s.owner, s.account).await.unwrap().len(), 1);
 }
+
+/// Where a sign-in's statements go: a returning user's response, from the ACS to the session, reads and writes the
+/// database this many times (docs/performance.md lists them). A change that adds a statement to every sign-in
+/// shows here.
+#[tokio::test]
+async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
+    use crate::support::fresh_database;
+    use std::sync::{Arc, Mutex};
+    let (url, dir) = fresh_database().await;
+    let ran: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = ran.clone();
+    let store = gatehouse_core::Store::open_observed(&url, move |sql| log.lock().unwrap().push(sql.to_owned()))
+        .await
+        .unwrap();
+    let s = crate::sso_setup::setup_in(crate::support::TestWorld::with_store(store, dir), "").await;
+    attempt(&s, |_| {}).await.unwrap();
+    let now = test_idp::now();
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(&s, Some(&started.request_id), |_| {});
+    ran.lock().unwrap().clear();
+    let outcome = s
+        .sso
+        .acs(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            now,
+        )
+        .await;
+    assert!(
+        matches!(outcome, Ok(gatehouse_core::sso::sign_in::AcsOutcome::SignedIn(_))),
+        "{outcome:?}"
+    );
+    let statements = ran.lock().unwrap().clone();
+    let summary: Vec<String> = statements.iter().map(|sql| sql.chars().take(90).collect()).collect();
+    assert!(
+        statements.len() <= ACS_STATEMENTS,
+        "{} statements: {summary:#?}",
+        statements.len()
+    );
+}
+
+/// The statements of a returning user's sign-in at the ACS, counted by the test above.
+const ACS_STATEMENTS: usize = 14;
