@@ -21,11 +21,6 @@ cargo clippy --locked -p gatehouse-core -p gatehouse-migrations -p server -p tes
 step "clippy: browser side (wasm32)"
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-# One test at a time within each test binary: the HTTP tests start a server in the test's own process, and once in
-# about ten runs a page request of one such test never got its answer while other tests ran beside it (all its
-# database connections idle, its runtime waiting); serial runs have not shown it. The cause is still open
-# (docs/architecture.md, "Tests"); the suites take about a minute longer this way.
-export RUST_TEST_THREADS=1
 step "unit and integration tests (SQLite)"
 # gatehouse-load adds no feature to any shared dependency, so its debug binary (the load smoke below) costs
 # one crate here; a release build of it would rebuild the database and SAML stack (~6 minutes).

@@ -22,7 +22,8 @@ use gatehouse_core::sso::stored_keys::{self, StoredKeysError};
 use gatehouse_core::sso::{ConnectionService, PolicyService};
 use gatehouse_core::{AuthService, DomainService, Store, TenancyService};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use std::sync::LazyLock;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -147,9 +148,22 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
     })
 }
 
+/// The pages' routes, listed once per process, when the first router is built.
+///
+/// leptos lists them by rendering the app once with resource loading switched off, and the switch is one static
+/// flag for the whole process (`SuppressResourceLoad`, which sets `leptos_server`'s `IS_SUPPRESSING_RESOURCE_LOAD`
+/// until the listing ends). A page that another server of the same process rendered meanwhile found the flag set at
+/// its first resource and awaited a future that never wakes, so its request was never answered. Listed once, before
+/// any router of the process exists, the flag is never set while a page can render; every later router (a second
+/// instance, each test's own server) reuses the list.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(app::App));
+    ROUTES.clone()
+}
+
 /// The whole HTTP application; tests start it on port 0.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let routes = generate_route_list(app::App);
+    let routes = page_routes();
     let services = state.services.clone();
     let options = state.leptos_options.clone();
     Router::new()

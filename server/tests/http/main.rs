@@ -11,6 +11,7 @@ mod connections;
 mod domains;
 mod email_proof;
 mod key_encryption;
+mod parallel_servers;
 mod policy;
 mod saml_junk;
 mod session_origin;

@@ -50,6 +50,18 @@ impl TestApp {
 }
 
 async fn serve(listener: tokio::net::TcpListener, public_url: &str, database_url: &str, extra_args: &[String]) {
+    let (state, max_body_bytes) = app_state(public_url, database_url, extra_args).await;
+    let app = server::router(state, max_body_bytes);
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
+    });
+}
+
+/// The state a server for `public_url` on `database_url` starts with, and its body limit: what
+/// [`server::router`] takes.
+pub async fn app_state(public_url: &str, database_url: &str, extra_args: &[String]) -> (server::AppState, usize) {
     // Mail (proof links, invitations) goes to the test process's SMTP server, where tests read it.
     let smtp_url = SmtpSink::shared().url();
     let mut args = vec![
@@ -66,12 +78,7 @@ async fn serve(listener: tokio::net::TcpListener, public_url: &str, database_url
     let state = server::state(&config, server::leptos_options())
         .await
         .expect("the application starts");
-    let app = server::router(state, config.max_body_bytes);
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
-    });
+    (state, config.max_body_bytes)
 }
 
 /// A fresh SQLite file in `dir`, or a fresh database on the PostgreSQL test server.
