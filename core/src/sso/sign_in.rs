@@ -631,13 +631,15 @@ impl SsoService {
             return Ok(());
         }
         let browser = browser_token.map(token::digest).unwrap_or_default();
-        if let Some(request) = self
+        if let Some((request, owners_run)) = self
             .store
             .take_pending_request(reference, &browser, now)
             .await
             .map_err(unavailable)?
         {
-            findings.run = self.store.owner_run(&request.id).await.map_err(unavailable)?;
+            if owners_run {
+                findings.run = self.store.owner_run(&request.id).await.map_err(unavailable)?;
+            }
             findings.request = Some(request);
             return Ok(());
         }

@@ -2,17 +2,19 @@
 
 use super::UniqueRow;
 use super::policy::{AuditRow, insert_audit};
-use super::schema::{account, domain, membership, session, sso_assertion_seen, sso_event, sso_link, sso_request, user};
+use super::schema::{
+    account, domain, membership, session, sso_assertion_seen, sso_event, sso_link, sso_request, sso_test_request, user,
+};
 use super::users::insert_membership;
 use super::{Store, StoreError};
 use crate::auth::EmailAddress;
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryFilter,
+    QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// A pending AuthnRequest.
@@ -310,23 +312,43 @@ impl Store {
 
     /// Marks the request used and returns it, only if it was unused and `browser_digest` is the digest of the
     /// browser that started it: a second use (a replayed response, a double submit) finds nothing, and neither
-    /// does another browser, which therefore cannot use up someone else's request.
+    /// does another browser, which therefore cannot use up someone else's request. With it comes whether the
+    /// request is an Owner's own round trip ([`Self::owner_run`] tells which), so an ordinary sign-in needs no
+    /// second statement to learn that it is one.
     pub async fn take_pending_request(
         &self,
         id: &str,
         browser_digest: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<PendingRequestRow>, StoreError> {
-        // One statement (UPDATE … RETURNING, SQLite 3.35 and PostgreSQL): a sign-in makes about twenty, and each
-        // costs two hand-offs to and from SQLite's worker thread.
-        let taken = sso_request::Entity::update_many()
-            .col_expr(sso_request::Column::UsedAt, Expr::value(now))
-            .filter(sso_request::Column::Id.eq(id))
-            .filter(sso_request::Column::BrowserDigest.eq(browser_digest))
-            .filter(sso_request::Column::UsedAt.is_null())
-            .exec_with_returning(&self.db)
-            .await?;
-        Ok(taken.into_iter().next().map(PendingRequestRow::from))
+    ) -> Result<Option<(PendingRequestRow, bool)>, StoreError> {
+        // One statement (UPDATE … RETURNING, SQLite 3.35 and PostgreSQL): each costs two hand-offs to and from
+        // SQLite's worker thread.
+        let owners_run = Expr::exists(
+            Query::select()
+                .expr(Expr::value(1))
+                .from(sso_test_request::Entity)
+                .and_where(
+                    Expr::col((sso_test_request::Entity, sso_test_request::Column::RequestId))
+                        .equals((sso_request::Entity, sso_request::Column::Id)),
+                )
+                .to_owned(),
+        );
+        let columns = sso_request::Column::iter().map(|column| Expr::col((sso_request::Entity, column)));
+        let update = Query::update()
+            .table(sso_request::Entity)
+            .value(sso_request::Column::UsedAt, Expr::value(now))
+            .and_where(sso_request::Column::Id.eq(id))
+            .and_where(sso_request::Column::BrowserDigest.eq(browser_digest))
+            .and_where(sso_request::Column::UsedAt.is_null())
+            .returning(Query::returning().exprs(columns.chain([owners_run])))
+            .to_owned();
+        let backend = self.db.get_database_backend();
+        let Some(row) = self.db.query_one_raw(backend.build(&update)).await? else {
+            return Ok(None);
+        };
+        let request = sso_request::Model::from_query_result(&row, "")?;
+        let owners_run: bool = row.try_get_by_index(sso_request::Column::iter().count())?;
+        Ok(Some((request.into(), owners_run)))
     }
 
     /// A pending request and whether it was used.

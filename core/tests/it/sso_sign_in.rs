@@ -1013,4 +1013,4 @@ async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
 }
 
 /// The statements of a returning user's sign-in at the ACS, counted by the test above.
-const ACS_STATEMENTS: usize = 14;
+const ACS_STATEMENTS: usize = 13;
