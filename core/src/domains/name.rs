@@ -96,8 +96,8 @@ pub(crate) fn to_ascii(text: &str) -> Result<String, DomainNameError> {
     let ascii = idna::domain_to_ascii(text)
         .map_err(|_| DomainNameError::Invalid(text.to_owned(), "it contains characters a domain cannot have."))?;
     check_labels(&ascii)?;
-    // Punycode has spellings besides the standard one (`xn---tda` as well as `xn--tda` for `ü`) that decode to the
-    // same name: taken as they are, one domain could be claimed twice, and its name read back would be another.
+    // Only the standard punycode spelling is taken, so that a stored name always reads back as itself and one
+    // domain has one key, whatever spellings the IDNA library lets through.
     if ascii.contains("xn--") {
         let (unicode, decoded) = idna::domain_to_unicode(&ascii);
         if decoded.is_err() || idna::domain_to_ascii(&unicode).ok().as_deref() != Some(ascii.as_str()) {
