@@ -403,10 +403,12 @@ impl ConnectionService {
         self.assemble_with(row, refreshes).await
     }
 
-    /// A connection as sign-in and single logout read it: without the metadata refresh history, which only the
-    /// owner's pages show.
+    /// A connection as sign-in and single logout read it: without the metadata document and its refresh history,
+    /// which only the owner's pages show (instances keep such connections in memory, and a document can be large).
     pub(super) async fn assemble_for_messages(&self, row: ConnectionRow) -> Result<Connection, ConnectionError> {
-        self.assemble_with(row, Vec::new()).await
+        let mut connection = self.assemble_with(row, Vec::new()).await?;
+        connection.origin.xml = None;
+        Ok(connection)
     }
 
     async fn assemble_with(

@@ -6,6 +6,7 @@ pub mod connection;
 mod connection_rows;
 pub mod idp_product;
 pub mod junk;
+mod kept_connections;
 mod key_rotation;
 pub mod metadata_fetch;
 pub mod metadata_monitor;

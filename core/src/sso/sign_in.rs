@@ -4,6 +4,7 @@
 
 use super::connection::{Connection, ConnectionService};
 use super::junk::{Admission, JunkPolicy, RefusalLimiter};
+use super::kept_connections::{ConnectionInUse, KeptConnections};
 use super::options::EmailSource;
 use super::refusal::{EmailClaim, Refusal};
 use super::test_sso::{TestReport, outcomes, shown_xml};
@@ -92,14 +93,6 @@ enum Mode {
     Test,
 }
 
-/// What one response is checked against, read once per response.
-struct AcsContext {
-    account: AccountId,
-    connection: Connection,
-    sso_enabled: bool,
-    no_separate_account: bool,
-}
-
 /// What the rules found on the way, whether or not the response passed them all: the SSO event keeps it and Test
 /// SSO reports it.
 #[derive(Default)]
@@ -168,6 +161,8 @@ pub struct SsoService {
     junk: JunkPolicy,
     /// Unverified refusals per connection and client address, shared by every clone of the service.
     refusals: Arc<RefusalLimiter>,
+    /// Connections at their stored revision, shared by every clone of the service.
+    kept: Arc<KeptConnections>,
 }
 
 /// What an SSO event says: its outcome ("accepted", "refused", "test", "signed-out", "logout-refused"), the
@@ -283,19 +278,37 @@ impl SsoService {
             auth,
             junk,
             refusals: Arc::new(RefusalLimiter::new(junk)),
+            kept: Arc::default(),
         }
     }
 
-    pub(super) async fn connection(&self, id: ConnectionId) -> Result<Option<(AccountId, Connection)>, StoreError> {
+    /// The connection as messages use it, with its account's policy: one read of its revision while this
+    /// instance keeps it at that revision, the connection's rows and policy otherwise.
+    pub(super) async fn connection(&self, id: ConnectionId) -> Result<Option<Arc<ConnectionInUse>>, StoreError> {
+        let Some(revision) = self.store.connection_revision(id).await? else {
+            return Ok(None);
+        };
+        if let Some(in_use) = self.kept.at(id, revision) {
+            return Ok(Some(in_use));
+        }
         let Some(row) = self.store.connection_by_id(id).await? else {
             return Ok(None);
         };
         let account = row.account_id;
-        match self.connections.assemble_for_messages(row).await {
-            Ok(connection) => Ok(Some((account, connection))),
-            Err(super::connection::ConnectionError::Store(e)) => Err(e),
-            Err(e) => Err(StoreError::Damaged(e.to_string())),
-        }
+        let connection = match self.connections.assemble_for_messages(row).await {
+            Ok(connection) => connection,
+            Err(super::connection::ConnectionError::Store(e)) => return Err(e),
+            Err(e) => return Err(StoreError::Damaged(e.to_string())),
+        };
+        let policy = self.store.sso_policy(account).await?;
+        let in_use = Arc::new(ConnectionInUse {
+            revision,
+            account,
+            connection,
+            policy,
+        });
+        self.kept.keep(in_use.clone());
+        Ok(Some(in_use))
     }
 
     /// The connection that signs in users of `domain` (any case, ASCII or Unicode form): set when the domain is
@@ -366,11 +379,11 @@ impl SsoService {
         return_to: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Started, StartError> {
-        let (account, connection) = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
-        if !self.store.sso_policy(account).await?.sso_enabled {
+        let in_use = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
+        if !in_use.policy.sso_enabled {
             return Err(StartError::SsoOff);
         }
-        self.issue(&connection, return_to, now).await
+        self.issue(&in_use.connection, return_to, now).await
     }
 
     /// Starts a Test SSO run of the connection for the account's Owner, or the holder of a setup link the Owner
@@ -384,12 +397,13 @@ impl SsoService {
         return_to: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Started, StartError> {
-        let (account, connection) = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
+        let in_use = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
+        let (account, connection) = (in_use.account, &in_use.connection);
         self.connections
             .tenancy
             .require(caller, account, Permission::ManageTrust)
             .await?;
-        let started = self.issue(&connection, return_to, now).await?;
+        let started = self.issue(connection, return_to, now).await?;
         // A run through a setup link is the run of the Owner who created the link and vouches for it: the report
         // goes to the browser that started it either way, and a run stops counting if they stop being the Owner.
         let tester = caller
@@ -422,7 +436,8 @@ impl SsoService {
         return_to: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Started, StartError> {
-        let (account, connection) = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
+        let in_use = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
+        let (account, connection) = (in_use.account, &in_use.connection);
         if caller.setup_link.is_some() {
             return Err(TenancyError::SetupLinkOnly.into());
         }
@@ -435,7 +450,7 @@ impl SsoService {
             Some((holder, Some(routed))) if holder == account && routed == connection_id => {}
             _ => return Err(StartError::OwnDomainNotRouted(domain)),
         }
-        let started = self.issue(&connection, return_to, now).await?;
+        let started = self.issue(connection, return_to, now).await?;
         self.store
             .insert_owner_run(
                 &started.request_id,
@@ -602,17 +617,11 @@ impl SsoService {
     }
 
     /// The connection a response was posted to and its account's policy.
-    async fn context(&self, connection_id: ConnectionId) -> Result<AcsContext, Refused> {
-        let Some((account, connection)) = self.connection(connection_id).await.map_err(unavailable)? else {
-            return Err(Refusal::UnknownConnection(connection_id).into());
-        };
-        let policy = self.store.sso_policy(account).await.map_err(unavailable)?;
-        Ok(AcsContext {
-            account,
-            connection,
-            sso_enabled: policy.sso_enabled,
-            no_separate_account: policy.no_separate_account,
-        })
+    async fn context(&self, connection_id: ConnectionId) -> Result<Arc<ConnectionInUse>, Refused> {
+        self.connection(connection_id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| Refusal::UnknownConnection(connection_id).into())
     }
 
     /// The first rule: the request the RelayState names is taken, once, by the browser that started it (with the
@@ -620,7 +629,7 @@ impl SsoService {
     /// sign-in lands where the RelayState says.
     async fn request_rule(
         &self,
-        context: &AcsContext,
+        context: &ConnectionInUse,
         relay_state: &str,
         browser_token: Option<&str>,
         findings: &mut Findings,
@@ -662,14 +671,14 @@ impl SsoService {
     /// writes (the replay cache, the user, the Owner's link).
     async fn rules(
         &self,
-        context: &AcsContext,
+        context: &ConnectionInUse,
         mode: Mode,
         saml_response: &str,
         findings: &mut Findings,
         now: DateTime<Utc>,
     ) -> Result<Passed, Refusal> {
         let connection = &context.connection;
-        if mode == Mode::SignIn && !context.sso_enabled {
+        if mode == Mode::SignIn && !context.policy.sso_enabled {
             return Err(Refusal::SsoOff);
         }
         if mode == Mode::Test
@@ -753,7 +762,7 @@ impl SsoService {
     /// Test SSO's report of a run: every check in order and what the response gave.
     fn report(
         &self,
-        context: &AcsContext,
+        context: &ConnectionInUse,
         findings: Findings,
         refusal: Option<Refusal>,
         reference: String,
@@ -777,7 +786,7 @@ impl SsoService {
             email: findings.email.map(|e| e.display().to_owned()),
             email_domain_verified: findings.email_domain_verified,
             takes_over: findings.takes_over,
-            sso_enabled: context.sso_enabled,
+            sso_enabled: context.policy.sso_enabled,
             signature_verified: findings.signature_verified,
             return_to: findings.request.and_then(|r| r.return_to),
         }
@@ -836,7 +845,7 @@ impl SsoService {
     /// user rule of a sign-in, which the store applies as it writes (the Owner signs in only through their link).
     async fn provision(
         &self,
-        context: &AcsContext,
+        context: &ConnectionInUse,
         assertion: SignedAssertion,
         email: EmailAddress,
         return_to: Option<String>,
@@ -871,7 +880,7 @@ impl SsoService {
                 email: &email,
                 mapped_role,
                 reapply: connection.mappings.reapply_on_sign_in,
-                personal_account: (!context.no_separate_account).then_some(personal.as_str()),
+                personal_account: (!context.policy.no_separate_account).then_some(personal.as_str()),
                 role_change_audit: &role_change_audit,
                 takeover_audit: &takeover_audit,
                 now,
@@ -918,7 +927,7 @@ impl SsoService {
     /// another user's link.
     async fn link_owner(
         &self,
-        context: &AcsContext,
+        context: &ConnectionInUse,
         owner: OwnerRun,
         assertion: SignedAssertion,
         email: EmailAddress,

@@ -112,10 +112,11 @@ impl SsoService {
         let Some(idp_session) = self.auth.sign_out(session_token).await? else {
             return Ok(SignedOut::Here);
         };
-        let Some((_, connection)) = self.connection(idp_session.connection_id).await? else {
+        let Some(in_use) = self.connection(idp_session.connection_id).await? else {
             return Ok(SignedOut::Here);
         };
-        if slo_parts(&connection).is_none() {
+        let connection = &in_use.connection;
+        if slo_parts(connection).is_none() {
             return Ok(SignedOut::Here);
         }
         let request_id = format!("_{}", uuid::Uuid::new_v4().simple());
@@ -145,11 +146,11 @@ impl SsoService {
             .logout_request(request_id, connection_id, now)
             .await?
             .ok_or(LogoutError::UnknownRequest)?;
-        let (_, connection) = self
+        let in_use = self
             .connection(connection_id)
             .await?
             .ok_or(LogoutError::UnknownRequest)?;
-        let (endpoint, key) = slo_parts(&connection).ok_or(LogoutError::UnknownRequest)?;
+        let (endpoint, key) = slo_parts(&in_use.connection).ok_or(LogoutError::UnknownRequest)?;
         let values = self.connections.service_provider_values(connection_id);
         let params = LogoutRequestParams {
             id: &row.id,
@@ -181,14 +182,15 @@ impl SsoService {
             user_message: "Single sign-on is unavailable right now.",
             reason: e.to_string(),
         };
-        let Some((account, connection)) = self.connection(connection_id).await.map_err(|e| unavailable(&e))? else {
+        let Some(in_use) = self.connection(connection_id).await.map_err(|e| unavailable(&e))? else {
             return Err(LogoutRefused {
                 reference: reference(),
                 user_message: "This sign-out address is not a known SSO connection.",
                 reason: format!("no connection {connection_id}"),
             });
         };
-        let verified = match self.verify_logout_message(&connection, incoming, now).await {
+        let (account, connection) = (in_use.account, &in_use.connection);
+        let verified = match self.verify_logout_message(connection, incoming, now).await {
             Ok(verified) => verified,
             Err(e) => return Err(unavailable(&e)),
         };
@@ -196,7 +198,7 @@ impl SsoService {
             Verified::Request(result) => match result {
                 Ok(request) => {
                     let relay_state = incoming.relay_state.as_deref().unwrap_or_default();
-                    self.end_idp_sessions(&connection, request, relay_state, now).await
+                    self.end_idp_sessions(connection, request, relay_state, now).await
                 }
                 Err(rejection) => Err((REFUSED, format!("LogoutRequest refused: {rejection}"), None)),
             },

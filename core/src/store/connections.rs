@@ -333,6 +333,19 @@ impl Store {
             .map(ConnectionRow::from))
     }
 
+    /// The connection's revision, which moves with every change to what signs users in through it (its row, role
+    /// mappings, SP keys and its account's SSO policy; database triggers move it): how an instance knows that the
+    /// connection it keeps in memory is still the stored one.
+    pub async fn connection_revision(&self, id: ConnectionId) -> Result<Option<i64>, StoreError> {
+        let revisions: Vec<i64> = sso_connection::Entity::find_by_id(id.as_uuid())
+            .select_only()
+            .column_as(Expr::col("revision"), "revision")
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(revisions.into_iter().next())
+    }
+
     /// The connection's SP keys.
     pub async fn sp_keys(&self, connection_id: ConnectionId) -> Result<Vec<SpKeyRow>, StoreError> {
         Ok(sp_key::Entity::find()

@@ -10,6 +10,7 @@ mod default_routing;
 mod domains;
 mod email_migration;
 mod email_proof;
+mod kept_connections;
 mod keys_at_rest;
 mod layout;
 mod mail;

@@ -12,7 +12,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::Padding;
 use openssl::symm::{Cipher, Crypter, Mode};
 use openssl::x509::X509;
-use samael::crypto::{Crypto, CryptoProvider};
+use samael::crypto::{SigningKey, XmlSec};
 use std::sync::OnceLock;
 
 pub const IDP: &str = "https://idp.example.com/saml";
@@ -28,6 +28,9 @@ pub fn now() -> DateTime<Utc> {
 pub struct Signer {
     pub der: Vec<u8>,
     pub certificate: Certificate,
+    /// The private key as xmlsec signs with it, read once: reading it costs more than a signature, and the load
+    /// generator signs a response for every sign-in it makes.
+    xmlsec_key: SigningKey,
 }
 
 impl Signer {
@@ -46,6 +49,7 @@ pub fn signer(which: usize) -> &'static Signer {
                 let key = SpKey::generate(ConnectionId::new(), "idp.example.com", KeyState::Active, now()).unwrap();
                 let der = key.private_key.parsed().unwrap().private_key_to_der().unwrap();
                 Signer {
+                    xmlsec_key: SigningKey::from_der(&der).unwrap(),
                     der,
                     certificate: key.certificate,
                 }
@@ -313,7 +317,7 @@ pub fn response_xml(spec: &Spec, assertion: &str, signature: &str) -> String {
 
 pub fn sign(xml: &str, signer: &Signer) -> String {
     let _xmlsec = XMLSEC.lock().unwrap_or_else(|p| p.into_inner());
-    Crypto::sign_xml(xml, &signer.der).expect("xmlsec signs the template")
+    XmlSec::sign_xml_with_key(xml, &signer.xmlsec_key).expect("xmlsec signs the template")
 }
 
 pub fn build(spec: &Spec) -> String {
@@ -464,4 +468,29 @@ pub fn encrypt(plaintext: impl AsRef<[u8]>, encryption: &Encryption) -> String {
         encryption.data.uri(),
         base64_lines(&data)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use samael::crypto::CryptoProvider;
+
+    /// The key read once signs exactly as the DER read for each document would (RSA PKCS#1 v1.5 signatures are
+    /// deterministic), every time.
+    #[test]
+    fn signing_with_the_key_read_once_gives_the_same_document() {
+        let spec = Spec::default();
+        let template = response_xml(
+            &spec,
+            &assertion_xml(&spec, &spec.assertion_id, ""),
+            &signature_template("_response-1", false, None),
+        );
+        let from_der = {
+            let _xmlsec = XMLSEC.lock().unwrap_or_else(|p| p.into_inner());
+            XmlSec::sign_xml(&template, &idp().der).unwrap()
+        };
+        for _ in 0..3 {
+            assert_eq!(sign(&template, idp()), from_der);
+        }
+    }
 }

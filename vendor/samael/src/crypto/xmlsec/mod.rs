@@ -338,16 +338,8 @@ impl super::CryptoProvider for XmlSec {
         xml: Bytes,
         private_key_der: &[u8],
     ) -> Result<String, CryptoError> {
-        let parser = XmlParser::default();
-        let document = parser.parse_string(xml)?;
-
         let key = XmlSecKey::from_memory(private_key_der, XmlSecKeyFormat::Der)?;
-        let mut context = XmlSecSignatureContext::new()?;
-        context.insert_key(key);
-
-        context.sign_document(&document, Some("ID"))?;
-
-        Ok(document.to_string())
+        Self::sign_xml_with_xmlsec_key(xml, key)
     }
 }
 
@@ -392,7 +384,53 @@ impl AsRef<VerificationKey> for VerificationKey {
 unsafe impl Send for VerificationKey {}
 unsafe impl Sync for VerificationKey {}
 
+/// A private key, read once, for signing any number of documents with
+/// [`XmlSec::sign_xml_with_key`].
+///
+/// Reading a private key from DER sets up an OpenSSL 3.0 decoder each time, which costs more than
+/// the RSA signature itself. A `SigningKey` holds the key value; each signature gets a fresh xmlsec
+/// key around the same value (for OpenSSL another reference to the same `EVP_PKEY`).
+#[derive(Debug)]
+pub struct SigningKey(XmlSecKey);
+
+impl SigningKey {
+    /// Reads a DER-encoded private key (PKCS#1 or PKCS#8), exactly as [`XmlSec::sign_xml`]
+    /// reads it.
+    pub fn from_der(private_key_der: &[u8]) -> Result<Self, CryptoError> {
+        let loaded = XmlSecKey::from_memory(private_key_der, XmlSecKeyFormat::Der)?;
+        Ok(Self(loaded.value_only()?))
+    }
+}
+
+// SAFETY: as for `VerificationKey`: the xmlsec key is never changed after `from_der`, and the only
+// use through a shared reference duplicates its value for a signature context that owns the copy.
+unsafe impl Send for SigningKey {}
+unsafe impl Sync for SigningKey {}
+
 impl XmlSec {
+    /// Like [`CryptoProvider::sign_xml`], with a key read once beforehand
+    /// ([`SigningKey::from_der`]).
+    ///
+    /// [`CryptoProvider::sign_xml`]: super::CryptoProvider::sign_xml
+    pub fn sign_xml_with_key<Bytes: AsRef<[u8]>>(
+        xml: Bytes,
+        key: &SigningKey,
+    ) -> Result<String, CryptoError> {
+        Self::sign_xml_with_xmlsec_key(xml, key.0.value_only()?)
+    }
+
+    /// Fills in every signature template of the document with `key`.
+    fn sign_xml_with_xmlsec_key<Bytes: AsRef<[u8]>>(
+        xml: Bytes,
+        key: XmlSecKey,
+    ) -> Result<String, CryptoError> {
+        let document = XmlParser::default().parse_string(xml)?;
+        let mut context = XmlSecSignatureContext::new()?;
+        context.insert_key(key);
+        context.sign_document(&document, Some("ID"))?;
+        Ok(document.to_string())
+    }
+
     /// Like [`CryptoProvider::reduce_xml_to_signed_with_allowed_algorithms`], with keys read once
     /// beforehand ([`VerificationKey::from_certificate_der`]) instead of certificates read again
     /// on each call. The keys are tried in order for each signature; only they are used.
@@ -1846,7 +1884,12 @@ mod verification_key_tests {
     /// A document with an enveloped RSA-SHA256 signature over its root, made with `private_key_der`,
     /// that names `key_info` as its signer in KeyInfo.
     fn signed(private_key_der: &[u8], key_info: &CertificateDer) -> String {
-        let template = format!(
+        XmlSec::sign_xml(signed_template(key_info), private_key_der).unwrap()
+    }
+
+    /// The document of [`signed`] before signing.
+    fn signed_template(key_info: &CertificateDer) -> String {
+        format!(
             concat!(
                 r#"<Response xmlns="urn:oasis:names:tc:SAML:2.0:protocol" ID="_doc">"#,
                 r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>"#,
@@ -1861,8 +1904,20 @@ mod verification_key_tests {
                 r#"</ds:X509Data></ds:KeyInfo></ds:Signature><Status>signed</Status></Response>"#,
             ),
             openssl::base64::encode_block(key_info.der_data()),
-        );
-        XmlSec::sign_xml(template, private_key_der).unwrap()
+        )
+    }
+
+    #[test]
+    fn a_prepared_signing_key_signs_as_the_der_it_was_read_from() {
+        let (private_key, cert) = key_pair("signer");
+        let key = SigningKey::from_der(&private_key).unwrap();
+        let unsigned = signed_template(&cert);
+        // RSA PKCS#1 v1.5 signatures are deterministic: the same key gives the same document, each time.
+        let with_der = XmlSec::sign_xml(&unsigned, &private_key).unwrap();
+        for _ in 0..3 {
+            assert_eq!(XmlSec::sign_xml_with_key(&unsigned, &key).unwrap(), with_der);
+        }
+        assert!(SigningKey::from_der(b"not a key").is_err());
     }
 
     #[test]
