@@ -117,6 +117,13 @@ pub struct NewSession {
     pub user_id: UserId,
 }
 
+impl NewSession {
+    /// What the store keeps of the token.
+    pub fn token_digest(&self) -> String {
+        token::digest(&self.token)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SignedUp {
     pub session: NewSession,
@@ -310,16 +317,21 @@ impl AuthService {
         idp_session: Option<&IdpSession>,
         now: DateTime<Utc>,
     ) -> Result<NewSession, AuthError> {
-        let token = token::generate();
-        let expires_at = now + self.sessions.absolute;
+        let session = self.new_session(user_id, now);
         self.store
-            .insert_session(&token::digest(&token), user_id, idp_session, now, expires_at)
+            .insert_session(&session.token_digest(), user_id, idp_session, now, session.expires_at)
             .await?;
-        Ok(NewSession {
-            token,
-            expires_at,
+        Ok(session)
+    }
+
+    /// A session for `user_id` starting `now`, not yet stored: for callers that store it in a transaction of their
+    /// own (the ACS).
+    pub fn new_session(&self, user_id: UserId, now: DateTime<Utc>) -> NewSession {
+        NewSession {
+            token: token::generate(),
+            expires_at: now + self.sessions.absolute,
             user_id,
-        })
+        }
     }
 
     /// Counts the attempt against each `(key, free failures)` guard, then lets it on to the password check only if

@@ -18,8 +18,8 @@ use crate::saml::logout::IdpSession;
 use crate::saml::response::{Checked, Expectations, MAX_RESPONSE_BYTES, SignedAssertion, check_response};
 use crate::saml::sp_keys::KeyState;
 use crate::store::{
-    AuditRow, ExistingUser, LinkRefusal, OwnerRun, OwnerRunPurpose, PendingRequestRow, Provisioning, SsoEventRow,
-    Store, StoreError, ascii_email_domain,
+    AcsWrites, AuditRow, ExistingUser, LinkRefusal, OwnerRun, OwnerRunPurpose, PendingRequestRow, Provisioning,
+    SsoEventRow, Store, StoreError, ascii_email_domain,
 };
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
@@ -333,9 +333,14 @@ impl SsoService {
         connection: &Connection,
         email: &EmailAddress,
         findings: &mut Findings,
+        writes: Option<&AcsWrites>,
     ) -> Result<(), Refusal> {
         let domain = email.domain();
-        let routed = match self.store.domain_route(domain).await.map_err(unavailable)? {
+        let route = match writes {
+            Some(writes) => writes.domain_route(domain).await,
+            None => self.store.domain_route(domain).await,
+        };
+        let routed = match route.map_err(unavailable)? {
             Some((holder, routed)) if holder == account => routed,
             _ => {
                 findings.email_domain_verified = Some(false);
@@ -346,12 +351,15 @@ impl SsoService {
         match routed {
             Some(id) if id == connection.id => Ok(()),
             Some(other) => {
-                let label = self
-                    .store
-                    .connection(account, other)
-                    .await
-                    .map_err(unavailable)?
-                    .map_or_else(|| other.to_string(), |row| row.label);
+                let label = match writes {
+                    Some(writes) => writes.connection_label(account, other).await,
+                    None => self
+                        .store
+                        .connection(account, other)
+                        .await
+                        .map(|row| row.map(|row| row.label)),
+                };
+                let label = label.map_err(unavailable)?.unwrap_or_else(|| other.to_string());
                 Err(Refusal::DomainRoutedElsewhere {
                     domain: domain.to_owned(),
                     connection: label,
@@ -534,8 +542,12 @@ impl SsoService {
             Some(OwnerRunPurpose::Link) => Mode::OwnerLink,
             None => Mode::SignIn,
         };
+        let mut writes = None;
         let passed = match taken {
-            Ok(()) => self.rules(&context, mode, saml_response, &mut findings, now).await,
+            Ok(()) => {
+                self.rules(&context, mode, saml_response, &mut findings, &mut writes, now)
+                    .await
+            }
             Err(refusal) => Err(refusal),
         };
         if passed.is_err() && !findings.signature_verified {
@@ -576,8 +588,28 @@ impl SsoService {
             attributes: assertion.map(|a| attribute_lines(&a.attributes)).unwrap_or_default(),
             raw_response,
         };
-        self.record_event(context.account, connection_id, now, &event_reference, detail)
-            .await;
+        let event = event_row(context.account, connection_id, now, &event_reference, detail);
+        let passed = match writes {
+            None => {
+                self.insert_event(&event).await;
+                passed
+            }
+            Some(writes) => match commit_with_event(writes, &event).await {
+                Ok(()) => passed,
+                // Nothing of the response was stored: no session, no link, and the event says so instead.
+                Err(e) => {
+                    tracing::error!(error = %e, reference = %event_reference, "storing a response's writes failed");
+                    let refusal = unavailable(e);
+                    let refused = SsoEventRow {
+                        outcome: "refused".into(),
+                        reason: capped(refusal.to_string()),
+                        ..event
+                    };
+                    self.insert_event(&refused).await;
+                    Err(refusal)
+                }
+            },
+        };
         match passed {
             // Only the Owner who started a run gets its report.
             Err(refusal) if mode != Mode::Test || matches!(refusal, Refusal::NotOwnersTest(_)) => Err(Refused {
@@ -675,6 +707,7 @@ impl SsoService {
         mode: Mode,
         saml_response: &str,
         findings: &mut Findings,
+        writes: &mut Option<AcsWrites>,
         now: DateTime<Utc>,
     ) -> Result<Passed, Refusal> {
         let connection = &context.connection;
@@ -708,15 +741,21 @@ impl SsoService {
         let assertion = checked.result?;
         findings.assertion = Some(assertion.clone());
         let skew = Duration::seconds(connection.options.clock_skew_seconds.into());
-        let fresh = match mode {
+        // From the replay record on, what a sign-in or link writes is one transaction; a test writes nothing.
+        let writes = match mode {
+            Mode::Test => None,
+            Mode::SignIn | Mode::OwnerLink => {
+                Some(&*writes.insert(self.store.begin_acs_writes().await.map_err(unavailable)?))
+            }
+        };
+        let fresh = match writes {
             // Only looked at: a test leaves the replay cache as it was, so the same login can still sign in later.
-            Mode::Test => !self
+            None => !self
                 .store
                 .assertion_seen(connection.id, &assertion.id)
                 .await
                 .map_err(unavailable)?,
-            Mode::SignIn | Mode::OwnerLink => self
-                .store
+            Some(writes) => writes
                 .remember_message(connection.id, &assertion.id, assertion.valid_until + skew)
                 .await
                 .map_err(unavailable)?,
@@ -726,9 +765,27 @@ impl SsoService {
         }
         let email = email_of(connection, &assertion)?;
         findings.email = Some(email.clone());
-        self.domain_rule(context.account, connection, &email, findings).await?;
-        match mode {
-            Mode::Test => {
+        self.domain_rule(context.account, connection, &email, findings, writes)
+            .await?;
+        match (mode, writes) {
+            (Mode::SignIn, Some(writes)) => {
+                let return_to = findings
+                    .request
+                    .as_ref()
+                    .and_then(|r| r.return_to.clone())
+                    .or_else(|| findings.landing.clone());
+                self.provision(context, assertion, email, return_to, writes, now)
+                    .await
+                    .map(Passed::SignedIn)
+            }
+            (Mode::OwnerLink, Some(writes)) => {
+                let owner = findings.run.clone().expect("an Owner's link answers the Owner's run");
+                self.link_owner(context, owner, assertion, email, writes, now)
+                    .await
+                    .map(Passed::Linked)
+            }
+            // The dry run: what a sign-in would do, previewed.
+            _ => {
                 let existing = self
                     .store
                     .sign_in_preview(context.account, connection.id, &assertion.name_id, &email)
@@ -739,22 +796,6 @@ impl SsoService {
                     return Err(Refusal::OwnerSignsInWithPassword(email.display().to_owned()));
                 }
                 Ok(Passed::Tested)
-            }
-            Mode::SignIn => {
-                let return_to = findings
-                    .request
-                    .as_ref()
-                    .and_then(|r| r.return_to.clone())
-                    .or_else(|| findings.landing.clone());
-                self.provision(context, assertion, email, return_to, now)
-                    .await
-                    .map(Passed::SignedIn)
-            }
-            Mode::OwnerLink => {
-                let owner = findings.run.clone().expect("an Owner's link answers the Owner's run");
-                self.link_owner(context, owner, assertion, email, now)
-                    .await
-                    .map(Passed::Linked)
             }
         }
     }
@@ -802,18 +843,12 @@ impl SsoService {
         reference: &str,
         detail: EventDetail,
     ) {
-        let event = SsoEventRow {
-            account_id: account,
-            connection_id: Some(connection_id),
-            at: now,
-            outcome: detail.outcome.into(),
-            reference: reference.to_owned(),
-            reason: capped(detail.reason),
-            name_id: detail.name_id,
-            attributes: detail.attributes,
-            raw_response: detail.raw_response,
-        };
-        if let Err(e) = self.store.insert_sso_event(&event).await {
+        self.insert_event(&event_row(account, connection_id, now, reference, detail))
+            .await;
+    }
+
+    async fn insert_event(&self, event: &SsoEventRow) {
+        if let Err(e) = self.store.insert_sso_event(event).await {
             tracing::error!(error = %e, reference = %event.reference, "recording an SSO event failed");
         }
     }
@@ -849,6 +884,7 @@ impl SsoService {
         assertion: SignedAssertion,
         email: EmailAddress,
         return_to: Option<String>,
+        writes: &AcsWrites,
         now: DateTime<Utc>,
     ) -> Result<SignedIn, Refusal> {
         let (account, connection) = (context.account, &context.connection);
@@ -871,8 +907,7 @@ impl SsoService {
             "Existing user taken over by SSO",
             takeover_detail(&email_text, &connection.label),
         );
-        let provisioned = self
-            .store
+        let provisioned = writes
             .provision_sso_user(&Provisioning {
                 account_id: account,
                 connection_id: connection.id,
@@ -894,20 +929,23 @@ impl SsoService {
                     linked_email,
                 },
             })?;
-        let session = self
-            .auth
-            .start_session(
+        let session = self.auth.new_session(provisioned.user_id, now);
+        let idp_session = IdpSession {
+            connection_id: connection.id,
+            name_id: assertion.name_id.clone(),
+            name_id_format: assertion.name_id_format.clone(),
+            session_index: assertion.session_index.clone(),
+        };
+        writes
+            .insert_session(
+                &session.token_digest(),
                 provisioned.user_id,
-                Some(&IdpSession {
-                    connection_id: connection.id,
-                    name_id: assertion.name_id.clone(),
-                    name_id_format: assertion.name_id_format.clone(),
-                    session_index: assertion.session_index.clone(),
-                }),
+                Some(&idp_session),
                 now,
+                session.expires_at,
             )
             .await
-            .map_err(|e| Refusal::Unavailable(e.to_string()))?;
+            .map_err(unavailable)?;
         Ok(SignedIn {
             account,
             connection: connection.id,
@@ -931,10 +969,11 @@ impl SsoService {
         owner: OwnerRun,
         assertion: SignedAssertion,
         email: EmailAddress,
+        writes: &AcsWrites,
         now: DateTime<Utc>,
     ) -> Result<OwnerLinked, Refusal> {
         let (account, connection) = (context.account, &context.connection);
-        if self.store.role_of(account, owner.user_id).await.map_err(unavailable)? != Some(Role::Owner) {
+        if writes.role_of(account, owner.user_id).await.map_err(unavailable)? != Some(Role::Owner) {
             return Err(Refusal::NoLongerOwner(owner.email));
         }
         if EmailAddress::parse(&owner.email).ok().as_ref() != Some(&email) {
@@ -957,8 +996,7 @@ impl SsoService {
             action: "Owner linked their IdP identity".to_owned(),
             detail: owner_link_detail(&linked),
         };
-        let fresh = self
-            .store
+        let fresh = writes
             .link_owner(connection.id, &assertion.name_id, owner.user_id, &audit, now)
             .await
             .map_err(unavailable)?;
@@ -1003,6 +1041,33 @@ impl SsoService {
         .await
         .map_err(|e| Refusal::CheckStopped(e.to_string()))
     }
+}
+
+/// The SSO event of a connection under `reference`.
+fn event_row(
+    account: AccountId,
+    connection_id: ConnectionId,
+    now: DateTime<Utc>,
+    reference: &str,
+    detail: EventDetail,
+) -> SsoEventRow {
+    SsoEventRow {
+        account_id: account,
+        connection_id: Some(connection_id),
+        at: now,
+        outcome: detail.outcome.into(),
+        reference: reference.to_owned(),
+        reason: capped(detail.reason),
+        name_id: detail.name_id,
+        attributes: detail.attributes,
+        raw_response: detail.raw_response,
+    }
+}
+
+/// Stores a response's writes with its SSO event.
+async fn commit_with_event(writes: AcsWrites, event: &SsoEventRow) -> Result<(), StoreError> {
+    writes.insert_sso_event(event).await?;
+    writes.commit().await
 }
 
 /// A store error as the refusal it causes.

@@ -8,8 +8,8 @@ use crate::tenancy::{AccountSummary, Member, Role};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -136,12 +136,7 @@ impl Store {
     }
 
     pub async fn role_of(&self, account_id: AccountId, user_id: UserId) -> Result<Option<Role>, StoreError> {
-        Ok(
-            membership::Entity::find_by_id((account_id.as_uuid(), user_id.as_uuid()))
-                .unique_row(&self.db)
-                .await?
-                .map(|m| stored_role(&m.role)),
-        )
+        role_of(&self.db, account_id, user_id).await
     }
 
     pub async fn members(&self, account_id: AccountId) -> Result<Vec<Member>, StoreError> {
@@ -360,4 +355,17 @@ impl Store {
         txn.commit().await?;
         Ok(())
     }
+}
+
+pub(super) async fn role_of(
+    db: &impl ConnectionTrait,
+    account_id: AccountId,
+    user_id: UserId,
+) -> Result<Option<Role>, StoreError> {
+    Ok(
+        membership::Entity::find_by_id((account_id.as_uuid(), user_id.as_uuid()))
+            .unique_row(db)
+            .await?
+            .map(|m| stored_role(&m.role)),
+    )
 }

@@ -313,11 +313,7 @@ impl Store {
         account_id: AccountId,
         id: ConnectionId,
     ) -> Result<Option<ConnectionRow>, StoreError> {
-        Ok(sso_connection::Entity::find_by_id(id.as_uuid())
-            .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
-            .unique_row(&self.db)
-            .await?
-            .map(ConnectionRow::from))
+        connection(&self.db, account_id, id).await
     }
 
     /// Whether `id` is one of the account's own connections.
@@ -676,4 +672,16 @@ impl Store {
         txn.commit().await?;
         Ok(true)
     }
+}
+
+pub(super) async fn connection(
+    db: &impl ConnectionTrait,
+    account_id: AccountId,
+    id: ConnectionId,
+) -> Result<Option<ConnectionRow>, StoreError> {
+    Ok(sso_connection::Entity::find_by_id(id.as_uuid())
+        .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+        .unique_row(db)
+        .await?
+        .map(ConnectionRow::from))
 }

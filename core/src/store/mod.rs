@@ -1,6 +1,7 @@
 //! Persistence: the only module that speaks sea-orm; every account-owned query takes an `AccountId`.
 
 mod accounts;
+mod acs_writes;
 mod connections;
 mod domains;
 mod email_proofs;
@@ -13,6 +14,7 @@ mod sso_tests;
 mod users;
 
 pub use accounts::InvitationRow;
+pub use acs_writes::AcsWrites;
 pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SpKeyRow};
 pub use domains::DomainRow;
 pub use email_proofs::EmailProofRow;

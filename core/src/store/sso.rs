@@ -11,10 +11,10 @@ use crate::auth::EmailAddress;
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryFilter,
-    QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
+    Iterable, QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// A pending AuthnRequest.
@@ -156,145 +156,6 @@ impl Store {
             provisioned_here,
         )))
     }
-    /// Finds or creates the user behind a verified SSO identity and sets their membership, in one transaction:
-    /// first the (connection, NameID) link, used only while the linked user's own email domain counts as verified
-    /// in this account and is routed to this connection; else, the first time, a user with the verified email,
-    /// which is then linked; else a new user without a password (and, unless the account says otherwise, a
-    /// personal account). The domain's IdP is authoritative for its users: an existing user with a password who
-    /// was not created by this account's SSO is taken over (password removed, every session ended, marked as
-    /// provisioned by this account, audited), except the account's Owner, whom an assertion never signs in
-    /// unlinked. A new member gets the mapped role; an existing one gets it again only with `reapply`, and never
-    /// when they are the Owner.
-    pub async fn provision_sso_user(
-        &self,
-        p: &Provisioning<'_>,
-    ) -> Result<Result<Provisioned, LinkRefusal>, StoreError> {
-        // It reads before it writes: on SQLite a deferred transaction would fail at once with "database is
-        // locked" when another sign-in wrote in between (the busy timeout never applies to that upgrade), so
-        // it takes the write lock at BEGIN and waits for it instead. PostgreSQL ignores the mode.
-        let txn = self
-            .db
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            })
-            .await?;
-        let linked = sso_link::Entity::find_by_id((p.connection_id.as_uuid(), p.name_id.to_owned()))
-            .unique_row(&txn)
-            .await?
-            .map(|l| l.user_id);
-        let mut taken_over = false;
-        let (user_id, created) = match linked {
-            Some(user_id) => {
-                let linked_email = user::Entity::find_by_id(user_id)
-                    .unique_row(&txn)
-                    .await?
-                    .map(|u| u.email)
-                    .unwrap_or_default();
-                let still_routed = domain::Entity::find()
-                    .filter(domain::Column::VerifiedName.eq(ascii_email_domain(&linked_email)))
-                    .filter(domain::Column::AccountId.eq(p.account_id.as_uuid()))
-                    .filter(domain::Column::ConnectionId.eq(p.connection_id.as_uuid()))
-                    .unique_row(&txn)
-                    .await?
-                    .is_some();
-                if !still_routed {
-                    return Ok(Err(LinkRefusal::DomainNotRouted { linked_email }));
-                }
-                (user_id, false)
-            }
-            None => {
-                let existing = user::Entity::find()
-                    .filter(user::Column::EmailKey.eq(p.email.key()))
-                    .unique_row(&txn)
-                    .await?;
-                let (user_id, created) = match existing {
-                    Some(existing) => {
-                        let role_here = membership::Entity::find_by_id((p.account_id.as_uuid(), existing.id))
-                            .unique_row(&txn)
-                            .await?
-                            .map(|m| m.role.parse::<Role>().unwrap_or(Role::NoAccess));
-                        let provisioned_here = existing.sso_account_id == Some(p.account_id.as_uuid());
-                        match ExistingUser::of(role_here, existing.password_hash.is_some(), provisioned_here) {
-                            ExistingUser::Owner => return Ok(Err(LinkRefusal::Owner)),
-                            ExistingUser::TakeOver => {
-                                take_over(&txn, existing.id, p).await?;
-                                taken_over = true;
-                            }
-                            ExistingUser::SignIn => {}
-                        }
-                        (existing.id, false)
-                    }
-                    None => {
-                        let user_id = UserId::new().as_uuid();
-                        user::Entity::insert(user::ActiveModel {
-                            id: Set(user_id),
-                            email: Set(p.email.display().to_owned()),
-                            email_key: Set(Some(p.email.key().to_owned())),
-                            password_hash: Set(None),
-                            created_at: Set(p.now),
-                            sso_account_id: Set(Some(p.account_id.as_uuid())),
-                            // The IdP vouches for addresses at the domains routed to it.
-                            email_proven_at: Set(Some(p.now)),
-                        })
-                        .exec_without_returning(&txn)
-                        .await?;
-                        if let Some(name) = p.personal_account {
-                            let personal = AccountId::new().as_uuid();
-                            account::Entity::insert(account::ActiveModel {
-                                id: Set(personal),
-                                name: Set(name.to_owned()),
-                                created_at: Set(p.now),
-                            })
-                            .exec_without_returning(&txn)
-                            .await?;
-                            insert_membership(&txn, personal, user_id, Role::Owner, p.now).await?;
-                        }
-                        (user_id, true)
-                    }
-                };
-                sso_link::Entity::insert(sso_link::ActiveModel {
-                    connection_id: Set(p.connection_id.as_uuid()),
-                    name_id: Set(p.name_id.to_owned()),
-                    user_id: Set(user_id),
-                    created_at: Set(p.now),
-                })
-                .exec_without_returning(&txn)
-                .await?;
-                (user_id, created)
-            }
-        };
-        let current = membership::Entity::find_by_id((p.account_id.as_uuid(), user_id))
-            .unique_row(&txn)
-            .await?
-            .map(|m| m.role.parse::<Role>().unwrap_or(Role::NoAccess));
-        let (role, role_before) = match current {
-            None => {
-                insert_membership(&txn, p.account_id.as_uuid(), user_id, p.mapped_role, p.now).await?;
-                (p.mapped_role, None)
-            }
-            Some(role) if p.reapply && role != Role::Owner && role != p.mapped_role => {
-                membership::Entity::update_many()
-                    .col_expr(membership::Column::Role, Expr::value(p.mapped_role.as_str()))
-                    .filter(membership::Column::AccountId.eq(p.account_id.as_uuid()))
-                    .filter(membership::Column::UserId.eq(user_id))
-                    .exec(&txn)
-                    .await?;
-                insert_audit(&txn, &(p.role_change_audit)(role)).await?;
-                (p.mapped_role, Some(role))
-            }
-            Some(role) => (role, None),
-        };
-        txn.commit().await?;
-        Ok(Ok(Provisioned {
-            user_id: user_id.into(),
-            created,
-            role,
-            role_before,
-            taken_over,
-        }))
-    }
-
     pub async fn insert_pending_request(&self, row: &PendingRequestRow) -> Result<(), StoreError> {
         sso_request::Entity::insert(sso_request::ActiveModel {
             id: Set(row.id.clone()),
@@ -370,20 +231,7 @@ impl Store {
         assertion_id: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let inserted = sso_assertion_seen::Entity::insert(sso_assertion_seen::ActiveModel {
-            connection_id: Set(connection_id.as_uuid()),
-            assertion_id: Set(assertion_id.to_owned()),
-            expires_at: Set(expires_at),
-        })
-        .exec_without_returning(&self.db)
-        .await;
-        match inserted {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let e = StoreError::from(e);
-                if e.is_unique_violation() { Ok(false) } else { Err(e) }
-            }
-        }
+        remember_message(&self.db, connection_id, assertion_id, expires_at).await
     }
 
     /// Deletes pending requests (AuthnRequests and LogoutRequests) and remembered message IDs that can no longer
@@ -405,11 +253,7 @@ impl Store {
 
     /// The account and connection that sign in users of a verified domain (ASCII form), if any account holds it.
     pub async fn domain_route(&self, name: &str) -> Result<Option<(AccountId, Option<ConnectionId>)>, StoreError> {
-        Ok(domain::Entity::find()
-            .filter(domain::Column::VerifiedName.eq(name))
-            .unique_row(&self.db)
-            .await?
-            .map(|d| (d.account_id.into(), d.connection_id.map(Into::into))))
+        domain_route(&self.db, name).await
     }
 
     /// The account and connection that claim a domain (ASCII form): it counts as verified in an account with SSO
@@ -490,21 +334,7 @@ impl Store {
     }
 
     pub async fn insert_sso_event(&self, row: &SsoEventRow) -> Result<(), StoreError> {
-        sso_event::Entity::insert(sso_event::ActiveModel {
-            id: Set(uuid::Uuid::new_v4()),
-            account_id: Set(row.account_id.as_uuid()),
-            connection_id: Set(row.connection_id.map(|c| c.as_uuid())),
-            at: Set(row.at),
-            outcome: Set(row.outcome.clone()),
-            reference: Set(row.reference.clone()),
-            reason: Set(row.reason.clone()),
-            name_id: Set(row.name_id.clone()),
-            attributes: Set(row.attributes.clone()),
-            raw_response: Set(row.raw_response.clone()),
-        })
-        .exec_without_returning(&self.db)
-        .await?;
-        Ok(())
+        insert_sso_event(&self.db, row).await
     }
 
     /// The account's SSO events, newest first; with `before` (an event's reference), only the ones older than
@@ -596,5 +426,192 @@ async fn take_over(
         .exec(txn)
         .await?;
     insert_audit(txn, p.takeover_audit).await?;
+    Ok(())
+}
+
+/// Finds or creates the user behind a verified SSO identity and sets their membership, in the ACS's transaction:
+/// first the (connection, NameID) link, used only while the linked user's own email domain counts as verified
+/// in this account and is routed to this connection; else, the first time, a user with the verified email,
+/// which is then linked; else a new user without a password (and, unless the account says otherwise, a
+/// personal account). The domain's IdP is authoritative for its users: an existing user with a password who
+/// was not created by this account's SSO is taken over (password removed, every session ended, marked as
+/// provisioned by this account, audited), except the account's Owner, whom an assertion never signs in
+/// unlinked. A new member gets the mapped role; an existing one gets it again only with `reapply`, and never
+/// when they are the Owner.
+pub(super) async fn provision_sso_user(
+    txn: &DatabaseTransaction,
+    p: &Provisioning<'_>,
+) -> Result<Result<Provisioned, LinkRefusal>, StoreError> {
+    let linked = sso_link::Entity::find_by_id((p.connection_id.as_uuid(), p.name_id.to_owned()))
+        .unique_row(txn)
+        .await?
+        .map(|l| l.user_id);
+    let mut taken_over = false;
+    let (user_id, created) = match linked {
+        Some(user_id) => {
+            let linked_email = user::Entity::find_by_id(user_id)
+                .unique_row(txn)
+                .await?
+                .map(|u| u.email)
+                .unwrap_or_default();
+            let linked_domain = ascii_email_domain(&linked_email);
+            // The asserted address's domain was found routed here earlier in this transaction.
+            let still_routed = linked_domain == p.email.domain()
+                || domain::Entity::find()
+                    .filter(domain::Column::VerifiedName.eq(linked_domain))
+                    .filter(domain::Column::AccountId.eq(p.account_id.as_uuid()))
+                    .filter(domain::Column::ConnectionId.eq(p.connection_id.as_uuid()))
+                    .unique_row(txn)
+                    .await?
+                    .is_some();
+            if !still_routed {
+                return Ok(Err(LinkRefusal::DomainNotRouted { linked_email }));
+            }
+            (user_id, false)
+        }
+        None => {
+            let existing = user::Entity::find()
+                .filter(user::Column::EmailKey.eq(p.email.key()))
+                .unique_row(txn)
+                .await?;
+            let (user_id, created) = match existing {
+                Some(existing) => {
+                    let role_here = membership::Entity::find_by_id((p.account_id.as_uuid(), existing.id))
+                        .unique_row(txn)
+                        .await?
+                        .map(|m| m.role.parse::<Role>().unwrap_or(Role::NoAccess));
+                    let provisioned_here = existing.sso_account_id == Some(p.account_id.as_uuid());
+                    match ExistingUser::of(role_here, existing.password_hash.is_some(), provisioned_here) {
+                        ExistingUser::Owner => return Ok(Err(LinkRefusal::Owner)),
+                        ExistingUser::TakeOver => {
+                            take_over(txn, existing.id, p).await?;
+                            taken_over = true;
+                        }
+                        ExistingUser::SignIn => {}
+                    }
+                    (existing.id, false)
+                }
+                None => {
+                    let user_id = UserId::new().as_uuid();
+                    user::Entity::insert(user::ActiveModel {
+                        id: Set(user_id),
+                        email: Set(p.email.display().to_owned()),
+                        email_key: Set(Some(p.email.key().to_owned())),
+                        password_hash: Set(None),
+                        created_at: Set(p.now),
+                        sso_account_id: Set(Some(p.account_id.as_uuid())),
+                        // The IdP vouches for addresses at the domains routed to it.
+                        email_proven_at: Set(Some(p.now)),
+                    })
+                    .exec_without_returning(txn)
+                    .await?;
+                    if let Some(name) = p.personal_account {
+                        let personal = AccountId::new().as_uuid();
+                        account::Entity::insert(account::ActiveModel {
+                            id: Set(personal),
+                            name: Set(name.to_owned()),
+                            created_at: Set(p.now),
+                        })
+                        .exec_without_returning(txn)
+                        .await?;
+                        insert_membership(txn, personal, user_id, Role::Owner, p.now).await?;
+                    }
+                    (user_id, true)
+                }
+            };
+            sso_link::Entity::insert(sso_link::ActiveModel {
+                connection_id: Set(p.connection_id.as_uuid()),
+                name_id: Set(p.name_id.to_owned()),
+                user_id: Set(user_id),
+                created_at: Set(p.now),
+            })
+            .exec_without_returning(txn)
+            .await?;
+            (user_id, created)
+        }
+    };
+    let current = membership::Entity::find_by_id((p.account_id.as_uuid(), user_id))
+        .unique_row(txn)
+        .await?
+        .map(|m| m.role.parse::<Role>().unwrap_or(Role::NoAccess));
+    let (role, role_before) = match current {
+        None => {
+            insert_membership(txn, p.account_id.as_uuid(), user_id, p.mapped_role, p.now).await?;
+            (p.mapped_role, None)
+        }
+        Some(role) if p.reapply && role != Role::Owner && role != p.mapped_role => {
+            membership::Entity::update_many()
+                .col_expr(membership::Column::Role, Expr::value(p.mapped_role.as_str()))
+                .filter(membership::Column::AccountId.eq(p.account_id.as_uuid()))
+                .filter(membership::Column::UserId.eq(user_id))
+                .exec(txn)
+                .await?;
+            insert_audit(txn, &(p.role_change_audit)(role)).await?;
+            (p.mapped_role, Some(role))
+        }
+        Some(role) => (role, None),
+    };
+    Ok(Ok(Provisioned {
+        user_id: user_id.into(),
+        created,
+        role,
+        role_before,
+        taken_over,
+    }))
+}
+
+/// Records a message ID as used; `false` when it already was (a replay). A conflict is no error, so that inside a
+/// transaction PostgreSQL goes on.
+pub(super) async fn remember_message(
+    db: &impl ConnectionTrait,
+    connection_id: ConnectionId,
+    assertion_id: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let inserted = sso_assertion_seen::Entity::insert(sso_assertion_seen::ActiveModel {
+        connection_id: Set(connection_id.as_uuid()),
+        assertion_id: Set(assertion_id.to_owned()),
+        expires_at: Set(expires_at),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            sso_assertion_seen::Column::ConnectionId,
+            sso_assertion_seen::Column::AssertionId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(inserted == 1)
+}
+
+/// The account a domain (ASCII form) counts as verified in, and the connection it is routed to, if any.
+pub(super) async fn domain_route(
+    db: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<(AccountId, Option<ConnectionId>)>, StoreError> {
+    Ok(domain::Entity::find()
+        .filter(domain::Column::VerifiedName.eq(name))
+        .unique_row(db)
+        .await?
+        .map(|d| (d.account_id.into(), d.connection_id.map(Into::into))))
+}
+
+pub(super) async fn insert_sso_event(db: &impl ConnectionTrait, row: &SsoEventRow) -> Result<(), StoreError> {
+    sso_event::Entity::insert(sso_event::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        account_id: Set(row.account_id.as_uuid()),
+        connection_id: Set(row.connection_id.map(|c| c.as_uuid())),
+        at: Set(row.at),
+        outcome: Set(row.outcome.clone()),
+        reference: Set(row.reference.clone()),
+        reason: Set(row.reason.clone()),
+        name_id: Set(row.name_id.clone()),
+        attributes: Set(row.attributes.clone()),
+        raw_response: Set(row.raw_response.clone()),
+    })
+    .exec_without_returning(db)
+    .await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::sso::test_sso::TestSummary;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{OnConflict, Query};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 /// What an Owner's own round trip through a connection is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,39 +79,6 @@ impl Store {
                 OwnerRunPurpose::Test
             },
         }))
-    }
-
-    /// Links the IdP identity (`connection_id`, `name_id`) to the Owner's user, with its audit entry, in one
-    /// transaction; `false` when the identity already signs in someone else.
-    pub async fn link_owner(
-        &self,
-        connection_id: ConnectionId,
-        name_id: &str,
-        user_id: UserId,
-        audit: &AuditRow,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
-        let existing = sso_link::Entity::find_by_id((connection_id.as_uuid(), name_id.to_owned()))
-            .unique_row(&txn)
-            .await?;
-        match existing {
-            Some(link) if link.user_id != user_id.as_uuid() => return Ok(false),
-            Some(_) => {}
-            None => {
-                sso_link::Entity::insert(sso_link::ActiveModel {
-                    connection_id: Set(connection_id.as_uuid()),
-                    name_id: Set(name_id.to_owned()),
-                    user_id: Set(user_id.as_uuid()),
-                    created_at: Set(now),
-                })
-                .exec_without_returning(&txn)
-                .await?;
-            }
-        }
-        insert_audit(&txn, audit).await?;
-        txn.commit().await?;
-        Ok(true)
     }
 
     /// Deletes the marks of test requests that can no longer be used.
@@ -187,4 +154,35 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Links the IdP identity (`connection_id`, `name_id`) to the Owner's user, with its audit entry, in the ACS's
+/// transaction; `false` when the identity already signs in someone else.
+pub(super) async fn link_owner(
+    txn: &DatabaseTransaction,
+    connection_id: ConnectionId,
+    name_id: &str,
+    user_id: UserId,
+    audit: &AuditRow,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let existing = sso_link::Entity::find_by_id((connection_id.as_uuid(), name_id.to_owned()))
+        .unique_row(txn)
+        .await?;
+    match existing {
+        Some(link) if link.user_id != user_id.as_uuid() => return Ok(false),
+        Some(_) => {}
+        None => {
+            sso_link::Entity::insert(sso_link::ActiveModel {
+                connection_id: Set(connection_id.as_uuid()),
+                name_id: Set(name_id.to_owned()),
+                user_id: Set(user_id.as_uuid()),
+                created_at: Set(now),
+            })
+            .exec_without_returning(txn)
+            .await?;
+        }
+    }
+    insert_audit(txn, audit).await?;
+    Ok(true)
 }

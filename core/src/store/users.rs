@@ -9,7 +9,7 @@ use crate::saml::logout::IdpSession;
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 #[derive(Clone, Debug)]
 pub struct UserRow {
@@ -143,20 +143,7 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        session::Entity::insert(session::ActiveModel {
-            token_hash: Set(token_hash.to_owned()),
-            user_id: Set(user_id.as_uuid()),
-            created_at: Set(now),
-            last_seen_at: Set(now),
-            expires_at: Set(expires_at),
-            sso_connection_id: Set(idp_session.map(|s| s.connection_id.as_uuid())),
-            sso_name_id: Set(idp_session.map(|s| s.name_id.clone())),
-            sso_name_id_format: Set(idp_session.and_then(|s| s.name_id_format.clone())),
-            sso_session_index: Set(idp_session.and_then(|s| s.session_index.clone())),
-        })
-        .exec_without_returning(&self.db)
-        .await?;
-        Ok(())
+        insert_session(&self.db, token_hash, user_id, idp_session, now, expires_at).await
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
@@ -352,4 +339,28 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+pub(super) async fn insert_session(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    user_id: UserId,
+    idp_session: Option<&IdpSession>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    session::Entity::insert(session::ActiveModel {
+        token_hash: Set(token_hash.to_owned()),
+        user_id: Set(user_id.as_uuid()),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(expires_at),
+        sso_connection_id: Set(idp_session.map(|s| s.connection_id.as_uuid())),
+        sso_name_id: Set(idp_session.map(|s| s.name_id.clone())),
+        sso_name_id_format: Set(idp_session.and_then(|s| s.name_id_format.clone())),
+        sso_session_index: Set(idp_session.and_then(|s| s.session_index.clone())),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
 }

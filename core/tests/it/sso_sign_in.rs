@@ -1011,8 +1011,58 @@ async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
 }
 
 /// The statements of a returning user's sign-in at the ACS, counted by the test above.
-const ACS_STATEMENTS: usize = 10;
+const ACS_STATEMENTS: usize = 9;
 
 /// The statements of starting a sign-in (the AuthnRequest) through a connection this instance keeps: its revision,
 /// and the pending request.
 const LOGIN_STATEMENTS: usize = 2;
+
+/// A sign-in's writes are one transaction: when the last of them (its SSO event) cannot be stored, neither are the
+/// replay record, the user nor the session, and a refused event says what happened.
+#[tokio::test]
+async fn a_sign_in_whose_event_cannot_be_stored_stores_nothing() {
+    use crate::support::{TestWorld, fresh_database};
+    use sea_orm::{ConnectionTrait, Statement};
+    let (url, dir) = fresh_database().await;
+    let store = gatehouse_core::Store::open(&url).await.unwrap();
+    let s = crate::sso_setup::setup_in(TestWorld::with_store(store, dir), "").await;
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    let refuse_accepted_events = if url.starts_with("postgres") {
+        vec![
+            "CREATE FUNCTION refuse_accepted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.outcome = 'accepted' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_accepted BEFORE INSERT ON sso_events \
+             FOR EACH ROW EXECUTE FUNCTION refuse_accepted()",
+        ]
+    } else {
+        vec![
+            "CREATE TRIGGER refuse_accepted BEFORE INSERT ON sso_events WHEN NEW.outcome = 'accepted' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        ]
+    };
+    for statement in refuse_accepted_events {
+        db.execute_unprepared(statement).await.unwrap();
+    }
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+
+    let refused = attempt(&s, |spec| spec.name_id = "first.timer@acme.example".into())
+        .await
+        .unwrap_err();
+
+    assert!(matches!(refused.refusal, Refusal::Unavailable(_)), "{refused:?}");
+    assert_eq!(count("SELECT COUNT(*) FROM sso_assertions_seen").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM users WHERE email = 'first.timer@acme.example'").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM sso_links").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM sessions WHERE sso_connection_id IS NOT NULL").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM sso_events WHERE outcome = 'refused'").await, 1);
+}
