@@ -333,14 +333,9 @@ impl SsoService {
         connection: &Connection,
         email: &EmailAddress,
         findings: &mut Findings,
-        writes: Option<&AcsWrites>,
     ) -> Result<(), Refusal> {
         let domain = email.domain();
-        let route = match writes {
-            Some(writes) => writes.domain_route(domain).await,
-            None => self.store.domain_route(domain).await,
-        };
-        let routed = match route.map_err(unavailable)? {
+        let routed = match self.store.domain_route(domain).await.map_err(unavailable)? {
             Some((holder, routed)) if holder == account => routed,
             _ => {
                 findings.email_domain_verified = Some(false);
@@ -351,15 +346,12 @@ impl SsoService {
         match routed {
             Some(id) if id == connection.id => Ok(()),
             Some(other) => {
-                let label = match writes {
-                    Some(writes) => writes.connection_label(account, other).await,
-                    None => self
-                        .store
-                        .connection(account, other)
-                        .await
-                        .map(|row| row.map(|row| row.label)),
-                };
-                let label = label.map_err(unavailable)?.unwrap_or_else(|| other.to_string());
+                let label = self
+                    .store
+                    .connection(account, other)
+                    .await
+                    .map_err(unavailable)?
+                    .map_or_else(|| other.to_string(), |row| row.label);
                 Err(Refusal::DomainRoutedElsewhere {
                     domain: domain.to_owned(),
                     connection: label,
@@ -740,35 +732,20 @@ impl SsoService {
         findings.signature_verified = checked.signature_verified;
         let assertion = checked.result?;
         findings.assertion = Some(assertion.clone());
-        let skew = Duration::seconds(connection.options.clock_skew_seconds.into());
-        // From the replay record on, what a sign-in or link writes is one transaction; a test writes nothing.
-        let writes = match mode {
-            Mode::Test => None,
-            Mode::SignIn | Mode::OwnerLink => {
-                Some(&*writes.insert(self.store.begin_acs_writes().await.map_err(unavailable)?))
-            }
-        };
-        let fresh = match writes {
-            // Only looked at: a test leaves the replay cache as it was, so the same login can still sign in later.
-            None => !self
-                .store
-                .assertion_seen(connection.id, &assertion.id)
-                .await
-                .map_err(unavailable)?,
-            Some(writes) => writes
-                .remember_message(connection.id, &assertion.id, assertion.valid_until + skew)
-                .await
-                .map_err(unavailable)?,
-        };
-        if !fresh {
+        // Read in every mode; a sign-in or link records the assertion as used when its writes begin.
+        if self
+            .store
+            .assertion_seen(connection.id, &assertion.id)
+            .await
+            .map_err(unavailable)?
+        {
             return Err(Refusal::Replayed(assertion.id));
         }
         let email = email_of(connection, &assertion)?;
         findings.email = Some(email.clone());
-        self.domain_rule(context.account, connection, &email, findings, writes)
-            .await?;
-        match (mode, writes) {
-            (Mode::SignIn, Some(writes)) => {
+        self.domain_rule(context.account, connection, &email, findings).await?;
+        match mode {
+            Mode::SignIn => {
                 let return_to = findings
                     .request
                     .as_ref()
@@ -778,14 +755,15 @@ impl SsoService {
                     .await
                     .map(Passed::SignedIn)
             }
-            (Mode::OwnerLink, Some(writes)) => {
+            Mode::OwnerLink => {
                 let owner = findings.run.clone().expect("an Owner's link answers the Owner's run");
                 self.link_owner(context, owner, assertion, email, writes, now)
                     .await
                     .map(Passed::Linked)
             }
-            // The dry run: what a sign-in would do, previewed.
-            _ => {
+            // The dry run: what a sign-in would do, previewed; the replay cache is left as it was, so the same
+            // login can still sign in later.
+            Mode::Test => {
                 let existing = self
                     .store
                     .sign_in_preview(context.account, connection.id, &assertion.name_id, &email)
@@ -798,6 +776,26 @@ impl SsoService {
                 Ok(Passed::Tested)
             }
         }
+    }
+
+    /// Opens the response's write transaction and records the assertion as used in it, which also guards the
+    /// replay rule against the same response arriving twice at once.
+    async fn begin_writes<'w>(
+        &self,
+        writes: &'w mut Option<AcsWrites>,
+        connection: &Connection,
+        assertion: &SignedAssertion,
+    ) -> Result<&'w AcsWrites, Refusal> {
+        let skew = Duration::seconds(connection.options.clock_skew_seconds.into());
+        let opened = writes.insert(self.store.begin_acs_writes().await.map_err(unavailable)?);
+        if !opened
+            .remember_message(connection.id, &assertion.id, assertion.valid_until + skew)
+            .await
+            .map_err(unavailable)?
+        {
+            return Err(Refusal::Replayed(assertion.id.clone()));
+        }
+        Ok(opened)
     }
 
     /// Test SSO's report of a run: every check in order and what the response gave.
@@ -884,7 +882,7 @@ impl SsoService {
         assertion: SignedAssertion,
         email: EmailAddress,
         return_to: Option<String>,
-        writes: &AcsWrites,
+        writes: &mut Option<AcsWrites>,
         now: DateTime<Utc>,
     ) -> Result<SignedIn, Refusal> {
         let (account, connection) = (context.account, &context.connection);
@@ -907,28 +905,35 @@ impl SsoService {
             "Existing user taken over by SSO",
             takeover_detail(&email_text, &connection.label),
         );
-        let provisioned = writes
-            .provision_sso_user(&Provisioning {
-                account_id: account,
-                connection_id: connection.id,
-                name_id: &assertion.name_id,
-                email: &email,
-                mapped_role,
-                reapply: connection.mappings.reapply_on_sign_in,
-                personal_account: (!context.policy.no_separate_account).then_some(personal.as_str()),
-                role_change_audit: &role_change_audit,
-                takeover_audit: &takeover_audit,
-                now,
-            })
-            .await
-            .map_err(unavailable)?
-            .map_err(|refusal| match refusal {
-                LinkRefusal::Owner => Refusal::OwnerSignsInWithPassword(email_text.clone()),
-                LinkRefusal::DomainNotRouted { linked_email } => Refusal::LinkedDomainNotRouted {
-                    name_id: assertion.name_id.clone(),
-                    linked_email,
-                },
-            })?;
+        let provisioning = Provisioning {
+            account_id: account,
+            connection_id: connection.id,
+            name_id: &assertion.name_id,
+            email: &email,
+            mapped_role,
+            reapply: connection.mappings.reapply_on_sign_in,
+            personal_account: (!context.policy.no_separate_account).then_some(personal.as_str()),
+            role_change_audit: &role_change_audit,
+            takeover_audit: &takeover_audit,
+            now,
+        };
+        // Most sign-ins are a returning user's, which write no user: read without the write lock.
+        let returning = self.store.returning_user(&provisioning).await.map_err(unavailable)?;
+        let writes = self.begin_writes(writes, connection, &assertion).await?;
+        let provisioned = match returning {
+            Some(provisioned) => provisioned,
+            None => writes
+                .provision_sso_user(&provisioning)
+                .await
+                .map_err(unavailable)?
+                .map_err(|refusal| match refusal {
+                    LinkRefusal::Owner => Refusal::OwnerSignsInWithPassword(email_text.clone()),
+                    LinkRefusal::DomainNotRouted { linked_email } => Refusal::LinkedDomainNotRouted {
+                        name_id: assertion.name_id.clone(),
+                        linked_email,
+                    },
+                })?,
+        };
         let session = self.auth.new_session(provisioned.user_id, now);
         let idp_session = IdpSession {
             connection_id: connection.id,
@@ -969,10 +974,11 @@ impl SsoService {
         owner: OwnerRun,
         assertion: SignedAssertion,
         email: EmailAddress,
-        writes: &AcsWrites,
+        writes: &mut Option<AcsWrites>,
         now: DateTime<Utc>,
     ) -> Result<OwnerLinked, Refusal> {
         let (account, connection) = (context.account, &context.connection);
+        let writes = self.begin_writes(writes, connection, &assertion).await?;
         if writes.role_of(account, owner.user_id).await.map_err(unavailable)? != Some(Role::Owner) {
             return Err(Refusal::NoLongerOwner(owner.email));
         }

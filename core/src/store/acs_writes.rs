@@ -1,9 +1,9 @@
-//! What one response at the ACS writes (the replay record, the user and their link, the session, the SSO event)
-//! and the reads its rules base them on, in one transaction: all of it is stored, or none.
+//! What one response at the ACS writes (the replay record, the user and their link, the session, the SSO event),
+//! in one transaction: all of it is stored, or none.
 
 use super::policy::AuditRow;
 use super::sso::{LinkRefusal, Provisioned, Provisioning, SsoEventRow};
-use super::{Store, StoreError, accounts, connections, sso, sso_tests, users};
+use super::{Store, StoreError, accounts, sso, sso_tests, users};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::saml::logout::IdpSession;
 use crate::tenancy::Role;
@@ -16,10 +16,11 @@ pub struct AcsWrites {
 }
 
 impl Store {
-    /// Opens the transaction of one response's writes. It reads before it writes: on SQLite a deferred transaction
-    /// would fail at once with "database is locked" when another sign-in wrote in between (the busy timeout never
-    /// applies to that upgrade), so it takes the write lock at BEGIN and waits for it instead. PostgreSQL ignores
-    /// the mode.
+    /// Opens the transaction of one response's writes, once every rule that only reads has passed, so that SQLite's
+    /// one writer holds its lock for the writes alone. Provisioning reads before it writes: on SQLite a deferred
+    /// transaction would fail at once with "database is locked" when another sign-in wrote in between (the busy
+    /// timeout never applies to that upgrade), so it takes the write lock at BEGIN and waits for it instead.
+    /// PostgreSQL ignores the mode.
     pub async fn begin_acs_writes(&self) -> Result<AcsWrites, StoreError> {
         let txn = self
             .db
@@ -43,25 +44,11 @@ impl AcsWrites {
         sso::remember_message(&self.txn, connection_id, assertion_id, expires_at).await
     }
 
-    /// The account a verified domain (ASCII form) belongs to, and the connection it is routed to.
-    pub async fn domain_route(&self, name: &str) -> Result<Option<(AccountId, Option<ConnectionId>)>, StoreError> {
-        sso::domain_route(&self.txn, name).await
-    }
-
-    /// The label of one of the account's connections.
-    pub async fn connection_label(&self, account: AccountId, id: ConnectionId) -> Result<Option<String>, StoreError> {
-        Ok(connections::connection(&self.txn, account, id)
-            .await?
-            .map(|row| row.label))
-    }
-
     pub async fn role_of(&self, account: AccountId, user: UserId) -> Result<Option<Role>, StoreError> {
         accounts::role_of(&self.txn, account, user).await
     }
 
-    /// Finds or creates the user of a verified assertion and sets their membership (see
-    /// [`Provisioning`]). The asserted email's domain must have been found verified in the account and routed to
-    /// the connection earlier in this transaction ([`Self::domain_route`]).
+    /// Finds or creates the user of a verified assertion and sets their membership (see [`Provisioning`]).
     pub async fn provision_sso_user(
         &self,
         p: &Provisioning<'_>,

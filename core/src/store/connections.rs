@@ -313,7 +313,11 @@ impl Store {
         account_id: AccountId,
         id: ConnectionId,
     ) -> Result<Option<ConnectionRow>, StoreError> {
-        connection(&self.db, account_id, id).await
+        Ok(sso_connection::Entity::find_by_id(id.as_uuid())
+            .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+            .unique_row(&self.db)
+            .await?
+            .map(ConnectionRow::from))
     }
 
     /// Whether `id` is one of the account's own connections.
@@ -672,16 +676,4 @@ impl Store {
         txn.commit().await?;
         Ok(true)
     }
-}
-
-pub(super) async fn connection(
-    db: &impl ConnectionTrait,
-    account_id: AccountId,
-    id: ConnectionId,
-) -> Result<Option<ConnectionRow>, StoreError> {
-    Ok(sso_connection::Entity::find_by_id(id.as_uuid())
-        .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
-        .unique_row(db)
-        .await?
-        .map(ConnectionRow::from))
 }

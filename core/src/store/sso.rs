@@ -156,6 +156,54 @@ impl Store {
             provisioned_here,
         )))
     }
+    /// A returning user's sign-in, when it needs no write: the (connection, NameID) link leads to a member of the
+    /// account whose address is at the asserted email's domain (which the ACS found routed here) and whose role
+    /// stays. One read, without the write lock; `None` sends the sign-in through [`AcsWrites`]' provisioning,
+    /// which decides everything again in its transaction.
+    ///
+    /// [`AcsWrites`]: super::AcsWrites
+    pub async fn returning_user(&self, p: &Provisioning<'_>) -> Result<Option<Provisioned>, StoreError> {
+        let query = Query::select()
+            .column((sso_link::Entity, sso_link::Column::UserId))
+            .column((user::Entity, user::Column::Email))
+            .column((membership::Entity, membership::Column::Role))
+            .from(sso_link::Entity)
+            .inner_join(
+                user::Entity,
+                Expr::col((user::Entity, user::Column::Id)).equals((sso_link::Entity, sso_link::Column::UserId)),
+            )
+            .inner_join(
+                membership::Entity,
+                Expr::col((membership::Entity, membership::Column::UserId))
+                    .equals((sso_link::Entity, sso_link::Column::UserId))
+                    .and(Expr::col((membership::Entity, membership::Column::AccountId)).eq(p.account_id.as_uuid())),
+            )
+            .and_where(Expr::col((sso_link::Entity, sso_link::Column::ConnectionId)).eq(p.connection_id.as_uuid()))
+            .and_where(Expr::col((sso_link::Entity, sso_link::Column::NameId)).eq(p.name_id))
+            .to_owned();
+        let backend = self.db.get_database_backend();
+        let Some(row) = self.db.query_one_raw(backend.build(&query)).await? else {
+            return Ok(None);
+        };
+        let user_id: uuid::Uuid = row.try_get_by_index(0)?;
+        let email: String = row.try_get_by_index(1)?;
+        let role = row
+            .try_get_by_index::<String>(2)?
+            .parse::<Role>()
+            .unwrap_or(Role::NoAccess);
+        let role_changes = p.reapply && role != Role::Owner && role != p.mapped_role;
+        if ascii_email_domain(&email) != p.email.domain() || role_changes {
+            return Ok(None);
+        }
+        Ok(Some(Provisioned {
+            user_id: user_id.into(),
+            created: false,
+            role,
+            role_before: None,
+            taken_over: false,
+        }))
+    }
+
     pub async fn insert_pending_request(&self, row: &PendingRequestRow) -> Result<(), StoreError> {
         sso_request::Entity::insert(sso_request::ActiveModel {
             id: Set(row.id.clone()),
@@ -253,7 +301,11 @@ impl Store {
 
     /// The account and connection that sign in users of a verified domain (ASCII form), if any account holds it.
     pub async fn domain_route(&self, name: &str) -> Result<Option<(AccountId, Option<ConnectionId>)>, StoreError> {
-        domain_route(&self.db, name).await
+        Ok(domain::Entity::find()
+            .filter(domain::Column::VerifiedName.eq(name))
+            .unique_row(&self.db)
+            .await?
+            .map(|d| (d.account_id.into(), d.connection_id.map(Into::into))))
     }
 
     /// The account and connection that claim a domain (ASCII form): it counts as verified in an account with SSO
@@ -454,16 +506,13 @@ pub(super) async fn provision_sso_user(
                 .await?
                 .map(|u| u.email)
                 .unwrap_or_default();
-            let linked_domain = ascii_email_domain(&linked_email);
-            // The asserted address's domain was found routed here earlier in this transaction.
-            let still_routed = linked_domain == p.email.domain()
-                || domain::Entity::find()
-                    .filter(domain::Column::VerifiedName.eq(linked_domain))
-                    .filter(domain::Column::AccountId.eq(p.account_id.as_uuid()))
-                    .filter(domain::Column::ConnectionId.eq(p.connection_id.as_uuid()))
-                    .unique_row(txn)
-                    .await?
-                    .is_some();
+            let still_routed = domain::Entity::find()
+                .filter(domain::Column::VerifiedName.eq(ascii_email_domain(&linked_email)))
+                .filter(domain::Column::AccountId.eq(p.account_id.as_uuid()))
+                .filter(domain::Column::ConnectionId.eq(p.connection_id.as_uuid()))
+                .unique_row(txn)
+                .await?
+                .is_some();
             if !still_routed {
                 return Ok(Err(LinkRefusal::DomainNotRouted { linked_email }));
             }
@@ -584,18 +633,6 @@ pub(super) async fn remember_message(
     .exec_without_returning(db)
     .await?;
     Ok(inserted == 1)
-}
-
-/// The account a domain (ASCII form) counts as verified in, and the connection it is routed to, if any.
-pub(super) async fn domain_route(
-    db: &impl ConnectionTrait,
-    name: &str,
-) -> Result<Option<(AccountId, Option<ConnectionId>)>, StoreError> {
-    Ok(domain::Entity::find()
-        .filter(domain::Column::VerifiedName.eq(name))
-        .unique_row(db)
-        .await?
-        .map(|d| (d.account_id.into(), d.connection_id.map(Into::into))))
 }
 
 pub(super) async fn insert_sso_event(db: &impl ConnectionTrait, row: &SsoEventRow) -> Result<(), StoreError> {
