@@ -1101,7 +1101,11 @@ async fn one_assertion_racing_itself_signs_in_once() {
         )
     }))
     .await;
-    assert_eq!(outcomes.iter().filter(|outcome| outcome.is_ok()).count(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|outcome| outcome.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
     for refused in outcomes.into_iter().filter_map(Result::err) {
         assert_eq!(refused.refusal, Refusal::Replayed("_raced".into()));
     }
