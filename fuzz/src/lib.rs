@@ -36,10 +36,7 @@ impl Keys {
     pub fn generate() -> Self {
         let idp = test_idp::idp();
         Keys {
-            idp: Signer {
-                der: idp.der.clone(),
-                certificate: idp.certificate.clone(),
-            },
+            idp: Signer::new(idp.der.clone(), idp.certificate.clone()).expect("the test IdP's key reads"),
             sp: vec![test_idp::sp_key(KeyState::Active).clone()],
         }
     }
@@ -64,10 +61,7 @@ impl Keys {
         let certificate = |name: &str| Certificate::from_der(read(name)?).map_err(|e| format!("{name}: {e}"));
         let sp_pem = String::from_utf8(read(SP_KEY)?).map_err(|e| format!("{SP_KEY}: {e}"))?;
         Ok(Keys {
-            idp: Signer {
-                der: read(IDP_KEY)?,
-                certificate: certificate(IDP_CERTIFICATE)?,
-            },
+            idp: Signer::new(read(IDP_KEY)?, certificate(IDP_CERTIFICATE)?)?,
             sp: vec![SpKey {
                 id: uuid::Uuid::nil(),
                 state: KeyState::Active,

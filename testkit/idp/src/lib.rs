@@ -34,6 +34,15 @@ pub struct Signer {
 }
 
 impl Signer {
+    /// A signer with the private key `der` (PKCS#1 or PKCS#8) and its `certificate`.
+    pub fn new(der: Vec<u8>, certificate: Certificate) -> Result<Self, String> {
+        Ok(Self {
+            xmlsec_key: SigningKey::from_der(&der).map_err(|e| format!("the IdP key does not read: {e}"))?,
+            der,
+            certificate,
+        })
+    }
+
     /// The private key as PEM, for signing HTTP-Redirect query strings and enveloped logout messages.
     pub fn private_key(&self) -> PrivateKeyPem {
         let key = PKey::private_key_from_der(&self.der).unwrap();
@@ -48,11 +57,7 @@ pub fn signer(which: usize) -> &'static Signer {
             .map(|_| {
                 let key = SpKey::generate(ConnectionId::new(), "idp.example.com", KeyState::Active, now()).unwrap();
                 let der = key.private_key.parsed().unwrap().private_key_to_der().unwrap();
-                Signer {
-                    xmlsec_key: SigningKey::from_der(&der).unwrap(),
-                    der,
-                    certificate: key.certificate,
-                }
+                Signer::new(der, key.certificate).unwrap()
             })
             .collect()
     })[which]
