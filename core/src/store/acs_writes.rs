@@ -9,13 +9,10 @@ use crate::saml::logout::IdpSession;
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
-use tokio::sync::OwnedMutexGuard;
 
 /// The open transaction of one response's writes. Dropped without [`AcsWrites::commit`], nothing is stored.
 pub struct AcsWrites {
     txn: DatabaseTransaction,
-    /// SQLite's write turn, released after the transaction ends (fields drop in order).
-    _turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl Store {
@@ -25,7 +22,6 @@ impl Store {
     /// timeout never applies to that upgrade), so it takes the write lock at BEGIN and waits for it instead.
     /// PostgreSQL ignores the mode.
     pub async fn begin_acs_writes(&self) -> Result<AcsWrites, StoreError> {
-        let turn = self.queued_write().await;
         let txn = self
             .db
             .begin_with_options(TransactionOptions {
@@ -33,7 +29,7 @@ impl Store {
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(AcsWrites { txn, _turn: turn })
+        Ok(AcsWrites { txn })
     }
 }
 

@@ -35,7 +35,6 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, Select, SqlErr,
 };
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,11 +75,6 @@ impl<E: EntityTrait> UniqueRow<E> for Select<E> {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
-    /// SQLite's writers, queued in this process (none on PostgreSQL). SQLite has one writer at a time, and a
-    /// writer that finds the lock taken sleeps in SQLite's busy handler, for 1, 2, 5… ms, instead of being woken
-    /// when it is free: under concurrent sign-ins those sleeps were the latency's tail. The sign-in's writes wait
-    /// here instead, each woken as the one before it ends ([`Store::queued_write`]).
-    writers: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -104,21 +98,7 @@ impl Store {
             });
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
-        Ok(Self::of(db))
-    }
-
-    fn of(db: DatabaseConnection) -> Self {
-        let writers = (db.get_database_backend() == DbBackend::Sqlite).then(Arc::default);
-        Self { db, writers }
-    }
-
-    /// The turn of one of the sign-in's writes on SQLite (see the `writers` field), held until it is done; nothing
-    /// on PostgreSQL. A holder must not wait for another turn.
-    async fn queued_write(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match &self.writers {
-            Some(writers) => Some(writers.clone().lock_owned().await),
-            None => None,
-        }
+        Ok(Self { db })
     }
 
     /// [`Self::open`], calling `on_statement` with the SQL of every statement the store runs from then on: how
@@ -141,7 +121,7 @@ impl Store {
         options.max_connections(1).min_connections(1).sqlx_logging(false);
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
-        Ok(Self::of(db))
+        Ok(Self { db })
     }
 
     /// Creates an empty database with a random name on the PostgreSQL server at `server_url` and returns

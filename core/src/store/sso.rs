@@ -205,7 +205,7 @@ impl Store {
     }
 
     pub async fn insert_pending_request(&self, row: &PendingRequestRow) -> Result<(), StoreError> {
-        let insert = sso_request::Entity::insert(sso_request::ActiveModel {
+        sso_request::Entity::insert(sso_request::ActiveModel {
             id: Set(row.id.clone()),
             connection_id: Set(row.connection_id.as_uuid()),
             browser_digest: Set(row.browser_digest.clone()),
@@ -214,9 +214,8 @@ impl Store {
             expires_at: Set(row.expires_at),
             used_at: Set(None),
         })
-        .exec_without_returning(&self.db);
-        let _turn = self.queued_write().await;
-        insert.await?;
+        .exec_without_returning(&self.db)
+        .await?;
         Ok(())
     }
 
@@ -253,11 +252,7 @@ impl Store {
             .returning(Query::returning().exprs(columns.chain([owners_run])))
             .to_owned();
         let backend = self.db.get_database_backend();
-        let taken = {
-            let _turn = self.queued_write().await;
-            self.db.query_one_raw(backend.build(&update)).await?
-        };
-        let Some(row) = taken else {
+        let Some(row) = self.db.query_one_raw(backend.build(&update)).await? else {
             return Ok(None);
         };
         let request = sso_request::Model::from_query_result(&row, "")?;
