@@ -1,11 +1,11 @@
 //! A server instance keeps connections in memory between messages; a change written anywhere else (another
 //! instance, or by hand in the database) must reach its very next message all the same.
 
-use crate::sso_setup::{Setup, attempt, setup_in};
+use crate::sso_setup::{Acs, Setup, attempt, setup_in};
 use crate::support::{TestWorld, fresh_database};
 use gatehouse_core::saml::response::Rejection;
 use gatehouse_core::sso::refusal::Refusal;
-use gatehouse_core::sso::sign_in::StartError;
+use gatehouse_core::sso::sign_in::{Refused, StartError};
 use gatehouse_core::{Role, Store};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -26,6 +26,25 @@ async fn revision(s: &Setup) -> i64 {
 
 async fn run(db: &DatabaseConnection, sql: &str) {
     db.execute_unprepared(sql).await.unwrap();
+}
+
+/// A sign-in started before `sql` runs elsewhere and answered by the IdP after it: the ACS's refusal.
+async fn answered_after(s: &Setup, elsewhere: &DatabaseConnection, sql: &str) -> Refused {
+    let now = test_idp::now();
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = crate::sso_setup::response(s, Some(&started.request_id), |_| {});
+    run(elsewhere, sql).await;
+    s.sso
+        .sign_in(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            now,
+        )
+        .await
+        .expect_err("the change made elsewhere refuses the response")
 }
 
 #[tokio::test]
@@ -70,20 +89,7 @@ async fn a_role_mapping_added_elsewhere_applies_at_the_next_sign_in() {
 async fn sso_turned_off_elsewhere_stops_the_next_sign_in_and_login() {
     let (s, elsewhere) = warmed().await;
     let now = test_idp::now();
-    let started = s.sso.start(s.connection, None, now).await.unwrap();
-    run(&elsewhere, "UPDATE sso_settings SET sso_enabled = false").await;
-    let answer = crate::sso_setup::response(&s, Some(&started.request_id), |_| {});
-    let refused = crate::sso_setup::Acs::sign_in(
-        &s.sso,
-        s.connection,
-        &answer,
-        &started.request_id,
-        Some(&started.browser_token),
-        None,
-        now,
-    )
-    .await
-    .unwrap_err();
+    let refused = answered_after(&s, &elsewhere, "UPDATE sso_settings SET sso_enabled = false").await;
     assert_eq!(refused.refusal, Refusal::SsoOff);
     assert!(matches!(
         s.sso.start(s.connection, None, now).await,
@@ -105,20 +111,7 @@ async fn sp_keys_removed_elsewhere_stop_the_next_login() {
 async fn a_deleted_connection_is_unknown_at_once() {
     let (s, elsewhere) = warmed().await;
     let now = test_idp::now();
-    let started = s.sso.start(s.connection, None, now).await.unwrap();
-    let answer = crate::sso_setup::response(&s, Some(&started.request_id), |_| {});
-    run(&elsewhere, "DELETE FROM sso_connections").await;
-    let refused = crate::sso_setup::Acs::sign_in(
-        &s.sso,
-        s.connection,
-        &answer,
-        &started.request_id,
-        Some(&started.browser_token),
-        None,
-        now,
-    )
-    .await
-    .unwrap_err();
+    let refused = answered_after(&s, &elsewhere, "DELETE FROM sso_connections").await;
     assert_eq!(refused.refusal, Refusal::UnknownConnection(s.connection));
     assert!(matches!(
         s.sso.start(s.connection, None, now).await,
