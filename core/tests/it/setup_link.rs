@@ -89,7 +89,7 @@ async fn the_link_is_shown_once_and_only_its_digest_is_stored() {
         Err(SetupLinkError::InvalidName)
     ));
     // A made-up or altered secret opens nothing. The first character is the one changed: the last of 43 Base64
-    // characters carries two bits, so it is 'A' one time in four and replacing it with 'A' changed nothing.
+    // characters carries four bits, so it is 'A' one time in sixteen, and replacing it with 'A' changed nothing.
     let first = if secret.starts_with('A') { 'B' } else { 'A' };
     let altered = format!("{first}{}", &secret[1..]);
     assert_ne!(altered, secret);
