@@ -17,21 +17,21 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy: server side"
-cargo clippy --locked -p gatehouse-core -p gatehouse-migrations -p server -p test-dns -p test-idp -p test-smtp -p gatehouse-load --all-targets -- -D warnings
+cargo clippy --locked -p gatehouse-core -p gatehouse-migrations -p gatehouse-web -p server -p test-dns -p test-idp -p test-smtp -p gatehouse-load --all-targets -- -D warnings
 step "clippy: browser side (wasm32)"
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests (SQLite)"
 # gatehouse-load adds no feature to any shared dependency, so its debug binary (the load smoke below) costs
 # one crate here; a release build of it would rebuild the database and SAML stack (~6 minutes).
-cargo test --locked -p gatehouse-core -p gatehouse-migrations -p server -p app -p gatehouse-load
+cargo test --locked -p gatehouse-core -p gatehouse-migrations -p gatehouse-web -p server -p app -p gatehouse-load
 df -h / | tail -n 1
 
 step "integration tests (PostgreSQL)"
 GATEHOUSE_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$work/pg")
 export GATEHOUSE_TEST_POSTGRES_URL
 # The same packages as above, so the test binaries are reused rather than rebuilt.
-cargo test --locked -p gatehouse-core -p gatehouse-migrations -p server -p app -p gatehouse-load --test '*'
+cargo test --locked -p gatehouse-core -p gatehouse-migrations -p gatehouse-web -p server -p app -p gatehouse-load --test '*'
 scripts/postgres.sh stop "$work/pg"
 unset GATEHOUSE_TEST_POSTGRES_URL
 

@@ -5,6 +5,12 @@ use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
 
+/// A short code that joins what a person is shown (a refused sign-in, an internal error) to what the owner finds
+/// in the SSO events or the operator in the log.
+pub fn new_reference() -> String {
+    Uuid::new_v4().simple().to_string()[..10].to_uppercase()
+}
+
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*

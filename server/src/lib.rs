@@ -6,7 +6,6 @@ pub mod jobs;
 mod origin_guard;
 mod routes;
 
-use app::api::context::Services;
 use axum::Router;
 use axum::extract::FromRef;
 use axum::http::{HeaderValue, header};
@@ -21,6 +20,7 @@ use gatehouse_core::sso::sign_in::SsoService;
 use gatehouse_core::sso::stored_keys::{self, StoredKeysError};
 use gatehouse_core::sso::{ConnectionService, PolicyService};
 use gatehouse_core::{AuthService, DomainService, Store, TenancyService};
+use gatehouse_web::Services;
 use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use std::sync::LazyLock;

@@ -1,39 +1,24 @@
-//! Server-side glue for server functions: services, the signed-in caller, cookies, error mapping.
+//! Server-side glue for server functions: the services in their context, the signed-in caller, the session
+//! cookie they set, error mapping.
 
-use super::cookies::{SESSION_COOKIE, cookie_value, session_cookie};
 use crate::error::{AppError, Choice};
 use axum::extract::ConnectInfo;
 use chrono::{DateTime, Utc};
-use gatehouse_core::audit::{AuditError, AuditService};
+use gatehouse_core::audit::AuditError;
 use gatehouse_core::auth::AuthError;
-use gatehouse_core::setup_link::{SetupLinkError, SetupLinkService};
-use gatehouse_core::sso::sign_in::SsoService;
-use gatehouse_core::sso::{ConnectionError, ConnectionService, IdpChoice, PolicyError, PolicyService};
+use gatehouse_core::setup_link::SetupLinkError;
+use gatehouse_core::sso::{ConnectionError, IdpChoice, PolicyError};
 use gatehouse_core::tenancy::TenancyError;
-use gatehouse_core::{AccountId, AuthService, Caller, DomainError, DomainService, TenancyService, UserId};
+use gatehouse_core::{AccountId, Caller, DomainError, UserId};
+use gatehouse_web::Services;
+use gatehouse_web::client_address;
+use gatehouse_web::cookies::{SESSION_COOKIE, cookie_value, session_cookie};
 use http::header::{ACCEPT, SET_COOKIE};
 use http::{HeaderValue, StatusCode, request::Parts};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
-
-/// What server functions need from the running server, provided as Leptos context by the server crate.
-#[derive(Clone)]
-pub struct Services {
-    pub auth: AuthService,
-    pub tenancy: TenancyService,
-    pub domains: DomainService,
-    pub connections: ConnectionService,
-    pub policy: PolicyService,
-    pub audit: AuditService,
-    pub sso: SsoService,
-    pub setup_links: SetupLinkService,
-    /// Mark cookies `Secure`: on whenever the public URL is https.
-    pub secure_cookies: bool,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
-    pub trust_forwarded_for: bool,
-}
 
 pub fn services() -> Result<Services, AppError> {
     use_context::<Services>().ok_or_else(|| internal("services are not in the request context"))
@@ -86,16 +71,6 @@ pub async fn client_ip() -> Option<IpAddr> {
     client_address(services.trust_forwarded_for, &parts.headers, peer)
 }
 
-/// The client's address: behind a trusted proxy the one it appended to `X-Forwarded-For` (entries further left
-/// were written by the client), else the connection's peer.
-pub fn client_address(trust_forwarded_for: bool, headers: &http::HeaderMap, peer: Option<IpAddr>) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = headers.get("x-forwarded-for")?.to_str().ok()?;
-        return forwarded.rsplit(',').next()?.trim().parse().ok();
-    }
-    peer
-}
-
 pub fn set_session_cookie(token: &str, expires_at: DateTime<Utc>) -> Result<(), AppError> {
     write_cookie(session_cookie(token, expires_at, services()?.secure_cookies))
 }
@@ -130,7 +105,7 @@ pub use gatehouse_core::auth::return_path::safe_return_path;
 
 /// Logs an unexpected failure with a fresh reference and returns only the reference to the client.
 pub fn internal(detail: impl std::fmt::Display) -> AppError {
-    let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let reference = gatehouse_core::ids::new_reference();
     let path = use_context::<Parts>()
         .map(|p| p.uri.path().to_owned())
         .unwrap_or_default();

@@ -4,8 +4,6 @@ pub mod accounts;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
-#[cfg(feature = "ssr")]
-pub mod cookies;
 pub mod domains;
 pub mod setup_links;
 pub mod sso;

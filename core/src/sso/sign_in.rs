@@ -11,7 +11,7 @@ use super::test_sso::{TestReport, outcomes, shown_xml};
 use crate::audit;
 use crate::auth::return_path::same_site_path;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
-use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::ids::{AccountId, ConnectionId, UserId, new_reference};
 use crate::saml::authn_request::{Outgoing, RequestParams, outgoing};
 use crate::saml::binding::BindingError;
 use crate::saml::logout::IdpSession;
@@ -83,12 +83,12 @@ pub struct OwnerLinked {
 
 /// What a response at the ACS is for, told by the request it answers (the Owner's own round trips are marked).
 /// Every mode runs the same rules; they differ only where a rule writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 enum Mode {
     /// Sign a user in: SSO must be on; IdP-initiated where the connection allows it.
     SignIn,
     /// Link the Owner who started the request to their IdP identity.
-    OwnerLink,
+    OwnerLink(OwnerRun),
     /// Test SSO, a dry run: the replay cache is only looked at, no one is provisioned and no session opened.
     Test,
 }
@@ -146,7 +146,7 @@ pub struct Refused {
 impl From<Refusal> for Refused {
     fn from(refusal: Refusal) -> Self {
         Refused {
-            reference: reference(),
+            reference: new_reference(),
             refusal,
         }
     }
@@ -173,11 +173,6 @@ pub(super) struct EventDetail {
     pub name_id: Option<String>,
     pub attributes: String,
     pub raw_response: Option<String>,
-}
-
-/// A short code joining what a user is shown to the owner's SSO events.
-pub(super) fn reference() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..10].to_uppercase()
 }
 
 /// How much of a refusal's reason an SSO event keeps: reasons quote what a message said (a Destination, an
@@ -529,15 +524,15 @@ impl SsoService {
         let taken = self
             .request_rule(&context, relay_state, browser_token, &mut findings, now)
             .await;
-        let mode = match findings.run.as_ref().map(|run| run.purpose) {
-            Some(OwnerRunPurpose::Test) => Mode::Test,
-            Some(OwnerRunPurpose::Link) => Mode::OwnerLink,
+        let mode = match findings.run.clone() {
+            Some(run) if run.purpose == OwnerRunPurpose::Link => Mode::OwnerLink(run),
+            Some(_) => Mode::Test,
             None => Mode::SignIn,
         };
         let mut writes = None;
         let passed = match taken {
             Ok(()) => {
-                self.rules(&context, mode, saml_response, &mut findings, &mut writes, now)
+                self.rules(&context, &mode, saml_response, &mut findings, &mut writes, now)
                     .await
             }
             Err(refusal) => Err(refusal),
@@ -545,7 +540,7 @@ impl SsoService {
         if passed.is_err() && !findings.signature_verified {
             self.refusals.refused(connection_id, client, now);
         }
-        let event_reference = reference();
+        let event_reference = new_reference();
         let raw_response = (findings.signature_verified && self.junk.raw_retention > Duration::zero())
             .then(|| {
                 findings
@@ -554,7 +549,7 @@ impl SsoService {
                     .and_then(|xml| String::from_utf8(xml.clone()).ok())
             })
             .flatten();
-        let (outcome, reason) = match (&passed, mode) {
+        let (outcome, reason) = match (&passed, &mode) {
             (Ok(Passed::SignedIn(signed_in)), _) if signed_in.taken_over => (
                 "accepted",
                 format!(
@@ -604,14 +599,16 @@ impl SsoService {
         };
         match passed {
             // Only the Owner who started a run gets its report.
-            Err(refusal) if mode != Mode::Test || matches!(refusal, Refusal::NotOwnersTest(_)) => Err(Refused {
-                reference: event_reference,
-                refusal,
-            }),
+            Err(refusal) if !matches!(mode, Mode::Test) || matches!(refusal, Refusal::NotOwnersTest(_)) => {
+                Err(Refused {
+                    reference: event_reference,
+                    refusal,
+                })
+            }
             Ok(Passed::SignedIn(signed_in)) => Ok(AcsOutcome::SignedIn(signed_in)),
             Ok(Passed::Linked(linked)) => Ok(AcsOutcome::Linked(linked)),
             tested => {
-                let report = self.report(&context, findings, tested.err(), event_reference);
+                let report = test_report(&context, findings, tested.err(), event_reference);
                 if let Err(e) = self.store.record_last_test(connection_id, now, &report.summary()).await {
                     tracing::error!(error = %e, reference = %report.reference, "recording the last Test SSO run failed");
                 }
@@ -696,17 +693,17 @@ impl SsoService {
     async fn rules(
         &self,
         context: &ConnectionInUse,
-        mode: Mode,
+        mode: &Mode,
         saml_response: &str,
         findings: &mut Findings,
         writes: &mut Option<AcsWrites>,
         now: DateTime<Utc>,
     ) -> Result<Passed, Refusal> {
         let connection = &context.connection;
-        if mode == Mode::SignIn && !context.policy.sso_enabled {
+        if matches!(mode, Mode::SignIn) && !context.policy.sso_enabled {
             return Err(Refusal::SsoOff);
         }
-        if mode == Mode::Test
+        if matches!(mode, Mode::Test)
             && let (Some(request), Some(run)) = (&findings.request, &findings.run)
             && self
                 .store
@@ -755,12 +752,10 @@ impl SsoService {
                     .await
                     .map(Passed::SignedIn)
             }
-            Mode::OwnerLink => {
-                let owner = findings.run.clone().expect("an Owner's link answers the Owner's run");
-                self.link_owner(context, owner, assertion, email, writes, now)
-                    .await
-                    .map(Passed::Linked)
-            }
+            Mode::OwnerLink(owner) => self
+                .link_owner(context, owner.clone(), assertion, email, writes, now)
+                .await
+                .map(Passed::Linked),
             // The dry run: what a sign-in would do, previewed; the replay cache is left as it was, so the same
             // login can still sign in later.
             Mode::Test => {
@@ -796,39 +791,6 @@ impl SsoService {
             return Err(Refusal::Replayed(assertion.id.clone()));
         }
         Ok(opened)
-    }
-
-    /// Test SSO's report of a run: every check in order and what the response gave.
-    fn report(
-        &self,
-        context: &ConnectionInUse,
-        findings: Findings,
-        refusal: Option<Refusal>,
-        reference: String,
-    ) -> TestReport {
-        let (response_xml, response_truncated) = findings.xml.as_deref().map(shown_xml).unwrap_or_default();
-        let assertion = findings.assertion;
-        TestReport {
-            account: context.account,
-            connection: context.connection.id,
-            connection_label: context.connection.label.clone(),
-            reference,
-            response_xml,
-            response_truncated,
-            checks: outcomes(refusal.map(|r| (r.check(), r.to_string()))),
-            name_id: assertion.as_ref().map(|a| a.name_id.clone()),
-            name_id_format: assertion.as_ref().and_then(|a| a.name_id_format.clone()),
-            role: assertion
-                .as_ref()
-                .map(|a| context.connection.mappings.role_for(&a.attributes)),
-            attributes: assertion.map(|a| a.attributes).unwrap_or_default(),
-            email: findings.email.map(|e| e.display().to_owned()),
-            email_domain_verified: findings.email_domain_verified,
-            takes_over: findings.takes_over,
-            sso_enabled: context.policy.sso_enabled,
-            signature_verified: findings.signature_verified,
-            return_to: findings.request.and_then(|r| r.return_to),
-        }
     }
 
     /// Writes one SSO event of a connection under `reference`; a failure to write is logged and the sign-in or
@@ -869,7 +831,7 @@ impl SsoService {
                 attributes: String::new(),
                 raw_response: None,
             };
-            self.record_event(account, connection_id, now, &reference(), detail)
+            self.record_event(account, connection_id, now, &new_reference(), detail)
                 .await;
         }
     }
@@ -1079,4 +1041,36 @@ async fn commit_with_event(writes: AcsWrites, event: &SsoEventRow) -> Result<(),
 /// A store error as the refusal it causes.
 fn unavailable(e: StoreError) -> Refusal {
     Refusal::Unavailable(e.to_string())
+}
+
+/// Test SSO's report of a run: every check in order and what the response gave.
+fn test_report(
+    context: &ConnectionInUse,
+    findings: Findings,
+    refusal: Option<Refusal>,
+    reference: String,
+) -> TestReport {
+    let (response_xml, response_truncated) = findings.xml.as_deref().map(shown_xml).unwrap_or_default();
+    let assertion = findings.assertion;
+    TestReport {
+        account: context.account,
+        connection: context.connection.id,
+        connection_label: context.connection.label.clone(),
+        reference,
+        response_xml,
+        response_truncated,
+        checks: outcomes(refusal.map(|r| (r.check(), r.to_string()))),
+        name_id: assertion.as_ref().map(|a| a.name_id.clone()),
+        name_id_format: assertion.as_ref().and_then(|a| a.name_id_format.clone()),
+        role: assertion
+            .as_ref()
+            .map(|a| context.connection.mappings.role_for(&a.attributes)),
+        attributes: assertion.map(|a| a.attributes).unwrap_or_default(),
+        email: findings.email.map(|e| e.display().to_owned()),
+        email_domain_verified: findings.email_domain_verified,
+        takes_over: findings.takes_over,
+        sso_enabled: context.policy.sso_enabled,
+        signature_verified: findings.signature_verified,
+        return_to: findings.request.and_then(|r| r.return_to),
+    }
 }

@@ -3,9 +3,9 @@
 //! names and is answered with a signed LogoutResponse. Each is recorded in the owner's SSO events.
 
 use super::connection::Connection;
-use super::sign_in::{EventDetail, SsoService, reference};
+use super::sign_in::{EventDetail, SsoService};
 use crate::auth::AuthError;
-use crate::ids::{AccountId, ConnectionId};
+use crate::ids::{AccountId, ConnectionId, new_reference};
 use crate::saml::binding::{self, BindingError, Incoming, Outgoing, Parameter, SigningKey};
 use crate::saml::logout::{
     IdpLogoutRequest, IdpLogoutResponse, LogoutExpectations, LogoutRejection, LogoutRequestParams,
@@ -178,13 +178,13 @@ impl SsoService {
         now: DateTime<Utc>,
     ) -> Result<SloOutcome, LogoutRefused> {
         let unavailable = |e: &dyn std::fmt::Display| LogoutRefused {
-            reference: reference(),
+            reference: new_reference(),
             user_message: "Single sign-on is unavailable right now.",
             reason: e.to_string(),
         };
         let Some(in_use) = self.connection(connection_id).await.map_err(|e| unavailable(&e))? else {
             return Err(LogoutRefused {
-                reference: reference(),
+                reference: new_reference(),
                 user_message: "This sign-out address is not a known SSO connection.",
                 reason: format!("no connection {connection_id}"),
             });
@@ -373,13 +373,16 @@ impl SsoService {
                     raw_response: None,
                 },
                 Err(LogoutRefused {
-                    reference: reference(),
+                    reference: new_reference(),
                     user_message,
                     reason,
                 }),
             ),
         };
-        let event_reference = result.as_ref().err().map_or_else(reference, |r| r.reference.clone());
+        let event_reference = result
+            .as_ref()
+            .err()
+            .map_or_else(new_reference, |r| r.reference.clone());
         self.record_event(account, connection_id, now, &event_reference, detail)
             .await;
         result

@@ -130,7 +130,7 @@ impl Store {
         account::Entity::update_many()
             .col_expr(account::Column::Name, Expr::value(name))
             .filter(account::Column::Id.eq(account_id.as_uuid()))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -197,7 +197,7 @@ impl Store {
             .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
             .filter(membership::Column::UserId.eq(user_id.as_uuid()))
             .filter(membership::Column::Role.ne(Role::Owner.as_str()))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected == 1)
     }
@@ -208,7 +208,7 @@ impl Store {
     /// account's connections (so a user re-created at the IdP links afresh at the next sign-in) and, for a user this
     /// account's SSO provisioned, their sessions (their identity belongs to this account's IdP).
     pub async fn delete_member(&self, account_id: AccountId, user_id: UserId) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let removed = membership::Entity::delete_many()
             .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
             .filter(membership::Column::UserId.eq(user_id.as_uuid()))
@@ -246,7 +246,7 @@ impl Store {
 
     /// Makes `to` the Owner and `from` an Admin, atomically, so the account never has zero or two owners.
     pub async fn transfer_ownership(&self, account_id: AccountId, from: UserId, to: UserId) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let demoted = membership::Entity::update_many()
             .col_expr(membership::Column::Role, Expr::value(Role::Admin.as_str()))
             .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
@@ -270,7 +270,7 @@ impl Store {
 
     /// Stores an invitation, replacing a pending one for the same address (canonical form) in the same account.
     pub async fn replace_invitation(&self, row: &InvitationRow, token_hash: &str) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         invitation::Entity::delete_many()
             .filter(invitation::Column::AccountId.eq(row.account_id.as_uuid()))
             .filter(invitation::Column::EmailKey.eq(row.email_key.clone()))
@@ -320,7 +320,7 @@ impl Store {
             .filter(invitation::Column::AccountId.eq(account_id.as_uuid()))
             .filter(invitation::Column::Id.eq(id.as_uuid()))
             .filter(invitation::Column::AcceptedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected == 1)
     }
@@ -333,7 +333,7 @@ impl Store {
         user_id: UserId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let used = invitation::Entity::update_many()
             .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
             .filter(invitation::Column::Id.eq(invitation.id.as_uuid()))

@@ -16,14 +16,14 @@ pub struct AcsWrites {
 }
 
 impl Store {
-    /// Opens the transaction of one response's writes, once every rule that only reads has passed, so that SQLite's
-    /// one writer holds its lock for the writes alone. Provisioning reads before it writes: on SQLite a deferred
-    /// transaction would fail at once with "database is locked" when another sign-in wrote in between (the busy
+    /// Opens the transaction of one response's writes, once every rule that only reads has passed, so that the
+    /// writer connection is held for the writes alone. Provisioning reads before it writes: on SQLite a deferred
+    /// transaction would fail at once with "database is locked" if another process wrote in between (the busy
     /// timeout never applies to that upgrade), so it takes the write lock at BEGIN and waits for it instead.
     /// PostgreSQL ignores the mode.
     pub async fn begin_acs_writes(&self) -> Result<AcsWrites, StoreError> {
         let txn = self
-            .db
+            .writer
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()

@@ -284,7 +284,7 @@ impl Store {
         keys: &[SpKeyRow],
         audit: &AuditRow,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         sso_connection::Entity::insert(row.active_model()).exec(&txn).await?;
         for key in keys {
             insert_sp_key(&txn, key).await?;
@@ -298,7 +298,7 @@ impl Store {
     /// transaction; `false` when the account has no such connection. A unique violation means the account has
     /// another connection to the new IdP entity ID.
     pub async fn update_connection(&self, row: &ConnectionRow, audit: &AuditRow) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         if !owns_connection(&txn, row.account_id, row.id).await? {
             return Ok(false);
         }
@@ -366,7 +366,7 @@ impl Store {
         key: &SpKeyRow,
         audit: &AuditRow,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         if !owns_connection(&txn, account_id, key.connection_id).await? {
             return Ok(false);
         }
@@ -389,7 +389,7 @@ impl Store {
         moves: &[(&str, &str)],
         audit: &AuditRow,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let locked = sso_connection::Entity::find_by_id(connection_id.as_uuid())
             .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
             .lock_exclusive()
@@ -433,7 +433,7 @@ impl Store {
         keep_prefix: &str,
         mut rewrite: impl FnMut(&SpKeyRow) -> Result<String, E>,
     ) -> Result<usize, E> {
-        let txn = self.db.begin().await.map_err(StoreError::from)?;
+        let txn = self.writer.begin().await.map_err(StoreError::from)?;
         let rows = sp_key::Entity::find()
             .filter(
                 Condition::all()
@@ -487,7 +487,7 @@ impl Store {
             .col_expr(sso_connection::Column::MetadataRefreshDueAt, Expr::value(lease_until))
             .filter(sso_connection::Column::Id.eq(id.as_uuid()))
             .filter(sso_connection::Column::MetadataRefreshDueAt.eq(due_at))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected == 1)
     }
@@ -503,7 +503,7 @@ impl Store {
         next_due: DateTime<Utc>,
         updated: Option<(&RefreshedIdpRow, &AuditRow)>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let found = sso_connection::Entity::update_many()
             .col_expr(sso_connection::Column::MetadataRefreshDueAt, Expr::value(next_due))
             .filter(sso_connection::Column::Id.eq(refresh.connection_id.as_uuid()))
@@ -594,7 +594,7 @@ impl Store {
         id: ConnectionId,
         audit: &AuditRow,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let result = sso_connection::Entity::delete_many()
             .filter(sso_connection::Column::Id.eq(id.as_uuid()))
             .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
@@ -643,7 +643,7 @@ impl Store {
         reapply: bool,
         audit: &AuditRow,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let updated = sso_connection::Entity::update_many()
             .col_expr(sso_connection::Column::DefaultRole, Expr::value(default_role))
             .col_expr(sso_connection::Column::ReapplyRoles, Expr::value(reapply))

@@ -132,7 +132,7 @@ impl Store {
     /// already.
     pub async fn insert_domain(&self, row: &DomainRow, audit: &AuditRow) -> Result<(), StoreError> {
         let s = &row.state;
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         domain::Entity::insert(domain::ActiveModel {
             id: Set(row.id.as_uuid()),
             account_id: Set(row.account_id.as_uuid()),
@@ -216,7 +216,7 @@ impl Store {
         owner_started: Option<bool>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let mut update = domain::Entity::update_many();
         if let Some(owner_started) = owner_started {
             update = update.col_expr(domain::Column::OwnerStartedCheck, Expr::value(owner_started));
@@ -252,7 +252,7 @@ impl Store {
         id: DomainId,
         audit: &AuditRow,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let removed = domain::Entity::delete_many()
             .filter(domain::Column::Id.eq(id.as_uuid()))
             .filter(domain::Column::AccountId.eq(account_id.as_uuid()))
@@ -294,7 +294,7 @@ impl Store {
             .col_expr(domain::Column::NextCheckAt, Expr::value(lease_until))
             .filter(domain::Column::Id.eq(id.as_uuid()))
             .filter(domain::Column::NextCheckAt.eq(due_at))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected == 1)
     }
@@ -309,7 +309,7 @@ impl Store {
         connection: Option<ConnectionId>,
         audit: &AuditRow,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         if let Some(connection) = connection {
             let owned = super::schema::sso_connection::Entity::find_by_id(connection.as_uuid())
                 .filter(super::schema::sso_connection::Column::AccountId.eq(account_id.as_uuid()))
@@ -361,7 +361,7 @@ impl Store {
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<DomainName>, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let connections = sso_connection::Entity::find()
             .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
             .limit(2)

@@ -40,7 +40,7 @@ impl From<email_proof::Model> for EmailProofRow {
 impl Store {
     /// Stores a new link for its user in place of any earlier one: only the newest link works.
     pub async fn replace_email_proof(&self, row: &EmailProofRow) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         email_proof::Entity::delete_many()
             .filter(email_proof::Column::UserId.eq(row.user_id.as_uuid()))
             .exec(&txn)
@@ -82,7 +82,7 @@ impl Store {
     /// Uses the link `row` once: deletes it and marks its user's address proven, if the user still has the
     /// address it was sent to. Of concurrent uses only one deletes the row and gets `true`.
     pub async fn redeem_email_proof(&self, row: &EmailProofRow, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let deleted = email_proof::Entity::delete_by_id(row.token_hash.clone())
             .exec(&txn)
             .await?
@@ -105,7 +105,7 @@ impl Store {
     pub async fn delete_expired_email_proofs(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let result = email_proof::Entity::delete_many()
             .filter(email_proof::Column::ExpiresAt.lte(now))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected)
     }

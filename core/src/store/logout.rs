@@ -44,7 +44,7 @@ impl Store {
             created_at: Set(row.created_at),
             expires_at: Set(row.expires_at),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&self.writer)
         .await?;
         Ok(())
     }
@@ -76,7 +76,7 @@ impl Store {
             return Ok(None);
         };
         let taken = sso_logout_request::Entity::delete_by_id(id.to_owned())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok((taken.rows_affected == 1).then_some(row))
     }
@@ -84,7 +84,7 @@ impl Store {
     pub(super) async fn delete_expired_logout_requests(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(sso_logout_request::Entity::delete_many()
             .filter(sso_logout_request::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected)
     }

@@ -71,10 +71,44 @@ impl<E: EntityTrait> UniqueRow<E> for Select<E> {
     }
 }
 
-/// A handle on the database; cheap to clone (it holds a connection pool).
+/// A handle on the database; cheap to clone (it holds connection pools).
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Reads. On SQLite these connections are `query_only`, so a write sent here by mistake fails in every test.
     db: DatabaseConnection,
+    /// Writes, and the reads a write decides on. On SQLite this is one connection: a writer waits for it in the
+    /// pool's queue and is woken when the writer before it ends. With a connection each, writers met in SQLite's
+    /// lock and slept in its busy handler (1, 2, 5, 10, 15, 20 ms… a lock held for a fraction of a millisecond
+    /// cost the next writer at least one), which made most of the sign-in's p99 (docs/performance.md). On
+    /// PostgreSQL the same pool as `db`.
+    writer: DatabaseConnection,
+}
+
+/// Readers of a SQLite database: enough for the pages and sign-ins a server answers at once.
+const SQLITE_READERS: u32 = 16;
+
+/// The connections of a SQLite `url`: one writer, or `readers` that may only read.
+fn sqlite_options(url: &str, readers: Option<u32>) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(readers.unwrap_or(1))
+        .connect_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(move |sqlite| {
+            // WAL lets readers proceed during a write. With WAL, synchronous NORMAL syncs at checkpoints instead
+            // of at every commit: a commit survives the process being killed (it is in the OS's cache), and only a
+            // power failure can lose the last ones, never corrupt the file. FULL cost one fsync per commit, which
+            // made the disk flush half of a sign-in's time (docs/performance.md).
+            let sqlite = sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            if readers.is_some() {
+                sqlite.pragma("query_only", "ON")
+            } else {
+                sqlite
+            }
+        });
+    options
 }
 
 impl Store {
@@ -82,23 +116,20 @@ impl Store {
     /// directory when missing, and applies pending migrations. A failed migration stops start-up.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let url = prepare_sqlite_url(url)?;
-        let mut options = ConnectOptions::new(url);
-        options
-            .max_connections(16)
-            .connect_timeout(Duration::from_secs(10))
-            .sqlx_logging(false)
-            // WAL lets readers proceed during a write. With WAL, synchronous NORMAL syncs at checkpoints instead of
-            // at every commit: a commit survives the process being killed (it is in the OS's cache), and only a
-            // power failure can lose the last ones, never corrupt the file. FULL cost one fsync per commit, which
-            // made the disk flush half of a sign-in's time (docs/performance.md).
-            .map_sqlx_sqlite_opts(|sqlite| {
-                sqlite
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-            });
-        let db = Database::connect(options).await?;
-        Migrator::up(&db, None).await?;
-        Ok(Self { db })
+        if !url.starts_with("sqlite:") {
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(16)
+                .connect_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            let db = Database::connect(options).await?;
+            Migrator::up(&db, None).await?;
+            return Ok(Self { writer: db.clone(), db });
+        }
+        let writer = Database::connect(sqlite_options(&url, None)).await?;
+        Migrator::up(&writer, None).await?;
+        let db = Database::connect(sqlite_options(&url, Some(SQLITE_READERS))).await?;
+        Ok(Self { db, writer })
     }
 
     /// [`Self::open`], calling `on_statement` with the SQL of every statement the store runs from then on: how
@@ -108,9 +139,11 @@ impl Store {
         on_statement: impl Fn(&str) + Send + Sync + 'static,
     ) -> Result<Self, StoreError> {
         let mut store = Self::open(url).await?;
-        store
-            .db
-            .set_metric_callback(move |info| on_statement(&info.statement.sql));
+        let on_statement = std::sync::Arc::new(on_statement);
+        for pool in [&mut store.db, &mut store.writer] {
+            let on_statement = on_statement.clone();
+            pool.set_metric_callback(move |info| on_statement(&info.statement.sql));
+        }
         Ok(store)
     }
 
@@ -121,7 +154,7 @@ impl Store {
         options.max_connections(1).min_connections(1).sqlx_logging(false);
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
-        Ok(Self { db })
+        Ok(Self { writer: db.clone(), db })
     }
 
     /// Creates an empty database with a random name on the PostgreSQL server at `server_url` and returns
@@ -138,7 +171,7 @@ impl Store {
     /// The database answers and no migration is pending.
     pub async fn is_ready(&self) -> Result<(), StoreError> {
         self.db.ping().await?;
-        let pending = Migrator::get_pending_migrations(&self.db).await?;
+        let pending = Migrator::get_pending_migrations(&self.writer).await?;
         if pending.is_empty() {
             Ok(())
         } else {
@@ -198,5 +231,21 @@ mod tests {
             "sqlite://x.db?mode=ro"
         );
         assert_eq!(prepare_sqlite_url("postgres://h/db").unwrap(), "postgres://h/db");
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_only_the_writer_writes_and_it_is_one_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let refused = store.db.execute_unprepared("CREATE TABLE stray (a)").await.unwrap_err();
+        assert!(refused.to_string().contains("readonly"), "{refused}");
+        store.writer.execute_unprepared("CREATE TABLE stray (a)").await.unwrap();
+        let writers = store
+            .writer
+            .get_sqlite_connection_pool()
+            .options()
+            .get_max_connections();
+        assert_eq!(writers, 1);
     }
 }

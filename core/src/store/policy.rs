@@ -55,7 +55,7 @@ impl Store {
         policy: PolicyRow,
         audit: &AuditRow,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         sso_settings::Entity::insert(sso_settings::ActiveModel {
             account_id: Set(account_id.as_uuid()),
             sso_enabled: Set(policy.sso_enabled),
@@ -83,7 +83,7 @@ impl Store {
     /// The newest `limit` entries of the account's audit log, newest first.
     /// Writes one audit entry for something that changes nothing else here.
     pub async fn insert_audit_entry(&self, audit: &AuditRow) -> Result<(), StoreError> {
-        insert_audit(&self.db, audit).await
+        insert_audit(&self.writer, audit).await
     }
 
     pub async fn audit_events(&self, account_id: AccountId, limit: u64) -> Result<Vec<AuditRow>, StoreError> {

@@ -39,7 +39,7 @@ impl Store {
         token_hash: &str,
         audit: &AuditRow,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         setup_link::Entity::insert(setup_link::ActiveModel {
             id: Set(row.id.as_uuid()),
             token_hash: Set(token_hash.to_owned()),
@@ -94,7 +94,7 @@ impl Store {
         audit: &AuditRow,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let revoked = setup_link::Entity::update_many()
             .col_expr(setup_link::Column::RevokedAt, Expr::value(now))
             .filter(setup_link::Column::Id.eq(id.as_uuid()))
@@ -124,7 +124,7 @@ impl Store {
         audit: &AuditRow,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         setup_link_session::Entity::insert(setup_link_session::ActiveModel {
             token_hash: Set(token_hash.to_owned()),
             link_id: Set(link.as_uuid()),
@@ -161,12 +161,12 @@ impl Store {
 
     /// Notes that the link was used at `now`.
     pub async fn touch_setup_link(&self, link: SetupLinkId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        touch(&self.db, link, now).await
+        touch(&self.writer, link, now).await
     }
 
     pub async fn delete_setup_link_session(&self, token_hash: &str) -> Result<(), StoreError> {
         setup_link_session::Entity::delete_by_id(token_hash.to_owned())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -190,7 +190,7 @@ impl Store {
                     .add(setup_link_session::Column::ExpiresAt.lte(now))
                     .add(setup_link_session::Column::LinkId.is_in(dead_links)),
             )
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected)
     }
@@ -202,7 +202,7 @@ impl Store {
         audit: &AuditRow,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         let finished = setup_link::Entity::update_many()
             .col_expr(setup_link::Column::FinishedAt, Expr::value(now))
             .filter(setup_link::Column::Id.eq(link.as_uuid()))

@@ -214,7 +214,7 @@ impl Store {
             expires_at: Set(row.expires_at),
             used_at: Set(None),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&self.writer)
         .await?;
         Ok(())
     }
@@ -251,8 +251,8 @@ impl Store {
             .and_where(sso_request::Column::UsedAt.is_null())
             .returning(Query::returning().exprs(columns.chain([owners_run])))
             .to_owned();
-        let backend = self.db.get_database_backend();
-        let Some(row) = self.db.query_one_raw(backend.build(&update)).await? else {
+        let backend = self.writer.get_database_backend();
+        let Some(row) = self.writer.query_one_raw(backend.build(&update)).await? else {
             return Ok(None);
         };
         let request = sso_request::Model::from_query_result(&row, "")?;
@@ -279,7 +279,7 @@ impl Store {
         assertion_id: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        remember_message(&self.db, connection_id, assertion_id, expires_at).await
+        remember_message(&self.writer, connection_id, assertion_id, expires_at).await
     }
 
     /// Deletes pending requests (AuthnRequests and LogoutRequests) and remembered message IDs that can no longer
@@ -287,12 +287,12 @@ impl Store {
     pub async fn delete_expired_sso_state(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let requests = sso_request::Entity::delete_many()
             .filter(sso_request::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected;
         let assertions = sso_assertion_seen::Entity::delete_many()
             .filter(sso_assertion_seen::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected;
         let logouts = self.delete_expired_logout_requests(now).await?;
@@ -327,7 +327,7 @@ impl Store {
             .col_expr(sso_event::Column::RawResponse, Expr::value(None::<String>))
             .filter(sso_event::Column::At.lt(before))
             .filter(sso_event::Column::RawResponse.is_not_null())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected)
     }
@@ -336,7 +336,7 @@ impl Store {
     pub async fn forget_sso_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(sso_event::Entity::delete_many()
             .filter(sso_event::Column::At.lt(before))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected)
     }
@@ -378,7 +378,7 @@ impl Store {
                             .add(sso_event::Column::Reference.lt(last_kept.reference)),
                     ),
                 )
-                .exec(&self.db)
+                .exec(&self.writer)
                 .await?
                 .rows_affected;
         }
@@ -386,7 +386,7 @@ impl Store {
     }
 
     pub async fn insert_sso_event(&self, row: &SsoEventRow) -> Result<(), StoreError> {
-        insert_sso_event(&self.db, row).await
+        insert_sso_event(&self.writer, row).await
     }
 
     /// The account's SSO events, newest first; with `before` (an event's reference), only the ones older than

@@ -52,7 +52,7 @@ impl Store {
             expires_at: Set(expires_at),
             purpose: Set(purpose.as_str().to_owned()),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&self.writer)
         .await?;
         Ok(())
     }
@@ -85,7 +85,7 @@ impl Store {
     pub async fn delete_expired_test_requests(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(sso_test_request::Entity::delete_many()
             .filter(sso_test_request::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?
             .rows_affected)
     }
@@ -123,7 +123,7 @@ impl Store {
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&self.writer)
         .await?;
         Ok(())
     }

@@ -95,7 +95,7 @@ impl Store {
     ) -> Result<(UserId, AccountId), StoreError> {
         let user_id = UserId::new();
         let account_id = AccountId::new();
-        let txn = self.db.begin().await?;
+        let txn = self.writer.begin().await?;
         user::Entity::insert(user::ActiveModel {
             id: Set(user_id.as_uuid()),
             email: Set(email.display().to_owned()),
@@ -143,7 +143,7 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        insert_session(&self.db, token_hash, user_id, idp_session, now, expires_at).await
+        insert_session(&self.writer, token_hash, user_id, idp_session, now, expires_at).await
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
@@ -180,14 +180,14 @@ impl Store {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, sea_orm::sea_query::Expr::value(now))
             .filter(session::Column::TokenHash.eq(token_hash))
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         session::Entity::delete_by_id(token_hash.to_owned())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }
@@ -206,7 +206,10 @@ impl Store {
         if !session_indexes.is_empty() {
             matching = matching.add(session::Column::SsoSessionIndex.is_in(session_indexes.iter().cloned()));
         }
-        let result = session::Entity::delete_many().filter(matching).exec(&self.db).await?;
+        let result = session::Entity::delete_many()
+            .filter(matching)
+            .exec(&self.writer)
+            .await?;
         Ok(result.rows_affected)
     }
 
@@ -222,7 +225,7 @@ impl Store {
                     .add(session::Column::ExpiresAt.lte(now))
                     .add(session::Column::LastSeenAt.lt(idle_before)),
             )
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected)
     }
@@ -236,7 +239,7 @@ impl Store {
                     .add(sign_in_throttle::Column::LockedUntil.is_null())
                     .add(sign_in_throttle::Column::LockedUntil.lte(now)),
             )
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected)
     }
@@ -281,7 +284,7 @@ impl Store {
                     .value(Column::UpdatedAt, now)
                     .to_owned(),
             )
-            .exec_with_returning(&self.db)
+            .exec_with_returning(&self.writer)
             .await?;
         Ok(row.into())
     }
@@ -303,7 +306,7 @@ impl Store {
                     .add(Column::LockedUntil.is_null())
                     .add(Column::LockedUntil.lte(now)),
             )
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(result.rows_affected == 1)
     }
@@ -329,13 +332,13 @@ impl Store {
                     .into(),
             );
         }
-        update.exec(&self.db).await?;
+        update.exec(&self.writer).await?;
         Ok(())
     }
 
     pub async fn clear_throttle(&self, key: &str) -> Result<(), StoreError> {
         sign_in_throttle::Entity::delete_by_id(key.to_owned())
-            .exec(&self.db)
+            .exec(&self.writer)
             .await?;
         Ok(())
     }

@@ -5,9 +5,9 @@ pub mod saml;
 pub mod sso_events;
 
 use crate::AppState;
-use app::api::cookies::{SESSION_COOKIE, cookie_value};
 use axum::http::HeaderMap;
 use gatehouse_core::Caller;
+use gatehouse_web::cookies::{SESSION_COOKIE, cookie_value};
 
 /// The caller behind the request's session cookie, if it names a live session.
 async fn signed_in_caller(state: &AppState, headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Caller> {

@@ -4,8 +4,7 @@
 
 use super::signed_in_caller;
 use crate::AppState;
-use app::api::context::{client_address, safe_return_path};
-use app::api::cookies::{SESSION_COOKIE, SameSite, cookie_value, session_cookie, set_cookie};
+use app::api::context::safe_return_path;
 use app::edge_pages;
 use axum::Router;
 use axum::extract::{ConnectInfo, Form, Path, Query, RawQuery, State};
@@ -21,6 +20,8 @@ use gatehouse_core::sso::sign_in::{AcsOutcome, REQUEST_LIFETIME, StartError, Sta
 use gatehouse_core::sso::single_logout::{LogoutError, SloOutcome};
 use gatehouse_core::sso::test_sso::TestReport;
 use gatehouse_core::tenancy::TenancyError;
+use gatehouse_web::client_address;
+use gatehouse_web::cookies::{SESSION_COOKIE, SameSite, cookie_value, session_cookie, set_cookie};
 use std::net::SocketAddr;
 use tower_http::limit::RequestBodyLimitLayer;
 use url::Url;
