@@ -10,6 +10,7 @@ pub mod auth;
 pub mod domains;
 pub mod ids;
 pub mod mail;
+pub mod metrics;
 pub mod saml;
 pub mod setup_link;
 pub mod sso;

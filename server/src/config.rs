@@ -14,6 +14,11 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
+    /// Serve Prometheus metrics at `http://<this address>/metrics` (docs/metrics.md); off when unset. The
+    /// endpoint has no sign-in of its own: bind it to an address only the operator's scraper reaches.
+    #[arg(long, env = "GATEHOUSE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// The URL people and identity providers use to reach Gatehouse (scheme, host, optional port and path).
     /// Links in invitations and, later, SAML service-provider URLs are built from it.
     #[arg(long, env = "GATEHOUSE_PUBLIC_URL", default_value = "http://127.0.0.1:3000", value_parser = parse_public_url)]

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod jobs;
+pub mod metrics;
 mod origin_guard;
 mod routes;
 

@@ -47,6 +47,16 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         state.services.connections.clone(),
         std::time::Duration::from_secs(config.metadata_refresh_tick_seconds),
     );
+    if let Some(address) = config.metrics_listen {
+        let metrics = server::metrics::router(state.store.clone());
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        tracing::info!(listen = %address, "serving metrics at /metrics");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::error!(error = %e, "the metrics endpoint stopped");
+            }
+        });
+    }
     let app = server::router(state, config.max_body_bytes);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "Gatehouse is serving");

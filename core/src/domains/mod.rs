@@ -306,12 +306,14 @@ impl DomainService {
         let result = CheckResult::from_lookup(outcome, &row.record_value);
         let jitter = self.jitter();
         let mut next = decide(&row.state, &result, &row.name, trigger, now, jitter, &self.policy);
+        let mut kind = result.kind();
         let saved = match self
             .store
             .save_verification(row.account_id, row.id, &row.name, &next, owner_started, now)
             .await
         {
             Err(e) if e.is_unique_violation() => {
+                kind = CheckResult::ClaimedElsewhere.kind();
                 next = decide(
                     &row.state,
                     &CheckResult::ClaimedElsewhere,
@@ -327,6 +329,7 @@ impl DomainService {
             }
             other => other?,
         };
+        crate::metrics::dns_check(trigger.as_str(), kind);
         if !saved {
             return Err(DomainError::NotFound);
         }

@@ -38,6 +38,19 @@ pub enum CheckResult {
 }
 
 impl CheckResult {
+    /// The result's name in the operator's metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CheckResult::Match => "match",
+            CheckResult::NoRecord => "no_record",
+            CheckResult::Mismatch { .. } => "mismatch",
+            CheckResult::NxDomain => "nxdomain",
+            CheckResult::Timeout => "timeout",
+            CheckResult::ServerFailure(_) => "server_failure",
+            CheckResult::ClaimedElsewhere => "claimed_elsewhere",
+        }
+    }
+
     /// Compares every TXT record exactly with `expected`.
     pub fn from_lookup(outcome: LookupOutcome, expected: &str) -> Self {
         match outcome {
@@ -214,6 +227,15 @@ impl VerificationState {
 pub enum Trigger {
     Manual,
     Scheduled,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Scheduled => "scheduled",
+        }
+    }
 }
 
 const MIN_BACKOFF: Duration = Duration::minutes(1);

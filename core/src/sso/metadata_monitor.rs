@@ -197,6 +197,7 @@ impl ConnectionService {
                 }
             }
         };
+        crate::metrics::metadata_refresh(outcome.as_str());
         let retry = if outcome == RefreshOutcome::Failed {
             self.refresh_interval.min(RETRY_AFTER_FAILURE)
         } else {

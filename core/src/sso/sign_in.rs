@@ -7,11 +7,12 @@ use super::junk::{Admission, JunkPolicy, RefusalLimiter};
 use super::kept_connections::{ConnectionInUse, KeptConnections};
 use super::options::EmailSource;
 use super::refusal::{EmailClaim, Refusal};
-use super::test_sso::{TestReport, outcomes, shown_xml};
+use super::test_sso::{Check, TestReport, outcomes, shown_xml};
 use crate::audit;
 use crate::auth::return_path::same_site_path;
 use crate::auth::{AuthService, Caller, EmailAddress, NewSession, personal_account_name};
 use crate::ids::{AccountId, ConnectionId, UserId, new_reference};
+use crate::metrics;
 use crate::saml::authn_request::{Outgoing, RequestParams, outgoing};
 use crate::saml::binding::BindingError;
 use crate::saml::logout::IdpSession;
@@ -28,6 +29,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// How long a user has at the IdP before the request expires.
 pub const REQUEST_LIFETIME: Duration = Duration::minutes(10);
@@ -91,6 +93,17 @@ enum Mode {
     OwnerLink(OwnerRun),
     /// Test SSO, a dry run: the replay cache is only looked at, no one is provisioned and no session opened.
     Test,
+}
+
+impl Mode {
+    /// The mode's name in the operator's metrics.
+    fn key(&self) -> &'static str {
+        match self {
+            Mode::SignIn => "sign_in",
+            Mode::OwnerLink(_) => "owner_link",
+            Mode::Test => "test",
+        }
+    }
 }
 
 /// What the rules found on the way, whether or not the response passed them all: the SSO event keeps it and Test
@@ -516,10 +529,18 @@ impl SsoService {
         client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<AcsOutcome, Refused> {
+        let started = Instant::now();
         if !self.admitted(connection_id, client, now).await {
+            metrics::sso_response("unknown", "limited", Check::Request.key(), started.elapsed());
             return Err(Refusal::TooManyRefused.into());
         }
-        let context = self.context(connection_id).await?;
+        let context = match self.context(connection_id).await {
+            Ok(context) => context,
+            Err(refused) => {
+                metrics::sso_response("unknown", "refused", refused.refusal.check().key(), started.elapsed());
+                return Err(refused);
+            }
+        };
         let mut findings = Findings::default();
         let taken = self
             .request_rule(&context, relay_state, browser_token, &mut findings, now)
@@ -597,6 +618,24 @@ impl SsoService {
                 }
             },
         };
+        let (outcome, check) = match &passed {
+            Ok(_) => ("accepted", "none"),
+            Err(refusal) => ("refused", refusal.check().key()),
+        };
+        metrics::sso_response(mode.key(), outcome, check, started.elapsed());
+        // The same reference as the SSO event and the user's page, so the log line and the event find each other.
+        tracing::info!(
+            reference = %event_reference,
+            account = %context.account,
+            connection = %connection_id,
+            mode = mode.key(),
+            outcome,
+            check,
+            "SAML response"
+        );
+        if let (Ok(Passed::SignedIn(_)), Some(request)) = (&passed, &findings.request) {
+            metrics::sign_in(now - request.created_at);
+        }
         match passed {
             // Only the Owner who started a run gets its report.
             Err(refusal) if !matches!(mode, Mode::Test) || matches!(refusal, Refusal::NotOwnersTest(_)) => {

@@ -52,6 +52,28 @@ impl Check {
         Check::User,
     ];
 
+    /// The check's name in the operator's metrics: its serialized name.
+    pub fn key(self) -> &'static str {
+        match self {
+            Check::Request => "request",
+            Check::Readable => "readable",
+            Check::Status => "status",
+            Check::Destination => "destination",
+            Check::Issuer => "issuer",
+            Check::InResponseTo => "in_response_to",
+            Check::OneAssertion => "one_assertion",
+            Check::Decryption => "decryption",
+            Check::Signature => "signature",
+            Check::Subject => "subject",
+            Check::Validity => "validity",
+            Check::Audience => "audience",
+            Check::Replay => "replay",
+            Check::Email => "email",
+            Check::Domain => "domain",
+            Check::User => "user",
+        }
+    }
+
     /// The check in plain words, as the report lists it.
     pub fn label(self) -> &'static str {
         match self {
@@ -225,6 +247,13 @@ pub fn shown_xml(xml: &[u8]) -> (String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_checks_metric_name_is_its_serialized_name() {
+        for check in Check::ALL {
+            assert_eq!(serde_json::to_value(check).unwrap(), check.key());
+        }
+    }
 
     #[test]
     fn checks_before_the_failure_passed_and_after_it_were_not_reached() {

@@ -108,6 +108,14 @@ fn lines(text: &str) -> Vec<String> {
     text.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
+/// A connection's signing certificates (Base64 DER), as the operator's expiry metric reads them.
+#[derive(Clone, Debug)]
+pub struct SigningCertificatesRow {
+    pub account_id: AccountId,
+    pub connection_id: ConnectionId,
+    pub certificates: Vec<String>,
+}
+
 impl From<sso_connection::Model> for ConnectionRow {
     fn from(m: sso_connection::Model) -> Self {
         Self {
@@ -276,6 +284,26 @@ async fn owns_connection(
 }
 
 impl Store {
+    /// Every connection's signing certificates, for the operator's expiry metric (read at each scrape).
+    pub async fn signing_certificates(&self) -> Result<Vec<SigningCertificatesRow>, StoreError> {
+        let rows: Vec<(uuid::Uuid, uuid::Uuid, String)> = sso_connection::Entity::find()
+            .select_only()
+            .column(sso_connection::Column::AccountId)
+            .column(sso_connection::Column::Id)
+            .column(sso_connection::Column::Certificates)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(account, connection, certificates)| SigningCertificatesRow {
+                account_id: account.into(),
+                connection_id: connection.into(),
+                certificates: lines(&certificates),
+            })
+            .collect())
+    }
+
     /// Adds a connection with its audit entry, in one transaction; a unique violation means the account has
     /// one to this IdP already.
     pub async fn insert_connection(

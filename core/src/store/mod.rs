@@ -15,7 +15,10 @@ mod users;
 
 pub use accounts::InvitationRow;
 pub use acs_writes::AcsWrites;
-pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SpKeyRow};
+pub use connections::{
+    ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SigningCertificatesRow,
+    SpKeyRow,
+};
 pub use domains::DomainRow;
 pub use email_proofs::EmailProofRow;
 pub use logout::LogoutRequestRow;
@@ -82,6 +85,26 @@ pub struct Store {
     /// cost the next writer at least one), which made most of the sign-in's p99 (docs/performance.md). On
     /// PostgreSQL the same pool as `db`.
     writer: DatabaseConnection,
+}
+
+/// How many of a pool's connections are open, and how many of those wait idle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    pub pool: &'static str,
+    pub idle: usize,
+    pub busy: usize,
+}
+
+impl PoolUse {
+    fn of<DB: sea_orm::sqlx::Database>(pool: &'static str, connections: &sea_orm::sqlx::Pool<DB>) -> Self {
+        let open = connections.size() as usize;
+        let idle = connections.num_idle();
+        Self {
+            pool,
+            idle,
+            busy: open.saturating_sub(idle),
+        }
+    }
 }
 
 /// Readers of a SQLite database: enough for the pages and sign-ins a server answers at once.
@@ -176,6 +199,18 @@ impl Store {
             Ok(())
         } else {
             Err(StoreError::MigrationsPending(pending.len()))
+        }
+    }
+
+    /// The connections of each pool, idle and busy: `reader` and `writer` on SQLite, one `pool` on PostgreSQL.
+    pub fn pool_use(&self) -> Vec<PoolUse> {
+        match self.db.get_database_backend() {
+            DbBackend::Sqlite => [("reader", &self.db), ("writer", &self.writer)]
+                .into_iter()
+                .map(|(name, pool)| PoolUse::of(name, pool.get_sqlite_connection_pool()))
+                .collect(),
+            DbBackend::Postgres => vec![PoolUse::of("pool", self.db.get_postgres_connection_pool())],
+            _ => Vec::new(),
         }
     }
 

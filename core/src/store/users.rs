@@ -9,7 +9,10 @@ use crate::saml::logout::IdpSession;
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+};
 
 #[derive(Clone, Debug)]
 pub struct UserRow {
@@ -84,6 +87,14 @@ pub(super) async fn insert_membership(
 }
 
 impl Store {
+    /// Sessions that have not expired, for the operator's metrics.
+    pub async fn count_live_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(session::Entity::find()
+            .filter(session::Column::ExpiresAt.gt(now))
+            .count(&self.db)
+            .await?)
+    }
+
     /// Creates a user and the personal account it owns, in one transaction.
     /// A second user with the same address (canonical form) fails with a unique violation.
     pub async fn insert_user_with_account(

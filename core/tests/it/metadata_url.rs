@@ -17,6 +17,7 @@ use gatehouse_core::sso::{
     RefreshReport, Source, UrlImport,
 };
 use gatehouse_core::store::KEPT_REFRESHES;
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -611,5 +612,60 @@ async fn a_signed_metadata_document_is_accepted_only_with_its_federation_certifi
         after.refreshes[0].detail.contains("signature does not verify"),
         "{}",
         after.refreshes[0].detail
+    );
+}
+
+#[test]
+fn each_refresh_is_counted_for_the_operator_by_its_outcome() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // The recorder is this thread's only, so the runtime runs here too: other tests' refreshes are not counted.
+    metrics::with_local_recorder(&recorder, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let world = TestWorld::new().await;
+            let (owner, account) = world.user("owner@acme.example").await;
+            let connections = world.connections();
+            let (base, served) = metadata_server(fixture("okta.metadata.xml")).await;
+            let url = format!("{base}/metadata");
+            let created = connections
+                .import_metadata_url(&owner, account, &url_import(&url, true), None, t0())
+                .await
+                .unwrap();
+            let refresh = || connections.refresh_metadata_now(&owner, account, created.id, t0());
+            assert_eq!(refresh().await.unwrap().outcome, RefreshOutcome::Unchanged);
+            served.set(StatusCode::OK, okta_with_next_certificate().0);
+            assert_eq!(refresh().await.unwrap().outcome, RefreshOutcome::Updated);
+            served.set(StatusCode::INTERNAL_SERVER_ERROR, Vec::new());
+            assert_eq!(refresh().await.unwrap().outcome, RefreshOutcome::Failed);
+            assert_eq!(refresh().await.unwrap().outcome, RefreshOutcome::Failed);
+        })
+    });
+    let mut counted: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == gatehouse_core::metrics::METADATA_REFRESHES)
+        .map(|(key, _, _, value)| {
+            let outcome = key
+                .key()
+                .labels()
+                .find(|l| l.key() == "outcome")
+                .unwrap()
+                .value()
+                .to_owned();
+            let DebugValue::Counter(count) = value else {
+                panic!("{outcome} is counted");
+            };
+            (outcome, count)
+        })
+        .collect();
+    counted.sort();
+    assert_eq!(
+        counted,
+        [("failed".into(), 2), ("unchanged".into(), 1), ("updated".into(), 1)]
     );
 }

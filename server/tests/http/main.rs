@@ -18,4 +18,5 @@ mod session_origin;
 mod setup_link;
 mod sso_logout;
 mod sso_sign_in;
+mod sso_world;
 mod trust;

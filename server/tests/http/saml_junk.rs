@@ -2,7 +2,7 @@
 //! message whose signature did not verify, and past a limit not even check; a body larger than any SAML message
 //! is refused at the door; and an SSO sign-in never replaces another user's session without asking.
 
-use crate::sso_sign_in::{World, answer, post_to_acs, start, world, world_with};
+use crate::sso_world::{World, answer, post_to_acs, start, world, world_with};
 use crate::support::Browser;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

@@ -1,7 +1,7 @@
 //! Sessions know where they came from, over HTTP: an account that enforces SSO opens for the members its SSO
 //! provisioned only with a session from one of its own connections, and says how to get one (API and page).
 
-use crate::sso_sign_in::{World, answer, post_to_acs, signed_in_user, world};
+use crate::sso_world::{World, answer, post_to_acs, signed_in_user, world};
 use crate::support::{Browser, json};
 use gatehouse_core::auth::ProofMail;
 use gatehouse_core::saml::logout::IdpSession;

@@ -2,7 +2,7 @@
 //! IdP's LogoutResponse and LogoutRequest at the SLO URL (query signatures over the raw query string), and the
 //! pages a browser shows.
 
-use crate::sso_sign_in::{IDP_SLO_URL, signed_in_user, world};
+use crate::sso_world::{IDP_SLO_URL, signed_in_user, world};
 use crate::support::Browser;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

@@ -2,7 +2,7 @@
 //! metadata URL, a domain route or another email source gets 403; and an IdP the Owner connected for other users
 //! cannot sign in the Owner.
 
-use crate::sso_sign_in::world;
+use crate::sso_world::world;
 use crate::support::{Browser, fixture, invite_and_join, json, spawn_app};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
