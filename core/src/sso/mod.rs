@@ -4,6 +4,7 @@
 
 pub mod connection;
 mod connection_rows;
+pub mod explanation;
 pub mod idp_product;
 pub mod junk;
 mod kept_connections;

@@ -1,0 +1,433 @@
+//! What a refused response means and what to change at the IdP in use: one table of causes, each with its fix
+//! in the words of that IdP's console and this connection's values filled in, and for some a hint the user can
+//! act on. The SSO events, Test SSO and the user's refusal page all take their text from here.
+
+use super::idp_product::IdpProduct;
+use super::refusal::{EmailClaim, Refusal};
+use crate::saml::ServiceProviderValues;
+use crate::saml::response::Rejection;
+use serde::{Deserialize, Serialize};
+
+/// Why a response was refused, as far as an owner can act on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// The IdP sends responses to another ACS URL.
+    Destination,
+    /// The IdP's application has another entity ID (audience) for Gatehouse.
+    Audience,
+    /// The response names another IdP than the one configured.
+    Issuer,
+    /// Signed by a certificate the connection does not have (a rollover, or another application's certificate).
+    UnknownSigner,
+    /// Signed with an algorithm Gatehouse does not accept (SHA-1 without the Owner's option).
+    WeakSignature,
+    /// Neither the Response nor the Assertion is signed.
+    Unsigned,
+    /// The IdP's clock and Gatehouse's disagree.
+    ClockSkew,
+    /// The assertion carries no usable email where the connection takes it from.
+    EmailMissing,
+    /// Entra ID AADSTS50105 and its kin: the user is not assigned to the application.
+    UserNotAssigned,
+    /// Entra ID AADSTS700016: the IdP has no application with Gatehouse's entity ID.
+    ApplicationNotFound,
+    /// Entra ID AADSTS50011: the IdP's application lists other reply URLs.
+    ReplyUrlNotListed,
+    /// Entra ID AADSTS750054: the request arrived by a binding the IdP does not take there.
+    Binding,
+    /// Entra ID AADSTS75011, `NoAuthnContext`: the sign-in method does not match the one requested.
+    AuthnContext,
+    /// `NoPassive`: the IdP would have had to show a login page.
+    NoPassive,
+    /// `RequestDenied`, `AuthnFailed` and other refusals the IdP reports without a known code.
+    IdpRefused,
+}
+
+/// What the owner reads under a refusal, and what the user may be told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    pub cause: Cause,
+    /// What to change, where, to which value.
+    pub fix: String,
+    /// A sentence for the user's refusal page, where the user can do something about it.
+    pub user_hint: Option<&'static str>,
+}
+
+/// Where an IdP's console keeps the settings a fix names.
+struct Console {
+    /// The application's page, from the console's start.
+    app: &'static str,
+    acs: &'static str,
+    entity_id: &'static str,
+    assignment: &'static str,
+    signing: &'static str,
+    claims: &'static str,
+}
+
+fn console(idp: IdpProduct) -> Console {
+    match idp {
+        IdpProduct::EntraId => Console {
+            app: "Microsoft Entra admin center › Enterprise applications › (your Gatehouse app)",
+            acs: "Single sign-on › Basic SAML Configuration › Reply URL (Assertion Consumer Service URL)",
+            entity_id: "Single sign-on › Basic SAML Configuration › Identifier (Entity ID)",
+            assignment: "Users and groups › Add user/group",
+            signing: "Single sign-on › SAML Certificates › Edit › Signing Algorithm",
+            claims: "Single sign-on › Attributes & Claims",
+        },
+        IdpProduct::Okta => Console {
+            app: "Okta Admin Console › Applications › Applications › (your Gatehouse app)",
+            acs: "General › SAML Settings › Edit › Single sign-on URL",
+            entity_id: "General › SAML Settings › Edit › Audience URI (SP Entity ID)",
+            assignment: "Assignments › Assign",
+            signing: "General › SAML Settings › Edit › Show Advanced Settings › Signature Algorithm",
+            claims: "General › SAML Settings › Edit › Attribute Statements",
+        },
+        IdpProduct::GoogleWorkspace => Console {
+            app: "Google Admin console › Apps › Web and mobile apps › (your Gatehouse app)",
+            acs: "Service provider details › ACS URL",
+            entity_id: "Service provider details › Entity ID",
+            assignment: "User access › ON for everyone, or for the user's organizational unit or group",
+            signing: "the app's certificate (Google signs with SHA-256; check the certificate was not replaced)",
+            claims: "SAML attribute mapping",
+        },
+        IdpProduct::OneLogin => Console {
+            app: "OneLogin Administration › Applications › (your Gatehouse app)",
+            acs: "Configuration › ACS (Consumer) URL",
+            entity_id: "Configuration › Audience (EntityID)",
+            assignment: "Users, or the user's role under Access",
+            signing: "SSO › SAML Signature Algorithm",
+            claims: "Parameters",
+        },
+        IdpProduct::JumpCloud => Console {
+            app: "JumpCloud Admin Portal › SSO Applications › (your Gatehouse app)",
+            acs: "SSO › ACS URLs",
+            entity_id: "SSO › SP Entity ID",
+            assignment: "User Groups: bind a group the user is in",
+            signing: "SSO › Signature Algorithm",
+            claims: "SSO › Attributes",
+        },
+        IdpProduct::Adfs => Console {
+            app: "AD FS Management › Relying Party Trusts › (your Gatehouse trust) › Properties",
+            acs: "Endpoints › SAML Assertion Consumer Endpoints",
+            entity_id: "Identifiers › Relying party identifier",
+            assignment: "Access control policy",
+            signing: "Advanced › Secure hash algorithm",
+            claims: "Edit Claim Issuance Policy",
+        },
+        IdpProduct::Keycloak => Console {
+            app: "Keycloak admin console › (your realm) › Clients › (your Gatehouse client)",
+            acs: "Advanced › Assertion Consumer Service POST Binding URL",
+            entity_id: "Settings › Client ID",
+            assignment: "the client's roles or the realm's users (Keycloak signs in every user of the realm)",
+            signing: "Keys › Signature algorithm",
+            claims: "Client scopes › Mappers",
+        },
+        IdpProduct::Auth0 | IdpProduct::Shibboleth | IdpProduct::Other => Console {
+            app: "your IdP's settings for the Gatehouse application",
+            acs: "the Assertion Consumer Service (ACS) URL",
+            entity_id: "the SP entity ID (audience)",
+            assignment: "the users or groups allowed to use the application",
+            signing: "the signature algorithm",
+            claims: "the attributes or claims it sends",
+        },
+    }
+}
+
+/// The explanation of `refusal` for a connection to `idp` whose SP values are `sp`; `None` where the refusal is
+/// Gatehouse's own business (a replay, the refusal limits, an unverified domain, which the reason says in full).
+pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -> Option<Explanation> {
+    let at = console(idp);
+    let in_app = |setting: &str, value: &str| format!("In {} › {setting}, enter {value}.", at.app);
+    let (cause, fix, user_hint) = match refusal {
+        Refusal::Response(Rejection::Destination { .. } | Rejection::Recipient { .. }) => (
+            Cause::Destination,
+            in_app(at.acs, &sp.acs_url),
+            None,
+        ),
+        Refusal::Response(Rejection::Audience { .. } | Rejection::NoAudience(_)) => {
+            (Cause::Audience, in_app(at.entity_id, &sp.entity_id), None)
+        }
+        Refusal::Response(Rejection::Issuer { found, .. }) => (
+            Cause::Issuer,
+            format!(
+                "The response comes from the IdP {found}. If that is your IdP, enter {found} as this connection's IdP entity ID, or import its metadata again; if not, the user signed in through another application: check {} and its Gatehouse application.",
+                at.app
+            ),
+            None,
+        ),
+        Refusal::Response(Rejection::Signature { offered, .. }) => (
+            Cause::UnknownSigner,
+            format!(
+                "The IdP signed with {} that this connection does not have. If it rolled its certificate over, download the new signing certificate from {} (or import the metadata again) and add it to this connection; keep the old one until the new one has signed a sign-in.",
+                offered
+                    .as_ref()
+                    .map_or_else(|| "a certificate".to_owned(), |sha| format!("the certificate SHA-256 {sha}")),
+                at.app
+            ),
+            None,
+        ),
+        Refusal::Response(Rejection::DisallowedSignature(_)) => (
+            Cause::WeakSignature,
+            format!(
+                "Set SHA-256 in {} › {}. Only for an IdP that cannot sign with SHA-256, the Owner can allow SHA-1 in this connection's options.",
+                at.app, at.signing
+            ),
+            None,
+        ),
+        Refusal::Response(Rejection::Unsigned) => (
+            Cause::Unsigned,
+            format!(
+                "Have the IdP sign the response or the assertion ({} › {}).",
+                at.app, at.signing
+            ),
+            None,
+        ),
+        Refusal::Response(Rejection::Expired(_) | Rejection::NotYetValid(_)) => (
+            Cause::ClockSkew,
+            "Set the IdP's server clock by NTP; if it cannot be corrected at once, raise this connection's allowed clock skew (up to 300 seconds) meanwhile.".to_owned(),
+            None,
+        ),
+        Refusal::EmailMissing(claim) | Refusal::EmailUnusable { claim, .. } => (
+            Cause::EmailMissing,
+            match claim {
+                EmailClaim::NameId(_) => format!(
+                    "Send the user's email address as the NameID: in {} › {}, set the NameID (Unique User Identifier) to the email (user.mail or user.userprincipalname), format emailAddress.",
+                    at.app, at.claims
+                ),
+                EmailClaim::Attribute(name) => format!(
+                    "Send the user's email address in the attribute {name}: add it in {} › {}, or change this connection's email attribute to the one the IdP sends (listed under the event's attributes).",
+                    at.app, at.claims
+                ),
+            },
+            Some("Your identity provider did not send your email address. Ask your IT administrator to check the Gatehouse app's claims."),
+        ),
+        Refusal::Response(Rejection::Status { code, message }) => idp_status(code, message.as_deref(), &at, sp)?,
+        _ => return None,
+    };
+    Some(Explanation { cause, fix, user_hint })
+}
+
+/// An error status the IdP answered with: Entra ID's AADSTS code in the message first, then the SAML status.
+fn idp_status(
+    code: &str,
+    message: Option<&str>,
+    at: &Console,
+    sp: &ServiceProviderValues,
+) -> Option<(Cause, String, Option<&'static str>)> {
+    let entra = message.and_then(aadsts_code);
+    let status = code.rsplit(':').next().unwrap_or(code);
+    let in_app = |setting: &str, value: &str| format!("In {} › {setting}, enter {value}.", at.app);
+    Some(match (entra, status) {
+        (Some(50105 | 50177 | 53003), _) | (None, "RequestDenied") => (
+            Cause::UserNotAssigned,
+            format!("Assign the user (or a group they are in) to the application: {} › {}.", at.app, at.assignment),
+            Some("Ask your IT administrator to assign you to the Gatehouse app in your organisation's identity provider."),
+        ),
+        (Some(700016), _) => (
+            Cause::ApplicationNotFound,
+            format!(
+                "The IdP has no application with Gatehouse's entity ID. {}",
+                in_app(at.entity_id, &sp.entity_id)
+            ),
+            None,
+        ),
+        (Some(50011), _) => (Cause::ReplyUrlNotListed, in_app(at.acs, &sp.acs_url), None),
+        (Some(750054), _) => (
+            Cause::Binding,
+            "The IdP received the request by a binding it does not take at that URL. In this connection's options, set the request binding to HTTP-Redirect (Entra ID takes AuthnRequests by redirect), and check the IdP's sign-on URL is its SAML endpoint.".to_owned(),
+            None,
+        ),
+        (Some(75011), _) | (None, "NoAuthnContext") => (
+            Cause::AuthnContext,
+            "The user signed in with another method than the one requested. In this connection's options, set the authentication context to none (let the IdP choose), or ask for the method the IdP uses.".to_owned(),
+            None,
+        ),
+        (None, "NoPassive") => (
+            Cause::NoPassive,
+            "The IdP would have had to show a login page to a request that asked it not to. Start the sign-in again from Gatehouse's sign-in page.".to_owned(),
+            None,
+        ),
+        _ => (
+            Cause::IdpRefused,
+            format!(
+                "The IdP refused the sign-in ({status}){}. Its sign-in logs ({}) say why for this user and time.",
+                entra.map(|code| format!(", AADSTS{code}")).unwrap_or_default(),
+                at.app
+            ),
+            Some("Your identity provider refused the sign-in. Ask your IT administrator, giving them the reference below."),
+        ),
+    })
+}
+
+/// The number of the first `AADSTS<digits>` in an Entra ID status message.
+fn aadsts_code(message: &str) -> Option<u32> {
+    let (_, after) = message.split_once("AADSTS")?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sp() -> ServiceProviderValues {
+        ServiceProviderValues {
+            entity_id: "https://gatehouse.example/saml/c1/metadata".into(),
+            acs_url: "https://gatehouse.example/saml/c1/acs".into(),
+            slo_url: "https://gatehouse.example/saml/c1/slo".into(),
+            metadata_url: "https://gatehouse.example/saml/c1/metadata".into(),
+            sign_on_url: "https://gatehouse.example/saml/c1/start".into(),
+        }
+    }
+
+    fn status(code: &str, message: Option<&str>) -> Refusal {
+        Refusal::Response(Rejection::Status {
+            code: format!("urn:oasis:names:tc:SAML:2.0:status:Responder / urn:oasis:names:tc:SAML:2.0:status:{code}"),
+            message: message.map(str::to_owned),
+        })
+    }
+
+    fn explained(refusal: &Refusal, idp: IdpProduct) -> Explanation {
+        explain(refusal, idp, &sp()).expect("explained")
+    }
+
+    #[test]
+    fn a_destination_mismatch_names_the_setting_of_the_idp_in_use_and_our_acs_url() {
+        let refusal = Refusal::Response(Rejection::Destination {
+            found: "https://old.example/acs".into(),
+            expected: sp().acs_url,
+        });
+        let entra = explained(&refusal, IdpProduct::EntraId);
+        assert_eq!(entra.cause, Cause::Destination);
+        assert!(entra.fix.contains("Enterprise applications"), "{}", entra.fix);
+        assert!(entra.fix.contains("Reply URL (Assertion Consumer Service URL)"));
+        assert!(entra.fix.ends_with("enter https://gatehouse.example/saml/c1/acs."));
+        let okta = explained(&refusal, IdpProduct::Okta);
+        assert!(
+            okta.fix.contains("Single sign-on URL") && okta.fix.contains(&sp().acs_url),
+            "{}",
+            okta.fix
+        );
+        let recipient = Refusal::Response(Rejection::Recipient {
+            found: "x".into(),
+            expected: "y".into(),
+        });
+        assert_eq!(
+            explained(&recipient, IdpProduct::GoogleWorkspace).cause,
+            Cause::Destination
+        );
+    }
+
+    #[test]
+    fn an_audience_mismatch_names_the_entity_id_to_enter() {
+        let refusal = Refusal::Response(Rejection::Audience {
+            found: "gatehouse".into(),
+            expected: sp().entity_id,
+        });
+        let fix = explained(&refusal, IdpProduct::EntraId).fix;
+        assert!(
+            fix.contains("Identifier (Entity ID)") && fix.contains(&sp().entity_id),
+            "{fix}"
+        );
+        let fix = explained(&refusal, IdpProduct::OneLogin).fix;
+        assert!(fix.contains("Audience (EntityID)"), "{fix}");
+    }
+
+    #[test]
+    fn an_unknown_signer_names_its_certificate_and_the_rollover() {
+        let refusal = Refusal::Response(Rejection::Signature {
+            configured: "AA".into(),
+            offered: Some("BB:CC".into()),
+        });
+        let explanation = explained(&refusal, IdpProduct::Okta);
+        assert_eq!(explanation.cause, Cause::UnknownSigner);
+        assert!(
+            explanation.fix.contains("SHA-256 BB:CC") && explanation.fix.contains("rolled"),
+            "{}",
+            explanation.fix
+        );
+    }
+
+    #[test]
+    fn a_weak_signature_names_the_algorithm_setting_and_the_owners_option() {
+        let refusal = Refusal::Response(Rejection::DisallowedSignature("rsa-sha1 is not allowed".into()));
+        let fix = explained(&refusal, IdpProduct::Adfs).fix;
+        assert!(
+            fix.contains("Secure hash algorithm") && fix.contains("allow SHA-1"),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn a_missing_email_names_the_claim_and_tells_the_user_whom_to_ask() {
+        let refusal = Refusal::EmailMissing(EmailClaim::Attribute("email".into()));
+        let explanation = explained(&refusal, IdpProduct::EntraId);
+        assert_eq!(explanation.cause, Cause::EmailMissing);
+        assert!(explanation.fix.contains("attribute email") && explanation.fix.contains("Attributes & Claims"));
+        assert!(explanation.user_hint.is_some());
+    }
+
+    #[test]
+    fn entra_status_codes_are_read_from_the_message() {
+        let cases = [
+            (
+                "AADSTS50105: The signed in user is not assigned to a role",
+                Cause::UserNotAssigned,
+            ),
+            (
+                "AADSTS700016: Application with identifier 'x' was not found",
+                Cause::ApplicationNotFound,
+            ),
+            ("AADSTS50011: The reply URL does not match", Cause::ReplyUrlNotListed),
+            (
+                "AADSTS750054: SAMLRequest or SAMLResponse must be present",
+                Cause::Binding,
+            ),
+            (
+                "AADSTS75011: Authentication method by which the user authenticated",
+                Cause::AuthnContext,
+            ),
+            ("AADSTS90000: something else", Cause::IdpRefused),
+        ];
+        for (message, cause) in cases {
+            let explanation = explained(&status("Requester", Some(message)), IdpProduct::EntraId);
+            assert_eq!(explanation.cause, cause, "{message}");
+        }
+        let not_assigned = explained(&status("Requester", Some("AADSTS50105: no")), IdpProduct::EntraId);
+        assert!(not_assigned.fix.contains("Users and groups"), "{}", not_assigned.fix);
+        assert!(not_assigned.user_hint.unwrap().contains("assign you"));
+        let not_found = explained(&status("Requester", Some("AADSTS700016")), IdpProduct::EntraId);
+        assert!(not_found.fix.contains(&sp().entity_id));
+        let other = explained(&status("Requester", Some("AADSTS90000: x")), IdpProduct::EntraId);
+        assert!(other.fix.contains("AADSTS90000"), "{}", other.fix);
+    }
+
+    #[test]
+    fn saml_status_codes_are_explained_without_a_vendor_code() {
+        assert_eq!(
+            explained(&status("RequestDenied", None), IdpProduct::Okta).cause,
+            Cause::UserNotAssigned
+        );
+        assert_eq!(
+            explained(&status("NoPassive", None), IdpProduct::Okta).cause,
+            Cause::NoPassive
+        );
+        assert_eq!(
+            explained(&status("NoAuthnContext", None), IdpProduct::Other).cause,
+            Cause::AuthnContext
+        );
+        let failed = explained(&status("AuthnFailed", None), IdpProduct::GoogleWorkspace);
+        assert_eq!(failed.cause, Cause::IdpRefused);
+        assert!(failed.fix.contains("(AuthnFailed)"), "{}", failed.fix);
+    }
+
+    #[test]
+    fn gatehouses_own_refusals_need_no_idp_fix() {
+        assert_eq!(
+            explain(&Refusal::Replayed("_a".into()), IdpProduct::EntraId, &sp()),
+            None
+        );
+        assert_eq!(explain(&Refusal::TooManyRefused, IdpProduct::Okta, &sp()), None);
+    }
+}
