@@ -144,7 +144,14 @@ pub fn test_report(report: &TestReport) -> String {
                 CheckOutcome::Failed(reason) => (
                     "check failed",
                     "✗",
-                    Some(view! { <br /><small>{reason.clone()}</small> }.into_any()),
+                    Some(
+                        view! {
+                            <br />
+                            <small>{reason.clone()}</small>
+                            {report.fix.clone().map(|fix| view! { <p class="fix"><strong>"How to fix: "</strong>{fix}</p> })}
+                        }
+                        .into_any(),
+                    ),
                 ),
                 CheckOutcome::NotReached => (
                     "check not-reached",

@@ -671,6 +671,8 @@ pub struct SsoEventView {
     pub attributes: String,
     /// Where the response as received can be read, while it is kept.
     pub raw_response_url: Option<String>,
+    /// What to change at the IdP, for a refusal the owner can act on.
+    pub fix: Option<String>,
 }
 
 /// A page of SSO events, newest first; with `before` (an event's reference), the page after that event
@@ -697,6 +699,7 @@ pub async fn sso_events(account_id: String, before: Option<String>) -> Result<Ve
             reason: e.reason,
             name_id: e.name_id,
             attributes: e.attributes,
+            fix: e.fix,
         })
         .collect())
 }

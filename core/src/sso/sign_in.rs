@@ -3,6 +3,8 @@
 //! the connection), with each attempt recorded for the owner's SSO events log.
 
 use super::connection::{Connection, ConnectionService};
+use super::explanation::{Explanation, explain};
+use super::idp_product::IdpProduct;
 use super::junk::{Admission, JunkPolicy, RefusalLimiter};
 use super::kept_connections::{ConnectionInUse, KeptConnections};
 use super::options::EmailSource;
@@ -154,12 +156,15 @@ pub struct SignedIn {
 pub struct Refused {
     pub reference: String,
     pub refusal: Refusal,
+    /// What the user can do about it, where they can (`sso::explanation`).
+    pub user_hint: Option<&'static str>,
 }
 
 impl From<Refusal> for Refused {
     fn from(refusal: Refusal) -> Self {
         Refused {
             reference: new_reference(),
+            user_hint: None,
             refusal,
         }
     }
@@ -186,6 +191,7 @@ pub(super) struct EventDetail {
     pub name_id: Option<String>,
     pub attributes: String,
     pub raw_response: Option<String>,
+    pub explanation: Option<Explanation>,
 }
 
 /// How much of a refusal's reason an SSO event keeps: reasons quote what a message said (a Destination, an
@@ -588,6 +594,11 @@ impl SsoService {
             ),
             (Err(refusal), _) => ("refused", refusal.to_string()),
         };
+        let explanation = passed.as_ref().err().and_then(|refusal| {
+            let connection = &context.connection;
+            let idp = IdpProduct::detect(&connection.idp.entity_id, connection.sso_endpoint().location.as_str());
+            explain(refusal, idp, &self.connections.service_provider_values(connection.id))
+        });
         let assertion = findings.assertion.as_ref();
         let detail = EventDetail {
             outcome,
@@ -595,6 +606,7 @@ impl SsoService {
             name_id: assertion.map(|a| a.name_id.clone()),
             attributes: assertion.map(|a| attribute_lines(&a.attributes)).unwrap_or_default(),
             raw_response,
+            explanation: explanation.clone(),
         };
         let event = event_row(context.account, connection_id, now, &event_reference, detail);
         let passed = match writes {
@@ -642,12 +654,14 @@ impl SsoService {
                 Err(Refused {
                     reference: event_reference,
                     refusal,
+                    user_hint: explanation.and_then(|e| e.user_hint),
                 })
             }
             Ok(Passed::SignedIn(signed_in)) => Ok(AcsOutcome::SignedIn(signed_in)),
             Ok(Passed::Linked(linked)) => Ok(AcsOutcome::Linked(linked)),
             tested => {
-                let report = test_report(&context, findings, tested.err(), event_reference);
+                let fix = explanation.map(|e| e.fix);
+                let report = test_report(&context, findings, tested.err(), fix, event_reference);
                 if let Err(e) = self.store.record_last_test(connection_id, now, &report.summary()).await {
                     tracing::error!(error = %e, reference = %report.reference, "recording the last Test SSO run failed");
                 }
@@ -869,6 +883,7 @@ impl SsoService {
                 name_id: None,
                 attributes: String::new(),
                 raw_response: None,
+                explanation: None,
             };
             self.record_event(account, connection_id, now, &new_reference(), detail)
                 .await;
@@ -1068,6 +1083,12 @@ fn event_row(
         name_id: detail.name_id,
         attributes: detail.attributes,
         raw_response: detail.raw_response,
+        cause: detail
+            .explanation
+            .as_ref()
+            .and_then(|e| serde_json::to_value(e.cause).ok())
+            .and_then(|cause| cause.as_str().map(str::to_owned)),
+        fix: detail.explanation.map(|e| e.fix),
     }
 }
 
@@ -1087,6 +1108,7 @@ fn test_report(
     context: &ConnectionInUse,
     findings: Findings,
     refusal: Option<Refusal>,
+    fix: Option<String>,
     reference: String,
 ) -> TestReport {
     let (response_xml, response_truncated) = findings.xml.as_deref().map(shown_xml).unwrap_or_default();
@@ -1099,6 +1121,7 @@ fn test_report(
         response_xml,
         response_truncated,
         checks: outcomes(refusal.map(|r| (r.check(), r.to_string()))),
+        fix,
         name_id: assertion.as_ref().map(|a| a.name_id.clone()),
         name_id_format: assertion.as_ref().and_then(|a| a.name_id_format.clone()),
         role: assertion

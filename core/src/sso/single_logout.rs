@@ -361,6 +361,7 @@ impl SsoService {
                     name_id,
                     attributes: String::new(),
                     raw_response: None,
+                    explanation: None,
                 },
                 Ok(done),
             ),
@@ -371,6 +372,7 @@ impl SsoService {
                     name_id,
                     attributes: String::new(),
                     raw_response: None,
+                    explanation: None,
                 },
                 Err(LogoutRefused {
                     reference: new_reference(),

@@ -174,6 +174,8 @@ pub struct TestReport {
     pub response_xml: String,
     pub response_truncated: bool,
     pub checks: Vec<CheckResult>,
+    /// What to change at the IdP when a check failed (`sso::explanation`).
+    pub fix: Option<String>,
     /// Set once the signature verified: the identity comes only from signed content.
     pub name_id: Option<String>,
     pub name_id_format: Option<String>,

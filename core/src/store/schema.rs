@@ -413,6 +413,8 @@ pub mod sso_event {
         pub name_id: Option<String>,
         pub attributes: String,
         pub raw_response: Option<String>,
+        pub cause: Option<String>,
+        pub fix: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

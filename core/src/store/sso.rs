@@ -54,6 +54,10 @@ pub struct SsoEventRow {
     pub attributes: String,
     /// The response as received, while the retention period lasts.
     pub raw_response: Option<String>,
+    /// A refusal's cause as a class (`sso::explanation::Cause`, serialized), where the owner can act on it.
+    pub cause: Option<String>,
+    /// What to change at the IdP, with the connection's values filled in.
+    pub fix: Option<String>,
 }
 
 /// Who signs in through SSO, and what the account's rules give them.
@@ -436,6 +440,8 @@ impl Store {
                 name_id: m.name_id,
                 attributes: m.attributes,
                 raw_response: m.raw_response,
+                cause: m.cause,
+                fix: m.fix,
             })
             .collect())
     }
@@ -647,6 +653,8 @@ pub(super) async fn insert_sso_event(db: &impl ConnectionTrait, row: &SsoEventRo
         name_id: Set(row.name_id.clone()),
         attributes: Set(row.attributes.clone()),
         raw_response: Set(row.raw_response.clone()),
+        cause: Set(row.cause.clone()),
+        fix: Set(row.fix.clone()),
     })
     .exec_without_returning(db)
     .await?;

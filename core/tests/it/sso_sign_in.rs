@@ -1162,3 +1162,58 @@ fn each_response_is_logged_as_json_under_the_reference_its_event_and_its_user_ha
     assert_eq!(fields["mode"], "sign_in");
     assert_eq!(fields["connection"], s.connection.to_string());
 }
+
+#[tokio::test]
+async fn a_refusal_the_owner_can_fix_is_recorded_with_its_cause_and_the_fix_at_the_idp() {
+    let s = setup().await;
+    let sp = s.connections.service_provider_values(s.connection);
+    let event_of = |reference: String| {
+        let store = s.world.store.clone();
+        let account = s.account;
+        async move {
+            store
+                .sso_events(account, None, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|e| e.reference == reference)
+                .expect("the refusal's event")
+        }
+    };
+
+    let refused = attempt(&s, |spec| spec.audience = Some("https://elsewhere.example".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.user_hint, None, "the user can do nothing about an audience");
+    let event = event_of(refused.reference).await;
+    assert_eq!(event.cause.as_deref(), Some("audience"));
+    let fix = event.fix.unwrap();
+    assert!(fix.contains(&sp.entity_id) && fix.contains("entity ID"), "{fix}");
+    // Test SSO shows the same fix beside the failed check.
+    let report = test_run(&s, |spec| spec.audience = Some("https://elsewhere.example".into())).await;
+    assert_eq!(report.fix.as_deref(), Some(fix.as_str()));
+
+    // Entra ID's "user not assigned", as its error response carries it.
+    let refused = attempt(&s, |spec| {
+        spec.status = "urn:oasis:names:tc:SAML:2.0:status:Requester".into();
+        spec.status_message = Some(
+            "AADSTS50105: The signed in user 'ada@acme.example' is not assigned to a role for the application".into(),
+        );
+    })
+    .await
+    .unwrap_err();
+    assert!(refused.user_hint.unwrap().contains("assign you"));
+    let event = event_of(refused.reference).await;
+    assert_eq!(event.cause.as_deref(), Some("user_not_assigned"));
+    assert!(event.fix.unwrap().starts_with("Assign the user"));
+
+    // Gatehouse's own rules need no change at the IdP.
+    let replayed_id = "_replayed_once";
+    sign_in_as(&s, |spec| spec.assertion_id = replayed_id.into()).await;
+    let refused = attempt(&s, |spec| spec.assertion_id = replayed_id.into())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.refusal, Refusal::Replayed(replayed_id.into()));
+    let event = event_of(refused.reference).await;
+    assert_eq!((event.cause, event.fix), (None, None));
+}

@@ -413,7 +413,11 @@ async fn acs(
         }
         Err(refused) => {
             let (status, message) = told_to_the_user(&refused.refusal);
-            end_user_page(status, message, Some(&refused.reference))
+            let message = match refused.user_hint {
+                Some(hint) => format!("{message} {hint}"),
+                None => message.to_owned(),
+            };
+            end_user_page(status, &message, Some(&refused.reference))
         }
     };
     if let Ok(value) = HeaderValue::from_str(&binding_cookie(&state, id, "", 0)) {

@@ -1,7 +1,9 @@
 //! SP-initiated sign-in over HTTP: the login redirect with its binding cookie, the IdP's response posted to the
 //! ACS, the session cookie set on that answer, discovery by domain, and readable refusals with a reference.
 
-use crate::sso_world::{World, answer, continue_url, post_to_acs, post_to_acs_only, set_cookies, start, world};
+use crate::sso_world::{
+    World, answer, answer_with, continue_url, post_to_acs, post_to_acs_only, set_cookies, start, world,
+};
 use crate::support::Browser;
 
 #[tokio::test]
@@ -555,4 +557,25 @@ async fn only_the_owner_links_their_sign_in_and_then_the_idp_signs_them_in() {
         .call_ok("/api/accounts/overview", &[("account_id", &w.account)])
         .await;
     assert_eq!(overview["role"], "Owner", "{overview}");
+}
+
+#[tokio::test]
+async fn a_user_the_idp_did_not_assign_to_the_app_is_told_whom_to_ask() {
+    let w = world().await;
+    let user = Browser::new(&w.app);
+    let relay_state = start(&w, &user).await;
+    // Entra ID's error response when the user is not assigned to the application.
+    let not_assigned = answer_with(&w, &relay_state, "ada@acme.example", |spec| {
+        spec.status = "urn:oasis:names:tc:SAML:2.0:status:Requester".into();
+        spec.status_message =
+            Some("AADSTS50105: The signed in user is not assigned to a role for the application".into());
+    });
+    let refused = post_to_acs(&w, &user, &not_assigned, &relay_state).await;
+    assert_eq!(refused.status(), 403);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("Ask your IT administrator to assign you to the Gatehouse app"),
+        "{page}"
+    );
+    assert!(page.contains("Reference for your administrator"), "{page}");
 }

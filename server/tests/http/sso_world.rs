@@ -89,9 +89,14 @@ pub async fn world_with(flags: &[&str]) -> World {
 
 /// The IdP's answer to `request_id`, signed now, for this connection.
 pub fn answer(w: &World, request_id: &str, name_id: &str) -> String {
+    answer_with(w, request_id, name_id, |_| {})
+}
+
+/// [`answer`], changed by `adjust` before it is signed.
+pub fn answer_with(w: &World, request_id: &str, name_id: &str, adjust: impl FnOnce(&mut Spec)) -> String {
     let acs = format!("{}/saml/{}/acs", w.app.address, w.connection);
     let now = Utc::now();
-    STANDARD.encode(build(&Spec {
+    let mut spec = Spec {
         destination: Some(acs.clone()),
         recipient: acs,
         audience: Some(format!("{}/saml/{}/metadata", w.app.address, w.connection)),
@@ -103,7 +108,9 @@ pub fn answer(w: &World, request_id: &str, name_id: &str) -> String {
         not_on_or_after: now + Duration::minutes(5),
         confirmation_until: Some(now + Duration::minutes(5)),
         ..Spec::default()
-    }))
+    };
+    adjust(&mut spec);
+    STANDARD.encode(build(&spec))
 }
 
 /// Follows `/sso/start` and the login redirect as a browser does; answers the RelayState the IdP receives.

@@ -9,13 +9,11 @@ mod support;
 #[path = "../http/sso_world.rs"]
 mod sso_world;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use chrono::{Duration, Utc};
-use sso_world::{World, answer, post_to_acs, signed_in_user, start, world};
+use chrono::Utc;
+use sso_world::{World, answer, answer_with, post_to_acs, signed_in_user, start, world};
 use std::collections::BTreeMap;
 use support::Browser;
-use test_idp::{Spec, build, idp};
+use test_idp::idp;
 
 /// One scrape: each sample by its name and its labels in name order (`name{a="1",b="2"}`), and the help lines.
 struct Scrape {
@@ -87,21 +85,9 @@ async fn sign_ins_refusals_dns_checks_sessions_and_certificates_are_counted() {
     // A response for another audience: refused at its audience check.
     let user = Browser::new(&w.app);
     let relay_state = start(&w, &user).await;
-    let acs = format!("{}/saml/{}/acs", w.app.address, w.connection);
-    let now = Utc::now();
-    let wrong_audience = STANDARD.encode(build(&Spec {
-        destination: Some(acs.clone()),
-        recipient: acs,
-        audience: Some("https://another-sp.example/metadata".into()),
-        in_response_to: Some(relay_state.clone()),
-        confirmation_in_response_to: Some(relay_state.clone()),
-        name_id: "eve@acme.example".into(),
-        assertion_id: "_metrics_wrong_audience".into(),
-        not_before: now - Duration::minutes(1),
-        not_on_or_after: now + Duration::minutes(5),
-        confirmation_until: Some(now + Duration::minutes(5)),
-        ..Spec::default()
-    }));
+    let wrong_audience = answer_with(&w, &relay_state, "eve@acme.example", |spec| {
+        spec.audience = Some("https://another-sp.example/metadata".into());
+    });
     let refused = post_to_acs(&w, &user, &wrong_audience, &relay_state).await;
     assert_eq!(refused.status(), 403);
     // A response whose request was already answered: refused at the request check.

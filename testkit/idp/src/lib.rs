@@ -199,6 +199,8 @@ pub struct Spec {
     pub destination: Option<String>,
     pub in_response_to: Option<String>,
     pub status: String,
+    /// The `StatusMessage` beside the status, as Entra ID sends its AADSTS code.
+    pub status_message: Option<String>,
     pub issuer: String,
     pub name_id: String,
     /// The AuthnStatement's SessionIndex: the IdP session single logout names.
@@ -226,6 +228,7 @@ impl Default for Spec {
             destination: Some(ACS.into()),
             in_response_to: Some(REQUEST.into()),
             status: "urn:oasis:names:tc:SAML:2.0:status:Success".into(),
+            status_message: None,
             issuer: IDP.into(),
             name_id: "ada@acme.example".into(),
             session_index: "_session-7".into(),
@@ -311,12 +314,17 @@ fn values(values: &[String]) -> String {
 
 pub fn response_xml(spec: &Spec, assertion: &str, signature: &str) -> String {
     format!(
-        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_response-1" Version="2.0" IssueInstant="{now}"{destination}{irt}><saml:Issuer>{issuer}</saml:Issuer>{signature}<samlp:Status><samlp:StatusCode Value="{status}"/></samlp:Status>{assertion}</samlp:Response>"#,
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_response-1" Version="2.0" IssueInstant="{now}"{destination}{irt}><saml:Issuer>{issuer}</saml:Issuer>{signature}<samlp:Status><samlp:StatusCode Value="{status}"/>{status_message}</samlp:Status>{assertion}</samlp:Response>"#,
         now = now().to_rfc3339(),
         destination = attribute("Destination", spec.destination.as_deref()),
         irt = attribute("InResponseTo", spec.in_response_to.as_deref()),
         issuer = spec.issuer,
         status = spec.status,
+        status_message = spec
+            .status_message
+            .as_ref()
+            .map(|m| format!("<samlp:StatusMessage>{m}</samlp:StatusMessage>"))
+            .unwrap_or_default(),
     )
 }
 

@@ -129,6 +129,7 @@ fn SsoEventsPanel(
                                                 <span>
                                                     {e.reason}
                                                     {e.name_id.map(|n| view! { <span class="hint">{format!(" · NameID {n}")}</span> })}
+                                                    {e.fix.map(|fix| view! { <p class="fix"><strong>"How to fix: "</strong>{fix}</p> })}
                                                     {(!e.attributes.is_empty())
                                                         .then(|| {
                                                             view! {
