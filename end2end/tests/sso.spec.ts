@@ -301,6 +301,33 @@ test('a user of a domain the account has not verified is refused, and the owner 
   await expect(events).toContainText('is not a verified domain of this account');
 });
 
+test('a refusal the owner can fix is explained with the setting to change at the IdP, in Test SSO and in the events', async ({ page }) => {
+  const { domain, connectionUrl } = await connectTestIdp(page);
+  const tester = `it-admin@${domain}`;
+  // The IdP sends no "mail" attribute, and the connection is set to take the email from one.
+  await idpUser(tester, { groups: ['everyone'] });
+  await page.goto(connectionUrl);
+  await hydrated(page);
+  const card = page.getByRole('article', { name: 'Test IdP' });
+  await card.locator('summary', { hasText: 'Sign-in options' }).click();
+  await card.getByLabel('An attribute:').check();
+  await card.getByLabel('Email attribute name').fill('mail');
+  await submitAndReload(page, card.getByRole('button', { name: 'Save options' }));
+
+  const button = page.getByRole('article', { name: 'Test IdP' }).getByRole('link', { name: 'Test SSO' });
+  const [report] = await Promise.all([page.context().waitForEvent('page'), button.click()]);
+  await signInAtIdp(report, tester);
+  await expect(report.locator('h1')).toHaveText('Test failed: A usable email address (from the NameID or the configured attribute)');
+  const fix = report.locator('.check.failed .fix');
+  await expect(fix).toContainText('How to fix: Send the user\'s email address in the attribute mail');
+  await screenshot(report, 'sso-test-report-fix');
+  await report.close();
+
+  await gotoSsoSection(page, 'events');
+  await expect(page.locator('#sso-events .fix').first()).toContainText('in the attribute mail');
+  await screenshot(page, 'sso-events-fix');
+});
+
 test('IdP-initiated sign-in from the portal is refused until the owner allows it', async ({ page, browser }) => {
   const { accountId, domain, connectionUrl } = await connectTestIdp(page);
   await page.goto(connectionUrl);

@@ -65,6 +65,22 @@ struct Console {
     claims: &'static str,
 }
 
+impl Console {
+    /// Where `setting` is: a path through the console, or for an unknown IdP the setting in its words.
+    fn place(&self, setting: &str) -> String {
+        if self.app.starts_with("your IdP") {
+            format!("{setting} in {}", self.app)
+        } else {
+            format!("{} › {setting}", self.app)
+        }
+    }
+
+    /// The fix that gives `setting` the value `value`.
+    fn set(&self, setting: &str, value: &str) -> String {
+        format!("Set {} to {value}.", self.place(setting))
+    }
+}
+
 fn console(idp: IdpProduct) -> Console {
     match idp {
         IdpProduct::EntraId => Console {
@@ -88,7 +104,7 @@ fn console(idp: IdpProduct) -> Console {
             acs: "Service provider details › ACS URL",
             entity_id: "Service provider details › Entity ID",
             assignment: "User access › ON for everyone, or for the user's organizational unit or group",
-            signing: "the app's certificate (Google signs with SHA-256; check the certificate was not replaced)",
+            signing: "Manage certificates › the certificate's signing algorithm",
             claims: "SAML attribute mapping",
         },
         IdpProduct::OneLogin => Console {
@@ -138,21 +154,19 @@ fn console(idp: IdpProduct) -> Console {
 /// Gatehouse's own business (a replay, the refusal limits, an unverified domain, which the reason says in full).
 pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -> Option<Explanation> {
     let at = console(idp);
-    let in_app = |setting: &str, value: &str| format!("In {} › {setting}, enter {value}.", at.app);
     let (cause, fix, user_hint) = match refusal {
         Refusal::Response(Rejection::Destination { .. } | Rejection::Recipient { .. }) => (
             Cause::Destination,
-            in_app(at.acs, &sp.acs_url),
+            at.set(at.acs, &sp.acs_url),
             None,
         ),
         Refusal::Response(Rejection::Audience { .. } | Rejection::NoAudience(_)) => {
-            (Cause::Audience, in_app(at.entity_id, &sp.entity_id), None)
+            (Cause::Audience, at.set(at.entity_id, &sp.entity_id), None)
         }
         Refusal::Response(Rejection::Issuer { found, .. }) => (
             Cause::Issuer,
             format!(
-                "The response comes from the IdP {found}. If that is your IdP, enter {found} as this connection's IdP entity ID, or import its metadata again; if not, the user signed in through another application: check {} and its Gatehouse application.",
-                at.app
+                "The response comes from the IdP {found}. If that is your IdP, enter {found} as this connection's IdP entity ID, or import its metadata again; if not, the user signed in through another application at the IdP: have them start from Gatehouse's sign-in page."
             ),
             None,
         ),
@@ -170,16 +184,16 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
         Refusal::Response(Rejection::DisallowedSignature(_)) => (
             Cause::WeakSignature,
             format!(
-                "Set SHA-256 in {} › {}. Only for an IdP that cannot sign with SHA-256, the Owner can allow SHA-1 in this connection's options.",
-                at.app, at.signing
+                "{} Only for an IdP that cannot sign with SHA-256, the Owner can allow SHA-1 in this connection's options.",
+                at.set(at.signing, "SHA-256")
             ),
             None,
         ),
         Refusal::Response(Rejection::Unsigned) => (
             Cause::Unsigned,
             format!(
-                "Have the IdP sign the response or the assertion ({} › {}).",
-                at.app, at.signing
+                "Have the IdP sign the response or the assertion ({}).",
+                at.place(at.signing)
             ),
             None,
         ),
@@ -192,12 +206,12 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
             Cause::EmailMissing,
             match claim {
                 EmailClaim::NameId(_) => format!(
-                    "Send the user's email address as the NameID: in {} › {}, set the NameID (Unique User Identifier) to the email (user.mail or user.userprincipalname), format emailAddress.",
-                    at.app, at.claims
+                    "Send the user's email address as the NameID: under {}, set the NameID (Unique User Identifier) to the email (user.mail or user.userprincipalname), format emailAddress.",
+                    at.place(at.claims)
                 ),
                 EmailClaim::Attribute(name) => format!(
-                    "Send the user's email address in the attribute {name}: add it in {} › {}, or change this connection's email attribute to the one the IdP sends (listed under the event's attributes).",
-                    at.app, at.claims
+                    "Send the user's email address in the attribute {name}: add it under {}, or change this connection's email attribute to the one the IdP sends (listed under the event's attributes).",
+                    at.place(at.claims)
                 ),
             },
             Some("Your identity provider did not send your email address. Ask your IT administrator to check the Gatehouse app's claims."),
@@ -217,22 +231,24 @@ fn idp_status(
 ) -> Option<(Cause, String, Option<&'static str>)> {
     let entra = message.and_then(aadsts_code);
     let status = code.rsplit(':').next().unwrap_or(code);
-    let in_app = |setting: &str, value: &str| format!("In {} › {setting}, enter {value}.", at.app);
     Some(match (entra, status) {
         (Some(50105 | 50177 | 53003), _) | (None, "RequestDenied") => (
             Cause::UserNotAssigned,
-            format!("Assign the user (or a group they are in) to the application: {} › {}.", at.app, at.assignment),
+            format!(
+                "Assign the user (or a group they are in) to the application: {}.",
+                at.place(at.assignment)
+            ),
             Some("Ask your IT administrator to assign you to the Gatehouse app in your organisation's identity provider."),
         ),
         (Some(700016), _) => (
             Cause::ApplicationNotFound,
             format!(
                 "The IdP has no application with Gatehouse's entity ID. {}",
-                in_app(at.entity_id, &sp.entity_id)
+                at.set(at.entity_id, &sp.entity_id)
             ),
             None,
         ),
-        (Some(50011), _) => (Cause::ReplyUrlNotListed, in_app(at.acs, &sp.acs_url), None),
+        (Some(50011), _) => (Cause::ReplyUrlNotListed, at.set(at.acs, &sp.acs_url), None),
         (Some(750054), _) => (
             Cause::Binding,
             "The IdP received the request by a binding it does not take at that URL. In this connection's options, set the request binding to HTTP-Redirect (Entra ID takes AuthnRequests by redirect), and check the IdP's sign-on URL is its SAML endpoint.".to_owned(),
@@ -302,7 +318,16 @@ mod tests {
         assert_eq!(entra.cause, Cause::Destination);
         assert!(entra.fix.contains("Enterprise applications"), "{}", entra.fix);
         assert!(entra.fix.contains("Reply URL (Assertion Consumer Service URL)"));
-        assert!(entra.fix.ends_with("enter https://gatehouse.example/saml/c1/acs."));
+        assert!(
+            entra.fix.ends_with(" to https://gatehouse.example/saml/c1/acs."),
+            "{}",
+            entra.fix
+        );
+        let other = explained(&refusal, IdpProduct::Other);
+        assert_eq!(
+            other.fix,
+            "Set the Assertion Consumer Service (ACS) URL in your IdP's settings for the Gatehouse application to https://gatehouse.example/saml/c1/acs."
+        );
         let okta = explained(&refusal, IdpProduct::Okta);
         assert!(
             okta.fix.contains("Single sign-on URL") && okta.fix.contains(&sp().acs_url),
@@ -420,6 +445,54 @@ mod tests {
         let failed = explained(&status("AuthnFailed", None), IdpProduct::GoogleWorkspace);
         assert_eq!(failed.cause, Cause::IdpRefused);
         assert!(failed.fix.contains("(AuthnFailed)"), "{}", failed.fix);
+    }
+
+    #[test]
+    fn the_troubleshooting_table_lists_every_cause() {
+        let page = include_str!("../../../docs/sso-sign-in.md");
+        let causes = [
+            Cause::Destination,
+            Cause::Audience,
+            Cause::Issuer,
+            Cause::UnknownSigner,
+            Cause::WeakSignature,
+            Cause::Unsigned,
+            Cause::ClockSkew,
+            Cause::EmailMissing,
+            Cause::UserNotAssigned,
+            Cause::ApplicationNotFound,
+            Cause::ReplyUrlNotListed,
+            Cause::Binding,
+            Cause::AuthnContext,
+            Cause::NoPassive,
+            Cause::IdpRefused,
+        ];
+        // A new variant does not compile until it is matched here, beside the list it belongs in.
+        for cause in causes {
+            match cause {
+                Cause::Destination
+                | Cause::Audience
+                | Cause::Issuer
+                | Cause::UnknownSigner
+                | Cause::WeakSignature
+                | Cause::Unsigned
+                | Cause::ClockSkew
+                | Cause::EmailMissing
+                | Cause::UserNotAssigned
+                | Cause::ApplicationNotFound
+                | Cause::ReplyUrlNotListed
+                | Cause::Binding
+                | Cause::AuthnContext
+                | Cause::NoPassive
+                | Cause::IdpRefused => {}
+            }
+            let key = serde_json::to_value(cause).unwrap();
+            let row = format!("| `{}` |", key.as_str().unwrap());
+            assert!(
+                page.lines().any(|line| line.starts_with(&row)),
+                "docs/sso-sign-in.md lists {row}"
+            );
+        }
     }
 
     #[test]
