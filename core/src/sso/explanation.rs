@@ -20,6 +20,8 @@ pub enum Cause {
     Issuer,
     /// Signed by a certificate the connection does not have (a rollover, or another application's certificate).
     UnknownSigner,
+    /// Encrypted for an SP key the connection does not have (a retired key, or another SP's).
+    EncryptionKey,
     /// Signed with an algorithm Gatehouse does not accept (SHA-1 without the Owner's option).
     WeakSignature,
     /// Neither the Response nor the Assertion is signed.
@@ -63,6 +65,7 @@ struct Console {
     assignment: &'static str,
     signing: &'static str,
     claims: &'static str,
+    encryption: &'static str,
 }
 
 impl Console {
@@ -90,6 +93,7 @@ fn console(idp: IdpProduct) -> Console {
             assignment: "Users and groups › Add user/group",
             signing: "Single sign-on › SAML Certificates › Edit › Signing Algorithm",
             claims: "Single sign-on › Attributes & Claims",
+            encryption: "Single sign-on › Token encryption › Import certificate",
         },
         IdpProduct::Okta => Console {
             app: "Okta Admin Console › Applications › Applications › (your Gatehouse app)",
@@ -98,6 +102,7 @@ fn console(idp: IdpProduct) -> Console {
             assignment: "Assignments › Assign",
             signing: "General › SAML Settings › Edit › Show Advanced Settings › Signature Algorithm",
             claims: "General › SAML Settings › Edit › Attribute Statements",
+            encryption: "General › SAML Settings › Edit › Show Advanced Settings › Encryption Certificate",
         },
         IdpProduct::GoogleWorkspace => Console {
             app: "Google Admin console › Apps › Web and mobile apps › (your Gatehouse app)",
@@ -106,6 +111,7 @@ fn console(idp: IdpProduct) -> Console {
             assignment: "User access › ON for everyone, or for the user's organizational unit or group",
             signing: "Manage certificates › the certificate's signing algorithm",
             claims: "SAML attribute mapping",
+            encryption: "Service provider details (Google does not encrypt assertions: turn encryption off in the connection instead)",
         },
         IdpProduct::OneLogin => Console {
             app: "OneLogin Administration › Applications › (your Gatehouse app)",
@@ -114,6 +120,7 @@ fn console(idp: IdpProduct) -> Console {
             assignment: "Users, or the user's role under Access",
             signing: "SSO › SAML Signature Algorithm",
             claims: "Parameters",
+            encryption: "SSO › SAML Encryption certificate",
         },
         IdpProduct::JumpCloud => Console {
             app: "JumpCloud Admin Portal › SSO Applications › (your Gatehouse app)",
@@ -122,6 +129,7 @@ fn console(idp: IdpProduct) -> Console {
             assignment: "User Groups: bind a group the user is in",
             signing: "SSO › Signature Algorithm",
             claims: "SSO › Attributes",
+            encryption: "SSO › SP Certificate",
         },
         IdpProduct::Adfs => Console {
             app: "AD FS Management › Relying Party Trusts › (your Gatehouse trust) › Properties",
@@ -130,6 +138,7 @@ fn console(idp: IdpProduct) -> Console {
             assignment: "Access control policy",
             signing: "Advanced › Secure hash algorithm",
             claims: "Edit Claim Issuance Policy",
+            encryption: "Encryption › Browse",
         },
         IdpProduct::Keycloak => Console {
             app: "Keycloak admin console › (your realm) › Clients › (your Gatehouse client)",
@@ -138,6 +147,7 @@ fn console(idp: IdpProduct) -> Console {
             assignment: "the client's roles or the realm's users (Keycloak signs in every user of the realm)",
             signing: "Keys › Signature algorithm",
             claims: "Client scopes › Mappers",
+            encryption: "Keys › Encryption keys config › Import",
         },
         IdpProduct::Auth0 | IdpProduct::Shibboleth | IdpProduct::Other => Console {
             app: "your IdP's settings for the Gatehouse application",
@@ -146,6 +156,7 @@ fn console(idp: IdpProduct) -> Console {
             assignment: "the users or groups allowed to use the application",
             signing: "the signature algorithm",
             claims: "the attributes or claims it sends",
+            encryption: "the encryption certificate it holds for Gatehouse",
         },
     }
 }
@@ -155,14 +166,26 @@ fn console(idp: IdpProduct) -> Console {
 pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -> Option<Explanation> {
     let at = console(idp);
     let (cause, fix, user_hint) = match refusal {
-        Refusal::Response(Rejection::Destination { .. } | Rejection::Recipient { .. }) => (
+        Refusal::Response(Rejection::Destination { found, .. } | Rejection::Recipient { found, .. }) => (
             Cause::Destination,
-            at.set(at.acs, &sp.acs_url),
+            format!("Your IdP sends responses to {found}. {}", at.set(at.acs, &sp.acs_url)),
             None,
         ),
-        Refusal::Response(Rejection::Audience { .. } | Rejection::NoAudience(_)) => {
-            (Cause::Audience, at.set(at.entity_id, &sp.entity_id), None)
-        }
+        Refusal::Response(Rejection::Audience { found, .. }) => (
+            Cause::Audience,
+            format!("Your IdP names Gatehouse {found}. {}", at.set(at.entity_id, &sp.entity_id)),
+            None,
+        ),
+        Refusal::Response(Rejection::NoAudience(_)) => (Cause::Audience, at.set(at.entity_id, &sp.entity_id), None),
+        Refusal::Response(Rejection::NoDecryptionKey(_)) => (
+            Cause::EncryptionKey,
+            format!(
+                "The IdP encrypts for an SP certificate this connection no longer has (or never had). Give the IdP this connection's current SP certificate, from its SP metadata at {}, as the certificate it encrypts assertions for ({}).",
+                sp.metadata_url,
+                at.place(at.encryption)
+            ),
+            None,
+        ),
         Refusal::Response(Rejection::Issuer { found, .. }) => (
             Cause::Issuer,
             format!(
@@ -326,7 +349,14 @@ mod tests {
         let other = explained(&refusal, IdpProduct::Other);
         assert_eq!(
             other.fix,
-            "Set the Assertion Consumer Service (ACS) URL in your IdP's settings for the Gatehouse application to https://gatehouse.example/saml/c1/acs."
+            "Your IdP sends responses to https://old.example/acs. Set the Assertion Consumer Service (ACS) URL in your IdP's settings for the Gatehouse application to https://gatehouse.example/saml/c1/acs."
+        );
+        assert!(
+            entra
+                .fix
+                .starts_with("Your IdP sends responses to https://old.example/acs. "),
+            "{}",
+            entra.fix
         );
         let okta = explained(&refusal, IdpProduct::Okta);
         assert!(
@@ -369,6 +399,18 @@ mod tests {
         assert_eq!(explanation.cause, Cause::UnknownSigner);
         assert!(
             explanation.fix.contains("SHA-256 BB:CC") && explanation.fix.contains("rolled"),
+            "{}",
+            explanation.fix
+        );
+    }
+
+    #[test]
+    fn an_assertion_for_a_retired_sp_key_points_at_the_current_certificate() {
+        let refusal = Refusal::Response(Rejection::NoDecryptionKey(Some("DD:EE".into())));
+        let explanation = explained(&refusal, IdpProduct::EntraId);
+        assert_eq!(explanation.cause, Cause::EncryptionKey);
+        assert!(
+            explanation.fix.contains(&sp().metadata_url) && explanation.fix.contains("Token encryption"),
             "{}",
             explanation.fix
         );
@@ -455,6 +497,7 @@ mod tests {
             Cause::Audience,
             Cause::Issuer,
             Cause::UnknownSigner,
+            Cause::EncryptionKey,
             Cause::WeakSignature,
             Cause::Unsigned,
             Cause::ClockSkew,
@@ -474,6 +517,7 @@ mod tests {
                 | Cause::Audience
                 | Cause::Issuer
                 | Cause::UnknownSigner
+                | Cause::EncryptionKey
                 | Cause::WeakSignature
                 | Cause::Unsigned
                 | Cause::ClockSkew

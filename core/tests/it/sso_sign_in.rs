@@ -1111,58 +1111,6 @@ async fn one_assertion_racing_itself_signs_in_once() {
     }
 }
 
-/// What the JSON log lines of a test went to.
-#[derive(Clone, Default)]
-struct LogLines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogLines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[test]
-fn each_response_is_logged_as_json_under_the_reference_its_event_and_its_user_have() {
-    let lines = LogLines::default();
-    let writer = lines.clone();
-    let logs = tracing_subscriber::fmt()
-        .json()
-        .with_writer(move || writer.clone())
-        .finish();
-    // The subscriber is this thread's only, so the runtime runs here too: other tests' lines are not caught.
-    let (reference, s) = tracing::subscriber::with_default(logs, || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let s = setup().await;
-            let refused = attempt(&s, |spec| spec.audience = Some("https://elsewhere.example".into()))
-                .await
-                .unwrap_err();
-            (refused.reference, s)
-        })
-    });
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-    let logged: Vec<serde_json::Value> = text
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["fields"].clone())
-        .filter(|fields| fields["message"] == "SAML response")
-        .collect();
-    assert_eq!(logged.len(), 1, "{text}");
-    let fields = &logged[0];
-    assert_eq!(fields["reference"], reference.as_str());
-    assert_eq!(fields["outcome"], "refused");
-    assert_eq!(fields["check"], "audience");
-    assert_eq!(fields["mode"], "sign_in");
-    assert_eq!(fields["connection"], s.connection.to_string());
-}
-
 #[tokio::test]
 async fn a_refusal_the_owner_can_fix_is_recorded_with_its_cause_and_the_fix_at_the_idp() {
     let s = setup().await;

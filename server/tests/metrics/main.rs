@@ -1,5 +1,6 @@
-//! The operator's metrics endpoint, scraped after real sign-ins and refusals. A test binary of its own: the
-//! metrics recorder is one per process, and the other suites' sign-ins would count in it.
+//! What the operator sees of real sign-ins and refusals: the metrics endpoint, scraped, and the JSON log lines. A
+//! test binary of its own: the metrics recorder and the log subscriber are one per process, and the other suites'
+//! sign-ins would count and log in them.
 
 #[allow(dead_code)]
 #[path = "../http/support.rs"]
@@ -12,6 +13,7 @@ mod sso_world;
 use chrono::Utc;
 use sso_world::{World, answer, answer_with, post_to_acs, signed_in_user, start, world};
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use support::Browser;
 use test_idp::idp;
 
@@ -58,6 +60,32 @@ fn canonical(series: &str) -> String {
     format!("{name}{{{}}}", labels.join(","))
 }
 
+/// What the process's JSON log lines went to.
+#[derive(Clone, Default)]
+struct LogLines(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogLines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogLines {
+    /// The `fields` of each line whose message is `message`.
+    fn with_message(&self, message: &str) -> Vec<serde_json::Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["fields"].clone())
+            .filter(|fields| fields["message"] == message)
+            .collect()
+    }
+}
+
 /// Serves the metrics endpoint of the world's database on a free port, as `--metrics-listen` does.
 async fn metrics_endpoint(w: &World) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -68,9 +96,18 @@ async fn metrics_endpoint(w: &World) -> String {
 }
 
 #[tokio::test]
-async fn sign_ins_refusals_dns_checks_sessions_and_certificates_are_counted() {
-    // Installed before anything is recorded: what happens earlier in a process is not counted.
+async fn sign_ins_and_refusals_are_counted_and_logged_under_the_reference_the_user_sees() {
+    // Installed before anything is recorded: what happens earlier in a process is not counted or logged.
     server::metrics::recorder();
+    let logs = LogLines::default();
+    let writer = logs.clone();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish(),
+    )
+    .unwrap();
     let w = world().await;
     let metrics = metrics_endpoint(&w).await;
     let before = Scrape::of(&metrics).await;
@@ -90,6 +127,21 @@ async fn sign_ins_refusals_dns_checks_sessions_and_certificates_are_counted() {
     });
     let refused = post_to_acs(&w, &user, &wrong_audience, &relay_state).await;
     assert_eq!(refused.status(), 403);
+    let page = refused.text().await.unwrap();
+    let (_, rest) = page.split_once("Reference for your administrator: <code>").unwrap();
+    let reference = rest.split('<').next().unwrap();
+    // The log line of that response carries the reference the user was shown (and the SSO event keeps).
+    let logged: Vec<_> = logs
+        .with_message("SAML response")
+        .into_iter()
+        .filter(|fields| fields["reference"] == reference)
+        .collect();
+    assert_eq!(logged.len(), 1, "one line for the refusal {reference}");
+    assert_eq!(logged[0]["outcome"], "refused");
+    assert_eq!(logged[0]["check"], "audience");
+    assert_eq!(logged[0]["mode"], "sign_in");
+    assert_eq!(logged[0]["connection"], w.connection.as_str());
+    assert_eq!(logged[0]["account"], w.account.as_str());
     // A response whose request was already answered: refused at the request check.
     let used = post_to_acs(&w, &user, &answer(&w, &relay_state, "eve@acme.example"), &relay_state).await;
     assert_eq!(used.status(), 403);
@@ -102,6 +154,7 @@ async fn sign_ins_refusals_dns_checks_sessions_and_certificates_are_counted() {
     assert_eq!(responses("accepted", "none"), 2.0);
     assert_eq!(responses("refused", "audience"), 1.0);
     assert_eq!(responses("refused", "request"), 1.0);
+    assert_eq!(logs.with_message("SAML response").len(), 4, "one line per response");
     let count = |series: &str| after.value(series) - before.value(series);
     assert_eq!(count("gatehouse_acs_duration_seconds_count"), 4.0);
     assert_eq!(count("gatehouse_sign_in_duration_seconds_count"), 2.0);
