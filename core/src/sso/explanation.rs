@@ -168,12 +168,12 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
     let (cause, fix, user_hint) = match refusal {
         Refusal::Response(Rejection::Destination { found, .. } | Rejection::Recipient { found, .. }) => (
             Cause::Destination,
-            format!("Your IdP sends responses to {found}. {}", at.set(at.acs, &sp.acs_url)),
+            format!("Your IdP sends responses to {}. {}", quoted(found), at.set(at.acs, &sp.acs_url)),
             None,
         ),
         Refusal::Response(Rejection::Audience { found, .. }) => (
             Cause::Audience,
-            format!("Your IdP names Gatehouse {found}. {}", at.set(at.entity_id, &sp.entity_id)),
+            format!("Your IdP names Gatehouse {}. {}", quoted(found), at.set(at.entity_id, &sp.entity_id)),
             None,
         ),
         Refusal::Response(Rejection::NoAudience(_)) => (Cause::Audience, at.set(at.entity_id, &sp.entity_id), None),
@@ -188,9 +188,12 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
         ),
         Refusal::Response(Rejection::Issuer { found, .. }) => (
             Cause::Issuer,
-            format!(
+            {
+                let found = quoted(found);
+                format!(
                 "The response comes from the IdP {found}. If that is your IdP, enter {found} as this connection's IdP entity ID, or import its metadata again; if not, the user signed in through another application at the IdP: have them start from Gatehouse's sign-in page."
-            ),
+                )
+            },
             None,
         ),
         Refusal::Response(Rejection::Signature { offered, .. }) => (
@@ -253,8 +256,8 @@ fn idp_status(
     sp: &ServiceProviderValues,
 ) -> Option<(Cause, String, Option<&'static str>)> {
     let entra = message.and_then(aadsts_code);
-    let status = code.rsplit(':').next().unwrap_or(code);
-    Some(match (entra, status) {
+    let status = quoted(code.rsplit(':').next().unwrap_or(code));
+    Some(match (entra, status.as_str()) {
         (Some(50105 | 50177 | 53003), _) | (None, "RequestDenied") => (
             Cause::UserNotAssigned,
             format!(
@@ -297,6 +300,17 @@ fn idp_status(
             Some("Your identity provider refused the sign-in. Ask your IT administrator, giving them the reference below."),
         ),
     })
+}
+
+/// Longest value from the message a fix quotes: what it says comes from whoever posted it (a refusal can come before
+/// the signature check), and the event keeps the fix.
+const MAX_QUOTED_CHARS: usize = 200;
+
+fn quoted(value: &str) -> String {
+    match value.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_owned(),
+    }
 }
 
 /// The number of the first `AADSTS<digits>` in an Entra ID status message.
@@ -372,6 +386,25 @@ mod tests {
             explained(&recipient, IdpProduct::GoogleWorkspace).cause,
             Cause::Destination
         );
+    }
+
+    #[test]
+    fn a_fix_quotes_at_most_a_little_of_what_the_message_says() {
+        let huge = format!("https://{}.example/acs", "x".repeat(100_000));
+        for refusal in [
+            Refusal::Response(Rejection::Destination {
+                found: huge.clone(),
+                expected: sp().acs_url,
+            }),
+            Refusal::Response(Rejection::Issuer {
+                found: huge.clone(),
+                expected: "https://idp.example".into(),
+            }),
+            status(&huge, None),
+        ] {
+            let fix = explained(&refusal, IdpProduct::EntraId).fix;
+            assert!(fix.chars().count() < 1_000, "{} characters", fix.len());
+        }
     }
 
     #[test]
