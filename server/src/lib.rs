@@ -149,6 +149,22 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
     })
 }
 
+/// An address the server was told to listen on could not be taken.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {address} (--{flag}): {source}")]
+pub struct ListenError {
+    pub flag: &'static str,
+    pub address: std::net::SocketAddr,
+    pub source: std::io::Error,
+}
+
+/// Listens on `address`, which the setting `flag` named; the error says which setting to change.
+pub async fn listen(flag: &'static str, address: std::net::SocketAddr) -> Result<tokio::net::TcpListener, ListenError> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|source| ListenError { flag, address, source })
+}
+
 /// The pages' routes, listed once per process, when the first router is built.
 ///
 /// leptos lists them by rendering the app once with resource loading switched off, and the switch is one static

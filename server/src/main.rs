@@ -49,7 +49,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     );
     if let Some(address) = config.metrics_listen {
         let metrics = server::metrics::router(state.store.clone());
-        let listener = tokio::net::TcpListener::bind(address).await?;
+        let listener = server::listen("metrics-listen", address).await?;
         tracing::info!(listen = %address, "serving metrics at /metrics");
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, metrics).await {
@@ -58,7 +58,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     let app = server::router(state, config.max_body_bytes);
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let listener = server::listen("listen", config.listen).await?;
     tracing::info!(listen = %config.listen, public_url = %config.public_url, "Gatehouse is serving");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

@@ -249,3 +249,15 @@ async fn concurrent_wrong_passwords_through_two_instances_are_mostly_refused_unc
         "{checked} guesses were checked against the password: {statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn an_address_already_taken_names_the_setting_that_chose_it() {
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = taken.local_addr().unwrap();
+    let refused = server::listen("metrics-listen", address).await.unwrap_err();
+    let message = refused.to_string();
+    assert!(
+        message.starts_with(&format!("cannot listen on {address} (--metrics-listen): ")),
+        "{message}"
+    );
+}
