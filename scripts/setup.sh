@@ -10,7 +10,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: Chromium for browser tests, PostgreSQL for the PostgreSQL test run, the SAML IdP the browser
 # tests sign in at (python3-pysaml2, which signs with xmlsec1), build tools.
-apt_packages=(ca-certificates curl git make gcc pkg-config libxmlsec1-dev libclang-dev libssl-dev opensaml-schemas xmltooling-schemas libxml2-utils xmlsec1 python3 python3-pip python3-pysaml2 chromium postgresql nodejs npm)
+apt_packages=(ca-certificates openssl curl git make gcc pkg-config libxmlsec1-dev libclang-dev libssl-dev opensaml-schemas xmltooling-schemas libxml2-utils xmlsec1 python3 python3-pip python3-pysaml2 chromium postgresql nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -2,7 +2,6 @@
 //! that record them through the `metrics` facade. The server installs a Prometheus recorder when its operator
 //! asks for one; without it, recording does nothing.
 
-use crate::saml::certificate::Certificate;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -124,27 +123,21 @@ pub async fn sample(store: &Store, now: DateTime<Utc>) -> Result<(), StoreError>
         metrics::gauge!(DATABASE_CONNECTIONS, "pool" => pool.pool, "state" => "busy").set(pool.busy as f64);
     }
     metrics::gauge!(SESSIONS).set(store.count_live_sessions(now).await? as f64);
-    for row in store.signing_certificates().await? {
-        if let Some(days) = days_left(&row.certificates, now) {
-            metrics::gauge!(
-                CERTIFICATE_DAYS_LEFT,
-                "account" => row.account_id.to_string(),
-                "connection" => row.connection_id.to_string()
-            )
-            .set(days);
-        }
+    // One date per connection, kept with its certificates: a scrape reads no certificate.
+    for row in store.signing_validity().await? {
+        metrics::gauge!(
+            CERTIFICATE_DAYS_LEFT,
+            "account" => row.account_id.to_string(),
+            "connection" => row.connection_id.to_string()
+        )
+        .set(days_left(row.valid_until, now));
     }
     Ok(())
 }
 
-/// Days (with their fraction) until the last of `certificates` (Base64 DER) expires; `None` when none parses.
-pub fn days_left(certificates: &[String], now: DateTime<Utc>) -> Option<f64> {
-    certificates
-        .iter()
-        .filter_map(|text| Certificate::from_base64(text).ok())
-        .map(|certificate| certificate.not_after)
-        .max()
-        .map(|last| (last - now).num_seconds() as f64 / 86_400.0)
+/// Days, with their fraction, from `now` until `valid_until` (negative once past).
+pub fn days_left(valid_until: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
+    (valid_until - now).num_seconds() as f64 / 86_400.0
 }
 
 #[cfg(test)]
@@ -174,9 +167,9 @@ mod tests {
     }
 
     #[test]
-    fn days_left_count_to_the_last_certificate_to_expire() {
+    fn days_left_count_fractions_and_go_negative_once_past() {
         let now = DateTime::parse_from_rfc3339("2026-12-06T00:00:00Z").unwrap().to_utc();
-        assert_eq!(days_left(&[], now), None);
-        assert_eq!(days_left(&["not a certificate".to_owned()], now), None);
+        assert_eq!(days_left(now + chrono::Duration::hours(36), now), 1.5);
+        assert_eq!(days_left(now - chrono::Duration::days(2), now), -2.0);
     }
 }

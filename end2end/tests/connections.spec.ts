@@ -1,4 +1,5 @@
 import { Locator, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -18,6 +19,13 @@ test.beforeEach(async ({ page }) => {
 /** Opens one of a connection card's collapsed sections by its summary. */
 async function openSection(card: Locator, name: string) {
   await card.locator('summary', { hasText: name }).click();
+}
+
+/** A self-signed certificate valid for `days` from now, as PEM, as an IdP makes its signing certificates. */
+function certificateFor(days: number, name: string): string {
+  return execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', '/dev/null', '-subj', `/CN=${name}`, '-days', String(days),
+  ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 }
 
 /** The Base64 body of the first X509Certificate in a fixture, as an owner would copy it from the IdP console. */
@@ -390,4 +398,42 @@ test('signing in with an email alone asks for the password where the domain has 
     'Enter your password. Single sign-on is not set up for this email address.',
   );
   await screenshot(page, 'sign-in-sso-hint');
+});
+
+test('an owner is warned of a certificate near its end, adds the next one, and the warning goes', async ({ page }) => {
+  await signUp(page, uniqueEmail('owner'));
+  await openSso(page);
+  await openSsoSection(page, 'Identity providers');
+  const add = page.locator('#add-connection');
+  await add.getByText('Or enter the details by hand').click();
+  await add.locator('#new-manual-label').fill('Entra ID');
+  await add.getByLabel('IdP Entity ID (issuer)').fill('https://sts.windows.net/0f1e2d3c-1111-2222-3333-444455556666/');
+  await add.getByLabel('Single sign-on URL').fill('https://login.microsoftonline.com/0f1e2d3c-1111-2222-3333-444455556666/saml2');
+  await add.getByLabel('Signing certificate (Base64 or PEM; several allowed)').fill(certificateFor(5, 'Microsoft Azure Federated SSO Certificate'));
+  await submitAndReload(page, 'Save connection');
+
+  // Every page of the account warns the owner, with the date, what to do at Entra ID, and the way to the certificates.
+  await page.goto(page.url().replace(/\/sso\/connections$/, ''));
+  const banner = page.getByRole('status', { name: 'Signing certificate of Entra ID' });
+  await expect(banner).toContainText(/The last signing certificate of Entra ID expires in [45] days, on \d{4}-\d{2}-\d{2}/);
+  await expect(banner).toContainText('Single sign-on › SAML Certificates › Edit › New Certificate');
+  await screenshot(page, 'certificate-banner');
+
+  await banner.getByRole('link', { name: 'Open the certificates of Entra ID' }).click();
+  await expect(page).toHaveURL(/\/sso\/connections\/[0-9a-f-]{36}#signing-certificates-/);
+  await hydrated(page);
+  let card = page.getByRole('article', { name: 'Entra ID' });
+  const certificates = card.locator('.idp-certificates .certificate');
+  await expect(certificates).toHaveCount(1);
+  await expect(certificates.first()).toContainText('Has not verified a sign-in yet');
+
+  // The next certificate, pasted: both are trusted, the warning is gone.
+  await openSection(card, 'Add a certificate');
+  await card.getByLabel("New signing certificate (Base64 or PEM), or the IdP's new metadata XML").fill(certificateFor(730, 'Microsoft Azure Federated SSO Certificate 2'));
+  await submitAndReload(page, 'Add certificate');
+  card = page.getByRole('article', { name: 'Entra ID' });
+  await expect(card.locator('.idp-certificates .certificate')).toHaveCount(2);
+  await expect(card.locator('.idp-certificates')).toContainText('Microsoft Azure Federated SSO Certificate 2');
+  await expect(page.locator('.certificate-notice')).toHaveCount(0);
+  await screenshot(page, 'certificate-rollover');
 });

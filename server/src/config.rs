@@ -105,6 +105,11 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_METADATA_REFRESH_TICK_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub metadata_refresh_tick_seconds: u64,
 
+    /// How often the background task looks for signing certificates near their end (notices 30, 7 and 1 days
+    /// before the last one of a connection expires, and when it has), in seconds.
+    #[arg(long, env = "GATEHOUSE_CERTIFICATE_NOTICE_TICK_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub certificate_notice_tick_seconds: u64,
+
     /// How long one metadata URL download may take, in seconds, from connecting to the last byte; an IdP that is
     /// slower is given up on and the connection's saved settings stay as they are.
     #[arg(long, env = "GATEHOUSE_METADATA_FETCH_TIMEOUT_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=120))]

@@ -77,3 +77,25 @@ pub fn spawn_metadata_refreshes(connections: ConnectionService, tick: Duration) 
         }
     });
 }
+
+/// Every `tick`, sends the signing-certificate expiry notices that are due. Instances sharing a database claim
+/// each notice first, so each goes out once.
+pub fn spawn_certificate_notices(connections: ConnectionService, tick: Duration) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(tick);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match connections.send_expiry_notices(chrono::Utc::now()).await {
+                Ok(report) if report.notices > 0 => tracing::info!(
+                    notices = report.notices,
+                    mails_sent = report.mails_sent,
+                    mails_failed = report.mails_failed,
+                    "sent signing-certificate expiry notices"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sending certificate expiry notices failed; will retry"),
+            }
+        }
+    });
+}

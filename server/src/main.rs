@@ -47,6 +47,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         state.services.connections.clone(),
         std::time::Duration::from_secs(config.metadata_refresh_tick_seconds),
     );
+    server::jobs::spawn_certificate_notices(
+        state.services.connections.clone(),
+        std::time::Duration::from_secs(config.certificate_notice_tick_seconds),
+    );
     if let Some(address) = config.metrics_listen {
         let metrics = server::metrics::router(state.store.clone());
         let listener = server::listen("metrics-listen", address).await?;

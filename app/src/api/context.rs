@@ -227,7 +227,10 @@ impl From<ConnectionError> for AppError {
             }
             ConnectionError::Fetch(_) => AppError::invalid("url", message),
             ConnectionError::Options(e) => AppError::invalid(e.field(), message),
-            ConnectionError::DuplicateCertificate(_) => AppError::invalid("certificate", message),
+            ConnectionError::DuplicateCertificate(_)
+            | ConnectionError::NoNewCertificate
+            | ConnectionError::PastedMetadata(_)
+            | ConnectionError::MetadataOfOtherIdp { .. } => AppError::invalid("certificate", message),
             ConnectionError::UnknownCertificate(_) => AppError::NotFound(message),
             ConnectionError::LastCertificate | ConnectionError::KeyRotation(_) | ConnectionError::NotMonitorable => {
                 AppError::Conflict(message)

@@ -22,6 +22,8 @@ pub struct CertificateView {
     pub warning: Option<String>,
     /// The certificate as PEM, to copy or edit.
     pub pem: String,
+    /// For an IdP's signing certificate: when it last verified a sign-in, in words; `None` for other certificates.
+    pub last_used: Option<String>,
 }
 
 /// The values to enter at the IdP for one connection.
@@ -190,6 +192,7 @@ mod convert {
             validity: validity.into(),
             warning,
             pem: c.to_pem(),
+            last_used: None,
         }
     }
 
@@ -236,7 +239,18 @@ mod convert {
             sso_url: sso.location.to_string(),
             sso_binding: binding_label(&sso.binding),
             slo_url: c.idp.slo.map(|e| e.location.to_string()),
-            certificates: c.idp.certificates.iter().map(certificate_view).collect(),
+            certificates: c
+                .idp
+                .certificates
+                .iter()
+                .map(|certificate| CertificateView {
+                    last_used: Some(match c.certificate_uses.get(&certificate.sha256_fingerprint) {
+                        Some(at) => format!("Last verified a sign-in {}", date(*at)),
+                        None => "Has not verified a sign-in yet".to_owned(),
+                    }),
+                    ..certificate_view(certificate)
+                })
+                .collect(),
             name_id_formats: c.idp.name_id_formats,
             service_provider: service_provider_view(sp),
             mappings: MappingsView {
@@ -322,6 +336,56 @@ mod convert {
             ))
         })
     }
+}
+
+/// A connection whose last signing certificate expires within 30 days (or has expired), as the banner on the
+/// account's pages shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateNoticeView {
+    pub label: String,
+    /// What runs out, and when.
+    pub summary: String,
+    /// What to do about it, at the IdP in use.
+    pub fix: String,
+    /// The connection's certificates on its page.
+    pub href: String,
+    pub expired: bool,
+}
+
+/// The certificate banner of the account: for those who look after its connections (Owner and Admin), empty for
+/// everyone else.
+#[server(prefix = "/api", endpoint = "sso/certificate-notices")]
+pub async fn certificate_notices(account_id: String) -> Result<Vec<CertificateNoticeView>, AppError> {
+    use crate::api::context::*;
+    use gatehouse_core::tenancy::Permission;
+    let caller = caller().await?;
+    let account = parse_account_id(&account_id)?;
+    let services = services()?;
+    if !services
+        .tenancy
+        .access(&caller, account)
+        .await?
+        .allows(Permission::ManageConnections)
+    {
+        return Ok(Vec::new());
+    }
+    let now = now();
+    Ok(services
+        .connections
+        .expiring_connections(&caller, account, now)
+        .await?
+        .into_iter()
+        .map(|expiring| CertificateNoticeView {
+            href: format!(
+                "/accounts/{account_id}/sso/connections/{id}#signing-certificates-{id}",
+                id = expiring.connection
+            ),
+            summary: expiring.summary(now),
+            fix: expiring.fix(),
+            expired: expiring.valid_until <= now,
+            label: expiring.label,
+        })
+        .collect())
 }
 
 /// The account's connections with their certificates and the values for the IdP; any member with a role may look,

@@ -6,6 +6,7 @@
 
 use crate::api::accounts::{AccountView, account_overview};
 use crate::api::auth::{SessionInfo, current_session};
+use crate::api::sso::{CertificateNoticeView, certificate_notices};
 use crate::components::TopBar;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -32,7 +33,7 @@ enum Loaded<T> {
     Unproven,
     Unavailable(SessionInfo, AppError),
     NoAccess(SessionInfo, AccountView),
-    Ready(SessionInfo, AccountView, T),
+    Ready(SessionInfo, AccountView, Vec<CertificateNoticeView>, T),
 }
 
 async fn load<T, Fut>(
@@ -59,8 +60,13 @@ where
     if !account.can_view {
         return Ok(Loaded::NoAccess(session, account));
     }
+    // Owners and Admins (who may read the SSO events) look after connections: they see the certificate banner.
+    let notices = match account.can_view_audit {
+        true => certificate_notices(account_id.clone()).await?,
+        false => Vec::new(),
+    };
     let data = page_data(account_id, query).await?;
-    Ok(Loaded::Ready(session, account, data))
+    Ok(Loaded::Ready(session, account, notices, data))
 }
 
 /// Renders one account page: the frame, and `body` with the page's data once everything has loaded. The page's
@@ -125,10 +131,13 @@ where
                             </main>
                         }
                         .into_any(),
-                        Ok(Loaded::Ready(session, account, data)) => view! {
+                        Ok(Loaded::Ready(session, account, notices, data)) => view! {
                             <TopBar info=session current_account=account_id />
                             <AccountHead account=account.clone() tab />
-                            <main class="page">{body(account, data)}</main>
+                            <main class="page">
+                                <CertificateNotices notices />
+                                {body(account, data)}
+                            </main>
                         }
                         .into_any(),
                         Err(e) => view! {
@@ -142,6 +151,29 @@ where
             }}
         </Suspense>
     }
+}
+
+/// The banner of connections whose last signing certificate expires within 30 days, or has expired, each with
+/// what to do and a link to its certificates.
+#[component]
+fn CertificateNotices(notices: Vec<CertificateNoticeView>) -> impl IntoView {
+    notices
+        .into_iter()
+        .map(|notice| {
+            let class = if notice.expired {
+                "banner banner-error certificate-notice"
+            } else {
+                "banner banner-warning certificate-notice"
+            };
+            view! {
+                <section class=class role="status" aria-label=format!("Signing certificate of {}", notice.label)>
+                    <p class="notice-summary"><strong>{notice.summary}</strong></p>
+                    <p class="notice-fix">{notice.fix}</p>
+                    <a class="button small" href=notice.href>{format!("Open the certificates of {}", notice.label)}</a>
+                </section>
+            }
+        })
+        .collect_view()
 }
 
 #[component]

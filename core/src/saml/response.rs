@@ -234,19 +234,38 @@ pub struct Checked {
     /// Whether a signature of the message verified with a configured certificate before the answer was known:
     /// only then did the message come from the IdP, and only then is it worth keeping for support.
     pub signature_verified: bool,
+    /// The SHA-256 fingerprint of the configured certificate whose key verified the signature (the last one
+    /// checked, when the Response and a decrypted Assertion are both signed); `None` when none verified, or when
+    /// only several keys together verified the signatures. What the owner's "last used" shows.
+    pub signed_with: Option<String>,
 }
 
-/// [`validate_response`], telling also whether the message's signature verified.
+/// Whether a signature verified so far, and with which configured certificate (its index).
+#[derive(Clone, Copy, Debug, Default)]
+struct Verification {
+    verified: bool,
+    by: Option<usize>,
+}
+
+/// [`validate_response`], telling also whether the message's signature verified, and with which certificate.
 pub fn check_response(xml: &[u8], expected: &Expectations) -> Checked {
-    let signature_verified = Cell::new(false);
-    let result = apply_rules(xml, expected, &signature_verified);
+    let verification = Cell::new(Verification::default());
+    let result = apply_rules(xml, expected, &verification);
+    let Verification { verified, by } = verification.get();
     Checked {
         result,
-        signature_verified: signature_verified.get(),
+        signature_verified: verified,
+        signed_with: by
+            .and_then(|i| expected.certificates.get(i))
+            .map(|c| c.sha256_fingerprint.clone()),
     }
 }
 
-fn apply_rules(xml: &[u8], expected: &Expectations, verified: &Cell<bool>) -> Result<SignedAssertion, Rejection> {
+fn apply_rules(
+    xml: &[u8],
+    expected: &Expectations,
+    verified: &Cell<Verification>,
+) -> Result<SignedAssertion, Rejection> {
     if xml.len() > MAX_RESPONSE_BYTES {
         return Err(Rejection::TooLarge);
     }
@@ -314,7 +333,7 @@ fn read_encrypted(
     root: Node,
     encrypted: Node,
     expected: &Expectations,
-    verified: &Cell<bool>,
+    verified: &Cell<Verification>,
 ) -> Result<SignedAssertion, Rejection> {
     let response_signature = child(root, DS, "Signature");
     let plaintext = match response_signature {
@@ -449,12 +468,12 @@ fn the_one_assertion<'a, 'input>(root: Node<'a, 'input>) -> Result<Carried<'a, '
 }
 
 /// Verifies every signature in the document with the configured certificates only and returns the signed
-/// content; `verified` is set once a signature verified.
+/// content; `verified` is set once a signature verified, with the certificate that verified it.
 fn verify_signature(
     text: &str,
     root: Node,
     expected: &Expectations,
-    verified: &Cell<bool>,
+    verified: &Cell<Verification>,
 ) -> Result<String, Rejection> {
     let allowed = Some(allowed_algorithms(expected.allow_sha1));
     // The pre-digest content is exactly what a verified reference's digest covers (after the enveloped-signature
@@ -462,17 +481,32 @@ fn verify_signature(
     // the Assertion both signed, samael answers the Response's. It also skips samael's default reduction pass,
     // which re-walks the whole document and costs more than the signature check itself; the certificates' keys
     // are read once and kept rather than on every response (docs/performance.md).
-    let result = verification_keys::reduce_to_signed(text, expected.certificates, ReduceMode::PreDigest, allowed);
-    if result.is_ok() {
-        verified.set(true);
-    }
-    result.map_err(|e| match e {
-        CryptoError::DisallowedSignature { reason } => Rejection::DisallowedSignature(reason),
-        _ => Rejection::Signature {
-            configured: fingerprints(expected.certificates),
-            offered: offered_certificate(root),
-        },
-    })
+    let offered = offered_certificate(root);
+    let named = offered.as_ref().and_then(|fingerprint| {
+        expected
+            .certificates
+            .iter()
+            .position(|c| &c.sha256_fingerprint == fingerprint)
+    });
+    let result = verification_keys::reduce_to_signed_naming_key(
+        text,
+        expected.certificates,
+        named,
+        ReduceMode::PreDigest,
+        allowed,
+    );
+    result
+        .map(|(signed, by)| {
+            verified.set(Verification { verified: true, by });
+            signed
+        })
+        .map_err(|e| match e {
+            CryptoError::DisallowedSignature { reason } => Rejection::DisallowedSignature(reason),
+            _ => Rejection::Signature {
+                configured: fingerprints(expected.certificates),
+                offered,
+            },
+        })
 }
 
 /// The configured certificates' SHA-256 fingerprints, as a refusal names them.

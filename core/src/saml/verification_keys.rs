@@ -43,6 +43,33 @@ pub(super) fn reduce_to_signed(
     result
 }
 
+/// [`reduce_to_signed`], also telling which certificate's key verified (its index in `certificates`), for the
+/// owner's "last used". With one certificate that is the one. With several, each is tried alone, `named_first`
+/// (the one the message's KeyInfo names: a hint only, as KeyInfo is not signed) before the others, so that a
+/// roll-over costs one check when the hint is right; only when no single key verifies every signature (an IdP
+/// signing the Response and the Assertion with different keys) are they tried together, and then none is named.
+pub(super) fn reduce_to_signed_naming_key(
+    xml: &str,
+    certificates: &[Certificate],
+    named_first: Option<usize>,
+    mode: ReduceMode,
+    allowed: Option<&[AllowedSignatureAlgorithm]>,
+) -> Result<(String, Option<usize>), CryptoError> {
+    if certificates.len() <= 1 {
+        return reduce_to_signed(xml, certificates, mode, allowed).map(|signed| (signed, Some(0)));
+    }
+    let others = (0..certificates.len()).filter(|i| Some(*i) != named_first);
+    for i in named_first.into_iter().chain(others) {
+        match reduce_to_signed(xml, &certificates[i..=i], mode, allowed) {
+            Ok(signed) => return Ok((signed, Some(i))),
+            // The algorithm is refused whatever the key: no other key can change the answer.
+            Err(e @ CryptoError::DisallowedSignature { .. }) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    reduce_to_signed(xml, certificates, mode, allowed).map(|signed| (signed, None))
+}
+
 /// Keys by the full DER of the certificate each was read from.
 struct VerificationKeyCache(LruCache<Vec<u8>, Arc<VerificationKey>>);
 

@@ -23,6 +23,7 @@ use crate::saml::{RequestBinding, ServiceProviderValues};
 use crate::store::{AuditRow, ConnectionRow, MappingRow, RefreshRow, SpKeyRow, Store, StoreError};
 use crate::tenancy::{Permission, Role, TenancyError, TenancyService};
 use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
 use url::Url;
 
 pub const MAX_LABEL: usize = 120;
@@ -117,6 +118,16 @@ impl IdpSettings {
             .collect();
         named.dedup();
         named
+    }
+
+    /// When the last of the signing certificates expires: from then on no response verifies with a certificate
+    /// in date (they still verify; the dates only warn).
+    pub fn valid_until(&self) -> DateTime<Utc> {
+        self.certificates
+            .iter()
+            .map(|c| c.not_after)
+            .max()
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// What changed from `before`, in words for the audit log and the refresh history.
@@ -235,6 +246,9 @@ pub struct Connection {
     pub sp_keys: Vec<SpKey>,
     /// Newest first; only for monitored metadata URLs.
     pub refreshes: Vec<MetadataRefresh>,
+    /// When each signing certificate (by SHA-256 fingerprint) last verified a sign-in; read for the owner's
+    /// pages only.
+    pub certificate_uses: BTreeMap<String, DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -309,6 +323,14 @@ pub enum ConnectionError {
     Options(#[from] OptionsError),
     #[error("The connection already has this certificate (SHA-256 {0}).")]
     DuplicateCertificate(String),
+    #[error(
+        "The connection already has every signing certificate of this metadata; the IdP has not published a new one yet."
+    )]
+    NoNewCertificate,
+    #[error("This metadata does not give a certificate to add: {0}")]
+    PastedMetadata(String),
+    #[error("This metadata describes the IdP {found}, not this connection's IdP {expected}.")]
+    MetadataOfOtherIdp { found: String, expected: String },
     #[error("This is the connection's only signing certificate. Add the new one first, then remove this one.")]
     LastCertificate,
     #[error("The connection has no certificate with SHA-256 fingerprint {0}.")]
@@ -399,8 +421,11 @@ impl ConnectionService {
     }
 
     pub(super) async fn assemble(&self, row: ConnectionRow) -> Result<Connection, ConnectionError> {
-        let refreshes = self.store.metadata_refreshes(row.id).await?;
-        self.assemble_with(row, refreshes).await
+        let id = row.id;
+        let refreshes = self.store.metadata_refreshes(id).await?;
+        let mut connection = self.assemble_with(row, refreshes).await?;
+        connection.certificate_uses = self.store.certificate_uses(id).await?.into_iter().collect();
+        Ok(connection)
     }
 
     /// A connection as sign-in and single logout read it: without the metadata document and its refresh history,
@@ -658,6 +683,7 @@ impl ConnectionService {
             },
             sp_keys: vec![key],
             refreshes: Vec::new(),
+            certificate_uses: BTreeMap::new(),
             created_at: now,
             updated_at: now,
         };
@@ -744,8 +770,9 @@ impl ConnectionService {
         Ok(options)
     }
 
-    /// Adds signing certificates (an IdP's next certificate, before it rolls over); the Owner's alone: whoever
-    /// holds a trusted certificate's key can sign in anyone of the connection's domains.
+    /// Adds signing certificates (an IdP's next certificate, before it rolls over), pasted as certificates or as
+    /// the IdP's metadata; the Owner's alone: whoever holds a trusted certificate's key can sign in anyone of the
+    /// connection's domains.
     pub async fn add_certificates(
         &self,
         caller: &Caller,
@@ -756,11 +783,38 @@ impl ConnectionService {
     ) -> Result<Connection, ConnectionError> {
         let before = self.load(caller, account, id, Permission::ManageTrust).await?;
         let mut idp = before.idp.clone();
-        for certificate in Certificate::parse_all(input)? {
-            if idp.certificates.contains(&certificate) {
-                return Err(ConnectionError::DuplicateCertificate(certificate.sha256_fingerprint));
+        if input.trim_ascii_start().starts_with(b"<") {
+            // The IdP's metadata, pasted or uploaded: its signing certificates the connection does not have yet,
+            // read under the same rules (and federation certificate) as an import.
+            let (offered, _) = read_document(
+                input.to_vec(),
+                &before.idp.entity_id,
+                before.origin.signing_certificate.clone(),
+            )
+            .await
+            .map_err(|e| ConnectionError::PastedMetadata(e.to_string()))?;
+            if offered.entity_id != before.idp.entity_id {
+                return Err(ConnectionError::MetadataOfOtherIdp {
+                    found: offered.entity_id,
+                    expected: before.idp.entity_id,
+                });
             }
-            idp.certificates.push(certificate);
+            let count = idp.certificates.len();
+            for certificate in offered.certificates {
+                if !idp.certificates.contains(&certificate) {
+                    idp.certificates.push(certificate);
+                }
+            }
+            if idp.certificates.len() == count {
+                return Err(ConnectionError::NoNewCertificate);
+            }
+        } else {
+            for certificate in Certificate::parse_all(input)? {
+                if idp.certificates.contains(&certificate) {
+                    return Err(ConnectionError::DuplicateCertificate(certificate.sha256_fingerprint));
+                }
+                idp.certificates.push(certificate);
+            }
         }
         self.change_certificates(caller, account, before, idp, now).await
     }

@@ -24,6 +24,7 @@ pub(super) fn row_of(account: AccountId, c: &Connection) -> ConnectionRow {
         slo_url: c.idp.slo.as_ref().map(|e| e.location.to_string()),
         slo_binding: c.idp.slo.as_ref().map(|e| e.binding.clone()),
         certificates: c.idp.certificates.iter().map(Certificate::to_base64).collect(),
+        signing_valid_until: Some(c.idp.valid_until()),
         name_id_formats: c.idp.name_id_formats.clone(),
         source: c.source.as_str().to_owned(),
         metadata_xml: c.origin.xml.clone(),
@@ -64,6 +65,7 @@ pub(super) fn refreshed_row_of(idp: &IdpSettings, metadata_xml: String) -> Refre
         slo_url: idp.slo.as_ref().map(|e| e.location.to_string()),
         slo_binding: idp.slo.as_ref().map(|e| e.binding.clone()),
         certificates: idp.certificates.iter().map(Certificate::to_base64).collect(),
+        signing_valid_until: idp.valid_until(),
         name_id_formats: idp.name_id_formats.clone(),
         metadata_xml,
     }
@@ -207,6 +209,7 @@ pub(super) fn connection_of_row(
                 detail: r.detail,
             })
             .collect(),
+        certificate_uses: Default::default(),
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

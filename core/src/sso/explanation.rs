@@ -64,6 +64,8 @@ struct Console {
     entity_id: &'static str,
     assignment: &'static str,
     signing: &'static str,
+    /// Where the IdP's next signing certificate is made and downloaded, from the console's start.
+    certificates: &'static str,
     claims: &'static str,
     encryption: &'static str,
 }
@@ -92,6 +94,7 @@ fn console(idp: IdpProduct) -> Console {
             entity_id: "Single sign-on › Basic SAML Configuration › Identifier (Entity ID)",
             assignment: "Users and groups › Add user/group",
             signing: "Single sign-on › SAML Certificates › Edit › Signing Algorithm",
+            certificates: "Microsoft Entra admin center › Enterprise applications › (your Gatehouse app) › Single sign-on › SAML Certificates › Edit › New Certificate, then Certificate (Base64) › Download",
             claims: "Single sign-on › Attributes & Claims",
             encryption: "Single sign-on › Token encryption › Import certificate",
         },
@@ -101,6 +104,7 @@ fn console(idp: IdpProduct) -> Console {
             entity_id: "General › SAML Settings › Edit › Audience URI (SP Entity ID)",
             assignment: "Assignments › Assign",
             signing: "General › SAML Settings › Edit › Show Advanced Settings › Signature Algorithm",
+            certificates: "Okta Admin Console › Applications › Applications › (your Gatehouse app) › Sign On › SAML Signing Certificates › Generate new certificate, then Actions › Download certificate",
             claims: "General › SAML Settings › Edit › Attribute Statements",
             encryption: "General › SAML Settings › Edit › Show Advanced Settings › Encryption Certificate",
         },
@@ -110,6 +114,7 @@ fn console(idp: IdpProduct) -> Console {
             entity_id: "Service provider details › Entity ID",
             assignment: "User access › ON for everyone, or for the user's organizational unit or group",
             signing: "Manage certificates › the certificate's signing algorithm",
+            certificates: "Google Admin console › Apps › Web and mobile apps › (your Gatehouse app) › Manage certificates › Add certificate, then Download IdP metadata",
             claims: "SAML attribute mapping",
             encryption: "Service provider details (Google does not encrypt assertions: turn encryption off in the connection instead)",
         },
@@ -119,6 +124,7 @@ fn console(idp: IdpProduct) -> Console {
             entity_id: "Configuration › Audience (EntityID)",
             assignment: "Users, or the user's role under Access",
             signing: "SSO › SAML Signature Algorithm",
+            certificates: "OneLogin Administration › Security › Certificates › New, then Applications › (your Gatehouse app) › SSO › X.509 Certificate › Change",
             claims: "Parameters",
             encryption: "SSO › SAML Encryption certificate",
         },
@@ -128,6 +134,7 @@ fn console(idp: IdpProduct) -> Console {
             entity_id: "SSO › SP Entity ID",
             assignment: "User Groups: bind a group the user is in",
             signing: "SSO › Signature Algorithm",
+            certificates: "JumpCloud Admin Portal › SSO Applications › (your Gatehouse app) › SSO › IdP Certificate › Replace IdP Certificate",
             claims: "SSO › Attributes",
             encryption: "SSO › SP Certificate",
         },
@@ -137,6 +144,7 @@ fn console(idp: IdpProduct) -> Console {
             entity_id: "Identifiers › Relying party identifier",
             assignment: "Access control policy",
             signing: "Advanced › Secure hash algorithm",
+            certificates: "AD FS Management › Service › Certificates › Token-signing (AD FS publishes the next one in its federation metadata before it switches)",
             claims: "Edit Claim Issuance Policy",
             encryption: "Encryption › Browse",
         },
@@ -146,6 +154,7 @@ fn console(idp: IdpProduct) -> Console {
             entity_id: "Settings › Client ID",
             assignment: "the client's roles or the realm's users (Keycloak signs in every user of the realm)",
             signing: "Keys › Signature algorithm",
+            certificates: "Keycloak admin console › (your realm) › Realm settings › Keys › Add provider, then the new key's Certificate",
             claims: "Client scopes › Mappers",
             encryption: "Keys › Encryption keys config › Import",
         },
@@ -155,10 +164,16 @@ fn console(idp: IdpProduct) -> Console {
             entity_id: "the SP entity ID (audience)",
             assignment: "the users or groups allowed to use the application",
             signing: "the signature algorithm",
+            certificates: "your IdP's signing-certificate settings for the Gatehouse application",
             claims: "the attributes or claims it sends",
             encryption: "the encryption certificate it holds for Gatehouse",
         },
     }
+}
+
+/// Where at `idp` its next signing certificate is made and downloaded, for the steps of a roll-over.
+pub fn next_certificate_place(idp: IdpProduct) -> &'static str {
+    console(idp).certificates
 }
 
 /// The explanation of `refusal` for a connection to `idp` whose SP values are `sp`; `None` where the refusal is
@@ -199,11 +214,11 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
         Refusal::Response(Rejection::Signature { offered, .. }) => (
             Cause::UnknownSigner,
             format!(
-                "The IdP signed with {} that this connection does not have. If it rolled its certificate over, download the new signing certificate from {} (or import the metadata again) and add it to this connection; keep the old one until the new one has signed a sign-in.",
+                "The IdP signed with {} that this connection does not have. If it rolled its certificate over, download the new signing certificate ({}), or import the metadata again, and add it to this connection; keep the old one until the new one has signed a sign-in.",
                 offered
                     .as_ref()
                     .map_or_else(|| "a certificate".to_owned(), |sha| format!("the certificate SHA-256 {sha}")),
-                at.app
+                at.certificates
             ),
             None,
         ),

@@ -162,7 +162,7 @@ impl ConnectionService {
         now: DateTime<Utc>,
     ) -> Result<MetadataRefresh, ConnectionError> {
         let fetched = self.fetch_settings(&connection).await;
-        let mut update: Option<(RefreshedIdpRow, AuditRow)> = None;
+        let mut update: Option<(RefreshedIdpRow, AuditRow, IdpSettings)> = None;
         let (outcome, detail) = match fetched {
             Err(e) => (
                 RefreshOutcome::Failed,
@@ -192,7 +192,7 @@ impl ConnectionService {
                         "Metadata refreshed",
                         format!("{}: {detail}", connection.label),
                     );
-                    update = Some((refreshed_row_of(&idp, xml), entry));
+                    update = Some((refreshed_row_of(&idp, xml), entry, idp));
                     (RefreshOutcome::Updated, format!("Updated: {detail}."))
                 }
             }
@@ -212,14 +212,19 @@ impl ConnectionService {
             detail: detail.clone(),
         };
         let url = connection.origin.url.as_ref().ok_or(ConnectionError::NotMonitorable)?;
-        self.store
+        let recorded = self
+            .store
             .record_metadata_refresh(
                 &record,
                 url.as_str(),
                 next_due,
-                update.as_ref().map(|(idp, entry)| (idp, entry)),
+                update.as_ref().map(|(row, entry, _)| (row, entry)),
             )
             .await?;
+        if let (true, Some((_, _, idp))) = (recorded, &update) {
+            self.record_certificate_changes(account, connection.id, &connection.idp, idp, now)
+                .await?;
+        }
         Ok(MetadataRefresh {
             at: now,
             outcome,

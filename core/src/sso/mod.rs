@@ -2,6 +2,8 @@
 //! replaced), the sign-in policy, signing users in at the ACS and out again, Test SSO, and what junk may cost.
 //! The SAML protocol itself is in [`crate::saml`].
 
+pub mod certificate_lifecycle;
+mod certificate_uses;
 pub mod connection;
 mod connection_rows;
 pub mod explanation;

@@ -2,6 +2,7 @@
 //! ACS under every rule (the response rules, one use per request, replay, the account's verified domains routed to
 //! the connection), with each attempt recorded for the owner's SSO events log.
 
+use super::certificate_uses::CertificateUses;
 use super::connection::{Connection, ConnectionService};
 use super::explanation::{Explanation, explain};
 use super::idp_product::IdpProduct;
@@ -118,6 +119,8 @@ struct Findings {
     landing: Option<String>,
     xml: Option<Vec<u8>>,
     signature_verified: bool,
+    /// The SHA-256 fingerprint of the configured certificate that verified the signature.
+    signed_with: Option<String>,
     assertion: Option<SignedAssertion>,
     email: Option<EmailAddress>,
     /// Whether the email's domain counts as verified in the connection's account.
@@ -181,6 +184,8 @@ pub struct SsoService {
     refusals: Arc<RefusalLimiter>,
     /// Connections at their stored revision, shared by every clone of the service.
     kept: Arc<KeptConnections>,
+    /// The certificate uses this instance wrote last, shared by every clone of the service.
+    certificate_uses: Arc<CertificateUses>,
 }
 
 /// What an SSO event says: its outcome ("accepted", "refused", "test", "signed-out", "logout-refused"), the
@@ -293,6 +298,7 @@ impl SsoService {
             junk,
             refusals: Arc::new(RefusalLimiter::new(junk)),
             kept: Arc::default(),
+            certificate_uses: Arc::default(),
         }
     }
 
@@ -614,7 +620,7 @@ impl SsoService {
                 self.insert_event(&event).await;
                 passed
             }
-            Some(writes) => match commit_with_event(writes, &event).await {
+            Some(writes) => match self.commit(writes, &event, &findings, now).await {
                 Ok(()) => passed,
                 // Nothing of the response was stored: no session, no link, and the event says so instead.
                 Err(e) => {
@@ -780,6 +786,7 @@ impl SsoService {
         let (checked, xml) = self.validate(connection, xml, request_id, now).await?;
         findings.xml = Some(xml);
         findings.signature_verified = checked.signature_verified;
+        findings.signed_with = checked.signed_with;
         let assertion = checked.result?;
         findings.assertion = Some(assertion.clone());
         // Read in every mode; a sign-in or link records the assertion as used when its writes begin.
@@ -844,6 +851,24 @@ impl SsoService {
             return Err(Refusal::Replayed(assertion.id.clone()));
         }
         Ok(opened)
+    }
+
+    /// Ends a response's writes with its SSO event and, when due, the use of the certificate that verified it.
+    async fn commit(
+        &self,
+        writes: AcsWrites,
+        event: &SsoEventRow,
+        findings: &Findings,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        writes.insert_sso_event(event).await?;
+        if let (Some(connection), Some(fingerprint)) = (event.connection_id, &findings.signed_with)
+            && event.outcome == "accepted"
+            && self.certificate_uses.due(connection, fingerprint, now)
+        {
+            writes.record_certificate_use(connection, fingerprint, now).await?;
+        }
+        writes.commit().await
     }
 
     /// Writes one SSO event of a connection under `reference`; a failure to write is logged and the sign-in or
@@ -1093,10 +1118,6 @@ fn event_row(
 }
 
 /// Stores a response's writes with its SSO event.
-async fn commit_with_event(writes: AcsWrites, event: &SsoEventRow) -> Result<(), StoreError> {
-    writes.insert_sso_event(event).await?;
-    writes.commit().await
-}
 
 /// A store error as the refusal it causes.
 fn unavailable(e: StoreError) -> Refusal {

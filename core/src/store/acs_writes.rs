@@ -3,7 +3,7 @@
 
 use super::policy::AuditRow;
 use super::sso::{LinkRefusal, Provisioned, Provisioning, SsoEventRow};
-use super::{Store, StoreError, accounts, sso, sso_tests, users};
+use super::{Store, StoreError, accounts, certificates, sso, sso_tests, users};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::saml::logout::IdpSession;
 use crate::tenancy::Role;
@@ -82,6 +82,16 @@ impl AcsWrites {
 
     pub async fn insert_sso_event(&self, row: &SsoEventRow) -> Result<(), StoreError> {
         sso::insert_sso_event(&self.txn, row).await
+    }
+
+    /// Records that the IdP's certificate with this SHA-256 fingerprint verified the response.
+    pub async fn record_certificate_use(
+        &self,
+        connection_id: ConnectionId,
+        fingerprint: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        certificates::record_certificate_use(&self.txn, connection_id, fingerprint, at).await
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

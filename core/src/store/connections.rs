@@ -24,6 +24,8 @@ pub struct ConnectionRow {
     pub slo_binding: Option<String>,
     /// Base64 DER.
     pub certificates: Vec<String>,
+    /// When the last of `certificates` expires (`None` only in rows saved before it was kept).
+    pub signing_valid_until: Option<DateTime<Utc>>,
     pub name_id_formats: Vec<String>,
     pub source: String,
     pub metadata_xml: Option<String>,
@@ -80,6 +82,8 @@ pub struct RefreshedIdpRow {
     pub slo_binding: Option<String>,
     /// Base64 DER.
     pub certificates: Vec<String>,
+    /// When the last of `certificates` expires.
+    pub signing_valid_until: DateTime<Utc>,
     pub name_id_formats: Vec<String>,
     pub metadata_xml: String,
 }
@@ -104,16 +108,8 @@ pub struct MappingRow {
     pub role: String,
 }
 
-fn lines(text: &str) -> Vec<String> {
+pub(super) fn lines(text: &str) -> Vec<String> {
     text.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
-}
-
-/// A connection's signing certificates (Base64 DER), as the operator's expiry metric reads them.
-#[derive(Clone, Debug)]
-pub struct SigningCertificatesRow {
-    pub account_id: AccountId,
-    pub connection_id: ConnectionId,
-    pub certificates: Vec<String>,
 }
 
 impl From<sso_connection::Model> for ConnectionRow {
@@ -128,6 +124,7 @@ impl From<sso_connection::Model> for ConnectionRow {
             slo_url: m.slo_url,
             slo_binding: m.slo_binding,
             certificates: lines(&m.certificates),
+            signing_valid_until: m.signing_valid_until,
             name_id_formats: lines(&m.name_id_formats),
             source: m.source,
             metadata_xml: m.metadata_xml,
@@ -165,6 +162,7 @@ impl ConnectionRow {
             slo_url: Set(self.slo_url.clone()),
             slo_binding: Set(self.slo_binding.clone()),
             certificates: Set(self.certificates.join("\n")),
+            signing_valid_until: Set(self.signing_valid_until),
             name_id_formats: Set(self.name_id_formats.join("\n")),
             source: Set(self.source.clone()),
             metadata_xml: Set(self.metadata_xml.clone()),
@@ -260,6 +258,7 @@ async fn write_refreshed_idp(
         .col_expr(Column::SloUrl, Expr::value(idp.slo_url.clone()))
         .col_expr(Column::SloBinding, Expr::value(idp.slo_binding.clone()))
         .col_expr(Column::Certificates, Expr::value(idp.certificates.join("\n")))
+        .col_expr(Column::SigningValidUntil, Expr::value(idp.signing_valid_until))
         .col_expr(Column::NameIdFormats, Expr::value(idp.name_id_formats.join("\n")))
         .col_expr(Column::MetadataXml, Expr::value(idp.metadata_xml.clone()))
         .col_expr(Column::UpdatedAt, Expr::value(at))
@@ -284,26 +283,6 @@ async fn owns_connection(
 }
 
 impl Store {
-    /// Every connection's signing certificates, for the operator's expiry metric (read at each scrape).
-    pub async fn signing_certificates(&self) -> Result<Vec<SigningCertificatesRow>, StoreError> {
-        let rows: Vec<(uuid::Uuid, uuid::Uuid, String)> = sso_connection::Entity::find()
-            .select_only()
-            .column(sso_connection::Column::AccountId)
-            .column(sso_connection::Column::Id)
-            .column(sso_connection::Column::Certificates)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(account, connection, certificates)| SigningCertificatesRow {
-                account_id: account.into(),
-                connection_id: connection.into(),
-                certificates: lines(&certificates),
-            })
-            .collect())
-    }
-
     /// Adds a connection with its audit entry, in one transaction; a unique violation means the account has
     /// one to this IdP already.
     pub async fn insert_connection(
@@ -522,15 +501,15 @@ impl Store {
 
     /// Records one refresh of the document at `metadata_url` and when the next is due; with `updated`, also
     /// saves the IdP's new values (nothing else of the connection) and the audit entry; all in one transaction.
-    /// A connection removed, or given another URL or IdP, while the document was fetched records nothing. Only
-    /// the newest [`KEPT_REFRESHES`] results are kept.
+    /// A connection removed, or given another URL or IdP, while the document was fetched records nothing
+    /// (`false`). Only the newest [`KEPT_REFRESHES`] results are kept.
     pub async fn record_metadata_refresh(
         &self,
         refresh: &RefreshRow,
         metadata_url: &str,
         next_due: DateTime<Utc>,
         updated: Option<(&RefreshedIdpRow, &AuditRow)>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let txn = self.writer.begin().await?;
         let found = sso_connection::Entity::update_many()
             .col_expr(sso_connection::Column::MetadataRefreshDueAt, Expr::value(next_due))
@@ -539,11 +518,11 @@ impl Store {
             .exec(&txn)
             .await?;
         if found.rows_affected == 0 {
-            return Ok(());
+            return Ok(false);
         }
         if let Some((idp, audit)) = updated {
             if !write_refreshed_idp(&txn, refresh.connection_id, idp, refresh.at).await? {
-                return Ok(());
+                return Ok(false);
             }
             insert_audit(&txn, audit).await?;
         }
@@ -573,7 +552,7 @@ impl Store {
                 .await?;
         }
         txn.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The connection's newest [`KEPT_REFRESHES`] refresh results, newest first. Counted here rather than by a

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod acs_writes;
+mod certificates;
 mod connections;
 mod domains;
 mod email_proofs;
@@ -15,10 +16,8 @@ mod users;
 
 pub use accounts::InvitationRow;
 pub use acs_writes::AcsWrites;
-pub use connections::{
-    ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SigningCertificatesRow,
-    SpKeyRow,
-};
+pub use certificates::ExpiringRow;
+pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SpKeyRow};
 pub use domains::DomainRow;
 pub use email_proofs::EmailProofRow;
 pub use logout::LogoutRequestRow;

@@ -224,6 +224,8 @@ pub mod sso_connection {
         pub monitor_metadata: bool,
         pub metadata_signing_certificate: Option<String>,
         pub metadata_refresh_due_at: Option<DateTimeUtc>,
+        /// When the last of `certificates` expires; empty for a row saved before the column existed.
+        pub signing_valid_until: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -523,6 +525,48 @@ pub mod sso_last_test {
         pub tested_at: DateTimeUtc,
         pub reference: String,
         pub summary: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// When each IdP signing certificate last verified a sign-in (to within the precision the sign-in service keeps).
+pub mod idp_certificate_use {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idp_certificate_uses")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub connection_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub sha256_fingerprint: String,
+        pub last_used_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The expiry notices sent: one per connection, expiry date and threshold.
+pub mod certificate_expiry_notice {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "certificate_expiry_notices")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub connection_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub valid_until: DateTimeUtc,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub days_before: i32,
+        pub sent_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

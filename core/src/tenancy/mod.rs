@@ -177,6 +177,13 @@ fn require_proven(caller: &Caller) -> Result<(), TenancyError> {
     }
 }
 
+/// What became of a notice mailed to several members.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MailReport {
+    pub sent: usize,
+    pub failed: usize,
+}
+
 #[derive(Clone)]
 pub struct TenancyService {
     store: Store,
@@ -516,6 +523,41 @@ impl TenancyService {
 
     fn invitation_link(&self, secret: &str) -> String {
         crate::mail::link(&self.public_url, &["invitations", secret])
+    }
+
+    /// Mails every member whose role allows `permission` (each separately: one address's failure stops none of
+    /// the others). How many were sent and how many failed; nothing is sent without an SMTP relay.
+    pub async fn mail_members_allowed(
+        &self,
+        account: AccountId,
+        permission: Permission,
+        subject: &str,
+        body: &str,
+    ) -> Result<MailReport, TenancyError> {
+        let Some(mailer) = &self.mailer else {
+            return Ok(MailReport::default());
+        };
+        let roles: Vec<&str> = Role::ALL
+            .into_iter()
+            .filter(|role| role.allows(permission))
+            .map(Role::as_str)
+            .collect();
+        let mut report = MailReport::default();
+        for to in self.store.member_emails_with_roles(account, &roles).await? {
+            match mailer.send(&to, subject, body.to_owned()).await {
+                Ok(()) => report.sent += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, account = %account, "notice mail not sent");
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The address of a page under the public URL, as mail links to it.
+    pub fn page_link(&self, segments: &[&str]) -> String {
+        crate::mail::link(&self.public_url, segments)
     }
 
     async fn mail_invitation(

@@ -4,6 +4,7 @@
 mod account_linking;
 mod auth;
 mod canonical_emails;
+mod certificate_lifecycle;
 mod connection_settings;
 mod connections;
 mod default_routing;

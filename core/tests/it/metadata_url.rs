@@ -199,6 +199,19 @@ async fn a_monitored_url_picks_up_new_certificates_and_never_applies_a_broken_do
         (entry.action.as_str(), entry.actor_email.as_str()),
         ("Metadata refreshed", MONITOR_ACTOR)
     );
+    // The owner reads it in the SSO events too: both certificates are trusted now.
+    let published = world.store.sso_events(account, None, 10).await.unwrap().remove(0);
+    assert_eq!(published.outcome, "certificate");
+    assert!(
+        published.reason.starts_with(&format!(
+            "The IdP published a new signing certificate (SHA-256 {},",
+            next.sha256_fingerprint
+        )) && published
+            .reason
+            .contains("both are trusted until the old one disappears"),
+        "{}",
+        published.reason
+    );
 
     // Broken downloads are recorded as failures, retried within the hour, and change nothing.
     let failures: [(StatusCode, Vec<u8>, &str); 4] = [
@@ -235,6 +248,21 @@ async fn a_monitored_url_picks_up_new_certificates_and_never_applies_a_broken_do
     assert!(
         now.detail
             .contains(&format!("certificate removed (SHA-256 {})", next.sha256_fingerprint))
+    );
+    let removed = world.store.sso_events(account, None, 10).await.unwrap().remove(0);
+    assert_eq!(removed.outcome, "certificate");
+    assert!(
+        removed.reason.starts_with(&format!(
+            "The IdP no longer publishes the signing certificate SHA-256 {}; it was removed",
+            next.sha256_fingerprint
+        )),
+        "{}",
+        removed.reason
+    );
+    assert_eq!(
+        world.store.sso_events(account, None, 10).await.unwrap().len(),
+        2,
+        "failed and unchanged refreshes add no event"
     );
     connections
         .set_monitoring(&owner, account, created.id, false, at)

@@ -53,7 +53,7 @@ impl Signer {
 pub fn signer(which: usize) -> &'static Signer {
     static SIGNERS: OnceLock<Vec<Signer>> = OnceLock::new();
     &SIGNERS.get_or_init(|| {
-        (0..2)
+        (0..3)
             .map(|_| {
                 let key = SpKey::generate(ConnectionId::new(), "idp.example.com", KeyState::Active, now()).unwrap();
                 let der = key.private_key.parsed().unwrap().private_key_to_der().unwrap();
@@ -69,6 +69,11 @@ pub fn idp() -> &'static Signer {
 
 pub fn attacker() -> &'static Signer {
     signer(1)
+}
+
+/// The IdP's next key pair, as it publishes ahead of a certificate roll-over.
+pub fn next_idp() -> &'static Signer {
+    signer(2)
 }
 
 /// The SP's key pairs during a rotation, as a connection holds them: the active, the next and the previous key.

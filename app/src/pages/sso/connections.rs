@@ -422,7 +422,7 @@ fn ConnectionCard(
                             }
                         })
                         .collect_view()}
-                    <h4>"Signing certificates"</h4>
+                    <h4 id=format!("signing-certificates-{id}")>"Signing certificates"</h4>
                     <ul class="certificates idp-certificates" role="list">
                         {certificates
                             .into_iter()
@@ -443,8 +443,9 @@ fn ConnectionCard(
                                         <input type="hidden" name="account_id" value=account_id />
                                         <input type="hidden" name="connection_id" value=id />
                                         <div class="field">
-                                            <label for=cert_field.clone()>"New signing certificate (Base64 or PEM)"</label>
+                                            <label for=cert_field.clone()>"New signing certificate (Base64 or PEM), or the IdP's new metadata XML"</label>
                                             <textarea id=cert_field name="certificate" rows="3" spellcheck="false" placeholder="-----BEGIN CERTIFICATE-----"></textarea>
+                                            <span class="hint">"Both are trusted until you remove the old one. Remove it once the new one shows \"Last verified a sign-in\"."</span>
                                             <FieldError field="certificate" />
                                         </div>
                                         <button type="submit" class="button small" data-pending-text="Adding…">"Add certificate"</button>
@@ -687,6 +688,7 @@ pub fn CertificateItem(certificate: CertificateView, #[prop(optional)] children:
         validity,
         warning,
         pem: _,
+        last_used,
     } = certificate;
     view! {
         <li class=format!("certificate certificate-{validity}")>
@@ -694,6 +696,7 @@ pub fn CertificateItem(certificate: CertificateView, #[prop(optional)] children:
             <span class="hint">{format!("Issued by {issuer} · serial {serial} · {key}")}</span>
             <span class="hint">{format!("Valid {valid_from} to {valid_until}")}</span>
             <span class="hint">"SHA-256 " <code class="fingerprint">{sha256_fingerprint}</code></span>
+            {last_used.map(|words| view! { <span class="hint certificate-last-used">{words}</span> })}
             {warning.map(|w| view! { <span class="certificate-warning" role="note">{w}</span> })}
             {children.map(|c| c())}
         </li>

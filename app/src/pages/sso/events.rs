@@ -55,6 +55,7 @@ pub(crate) fn outcome_label(outcome: &str) -> &'static str {
         "test" => "Test SSO",
         "signed-out" => "Signed out",
         "logout-refused" => "Sign-out refused",
+        "certificate" => "Certificate",
         _ => "Refused",
     }
 }

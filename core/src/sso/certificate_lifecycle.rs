@@ -1,0 +1,346 @@
+//! What the owner is told about a connection's signing certificates over their life: notices 30, 7 and 1 days
+//! before the last one expires and once it has (an SSO event, and mail to the account's Owners and Admins, each
+//! once however many server instances run), the banner of connections near that date, and the SSO events of a
+//! monitored metadata URL adding or dropping a certificate.
+
+use super::connection::{ConnectionError, ConnectionService, IdpSettings};
+use super::explanation::next_certificate_place;
+use super::idp_product::IdpProduct;
+use crate::auth::Caller;
+use crate::ids::{AccountId, ConnectionId, new_reference};
+use crate::store::{ExpiringRow, SsoEventRow};
+use crate::tenancy::Permission;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashSet;
+
+/// The notices before the last certificate expires, in days before its end; 0 is the notice that it has.
+pub const NOTICE_DAYS: [i32; 4] = [30, 7, 1, 0];
+
+/// The SSO event outcome of a notice about certificates.
+pub const CERTIFICATE_EVENT: &str = "certificate";
+
+/// How many connections one batch of the notice pass reads.
+const BATCH: u64 = 100;
+
+/// How many connections saved before their expiry date was kept get it filled in per pass.
+const FILL_IN_BATCH: u64 = 500;
+
+/// The notice due at `now` for certificates whose last one ends at `valid_until`: the most urgent one reached.
+/// A server that was down past a threshold sends only the notice that still matters.
+pub fn due_notice(valid_until: DateTime<Utc>, now: DateTime<Utc>) -> Option<i32> {
+    NOTICE_DAYS
+        .into_iter()
+        .filter(|days| now >= valid_until - Duration::days((*days).into()))
+        .min()
+}
+
+/// A connection whose last signing certificate expires within the first notice's days, or has expired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiringConnection {
+    pub account: AccountId,
+    pub connection: ConnectionId,
+    pub label: String,
+    pub valid_until: DateTime<Utc>,
+    /// Whole days left, rounded down; negative once expired.
+    pub days_left: i64,
+    /// Its metadata URL is monitored, so the IdP's next certificate is added by itself once published.
+    pub monitored: bool,
+    /// The IdP's product, for where its next certificate is made.
+    pub idp: IdpProduct,
+}
+
+impl ExpiringConnection {
+    fn of(row: ExpiringRow, now: DateTime<Utc>) -> Self {
+        Self {
+            account: row.account_id,
+            connection: row.connection_id,
+            idp: IdpProduct::detect(&row.idp_entity_id, &row.sso_url),
+            days_left: (row.valid_until - now).num_days(),
+            label: row.label,
+            valid_until: row.valid_until,
+            monitored: row.monitored,
+        }
+    }
+
+    /// One sentence: what runs out, and when.
+    pub fn summary(&self, now: DateTime<Utc>) -> String {
+        let date = self.valid_until.format("%Y-%m-%d %H:%M UTC");
+        let label = &self.label;
+        if self.valid_until <= now {
+            format!(
+                "The last signing certificate of {label} expired on {date}. Sign-ins go on only while the IdP keeps signing with it."
+            )
+        } else if self.days_left < 1 {
+            format!("The last signing certificate of {label} expires in less than a day, on {date}.")
+        } else if self.days_left == 1 {
+            format!("The last signing certificate of {label} expires in 1 day, on {date}.")
+        } else {
+            format!(
+                "The last signing certificate of {label} expires in {} days, on {date}.",
+                self.days_left
+            )
+        }
+    }
+
+    /// What the owner does about it.
+    pub fn fix(&self) -> String {
+        let place = next_certificate_place(self.idp);
+        if self.monitored {
+            format!(
+                "Gatehouse adds the IdP's next certificate from the monitored metadata URL as soon as the IdP publishes it. If it is not published by then, make it at the IdP ({place}) and check the metadata URL."
+            )
+        } else {
+            format!(
+                "Make the next signing certificate at the IdP ({place}) and add it to this connection before the IdP signs with it: both are trusted. Remove the old one once the new one shows \"Last verified a sign-in\" on the connection's page."
+            )
+        }
+    }
+
+    /// The connection's page, from the public URL, where its certificates are listed and added.
+    pub fn page_path(&self) -> Vec<String> {
+        vec![
+            "accounts".into(),
+            self.account.to_string(),
+            "sso".into(),
+            "connections".into(),
+            self.connection.to_string(),
+        ]
+    }
+}
+
+/// What one notice pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoticeReport {
+    pub notices: usize,
+    pub mails_sent: usize,
+    pub mails_failed: usize,
+}
+
+impl ConnectionService {
+    /// The account's connections whose last signing certificate expires within the first notice's days (or has
+    /// expired), soonest first: the dashboard's banner, for those who look after connections.
+    pub async fn expiring_connections(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ExpiringConnection>, ConnectionError> {
+        self.tenancy
+            .require(caller, account, Permission::ManageConnections)
+            .await?;
+        let horizon = now + Duration::days(NOTICE_DAYS[0].into());
+        Ok(self
+            .store
+            .account_connections_expiring_before(account, horizon)
+            .await?
+            .into_iter()
+            .map(|row| ExpiringConnection::of(row, now))
+            .collect())
+    }
+
+    /// Sends the expiry notices due at `now`, each once across every server instance sharing the database: an
+    /// SSO event, and mail to the account's Owners and Admins when SMTP is configured.
+    pub async fn send_expiry_notices(&self, now: DateTime<Utc>) -> Result<NoticeReport, ConnectionError> {
+        self.fill_in_signing_validity().await?;
+        let horizon = now + Duration::days(NOTICE_DAYS[0].into());
+        let mut report = NoticeReport::default();
+        let mut after = None;
+        loop {
+            let batch = self.store.connections_expiring_before(horizon, after, BATCH).await?;
+            let Some(last) = batch.last() else {
+                return Ok(report);
+            };
+            after = Some((last.valid_until, last.connection_id));
+            let ids: Vec<ConnectionId> = batch.iter().map(|row| row.connection_id).collect();
+            let sent: HashSet<(ConnectionId, DateTime<Utc>, i32)> =
+                self.store.expiry_notices_sent(&ids).await?.into_iter().collect();
+            for row in batch {
+                let Some(days) = due_notice(row.valid_until, now) else {
+                    continue;
+                };
+                if sent.contains(&(row.connection_id, row.valid_until, days))
+                    || !self
+                        .store
+                        .claim_expiry_notice(row.connection_id, row.valid_until, days, now)
+                        .await?
+                {
+                    continue;
+                }
+                let expiring = ExpiringConnection::of(row, now);
+                self.notify(&expiring, now, &mut report).await?;
+            }
+        }
+    }
+
+    async fn notify(
+        &self,
+        expiring: &ExpiringConnection,
+        now: DateTime<Utc>,
+        report: &mut NoticeReport,
+    ) -> Result<(), ConnectionError> {
+        let (summary, fix) = (expiring.summary(now), expiring.fix());
+        let event = certificate_event(
+            expiring.account,
+            expiring.connection,
+            now,
+            summary.clone(),
+            Some(fix.clone()),
+        );
+        self.store.insert_sso_event(&event).await?;
+        report.notices += 1;
+        let path = expiring.page_path();
+        let link = self
+            .tenancy
+            .page_link(&path.iter().map(String::as_str).collect::<Vec<_>>());
+        let subject = if expiring.valid_until <= now {
+            format!("The signing certificate of {} has expired", expiring.label)
+        } else {
+            format!("The signing certificate of {} expires soon", expiring.label)
+        };
+        let body = format!(
+            "{summary}\n\n{fix}\n\nThe connection's certificates, and when each last verified a sign-in:\n{link}\n\n\
+             You receive this as an Owner or Admin of the account. The SSO events list this notice under the reference {}.\n",
+            event.reference
+        );
+        let mailed = self
+            .tenancy
+            .mail_members_allowed(expiring.account, Permission::ManageConnections, &subject, &body)
+            .await?;
+        report.mails_sent += mailed.sent;
+        report.mails_failed += mailed.failed;
+        Ok(())
+    }
+
+    /// Keeps the expiry date of connections saved before it was kept; a connection whose certificates no longer
+    /// read is left as it is (its page says so).
+    async fn fill_in_signing_validity(&self) -> Result<(), ConnectionError> {
+        for (id, certificates) in self.store.connections_without_signing_validity(FILL_IN_BATCH).await? {
+            let parsed: Option<Vec<_>> = certificates
+                .iter()
+                .map(|text| crate::saml::certificate::Certificate::from_base64(text).ok())
+                .collect();
+            let Some(valid_until) = parsed.and_then(|all| all.iter().map(|c| c.not_after).max()) else {
+                continue;
+            };
+            self.store.set_signing_validity(id, &certificates, valid_until).await?;
+        }
+        Ok(())
+    }
+
+    /// Records in the SSO events the signing certificates a metadata refresh added and dropped.
+    pub(super) async fn record_certificate_changes(
+        &self,
+        account: AccountId,
+        connection: ConnectionId,
+        before: &IdpSettings,
+        after: &IdpSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), ConnectionError> {
+        let has =
+            |idp: &IdpSettings, fingerprint: &str| idp.certificates.iter().any(|c| c.sha256_fingerprint == fingerprint);
+        for added in after
+            .certificates
+            .iter()
+            .filter(|c| !has(before, &c.sha256_fingerprint))
+        {
+            let reason = format!(
+                "The IdP published a new signing certificate (SHA-256 {}, valid until {}); both are trusted until the old one disappears from its metadata.",
+                added.sha256_fingerprint,
+                added.not_after.format("%Y-%m-%d")
+            );
+            self.store
+                .insert_sso_event(&certificate_event(account, connection, now, reason, None))
+                .await?;
+        }
+        for removed in before
+            .certificates
+            .iter()
+            .filter(|c| !has(after, &c.sha256_fingerprint))
+        {
+            let reason = format!(
+                "The IdP no longer publishes the signing certificate SHA-256 {}; it was removed from this connection, and responses signed with it are refused from now on.",
+                removed.sha256_fingerprint
+            );
+            self.store
+                .insert_sso_event(&certificate_event(account, connection, now, reason, None))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn certificate_event(
+    account: AccountId,
+    connection: ConnectionId,
+    now: DateTime<Utc>,
+    reason: String,
+    fix: Option<String>,
+) -> SsoEventRow {
+    SsoEventRow {
+        account_id: account,
+        connection_id: Some(connection),
+        at: now,
+        outcome: CERTIFICATE_EVENT.into(),
+        reference: new_reference(),
+        reason,
+        name_id: None,
+        attributes: String::new(),
+        raw_response: None,
+        cause: None,
+        fix,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_most_urgent_notice_reached_is_the_one_due() {
+        let end = Utc.with_ymd_and_hms(2027, 3, 1, 12, 0, 0).unwrap();
+        let at = |days: i64, hours: i64| end - Duration::days(days) - Duration::hours(hours);
+        assert_eq!(due_notice(end, at(31, 0)), None);
+        assert_eq!(due_notice(end, at(30, 0)), Some(30));
+        assert_eq!(due_notice(end, at(7, 1)), Some(30));
+        assert_eq!(due_notice(end, at(7, 0)), Some(7));
+        assert_eq!(due_notice(end, at(1, 0)), Some(1));
+        assert_eq!(due_notice(end, at(0, 1)), Some(1));
+        assert_eq!(due_notice(end, end), Some(0));
+        assert_eq!(due_notice(end, end + Duration::days(400)), Some(0));
+    }
+
+    #[test]
+    fn a_notice_names_the_days_left_and_what_to_do_at_the_idp_in_use() {
+        let now = Utc.with_ymd_and_hms(2027, 3, 1, 12, 0, 0).unwrap();
+        let expiring = |days: i64, monitored| {
+            ExpiringConnection::of(
+                ExpiringRow {
+                    account_id: AccountId::new(),
+                    connection_id: ConnectionId::new(),
+                    label: "Entra ID".into(),
+                    idp_entity_id: "https://sts.windows.net/0f1e2d3c-1111-2222-3333-444455556666/".into(),
+                    sso_url: "https://login.microsoftonline.com/0f1e2d3c-1111-2222-3333-444455556666/saml2".into(),
+                    valid_until: now + Duration::days(days) + Duration::hours(2),
+                    monitored,
+                },
+                now,
+            )
+        };
+        let week = expiring(7, false);
+        assert_eq!(
+            week.summary(now),
+            "The last signing certificate of Entra ID expires in 7 days, on 2027-03-08 14:00 UTC."
+        );
+        assert!(
+            week.fix().contains("SAML Certificates › Edit › New Certificate"),
+            "{}",
+            week.fix()
+        );
+        assert!(week.fix().contains("add it to this connection"));
+        assert!(expiring(7, true).fix().contains("monitored metadata URL"));
+        assert!(expiring(1, false).summary(now).contains("in 1 day"));
+        assert!(expiring(0, false).summary(now).contains("less than a day"));
+        assert!(expiring(-3, false).summary(now).contains("expired on 2027-02-26"));
+    }
+}

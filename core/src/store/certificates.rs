@@ -1,0 +1,266 @@
+//! The lifecycle of IdP signing certificates as rows: when each last verified a sign-in, the connections whose last
+//! certificate expires soon, and the expiry notices already sent.
+
+use super::schema::{certificate_expiry_notice, idp_certificate_use, membership, sso_connection, user};
+use super::{Store, StoreError};
+use crate::ids::{AccountId, ConnectionId};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+/// A connection whose last signing certificate expires at `valid_until`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiringRow {
+    pub account_id: AccountId,
+    pub connection_id: ConnectionId,
+    pub label: String,
+    pub idp_entity_id: String,
+    pub sso_url: String,
+    pub valid_until: DateTime<Utc>,
+    /// The connection's metadata is refreshed from a URL, which picks up the IdP's next certificate by itself.
+    pub monitored: bool,
+}
+
+type ExpiringTuple = (
+    uuid::Uuid,
+    uuid::Uuid,
+    String,
+    String,
+    String,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    bool,
+);
+
+fn expiring_row(
+    (account, connection, label, idp_entity_id, sso_url, valid_until, url, monitor): ExpiringTuple,
+) -> Option<ExpiringRow> {
+    Some(ExpiringRow {
+        account_id: account.into(),
+        connection_id: connection.into(),
+        label,
+        idp_entity_id,
+        sso_url,
+        valid_until: valid_until?,
+        monitored: url.is_some() && monitor,
+    })
+}
+
+fn expiring_columns() -> sea_orm::Select<sso_connection::Entity> {
+    use sso_connection::Column;
+    sso_connection::Entity::find()
+        .select_only()
+        .column(Column::AccountId)
+        .column(Column::Id)
+        .column(Column::Label)
+        .column(Column::IdpEntityId)
+        .column(Column::SsoUrl)
+        .column(Column::SigningValidUntil)
+        .column(Column::MetadataUrl)
+        .column(Column::MonitorMetadata)
+}
+
+/// Records that a certificate verified a sign-in at `at`; a later time already recorded (by another instance)
+/// stays.
+pub(super) async fn record_certificate_use(
+    db: &impl ConnectionTrait,
+    connection_id: ConnectionId,
+    fingerprint: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    use idp_certificate_use::Column;
+    idp_certificate_use::Entity::insert(idp_certificate_use::ActiveModel {
+        connection_id: Set(connection_id.as_uuid()),
+        sha256_fingerprint: Set(fingerprint.to_owned()),
+        last_used_at: Set(at),
+    })
+    .on_conflict(
+        OnConflict::columns([Column::ConnectionId, Column::Sha256Fingerprint])
+            .update_column(Column::LastUsedAt)
+            .action_and_where(Expr::col((idp_certificate_use::Entity, Column::LastUsedAt)).lt(at))
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// When each of a connection's certificates last verified a sign-in, by SHA-256 fingerprint (certificates
+    /// removed since may be among them).
+    pub async fn certificate_uses(
+        &self,
+        connection_id: ConnectionId,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        use idp_certificate_use::Column;
+        Ok(idp_certificate_use::Entity::find()
+            .select_only()
+            .column(Column::Sha256Fingerprint)
+            .column(Column::LastUsedAt)
+            .filter(Column::ConnectionId.eq(connection_id.as_uuid()))
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Connections whose last signing certificate expires by `before`, soonest first, after the connection
+    /// `after` in that order, at most `limit`: one batch of the expiry pass.
+    pub async fn connections_expiring_before(
+        &self,
+        before: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, ConnectionId)>,
+        limit: u64,
+    ) -> Result<Vec<ExpiringRow>, StoreError> {
+        use sso_connection::Column;
+        let mut query = expiring_columns()
+            .filter(Column::SigningValidUntil.lte(before))
+            .order_by_asc(Column::SigningValidUntil)
+            .order_by_asc(Column::Id)
+            .limit(limit);
+        if let Some((valid_until, id)) = after {
+            query = query.filter(
+                Condition::any().add(Column::SigningValidUntil.gt(valid_until)).add(
+                    Condition::all()
+                        .add(Column::SigningValidUntil.eq(valid_until))
+                        .add(Column::Id.gt(id.as_uuid())),
+                ),
+            );
+        }
+        let rows: Vec<ExpiringTuple> = query.into_tuple().all(&self.db).await?;
+        Ok(rows.into_iter().filter_map(expiring_row).collect())
+    }
+
+    /// The account's connections whose last signing certificate expires by `before`, soonest first.
+    pub async fn account_connections_expiring_before(
+        &self,
+        account_id: AccountId,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<ExpiringRow>, StoreError> {
+        use sso_connection::Column;
+        let rows: Vec<ExpiringTuple> = expiring_columns()
+            .filter(Column::AccountId.eq(account_id.as_uuid()))
+            .filter(Column::SigningValidUntil.lte(before))
+            .order_by_asc(Column::SigningValidUntil)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().filter_map(expiring_row).collect())
+    }
+
+    /// Every connection with the date its last signing certificate expires, for the operator's metric.
+    pub async fn signing_validity(&self) -> Result<Vec<ExpiringRow>, StoreError> {
+        let rows: Vec<ExpiringTuple> = expiring_columns().into_tuple().all(&self.db).await?;
+        Ok(rows.into_iter().filter_map(expiring_row).collect())
+    }
+
+    /// Up to `limit` connections saved before their certificates' last date was kept: (id, Base64 DER
+    /// certificates).
+    pub async fn connections_without_signing_validity(
+        &self,
+        limit: u64,
+    ) -> Result<Vec<(ConnectionId, Vec<String>)>, StoreError> {
+        use sso_connection::Column;
+        let rows: Vec<(uuid::Uuid, String)> = sso_connection::Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .column(Column::Certificates)
+            .filter(Column::SigningValidUntil.is_null())
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, certificates)| (id.into(), super::connections::lines(&certificates)))
+            .collect())
+    }
+
+    /// Keeps the date a connection's last certificate expires, unless the certificates were changed meanwhile
+    /// (whoever changed them wrote it).
+    pub async fn set_signing_validity(
+        &self,
+        connection_id: ConnectionId,
+        certificates: &[String],
+        valid_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use sso_connection::Column;
+        sso_connection::Entity::update_many()
+            .col_expr(Column::SigningValidUntil, Expr::value(valid_until))
+            .filter(Column::Id.eq(connection_id.as_uuid()))
+            .filter(Column::SigningValidUntil.is_null())
+            .filter(Column::Certificates.eq(certificates.join("\n")))
+            .exec(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// The expiry notices already sent for `connections`: (connection, expiry date, days before).
+    pub async fn expiry_notices_sent(
+        &self,
+        connections: &[ConnectionId],
+    ) -> Result<Vec<(ConnectionId, DateTime<Utc>, i32)>, StoreError> {
+        use certificate_expiry_notice::Column;
+        let rows: Vec<(uuid::Uuid, DateTime<Utc>, i32)> = certificate_expiry_notice::Entity::find()
+            .select_only()
+            .column(Column::ConnectionId)
+            .column(Column::ValidUntil)
+            .column(Column::DaysBefore)
+            .filter(Column::ConnectionId.is_in(connections.iter().map(|c| c.as_uuid())))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|(c, at, days)| (c.into(), at, days)).collect())
+    }
+
+    /// Claims the notice that `connection_id`'s certificates, valid until `valid_until`, expire within
+    /// `days_before` days: `true` for the one caller (of any instance) that is to send it.
+    pub async fn claim_expiry_notice(
+        &self,
+        connection_id: ConnectionId,
+        valid_until: DateTime<Utc>,
+        days_before: i32,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use certificate_expiry_notice::Column;
+        let inserted = certificate_expiry_notice::Entity::insert(certificate_expiry_notice::ActiveModel {
+            connection_id: Set(connection_id.as_uuid()),
+            valid_until: Set(valid_until),
+            days_before: Set(days_before),
+            sent_at: Set(at),
+        })
+        .on_conflict(
+            OnConflict::columns([Column::ConnectionId, Column::ValidUntil, Column::DaysBefore])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.writer)
+        .await?;
+        Ok(inserted == 1)
+    }
+
+    /// The email addresses of the account's members with one of `roles` (storage names).
+    pub async fn member_emails_with_roles(
+        &self,
+        account_id: AccountId,
+        roles: &[&str],
+    ) -> Result<Vec<String>, StoreError> {
+        let users: Vec<uuid::Uuid> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::UserId)
+            .filter(membership::Column::AccountId.eq(account_id.as_uuid()))
+            .filter(membership::Column::Role.is_in(roles.iter().copied()))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(user::Entity::find()
+            .select_only()
+            .column(user::Column::Email)
+            .filter(user::Column::Id.is_in(users))
+            .order_by_asc(user::Column::Email)
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+}

@@ -1,0 +1,338 @@
+//! The life of an IdP's signing certificates as the owner follows it: expiry notices at 30, 7 and 1 days and at
+//! the end, each once across two server instances, as SSO events and mail (a real SMTP server); the banner of the
+//! connections near their end; and "last used" moving to the new certificate of a roll-over.
+
+use crate::sso_setup::{Acs, Setup, response_xml, setup};
+use crate::support::{TestWorld, fresh_database, t0};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Duration, Utc};
+use gatehouse_core::mail::Mailer;
+use gatehouse_core::saml::KeyEncryptionKey;
+use gatehouse_core::saml::sp_keys::{KeyState, SpKey};
+use gatehouse_core::sso::certificate_lifecycle::NoticeReport;
+use gatehouse_core::sso::sign_in::SignedIn;
+use gatehouse_core::sso::{ConnectionError, ConnectionService, FetchPolicy, ManualFields};
+use gatehouse_core::tenancy::Role;
+use gatehouse_core::{ConnectionId, Store, TenancyService};
+use test_idp::{Signer, idp, next_idp};
+use test_smtp::SmtpSink;
+
+/// One server instance's connection service on `store`, mailing through `smtp_url`.
+fn instance(store: &Store, smtp_url: &str) -> ConnectionService {
+    let public_url = url::Url::parse("https://sso.example.com/").unwrap();
+    let mailer = Mailer::new(smtp_url, "Gatehouse <no-reply@gatehouse.test>").unwrap();
+    let tenancy = TenancyService::new(store.clone(), public_url.clone(), Some(mailer), Duration::days(7));
+    ConnectionService::new(
+        store.clone(),
+        tenancy,
+        public_url,
+        FetchPolicy::default(),
+        Duration::hours(12),
+        KeyEncryptionKey::development(),
+    )
+}
+
+/// Both instances run the notice pass at the same moment; what they sent together.
+async fn both_pass(a: &ConnectionService, b: &ConnectionService, now: DateTime<Utc>) -> NoticeReport {
+    let (first, second) = tokio::join!(a.send_expiry_notices(now), b.send_expiry_notices(now));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    NoticeReport {
+        notices: first.notices + second.notices,
+        mails_sent: first.mails_sent + second.mails_sent,
+        mails_failed: first.mails_failed + second.mails_failed,
+    }
+}
+
+#[tokio::test]
+async fn each_expiry_notice_goes_out_once_to_owners_and_admins_across_two_instances() {
+    let sink = SmtpSink::start();
+    let (url, dir) = fresh_database().await;
+    let world = TestWorld::with_store(Store::open(&url).await.unwrap(), dir);
+    let (owner, account) = world.user("owner@acme.example").await;
+    let admin = world.join(&owner, account, "admin@acme.example", Role::Admin).await;
+    let viewer = world.join(&owner, account, "viewer@acme.example", Role::Viewer).await;
+    let a = instance(&world.store, &sink.url());
+    let b = instance(&Store::open(&url).await.unwrap(), &sink.url());
+    let certificate = idp().certificate.to_pem();
+    let connection = a
+        .create_manual(
+            &owner,
+            account,
+            &ManualFields {
+                label: "Entra ID",
+                entity_id: "https://sts.windows.net/0f1e2d3c-1111-2222-3333-444455556666/",
+                sso_url: "https://login.microsoftonline.com/0f1e2d3c-1111-2222-3333-444455556666/saml2",
+                slo_url: "",
+                certificates: certificate.as_bytes(),
+            },
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let end = idp().certificate.not_after;
+
+    assert_eq!(
+        both_pass(&a, &b, end - Duration::days(31)).await,
+        NoticeReport::default()
+    );
+    assert!(
+        a.expiring_connections(&owner, account, end - Duration::days(31))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut expected_mails = 0;
+    for (at, days) in [
+        (end - Duration::days(30), "expires in 30 days"),
+        (end - Duration::days(7), "expires in 7 days"),
+        (end - Duration::days(1), "expires in 1 day"),
+        (end + Duration::hours(1), "expired on"),
+    ] {
+        let report = both_pass(&a, &b, at).await;
+        assert_eq!(
+            report,
+            NoticeReport {
+                notices: 1,
+                mails_sent: 2,
+                mails_failed: 0
+            },
+            "{days}: one notice, to the Owner and the Admin"
+        );
+        expected_mails += 2;
+        let again = both_pass(&a, &b, at + Duration::hours(2)).await;
+        assert_eq!(again, NoticeReport::default(), "{days}: once only");
+
+        let event = world.store.sso_events(account, None, 1).await.unwrap().remove(0);
+        assert_eq!(event.outcome, "certificate");
+        assert_eq!(event.connection_id, Some(connection.id));
+        assert!(event.reason.contains(days), "{days}: {}", event.reason);
+        let fix = event.fix.as_deref().unwrap_or_default();
+        assert!(
+            fix.contains("Enterprise applications › (your Gatehouse app) › Single sign-on › SAML Certificates"),
+            "the fix names where Entra ID makes the next certificate: {fix}"
+        );
+        let messages = sink.messages();
+        assert_eq!(messages.len(), expected_mails);
+        for to in ["owner@acme.example", "admin@acme.example"] {
+            // The mail names the event's reference.
+            let mail = messages
+                .iter()
+                .find(|m| m.contains(&format!("To: {to}")) && m.contains(&event.reference))
+                .unwrap_or_else(|| panic!("{days}: no mail to {to} under {}", event.reference));
+            assert!(mail.contains(days), "{mail}");
+            assert!(
+                mail.contains(&format!(
+                    "https://sso.example.com/accounts/{account}/sso/connections/{}",
+                    connection.id
+                )),
+                "{mail}"
+            );
+        }
+        assert!(!messages.iter().any(|m| m.contains("viewer@acme.example")));
+    }
+    let subjects: Vec<String> = sink
+        .messages()
+        .iter()
+        .filter_map(|m| m.lines().find(|l| l.starts_with("Subject: ")).map(str::to_owned))
+        .collect();
+    assert_eq!(
+        subjects.iter().filter(|s| s.ends_with("has expired")).count(),
+        2,
+        "{subjects:?}"
+    );
+    assert_eq!(
+        both_pass(&a, &b, end + Duration::days(90)).await,
+        NoticeReport::default()
+    );
+
+    // The banner: for those who look after connections, with the days left; nobody else sees it.
+    let soon = end - Duration::days(5);
+    let banner = a.expiring_connections(&admin, account, soon).await.unwrap();
+    assert_eq!(banner.len(), 1);
+    assert_eq!((banner[0].connection, banner[0].days_left), (connection.id, 5));
+    assert!(banner[0].summary(soon).contains("expires in 5 days"));
+    assert!(matches!(
+        a.expiring_connections(&viewer, account, soon).await,
+        Err(ConnectionError::Tenancy(_))
+    ));
+
+    // A certificate that lasts longer ends the banner, and the notices start again for its own end.
+    let later = SpKey::generate(ConnectionId::new(), "idp.example.com", KeyState::Active, end).unwrap();
+    a.add_certificates(
+        &owner,
+        account,
+        connection.id,
+        later.certificate.to_pem().as_bytes(),
+        soon,
+    )
+    .await
+    .unwrap();
+    assert!(a.expiring_connections(&owner, account, soon).await.unwrap().is_empty());
+    assert_eq!(
+        both_pass(&a, &b, end + Duration::days(1)).await,
+        NoticeReport::default()
+    );
+    let next_end = later.certificate.not_after;
+    assert_eq!(both_pass(&a, &b, next_end - Duration::days(30)).await.notices, 1);
+}
+
+#[tokio::test]
+async fn without_smtp_the_notice_is_an_sso_event_alone() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections();
+    let certificate = idp().certificate.to_pem();
+    connections
+        .create_manual(
+            &owner,
+            account,
+            &ManualFields {
+                label: "Test IdP",
+                entity_id: test_idp::IDP,
+                sso_url: "https://idp.example.com/sso",
+                slo_url: "",
+                certificates: certificate.as_bytes(),
+            },
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let at = idp().certificate.not_after - Duration::days(6);
+    let report = connections.send_expiry_notices(at).await.unwrap();
+    assert_eq!(
+        report,
+        NoticeReport {
+            notices: 1,
+            mails_sent: 0,
+            mails_failed: 0
+        }
+    );
+    let event = world.store.sso_events(account, None, 1).await.unwrap().remove(0);
+    assert!(event.reason.contains("expires in 6 days"), "{}", event.reason);
+}
+
+/// A sign-in from a fresh request at `at`, answered by the test IdP signing with `signer`.
+async fn sign_in_at(s: &Setup, at: DateTime<Utc>, signer: &'static Signer) -> SignedIn {
+    let started = s.sso.start(s.connection, None, at).await.unwrap();
+    let answer = STANDARD.encode(response_xml(s, Some(&started.request_id), |spec| {
+        spec.signer = signer;
+        spec.not_before = at - Duration::minutes(1);
+        spec.not_on_or_after = at + Duration::minutes(5);
+        spec.confirmation_until = Some(at + Duration::minutes(5));
+    }));
+    s.sso
+        .sign_in(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            at,
+        )
+        .await
+        .expect("signed in")
+}
+
+/// When each of the connection's certificates last verified a sign-in, as its page shows it.
+async fn last_used(s: &Setup, signer: &Signer) -> Option<DateTime<Utc>> {
+    let connection = s.connections.list(&s.owner, s.account).await.unwrap().remove(0);
+    connection
+        .certificate_uses
+        .get(&signer.certificate.sha256_fingerprint)
+        .copied()
+}
+
+#[tokio::test]
+async fn last_used_moves_to_the_new_certificate_of_a_roll_over() {
+    let s = setup().await;
+    let start = test_idp::now();
+    assert_eq!(last_used(&s, idp()).await, None, "no sign-in yet");
+    sign_in_at(&s, start, idp()).await;
+    assert_eq!(last_used(&s, idp()).await, Some(start));
+    // Within the precision a busy connection's sign-ins write nothing; past it the time moves.
+    sign_in_at(&s, start + Duration::minutes(5), idp()).await;
+    assert_eq!(last_used(&s, idp()).await, Some(start));
+    let hour = start + Duration::hours(1);
+    sign_in_at(&s, hour, idp()).await;
+    assert_eq!(last_used(&s, idp()).await, Some(hour));
+
+    // The owner adds the IdP's next certificate; the IdP switches to it.
+    s.connections
+        .add_certificates(
+            &s.owner,
+            s.account,
+            s.connection,
+            next_idp().certificate.to_pem().as_bytes(),
+            hour,
+        )
+        .await
+        .unwrap();
+    let day = start + Duration::days(1);
+    sign_in_at(&s, day, next_idp()).await;
+    assert_eq!(last_used(&s, next_idp()).await, Some(day));
+    assert_eq!(last_used(&s, idp()).await, Some(hour), "the old one stopped");
+    // The owner sees it and removes the old one; sign-ins go on.
+    s.connections
+        .remove_certificate(
+            &s.owner,
+            s.account,
+            s.connection,
+            &idp().certificate.sha256_fingerprint,
+            day,
+        )
+        .await
+        .unwrap();
+    let later = day + Duration::hours(2);
+    sign_in_at(&s, later, next_idp()).await;
+    assert_eq!(last_used(&s, next_idp()).await, Some(later));
+}
+
+#[tokio::test]
+async fn the_next_certificate_can_be_pasted_as_the_idps_metadata() {
+    let s = setup().await;
+    let metadata = |certificates: &[&Signer]| {
+        let keys: String = certificates
+            .iter()
+            .map(|signer| {
+                format!(
+                    "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
+                    signer.certificate.to_base64()
+                )
+            })
+            .collect();
+        format!(
+            "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{}\"><md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">{keys}<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://idp.example.com/sso\"/></md:IDPSSODescriptor></md:EntityDescriptor>",
+            test_idp::IDP
+        )
+    };
+    let add = |text: String| {
+        let s = &s;
+        async move {
+            s.connections
+                .add_certificates(&s.owner, s.account, s.connection, text.as_bytes(), t0())
+                .await
+        }
+    };
+    assert!(matches!(
+        add(metadata(&[idp()])).await,
+        Err(ConnectionError::NoNewCertificate)
+    ));
+    let other = metadata(&[next_idp()]).replace(test_idp::IDP, "https://other-idp.example.com/");
+    assert!(matches!(
+        add(other).await,
+        Err(ConnectionError::MetadataOfOtherIdp { .. })
+    ));
+    assert!(matches!(
+        add("<md:EntityDescriptor>".into()).await,
+        Err(ConnectionError::PastedMetadata(_))
+    ));
+    let added = add(metadata(&[idp(), next_idp()])).await.unwrap();
+    assert_eq!(
+        added.idp.certificates,
+        vec![idp().certificate.clone(), next_idp().certificate.clone()]
+    );
+}
