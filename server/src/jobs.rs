@@ -3,16 +3,33 @@
 use gatehouse_core::sso::ConnectionService;
 use gatehouse_core::sso::sign_in::SsoService;
 use gatehouse_core::{AuthService, DomainService};
+use std::future::Future;
 use std::time::Duration;
+
+/// Runs `pass` every `tick` for as long as the server runs; a pass that overruns delays the next tick instead of
+/// being caught up with a burst.
+fn every<F, Fut>(tick: Duration, mut pass: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(tick);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            pass().await;
+        }
+    });
+}
 
 /// Every quarter of an hour, deletes sessions that can no longer be used, forgotten sign-in failure counts, expired
 /// email proof links, and SSO requests and replay records past their expiry. Each run is idempotent, so several
 /// instances sharing one database may all run it.
 pub fn spawn_cleanup(auth: AuthService, sso: SsoService) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(15 * 60));
-        loop {
-            every.tick().await;
+    every(Duration::from_secs(15 * 60), move || {
+        let (auth, sso) = (auth.clone(), sso.clone());
+        async move {
             let now = chrono::Utc::now();
             match auth.remove_expired(now).await {
                 Ok(removed) if removed != Default::default() => tracing::info!(
@@ -37,11 +54,9 @@ pub fn spawn_cleanup(auth: AuthService, sso: SsoService) {
 /// retries of lost ones, growing gaps for pending ones). Instances sharing a database claim each check
 /// first, so none is run twice.
 pub fn spawn_domain_rechecks(domains: DomainService, tick: Duration) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(tick);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
+    every(tick, move || {
+        let domains = domains.clone();
+        async move {
             match domains.recheck_due(chrono::Utc::now()).await {
                 Ok(report) if report.checked > 0 => tracing::info!(
                     checked = report.checked,
@@ -59,11 +74,9 @@ pub fn spawn_domain_rechecks(domains: DomainService, tick: Duration) {
 /// Every `tick`, refreshes the monitored metadata URLs that are due. Instances sharing a database claim each
 /// refresh first, so none is fetched twice at once.
 pub fn spawn_metadata_refreshes(connections: ConnectionService, tick: Duration) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(tick);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
+    every(tick, move || {
+        let connections = connections.clone();
+        async move {
             match connections.refresh_due_metadata(chrono::Utc::now()).await {
                 Ok(report) if report.updated + report.unchanged + report.failed > 0 => tracing::info!(
                     updated = report.updated,
@@ -81,11 +94,9 @@ pub fn spawn_metadata_refreshes(connections: ConnectionService, tick: Duration) 
 /// Every `tick`, sends the signing-certificate expiry notices that are due. Instances sharing a database claim
 /// each notice first, so each goes out once.
 pub fn spawn_certificate_notices(connections: ConnectionService, tick: Duration) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(tick);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
+    every(tick, move || {
+        let connections = connections.clone();
+        async move {
             match connections.send_expiry_notices(chrono::Utc::now()).await {
                 Ok(report) if report.notices > 0 => tracing::info!(
                     notices = report.notices,

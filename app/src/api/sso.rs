@@ -243,12 +243,25 @@ mod convert {
                 .idp
                 .certificates
                 .iter()
-                .map(|certificate| CertificateView {
-                    last_used: Some(match c.certificate_uses.get(&certificate.sha256_fingerprint) {
-                        Some(at) => format!("Last verified a sign-in {}", date(*at)),
-                        None => "Has not verified a sign-in yet".to_owned(),
-                    }),
-                    ..certificate_view(certificate)
+                .map(|certificate| {
+                    let view = certificate_view(certificate);
+                    // Once a longer-lasting certificate is here, what is left to do is removing this one.
+                    let succeeded = c.idp.certificates.iter().any(|other| other.not_after > certificate.not_after);
+                    let warning = match (view.validity.as_str(), succeeded) {
+                        ("expires_soon" | "expired", true) => Some(format!(
+                            "Ends on {}. A longer-lasting certificate is already added: remove this one once that one shows a sign-in.",
+                            date(certificate.not_after)
+                        )),
+                        _ => view.warning.clone(),
+                    };
+                    CertificateView {
+                        last_used: Some(match c.certificate_uses.get(&certificate.sha256_fingerprint) {
+                            Some(at) => format!("Last verified a sign-in {}", date(*at)),
+                            None => "Has not verified a sign-in yet".to_owned(),
+                        }),
+                        warning,
+                        ..view
+                    }
                 })
                 .collect(),
             name_id_formats: c.idp.name_id_formats,
@@ -739,8 +752,11 @@ pub struct SsoEventView {
     pub fix: Option<String>,
 }
 
-/// A page of SSO events, newest first; with `before` (an event's reference), the page after that event
-/// (Owner and Admin).
+/// How many SSO events a page holds (core's `audit::SSO_EVENTS_PAGE`): a shorter page is the last one.
+pub const SSO_EVENTS_PER_PAGE: usize = 25;
+
+/// A page of SSO events, newest first, [`SSO_EVENTS_PER_PAGE`] at most; with `before` (an event's reference), the
+/// page after that event (Owner and Admin).
 #[server(prefix = "/api", endpoint = "sso/events")]
 pub async fn sso_events(account_id: String, before: Option<String>) -> Result<Vec<SsoEventView>, AppError> {
     use crate::api::context::*;
@@ -821,4 +837,15 @@ pub async fn save_role_mappings(
         .save_role_mappings(&caller, account, id, &form, now())
         .await?;
     Ok(())
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn a_page_of_events_is_as_long_as_core_makes_it() {
+        assert_eq!(
+            super::SSO_EVENTS_PER_PAGE as u64,
+            gatehouse_core::audit::SSO_EVENTS_PAGE
+        );
+    }
 }

@@ -168,8 +168,8 @@ pub enum Rejection {
     Audience { found: String, expected: String },
     #[error("the response expired {0} ago: check the server clocks")]
     Expired(String),
-    #[error("the response is valid only from {0}: check the server clocks")]
-    NotYetValid(String),
+    #[error("the response is valid only from {from}, {ahead} from now: check the server clocks")]
+    NotYetValid { from: String, ahead: String },
     #[error("the assertion carries no {0} time; Gatehouse requires one")]
     MissingTime(&'static str),
     #[error("the response answers the request {found}, not this browser's pending request{}", .expected.as_ref().map(|e| format!(" {e}")).unwrap_or_default())]
@@ -581,7 +581,10 @@ fn read_assertion(assertion: Node, expected: &Expectations) -> Result<SignedAsse
     if let Some(not_before) = time(conditions, "NotBefore").transpose()?
         && not_before > now + skew
     {
-        return Err(Rejection::NotYetValid(not_before.to_rfc3339()));
+        return Err(Rejection::NotYetValid {
+            from: not_before.to_rfc3339(),
+            ahead: ago(not_before - now),
+        });
     }
     let conditions_until = time(conditions, "NotOnOrAfter").transpose()?;
     let valid_until = conditions_until.map_or(confirmation_until, |c| c.min(confirmation_until));

@@ -34,6 +34,17 @@ pub fn due_notice(valid_until: DateTime<Utc>, now: DateTime<Utc>) -> Option<i32>
         .min()
 }
 
+/// Whole days until `valid_until`, a part of a day counting as one, as people count "expires in 5 days".
+fn days_left(valid_until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    const DAY: i64 = 86_400;
+    let seconds = (valid_until - now).num_seconds();
+    if seconds > 0 {
+        (seconds + DAY - 1) / DAY
+    } else {
+        seconds / DAY
+    }
+}
+
 /// A connection whose last signing certificate expires within the first notice's days, or has expired.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExpiringConnection {
@@ -41,7 +52,7 @@ pub struct ExpiringConnection {
     pub connection: ConnectionId,
     pub label: String,
     pub valid_until: DateTime<Utc>,
-    /// Whole days left, rounded down; negative once expired.
+    /// Days left, a part of a day counting as one (4 days and 23 hours are "5 days"); 0 or less once expired.
     pub days_left: i64,
     /// Its metadata URL is monitored, so the IdP's next certificate is added by itself once published.
     pub monitored: bool,
@@ -55,7 +66,7 @@ impl ExpiringConnection {
             account: row.account_id,
             connection: row.connection_id,
             idp: IdpProduct::detect(&row.idp_entity_id, &row.sso_url),
-            days_left: (row.valid_until - now).num_days(),
+            days_left: days_left(row.valid_until, now),
             label: row.label,
             valid_until: row.valid_until,
             monitored: row.monitored,
@@ -70,7 +81,7 @@ impl ExpiringConnection {
             format!(
                 "The last signing certificate of {label} expired on {date}. Sign-ins go on only while the IdP keeps signing with it."
             )
-        } else if self.days_left < 1 {
+        } else if self.valid_until - now < Duration::days(1) {
             format!("The last signing certificate of {label} expires in less than a day, on {date}.")
         } else if self.days_left == 1 {
             format!("The last signing certificate of {label} expires in 1 day, on {date}.")
@@ -117,8 +128,10 @@ pub struct NoticeReport {
 }
 
 impl ConnectionService {
-    /// The account's connections whose last signing certificate expires within the first notice's days (or has
-    /// expired), soonest first: the dashboard's banner, for those who look after connections.
+    /// The account's connections whose last signing certificate expires within the first notice's days, or
+    /// expired less than as many days ago, soonest first: the dashboard's banner, for those who look after
+    /// connections. A certificate expired longer ago is flagged on its connection's page only: many IdPs keep
+    /// signing with one, and a banner on every page for a standing state would only teach owners to ignore it.
     pub async fn expiring_connections(
         &self,
         caller: &Caller,
@@ -128,10 +141,10 @@ impl ConnectionService {
         self.tenancy
             .require(caller, account, Permission::ManageConnections)
             .await?;
-        let horizon = now + Duration::days(NOTICE_DAYS[0].into());
+        let window = Duration::days(NOTICE_DAYS[0].into());
         Ok(self
             .store
-            .account_connections_expiring_before(account, horizon)
+            .account_connections_expiring_between(account, now - window, now + window)
             .await?
             .into_iter()
             .map(|row| ExpiringConnection::of(row, now))
@@ -313,7 +326,7 @@ mod tests {
     #[test]
     fn a_notice_names_the_days_left_and_what_to_do_at_the_idp_in_use() {
         let now = Utc.with_ymd_and_hms(2027, 3, 1, 12, 0, 0).unwrap();
-        let expiring = |days: i64, monitored| {
+        let expiring = |left: Duration, monitored| {
             ExpiringConnection::of(
                 ExpiringRow {
                     account_id: AccountId::new(),
@@ -321,16 +334,18 @@ mod tests {
                     label: "Entra ID".into(),
                     idp_entity_id: "https://sts.windows.net/0f1e2d3c-1111-2222-3333-444455556666/".into(),
                     sso_url: "https://login.microsoftonline.com/0f1e2d3c-1111-2222-3333-444455556666/saml2".into(),
-                    valid_until: now + Duration::days(days) + Duration::hours(2),
+                    valid_until: now + left,
                     monitored,
                 },
                 now,
             )
         };
-        let week = expiring(7, false);
+        // The 7-day notice, sent by the hourly job up to an hour late, still says 7 days.
+        let week = expiring(Duration::days(7) - Duration::minutes(50), false);
+        assert_eq!(week.days_left, 7);
         assert_eq!(
             week.summary(now),
-            "The last signing certificate of Entra ID expires in 7 days, on 2027-03-08 14:00 UTC."
+            "The last signing certificate of Entra ID expires in 7 days, on 2027-03-08 11:10 UTC."
         );
         assert!(
             week.fix().contains("SAML Certificates › Edit › New Certificate"),
@@ -338,9 +353,19 @@ mod tests {
             week.fix()
         );
         assert!(week.fix().contains("add it to this connection"));
-        assert!(expiring(7, true).fix().contains("monitored metadata URL"));
-        assert!(expiring(1, false).summary(now).contains("in 1 day"));
-        assert!(expiring(0, false).summary(now).contains("less than a day"));
-        assert!(expiring(-3, false).summary(now).contains("expired on 2027-02-26"));
+        assert!(
+            expiring(Duration::days(7), true)
+                .fix()
+                .contains("monitored metadata URL")
+        );
+        assert!(expiring(Duration::days(1), false).summary(now).contains("in 1 day,"));
+        assert!(
+            expiring(Duration::hours(23), false)
+                .summary(now)
+                .contains("less than a day")
+        );
+        let expired = expiring(-Duration::days(3), false);
+        assert!(expired.days_left <= 0);
+        assert!(expired.summary(now).contains("expired on 2027-02-26"));
     }
 }

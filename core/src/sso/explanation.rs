@@ -171,6 +171,9 @@ fn console(idp: IdpProduct) -> Console {
     }
 }
 
+/// The fix of a clock that is off, whichever way (the skew's limit is `options::MAX_CLOCK_SKEW_SECONDS`).
+const CLOCK_FIX: &str = "Set the IdP's server clock by NTP; if it cannot be corrected at once, raise this connection's allowed clock skew (Sign-in options, up to 600 seconds) meanwhile.";
+
 /// Where at `idp` its next signing certificate is made and downloaded, for the steps of a roll-over.
 pub fn next_certificate_place(idp: IdpProduct) -> &'static str {
     console(idp).certificates
@@ -183,12 +186,20 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
     let (cause, fix, user_hint) = match refusal {
         Refusal::Response(Rejection::Destination { found, .. } | Rejection::Recipient { found, .. }) => (
             Cause::Destination,
-            format!("Your IdP sends responses to {}. {}", quoted(found), at.set(at.acs, &sp.acs_url)),
+            format!(
+                "Your IdP sends responses to {}. {}",
+                quoted(found),
+                at.set(at.acs, &sp.acs_url)
+            ),
             None,
         ),
         Refusal::Response(Rejection::Audience { found, .. }) => (
             Cause::Audience,
-            format!("Your IdP names Gatehouse {}. {}", quoted(found), at.set(at.entity_id, &sp.entity_id)),
+            format!(
+                "Your IdP names Gatehouse {}. {}",
+                quoted(found),
+                at.set(at.entity_id, &sp.entity_id)
+            ),
             None,
         ),
         Refusal::Response(Rejection::NoAudience(_)) => (Cause::Audience, at.set(at.entity_id, &sp.entity_id), None),
@@ -206,7 +217,7 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
             {
                 let found = quoted(found);
                 format!(
-                "The response comes from the IdP {found}. If that is your IdP, enter {found} as this connection's IdP entity ID, or import its metadata again; if not, the user signed in through another application at the IdP: have them start from Gatehouse's sign-in page."
+                    "The response comes from the IdP {found}. If that is your IdP, enter {found} as this connection's IdP entity ID, or import its metadata again; if not, the user signed in through another application at the IdP: have them start from Gatehouse's sign-in page."
                 )
             },
             None,
@@ -215,9 +226,10 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
             Cause::UnknownSigner,
             format!(
                 "The IdP signed with {} that this connection does not have. If it rolled its certificate over, download the new signing certificate ({}), or import the metadata again, and add it to this connection; keep the old one until the new one has signed a sign-in.",
-                offered
-                    .as_ref()
-                    .map_or_else(|| "a certificate".to_owned(), |sha| format!("the certificate SHA-256 {sha}")),
+                offered.as_ref().map_or_else(
+                    || "a certificate".to_owned(),
+                    |sha| format!("the certificate SHA-256 {sha}")
+                ),
                 at.certificates
             ),
             None,
@@ -238,9 +250,18 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
             ),
             None,
         ),
-        Refusal::Response(Rejection::Expired(_) | Rejection::NotYetValid(_)) => (
+        Refusal::Response(Rejection::NotYetValid { ahead, .. }) => (
             Cause::ClockSkew,
-            "Set the IdP's server clock by NTP; if it cannot be corrected at once, raise this connection's allowed clock skew (up to 300 seconds) meanwhile.".to_owned(),
+            format!(
+                "The IdP's clock is about {ahead} ahead of Gatehouse's (the response is not valid yet). {CLOCK_FIX}"
+            ),
+            None,
+        ),
+        Refusal::Response(Rejection::Expired(late)) => (
+            Cause::ClockSkew,
+            format!(
+                "The response had expired {late} before it arrived: the IdP's clock is about that far behind Gatehouse's, or the browser held the response that long (a sign-in page left open). {CLOCK_FIX}"
+            ),
             None,
         ),
         Refusal::EmailMissing(claim) | Refusal::EmailUnusable { claim, .. } => (
@@ -255,7 +276,9 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
                     at.place(at.claims)
                 ),
             },
-            Some("Your identity provider did not send your email address. Ask your IT administrator to check the Gatehouse app's claims."),
+            Some(
+                "Your identity provider did not send your email address. Ask your IT administrator to check the Gatehouse app's claims.",
+            ),
         ),
         Refusal::Response(Rejection::Status { code, message }) => idp_status(code, message.as_deref(), &at, sp)?,
         _ => return None,
@@ -461,6 +484,38 @@ mod tests {
             explanation.fix.contains(&sp().metadata_url) && explanation.fix.contains("Token encryption"),
             "{}",
             explanation.fix
+        );
+    }
+
+    #[test]
+    fn a_clock_that_is_off_is_told_by_how_much_and_which_way() {
+        let ahead = explained(
+            &Refusal::Response(Rejection::NotYetValid {
+                from: "2026-12-06T10:10:00+00:00".into(),
+                ahead: "10 minutes".into(),
+            }),
+            IdpProduct::Other,
+        );
+        assert_eq!(ahead.cause, Cause::ClockSkew);
+        assert!(
+            ahead.fix.starts_with("The IdP's clock is about 10 minutes ahead"),
+            "{}",
+            ahead.fix
+        );
+        let behind = explained(
+            &Refusal::Response(Rejection::Expired("7 minutes".into())),
+            IdpProduct::Other,
+        );
+        assert!(
+            behind.fix.contains("expired 7 minutes before it arrived"),
+            "{}",
+            behind.fix
+        );
+        assert!(behind.fix.contains("up to 600 seconds"));
+        assert_eq!(
+            super::super::options::MAX_CLOCK_SKEW_SECONDS,
+            600,
+            "the fix names the limit"
         );
     }
 

@@ -1117,8 +1117,6 @@ fn event_row(
     }
 }
 
-/// Stores a response's writes with its SSO event.
-
 /// A store error as the refusal it causes.
 fn unavailable(e: StoreError) -> Refusal {
     Refusal::Unavailable(e.to_string())

@@ -123,7 +123,7 @@ impl Check {
             | Rejection::UnsignedEncrypted
             | Rejection::SignedElementMismatch => Check::Signature,
             Rejection::NoNameId | Rejection::NoSubjectConfirmation(_) | Rejection::Recipient { .. } => Check::Subject,
-            Rejection::Expired(_) | Rejection::NotYetValid(_) | Rejection::MissingTime(_) => Check::Validity,
+            Rejection::Expired(_) | Rejection::NotYetValid { .. } | Rejection::MissingTime(_) => Check::Validity,
             Rejection::NoAudience(_) | Rejection::Audience { .. } => Check::Audience,
         }
     }

@@ -132,15 +132,18 @@ impl Store {
         Ok(rows.into_iter().filter_map(expiring_row).collect())
     }
 
-    /// The account's connections whose last signing certificate expires by `before`, soonest first.
-    pub async fn account_connections_expiring_before(
+    /// The account's connections whose last signing certificate expires between `from` and `before`, soonest
+    /// first.
+    pub async fn account_connections_expiring_between(
         &self,
         account_id: AccountId,
+        from: DateTime<Utc>,
         before: DateTime<Utc>,
     ) -> Result<Vec<ExpiringRow>, StoreError> {
         use sso_connection::Column;
         let rows: Vec<ExpiringTuple> = expiring_columns()
             .filter(Column::AccountId.eq(account_id.as_uuid()))
+            .filter(Column::SigningValidUntil.gte(from))
             .filter(Column::SigningValidUntil.lte(before))
             .order_by_asc(Column::SigningValidUntil)
             .into_tuple()

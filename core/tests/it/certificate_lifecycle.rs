@@ -12,9 +12,9 @@ use gatehouse_core::saml::KeyEncryptionKey;
 use gatehouse_core::saml::sp_keys::{KeyState, SpKey};
 use gatehouse_core::sso::certificate_lifecycle::NoticeReport;
 use gatehouse_core::sso::sign_in::SignedIn;
-use gatehouse_core::sso::{ConnectionError, ConnectionService, FetchPolicy, ManualFields};
+use gatehouse_core::sso::{Connection, ConnectionError, ConnectionService, FetchPolicy, ManualFields};
 use gatehouse_core::tenancy::Role;
-use gatehouse_core::{ConnectionId, Store, TenancyService};
+use gatehouse_core::{AccountId, Caller, ConnectionId, Store, TenancyService};
 use test_idp::{Signer, idp, next_idp};
 use test_smtp::SmtpSink;
 
@@ -31,6 +31,32 @@ fn instance(store: &Store, smtp_url: &str) -> ConnectionService {
         Duration::hours(12),
         KeyEncryptionKey::development(),
     )
+}
+
+const ENTRA_ENTITY_ID: &str = "https://sts.windows.net/0f1e2d3c-1111-2222-3333-444455556666/";
+const ENTRA_SSO_URL: &str = "https://login.microsoftonline.com/0f1e2d3c-1111-2222-3333-444455556666/saml2";
+
+/// A connection typed in by the Owner, trusting the test IdP's certificate (whose end is the notices' clock).
+async fn connection_trusting_the_test_idp(
+    connections: &ConnectionService,
+    owner: &Caller,
+    account: AccountId,
+    label: &str,
+    entity_id: &str,
+    sso_url: &str,
+) -> Connection {
+    let certificate = idp().certificate.to_pem();
+    let fields = ManualFields {
+        label,
+        entity_id,
+        sso_url,
+        slo_url: "",
+        certificates: certificate.as_bytes(),
+    };
+    connections
+        .create_manual(owner, account, &fields, None, t0())
+        .await
+        .unwrap()
 }
 
 /// Both instances run the notice pass at the same moment; what they sent together.
@@ -54,23 +80,8 @@ async fn each_expiry_notice_goes_out_once_to_owners_and_admins_across_two_instan
     let viewer = world.join(&owner, account, "viewer@acme.example", Role::Viewer).await;
     let a = instance(&world.store, &sink.url());
     let b = instance(&Store::open(&url).await.unwrap(), &sink.url());
-    let certificate = idp().certificate.to_pem();
-    let connection = a
-        .create_manual(
-            &owner,
-            account,
-            &ManualFields {
-                label: "Entra ID",
-                entity_id: "https://sts.windows.net/0f1e2d3c-1111-2222-3333-444455556666/",
-                sso_url: "https://login.microsoftonline.com/0f1e2d3c-1111-2222-3333-444455556666/saml2",
-                slo_url: "",
-                certificates: certificate.as_bytes(),
-            },
-            None,
-            t0(),
-        )
-        .await
-        .unwrap();
+    let connection =
+        connection_trusting_the_test_idp(&a, &owner, account, "Entra ID", ENTRA_ENTITY_ID, ENTRA_SSO_URL).await;
     let end = idp().certificate.not_after;
 
     assert_eq!(
@@ -158,6 +169,18 @@ async fn each_expiry_notice_goes_out_once_to_owners_and_admins_across_two_instan
         a.expiring_connections(&viewer, account, soon).await,
         Err(ConnectionError::Tenancy(_))
     ));
+    // Expired, it stays for as long again; after that its connection's page alone flags it.
+    let expired = a
+        .expiring_connections(&owner, account, end + Duration::days(29))
+        .await
+        .unwrap();
+    assert!(expired[0].summary(end + Duration::days(29)).contains("expired on"));
+    assert!(
+        a.expiring_connections(&owner, account, end + Duration::days(31))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // A certificate that lasts longer ends the banner, and the notices start again for its own end.
     let later = SpKey::generate(ConnectionId::new(), "idp.example.com", KeyState::Active, end).unwrap();
@@ -184,23 +207,15 @@ async fn without_smtp_the_notice_is_an_sso_event_alone() {
     let world = TestWorld::new().await;
     let (owner, account) = world.user("owner@acme.example").await;
     let connections = world.connections();
-    let certificate = idp().certificate.to_pem();
-    connections
-        .create_manual(
-            &owner,
-            account,
-            &ManualFields {
-                label: "Test IdP",
-                entity_id: test_idp::IDP,
-                sso_url: "https://idp.example.com/sso",
-                slo_url: "",
-                certificates: certificate.as_bytes(),
-            },
-            None,
-            t0(),
-        )
-        .await
-        .unwrap();
+    connection_trusting_the_test_idp(
+        &connections,
+        &owner,
+        account,
+        "Test IdP",
+        test_idp::IDP,
+        "https://idp.example.com/sso",
+    )
+    .await;
     let at = idp().certificate.not_after - Duration::days(6);
     let report = connections.send_expiry_notices(at).await.unwrap();
     assert_eq!(

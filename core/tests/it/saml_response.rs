@@ -349,7 +349,10 @@ fn every_envelope_rule_is_checked() {
                 not_before: now() + Duration::minutes(10),
                 ..Spec::default()
             },
-            Rejection::NotYetValid((now() + Duration::minutes(10)).to_rfc3339()),
+            Rejection::NotYetValid {
+                from: (now() + Duration::minutes(10)).to_rfc3339(),
+                ahead: "10 minutes".into(),
+            },
         ),
     ];
     for (spec, rejection) in cases {

@@ -57,10 +57,11 @@ async fn an_owner_imports_metadata_and_sees_the_certificate_and_the_values_for_t
         let answer = browser.get(&path).await;
         assert_eq!(answer.status(), 404, "{path}");
         let html = answer.text().await.unwrap();
-        assert!(
-            html.contains("No such identity provider") && !html.contains("Entra ID"),
-            "{path}"
-        );
+        assert!(html.contains("No such identity provider"), "{path}");
+        // The owner's own pages may name the connection (the banner of its certificate, which has expired).
+        if std::ptr::eq(browser, &stranger) {
+            assert!(!html.contains("Entra ID") && !html.contains(id), "{path}");
+        }
     }
 
     let listed = owner.call_ok("/api/sso/connections", &[("account_id", &account)]).await;

@@ -579,3 +579,53 @@ async fn a_user_the_idp_did_not_assign_to_the_app_is_told_whom_to_ask() {
     );
     assert!(page.contains("Reference for your administrator"), "{page}");
 }
+
+#[tokio::test]
+async fn the_events_page_offers_older_events_only_after_a_full_page() {
+    use gatehouse_core::store::SsoEventRow;
+    let app = crate::support::spawn_app().await;
+    let owner = Browser::new(&app);
+    let account = owner.sign_up("owner@paging.example").await;
+    let store = app.store().await;
+    let now = chrono::Utc::now();
+    let insert = |n: i64| {
+        let store = store.clone();
+        let row = SsoEventRow {
+            account_id: account.parse().unwrap(),
+            connection_id: None,
+            at: now - chrono::Duration::minutes(n),
+            outcome: "refused".into(),
+            reference: format!("{n:010}"),
+            reason: format!("refusal number {n}."),
+            name_id: None,
+            attributes: String::new(),
+            raw_response: None,
+            cause: None,
+            fix: None,
+        };
+        async move { store.insert_sso_event(&row).await.unwrap() }
+    };
+    let events_page = |query: String| {
+        let (owner, account) = (&owner, &account);
+        async move {
+            let response = owner.get(&format!("/accounts/{account}/sso/events{query}")).await;
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    insert(1).await;
+    let page = events_page(String::new()).await;
+    assert!(page.contains("refusal number 1."), "{page}");
+    assert!(!page.contains("Older events"), "one event is the whole list");
+
+    for n in 2..=26 {
+        insert(n).await;
+    }
+    let page = events_page(String::new()).await;
+    assert!(page.contains("refusal number 25.") && !page.contains("refusal number 26."));
+    assert!(page.contains("?before=0000000025\">Older events</a>"), "{page}");
+    let older = events_page("?before=0000000025".into()).await;
+    assert!(older.contains("refusal number 26."), "{older}");
+    assert!(!older.contains("Older events"), "the last page offers no older one");
+    assert!(older.contains("Newest events"));
+}

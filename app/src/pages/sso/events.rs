@@ -1,8 +1,8 @@
-//! `/accounts/:account_id/sso/events`: each SSO sign-in attempt, Test SSO run and sign-out with its outcome, a page
+//! `/accounts/:account_id/sso/events`: each SSO sign-in attempt, Test SSO run, sign-out and certificate notice, a page
 //! at a time (`?before=` an event's reference), for the Owner and Admins.
 
 use super::{Section, SsoNav};
-use crate::api::sso::{SsoEventView, list_connections, sso_events};
+use crate::api::sso::{SSO_EVENTS_PER_PAGE, SsoEventView, list_connections, sso_events};
 use crate::error::AppError;
 use crate::pages::account::{Tab, account_page};
 use leptos::prelude::*;
@@ -73,8 +73,10 @@ fn SsoEventsPanel(
     let paging = view! {
         <nav class="paging" aria-label="SSO event pages">
             {before.is_some().then(|| view! { <a href=here.clone()>"Newest events"</a> })}
+            // Only a full page can have older events after it.
             {events
                 .last()
+                .filter(|_| events.len() >= SSO_EVENTS_PER_PAGE)
                 .map(|oldest| {
                     view! {
                         <a href=format!("{here}?before={}", crate::pages::encode(&oldest.reference))>"Older events"</a>
@@ -97,7 +99,7 @@ fn SsoEventsPanel(
             <div class="panel-head">
                 <h2>"SSO events"</h2>
                 <p class="muted">
-                    "Sign-ins, Test SSO runs and sign-outs through an identity provider, 25 at a time, newest first. A user who was refused sees the reference shown here."
+                    "Sign-ins, Test SSO runs and sign-outs through an identity provider, and notices about its certificates, 25 at a time, newest first. A user who was refused sees the reference shown here."
                 </p>
             </div>
             {if events.is_empty() {
