@@ -169,7 +169,7 @@ fn CertificateNotices(notices: Vec<CertificateNoticeView>) -> impl IntoView {
                 <section class=class role="status" aria-label=format!("Signing certificate of {}", notice.label)>
                     <p class="notice-summary"><strong>{notice.summary}</strong></p>
                     <p class="notice-fix">{notice.fix}</p>
-                    <a class="button" href=notice.href>{format!("Open the certificates of {}", notice.label)}</a>
+                    <a class="button secondary" href=notice.href>{format!("Open the certificates of {}", notice.label)}</a>
                 </section>
             }
         })

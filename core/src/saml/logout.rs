@@ -174,6 +174,23 @@ pub enum LogoutRejection {
     MissingInResponseTo,
 }
 
+impl LogoutRejection {
+    /// Refused before any signature of the message verified: it could have come from anyone, so it counts
+    /// towards the refusal limits of unverified posts.
+    pub fn before_signature(&self) -> bool {
+        matches!(
+            self,
+            LogoutRejection::Malformed(_)
+                | LogoutRejection::WrongMessage { .. }
+                | LogoutRejection::Unsigned(_)
+                | LogoutRejection::QuerySignature(_)
+                | LogoutRejection::Signature { .. }
+                | LogoutRejection::DisallowedSignature(_)
+                | LogoutRejection::SignedElementMismatch(_)
+        )
+    }
+}
+
 /// Applies every rule to an IdP's LogoutRequest.
 pub fn validate_logout_request(
     incoming: &Incoming,

@@ -180,8 +180,9 @@ pub struct SsoService {
     pub(super) auth: AuthService,
     /// What junk at the ACS may cost: retention, caps and the refusal limits.
     junk: JunkPolicy,
-    /// Unverified refusals per connection and client address, shared by every clone of the service.
-    refusals: Arc<RefusalLimiter>,
+    /// Unverified refusals per connection and client address, at the ACS and the SLO URL alike, shared by every
+    /// clone of the service.
+    pub(super) refusals: Arc<RefusalLimiter>,
     /// Connections at their stored revision, shared by every clone of the service.
     kept: Arc<KeptConnections>,
     /// The certificate uses this instance wrote last, shared by every clone of the service.
@@ -677,7 +678,12 @@ impl SsoService {
     }
 
     /// Whether the refusal limits let a post be checked at all; records what they summarise.
-    async fn admitted(&self, connection_id: ConnectionId, client: Option<IpAddr>, now: DateTime<Utc>) -> bool {
+    pub(super) async fn admitted(
+        &self,
+        connection_id: ConnectionId,
+        client: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> bool {
         let mut summaries = Vec::new();
         let admission = self
             .refusals

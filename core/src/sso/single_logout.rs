@@ -17,6 +17,7 @@ use crate::saml::response::SUCCESS;
 use crate::saml::sp_keys::KeyState;
 use crate::store::{LogoutRequestRow, StoreError};
 use chrono::{DateTime, Duration, Utc};
+use std::net::IpAddr;
 
 /// A logout message after its rules were applied.
 enum Verified {
@@ -73,6 +74,8 @@ pub struct LogoutRefused {
     pub reference: String,
     pub user_message: &'static str,
     pub reason: String,
+    /// Refused unchecked by the refusal limits (too many unverified posts from this address or to this connection).
+    pub limited: bool,
 }
 
 const REFUSED: &str = "Your identity provider's sign-out request was refused.";
@@ -175,18 +178,30 @@ impl SsoService {
         &self,
         connection_id: ConnectionId,
         incoming: &Incoming,
+        client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<SloOutcome, LogoutRefused> {
         let unavailable = |e: &dyn std::fmt::Display| LogoutRefused {
             reference: new_reference(),
             user_message: "Single sign-on is unavailable right now.",
             reason: e.to_string(),
+            limited: false,
         };
+        // The same limits as at the ACS: a refused message costs a signature check and an SSO event.
+        if !self.admitted(connection_id, client, now).await {
+            return Err(LogoutRefused {
+                reference: new_reference(),
+                user_message: "Too many sign-out messages were refused here in the last minute. Wait a minute, then try again.",
+                reason: "refused unchecked: too many unverified messages".into(),
+                limited: true,
+            });
+        }
         let Some(in_use) = self.connection(connection_id).await.map_err(|e| unavailable(&e))? else {
             return Err(LogoutRefused {
                 reference: new_reference(),
                 user_message: "This sign-out address is not a known SSO connection.",
                 reason: format!("no connection {connection_id}"),
+                limited: false,
             });
         };
         let (account, connection) = (in_use.account, &in_use.connection);
@@ -200,7 +215,10 @@ impl SsoService {
                     let relay_state = incoming.relay_state.as_deref().unwrap_or_default();
                     self.end_idp_sessions(connection, request, relay_state, now).await
                 }
-                Err(rejection) => Err((REFUSED, format!("LogoutRequest refused: {rejection}"), None)),
+                Err(rejection) => {
+                    self.count_unverified(&rejection, connection_id, client, now);
+                    Err((REFUSED, format!("LogoutRequest refused: {rejection}"), None))
+                }
             },
             Verified::Response(result) => match result {
                 Ok(response) => {
@@ -230,10 +248,26 @@ impl SsoService {
                         Err(e) => Err(("Single sign-on is unavailable right now.", e.to_string(), None)),
                     }
                 }
-                Err(rejection) => Err((ANSWER_REFUSED, format!("LogoutResponse refused: {rejection}"), None)),
+                Err(rejection) => {
+                    self.count_unverified(&rejection, connection_id, client, now);
+                    Err((ANSWER_REFUSED, format!("LogoutResponse refused: {rejection}"), None))
+                }
             },
         };
         self.record_logout(account, connection_id, now, outcome).await
+    }
+
+    /// Counts a message refused before its signature verified towards the refusal limits.
+    fn count_unverified(
+        &self,
+        rejection: &LogoutRejection,
+        connection_id: ConnectionId,
+        client: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) {
+        if rejection.before_signature() {
+            self.refusals.refused(connection_id, client, now);
+        }
     }
 
     /// Applies the logout message rules for this connection off the async threads (signature verification is C
@@ -378,6 +412,7 @@ impl SsoService {
                     reference: new_reference(),
                     user_message,
                     reason,
+                    limited: false,
                 }),
             ),
         };

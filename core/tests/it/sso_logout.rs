@@ -143,7 +143,7 @@ async fn signing_out_sends_a_signed_logout_request_for_the_idp_session_and_takes
         idp = test_idp::IDP,
     );
     let forged = via_redirect(&answer, Parameter::SamlResponse, Some(attacker()));
-    let refused = s.sso.slo(s.connection, &forged, now).await.unwrap_err();
+    let refused = s.sso.slo(s.connection, &forged, None, now).await.unwrap_err();
     assert!(
         refused
             .reason
@@ -153,10 +153,10 @@ async fn signing_out_sends_a_signed_logout_request_for_the_idp_session_and_takes
     );
     let genuine = via_redirect(&answer, Parameter::SamlResponse, Some(idp()));
     assert!(matches!(
-        s.sso.slo(s.connection, &genuine, now).await.unwrap(),
+        s.sso.slo(s.connection, &genuine, None, now).await.unwrap(),
         SloOutcome::Completed { idp_failure: None }
     ));
-    let again = s.sso.slo(s.connection, &genuine, now).await.unwrap_err();
+    let again = s.sso.slo(s.connection, &genuine, None, now).await.unwrap_err();
     assert!(again.reason.contains("no pending LogoutRequest"), "{}", again.reason);
 
     // Everything happened at one instant: the events are told apart by outcome, not by order.
@@ -201,7 +201,7 @@ async fn an_idp_logout_request_ends_exactly_the_sessions_it_names_once_and_is_an
     let SloOutcome::Answered {
         outgoing: Outgoing::Redirect(url),
         ended_sessions,
-    } = s.sso.slo(s.connection, &incoming, now).await.unwrap()
+    } = s.sso.slo(s.connection, &incoming, None, now).await.unwrap()
     else {
         panic!("answered over HTTP-Redirect");
     };
@@ -226,7 +226,7 @@ async fn an_idp_logout_request_ends_exactly_the_sessions_it_names_once_and_is_an
     assert!(answer.xml.contains("InResponseTo=\"_idp-lr-1\"") && answer.xml.contains("status:Success"));
 
     // The same request again is a replay: refused, nothing ends.
-    let replayed = s.sso.slo(s.connection, &incoming, now).await.unwrap_err();
+    let replayed = s.sso.slo(s.connection, &incoming, None, now).await.unwrap_err();
     assert!(replayed.reason.contains("already used"), "{}", replayed.reason);
     assert!(is_live(&s, &ada_phone).await);
 
@@ -244,7 +244,7 @@ async fn an_idp_logout_request_ends_exactly_the_sessions_it_names_once_and_is_an
     .unwrap();
     let posted = binding::from_post(Parameter::SamlRequest, &base64_of(&signed), None).unwrap();
     assert!(matches!(
-        s.sso.slo(s.connection, &posted, now).await.unwrap(),
+        s.sso.slo(s.connection, &posted, None, now).await.unwrap(),
         SloOutcome::Answered { ended_sessions: 1, .. }
     ));
     assert!(!is_live(&s, &ada_phone).await);
@@ -360,7 +360,7 @@ async fn forged_misaddressed_stale_or_weak_logout_requests_are_refused_and_chang
     for (incoming, reason) in cases {
         let rejection = validate_logout_request(&incoming, &expected).unwrap_err().to_string();
         assert!(rejection.contains(reason), "expected “{reason}”, got “{rejection}”");
-        let refused = s.sso.slo(s.connection, &incoming, now).await.unwrap_err();
+        let refused = s.sso.slo(s.connection, &incoming, None, now).await.unwrap_err();
         assert!(refused.reason.contains(reason), "{}", refused.reason);
         assert!(is_live(&s, &token).await, "{reason}: the session stays");
     }

@@ -22,7 +22,7 @@ use gatehouse_core::sso::test_sso::TestReport;
 use gatehouse_core::tenancy::TenancyError;
 use gatehouse_web::client_address;
 use gatehouse_web::cookies::{SESSION_COOKIE, SameSite, cookie_value, session_cookie, set_cookie};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tower_http::limit::RequestBodyLimitLayer;
 use url::Url;
 
@@ -622,11 +622,15 @@ struct SloForm {
 async fn slo_redirect(
     State(state): State<AppState>,
     Path(connection): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let client = client_address(state.services.trust_forwarded_for, &headers, Some(peer.ip()));
     slo(
         state,
         &connection,
+        client,
         binding::from_redirect(query.as_deref().unwrap_or_default()),
     )
     .await
@@ -636,20 +640,28 @@ async fn slo_redirect(
 async fn slo_post(
     State(state): State<AppState>,
     Path(connection): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<SloForm>,
 ) -> Response {
+    let client = client_address(state.services.trust_forwarded_for, &headers, Some(peer.ip()));
     let incoming = match (form.saml_request, form.saml_response) {
         (Some(message), None) => binding::from_post(Parameter::SamlRequest, &message, form.relay_state.as_deref()),
         (None, Some(message)) => binding::from_post(Parameter::SamlResponse, &message, form.relay_state.as_deref()),
         (None, None) => Err(binding::DecodeError::Missing),
         (Some(_), Some(_)) => Err(binding::DecodeError::Repeated("a SAML message")),
     };
-    slo(state, &connection, incoming).await
+    slo(state, &connection, client, incoming).await
 }
 
 /// A LogoutRequest from the IdP is carried out and answered; a LogoutResponse completes a sign-out. A message
 /// that cannot even be decoded changes nothing and is not recorded (it names no verifiable sender).
-async fn slo(state: AppState, connection: &str, incoming: Result<Incoming, binding::DecodeError>) -> Response {
+async fn slo(
+    state: AppState,
+    connection: &str,
+    client: Option<IpAddr>,
+    incoming: Result<Incoming, binding::DecodeError>,
+) -> Response {
     let Ok(id) = connection.parse::<ConnectionId>() else {
         return end_user_page(
             StatusCode::NOT_FOUND,
@@ -674,7 +686,7 @@ async fn slo(state: AppState, connection: &str, incoming: Result<Incoming, bindi
         Parameter::SamlRequest => "Sign-out did not complete",
         Parameter::SamlResponse => "You are signed out of Gatehouse",
     };
-    match state.services.sso.slo(id, &incoming, chrono::Utc::now()).await {
+    match state.services.sso.slo(id, &incoming, client, chrono::Utc::now()).await {
         Ok(SloOutcome::Answered { outgoing, .. }) => send(outgoing, "Signing out"),
         Ok(SloOutcome::Completed { idp_failure: None }) => {
             signed_out_page("You are signed out of Gatehouse and of your identity provider.")
@@ -683,7 +695,10 @@ async fn slo(state: AppState, connection: &str, incoming: Result<Incoming, bindi
             "You are signed out of Gatehouse. Your identity provider could not sign you out of every application: close your browser to be sure.",
         ),
         Err(refused) => notice_page(
-            StatusCode::BAD_REQUEST,
+            match refused.limited {
+                true => StatusCode::TOO_MANY_REQUESTS,
+                false => StatusCode::BAD_REQUEST,
+            },
             heading,
             refused.user_message,
             Some(&refused.reference),

@@ -174,6 +174,50 @@ async fn junk_keeps_no_body_and_past_the_limit_is_refused_unchecked_with_one_sum
 }
 
 #[tokio::test]
+async fn junk_at_the_slo_url_counts_towards_the_same_limit_and_past_it_is_refused_unchecked() {
+    let w = world_with(&["--sso-refusals-per-client", "5"]).await;
+    let stranger = Browser::new(&w.app);
+    let forged = |n: usize| {
+        STANDARD.encode(format!(
+            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_j{n}" Version="2.0" IssueInstant="{}"><saml:Issuer>{}</saml:Issuer><saml:NameID>ada@acme.example</saml:NameID></samlp:LogoutRequest>"#,
+            chrono::Utc::now().to_rfc3339(),
+            test_idp::IDP,
+        ))
+    };
+    let mut statuses = Vec::new();
+    for n in 0..30 {
+        let answer = stranger
+            .client
+            .post(format!("{}/saml/{}/slo", w.app.address, w.connection))
+            .form(&[("SAMLRequest", forged(n))])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(answer.status().as_u16());
+    }
+    assert_eq!(statuses[..5], [400; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    let events = events(&w).await;
+    assert_eq!(events.len(), 6, "five refusals and one summary: {events:?}");
+    assert_eq!(
+        events.iter().filter(|e| e["outcome"] == "logout-refused").count(),
+        5,
+        "{events:?}"
+    );
+    // The ACS shares the limit: the same address is now refused there unchecked too.
+    let user_at_same_address = Browser::new(&w.app);
+    let relay_state = start(&w, &user_at_same_address).await;
+    let acs = post_to_acs(
+        &w,
+        &user_at_same_address,
+        &answer(&w, &relay_state, "ada@acme.example"),
+        &relay_state,
+    )
+    .await;
+    assert_eq!(acs.status(), 429);
+}
+
+#[tokio::test]
 async fn a_body_larger_than_any_saml_message_is_refused_at_the_door() {
     let w = world_with(&["--saml-max-body-bytes", "65536"]).await;
     let stranger = Browser::new(&w.app);
