@@ -133,6 +133,8 @@ pub struct LastTestView {
     pub name_id: Option<String>,
     /// The role the role mappings gave the identity, in words.
     pub role: Option<String>,
+    /// What to change at the IdP, for a failed run the owner can fix.
+    pub fix: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,6 +206,7 @@ mod convert {
             email: summary.email,
             name_id: summary.name_id,
             role: summary.role.map(|r| r.label().to_owned()),
+            fix: summary.fix,
         }
     }
 

@@ -299,7 +299,7 @@ fn signed_message(
         CryptoError::DisallowedSignature { reason } => LogoutRejection::DisallowedSignature(reason),
         _ => LogoutRejection::Signature {
             configured: fingerprints(expected.certificates),
-            offered: offered_certificate(root),
+            offered: offered_certificate(root).map(|c| c.sha256_fingerprint),
         },
     })?;
     let signed_root_matches = Document::parse(&signed).is_ok_and(|d| {

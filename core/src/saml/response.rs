@@ -149,6 +149,8 @@ pub enum Rejection {
     Signature {
         configured: String,
         offered: Option<String>,
+        /// The subject of the certificate the message names, for the owner to recognise it.
+        offered_subject: Option<String>,
     },
     #[error("the response is not signed; the Response or the Assertion must be signed by the IdP")]
     Unsigned,
@@ -482,12 +484,9 @@ fn verify_signature(
     // which re-walks the whole document and costs more than the signature check itself; the certificates' keys
     // are read once and kept rather than on every response (docs/performance.md).
     let offered = offered_certificate(root);
-    let named = offered.as_ref().and_then(|fingerprint| {
-        expected
-            .certificates
-            .iter()
-            .position(|c| &c.sha256_fingerprint == fingerprint)
-    });
+    let named = offered
+        .as_ref()
+        .and_then(|named| expected.certificates.iter().position(|c| c == named));
     let result = verification_keys::reduce_to_signed_naming_key(
         text,
         expected.certificates,
@@ -504,7 +503,8 @@ fn verify_signature(
             CryptoError::DisallowedSignature { reason } => Rejection::DisallowedSignature(reason),
             _ => Rejection::Signature {
                 configured: fingerprints(expected.certificates),
-                offered,
+                offered_subject: offered.as_ref().map(|c| c.subject.clone()),
+                offered: offered.map(|c| c.sha256_fingerprint),
             },
         })
 }
@@ -518,16 +518,16 @@ pub(super) fn fingerprints(certificates: &[Certificate]) -> String {
         .join(", ")
 }
 
-/// The fingerprint of a certificate the message carries in a signature's KeyInfo (never trusted, only named);
-/// an encrypted assertion's KeyInfo names the SP's certificate, not a signer.
-pub(super) fn offered_certificate(root: Node) -> Option<String> {
+/// The certificate a message carries in a signature's KeyInfo: never trusted, only named in a refusal and tried
+/// first among the configured ones. An encrypted assertion's KeyInfo names the SP's certificate, not a signer.
+pub(super) fn offered_certificate(root: Node) -> Option<Certificate> {
     let base64 = root
         .descendants()
         .filter(|n| is(n, DS, "Signature"))
         .flat_map(|signature| signature.descendants())
         .find(|n| is(n, DS, "X509Certificate"))
         .map(whole_text)?;
-    Certificate::from_base64(&base64).ok().map(|c| c.sha256_fingerprint)
+    Certificate::from_base64(&base64).ok()
 }
 
 /// The identity and the assertion's own rules, read from the signed content.

@@ -5,6 +5,8 @@
 use super::idp_product::IdpProduct;
 use super::refusal::{EmailClaim, Refusal};
 use crate::saml::ServiceProviderValues;
+use crate::saml::binding::QuerySignatureError;
+use crate::saml::logout::LogoutRejection;
 use crate::saml::response::Rejection;
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +63,8 @@ struct Console {
     /// The application's page, from the console's start.
     app: &'static str,
     acs: &'static str,
+    /// Where the IdP sends its sign-out messages (the SP's single logout URL).
+    logout: &'static str,
     entity_id: &'static str,
     assignment: &'static str,
     signing: &'static str,
@@ -91,6 +95,7 @@ fn console(idp: IdpProduct) -> Console {
         IdpProduct::EntraId => Console {
             app: "Microsoft Entra admin center › Enterprise applications › (your Gatehouse app)",
             acs: "Single sign-on › Basic SAML Configuration › Reply URL (Assertion Consumer Service URL)",
+            logout: "Single sign-on › Basic SAML Configuration › Logout Url (Optional)",
             entity_id: "Single sign-on › Basic SAML Configuration › Identifier (Entity ID)",
             assignment: "Users and groups › Add user/group",
             signing: "Single sign-on › SAML Certificates › Edit › Signing Algorithm",
@@ -101,6 +106,7 @@ fn console(idp: IdpProduct) -> Console {
         IdpProduct::Okta => Console {
             app: "Okta Admin Console › Applications › Applications › (your Gatehouse app)",
             acs: "General › SAML Settings › Edit › Single sign-on URL",
+            logout: "General › SAML Settings › Edit › Show Advanced Settings › Single Logout URL",
             entity_id: "General › SAML Settings › Edit › Audience URI (SP Entity ID)",
             assignment: "Assignments › Assign",
             signing: "General › SAML Settings › Edit › Show Advanced Settings › Signature Algorithm",
@@ -111,6 +117,7 @@ fn console(idp: IdpProduct) -> Console {
         IdpProduct::GoogleWorkspace => Console {
             app: "Google Admin console › Apps › Web and mobile apps › (your Gatehouse app)",
             acs: "Service provider details › ACS URL",
+            logout: "Service provider details (Google Workspace sends no sign-out messages: one claiming to come from it is not its own)",
             entity_id: "Service provider details › Entity ID",
             assignment: "User access › ON for everyone, or for the user's organizational unit or group",
             signing: "Manage certificates › the certificate's signing algorithm",
@@ -121,6 +128,7 @@ fn console(idp: IdpProduct) -> Console {
         IdpProduct::OneLogin => Console {
             app: "OneLogin Administration › Applications › (your Gatehouse app)",
             acs: "Configuration › ACS (Consumer) URL",
+            logout: "Configuration › Single Logout URL",
             entity_id: "Configuration › Audience (EntityID)",
             assignment: "Users, or the user's role under Access",
             signing: "SSO › SAML Signature Algorithm",
@@ -131,6 +139,7 @@ fn console(idp: IdpProduct) -> Console {
         IdpProduct::JumpCloud => Console {
             app: "JumpCloud Admin Portal › SSO Applications › (your Gatehouse app)",
             acs: "SSO › ACS URLs",
+            logout: "SSO › Single Logout URL",
             entity_id: "SSO › SP Entity ID",
             assignment: "User Groups: bind a group the user is in",
             signing: "SSO › Signature Algorithm",
@@ -141,6 +150,7 @@ fn console(idp: IdpProduct) -> Console {
         IdpProduct::Adfs => Console {
             app: "AD FS Management › Relying Party Trusts › (your Gatehouse trust) › Properties",
             acs: "Endpoints › SAML Assertion Consumer Endpoints",
+            logout: "Endpoints › Add SAML › SAML Logout endpoint",
             entity_id: "Identifiers › Relying party identifier",
             assignment: "Access control policy",
             signing: "Advanced › Secure hash algorithm",
@@ -151,6 +161,7 @@ fn console(idp: IdpProduct) -> Console {
         IdpProduct::Keycloak => Console {
             app: "Keycloak admin console › (your realm) › Clients › (your Gatehouse client)",
             acs: "Advanced › Assertion Consumer Service POST Binding URL",
+            logout: "Advanced › Logout Service POST Binding URL",
             entity_id: "Settings › Client ID",
             assignment: "the client's roles or the realm's users (Keycloak signs in every user of the realm)",
             signing: "Keys › Signature algorithm",
@@ -161,6 +172,7 @@ fn console(idp: IdpProduct) -> Console {
         IdpProduct::Auth0 | IdpProduct::Shibboleth | IdpProduct::Other => Console {
             app: "your IdP's settings for the Gatehouse application",
             acs: "the Assertion Consumer Service (ACS) URL",
+            logout: "the single logout (SLO) URL",
             entity_id: "the SP entity ID (audience)",
             assignment: "the users or groups allowed to use the application",
             signing: "the signature algorithm",
@@ -179,9 +191,18 @@ pub fn next_certificate_place(idp: IdpProduct) -> &'static str {
     console(idp).certificates
 }
 
-/// The explanation of `refusal` for a connection to `idp` whose SP values are `sp`; `None` where the refusal is
-/// Gatehouse's own business (a replay, the refusal limits, an unverified domain, which the reason says in full).
-pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -> Option<Explanation> {
+/// The connection a refusal is explained for: its IdP's product, the values Gatehouse gives the IdP, and whether
+/// its metadata URL is monitored (then a new certificate the IdP publishes is picked up by itself).
+pub struct ExplainedFor<'a> {
+    pub idp: IdpProduct,
+    pub sp: &'a ServiceProviderValues,
+    pub monitored: bool,
+}
+
+/// The explanation of `refusal` for a connection; `None` where the refusal is Gatehouse's own business (a replay,
+/// the refusal limits, an unverified domain, which the reason says in full).
+pub fn explain(refusal: &Refusal, connection: &ExplainedFor) -> Option<Explanation> {
+    let (idp, sp) = (connection.idp, connection.sp);
     let at = console(idp);
     let (cause, fix, user_hint) = match refusal {
         Refusal::Response(Rejection::Destination { found, .. } | Rejection::Recipient { found, .. }) => (
@@ -222,26 +243,31 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
             },
             None,
         ),
-        Refusal::Response(Rejection::Signature { offered, .. }) => (
+        Refusal::Response(Rejection::Signature {
+            offered,
+            offered_subject,
+            ..
+        }) => (
             Cause::UnknownSigner,
             format!(
-                "The IdP signed with {} that this connection does not have. If it rolled its certificate over, download the new signing certificate ({}), or import the metadata again, and add it to this connection; keep the old one until the new one has signed a sign-in.",
-                offered.as_ref().map_or_else(
-                    || "a certificate".to_owned(),
-                    |sha| format!("the certificate SHA-256 {sha}")
-                ),
-                at.certificates
+                "The IdP signed with {} that this connection does not have. {}",
+                match (offered, offered_subject) {
+                    (Some(sha), Some(subject)) => format!("the certificate {} (SHA-256 {sha})", quoted(subject)),
+                    (Some(sha), None) => format!("the certificate SHA-256 {sha}"),
+                    _ => "a certificate".to_owned(),
+                },
+                if connection.monitored {
+                    "This connection's metadata URL is monitored: when the IdP publishes its new certificate there, it is added by itself; press Refresh now on the connection to fetch the metadata at once. If the metadata does not list it, the response was signed with a key that is not this IdP's for Gatehouse.".to_owned()
+                } else {
+                    format!(
+                        "If it rolled its certificate over, download the new signing certificate ({}), or import the metadata again, and add it to this connection; keep the old one until the new one has signed a sign-in.",
+                        at.certificates
+                    )
+                }
             ),
             None,
         ),
-        Refusal::Response(Rejection::DisallowedSignature(_)) => (
-            Cause::WeakSignature,
-            format!(
-                "{} Only for an IdP that cannot sign with SHA-256, the Owner can allow SHA-1 in this connection's options.",
-                at.set(at.signing, "SHA-256")
-            ),
-            None,
-        ),
+        Refusal::Response(Rejection::DisallowedSignature(_)) => (Cause::WeakSignature, weak_signature_fix(&at), None),
         Refusal::Response(Rejection::Unsigned) => (
             Cause::Unsigned,
             format!(
@@ -284,6 +310,83 @@ pub fn explain(refusal: &Refusal, idp: IdpProduct, sp: &ServiceProviderValues) -
         _ => return None,
     };
     Some(Explanation { cause, fix, user_hint })
+}
+
+/// The explanation of a refused logout message, as [`explain`] gives it for a response; `None` where the reason
+/// says it all (a replay, an encrypted NameID, a message of the wrong kind).
+pub fn explain_logout(rejection: &LogoutRejection, idp: IdpProduct, sp: &ServiceProviderValues) -> Option<Explanation> {
+    let at = console(idp);
+    let (cause, fix) = match rejection {
+        LogoutRejection::Destination { found, .. } => (
+            Cause::Destination,
+            format!(
+                "Your IdP sends sign-out messages to {}. {}",
+                quoted(found),
+                at.set(at.logout, &sp.slo_url)
+            ),
+        ),
+        LogoutRejection::MissingDestination => (
+            Cause::Destination,
+            format!(
+                "Your IdP's sign-out message names no Destination. {}",
+                at.set(at.logout, &sp.slo_url)
+            ),
+        ),
+        LogoutRejection::Issuer { found, .. } => (
+            Cause::Issuer,
+            format!(
+                "The sign-out message comes from the IdP {}. If that is your IdP, enter it as this connection's IdP entity ID, or import its metadata again.",
+                quoted(found)
+            ),
+        ),
+        LogoutRejection::Signature { offered, .. } => (
+            Cause::UnknownSigner,
+            format!(
+                "The IdP signed its sign-out message with {} that this connection does not have. If it rolled its certificate over, download the new signing certificate ({}), or import the metadata again, and add it to this connection.",
+                offered.as_ref().map_or_else(
+                    || "a certificate".to_owned(),
+                    |sha| format!("the certificate SHA-256 {sha}")
+                ),
+                at.certificates
+            ),
+        ),
+        LogoutRejection::QuerySignature(QuerySignatureError::Mismatch(_)) => (
+            Cause::UnknownSigner,
+            format!(
+                "The IdP signed its sign-out message with a certificate this connection does not have. If it rolled its certificate over, download the new signing certificate ({}), or import the metadata again, and add it to this connection.",
+                at.certificates
+            ),
+        ),
+        LogoutRejection::DisallowedSignature(_)
+        | LogoutRejection::QuerySignature(QuerySignatureError::Sha1 | QuerySignatureError::Algorithm(_)) => {
+            (Cause::WeakSignature, weak_signature_fix(&at))
+        }
+        LogoutRejection::Unsigned(_) => (
+            Cause::Unsigned,
+            format!(
+                "Gatehouse acts only on signed sign-out messages: have the IdP sign them ({}).",
+                at.place(at.signing)
+            ),
+        ),
+        LogoutRejection::TooOld(_) | LogoutRejection::FromTheFuture(_) | LogoutRejection::Expired(_) => (
+            Cause::ClockSkew,
+            format!("The sign-out message's time is outside what this connection allows. {CLOCK_FIX}"),
+        ),
+        _ => return None,
+    };
+    Some(Explanation {
+        cause,
+        fix,
+        user_hint: None,
+    })
+}
+
+/// The fix of a signature made with an algorithm the connection does not allow (SHA-1).
+fn weak_signature_fix(at: &Console) -> String {
+    format!(
+        "{} Only for an IdP that cannot sign with SHA-256, the Owner can allow SHA-1 in this connection's options.",
+        at.set(at.signing, "SHA-256")
+    )
 }
 
 /// An error status the IdP answered with: Entra ID's AADSTS code in the message first, then the SAML status.
@@ -380,7 +483,16 @@ mod tests {
     }
 
     fn explained(refusal: &Refusal, idp: IdpProduct) -> Explanation {
-        explain(refusal, idp, &sp()).expect("explained")
+        explain(refusal, &typed_in(idp, &sp())).expect("explained")
+    }
+
+    /// A connection to `idp` typed in by hand, so not monitored.
+    fn typed_in(idp: IdpProduct, sp: &ServiceProviderValues) -> ExplainedFor<'_> {
+        ExplainedFor {
+            idp,
+            sp,
+            monitored: false,
+        }
     }
 
     #[test]
@@ -465,13 +577,29 @@ mod tests {
         let refusal = Refusal::Response(Rejection::Signature {
             configured: "AA".into(),
             offered: Some("BB:CC".into()),
+            offered_subject: Some("CN=Microsoft Azure Federated SSO Certificate".into()),
         });
         let explanation = explained(&refusal, IdpProduct::Okta);
         assert_eq!(explanation.cause, Cause::UnknownSigner);
         assert!(
-            explanation.fix.contains("SHA-256 BB:CC") && explanation.fix.contains("rolled"),
+            explanation.fix.starts_with(
+                "The IdP signed with the certificate CN=Microsoft Azure Federated SSO Certificate (SHA-256 BB:CC)"
+            ) && explanation.fix.contains("rolled")
+                && explanation.fix.contains("SAML Signing Certificates"),
             "{}",
             explanation.fix
+        );
+        // A monitored metadata URL adds the IdP's next certificate by itself: the owner is told so.
+        let sp = sp();
+        let monitored = ExplainedFor {
+            idp: IdpProduct::Okta,
+            sp: &sp,
+            monitored: true,
+        };
+        let fix = explain(&refusal, &monitored).unwrap().fix;
+        assert!(
+            fix.contains("metadata URL is monitored") && fix.contains("Refresh now"),
+            "{fix}"
         );
     }
 
@@ -485,6 +613,42 @@ mod tests {
             "{}",
             explanation.fix
         );
+    }
+
+    #[test]
+    fn a_refused_sign_out_message_is_explained_with_the_idps_logout_setting() {
+        let misaddressed = LogoutRejection::Destination {
+            found: "https://old.example/slo".into(),
+            expected: sp().slo_url,
+        };
+        let explanation = explain_logout(&misaddressed, IdpProduct::EntraId, &sp()).unwrap();
+        assert_eq!(explanation.cause, Cause::Destination);
+        assert_eq!(
+            explanation.fix,
+            format!(
+                "Your IdP sends sign-out messages to https://old.example/slo. Set Microsoft Entra admin center › Enterprise applications › (your Gatehouse app) › Single sign-on › Basic SAML Configuration › Logout Url (Optional) to {}.",
+                sp().slo_url
+            )
+        );
+        let forged = LogoutRejection::Signature {
+            configured: "AA".into(),
+            offered: Some("BB:CC".into()),
+        };
+        let explanation = explain_logout(&forged, IdpProduct::Okta, &sp()).unwrap();
+        assert_eq!(explanation.cause, Cause::UnknownSigner);
+        assert!(explanation.fix.contains("SHA-256 BB:CC") && explanation.fix.contains("SAML Signing Certificates"));
+        let redirect_sha1 = LogoutRejection::QuerySignature(QuerySignatureError::Sha1);
+        assert_eq!(
+            explain_logout(&redirect_sha1, IdpProduct::Other, &sp()).unwrap().cause,
+            Cause::WeakSignature
+        );
+        assert_eq!(
+            explain_logout(&LogoutRejection::TooOld("9 minutes".into()), IdpProduct::Other, &sp())
+                .unwrap()
+                .cause,
+            Cause::ClockSkew
+        );
+        assert!(explain_logout(&LogoutRejection::EncryptedNameId, IdpProduct::Other, &sp()).is_none());
     }
 
     #[test]
@@ -644,10 +808,14 @@ mod tests {
 
     #[test]
     fn gatehouses_own_refusals_need_no_idp_fix() {
+        let sp = sp();
         assert_eq!(
-            explain(&Refusal::Replayed("_a".into()), IdpProduct::EntraId, &sp()),
+            explain(&Refusal::Replayed("_a".into()), &typed_in(IdpProduct::EntraId, &sp)),
             None
         );
-        assert_eq!(explain(&Refusal::TooManyRefused, IdpProduct::Okta, &sp()), None);
+        assert_eq!(
+            explain(&Refusal::TooManyRefused, &typed_in(IdpProduct::Okta, &sp)),
+            None
+        );
     }
 }

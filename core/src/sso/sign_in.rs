@@ -4,7 +4,7 @@
 
 use super::certificate_uses::CertificateUses;
 use super::connection::{Connection, ConnectionService};
-use super::explanation::{Explanation, explain};
+use super::explanation::{ExplainedFor, Explanation, explain};
 use super::idp_product::IdpProduct;
 use super::junk::{Admission, JunkPolicy, RefusalLimiter};
 use super::kept_connections::{ConnectionInUse, KeptConnections};
@@ -603,8 +603,13 @@ impl SsoService {
         };
         let explanation = passed.as_ref().err().and_then(|refusal| {
             let connection = &context.connection;
-            let idp = IdpProduct::detect(&connection.idp.entity_id, connection.sso_endpoint().location.as_str());
-            explain(refusal, idp, &self.connections.service_provider_values(connection.id))
+            let sp = self.connections.service_provider_values(connection.id);
+            let explained_for = ExplainedFor {
+                idp: IdpProduct::detect(&connection.idp.entity_id, connection.sso_endpoint().location.as_str()),
+                sp: &sp,
+                monitored: connection.origin.url.is_some() && connection.origin.monitor,
+            };
+            explain(refusal, &explained_for)
         });
         let assertion = findings.assertion.as_ref();
         let detail = EventDetail {

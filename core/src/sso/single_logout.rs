@@ -3,6 +3,8 @@
 //! names and is answered with a signed LogoutResponse. Each is recorded in the owner's SSO events.
 
 use super::connection::Connection;
+use super::explanation::{Explanation, explain_logout};
+use super::idp_product::IdpProduct;
 use super::sign_in::{EventDetail, SsoService};
 use crate::auth::AuthError;
 use crate::ids::{AccountId, ConnectionId, new_reference};
@@ -205,6 +207,15 @@ impl SsoService {
             });
         };
         let (account, connection) = (in_use.account, &in_use.connection);
+        // A refused message: counted towards the refusal limits when nothing of it verified, and explained.
+        let mut explanation = None;
+        let mut note_refusal = |rejection: &LogoutRejection| {
+            if rejection.before_signature() {
+                self.refusals.refused(connection_id, client, now);
+            }
+            let idp = IdpProduct::detect(&connection.idp.entity_id, connection.sso_endpoint().location.as_str());
+            explanation = explain_logout(rejection, idp, &self.connections.service_provider_values(connection_id));
+        };
         let verified = match self.verify_logout_message(connection, incoming, now).await {
             Ok(verified) => verified,
             Err(e) => return Err(unavailable(&e)),
@@ -216,7 +227,7 @@ impl SsoService {
                     self.end_idp_sessions(connection, request, relay_state, now).await
                 }
                 Err(rejection) => {
-                    self.count_unverified(&rejection, connection_id, client, now);
+                    note_refusal(&rejection);
                     Err((REFUSED, format!("LogoutRequest refused: {rejection}"), None))
                 }
             },
@@ -249,25 +260,13 @@ impl SsoService {
                     }
                 }
                 Err(rejection) => {
-                    self.count_unverified(&rejection, connection_id, client, now);
+                    note_refusal(&rejection);
                     Err((ANSWER_REFUSED, format!("LogoutResponse refused: {rejection}"), None))
                 }
             },
         };
-        self.record_logout(account, connection_id, now, outcome).await
-    }
-
-    /// Counts a message refused before its signature verified towards the refusal limits.
-    fn count_unverified(
-        &self,
-        rejection: &LogoutRejection,
-        connection_id: ConnectionId,
-        client: Option<IpAddr>,
-        now: DateTime<Utc>,
-    ) {
-        if rejection.before_signature() {
-            self.refusals.refused(connection_id, client, now);
-        }
+        self.record_logout(account, connection_id, now, outcome, explanation)
+            .await
     }
 
     /// Applies the logout message rules for this connection off the async threads (signature verification is C
@@ -379,13 +378,15 @@ impl SsoService {
         ))
     }
 
-    /// Records a single logout message in the SSO events and answers it.
+    /// Records a single logout message in the SSO events, with the fix of a refusal the owner can act on, and
+    /// answers it.
     async fn record_logout(
         &self,
         account: AccountId,
         connection_id: ConnectionId,
         now: DateTime<Utc>,
         outcome: Result<Handled, Refusal>,
+        explanation: Option<Explanation>,
     ) -> Result<SloOutcome, LogoutRefused> {
         let (detail, result) = match outcome {
             Ok((done, reason, name_id)) => (
@@ -406,7 +407,7 @@ impl SsoService {
                     name_id,
                     attributes: String::new(),
                     raw_response: None,
-                    explanation: None,
+                    explanation,
                 },
                 Err(LogoutRefused {
                     reference: new_reference(),

@@ -207,6 +207,9 @@ pub struct TestSummary {
     pub name_id: Option<String>,
     /// The role the role mappings gave the identity at the time of the run.
     pub role: Option<Role>,
+    /// What to change at the IdP, for a failed run the owner can fix (empty in runs kept before fixes were).
+    #[serde(default)]
+    pub fix: Option<String>,
 }
 
 impl TestReport {
@@ -229,6 +232,7 @@ impl TestReport {
             email: self.email.clone(),
             name_id: self.name_id.clone(),
             role: self.role,
+            fix: self.fix.clone(),
         }
     }
 }

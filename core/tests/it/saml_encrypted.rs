@@ -192,7 +192,9 @@ fn encryption_is_not_authentication() {
         ..Spec::default()
     });
     match check(&forged) {
-        Err(Rejection::Signature { configured, offered }) => {
+        Err(Rejection::Signature {
+            configured, offered, ..
+        }) => {
             assert_eq!(configured, idp().certificate.sha256_fingerprint);
             assert_eq!(offered, Some(attacker().certificate.sha256_fingerprint.clone()));
         }

@@ -94,9 +94,14 @@ fn signatures_count_only_with_the_configured_certificate() {
         ..Spec::default()
     });
     match check(&forged) {
-        Err(Rejection::Signature { configured, offered }) => {
+        Err(Rejection::Signature {
+            configured,
+            offered,
+            offered_subject,
+        }) => {
             assert_eq!(configured, idp().certificate.sha256_fingerprint);
             assert_eq!(offered, Some(attacker().certificate.sha256_fingerprint.clone()));
+            assert_eq!(offered_subject, Some(attacker().certificate.subject.clone()));
         }
         other => panic!("{other:?}"),
     }

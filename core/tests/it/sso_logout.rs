@@ -363,6 +363,27 @@ async fn forged_misaddressed_stale_or_weak_logout_requests_are_refused_and_chang
         let refused = s.sso.slo(s.connection, &incoming, None, now).await.unwrap_err();
         assert!(refused.reason.contains(reason), "{}", refused.reason);
         assert!(is_live(&s, &token).await, "{reason}: the session stays");
+        // The owner reads what to change at the IdP where there is something to change.
+        let events = s.world.store.sso_events(s.account, None, 50).await.unwrap();
+        let event = events.into_iter().find(|e| e.reference == refused.reference).unwrap();
+        let expected_cause = match reason {
+            "the Destination was" => Some("destination"),
+            "the issuer was https://evil.example/idp" => Some("issuer"),
+            "too old to act on" | "in the future" => Some("clock_skew"),
+            "does not verify with the configured certificate" => Some("unknown_signer"),
+            "SHA-1" => Some("weak_signature"),
+            "is not signed" => Some("unsigned"),
+            "expected a LogoutRequest" => None,
+            other => panic!("no cause expected for {other}"),
+        };
+        assert_eq!(event.cause.as_deref(), expected_cause, "{reason}: {:?}", event.fix);
+        if reason == "the Destination was" {
+            let fix = event.fix.unwrap_or_default();
+            assert!(
+                fix.contains("Set the single logout (SLO) URL") && fix.ends_with(&format!(" to {slo_url}.")),
+                "{fix}"
+            );
+        }
     }
     // Within the clock skew, a message from a slightly fast IdP clock is fine.
     let fast_clock = redirect(

@@ -941,6 +941,11 @@ async fn the_last_test_run_of_each_connection_is_kept_with_its_way_back() {
         kept[0].2.failed.as_ref().map(|(check, _)| *check),
         Some(Check::Audience)
     );
+    // With what to change at the IdP, as the report said it, for the owner who comes back later.
+    let sp_entity_id = s.connections.service_provider_values(s.connection).entity_id;
+    let fix = kept[0].2.fix.as_deref().expect("an audience the owner can fix");
+    assert_eq!(Some(fix), failed.fix.as_deref());
+    assert!(fix.contains(&sp_entity_id), "{fix}");
 
     // Only members of the account may read it; the connection's removal takes it along.
     let (stranger, _) = s.world.user("stranger@elsewhere.example").await;

@@ -525,6 +525,7 @@ pub fn LastTest(test: LastTestView) -> impl IntoView {
         email,
         name_id,
         role,
+        fix,
     } = test;
     let passed = failed.is_none();
     view! {
@@ -542,6 +543,7 @@ pub fn LastTest(test: LastTestView) -> impl IntoView {
                         </p>
                     }
                 })}
+            {fix.map(|fix| view! { <p class="fix"><strong>"How to fix: "</strong>{fix}</p> })}
             <dl class="facts">
                 {email.map(|email| view! { <div><dt>"Email"</dt><dd>{email}</dd></div> })}
                 {name_id.map(|name_id| view! { <div><dt>"NameID"</dt><dd><code>{name_id}</code></dd></div> })}
