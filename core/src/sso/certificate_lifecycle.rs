@@ -171,36 +171,38 @@ impl ConnectionService {
                 let Some(days) = due_notice(row.valid_until, now) else {
                     continue;
                 };
-                if sent.contains(&(row.connection_id, row.valid_until, days))
-                    || !self
-                        .store
-                        .claim_expiry_notice(row.connection_id, row.valid_until, days, now)
-                        .await?
-                {
+                if sent.contains(&(row.connection_id, row.valid_until, days)) {
                     continue;
                 }
                 let expiring = ExpiringConnection::of(row, now);
-                self.notify(&expiring, now, &mut report).await?;
+                let event = certificate_event(
+                    expiring.account,
+                    expiring.connection,
+                    now,
+                    expiring.summary(now),
+                    Some(expiring.fix()),
+                );
+                if !self
+                    .store
+                    .claim_expiry_notice(expiring.connection, expiring.valid_until, days, &event)
+                    .await?
+                {
+                    continue;
+                }
+                report.notices += 1;
+                self.mail_notice(&expiring, &event, now, &mut report).await?;
             }
         }
     }
 
-    async fn notify(
+    /// Mails a notice already recorded as `event` to the account's Owners and Admins.
+    async fn mail_notice(
         &self,
         expiring: &ExpiringConnection,
+        event: &SsoEventRow,
         now: DateTime<Utc>,
         report: &mut NoticeReport,
     ) -> Result<(), ConnectionError> {
-        let (summary, fix) = (expiring.summary(now), expiring.fix());
-        let event = certificate_event(
-            expiring.account,
-            expiring.connection,
-            now,
-            summary.clone(),
-            Some(fix.clone()),
-        );
-        self.store.insert_sso_event(&event).await?;
-        report.notices += 1;
         let path = expiring.page_path();
         let link = self
             .tenancy
@@ -211,8 +213,10 @@ impl ConnectionService {
             format!("The signing certificate of {} expires soon", expiring.label)
         };
         let body = format!(
-            "{summary}\n\n{fix}\n\nThe connection's certificates, and when each last verified a sign-in:\n{link}\n\n\
+            "{}\n\n{}\n\nThe connection's certificates, and when each last verified a sign-in:\n{link}\n\n\
              You receive this as an Owner or Admin of the account. The SSO events list this notice under the reference {}.\n",
+            event.reason,
+            event.fix.as_deref().unwrap_or_default(),
             event.reference
         );
         let mailed = self

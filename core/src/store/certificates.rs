@@ -2,12 +2,13 @@
 //! certificate expires soon, and the expiry notices already sent.
 
 use super::schema::{certificate_expiry_notice, idp_certificate_use, membership, sso_connection, user};
-use super::{Store, StoreError};
+use super::{SsoEventRow, Store, StoreError, sso};
 use crate::ids::{AccountId, ConnectionId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 /// A connection whose last signing certificate expires at `valid_until`.
@@ -218,28 +219,34 @@ impl Store {
     }
 
     /// Claims the notice that `connection_id`'s certificates, valid until `valid_until`, expire within
-    /// `days_before` days: `true` for the one caller (of any instance) that is to send it.
+    /// `days_before` days, and records its SSO event in the same transaction: `true` for the one caller (of any
+    /// instance) that is to mail it.
     pub async fn claim_expiry_notice(
         &self,
         connection_id: ConnectionId,
         valid_until: DateTime<Utc>,
         days_before: i32,
-        at: DateTime<Utc>,
+        event: &SsoEventRow,
     ) -> Result<bool, StoreError> {
         use certificate_expiry_notice::Column;
+        let txn = self.writer.begin().await?;
         let inserted = certificate_expiry_notice::Entity::insert(certificate_expiry_notice::ActiveModel {
             connection_id: Set(connection_id.as_uuid()),
             valid_until: Set(valid_until),
             days_before: Set(days_before),
-            sent_at: Set(at),
+            sent_at: Set(event.at),
         })
         .on_conflict(
             OnConflict::columns([Column::ConnectionId, Column::ValidUntil, Column::DaysBefore])
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&self.writer)
+        .exec_without_returning(&txn)
         .await?;
+        if inserted == 1 {
+            sso::insert_sso_event(&txn, event).await?;
+        }
+        txn.commit().await?;
         Ok(inserted == 1)
     }
 

@@ -115,6 +115,14 @@ async fn each_expiry_notice_goes_out_once_to_owners_and_admins_across_two_instan
         expected_mails += 2;
         let again = both_pass(&a, &b, at + Duration::hours(2)).await;
         assert_eq!(again, NoticeReport::default(), "{days}: once only");
+        // The banner says the same, at every threshold.
+        let banner = a.expiring_connections(&owner, account, at).await.unwrap();
+        assert_eq!(banner.len(), 1, "{days}");
+        assert!(
+            banner[0].summary(at).contains(days),
+            "{days}: {}",
+            banner[0].summary(at)
+        );
 
         let event = world.store.sso_events(account, None, 1).await.unwrap().remove(0);
         assert_eq!(event.outcome, "certificate");
