@@ -1,7 +1,7 @@
 //! The lifecycle of an IdP's signing certificates: when each one last verified a sign-in, the date the last of a
 //! connection's certificates expires (so that the expiry notices and the operator's metric find the connections
 //! near it without reading every certificate), and which expiry notices have gone out, so that each one goes out
-//! once however many server instances share the database.
+//! once however many server instances share the database, and its mail is tried again after a failure.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -53,7 +53,13 @@ impl MigrationTrait for Migration {
                     .col(uuid("connection_id"))
                     .col(timestamp_with_time_zone("valid_until"))
                     .col(integer("days_before"))
+                    // When the notice was claimed, or its mail last tried again.
                     .col(timestamp_with_time_zone("sent_at"))
+                    // The SSO event's reference, which the mail names.
+                    .col(string_len("reference", 32))
+                    // Mailed to everyone it was for, or nothing to mail (no SMTP relay); else tried again.
+                    .col(boolean("mailed").default(false))
+                    .col(integer("mail_attempts").default(1))
                     // One row per notice: the instance whose insert lands sends it.
                     .primary_key(
                         Index::create()

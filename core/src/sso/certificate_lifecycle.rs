@@ -1,14 +1,14 @@
 //! What the owner is told about a connection's signing certificates over their life: notices 30, 7 and 1 days
 //! before the last one expires and once it has (an SSO event, and mail to the account's Owners and Admins, each
-//! once however many server instances run), the banner of connections near that date, and the SSO events of a
-//! monitored metadata URL adding or dropping a certificate.
+//! once however many server instances run, the mail tried again while it fails), the banner of connections near
+//! that date, and the SSO events of a monitored metadata URL adding or dropping a certificate.
 
 use super::connection::{ConnectionError, ConnectionService, IdpSettings};
 use super::explanation::next_certificate_place;
 use super::idp_product::IdpProduct;
 use crate::auth::Caller;
 use crate::ids::{AccountId, ConnectionId, new_reference};
-use crate::store::{ExpiringRow, SsoEventRow};
+use crate::store::{ExpiringRow, NoticeRow, SsoEventRow};
 use crate::tenancy::Permission;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashSet;
@@ -21,6 +21,10 @@ pub const CERTIFICATE_EVENT: &str = "certificate";
 
 /// How many connections one batch of the notice pass reads.
 const BATCH: u64 = 100;
+
+/// A notice's mail that failed is tried again this long after the last try, this many times in all.
+const RETRY_MAIL_AFTER: Duration = Duration::minutes(15);
+const MAIL_ATTEMPTS: i32 = 5;
 
 /// How many connections saved before their expiry date was kept get it filled in per pass.
 const FILL_IN_BATCH: u64 = 500;
@@ -157,6 +161,7 @@ impl ConnectionService {
         self.fill_in_signing_validity().await?;
         let horizon = now + Duration::days(NOTICE_DAYS[0].into());
         let mut report = NoticeReport::default();
+        self.retry_notice_mails(now, &mut report).await?;
         let mut after = None;
         loop {
             let batch = self.store.connections_expiring_before(horizon, after, BATCH).await?;
@@ -190,16 +195,47 @@ impl ConnectionService {
                     continue;
                 }
                 report.notices += 1;
-                self.mail_notice(&expiring, &event, now, &mut report).await?;
+                let notice = NoticeRow {
+                    connection_id: expiring.connection,
+                    valid_until: expiring.valid_until,
+                    days_before: days,
+                    sent_at: now,
+                    reference: event.reference.clone(),
+                };
+                self.mail_notice(&expiring, &notice, now, &mut report).await?;
             }
         }
     }
 
-    /// Mails a notice already recorded as `event` to the account's Owners and Admins.
+    /// Tries again the mails of notices that failed (SMTP down) or whose instance stopped before mailing them,
+    /// [`RETRY_MAIL_AFTER`] after the last try, [`MAIL_ATTEMPTS`] times at most; a connection whose certificates
+    /// changed since has nothing left to say.
+    async fn retry_notice_mails(&self, now: DateTime<Utc>, report: &mut NoticeReport) -> Result<(), ConnectionError> {
+        let due = self
+            .store
+            .notice_mails_to_retry(now - RETRY_MAIL_AFTER, MAIL_ATTEMPTS, BATCH)
+            .await?;
+        for notice in due {
+            if !self.store.claim_notice_mail_retry(&notice, now).await? {
+                continue;
+            }
+            match self.store.expiring_row(notice.connection_id).await? {
+                Some(row) if row.valid_until == notice.valid_until => {
+                    let expiring = ExpiringConnection::of(row, now);
+                    self.mail_notice(&expiring, &notice, now, report).await?;
+                }
+                _ => self.store.expiry_notice_mailed(&notice).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Mails a notice already recorded in the SSO events to the account's Owners and Admins; once it reached
+    /// every one of them (or there is no SMTP relay), it is not tried again.
     async fn mail_notice(
         &self,
         expiring: &ExpiringConnection,
-        event: &SsoEventRow,
+        notice: &NoticeRow,
         now: DateTime<Utc>,
         report: &mut NoticeReport,
     ) -> Result<(), ConnectionError> {
@@ -215,9 +251,9 @@ impl ConnectionService {
         let body = format!(
             "{}\n\n{}\n\nThe connection's certificates, and when each last verified a sign-in:\n{link}\n\n\
              You receive this as an Owner or Admin of the account. The SSO events list this notice under the reference {}.\n",
-            event.reason,
-            event.fix.as_deref().unwrap_or_default(),
-            event.reference
+            expiring.summary(now),
+            expiring.fix(),
+            notice.reference
         );
         let mailed = self
             .tenancy
@@ -225,6 +261,9 @@ impl ConnectionService {
             .await?;
         report.mails_sent += mailed.sent;
         report.mails_failed += mailed.failed;
+        if mailed.failed == 0 {
+            self.store.expiry_notice_mailed(notice).await?;
+        }
         Ok(())
     }
 

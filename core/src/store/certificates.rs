@@ -24,6 +24,18 @@ pub struct ExpiringRow {
     pub monitored: bool,
 }
 
+/// An expiry notice that was claimed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoticeRow {
+    pub connection_id: ConnectionId,
+    pub valid_until: DateTime<Utc>,
+    pub days_before: i32,
+    /// When it was claimed, or its mail last tried again.
+    pub sent_at: DateTime<Utc>,
+    /// Its SSO event's reference.
+    pub reference: String,
+}
+
 type ExpiringTuple = (
     uuid::Uuid,
     uuid::Uuid,
@@ -235,6 +247,9 @@ impl Store {
             valid_until: Set(valid_until),
             days_before: Set(days_before),
             sent_at: Set(event.at),
+            reference: Set(event.reference.clone()),
+            mailed: Set(false),
+            mail_attempts: Set(1),
         })
         .on_conflict(
             OnConflict::columns([Column::ConnectionId, Column::ValidUntil, Column::DaysBefore])
@@ -248,6 +263,73 @@ impl Store {
         }
         txn.commit().await?;
         Ok(inserted == 1)
+    }
+
+    /// Records that a notice's mail reached everyone it was for (or that there was nothing to mail).
+    pub async fn expiry_notice_mailed(&self, notice: &NoticeRow) -> Result<(), StoreError> {
+        use certificate_expiry_notice::Column;
+        certificate_expiry_notice::Entity::update_many()
+            .col_expr(Column::Mailed, Expr::value(true))
+            .filter(Column::ConnectionId.eq(notice.connection_id.as_uuid()))
+            .filter(Column::ValidUntil.eq(notice.valid_until))
+            .filter(Column::DaysBefore.eq(notice.days_before))
+            .exec(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Notices whose mail failed (or whose instance stopped before mailing), last tried by `tried_by` and fewer
+    /// than `attempts` times, at most `limit`.
+    pub async fn notice_mails_to_retry(
+        &self,
+        tried_by: DateTime<Utc>,
+        attempts: i32,
+        limit: u64,
+    ) -> Result<Vec<NoticeRow>, StoreError> {
+        use certificate_expiry_notice::Column;
+        Ok(certificate_expiry_notice::Entity::find()
+            .filter(Column::Mailed.eq(false))
+            .filter(Column::SentAt.lte(tried_by))
+            .filter(Column::MailAttempts.lt(attempts))
+            .order_by_asc(Column::SentAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| NoticeRow {
+                connection_id: m.connection_id.into(),
+                valid_until: m.valid_until,
+                days_before: m.days_before,
+                sent_at: m.sent_at,
+                reference: m.reference,
+            })
+            .collect())
+    }
+
+    /// Claims another try at a notice's mail: `true` for the one caller (of any instance) that is to make it.
+    pub async fn claim_notice_mail_retry(&self, notice: &NoticeRow, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        use certificate_expiry_notice::Column;
+        let claimed = certificate_expiry_notice::Entity::update_many()
+            .col_expr(Column::SentAt, Expr::value(now))
+            .col_expr(Column::MailAttempts, Expr::col(Column::MailAttempts).add(1))
+            .filter(Column::ConnectionId.eq(notice.connection_id.as_uuid()))
+            .filter(Column::ValidUntil.eq(notice.valid_until))
+            .filter(Column::DaysBefore.eq(notice.days_before))
+            .filter(Column::Mailed.eq(false))
+            .filter(Column::SentAt.eq(notice.sent_at))
+            .exec(&self.writer)
+            .await?;
+        Ok(claimed.rows_affected == 1)
+    }
+
+    /// The connection's account, name, IdP and the date its last certificate expires.
+    pub async fn expiring_row(&self, connection_id: ConnectionId) -> Result<Option<ExpiringRow>, StoreError> {
+        let rows: Vec<ExpiringTuple> = expiring_columns()
+            .filter(sso_connection::Column::Id.eq(connection_id.as_uuid()))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().find_map(expiring_row))
     }
 
     /// The email addresses of the account's members with one of `roles` (storage names).

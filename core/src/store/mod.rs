@@ -16,7 +16,7 @@ mod users;
 
 pub use accounts::InvitationRow;
 pub use acs_writes::AcsWrites;
-pub use certificates::ExpiringRow;
+pub use certificates::{ExpiringRow, NoticeRow};
 pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SpKeyRow};
 pub use domains::DomainRow;
 pub use email_proofs::EmailProofRow;

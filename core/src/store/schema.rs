@@ -567,6 +567,9 @@ pub mod certificate_expiry_notice {
         #[sea_orm(primary_key, auto_increment = false)]
         pub days_before: i32,
         pub sent_at: DateTimeUtc,
+        pub reference: String,
+        pub mailed: bool,
+        pub mail_attempts: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -359,3 +359,81 @@ async fn the_next_certificate_can_be_pasted_as_the_idps_metadata() {
         vec![idp().certificate.clone(), next_idp().certificate.clone()]
     );
 }
+
+#[tokio::test]
+async fn a_notice_mail_that_failed_is_tried_again_until_it_reaches_everyone() {
+    let sink = SmtpSink::start();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (url, dir) = fresh_database().await;
+    let world = TestWorld::with_store(Store::open(&url).await.unwrap(), dir);
+    let (owner, account) = world.user("owner@acme.example").await;
+    world.join(&owner, account, "admin@acme.example", Role::Admin).await;
+    // The same database, first with the SMTP relay down, then with it back.
+    let down = instance(&world.store, &format!("smtp://127.0.0.1:{closed_port}"));
+    let up = instance(&world.store, &sink.url());
+    connection_trusting_the_test_idp(&down, &owner, account, "Entra ID", ENTRA_ENTITY_ID, ENTRA_SSO_URL).await;
+    let at = idp().certificate.not_after - Duration::days(7);
+
+    let first = down.send_expiry_notices(at).await.unwrap();
+    assert_eq!((first.notices, first.mails_sent, first.mails_failed), (1, 0, 2));
+    let reference = world
+        .store
+        .sso_events(account, None, 1)
+        .await
+        .unwrap()
+        .remove(0)
+        .reference;
+    // Too soon to try again; then tried again once, by one instance, and never after it got through.
+    assert_eq!(
+        up.send_expiry_notices(at + Duration::minutes(5)).await.unwrap(),
+        NoticeReport::default()
+    );
+    let (a, b) = tokio::join!(
+        up.send_expiry_notices(at + Duration::minutes(20)),
+        up.send_expiry_notices(at + Duration::minutes(20))
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.notices + b.notices, a.mails_sent + b.mails_sent), (0, 2));
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.contains(&reference) && m.contains("expires in 7 days"))
+    );
+    assert_eq!(
+        up.send_expiry_notices(at + Duration::hours(2)).await.unwrap(),
+        NoticeReport::default()
+    );
+    assert_eq!(sink.messages().len(), 2);
+    assert_eq!(
+        world.store.sso_events(account, None, 10).await.unwrap().len(),
+        1,
+        "one notice, one event, however often its mail was tried"
+    );
+
+    // A relay that stays down is given up on after five tries in all.
+    let (other_owner, other_account) = world.user("owner@other.example").await;
+    connection_trusting_the_test_idp(
+        &down,
+        &other_owner,
+        other_account,
+        "Okta",
+        "http://www.okta.com/exk1",
+        "https://acme.okta.com/app/sso/saml",
+    )
+    .await;
+    let mut tries = 0;
+    for quarter in 0..10 {
+        let report = down
+            .send_expiry_notices(at + Duration::days(1) + Duration::minutes(16 * quarter))
+            .await
+            .unwrap();
+        tries += usize::from(report.mails_failed > 0);
+    }
+    assert_eq!(tries, 5);
+}
