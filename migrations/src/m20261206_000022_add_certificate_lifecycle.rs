@@ -1,6 +1,6 @@
 //! The lifecycle of an IdP's signing certificates: when each one last verified a sign-in, the date the last of a
-//! connection's certificates expires (so that the expiry notices and the operator's metric find the connections
-//! near it without reading every certificate), and which expiry notices have gone out, so that each one goes out
+//! connection's certificates expires and the date each SP key's certificate ends (so that the expiry notices and
+//! the operator's metric find the connections near them without reading every certificate), and which expiry notices have gone out, so that each one goes out
 //! once however many server instances share the database, and its mail is tried again after a failure.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -17,6 +17,15 @@ impl MigrationTrait for Migration {
                     .table("sso_connections")
                     // Empty for connections saved before this column; the expiry pass fills it in.
                     .add_column(timestamp_with_time_zone_null("signing_valid_until"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("sp_keys")
+                    // When the key's certificate ends: its rotation is due before. Filled in like the column above.
+                    .add_column(timestamp_with_time_zone_null("valid_until"))
                     .to_owned(),
             )
             .await?;
@@ -51,6 +60,8 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table("certificate_expiry_notices")
                     .col(uuid("connection_id"))
+                    // What ends: `idp_signing` (the IdP's last signing certificate) or `sp_key` (the active SP key).
+                    .col(string_len("subject", 16))
                     .col(timestamp_with_time_zone("valid_until"))
                     .col(integer("days_before"))
                     // When the notice was claimed, or its mail last tried again.
@@ -64,6 +75,7 @@ impl MigrationTrait for Migration {
                     .primary_key(
                         Index::create()
                             .col("connection_id")
+                            .col("subject")
                             .col("valid_until")
                             .col("days_before"),
                     )
@@ -89,6 +101,9 @@ impl MigrationTrait for Migration {
                     .table("sso_connections")
                     .to_owned(),
             )
+            .await?;
+        manager
+            .alter_table(Table::alter().table("sp_keys").drop_column("valid_until").to_owned())
             .await?;
         manager
             .alter_table(

@@ -358,7 +358,10 @@ mod convert {
 /// account's pages shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateNoticeView {
-    pub label: String,
+    /// What ends, as the banner names it ("Signing certificate of Entra ID").
+    pub title: String,
+    /// The button's words.
+    pub action: String,
     /// What runs out, and when.
     pub summary: String,
     /// What to do about it, at the IdP in use.
@@ -373,6 +376,7 @@ pub struct CertificateNoticeView {
 #[server(prefix = "/api", endpoint = "sso/certificate-notices")]
 pub async fn certificate_notices(account_id: String) -> Result<Vec<CertificateNoticeView>, AppError> {
     use crate::api::context::*;
+    use gatehouse_core::sso::certificate_lifecycle::Ending;
     use gatehouse_core::tenancy::Permission;
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
@@ -391,15 +395,29 @@ pub async fn certificate_notices(account_id: String) -> Result<Vec<CertificateNo
         .expiring_connections(&caller, account, now)
         .await?
         .into_iter()
-        .map(|expiring| CertificateNoticeView {
-            href: format!(
-                "/accounts/{account_id}/sso/connections/{id}#signing-certificates-{id}",
-                id = expiring.connection
-            ),
-            summary: expiring.summary(now),
-            fix: expiring.fix(),
-            expired: expiring.valid_until <= now,
-            label: expiring.label,
+        .map(|expiring| {
+            let id = expiring.connection;
+            let label = &expiring.label;
+            let (title, action, href) = match expiring.ending {
+                Ending::IdpSigning => (
+                    format!("Signing certificate of {label}"),
+                    format!("Open the certificates of {label}"),
+                    format!("/accounts/{account_id}/sso/connections/{id}#signing-certificates-{id}"),
+                ),
+                Ending::SpKey => (
+                    format!("Gatehouse's key for {label}"),
+                    format!("Open {label} to rotate its key"),
+                    format!("/accounts/{account_id}/sso/connections/{id}"),
+                ),
+            };
+            CertificateNoticeView {
+                title,
+                action,
+                href,
+                summary: expiring.summary(now),
+                fix: expiring.fix(),
+                expired: expiring.valid_until <= now,
+            }
         })
         .collect())
 }

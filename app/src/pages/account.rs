@@ -153,8 +153,8 @@ where
     }
 }
 
-/// The banner of connections whose last signing certificate expires within 30 days, or has expired, each with
-/// what to do and a link to its certificates.
+/// The banner of connections whose last signing certificate or SP key ends within 30 days, or has ended, each
+/// with what to do and a link to the connection.
 #[component]
 fn CertificateNotices(notices: Vec<CertificateNoticeView>) -> impl IntoView {
     notices
@@ -166,10 +166,10 @@ fn CertificateNotices(notices: Vec<CertificateNoticeView>) -> impl IntoView {
                 "banner banner-warning certificate-notice"
             };
             view! {
-                <section class=class role="status" aria-label=format!("Signing certificate of {}", notice.label)>
+                <section class=class role="status" aria-label=notice.title>
                     <p class="notice-summary"><strong>{notice.summary}</strong></p>
                     <p class="notice-fix">{notice.fix}</p>
-                    <a class="button secondary" href=notice.href>{format!("Open the certificates of {}", notice.label)}</a>
+                    <a class="button secondary" href=notice.href>{notice.action}</a>
                 </section>
             }
         })

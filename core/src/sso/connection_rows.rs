@@ -86,6 +86,7 @@ pub(super) fn key_row(
             .into_owned(),
         certificate: key.certificate.to_base64(),
         created_at: key.created_at,
+        valid_until: Some(key.certificate.not_after),
     })
 }
 

@@ -1,9 +1,10 @@
 //! The lifecycle of IdP signing certificates as rows: when each last verified a sign-in, the connections whose last
 //! certificate expires soon, and the expiry notices already sent.
 
-use super::schema::{certificate_expiry_notice, idp_certificate_use, membership, sso_connection, user};
+use super::schema::{certificate_expiry_notice, idp_certificate_use, membership, sp_key, sso_connection, user};
 use super::{SsoEventRow, Store, StoreError, sso};
 use crate::ids::{AccountId, ConnectionId};
+use crate::saml::sp_keys::KeyState;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -28,6 +29,8 @@ pub struct ExpiringRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoticeRow {
     pub connection_id: ConnectionId,
+    /// What ends: `idp_signing` or `sp_key`.
+    pub subject: String,
     pub valid_until: DateTime<Utc>,
     pub days_before: i32,
     /// When it was claimed, or its mail last tried again.
@@ -145,26 +148,6 @@ impl Store {
         Ok(rows.into_iter().filter_map(expiring_row).collect())
     }
 
-    /// The account's connections whose last signing certificate expires between `from` and `before`, soonest
-    /// first.
-    pub async fn account_connections_expiring_between(
-        &self,
-        account_id: AccountId,
-        from: DateTime<Utc>,
-        before: DateTime<Utc>,
-    ) -> Result<Vec<ExpiringRow>, StoreError> {
-        use sso_connection::Column;
-        let rows: Vec<ExpiringTuple> = expiring_columns()
-            .filter(Column::AccountId.eq(account_id.as_uuid()))
-            .filter(Column::SigningValidUntil.gte(from))
-            .filter(Column::SigningValidUntil.lte(before))
-            .order_by_asc(Column::SigningValidUntil)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().filter_map(expiring_row).collect())
-    }
-
     /// Every connection with the date its last signing certificate expires, for the operator's metric.
     pub async fn signing_validity(&self) -> Result<Vec<ExpiringRow>, StoreError> {
         let rows: Vec<ExpiringTuple> = expiring_columns().into_tuple().all(&self.db).await?;
@@ -212,49 +195,52 @@ impl Store {
         Ok(())
     }
 
-    /// The expiry notices already sent for `connections`: (connection, expiry date, days before).
+    /// The expiry notices already sent for `connections`: (connection, subject, expiry date, days before).
     pub async fn expiry_notices_sent(
         &self,
         connections: &[ConnectionId],
-    ) -> Result<Vec<(ConnectionId, DateTime<Utc>, i32)>, StoreError> {
+    ) -> Result<Vec<(ConnectionId, String, DateTime<Utc>, i32)>, StoreError> {
         use certificate_expiry_notice::Column;
-        let rows: Vec<(uuid::Uuid, DateTime<Utc>, i32)> = certificate_expiry_notice::Entity::find()
+        let rows: Vec<(uuid::Uuid, String, DateTime<Utc>, i32)> = certificate_expiry_notice::Entity::find()
             .select_only()
             .column(Column::ConnectionId)
+            .column(Column::Subject)
             .column(Column::ValidUntil)
             .column(Column::DaysBefore)
             .filter(Column::ConnectionId.is_in(connections.iter().map(|c| c.as_uuid())))
             .into_tuple()
             .all(&self.db)
             .await?;
-        Ok(rows.into_iter().map(|(c, at, days)| (c.into(), at, days)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(c, subject, at, days)| (c.into(), subject, at, days))
+            .collect())
     }
 
-    /// Claims the notice that `connection_id`'s certificates, valid until `valid_until`, expire within
-    /// `days_before` days, and records its SSO event in the same transaction: `true` for the one caller (of any
-    /// instance) that is to mail it.
-    pub async fn claim_expiry_notice(
-        &self,
-        connection_id: ConnectionId,
-        valid_until: DateTime<Utc>,
-        days_before: i32,
-        event: &SsoEventRow,
-    ) -> Result<bool, StoreError> {
+    /// Claims `notice` (its certificate ends within its days) and records its SSO event in the same transaction:
+    /// `true` for the one caller (of any instance) that is to mail it.
+    pub async fn claim_expiry_notice(&self, notice: &NoticeRow, event: &SsoEventRow) -> Result<bool, StoreError> {
         use certificate_expiry_notice::Column;
         let txn = self.writer.begin().await?;
         let inserted = certificate_expiry_notice::Entity::insert(certificate_expiry_notice::ActiveModel {
-            connection_id: Set(connection_id.as_uuid()),
-            valid_until: Set(valid_until),
-            days_before: Set(days_before),
-            sent_at: Set(event.at),
-            reference: Set(event.reference.clone()),
+            connection_id: Set(notice.connection_id.as_uuid()),
+            subject: Set(notice.subject.clone()),
+            valid_until: Set(notice.valid_until),
+            days_before: Set(notice.days_before),
+            sent_at: Set(notice.sent_at),
+            reference: Set(notice.reference.clone()),
             mailed: Set(false),
             mail_attempts: Set(1),
         })
         .on_conflict(
-            OnConflict::columns([Column::ConnectionId, Column::ValidUntil, Column::DaysBefore])
-                .do_nothing()
-                .to_owned(),
+            OnConflict::columns([
+                Column::ConnectionId,
+                Column::Subject,
+                Column::ValidUntil,
+                Column::DaysBefore,
+            ])
+            .do_nothing()
+            .to_owned(),
         )
         .exec_without_returning(&txn)
         .await?;
@@ -271,6 +257,7 @@ impl Store {
         certificate_expiry_notice::Entity::update_many()
             .col_expr(Column::Mailed, Expr::value(true))
             .filter(Column::ConnectionId.eq(notice.connection_id.as_uuid()))
+            .filter(Column::Subject.eq(notice.subject.clone()))
             .filter(Column::ValidUntil.eq(notice.valid_until))
             .filter(Column::DaysBefore.eq(notice.days_before))
             .exec(&self.writer)
@@ -298,6 +285,7 @@ impl Store {
             .into_iter()
             .map(|m| NoticeRow {
                 connection_id: m.connection_id.into(),
+                subject: m.subject,
                 valid_until: m.valid_until,
                 days_before: m.days_before,
                 sent_at: m.sent_at,
@@ -313,6 +301,7 @@ impl Store {
             .col_expr(Column::SentAt, Expr::value(now))
             .col_expr(Column::MailAttempts, Expr::col(Column::MailAttempts).add(1))
             .filter(Column::ConnectionId.eq(notice.connection_id.as_uuid()))
+            .filter(Column::Subject.eq(notice.subject.clone()))
             .filter(Column::ValidUntil.eq(notice.valid_until))
             .filter(Column::DaysBefore.eq(notice.days_before))
             .filter(Column::Mailed.eq(false))
@@ -322,14 +311,106 @@ impl Store {
         Ok(claimed.rows_affected == 1)
     }
 
-    /// The connection's account, name, IdP and the date its last certificate expires.
-    pub async fn expiring_row(&self, connection_id: ConnectionId) -> Result<Option<ExpiringRow>, StoreError> {
+    /// The connections' accounts, names, IdPs and the dates their last certificates expire.
+    pub async fn expiring_rows(&self, connections: &[ConnectionId]) -> Result<Vec<ExpiringRow>, StoreError> {
         let rows: Vec<ExpiringTuple> = expiring_columns()
-            .filter(sso_connection::Column::Id.eq(connection_id.as_uuid()))
+            .filter(sso_connection::Column::Id.is_in(connections.iter().map(|c| c.as_uuid())))
             .into_tuple()
             .all(&self.db)
             .await?;
-        Ok(rows.into_iter().find_map(expiring_row))
+        Ok(rows.into_iter().filter_map(expiring_row).collect())
+    }
+
+    /// Active SP keys whose certificate ends by `before`, soonest first, after `after` (an end and a key id) in
+    /// that order, at most `limit`: (key id, connection, end).
+    pub async fn sp_keys_ending_before(
+        &self,
+        before: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, uuid::Uuid)>,
+        limit: u64,
+    ) -> Result<Vec<(uuid::Uuid, ConnectionId, DateTime<Utc>)>, StoreError> {
+        use sp_key::Column;
+        let mut query = sp_key::Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .column(Column::ConnectionId)
+            .column(Column::ValidUntil)
+            .filter(Column::State.eq(KeyState::Active.as_str()))
+            .filter(Column::ValidUntil.lte(before))
+            .order_by_asc(Column::ValidUntil)
+            .order_by_asc(Column::Id)
+            .limit(limit);
+        if let Some((valid_until, id)) = after {
+            query = query.filter(
+                Condition::any().add(Column::ValidUntil.gt(valid_until)).add(
+                    Condition::all()
+                        .add(Column::ValidUntil.eq(valid_until))
+                        .add(Column::Id.gt(id)),
+                ),
+            );
+        }
+        let rows: Vec<(uuid::Uuid, uuid::Uuid, Option<DateTime<Utc>>)> = query.into_tuple().all(&self.db).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, connection, valid_until)| Some((id, connection.into(), valid_until?)))
+            .collect())
+    }
+
+    /// When the active SP key of each of `connections` ends, for those that have one with a known end.
+    pub async fn active_sp_keys_ending(
+        &self,
+        connections: &[ConnectionId],
+    ) -> Result<Vec<(ConnectionId, DateTime<Utc>)>, StoreError> {
+        use sp_key::Column;
+        let rows: Vec<(uuid::Uuid, Option<DateTime<Utc>>)> = sp_key::Entity::find()
+            .select_only()
+            .column(Column::ConnectionId)
+            .column(Column::ValidUntil)
+            .filter(Column::State.eq(KeyState::Active.as_str()))
+            .filter(Column::ConnectionId.is_in(connections.iter().map(|c| c.as_uuid())))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(connection, valid_until)| Some((connection.into(), valid_until?)))
+            .collect())
+    }
+
+    /// The account's connections, as the certificate notices name them.
+    pub async fn account_expiring_rows(&self, account_id: AccountId) -> Result<Vec<ExpiringRow>, StoreError> {
+        let rows: Vec<ExpiringTuple> = expiring_columns()
+            .filter(sso_connection::Column::AccountId.eq(account_id.as_uuid()))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().filter_map(expiring_row).collect())
+    }
+
+    /// Up to `limit` SP keys stored before their certificate's end was kept: (key id, Base64 DER certificate).
+    pub async fn sp_keys_without_validity(&self, limit: u64) -> Result<Vec<(uuid::Uuid, String)>, StoreError> {
+        use sp_key::Column;
+        Ok(sp_key::Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .column(Column::Certificate)
+            .filter(Column::ValidUntil.is_null())
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Keeps the end of an SP key's certificate.
+    pub async fn set_sp_key_validity(&self, key: uuid::Uuid, valid_until: DateTime<Utc>) -> Result<(), StoreError> {
+        use sp_key::Column;
+        sp_key::Entity::update_many()
+            .col_expr(Column::ValidUntil, Expr::value(valid_until))
+            .filter(Column::Id.eq(key))
+            .filter(Column::ValidUntil.is_null())
+            .exec(&self.writer)
+            .await?;
+        Ok(())
     }
 
     /// The email addresses of the account's members with one of `roles` (storage names).

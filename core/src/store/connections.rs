@@ -68,6 +68,8 @@ pub struct SpKeyRow {
     /// Base64 DER.
     pub certificate: String,
     pub created_at: DateTime<Utc>,
+    /// When the certificate ends (`None` only in rows stored before it was kept).
+    pub valid_until: Option<DateTime<Utc>>,
 }
 
 /// The IdP's own values from a newer version of its metadata: all a refresh writes. The connection's name,
@@ -194,6 +196,7 @@ impl From<sp_key::Model> for SpKeyRow {
             sealed_private_key: m.private_key_pem,
             certificate: m.certificate,
             created_at: m.created_at,
+            valid_until: m.valid_until,
         }
     }
 }
@@ -206,6 +209,7 @@ async fn insert_sp_key(db: &impl ConnectionTrait, key: &SpKeyRow) -> Result<(), 
         private_key_pem: Set(key.sealed_private_key.clone()),
         certificate: Set(key.certificate.clone()),
         created_at: Set(key.created_at),
+        valid_until: Set(key.valid_until),
     })
     .exec(db)
     .await?;

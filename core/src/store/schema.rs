@@ -309,6 +309,8 @@ pub mod sp_key {
         pub private_key_pem: String,
         pub certificate: String,
         pub created_at: DateTimeUtc,
+        /// When `certificate` ends; empty for a key stored before the column existed.
+        pub valid_until: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -562,6 +564,8 @@ pub mod certificate_expiry_notice {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub connection_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub subject: String,
         #[sea_orm(primary_key, auto_increment = false)]
         pub valid_until: DateTimeUtc,
         #[sea_orm(primary_key, auto_increment = false)]

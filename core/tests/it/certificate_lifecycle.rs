@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::mail::Mailer;
 use gatehouse_core::saml::KeyEncryptionKey;
 use gatehouse_core::saml::sp_keys::{KeyState, SpKey};
-use gatehouse_core::sso::certificate_lifecycle::NoticeReport;
+use gatehouse_core::sso::certificate_lifecycle::{Ending, NoticeReport};
 use gatehouse_core::sso::sign_in::SignedIn;
 use gatehouse_core::sso::{Connection, ConnectionError, ConnectionService, FetchPolicy, ManualFields};
 use gatehouse_core::tenancy::Role;
@@ -36,7 +36,8 @@ fn instance(store: &Store, smtp_url: &str) -> ConnectionService {
 const ENTRA_ENTITY_ID: &str = "https://sts.windows.net/0f1e2d3c-1111-2222-3333-444455556666/";
 const ENTRA_SSO_URL: &str = "https://login.microsoftonline.com/0f1e2d3c-1111-2222-3333-444455556666/saml2";
 
-/// A connection typed in by the Owner, trusting the test IdP's certificate (whose end is the notices' clock).
+/// A connection typed in by the Owner, trusting the test IdP's certificate (whose end is the notices' clock). It is
+/// made a year after the certificate, so Gatehouse's own key, made with it, ends a year after the certificate.
 async fn connection_trusting_the_test_idp(
     connections: &ConnectionService,
     owner: &Caller,
@@ -54,7 +55,7 @@ async fn connection_trusting_the_test_idp(
         certificates: certificate.as_bytes(),
     };
     connections
-        .create_manual(owner, account, &fields, None, t0())
+        .create_manual(owner, account, &fields, None, t0() + Duration::days(365))
         .await
         .unwrap()
 }
@@ -207,7 +208,18 @@ async fn each_expiry_notice_goes_out_once_to_owners_and_admins_across_two_instan
         NoticeReport::default()
     );
     let next_end = later.certificate.not_after;
-    assert_eq!(both_pass(&a, &b, next_end - Duration::days(30)).await.notices, 1);
+    both_pass(&a, &b, next_end - Duration::days(30)).await;
+    let events = world.store.sso_events(account, None, 10).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e
+                .reason
+                .starts_with("The last signing certificate of Entra ID expires in 30 days"))
+            .count(),
+        2,
+        "the first certificate's 30-day notice, and now the new one's"
+    );
 }
 
 #[tokio::test]
@@ -436,4 +448,91 @@ async fn a_notice_mail_that_failed_is_tried_again_until_it_reaches_everyone() {
         tries += usize::from(report.mails_failed > 0);
     }
     assert_eq!(tries, 5);
+}
+
+#[tokio::test]
+async fn gatehouses_own_key_is_due_for_rotation_before_its_certificate_ends() {
+    let world = TestWorld::new().await;
+    let (owner, account) = world.user("owner@acme.example").await;
+    let connections = world.connections();
+    // The IdP's certificate lasts a year longer than the key Gatehouse makes now, so only the key is due.
+    let idp_certificate = SpKey::generate(
+        ConnectionId::new(),
+        "idp.example.com",
+        KeyState::Active,
+        t0() + Duration::days(400),
+    )
+    .unwrap()
+    .certificate
+    .to_pem();
+    let fields = ManualFields {
+        label: "Test IdP",
+        entity_id: test_idp::IDP,
+        sso_url: "https://idp.example.com/sso",
+        slo_url: "",
+        certificates: idp_certificate.as_bytes(),
+    };
+    let connection = connections
+        .create_manual(&owner, account, &fields, None, t0())
+        .await
+        .unwrap();
+    let key_end = connection.sp_keys[0].certificate.not_after;
+
+    assert_eq!(
+        connections
+            .send_expiry_notices(key_end - Duration::days(31))
+            .await
+            .unwrap()
+            .notices,
+        0
+    );
+    let due = key_end - Duration::days(30);
+    assert_eq!(connections.send_expiry_notices(due).await.unwrap().notices, 1);
+    assert_eq!(
+        connections
+            .send_expiry_notices(due + Duration::hours(1))
+            .await
+            .unwrap()
+            .notices,
+        0
+    );
+    let event = world.store.sso_events(account, None, 1).await.unwrap().remove(0);
+    assert_eq!(event.outcome, "certificate");
+    assert!(
+        event
+            .reason
+            .starts_with("The certificate of Gatehouse's key for Test IdP (SP key) expires in 30 days"),
+        "{}",
+        event.reason
+    );
+    assert!(event.fix.unwrap_or_default().contains("Publish a new key"));
+    let banner = connections.expiring_connections(&owner, account, due).await.unwrap();
+    assert_eq!(banner.len(), 1);
+    assert_eq!((banner[0].ending, banner[0].valid_until), (Ending::SpKey, key_end));
+
+    // The owner rotates the key: the new one lasts ten years, so the banner goes and no further notice comes.
+    let rotated = key_end - Duration::days(20);
+    connections
+        .prepare_next_key(&owner, account, connection.id, rotated)
+        .await
+        .unwrap();
+    connections
+        .activate_next_key(&owner, account, connection.id, rotated)
+        .await
+        .unwrap();
+    assert!(
+        connections
+            .expiring_connections(&owner, account, rotated)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        connections
+            .send_expiry_notices(key_end - Duration::days(7))
+            .await
+            .unwrap()
+            .notices,
+        0
+    );
 }
