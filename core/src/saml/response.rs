@@ -483,10 +483,11 @@ fn verify_signature(
     // the Assertion both signed, samael answers the Response's. It also skips samael's default reduction pass,
     // which re-walks the whole document and costs more than the signature check itself; the certificates' keys
     // are read once and kept rather than on every response (docs/performance.md).
-    let offered = offered_certificate(root);
-    let named = offered
-        .as_ref()
-        .and_then(|named| expected.certificates.iter().position(|c| c == named));
+    // The certificate KeyInfo names is read only where it can matter: which of several to try first, and a refusal.
+    let named = (expected.certificates.len() > 1)
+        .then(|| offered_certificate(root))
+        .flatten()
+        .and_then(|named| expected.certificates.iter().position(|c| *c == named));
     let result = verification_keys::reduce_to_signed_naming_key(
         text,
         expected.certificates,
@@ -501,11 +502,14 @@ fn verify_signature(
         })
         .map_err(|e| match e {
             CryptoError::DisallowedSignature { reason } => Rejection::DisallowedSignature(reason),
-            _ => Rejection::Signature {
-                configured: fingerprints(expected.certificates),
-                offered_subject: offered.as_ref().map(|c| c.subject.clone()),
-                offered: offered.map(|c| c.sha256_fingerprint),
-            },
+            _ => {
+                let offered = offered_certificate(root);
+                Rejection::Signature {
+                    configured: fingerprints(expected.certificates),
+                    offered_subject: offered.as_ref().map(|c| c.subject.clone()),
+                    offered: offered.map(|c| c.sha256_fingerprint),
+                }
+            }
         })
 }
 

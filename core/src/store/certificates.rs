@@ -78,6 +78,13 @@ fn expiring_columns() -> sea_orm::Select<sso_connection::Entity> {
         .column(Column::MonitorMetadata)
 }
 
+/// The rows after (`valid_until`, `id`) in the order (date, id): the next batch of a pass that goes by date.
+fn after_key<C: ColumnTrait>(date: C, id_column: C, valid_until: DateTime<Utc>, id: uuid::Uuid) -> Condition {
+    Condition::any()
+        .add(date.gt(valid_until))
+        .add(Condition::all().add(date.eq(valid_until)).add(id_column.gt(id)))
+}
+
 /// Records that a certificate verified a sign-in at `at`; a later time already recorded (by another instance)
 /// stays.
 pub(super) async fn record_certificate_use(
@@ -136,13 +143,12 @@ impl Store {
             .order_by_asc(Column::Id)
             .limit(limit);
         if let Some((valid_until, id)) = after {
-            query = query.filter(
-                Condition::any().add(Column::SigningValidUntil.gt(valid_until)).add(
-                    Condition::all()
-                        .add(Column::SigningValidUntil.eq(valid_until))
-                        .add(Column::Id.gt(id.as_uuid())),
-                ),
-            );
+            query = query.filter(after_key(
+                Column::SigningValidUntil,
+                Column::Id,
+                valid_until,
+                id.as_uuid(),
+            ));
         }
         let rows: Vec<ExpiringTuple> = query.into_tuple().all(&self.db).await?;
         Ok(rows.into_iter().filter_map(expiring_row).collect())
@@ -341,13 +347,7 @@ impl Store {
             .order_by_asc(Column::Id)
             .limit(limit);
         if let Some((valid_until, id)) = after {
-            query = query.filter(
-                Condition::any().add(Column::ValidUntil.gt(valid_until)).add(
-                    Condition::all()
-                        .add(Column::ValidUntil.eq(valid_until))
-                        .add(Column::Id.gt(id)),
-                ),
-            );
+            query = query.filter(after_key(Column::ValidUntil, Column::Id, valid_until, id));
         }
         let rows: Vec<(uuid::Uuid, uuid::Uuid, Option<DateTime<Utc>>)> = query.into_tuple().all(&self.db).await?;
         Ok(rows

@@ -365,6 +365,9 @@ async fn the_next_certificate_can_be_pasted_as_the_idps_metadata() {
         add("<md:EntityDescriptor>".into()).await,
         Err(ConnectionError::PastedMetadata(_))
     ));
+    // None of the refused ones changed what is saved.
+    let saved = s.connections.list(&s.owner, s.account).await.unwrap().remove(0);
+    assert_eq!(saved.idp.certificates, vec![idp().certificate.clone()]);
     let added = add(metadata(&[idp(), next_idp()])).await.unwrap();
     assert_eq!(
         added.idp.certificates,
