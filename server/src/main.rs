@@ -11,6 +11,11 @@ use std::path::Path;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+// A request allocates and frees many short-lived buffers (the posted form, the decoded message, pages) across the
+// runtime's threads; glibc's allocator spent about a tenth of a sign-in's CPU on them (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();

@@ -106,6 +106,9 @@ impl PoolUse {
     }
 }
 
+/// How long a PostgreSQL connection sits idle before it is pinged when next handed out.
+const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+
 /// Readers of a SQLite database: enough for the pages and sign-ins a server answers at once.
 const SQLITE_READERS: u32 = 16;
 
@@ -115,6 +118,12 @@ fn sqlite_options(url: &str, readers: Option<u32>) -> ConnectOptions {
     options
         .max_connections(readers.unwrap_or(1))
         .connect_timeout(Duration::from_secs(10))
+        // A file opened in this process cannot hang up, and a connection's worker thread runs its commands in the
+        // order they were sent: the pings sqlx sends before handing a connection out and after it comes back (a
+        // round trip to that thread each, with two thread switches) check nothing. They were two of the three
+        // round trips of every statement outside a transaction (docs/performance.md).
+        .test_before_acquire(false)
+        .map_sqlx_sqlite_pool_opts(|pool| pool.test_on_release(false))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |sqlite| {
             // WAL lets readers proceed during a write. With WAL, synchronous NORMAL syncs at checkpoints instead
@@ -143,6 +152,9 @@ impl Store {
             options
                 .max_connections(16)
                 .connect_timeout(Duration::from_secs(10))
+                // A connection the server, a proxy or a firewall may have dropped is one that sat idle; one in
+                // steady use is not pinged before every statement (a network round trip each).
+                .test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE)
                 .sqlx_logging(false);
             let db = Database::connect(options).await?;
             Migrator::up(&db, None).await?;

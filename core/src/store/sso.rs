@@ -3,7 +3,8 @@
 use super::UniqueRow;
 use super::policy::{AuditRow, insert_audit};
 use super::schema::{
-    account, domain, membership, session, sso_assertion_seen, sso_event, sso_link, sso_request, sso_test_request, user,
+    account, domain, membership, session, sso_assertion_seen, sso_event, sso_link, sso_request, sso_settings,
+    sso_test_request, user,
 };
 use super::users::insert_membership;
 use super::{Store, StoreError};
@@ -314,15 +315,28 @@ impl Store {
 
     /// The account and connection that claim a domain (ASCII form): it counts as verified in an account with SSO
     /// on and is routed to one of its connections, so that connection's IdP is authoritative for its users.
+    /// One statement: every sign-in's discovery asks it.
     pub async fn domain_claim(&self, name: &str) -> Result<Option<(AccountId, ConnectionId)>, StoreError> {
-        let Some((account, Some(connection))) = self.domain_route(name).await? else {
+        let query = Query::select()
+            .column((domain::Entity, domain::Column::AccountId))
+            .column((domain::Entity, domain::Column::ConnectionId))
+            .from(domain::Entity)
+            .inner_join(
+                sso_settings::Entity,
+                Expr::col((sso_settings::Entity, sso_settings::Column::AccountId))
+                    .equals((domain::Entity, domain::Column::AccountId)),
+            )
+            .and_where(Expr::col((domain::Entity, domain::Column::VerifiedName)).eq(name))
+            .and_where(Expr::col((domain::Entity, domain::Column::ConnectionId)).is_not_null())
+            .and_where(Expr::col((sso_settings::Entity, sso_settings::Column::SsoEnabled)).eq(true))
+            .to_owned();
+        let backend = self.db.get_database_backend();
+        let Some(row) = self.db.query_one_raw(backend.build(&query)).await? else {
             return Ok(None);
         };
-        Ok(self
-            .sso_policy(account)
-            .await?
-            .sso_enabled
-            .then_some((account, connection)))
+        let account: uuid::Uuid = row.try_get_by_index(0)?;
+        let connection: uuid::Uuid = row.try_get_by_index(1)?;
+        Ok(Some((account.into(), connection.into())))
     }
 
     /// Forgets the raw responses of events older than `before`; the rest of each event stays.

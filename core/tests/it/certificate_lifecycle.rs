@@ -2,7 +2,7 @@
 //! the end, each once across two server instances, as SSO events and mail (a real SMTP server); the banner of the
 //! connections near their end; and "last used" moving to the new certificate of a roll-over.
 
-use crate::sso_setup::{Acs, Setup, response_xml, setup};
+use crate::sso_setup::{Setup, response_xml, setup, signed_in};
 use crate::support::{TestWorld, fresh_database, t0};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -260,7 +260,7 @@ async fn sign_in_at(s: &Setup, at: DateTime<Utc>, signer: &'static Signer) -> Si
         spec.confirmation_until = Some(at + Duration::minutes(5));
     }));
     s.sso
-        .sign_in(
+        .acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -269,6 +269,7 @@ async fn sign_in_at(s: &Setup, at: DateTime<Utc>, signer: &'static Signer) -> Si
             at,
         )
         .await
+        .map(signed_in)
         .expect("signed in")
 }
 

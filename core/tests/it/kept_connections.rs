@@ -1,7 +1,7 @@
 //! A server instance keeps connections in memory between messages; a change written anywhere else (another
 //! instance, or by hand in the database) must reach its very next message all the same.
 
-use crate::sso_setup::{Acs, Setup, attempt, setup_in};
+use crate::sso_setup::{Setup, attempt, setup_in, signed_in};
 use crate::support::{TestWorld, fresh_database};
 use gatehouse_core::saml::response::Rejection;
 use gatehouse_core::sso::refusal::Refusal;
@@ -35,7 +35,7 @@ async fn answered_after(s: &Setup, elsewhere: &DatabaseConnection, sql: &str) ->
     let answer = crate::sso_setup::response(s, Some(&started.request_id), |_| {});
     run(elsewhere, sql).await;
     s.sso
-        .sign_in(
+        .acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -44,6 +44,7 @@ async fn answered_after(s: &Setup, elsewhere: &DatabaseConnection, sql: &str) ->
             now,
         )
         .await
+        .map(signed_in)
         .expect_err("the change made elsewhere refuses the response")
 }
 

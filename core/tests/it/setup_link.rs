@@ -3,7 +3,7 @@
 //! that account, is refused everything else (other accounts, members, the policy, the account, anything of a
 //! user's own), is named with the link in the audit log, and ends with the link's expiry or revocation.
 
-use crate::sso_setup::{Acs, Setup, response, setup, setup_in};
+use crate::sso_setup::{Setup, report, response, setup, setup_in};
 use crate::support::{TestWorld, fixture, fresh_database, t0, upload};
 use chrono::Duration;
 use gatehouse_core::audit::AuditError;
@@ -189,7 +189,7 @@ async fn the_holder_adds_and_verifies_a_domain_connects_an_idp_and_runs_test_sso
     let answer = response(&s, Some(&started.request_id), |_| {});
     let report = s
         .sso
-        .test_response(
+        .acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -198,6 +198,7 @@ async fn the_holder_adds_and_verifies_a_domain_connects_an_idp_and_runs_test_sso
             now,
         )
         .await
+        .map(report)
         .unwrap();
     assert!(report.passed(), "{:?}", report.checks);
 

@@ -5,13 +5,11 @@
 use crate::support::{TestWorld, t0};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, Utc};
 use gatehouse_core::sso::junk::JunkPolicy;
 use gatehouse_core::sso::sign_in::{AcsOutcome, Refused, SignedIn, SsoService};
 use gatehouse_core::sso::test_sso::TestReport;
 use gatehouse_core::sso::{ConnectionService, ManualFields, SsoPolicy};
 use gatehouse_core::{AccountId, Caller, ConnectionId, DomainService};
-use std::net::IpAddr;
 use test_dns::TestDns;
 use test_idp::{Spec, build, idp};
 
@@ -148,7 +146,7 @@ pub async fn attempt_at(
     let started = s.sso.start(connection, None, now).await.unwrap();
     let answer = STANDARD.encode(response_xml_for(s, connection, Some(&started.request_id), adjust));
     s.sso
-        .sign_in(
+        .acs(
             connection,
             &answer,
             &started.request_id,
@@ -157,6 +155,7 @@ pub async fn attempt_at(
             now,
         )
         .await
+        .map(signed_in)
 }
 
 /// Turns the account's SSO on or off (Enforce SSO off, a personal account for new users).
@@ -205,65 +204,18 @@ pub async fn sign_in_as(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> SignedIn {
     attempt(s, adjust).await.unwrap()
 }
 
-/// The ACS as a test expects it to answer: a sign-in, or a Test SSO report.
-pub trait Acs {
-    /// A response the test expects to sign its user in, or to be refused.
-    async fn sign_in(
-        &self,
-        connection: ConnectionId,
-        saml_response: &str,
-        relay_state: &str,
-        browser_token: Option<&str>,
-        client: Option<IpAddr>,
-        now: DateTime<Utc>,
-    ) -> Result<SignedIn, Refused>;
-
-    /// A response to a Test SSO run, which the test expects to be reported, or to be refused.
-    async fn test_response(
-        &self,
-        connection: ConnectionId,
-        saml_response: &str,
-        relay_state: &str,
-        browser_token: Option<&str>,
-        client: Option<IpAddr>,
-        now: DateTime<Utc>,
-    ) -> Result<TestReport, Refused>;
+/// The ACS's answer to a response the test expects to sign its user in.
+pub fn signed_in(outcome: AcsOutcome) -> SignedIn {
+    match outcome {
+        AcsOutcome::SignedIn(signed_in) => signed_in,
+        other => panic!("not a sign-in: {other:?}"),
+    }
 }
 
-impl Acs for SsoService {
-    async fn sign_in(
-        &self,
-        connection: ConnectionId,
-        saml_response: &str,
-        relay_state: &str,
-        browser_token: Option<&str>,
-        client: Option<IpAddr>,
-        now: DateTime<Utc>,
-    ) -> Result<SignedIn, Refused> {
-        match self
-            .acs(connection, saml_response, relay_state, browser_token, client, now)
-            .await?
-        {
-            AcsOutcome::SignedIn(signed_in) => Ok(signed_in),
-            other => panic!("not a sign-in: {other:?}"),
-        }
-    }
-
-    async fn test_response(
-        &self,
-        connection: ConnectionId,
-        saml_response: &str,
-        relay_state: &str,
-        browser_token: Option<&str>,
-        client: Option<IpAddr>,
-        now: DateTime<Utc>,
-    ) -> Result<TestReport, Refused> {
-        match self
-            .acs(connection, saml_response, relay_state, browser_token, client, now)
-            .await?
-        {
-            AcsOutcome::Tested(report) => Ok(report),
-            other => panic!("not a Test SSO run: {other:?}"),
-        }
+/// The ACS's answer to a response of a Test SSO run.
+pub fn report(outcome: AcsOutcome) -> TestReport {
+    match outcome {
+        AcsOutcome::Tested(report) => report,
+        other => panic!("not a Test SSO run: {other:?}"),
     }
 }

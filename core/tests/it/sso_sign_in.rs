@@ -1,7 +1,7 @@
 //! Both legs of SSO sign-in against a real database and the test IdP: the AuthnRequest bound to one browser, and
 //! the ACS accepting a response only once, only from that browser, only for the account's verified domains.
 
-use crate::sso_setup::{Acs, Setup, attempt, pre_registered, response, set_policy, setup, sign_in_as};
+use crate::sso_setup::{Setup, attempt, pre_registered, report, response, set_policy, setup, sign_in_as, signed_in};
 use crate::support::t0;
 use chrono::Duration;
 use gatehouse_core::ConnectionId;
@@ -45,7 +45,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
     });
     let accepted = s
         .sso
-        .sign_in(
+        .acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -54,6 +54,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
             now,
         )
         .await
+        .map(signed_in)
         .unwrap();
     assert_eq!(accepted.email, "ada@acme.example");
     assert_eq!(accepted.account, s.account);
@@ -62,7 +63,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
     // The same response again: the request is used up.
     let again = s
         .sso
-        .sign_in(
+        .acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -71,6 +72,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
             now,
         )
         .await
+        .map(signed_in)
         .unwrap_err();
     assert!(matches!(again.refusal, Refusal::RequestUsed(_)), "{again:?}");
     // The same assertion under a fresh request of the same browser: a replay.
@@ -80,7 +82,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
     });
     let refused = s
         .sso
-        .sign_in(
+        .acs(
             s.connection,
             &replayed,
             &second.request_id,
@@ -89,6 +91,7 @@ async fn a_request_from_this_browser_answered_by_the_idp_signs_in_once() {
             now,
         )
         .await
+        .map(signed_in)
         .unwrap_err();
     assert_eq!(refused.refusal, Refusal::Replayed(assertion_id.clone()));
 
@@ -134,7 +137,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     let answer = response(&s, Some(&started.request_id), |_| {});
     let other_browser = s
         .sso
-        .sign_in(
+        .acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -143,11 +146,12 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
             now,
         )
         .await
+        .map(signed_in)
         .unwrap_err();
     assert_eq!(other_browser.refusal, Refusal::OtherBrowser);
     // Another browser cannot use the request up: the right browser still finishes it, once.
     let finish = || {
-        s.sso.sign_in(
+        s.sso.acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -164,7 +168,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     let answer = response(&s, Some(&late.request_id), |_| {});
     let expired = s
         .sso
-        .sign_in(
+        .acs(
             s.connection,
             &answer,
             &late.request_id,
@@ -173,6 +177,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
             now + Duration::minutes(11),
         )
         .await
+        .map(signed_in)
         .unwrap_err();
     assert!(matches!(expired.refusal, Refusal::RequestExpired(_)), "{expired:?}");
 
@@ -181,8 +186,9 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     let answer = response(&s, Some(&bare.request_id), |_| {});
     assert!(
         s.sso
-            .sign_in(s.connection, &answer, &bare.request_id, None, None, now)
+            .acs(s.connection, &answer, &bare.request_id, None, None, now)
             .await
+            .map(signed_in)
             .is_err()
     );
 }
@@ -212,8 +218,9 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
     let unsolicited = response(&s, None, |_| {});
     let refused = s
         .sso
-        .sign_in(s.connection, &unsolicited, "", None, None, now)
+        .acs(s.connection, &unsolicited, "", None, None, now)
         .await
+        .map(signed_in)
         .unwrap_err();
     assert_eq!(
         refused.refusal,
@@ -223,8 +230,9 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
     // A forged reference in RelayState does not make it solicited.
     let forged = s
         .sso
-        .sign_in(s.connection, &unsolicited, "_made-up", None, None, now)
+        .acs(s.connection, &unsolicited, "_made-up", None, None, now)
         .await
+        .map(signed_in)
         .unwrap_err();
     assert!(matches!(forged.refusal, Refusal::UnknownRequest(_)), "{forged:?}");
 
@@ -239,8 +247,9 @@ async fn unsolicited_responses_need_the_owners_permission_and_sso_must_be_on() {
     ));
     let off = s
         .sso
-        .sign_in(s.connection, &unsolicited, "", None, None, now)
+        .acs(s.connection, &unsolicited, "", None, None, now)
         .await
+        .map(signed_in)
         .unwrap_err();
     assert_eq!(off.refusal, Refusal::SsoOff);
     assert!(matches!(
@@ -279,8 +288,9 @@ async fn an_allowed_idp_initiated_sign_in_lands_on_the_relay_states_page_of_this
         let s = &s;
         async move {
             s.sso
-                .sign_in(s.connection, &response(s, None, |_| {}), &relay_state, None, None, now)
+                .acs(s.connection, &response(s, None, |_| {}), &relay_state, None, None, now)
                 .await
+                .map(signed_in)
                 .map(|signed_in| signed_in.return_to)
         }
     };
@@ -308,7 +318,7 @@ async fn an_allowed_idp_initiated_sign_in_lands_on_the_relay_states_page_of_this
     let answer = response(&s, Some(&started.request_id), |_| {});
     let swapped = s
         .sso
-        .sign_in(
+        .acs(
             s.connection,
             &answer,
             "/accounts",
@@ -317,6 +327,7 @@ async fn an_allowed_idp_initiated_sign_in_lands_on_the_relay_states_page_of_this
             now,
         )
         .await
+        .map(signed_in)
         .unwrap_err();
     assert!(
         matches!(swapped.refusal, Refusal::Response(Rejection::InResponseTo { .. })),
@@ -468,7 +479,7 @@ pub(crate) async fn test_run(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gateh
     let started = s.sso.start_test(&s.owner, s.connection, None, now).await.unwrap();
     let answer = response(s, Some(&started.request_id), adjust);
     s.sso
-        .test_response(
+        .acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -477,6 +488,7 @@ pub(crate) async fn test_run(s: &Setup, adjust: impl FnOnce(&mut Spec)) -> gateh
             now,
         )
         .await
+        .map(report)
         .unwrap()
 }
 
@@ -537,7 +549,7 @@ async fn sign_in_and_test_sso_refuse_each_fault_alike() {
     });
     let report = s
         .sso
-        .test_response(
+        .acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -546,6 +558,7 @@ async fn sign_in_and_test_sso_refuse_each_fault_alike() {
             test_idp::now(),
         )
         .await
+        .map(report)
         .unwrap();
     assert!(report.passed(), "{:?}", report.checks);
     let signed_in = attempt(&s, |spec| spec.assertion_id = "_tested-then-used".into()).await;
@@ -715,7 +728,7 @@ async fn only_the_owner_starts_a_test_and_a_test_request_signs_no_one_in() {
     let answer = response(&s, Some(&started.request_id), |_| {});
     let report = s
         .sso
-        .test_response(
+        .acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -724,6 +737,7 @@ async fn only_the_owner_starts_a_test_and_a_test_request_signs_no_one_in() {
             now,
         )
         .await
+        .map(report)
         .unwrap();
     assert!(report.passed(), "{:?}", report.checks);
     assert!(s.world.store.user_by_email("ada@acme.example").await.unwrap().is_none());
@@ -740,8 +754,9 @@ async fn sso_events_come_page_by_page_and_raw_responses_by_reference_for_owners_
         let client = Some(std::net::IpAddr::from([192, 0, 2, i]));
         let refused = s
             .sso
-            .sign_in(s.connection, &response(&s, None, |_| {}), "", None, client, now)
+            .acs(s.connection, &response(&s, None, |_| {}), "", None, client, now)
             .await
+            .map(signed_in)
             .unwrap_err();
         references.push(refused.reference);
     }
@@ -816,7 +831,7 @@ async fn events_are_kept_for_their_retention_and_up_to_a_cap_per_account() {
     let mut references = Vec::new();
     for i in 0..8 {
         let refused = sso
-            .sign_in(
+            .acs(
                 s.connection,
                 &response(&s, None, |_| {}),
                 "",
@@ -825,6 +840,7 @@ async fn events_are_kept_for_their_retention_and_up_to_a_cap_per_account() {
                 now + Duration::seconds(i),
             )
             .await
+            .map(signed_in)
             .unwrap_err();
         references.push(refused.reference);
     }
@@ -912,7 +928,7 @@ async fn the_last_test_run_of_each_connection_is_kept_with_its_way_back() {
     let answer = response(&s, Some(&started.request_id), |_| {});
     let report = s
         .sso
-        .test_response(
+        .acs(
             s.connection,
             &answer,
             &started.request_id,
@@ -921,6 +937,7 @@ async fn the_last_test_run_of_each_connection_is_kept_with_its_way_back() {
             now,
         )
         .await
+        .map(report)
         .unwrap();
     assert_eq!(report.return_to.as_deref(), Some(back.as_str()));
     let kept = s.connections.last_tests(&s.owner, s.account).await.unwrap();
@@ -991,6 +1008,12 @@ async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
     attempt(&s, |_| {}).await.unwrap();
     let now = test_idp::now();
     ran.lock().unwrap().clear();
+    assert_eq!(
+        s.sso.connection_for_domain("acme.example").await.unwrap(),
+        Some(s.connection)
+    );
+    let discovery: Vec<String> = std::mem::take(&mut *ran.lock().unwrap());
+    assert_eq!(discovery.len(), DISCOVERY_STATEMENTS, "{discovery:#?}");
     let started = s.sso.start(s.connection, None, now).await.unwrap();
     let login: Vec<String> = std::mem::take(&mut *ran.lock().unwrap());
     assert_eq!(login.len(), LOGIN_STATEMENTS, "{login:#?}");
@@ -1015,8 +1038,11 @@ async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
     assert_eq!(statements.len(), ACS_STATEMENTS, "{summary:#?}");
 }
 
+/// The statements of finding the connection of an email's domain (`/sso/start`), counted by the test above.
+const DISCOVERY_STATEMENTS: usize = 1;
+
 /// The statements of a returning user's sign-in at the ACS, counted by the test above.
-const ACS_STATEMENTS: usize = 8;
+const ACS_STATEMENTS: usize = 7;
 
 /// The statements of starting a sign-in (the AuthnRequest) through a connection this instance keeps: its revision,
 /// and the pending request.
@@ -1096,7 +1122,7 @@ async fn one_assertion_racing_itself_signs_in_once() {
         posts.push((started, answer));
     }
     let outcomes = futures::future::join_all(posts.iter().map(|(started, answer)| {
-        s.sso.sign_in(
+        s.sso.acs(
             s.connection,
             answer,
             &started.request_id,

@@ -1,7 +1,7 @@
 //! Only the Owner widens whom an account trusts, and a connection signs in only the users of the domains routed to
 //! it: an Admin from another organisation cannot bring their own IdP or certificate and sign in as the Owner.
 
-use crate::sso_setup::{Acs, Setup, attempt, attempt_at, response_xml_for, setup};
+use crate::sso_setup::{Setup, attempt, attempt_at, report, response_xml_for, setup};
 use crate::support::{fixture, t0, upload};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -237,7 +237,7 @@ async fn test_sso_refuses_a_domain_routed_elsewhere_at_its_domain_check() {
     }));
     let report = s
         .sso
-        .test_response(
+        .acs(
             outside,
             &answer,
             &started.request_id,
@@ -246,6 +246,7 @@ async fn test_sso_refuses_a_domain_routed_elsewhere_at_its_domain_check() {
             now,
         )
         .await
+        .map(report)
         .unwrap();
     assert_eq!(
         report.first_failure(),
