@@ -264,6 +264,7 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::TransactionTrait;
 
     #[test]
     fn sqlite_urls_create_the_file() {
@@ -293,5 +294,79 @@ mod tests {
             .options()
             .get_max_connections();
         assert_eq!(writers, 1);
+    }
+
+    /// The pool returns a SQLite connection without pinging it (`vendor/sqlx-core/PATCH.md`), so the rollback of a
+    /// transaction dropped unfinished may still be queued on the connection's thread when the next user gets it:
+    /// their transaction must start after that rollback, and see none of the dropped one.
+    #[tokio::test]
+    async fn on_sqlite_a_dropped_transaction_is_rolled_back_before_the_connection_is_used_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+        let store = Store::open(&url).await.unwrap();
+        store
+            .writer
+            .execute_unprepared("CREATE TABLE marks (a TEXT)")
+            .await
+            .unwrap();
+        for round in 0..50 {
+            let dropped = store.writer.begin().await.unwrap();
+            dropped
+                .execute_unprepared(&format!("INSERT INTO marks VALUES ('dropped {round}')"))
+                .await
+                .unwrap();
+            drop(dropped);
+            let next = store.writer.begin().await.unwrap();
+            next.execute_unprepared(&format!("INSERT INTO marks VALUES ('kept {round}')"))
+                .await
+                .unwrap();
+            next.commit().await.unwrap();
+        }
+        let rows = store
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT a FROM marks ORDER BY rowid",
+            ))
+            .await
+            .unwrap();
+        let marks: Vec<String> = rows.iter().map(|row| row.try_get_by_index(0).unwrap()).collect();
+        let expected: Vec<String> = (0..50).map(|round| format!("kept {round}")).collect();
+        assert_eq!(marks, expected);
+    }
+
+    /// On PostgreSQL a connection in steady use is not pinged before each statement, so one the server dropped
+    /// fails the statement that finds it, once: the pool then closes it, and the connections that replace it work.
+    #[tokio::test]
+    async fn on_postgresql_a_connection_the_server_dropped_fails_once_and_is_replaced() {
+        let Some(server) = std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+        else {
+            return;
+        };
+        let url = Store::create_postgres_test_database(&server).await.unwrap();
+        let store = Store::open(&url).await.unwrap();
+        store.db.execute_unprepared("SELECT 1").await.unwrap();
+        let pooled = store.db.get_postgres_connection_pool().size() as usize;
+        let admin = Database::connect(url.as_str()).await.unwrap();
+        admin
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .await
+            .unwrap();
+        let mut failed = 0;
+        while store.db.execute_unprepared("SELECT 1").await.is_err() {
+            failed += 1;
+            assert!(
+                failed <= pooled,
+                "{failed} statements failed with {pooled} connections dropped"
+            );
+        }
+        for _ in 0..2 * pooled {
+            store.db.execute_unprepared("SELECT 1").await.unwrap();
+        }
     }
 }
