@@ -334,39 +334,4 @@ mod tests {
         let expected: Vec<String> = (0..50).map(|round| format!("kept {round}")).collect();
         assert_eq!(marks, expected);
     }
-
-    /// On PostgreSQL a connection in steady use is not pinged before each statement, so one the server dropped
-    /// fails the statement that finds it, once: the pool then closes it, and the connections that replace it work.
-    #[tokio::test]
-    async fn on_postgresql_a_connection_the_server_dropped_fails_once_and_is_replaced() {
-        let Some(server) = std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|url| !url.is_empty())
-        else {
-            return;
-        };
-        let url = Store::create_postgres_test_database(&server).await.unwrap();
-        let store = Store::open(&url).await.unwrap();
-        store.db.execute_unprepared("SELECT 1").await.unwrap();
-        let pooled = store.db.get_postgres_connection_pool().size() as usize;
-        let admin = Database::connect(url.as_str()).await.unwrap();
-        admin
-            .execute_unprepared(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
-            )
-            .await
-            .unwrap();
-        let mut failed = 0;
-        while store.db.execute_unprepared("SELECT 1").await.is_err() {
-            failed += 1;
-            assert!(
-                failed <= pooled,
-                "{failed} statements failed with {pooled} connections dropped"
-            );
-        }
-        for _ in 0..2 * pooled {
-            store.db.execute_unprepared("SELECT 1").await.unwrap();
-        }
-    }
 }

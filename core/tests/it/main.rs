@@ -27,6 +27,7 @@ mod sso_logout;
 mod sso_metadata;
 mod sso_setup;
 mod sso_sign_in;
+mod store_pools;
 mod support;
 mod tenancy;
 mod trust;
