@@ -157,7 +157,10 @@ pub struct SignedIn {
 /// A refused response: why, and the reference joining what the user is shown to the owner's SSO events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
-    pub reference: String,
+    /// The reference of the SSO event that records the refusal, for the user to hand to the owner. None when no
+    /// event was recorded, so there is nothing to look up: a post refused unchecked by the refusal limits (their
+    /// summary event stands for all of them) or before its connection was known.
+    pub reference: Option<String>,
     pub refusal: Refusal,
     /// What the user can do about it, where they can (`sso::explanation`).
     pub user_hint: Option<&'static str>,
@@ -166,7 +169,7 @@ pub struct Refused {
 impl From<Refusal> for Refused {
     fn from(refusal: Refusal) -> Self {
         Refused {
-            reference: new_reference(),
+            reference: None,
             user_hint: None,
             refusal,
         }
@@ -664,7 +667,7 @@ impl SsoService {
             // Only the Owner who started a run gets its report.
             Err(refusal) if !matches!(mode, Mode::Test) || matches!(refusal, Refusal::NotOwnersTest(_)) => {
                 Err(Refused {
-                    reference: event_reference,
+                    reference: Some(event_reference),
                     refusal,
                     user_hint: explanation.and_then(|e| e.user_hint),
                 })

@@ -73,7 +73,9 @@ type Refusal = (&'static str, String, Option<String>);
 /// them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogoutRefused {
-    pub reference: String,
+    /// The reference of the SSO event that records the refusal; None when none was recorded (refused unchecked by
+    /// the refusal limits, or before its connection was known or while the database was unavailable).
+    pub reference: Option<String>,
     pub user_message: &'static str,
     pub reason: String,
     /// Refused unchecked by the refusal limits (too many unverified posts from this address or to this connection).
@@ -184,7 +186,7 @@ impl SsoService {
         now: DateTime<Utc>,
     ) -> Result<SloOutcome, LogoutRefused> {
         let unavailable = |e: &dyn std::fmt::Display| LogoutRefused {
-            reference: new_reference(),
+            reference: None,
             user_message: "Single sign-on is unavailable right now.",
             reason: e.to_string(),
             limited: false,
@@ -192,7 +194,7 @@ impl SsoService {
         // The same limits as at the ACS: a refused message costs a signature check and an SSO event.
         if !self.admitted(connection_id, client, now).await {
             return Err(LogoutRefused {
-                reference: new_reference(),
+                reference: None,
                 user_message: "Too many sign-out messages were refused here in the last minute. Wait a minute, then try again.",
                 reason: "refused unchecked: too many unverified messages".into(),
                 limited: true,
@@ -200,7 +202,7 @@ impl SsoService {
         }
         let Some(in_use) = self.connection(connection_id).await.map_err(|e| unavailable(&e))? else {
             return Err(LogoutRefused {
-                reference: new_reference(),
+                reference: None,
                 user_message: "This sign-out address is not a known SSO connection.",
                 reason: format!("no connection {connection_id}"),
                 limited: false,
@@ -410,7 +412,7 @@ impl SsoService {
                     explanation,
                 },
                 Err(LogoutRefused {
-                    reference: new_reference(),
+                    reference: Some(new_reference()),
                     user_message,
                     reason,
                     limited: false,
@@ -420,7 +422,8 @@ impl SsoService {
         let event_reference = result
             .as_ref()
             .err()
-            .map_or_else(new_reference, |r| r.reference.clone());
+            .and_then(|r| r.reference.clone())
+            .unwrap_or_else(new_reference);
         self.record_event(account, connection_id, now, &event_reference, detail)
             .await;
         result

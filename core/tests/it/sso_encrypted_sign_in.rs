@@ -68,7 +68,10 @@ async fn the_acs_decrypts_with_the_connections_stored_keys_through_a_rotation() 
         "{foreign:?}"
     );
     let events = s.world.store.sso_events(s.account, None, 10).await.unwrap();
-    let logged = events.iter().find(|e| e.reference == refused.reference).unwrap();
+    let logged = events
+        .iter()
+        .find(|e| Some(&e.reference) == refused.reference.as_ref())
+        .unwrap();
     assert_eq!(logged.outcome, "refused");
     assert_eq!(logged.reason, refused.refusal.to_string());
     assert_eq!(events.iter().filter(|e| e.outcome == "accepted").count(), 4);

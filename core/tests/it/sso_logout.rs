@@ -365,7 +365,10 @@ async fn forged_misaddressed_stale_or_weak_logout_requests_are_refused_and_chang
         assert!(is_live(&s, &token).await, "{reason}: the session stays");
         // The owner reads what to change at the IdP where there is something to change.
         let events = s.world.store.sso_events(s.account, None, 50).await.unwrap();
-        let event = events.into_iter().find(|e| e.reference == refused.reference).unwrap();
+        let event = events
+            .into_iter()
+            .find(|e| Some(&e.reference) == refused.reference.as_ref())
+            .unwrap();
         let expected_cause = match reason {
             "the Destination was" => Some("destination"),
             "the issuer was https://evil.example/idp" => Some("issuer"),

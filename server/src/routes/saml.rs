@@ -417,7 +417,7 @@ async fn acs(
                 Some(hint) => format!("{message} {hint}"),
                 None => message.to_owned(),
             };
-            end_user_page(status, &message, Some(&refused.reference))
+            end_user_page(status, &message, refused.reference.as_deref())
         }
     };
     if let Ok(value) = HeaderValue::from_str(&binding_cookie(&state, id, "", 0)) {
@@ -701,7 +701,7 @@ async fn slo(
             },
             heading,
             refused.user_message,
-            Some(&refused.reference),
+            refused.reference.as_deref(),
             BACK_TO_SIGN_IN,
         ),
     }

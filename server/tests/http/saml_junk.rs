@@ -8,6 +8,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use std::net::TcpListener;
 
+/// How a refusal page names the SSO event the owner can look up.
+const REFERENCE: &str = "Reference for your administrator";
+
 /// A loopback listener that must never see a connection.
 struct Tripwire(TcpListener);
 
@@ -133,11 +136,17 @@ async fn junk_keeps_no_body_and_past_the_limit_is_refused_unchecked_with_one_sum
     let stranger = Browser::new(&w.app);
     let junk = STANDARD.encode(format!("<samlp:Response>{}", "x".repeat(150_000)));
     let mut statuses = Vec::new();
+    let mut pages = Vec::new();
     for _ in 0..40 {
-        statuses.push(post_to_acs(&w, &stranger, &junk, "").await.status().as_u16());
+        let answer = post_to_acs(&w, &stranger, &junk, "").await;
+        statuses.push(answer.status().as_u16());
+        pages.push(answer.text().await.unwrap());
     }
     assert_eq!(statuses[..5], [403; 5], "{statuses:?}");
     assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    // A checked refusal's page names its event; past the limit no event is recorded per post, so none is named.
+    assert!(pages[..5].iter().all(|page| page.contains(REFERENCE)));
+    assert!(pages[5..].iter().all(|page| !page.contains(REFERENCE)));
 
     let events = events(&w).await;
     assert_eq!(events.len(), 6, "five refusals and one summary: {events:?}");
@@ -185,6 +194,7 @@ async fn junk_at_the_slo_url_counts_towards_the_same_limit_and_past_it_is_refuse
         ))
     };
     let mut statuses = Vec::new();
+    let mut pages = Vec::new();
     for n in 0..30 {
         let answer = stranger
             .client
@@ -194,9 +204,12 @@ async fn junk_at_the_slo_url_counts_towards_the_same_limit_and_past_it_is_refuse
             .await
             .unwrap();
         statuses.push(answer.status().as_u16());
+        pages.push(answer.text().await.unwrap());
     }
     assert_eq!(statuses[..5], [400; 5], "{statuses:?}");
     assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert!(pages[..5].iter().all(|page| page.contains(REFERENCE)));
+    assert!(pages[5..].iter().all(|page| !page.contains(REFERENCE)));
     let events = events(&w).await;
     assert_eq!(events.len(), 6, "five refusals and one summary: {events:?}");
     assert_eq!(
