@@ -2,6 +2,7 @@
 //! in the words of that IdP's console and this connection's values filled in, and for some a hint the user can
 //! act on. The SSO events, Test SSO and the user's refusal page all take their text from here.
 
+use super::connection::Connection;
 use super::idp_product::IdpProduct;
 use super::refusal::{EmailClaim, Refusal};
 use crate::saml::ServiceProviderValues;
@@ -199,6 +200,30 @@ pub struct ExplainedFor<'a> {
     pub monitored: bool,
 }
 
+impl<'a> ExplainedFor<'a> {
+    /// `connection`, whose values for the IdP are `sp`.
+    pub fn of(connection: &Connection, sp: &'a ServiceProviderValues) -> Self {
+        ExplainedFor {
+            idp: IdpProduct::detect(&connection.idp.entity_id, connection.sso_endpoint().location.as_str()),
+            sp,
+            monitored: connection.origin.url.is_some() && connection.origin.monitor,
+        }
+    }
+
+    /// What to do about a message signed with a certificate the connection lacks: a monitored metadata URL adds
+    /// the IdP's next certificate by itself; otherwise the owner adds it.
+    fn roll_over(&self) -> String {
+        if self.monitored {
+            "This connection's metadata URL is monitored: when the IdP publishes its new certificate there, it is added by itself; press Refresh now on the connection to fetch the metadata at once. If the metadata does not list it, the message was signed with a key that is not this IdP's for Gatehouse.".to_owned()
+        } else {
+            format!(
+                "If it rolled its certificate over, download the new signing certificate ({}), or import the metadata again, and add it to this connection; keep the old one until the new one has signed a sign-in.",
+                console(self.idp).certificates
+            )
+        }
+    }
+}
+
 /// The explanation of `refusal` for a connection; `None` where the refusal is Gatehouse's own business (a replay,
 /// the refusal limits, an unverified domain, which the reason says in full).
 pub fn explain(refusal: &Refusal, connection: &ExplainedFor) -> Option<Explanation> {
@@ -256,14 +281,7 @@ pub fn explain(refusal: &Refusal, connection: &ExplainedFor) -> Option<Explanati
                     (Some(sha), None) => format!("the certificate SHA-256 {sha}"),
                     _ => "a certificate".to_owned(),
                 },
-                if connection.monitored {
-                    "This connection's metadata URL is monitored: when the IdP publishes its new certificate there, it is added by itself; press Refresh now on the connection to fetch the metadata at once. If the metadata does not list it, the response was signed with a key that is not this IdP's for Gatehouse.".to_owned()
-                } else {
-                    format!(
-                        "If it rolled its certificate over, download the new signing certificate ({}), or import the metadata again, and add it to this connection; keep the old one until the new one has signed a sign-in.",
-                        at.certificates
-                    )
-                }
+                connection.roll_over()
             ),
             None,
         ),
@@ -314,7 +332,8 @@ pub fn explain(refusal: &Refusal, connection: &ExplainedFor) -> Option<Explanati
 
 /// The explanation of a refused logout message, as [`explain`] gives it for a response; `None` where the reason
 /// says it all (a replay, an encrypted NameID, a message of the wrong kind).
-pub fn explain_logout(rejection: &LogoutRejection, idp: IdpProduct, sp: &ServiceProviderValues) -> Option<Explanation> {
+pub fn explain_logout(rejection: &LogoutRejection, connection: &ExplainedFor) -> Option<Explanation> {
+    let (idp, sp) = (connection.idp, connection.sp);
     let at = console(idp);
     let (cause, fix) = match rejection {
         LogoutRejection::Destination { found, .. } => (
@@ -342,19 +361,19 @@ pub fn explain_logout(rejection: &LogoutRejection, idp: IdpProduct, sp: &Service
         LogoutRejection::Signature { offered, .. } => (
             Cause::UnknownSigner,
             format!(
-                "The IdP signed its sign-out message with {} that this connection does not have. If it rolled its certificate over, download the new signing certificate ({}), or import the metadata again, and add it to this connection.",
+                "The IdP signed its sign-out message with {} that this connection does not have. {}",
                 offered.as_ref().map_or_else(
                     || "a certificate".to_owned(),
                     |sha| format!("the certificate SHA-256 {sha}")
                 ),
-                at.certificates
+                connection.roll_over()
             ),
         ),
         LogoutRejection::QuerySignature(QuerySignatureError::Mismatch(_)) => (
             Cause::UnknownSigner,
             format!(
-                "The IdP signed its sign-out message with a certificate this connection does not have. If it rolled its certificate over, download the new signing certificate ({}), or import the metadata again, and add it to this connection.",
-                at.certificates
+                "The IdP signed its sign-out message with a certificate this connection does not have. {}",
+                connection.roll_over()
             ),
         ),
         LogoutRejection::DisallowedSignature(_)
@@ -621,7 +640,7 @@ mod tests {
             found: "https://old.example/slo".into(),
             expected: sp().slo_url,
         };
-        let explanation = explain_logout(&misaddressed, IdpProduct::EntraId, &sp()).unwrap();
+        let explanation = explain_logout(&misaddressed, &typed_in(IdpProduct::EntraId, &sp())).unwrap();
         assert_eq!(explanation.cause, Cause::Destination);
         assert_eq!(
             explanation.fix,
@@ -634,21 +653,43 @@ mod tests {
             configured: "AA".into(),
             offered: Some("BB:CC".into()),
         };
-        let explanation = explain_logout(&forged, IdpProduct::Okta, &sp()).unwrap();
+        let explanation = explain_logout(&forged, &typed_in(IdpProduct::Okta, &sp())).unwrap();
         assert_eq!(explanation.cause, Cause::UnknownSigner);
         assert!(explanation.fix.contains("SHA-256 BB:CC") && explanation.fix.contains("SAML Signing Certificates"));
+        // As at the ACS, a monitored metadata URL adds the IdP's next certificate by itself: the owner is told so.
+        let values = sp();
+        let monitored = ExplainedFor {
+            monitored: true,
+            ..typed_in(IdpProduct::Okta, &values)
+        };
+        for unknown_signer in [
+            forged,
+            LogoutRejection::QuerySignature(QuerySignatureError::Mismatch("signature".into())),
+        ] {
+            let fix = explain_logout(&unknown_signer, &monitored).unwrap().fix;
+            assert!(
+                fix.contains("metadata URL is monitored") && fix.contains("Refresh now"),
+                "{fix}"
+            );
+            assert!(!fix.contains("download the new signing certificate"), "{fix}");
+        }
         let redirect_sha1 = LogoutRejection::QuerySignature(QuerySignatureError::Sha1);
         assert_eq!(
-            explain_logout(&redirect_sha1, IdpProduct::Other, &sp()).unwrap().cause,
+            explain_logout(&redirect_sha1, &typed_in(IdpProduct::Other, &sp()))
+                .unwrap()
+                .cause,
             Cause::WeakSignature
         );
         assert_eq!(
-            explain_logout(&LogoutRejection::TooOld("9 minutes".into()), IdpProduct::Other, &sp())
-                .unwrap()
-                .cause,
+            explain_logout(
+                &LogoutRejection::TooOld("9 minutes".into()),
+                &typed_in(IdpProduct::Other, &sp())
+            )
+            .unwrap()
+            .cause,
             Cause::ClockSkew
         );
-        assert!(explain_logout(&LogoutRejection::EncryptedNameId, IdpProduct::Other, &sp()).is_none());
+        assert!(explain_logout(&LogoutRejection::EncryptedNameId, &typed_in(IdpProduct::Other, &sp())).is_none());
     }
 
     #[test]

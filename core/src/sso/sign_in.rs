@@ -5,7 +5,6 @@
 use super::certificate_uses::CertificateUses;
 use super::connection::{Connection, ConnectionService};
 use super::explanation::{ExplainedFor, Explanation, explain};
-use super::idp_product::IdpProduct;
 use super::junk::{Admission, JunkPolicy, RefusalLimiter};
 use super::kept_connections::{ConnectionInUse, KeptConnections};
 use super::options::EmailSource;
@@ -605,14 +604,8 @@ impl SsoService {
             (Err(refusal), _) => ("refused", refusal.to_string()),
         };
         let explanation = passed.as_ref().err().and_then(|refusal| {
-            let connection = &context.connection;
-            let sp = self.connections.service_provider_values(connection.id);
-            let explained_for = ExplainedFor {
-                idp: IdpProduct::detect(&connection.idp.entity_id, connection.sso_endpoint().location.as_str()),
-                sp: &sp,
-                monitored: connection.origin.url.is_some() && connection.origin.monitor,
-            };
-            explain(refusal, &explained_for)
+            let sp = self.connections.service_provider_values(connection_id);
+            explain(refusal, &ExplainedFor::of(&context.connection, &sp))
         });
         let assertion = findings.assertion.as_ref();
         let detail = EventDetail {

@@ -3,8 +3,7 @@
 //! names and is answered with a signed LogoutResponse. Each is recorded in the owner's SSO events.
 
 use super::connection::Connection;
-use super::explanation::{Explanation, explain_logout};
-use super::idp_product::IdpProduct;
+use super::explanation::{ExplainedFor, Explanation, explain_logout};
 use super::sign_in::{EventDetail, SsoService};
 use crate::auth::AuthError;
 use crate::ids::{AccountId, ConnectionId, new_reference};
@@ -215,8 +214,8 @@ impl SsoService {
             if rejection.before_signature() {
                 self.refusals.refused(connection_id, client, now);
             }
-            let idp = IdpProduct::detect(&connection.idp.entity_id, connection.sso_endpoint().location.as_str());
-            explanation = explain_logout(rejection, idp, &self.connections.service_provider_values(connection_id));
+            let sp = self.connections.service_provider_values(connection_id);
+            explanation = explain_logout(rejection, &ExplainedFor::of(connection, &sp));
         };
         let verified = match self.verify_logout_message(connection, incoming, now).await {
             Ok(verified) => verified,
