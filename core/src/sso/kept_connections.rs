@@ -38,6 +38,13 @@ impl KeptConnections {
         kept.get(&id).filter(|in_use| in_use.revision == revision).cloned()
     }
 
+    /// The kept connection at whatever revision it was read: for a write made on the condition that the stored
+    /// revision is still this one.
+    pub fn latest(&self, id: ConnectionId) -> Option<Arc<ConnectionInUse>> {
+        let mut kept = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.get(&id).cloned()
+    }
+
     /// Keeps a connection just read. Its revision must have been read before its rows: a change that lands in
     /// between is then kept under the older number, and the next message reads it again.
     pub fn keep(&self, in_use: Arc<ConnectionInUse>) {

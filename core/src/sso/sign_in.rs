@@ -22,7 +22,7 @@ use crate::saml::response::{Checked, Expectations, MAX_RESPONSE_BYTES, SignedAss
 use crate::saml::sp_keys::KeyState;
 use crate::store::{
     AcsWrites, AuditRow, ExistingUser, LinkRefusal, OwnerRun, OwnerRunPurpose, PendingRequestRow, Provisioning,
-    SsoEventRow, Store, StoreError, ascii_email_domain,
+    SsoEventRow, Store, StoreError, TakenRequest, ascii_email_domain,
 };
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
@@ -308,8 +308,21 @@ impl SsoService {
     /// The connection as messages use it, with its account's policy: one read of its revision while this
     /// instance keeps it at that revision, the connection's rows and policy otherwise.
     pub(super) async fn connection(&self, id: ConnectionId) -> Result<Option<Arc<ConnectionInUse>>, StoreError> {
-        let Some(revision) = self.store.connection_revision(id).await? else {
-            return Ok(None);
+        self.connection_at(id, None).await
+    }
+
+    /// [`Self::connection`], with its revision when a statement already read it.
+    async fn connection_at(
+        &self,
+        id: ConnectionId,
+        known_revision: Option<i64>,
+    ) -> Result<Option<Arc<ConnectionInUse>>, StoreError> {
+        let revision = match known_revision {
+            Some(revision) => revision,
+            None => match self.store.connection_revision(id).await? {
+                Some(revision) => revision,
+                None => return Ok(None),
+            },
         };
         if let Some(in_use) = self.kept.at(id, revision) {
             return Ok(Some(in_use));
@@ -402,11 +415,20 @@ impl SsoService {
         return_to: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Started, StartError> {
+        // A connection kept with SSO on is used without reading its revision first: the request is stored only
+        // if the revision is still the kept one, and otherwise the connection is read again below.
+        if let Some(kept) = self.kept.latest(connection_id).filter(|kept| kept.policy.sso_enabled)
+            && let Some(started) = self
+                .issue(&kept.connection, return_to.clone(), Some(kept.revision), now)
+                .await?
+        {
+            return Ok(started);
+        }
         let in_use = self.connection(connection_id).await?.ok_or(StartError::NoConnection)?;
         if !in_use.policy.sso_enabled {
             return Err(StartError::SsoOff);
         }
-        self.issue(&in_use.connection, return_to, now).await
+        self.issue_now(&in_use.connection, return_to, now).await
     }
 
     /// Starts a Test SSO run of the connection for the account's Owner, or the holder of a setup link the Owner
@@ -426,7 +448,7 @@ impl SsoService {
             .tenancy
             .require(caller, account, Permission::ManageTrust)
             .await?;
-        let started = self.issue(connection, return_to, now).await?;
+        let started = self.issue_now(connection, return_to, now).await?;
         // A run through a setup link is the run of the Owner who created the link and vouches for it: the report
         // goes to the browser that started it either way, and a run stops counting if they stop being the Owner.
         let tester = caller
@@ -473,7 +495,7 @@ impl SsoService {
             Some((holder, Some(routed))) if holder == account && routed == connection_id => {}
             _ => return Err(StartError::OwnDomainNotRouted(domain)),
         }
-        let started = self.issue(connection, return_to, now).await?;
+        let started = self.issue_now(connection, return_to, now).await?;
         self.store
             .insert_owner_run(
                 &started.request_id,
@@ -486,12 +508,26 @@ impl SsoService {
     }
 
     /// Stores a pending AuthnRequest for the connection and builds the browser's way to the IdP.
-    async fn issue(
+    async fn issue_now(
         &self,
         connection: &Connection,
         return_to: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Started, StartError> {
+        // Without a revision to hold to, nothing is stored only when the connection is gone.
+        self.issue(connection, return_to, None, now)
+            .await?
+            .ok_or(StartError::NoConnection)
+    }
+
+    /// [`Self::issue_now`], only while the connection is stored `at_revision`: none when it changed since.
+    async fn issue(
+        &self,
+        connection: &Connection,
+        return_to: Option<String>,
+        at_revision: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Started>, StartError> {
         let connection_id = connection.id;
         let request_id = format!("_{}", uuid::Uuid::new_v4().simple());
         let browser_token = token::generate();
@@ -513,21 +549,22 @@ impl SsoService {
             relay_state: &request_id,
         };
         let outgoing = outgoing(&params, connection.options.sign_authn_requests.then_some(&signing))?;
-        self.store
-            .insert_pending_request(&PendingRequestRow {
-                id: request_id.clone(),
-                connection_id,
-                browser_digest: token::digest(&browser_token),
-                return_to,
-                created_at: now,
-                expires_at: now + REQUEST_LIFETIME,
-            })
-            .await?;
-        Ok(Started {
+        let row = PendingRequestRow {
+            id: request_id.clone(),
+            connection_id,
+            browser_digest: token::digest(&browser_token),
+            return_to,
+            created_at: now,
+            expires_at: now + REQUEST_LIFETIME,
+        };
+        if !self.store.insert_pending_request(&row, at_revision).await? {
+            return Ok(None);
+        }
+        Ok(Some(Started {
             outgoing,
             browser_token,
             request_id,
-        })
+        }))
     }
 
     /// The ACS: every response posted to a connection goes through the same rules, in [`Check::ALL`]'s order. A
@@ -549,7 +586,15 @@ impl SsoService {
             metrics::sso_response("unknown", "limited", Check::Request.key(), started.elapsed());
             return Err(Refusal::TooManyRefused.into());
         }
-        let context = match self.context(connection_id).await {
+        let reference = relay_state.trim();
+        let browser = browser_token.map(token::digest).unwrap_or_default();
+        let taken = self.take_request(connection_id, reference, &browser, now).await;
+        let known_revision = taken
+            .as_ref()
+            .ok()
+            .and_then(|taken| taken.as_ref())
+            .map(|taken| taken.posted_to_revision);
+        let context = match self.context(connection_id, known_revision).await {
             Ok(context) => context,
             Err(refused) => {
                 metrics::sso_response("unknown", "refused", refused.refusal.check().key(), started.elapsed());
@@ -558,7 +603,7 @@ impl SsoService {
         };
         let mut findings = Findings::default();
         let taken = self
-            .request_rule(&context, relay_state, browser_token, &mut findings, now)
+            .request_rule(&context, reference, &browser, taken, &mut findings)
             .await;
         let mode = match findings.run.clone() {
             Some(run) if run.purpose == OwnerRunPurpose::Link => Mode::OwnerLink(run),
@@ -703,40 +748,56 @@ impl SsoService {
         admitted
     }
 
-    /// The connection a response was posted to and its account's policy.
-    async fn context(&self, connection_id: ConnectionId) -> Result<Arc<ConnectionInUse>, Refused> {
-        self.connection(connection_id)
+    /// The connection a response was posted to and its account's policy; `known_revision` when a statement
+    /// already read it.
+    async fn context(
+        &self,
+        connection_id: ConnectionId,
+        known_revision: Option<i64>,
+    ) -> Result<Arc<ConnectionInUse>, Refused> {
+        self.connection_at(connection_id, known_revision)
             .await
             .map_err(unavailable)?
             .ok_or_else(|| Refusal::UnknownConnection(connection_id).into())
     }
 
-    /// The first rule: the request the RelayState names is taken, once, by the browser that started it (with the
-    /// Owner's mark when it was their own round trip); or, where the connection allows it, an IdP-initiated
-    /// sign-in lands where the RelayState says.
+    /// The request the RelayState `reference` names, taken once by the browser whose token's digest is
+    /// `browser`, with the Owner's mark when it was their own round trip. Taken before the connection is read: the
+    /// same statement reads the connection's revision (and takes nothing when it is no connection).
+    async fn take_request(
+        &self,
+        connection_id: ConnectionId,
+        reference: &str,
+        browser: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TakenRequest>, Refusal> {
+        if reference.is_empty() {
+            return Ok(None);
+        }
+        self.store
+            .take_pending_request(reference, browser, connection_id, now)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// The first rule: the request the RelayState names was taken by the browser that started it; or, where the
+    /// connection allows it, an IdP-initiated sign-in lands where the RelayState says.
     async fn request_rule(
         &self,
         context: &ConnectionInUse,
-        relay_state: &str,
-        browser_token: Option<&str>,
+        reference: &str,
+        browser: &str,
+        taken: Result<Option<TakenRequest>, Refusal>,
         findings: &mut Findings,
-        now: DateTime<Utc>,
     ) -> Result<(), Refusal> {
-        let reference = relay_state.trim();
         if reference.is_empty() {
             return Ok(());
         }
-        let browser = browser_token.map(token::digest).unwrap_or_default();
-        if let Some((request, owners_run)) = self
-            .store
-            .take_pending_request(reference, &browser, now)
-            .await
-            .map_err(unavailable)?
-        {
-            if owners_run {
-                findings.run = self.store.owner_run(&request.id).await.map_err(unavailable)?;
+        if let Some(taken) = taken? {
+            if taken.owners_run {
+                findings.run = self.store.owner_run(&taken.request.id).await.map_err(unavailable)?;
             }
-            findings.request = Some(request);
+            findings.request = Some(taken.request);
             return Ok(());
         }
         match self.store.pending_request(reference).await.map_err(unavailable)? {

@@ -24,7 +24,7 @@ pub use logout::LogoutRequestRow;
 pub use policy::{AuditRow, PolicyRow};
 pub use setup_links::{SetupLinkRow, SetupLinkSessionRow};
 pub(crate) use sso::ascii_email_domain;
-pub use sso::{ExistingUser, LinkRefusal, PendingRequestRow, Provisioned, Provisioning, SsoEventRow};
+pub use sso::{ExistingUser, LinkRefusal, PendingRequestRow, Provisioned, Provisioning, SsoEventRow, TakenRequest};
 pub use sso_tests::{OwnerRun, OwnerRunPurpose};
 pub use users::{SessionRow, ThrottleRow, UserRow};
 

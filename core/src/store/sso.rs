@@ -3,8 +3,8 @@
 use super::UniqueRow;
 use super::policy::{AuditRow, insert_audit};
 use super::schema::{
-    account, domain, membership, session, sso_assertion_seen, sso_event, sso_link, sso_request, sso_settings,
-    sso_test_request, user,
+    account, domain, membership, session, sso_assertion_seen, sso_connection, sso_event, sso_link, sso_request,
+    sso_settings, sso_test_request, user,
 };
 use super::users::insert_membership;
 use super::{Store, StoreError};
@@ -17,6 +17,16 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
     Iterable, QueryFilter, QueryOrder, QuerySelect,
 };
+
+/// A pending request just taken by its browser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TakenRequest {
+    pub request: PendingRequestRow,
+    /// Whether it is an Owner's own round trip ([`Store::owner_run`] tells which).
+    pub owners_run: bool,
+    /// The revision of the connection the response was posted to.
+    pub posted_to_revision: i64,
+}
 
 /// A pending AuthnRequest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,19 +219,46 @@ impl Store {
         }))
     }
 
-    pub async fn insert_pending_request(&self, row: &PendingRequestRow) -> Result<(), StoreError> {
-        sso_request::Entity::insert(sso_request::ActiveModel {
-            id: Set(row.id.clone()),
-            connection_id: Set(row.connection_id.as_uuid()),
-            browser_digest: Set(row.browser_digest.clone()),
-            return_to: Set(row.return_to.clone()),
-            created_at: Set(row.created_at),
-            expires_at: Set(row.expires_at),
-            used_at: Set(None),
-        })
-        .exec_without_returning(&self.writer)
-        .await?;
-        Ok(())
+    /// Stores a pending request. With `at_revision`, only while its connection is stored at that revision:
+    /// `false` when the connection changed (or is gone) since the caller read it, and nothing is stored.
+    pub async fn insert_pending_request(
+        &self,
+        row: &PendingRequestRow,
+        at_revision: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        use sso_request::Column;
+        let values = [
+            Expr::value(row.id.clone()),
+            Expr::value(row.connection_id.as_uuid()),
+            Expr::value(row.browser_digest.clone()),
+            Expr::value(row.return_to.clone()),
+            Expr::value(row.created_at),
+            Expr::value(row.expires_at),
+        ];
+        // INSERT … SELECT …: the revision's check and the insert are one statement, so a sign-in through a kept
+        // connection starts in one round trip to the database instead of two.
+        let mut rows = Query::select();
+        rows.exprs(values).from(sso_connection::Entity);
+        rows.and_where(sso_connection::Column::Id.eq(row.connection_id.as_uuid()));
+        if let Some(revision) = at_revision {
+            rows.and_where(Expr::col("revision").eq(revision));
+        }
+        let insert = Query::insert()
+            .into_table(sso_request::Entity)
+            .columns([
+                Column::Id,
+                Column::ConnectionId,
+                Column::BrowserDigest,
+                Column::ReturnTo,
+                Column::CreatedAt,
+                Column::ExpiresAt,
+            ])
+            .select_from(rows)
+            .map_err(|e| StoreError::Damaged(e.to_string()))?
+            .to_owned();
+        let backend = self.writer.get_database_backend();
+        let inserted = self.writer.execute_raw(backend.build(&insert)).await?;
+        Ok(inserted.rows_affected() == 1)
     }
 
     /// Marks the request used and returns it, only if it was unused and `browser_digest` is the digest of the
@@ -229,14 +266,23 @@ impl Store {
     /// does another browser, which therefore cannot use up someone else's request. With it comes whether the
     /// request is an Owner's own round trip ([`Self::owner_run`] tells which), so an ordinary sign-in needs no
     /// second statement to learn that it is one.
+    ///
+    /// It is posted to `posted_to`, and taken only while that connection exists: the statement also returns the
+    /// connection's revision, which the response's check then needs not read on its own.
     pub async fn take_pending_request(
         &self,
         id: &str,
         browser_digest: &str,
+        posted_to: ConnectionId,
         now: DateTime<Utc>,
-    ) -> Result<Option<(PendingRequestRow, bool)>, StoreError> {
+    ) -> Result<Option<TakenRequest>, StoreError> {
         // One statement (UPDATE … RETURNING, SQLite 3.35 and PostgreSQL): each costs two hand-offs to and from
         // SQLite's worker thread.
+        let posted_to_revision = Query::select()
+            .expr(Expr::col("revision"))
+            .from(sso_connection::Entity)
+            .and_where(sso_connection::Column::Id.eq(posted_to.as_uuid()))
+            .to_owned();
         let owners_run = Expr::exists(
             Query::select()
                 .expr(Expr::value(1))
@@ -254,15 +300,23 @@ impl Store {
             .and_where(sso_request::Column::Id.eq(id))
             .and_where(sso_request::Column::BrowserDigest.eq(browser_digest))
             .and_where(sso_request::Column::UsedAt.is_null())
-            .returning(Query::returning().exprs(columns.chain([owners_run])))
+            .and_where(Expr::exists(posted_to_revision.clone()))
+            .returning(
+                Query::returning()
+                    .exprs(columns.chain([owners_run, Expr::SubQuery(None, Box::new(posted_to_revision.into()))])),
+            )
             .to_owned();
         let backend = self.writer.get_database_backend();
         let Some(row) = self.writer.query_one_raw(backend.build(&update)).await? else {
             return Ok(None);
         };
         let request = sso_request::Model::from_query_result(&row, "")?;
-        let owners_run: bool = row.try_get_by_index(sso_request::Column::iter().count())?;
-        Ok(Some((request.into(), owners_run)))
+        let after_request = sso_request::Column::iter().count();
+        Ok(Some(TakenRequest {
+            request: request.into(),
+            owners_run: row.try_get_by_index(after_request)?,
+            posted_to_revision: row.try_get_by_index(after_request + 1)?,
+        }))
     }
 
     /// A pending request and whether it was used.

@@ -3,9 +3,12 @@
 
 use crate::sso_setup::{Setup, attempt, setup_in, signed_in};
 use crate::support::{TestWorld, fresh_database};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use gatehouse_core::saml::binding::Outgoing;
 use gatehouse_core::saml::response::Rejection;
 use gatehouse_core::sso::refusal::Refusal;
-use gatehouse_core::sso::sign_in::{Refused, StartError};
+use gatehouse_core::sso::sign_in::{Refused, StartError, Started};
 use gatehouse_core::{Role, Store};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -118,6 +121,44 @@ async fn a_deleted_connection_is_unknown_at_once() {
         s.sso.start(s.connection, None, now).await,
         Err(StartError::NoConnection)
     ));
+}
+
+/// Whether the AuthnRequest a login sends is signed: a query signature on the redirect, an enveloped one in a post.
+fn signed(started: &Started) -> bool {
+    match &started.outgoing {
+        Outgoing::Redirect(url) => url.query_pairs().any(|(name, _)| name == "Signature"),
+        Outgoing::Post { message, .. } => {
+            let xml = STANDARD.decode(message).unwrap();
+            String::from_utf8(xml).unwrap().contains("SignatureValue")
+        }
+    }
+}
+
+#[tokio::test]
+async fn request_signing_turned_off_elsewhere_applies_at_the_next_login() {
+    let (s, elsewhere) = warmed().await;
+    let now = test_idp::now();
+    assert!(signed(&s.sso.start(s.connection, None, now).await.unwrap()));
+    run(&elsewhere, "UPDATE sso_connections SET sign_authn_requests = false").await;
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    assert!(
+        !signed(&started),
+        "the login used the connection as it was before the change"
+    );
+    // The request the second login stored is the one its response answers.
+    let answer = crate::sso_setup::response(&s, Some(&started.request_id), |_| {});
+    s.sso
+        .acs(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            now,
+        )
+        .await
+        .map(signed_in)
+        .expect("the response to the unsigned request signs in");
 }
 
 /// Every table a connection is read from moves its revision, and a row read earlier and written back whole does

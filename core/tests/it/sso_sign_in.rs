@@ -152,6 +152,22 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
         .map(signed_in)
         .unwrap_err();
     assert_eq!(other_browser.refusal, Refusal::OtherBrowser);
+    // Nor can a post of it to a connection ID that is no connection.
+    let nowhere = ConnectionId::new();
+    let misposted = s
+        .sso
+        .acs(
+            nowhere,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            now,
+        )
+        .await
+        .map(signed_in)
+        .unwrap_err();
+    assert_eq!(misposted.refusal, Refusal::UnknownConnection(nowhere));
     // Another browser cannot use the request up: the right browser still finishes it, once.
     let finish = || {
         s.sso.acs(
@@ -1045,11 +1061,11 @@ async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
 const DISCOVERY_STATEMENTS: usize = 1;
 
 /// The statements of a returning user's sign-in at the ACS, counted by the test above.
-const ACS_STATEMENTS: usize = 7;
+const ACS_STATEMENTS: usize = 6;
 
-/// The statements of starting a sign-in (the AuthnRequest) through a connection this instance keeps: its revision,
-/// and the pending request.
-const LOGIN_STATEMENTS: usize = 2;
+/// The statements of starting a sign-in (the AuthnRequest) through a connection this instance keeps: the pending
+/// request, stored on the condition that the connection's revision is still the kept one.
+const LOGIN_STATEMENTS: usize = 1;
 
 /// A sign-in's writes are one transaction: when the last of them (its SSO event) cannot be stored, neither are the
 /// replay record, the user nor the session, and a refused event says what happened.
