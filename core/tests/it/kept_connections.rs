@@ -1,7 +1,7 @@
 //! A server instance keeps connections in memory between messages; a change written anywhere else (another
 //! instance, or by hand in the database) must reach its very next message all the same.
 
-use crate::sso_setup::{Setup, attempt, setup_in, signed_in};
+use crate::sso_setup::{Setup, attempt, finish, setup_in};
 use crate::support::{TestWorld, fresh_database};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -35,19 +35,9 @@ async fn run(db: &DatabaseConnection, sql: &str) {
 async fn answered_after(s: &Setup, elsewhere: &DatabaseConnection, sql: &str) -> Refused {
     let now = test_idp::now();
     let started = s.sso.start(s.connection, None, now).await.unwrap();
-    let answer = crate::sso_setup::response(s, Some(&started.request_id), |_| {});
     run(elsewhere, sql).await;
-    s.sso
-        .acs(
-            s.connection,
-            &answer,
-            &started.request_id,
-            Some(&started.browser_token),
-            None,
-            now,
-        )
+    finish(s, s.connection, &started, |_| {}, now)
         .await
-        .map(signed_in)
         .expect_err("the change made elsewhere refuses the response")
 }
 
@@ -146,18 +136,8 @@ async fn request_signing_turned_off_elsewhere_applies_at_the_next_login() {
         "the login used the connection as it was before the change"
     );
     // The request the second login stored is the one its response answers.
-    let answer = crate::sso_setup::response(&s, Some(&started.request_id), |_| {});
-    s.sso
-        .acs(
-            s.connection,
-            &answer,
-            &started.request_id,
-            Some(&started.browser_token),
-            None,
-            now,
-        )
+    finish(&s, s.connection, &started, |_| {}, now)
         .await
-        .map(signed_in)
         .expect("the response to the unsigned request signs in");
 }
 

@@ -5,8 +5,9 @@
 use crate::support::{TestWorld, t0};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
 use gatehouse_core::sso::junk::JunkPolicy;
-use gatehouse_core::sso::sign_in::{AcsOutcome, Refused, SignedIn, SsoService};
+use gatehouse_core::sso::sign_in::{AcsOutcome, Refused, SignedIn, SsoService, Started};
 use gatehouse_core::sso::test_sso::TestReport;
 use gatehouse_core::sso::{ConnectionService, ManualFields, SsoPolicy};
 use gatehouse_core::{AccountId, Caller, ConnectionId, DomainService};
@@ -144,6 +145,17 @@ pub async fn attempt_at(
 ) -> Result<SignedIn, Refused> {
     let now = test_idp::now();
     let started = s.sso.start(connection, None, now).await.unwrap();
+    finish(s, connection, &started, adjust, now).await
+}
+
+/// The IdP's answer to the sign-in `started` through `connection`, posted by the browser that started it.
+pub async fn finish(
+    s: &Setup,
+    connection: ConnectionId,
+    started: &Started,
+    adjust: impl FnOnce(&mut Spec),
+    now: DateTime<Utc>,
+) -> Result<SignedIn, Refused> {
     let answer = STANDARD.encode(response_xml_for(s, connection, Some(&started.request_id), adjust));
     s.sso
         .acs(

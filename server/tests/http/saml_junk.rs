@@ -130,6 +130,46 @@ async fn signatures_reaching_outside_make_the_acs_and_slo_fetch_nothing() {
     );
 }
 
+/// A post to a well-formed ID that is no connection records no SSO event (there is no account to record it in), so
+/// its page names no reference, only what is wrong.
+#[tokio::test]
+async fn a_post_to_an_id_that_is_no_connection_names_no_reference() {
+    let w = world().await;
+    let stranger = Browser::new(&w.app);
+    let nowhere = uuid::Uuid::new_v4();
+    let response = STANDARD.encode("<samlp:Response/>");
+    let acs = stranger
+        .client
+        .post(format!("{}/saml/{nowhere}/acs", w.app.address))
+        .form(&[("SAMLResponse", response.as_str()), ("RelayState", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acs.status().as_u16(), 403);
+    let page = acs.text().await.unwrap();
+    assert!(
+        page.contains("This sign-in address is not a known SSO connection."),
+        "{page}"
+    );
+    assert!(!page.contains(REFERENCE), "{page}");
+    let request = STANDARD.encode(format!(
+        r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_n" Version="2.0" IssueInstant="{}"><saml:Issuer>{}</saml:Issuer><saml:NameID>ada@acme.example</saml:NameID></samlp:LogoutRequest>"#,
+        chrono::Utc::now().to_rfc3339(),
+        test_idp::IDP,
+    ));
+    let slo = stranger
+        .client
+        .post(format!("{}/saml/{nowhere}/slo", w.app.address))
+        .form(&[("SAMLRequest", request)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slo.status().as_u16(), 400);
+    let page = slo.text().await.unwrap();
+    assert!(page.contains("Sign-out did not complete"), "{page}");
+    assert!(!page.contains(REFERENCE), "{page}");
+}
+
 #[tokio::test]
 async fn junk_keeps_no_body_and_past_the_limit_is_refused_unchecked_with_one_summary() {
     let w = world_with(&["--sso-refusals-per-client", "5"]).await;
