@@ -3,6 +3,7 @@
 mod accounts;
 mod acs_writes;
 mod certificates;
+mod checkpoints;
 mod connections;
 mod domains;
 mod email_proofs;
@@ -33,10 +34,12 @@ use gatehouse_migrations::MigratorTrait;
 
 /// The schema's migrations, storing email addresses in their canonical form.
 pub type Migrator = gatehouse_migrations::Migrator<EmailAddress>;
+use checkpoints::Checkpoints;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, Select, SqlErr,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +87,8 @@ pub struct Store {
     /// cost the next writer at least one), which made most of the sign-in's p99 (docs/performance.md). On
     /// PostgreSQL the same pool as `db`.
     writer: DatabaseConnection,
+    /// On SQLite, the checkpoints of its write-ahead log, held for as long as a clone of this store is.
+    _checkpoints: Option<Arc<Checkpoints>>,
 }
 
 /// How many of a pool's connections are open, and how many of those wait idle.
@@ -132,7 +137,11 @@ fn sqlite_options(url: &str, readers: Option<u32>) -> ConnectOptions {
             // made the disk flush half of a sign-in's time (docs/performance.md).
             let sqlite = sqlite
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal);
+                .synchronous(SqliteSynchronous::Normal)
+                // A commit that filled the log past 1,000 pages copied it into the database file itself and synced
+                // both, with the one writer connection held meanwhile: every writer behind it waited, which made
+                // most of a sign-in's p99 (docs/performance.md). `Checkpoints` does it on a timer instead.
+                .pragma("wal_autocheckpoint", "0");
             if readers.is_some() {
                 sqlite.pragma("query_only", "ON")
             } else {
@@ -158,12 +167,21 @@ impl Store {
                 .sqlx_logging(false);
             let db = Database::connect(options).await?;
             Migrator::up(&db, None).await?;
-            return Ok(Self { writer: db.clone(), db });
+            return Ok(Self {
+                writer: db.clone(),
+                db,
+                _checkpoints: None,
+            });
         }
         let writer = Database::connect(sqlite_options(&url, None)).await?;
         Migrator::up(&writer, None).await?;
         let db = Database::connect(sqlite_options(&url, Some(SQLITE_READERS))).await?;
-        Ok(Self { db, writer })
+        let checkpoints = Checkpoints::start(&url, writer.clone()).await?;
+        Ok(Self {
+            db,
+            writer,
+            _checkpoints: Some(Arc::new(checkpoints)),
+        })
     }
 
     /// [`Self::open`], calling `on_statement` with the SQL of every statement the store runs from then on: how
@@ -188,7 +206,11 @@ impl Store {
         options.max_connections(1).min_connections(1).sqlx_logging(false);
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
-        Ok(Self { writer: db.clone(), db })
+        Ok(Self {
+            writer: db.clone(),
+            db,
+            _checkpoints: None,
+        })
     }
 
     /// Creates an empty database with a random name on the PostgreSQL server at `server_url` and returns
@@ -294,6 +316,90 @@ mod tests {
             .options()
             .get_max_connections();
         assert_eq!(writers, 1);
+    }
+
+    /// Commits leave SQLite's write-ahead log to the checkpoints, which copy it into the database file soon after:
+    /// a connection that reads the file alone (`immutable`, which ignores the log) finds a table created a moment
+    /// ago, and no commit copies the log itself.
+    #[tokio::test]
+    async fn on_sqlite_checkpoints_copy_the_log_into_the_file_without_a_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gatehouse.db");
+        let store = Store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+        let single = |sql: &str| sea_orm::Statement::from_string(DbBackend::Sqlite, sql.to_owned());
+        let autocheckpoint = store.writer.query_one_raw(single("PRAGMA wal_autocheckpoint")).await;
+        assert_eq!(
+            autocheckpoint
+                .expect("pragma")
+                .expect("row")
+                .try_get_by_index::<i64>(0)
+                .expect("value"),
+            0
+        );
+        store
+            .writer
+            .execute_unprepared("CREATE TABLE committed (a)")
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + 10 * checkpoints::EVERY;
+        loop {
+            // Opened afresh each time: an immutable file is read once.
+            let file_only = Database::connect(format!("sqlite://{}?immutable=true", path.display()).as_str())
+                .await
+                .unwrap();
+            let tables = file_only
+                .query_one_raw(single("SELECT count(*) FROM sqlite_master WHERE name = 'committed'"))
+                .await;
+            if tables
+                .expect("read")
+                .expect("row")
+                .try_get_by_index::<i64>(0)
+                .expect("count")
+                == 1
+            {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no checkpoint copied the commit");
+            tokio::time::sleep(checkpoints::EVERY / 5).await;
+        }
+    }
+
+    /// Under a steady stream of commits, with reads beside them, the log is reused from its start: it stays far
+    /// smaller than what was committed through it (every commit here appends at least three pages of 4 KiB).
+    #[tokio::test]
+    async fn on_sqlite_the_log_is_reused_under_a_steady_stream_of_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gatehouse.db");
+        let store = Store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+        store
+            .writer
+            .execute_unprepared("CREATE TABLE stream (payload BLOB)")
+            .await
+            .unwrap();
+        let reads = store.db.clone();
+        let reader = tokio::spawn(async move {
+            loop {
+                reads.execute_unprepared("SELECT max(rowid) FROM stream").await.unwrap();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        let until = std::time::Instant::now() + 8 * checkpoints::EVERY;
+        let mut commits: u64 = 0;
+        while std::time::Instant::now() < until {
+            store
+                .writer
+                .execute_unprepared("INSERT INTO stream VALUES (zeroblob(10000))")
+                .await
+                .unwrap();
+            commits += 1;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        reader.abort();
+        let log = std::fs::metadata(path.with_extension("db-wal")).unwrap().len();
+        assert!(
+            log * 3 < commits * 3 * 4096,
+            "the log is {log} bytes after {commits} commits: it was not reused"
+        );
     }
 
     /// The pool returns a SQLite connection without pinging it (`vendor/sqlx-core/PATCH.md`), so the rollback of a
