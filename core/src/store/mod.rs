@@ -364,8 +364,9 @@ mod tests {
         }
     }
 
-    /// Under a steady stream of commits, with reads beside them, the log is reused from its start: it stays far
-    /// smaller than what was committed through it (every commit here appends at least three pages of 4 KiB).
+    /// Under a steady stream of commits, with reads beside them, the log is reused from its start: it stays
+    /// smaller than two pages (of 4 KiB) for each commit, where each commit here appends at least three, so a
+    /// log never reused fails; one that missed being reused for a round or two in twelve passes.
     #[tokio::test]
     async fn on_sqlite_the_log_is_reused_under_a_steady_stream_of_commits() {
         let dir = tempfile::tempdir().unwrap();
@@ -383,7 +384,7 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
         });
-        let until = std::time::Instant::now() + 8 * checkpoints::EVERY;
+        let until = std::time::Instant::now() + 12 * checkpoints::EVERY;
         let mut commits: u64 = 0;
         while std::time::Instant::now() < until {
             store
@@ -397,7 +398,7 @@ mod tests {
         reader.abort();
         let log = std::fs::metadata(path.with_extension("db-wal")).unwrap().len();
         assert!(
-            log * 3 < commits * 3 * 4096,
+            log < commits * 2 * 4096,
             "the log is {log} bytes after {commits} commits: it was not reused"
         );
     }
