@@ -588,13 +588,25 @@ impl SsoService {
         }
         let reference = relay_state.trim();
         let browser = browser_token.map(token::digest).unwrap_or_default();
-        let taken = self.take_request(connection_id, reference, &browser, now).await;
-        let known_revision = taken
-            .as_ref()
-            .ok()
-            .and_then(|taken| taken.as_ref())
-            .map(|taken| taken.posted_to_revision);
-        let context = match self.context(connection_id, known_revision).await {
+        // A connection this instance keeps has its revision read by the statement that takes the request. Any
+        // other ID is read first, from a reader: a post to an ID that is no connection never reaches the writer.
+        let (context, taken) = if self.kept.latest(connection_id).is_some() {
+            let taken = self.take_request(connection_id, reference, &browser, now).await;
+            let known_revision = taken
+                .as_ref()
+                .ok()
+                .and_then(|taken| taken.as_ref())
+                .map(|taken| taken.posted_to_revision);
+            (self.context(connection_id, known_revision).await, taken)
+        } else {
+            let context = self.context(connection_id, None).await;
+            let taken = match context {
+                Ok(_) => self.take_request(connection_id, reference, &browser, now).await,
+                Err(_) => Ok(None),
+            };
+            (context, taken)
+        };
+        let context = match context {
             Ok(context) => context,
             Err(refused) => {
                 metrics::sso_response("unknown", "refused", refused.refusal.check().key(), started.elapsed());
@@ -762,8 +774,8 @@ impl SsoService {
     }
 
     /// The request the RelayState `reference` names, taken once by the browser whose token's digest is
-    /// `browser`, with the Owner's mark when it was their own round trip. Taken before the connection is read: the
-    /// same statement reads the connection's revision (and takes nothing when it is no connection).
+    /// `browser`, with the Owner's mark when it was their own round trip. The same statement reads the revision
+    /// of the connection it was posted to, and takes nothing when that is no connection.
     async fn take_request(
         &self,
         connection_id: ConnectionId,

@@ -1057,6 +1057,43 @@ async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
     assert_eq!(statements.len(), ACS_STATEMENTS, "{summary:#?}");
 }
 
+/// What a stranger's post to an ID that is no connection costs the database: one read, never a write (the one
+/// SQLite writer is shared by every sign-in), even with a RelayState that names a real request.
+#[tokio::test]
+async fn a_post_to_an_id_that_is_no_connection_costs_one_read() {
+    use crate::support::fresh_database;
+    use std::sync::{Arc, Mutex};
+    let (url, dir) = fresh_database().await;
+    let ran: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = ran.clone();
+    let store = gatehouse_core::Store::open_observed(&url, move |sql| log.lock().unwrap().push(sql.to_owned()))
+        .await
+        .unwrap();
+    let s = crate::sso_setup::setup_in(crate::support::TestWorld::with_store(store, dir), "").await;
+    let now = test_idp::now();
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(&s, Some(&started.request_id), |_| {});
+    ran.lock().unwrap().clear();
+    let nowhere = ConnectionId::new();
+    let refused = s
+        .sso
+        .acs(
+            nowhere,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            now,
+        )
+        .await
+        .map(signed_in)
+        .unwrap_err();
+    assert_eq!(refused.refusal, Refusal::UnknownConnection(nowhere));
+    let statements = ran.lock().unwrap().clone();
+    assert_eq!(statements.len(), 1, "{statements:#?}");
+    assert!(statements[0].trim_start().starts_with("SELECT"), "{statements:#?}");
+}
+
 /// The statements of finding the connection of an email's domain (`/sso/start`), counted by the test above.
 const DISCOVERY_STATEMENTS: usize = 1;
 
