@@ -1,7 +1,9 @@
 //! Both legs of SSO sign-in against a real database and the test IdP: the AuthnRequest bound to one browser, and
 //! the ACS accepting a response only once, only from that browser, only for the account's verified domains.
 
-use crate::sso_setup::{Setup, attempt, pre_registered, report, response, set_policy, setup, sign_in_as, signed_in};
+use crate::sso_setup::{
+    Setup, attempt, finish, pre_registered, report, response, set_policy, setup, sign_in_as, signed_in,
+};
 use crate::support::t0;
 use chrono::Duration;
 use gatehouse_core::ConnectionId;
@@ -154,19 +156,7 @@ async fn a_response_must_reach_the_browser_that_started_the_request_in_time() {
     assert_eq!(other_browser.refusal, Refusal::OtherBrowser);
     // Nor can a post of it to a connection ID that is no connection.
     let nowhere = ConnectionId::new();
-    let misposted = s
-        .sso
-        .acs(
-            nowhere,
-            &answer,
-            &started.request_id,
-            Some(&started.browser_token),
-            None,
-            now,
-        )
-        .await
-        .map(signed_in)
-        .unwrap_err();
+    let misposted = finish(&s, nowhere, &started, |_| {}, now).await.unwrap_err();
     assert_eq!(misposted.refusal, Refusal::UnknownConnection(nowhere));
     // Another browser cannot use the request up: the right browser still finishes it, once.
     let finish = || {
@@ -1010,20 +1000,27 @@ async fn a_damaged_last_test_is_left_out_instead_of_failing_the_connections_page
     assert_eq!(s.connections.last_tests(&s.owner, s.account).await.unwrap().len(), 1);
 }
 
-/// Where a sign-in's statements go: starting it, and a returning user's response, from the ACS to the session, read
-/// and write the database this many times (docs/performance.md lists them). A change that adds a statement to every sign-in
-/// shows here.
-#[tokio::test]
-async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
-    use crate::support::fresh_database;
-    use std::sync::{Arc, Mutex};
-    let (url, dir) = fresh_database().await;
-    let ran: Arc<Mutex<Vec<String>>> = Arc::default();
+/// The SQL of each statement the store runs, as they run.
+type Ran = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`setup`] on a store whose statements are counted.
+async fn observed_setup() -> (Setup, Ran) {
+    let (url, dir) = crate::support::fresh_database().await;
+    let ran = Ran::default();
     let log = ran.clone();
     let store = gatehouse_core::Store::open_observed(&url, move |sql| log.lock().unwrap().push(sql.to_owned()))
         .await
         .unwrap();
     let s = crate::sso_setup::setup_in(crate::support::TestWorld::with_store(store, dir), "").await;
+    (s, ran)
+}
+
+/// Where a sign-in's statements go: starting it, and a returning user's response, from the ACS to the session, read
+/// and write the database this many times (docs/performance.md lists them). A change that adds a statement to every sign-in
+/// shows here.
+#[tokio::test]
+async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
+    let (s, ran) = observed_setup().await;
     attempt(&s, |_| {}).await.unwrap();
     let now = test_idp::now();
     ran.lock().unwrap().clear();
@@ -1061,33 +1058,12 @@ async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
 /// SQLite writer is shared by every sign-in), even with a RelayState that names a real request.
 #[tokio::test]
 async fn a_post_to_an_id_that_is_no_connection_costs_one_read() {
-    use crate::support::fresh_database;
-    use std::sync::{Arc, Mutex};
-    let (url, dir) = fresh_database().await;
-    let ran: Arc<Mutex<Vec<String>>> = Arc::default();
-    let log = ran.clone();
-    let store = gatehouse_core::Store::open_observed(&url, move |sql| log.lock().unwrap().push(sql.to_owned()))
-        .await
-        .unwrap();
-    let s = crate::sso_setup::setup_in(crate::support::TestWorld::with_store(store, dir), "").await;
+    let (s, ran) = observed_setup().await;
     let now = test_idp::now();
     let started = s.sso.start(s.connection, None, now).await.unwrap();
-    let answer = response(&s, Some(&started.request_id), |_| {});
     ran.lock().unwrap().clear();
     let nowhere = ConnectionId::new();
-    let refused = s
-        .sso
-        .acs(
-            nowhere,
-            &answer,
-            &started.request_id,
-            Some(&started.browser_token),
-            None,
-            now,
-        )
-        .await
-        .map(signed_in)
-        .unwrap_err();
+    let refused = finish(&s, nowhere, &started, |_| {}, now).await.unwrap_err();
     assert_eq!(refused.refusal, Refusal::UnknownConnection(nowhere));
     let statements = ran.lock().unwrap().clone();
     assert_eq!(statements.len(), 1, "{statements:#?}");
