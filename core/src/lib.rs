@@ -21,5 +21,5 @@ pub mod token;
 pub use auth::{AuthError, AuthService, Caller, SessionPolicy};
 pub use domains::{DomainError, DomainService};
 pub use ids::{AccountId, ConnectionId, DomainId, InvitationId, SetupLinkId, UserId};
-pub use store::{Store, StoreError};
+pub use store::{PoolSettings, Store, StoreError};
 pub use tenancy::{Role, TenancyError, TenancyService};

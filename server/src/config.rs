@@ -2,6 +2,7 @@
 
 use chrono::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
+use gatehouse_core::PoolSettings;
 use gatehouse_core::saml::KeyEncryptionKey;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -27,6 +28,12 @@ pub struct Config {
     /// Database: `sqlite://path/to/file.sqlite` (created on first start) or `postgres://user:pass@host/db`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/gatehouse.sqlite")]
     pub database_url: String,
+
+    /// On PostgreSQL, a pooled connection idle for this many seconds is checked (one round trip) before it is used
+    /// again; one in steady use is not (docs/deployment.md). Set it below the idle timeout of any proxy or firewall
+    /// between the server and PostgreSQL; 0 checks every connection before every use.
+    #[arg(long, env = "GATEHOUSE_POSTGRES_PING_AFTER_IDLE_SECONDS", default_value_t = 30)]
+    pub postgres_ping_after_idle_seconds: u64,
 
     /// Log format: human-readable lines, or one JSON object per line.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
@@ -229,6 +236,13 @@ pub fn read_key_encryption_key(path: &Path) -> Result<KeyEncryptionKey, String> 
 }
 
 impl Config {
+    /// How the store's connection pools treat their connections.
+    pub fn pool_settings(&self) -> PoolSettings {
+        PoolSettings {
+            postgres_ping_after_idle: std::time::Duration::from_secs(self.postgres_ping_after_idle_seconds),
+        }
+    }
+
     /// The configured key-encryption key, `None` when neither the key nor its file is given.
     pub fn configured_key_encryption_key(&self) -> Result<Option<KeyEncryptionKey>, String> {
         match (&self.key_encryption_key, &self.key_encryption_key_file) {

@@ -87,7 +87,7 @@ fn key_encryption_key(config: &Config) -> Result<KeyEncryptionKey, StartError> {
 
 /// Opens the database (applying migrations) and wires the services.
 pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<AppState, StartError> {
-    let store = Store::open(&config.database_url).await?;
+    let store = Store::open_with(&config.database_url, config.pool_settings()).await?;
     let key_encryption = key_encryption_key(config)?;
     let sealed = stored_keys::seal_stored_keys(&store, &key_encryption).await?;
     if sealed > 0 {

@@ -86,7 +86,7 @@ async fn rotate_key_encryption_key(
         None => KeyEncryptionKey::development(),
     };
     let new = read_key_encryption_key(new_key_file)?;
-    let store = Store::open(&config.database_url).await?;
+    let store = Store::open_with(&config.database_url, config.pool_settings()).await?;
     let rotated = stored_keys::rotate_key_encryption_key(&store, &old, &new).await?;
     tracing::info!(
         rotated,

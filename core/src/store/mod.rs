@@ -111,8 +111,22 @@ impl PoolUse {
     }
 }
 
-/// How long a PostgreSQL connection sits idle before it is pinged when next handed out.
-const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+/// How the store's connection pools treat their connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// How long a PostgreSQL connection sits idle before it is pinged when next handed out. A connection the
+    /// server, a proxy or a firewall may have dropped is one that sat idle; one in steady use is not pinged before
+    /// every statement (a network round trip each).
+    pub postgres_ping_after_idle: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            postgres_ping_after_idle: Duration::from_secs(30),
+        }
+    }
+}
 
 /// Readers of a SQLite database: enough for the pages and sign-ins a server answers at once.
 const SQLITE_READERS: u32 = 16;
@@ -155,15 +169,18 @@ impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file and its
     /// directory when missing, and applies pending migrations. A failed migration stops start-up.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, PoolSettings::default()).await
+    }
+
+    /// [`Self::open`] with pools set up as `settings` say.
+    pub async fn open_with(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
         let url = prepare_sqlite_url(url)?;
         if !url.starts_with("sqlite:") {
             let mut options = ConnectOptions::new(url);
             options
                 .max_connections(16)
                 .connect_timeout(Duration::from_secs(10))
-                // A connection the server, a proxy or a firewall may have dropped is one that sat idle; one in
-                // steady use is not pinged before every statement (a network round trip each).
-                .test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE)
+                .test_before_acquire_if_idle_for(settings.postgres_ping_after_idle)
                 .sqlx_logging(false);
             let db = Database::connect(options).await?;
             Migrator::up(&db, None).await?;
