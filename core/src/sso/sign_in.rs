@@ -416,11 +416,12 @@ impl SsoService {
         now: DateTime<Utc>,
     ) -> Result<Started, StartError> {
         // A connection kept with SSO on is used without reading its revision first: the request is stored only
-        // if the revision is still the kept one, and otherwise the connection is read again below.
+        // if the revision is still the kept one. Otherwise, and whenever the kept connection cannot start a
+        // sign-in (no key, say: one may have been added since), the connection is read again below.
         if let Some(kept) = self.kept.latest(connection_id).filter(|kept| kept.policy.sso_enabled)
-            && let Some(started) = self
-                .issue(&kept.connection, return_to.clone(), Some(kept.revision), now)
-                .await?
+            && let Ok(Some(started)) = self
+                .issue_at_revision(&kept.connection, return_to.clone(), Some(kept.revision), now)
+                .await
         {
             return Ok(started);
         }
@@ -428,7 +429,7 @@ impl SsoService {
         if !in_use.policy.sso_enabled {
             return Err(StartError::SsoOff);
         }
-        self.issue_now(&in_use.connection, return_to, now).await
+        self.issue(&in_use.connection, return_to, now).await
     }
 
     /// Starts a Test SSO run of the connection for the account's Owner, or the holder of a setup link the Owner
@@ -448,7 +449,7 @@ impl SsoService {
             .tenancy
             .require(caller, account, Permission::ManageTrust)
             .await?;
-        let started = self.issue_now(connection, return_to, now).await?;
+        let started = self.issue(connection, return_to, now).await?;
         // A run through a setup link is the run of the Owner who created the link and vouches for it: the report
         // goes to the browser that started it either way, and a run stops counting if they stop being the Owner.
         let tester = caller
@@ -495,7 +496,7 @@ impl SsoService {
             Some((holder, Some(routed))) if holder == account && routed == connection_id => {}
             _ => return Err(StartError::OwnDomainNotRouted(domain)),
         }
-        let started = self.issue_now(connection, return_to, now).await?;
+        let started = self.issue(connection, return_to, now).await?;
         self.store
             .insert_owner_run(
                 &started.request_id,
@@ -508,20 +509,20 @@ impl SsoService {
     }
 
     /// Stores a pending AuthnRequest for the connection and builds the browser's way to the IdP.
-    async fn issue_now(
+    async fn issue(
         &self,
         connection: &Connection,
         return_to: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Started, StartError> {
         // Without a revision to hold to, nothing is stored only when the connection is gone.
-        self.issue(connection, return_to, None, now)
+        self.issue_at_revision(connection, return_to, None, now)
             .await?
             .ok_or(StartError::NoConnection)
     }
 
-    /// [`Self::issue_now`], only while the connection is stored `at_revision`: none when it changed since.
-    async fn issue(
+    /// [`Self::issue`], only while the connection is stored `at_revision`: none when it changed since.
+    async fn issue_at_revision(
         &self,
         connection: &Connection,
         return_to: Option<String>,

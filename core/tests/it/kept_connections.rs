@@ -101,6 +101,25 @@ async fn sp_keys_removed_elsewhere_stop_the_next_login() {
     ));
 }
 
+/// A kept connection that could not sign a request is not the last word: SP keys put back elsewhere make the next
+/// login work.
+#[tokio::test]
+async fn sp_keys_put_back_elsewhere_restart_the_next_login() {
+    let (s, elsewhere) = warmed().await;
+    let now = test_idp::now();
+    run(&elsewhere, "CREATE TABLE kept_aside AS SELECT * FROM sp_keys").await;
+    run(&elsewhere, "DELETE FROM sp_keys").await;
+    assert!(matches!(
+        s.sso.start(s.connection, None, now).await,
+        Err(StartError::NoKey)
+    ));
+    run(&elsewhere, "INSERT INTO sp_keys SELECT * FROM kept_aside").await;
+    let started = s.sso.start(s.connection, None, now).await.expect("the keys are back");
+    finish(&s, s.connection, &started, |_| {}, now)
+        .await
+        .expect("and the sign-in completes");
+}
+
 #[tokio::test]
 async fn a_deleted_connection_is_unknown_at_once() {
     let (s, elsewhere) = warmed().await;
