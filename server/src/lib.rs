@@ -24,17 +24,29 @@ use gatehouse_core::{AuthService, DomainService, Store, TenancyService};
 use gatehouse_web::Services;
 use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// Everything a request handler may need.
+/// Everything a request handler may need, behind one `Arc`: axum clones the state for every request (the route,
+/// the `State` extractor and the origin guard each take a copy), and copying the services' handles each time was a
+/// twentieth of a sign-in's server time (docs/performance.md).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+pub struct SharedState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
-    pub services: Services,
+    pub services: Arc<Services>,
     pub public_url: url::Url,
     /// The body limit of the SAML endpoints.
     pub saml_max_body_bytes: usize,
@@ -140,13 +152,13 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
         secure_cookies: config.secure_cookies(),
         trust_forwarded_for: config.trust_forwarded_for,
     };
-    Ok(AppState {
+    Ok(AppState(Arc::new(SharedState {
         leptos_options,
         store,
-        services,
+        services: Arc::new(services),
         public_url: config.public_url.clone(),
         saml_max_body_bytes: usize::try_from(config.saml_max_body_bytes).unwrap_or(usize::MAX),
-    })
+    })))
 }
 
 /// An address the server was told to listen on could not be taken.

@@ -154,7 +154,7 @@ pub async fn list_members(
     use gatehouse_core::tenancy::{MEMBERS_PER_PAGE, MemberQuery};
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
-    let tenancy = services()?.tenancy;
+    let tenancy = services()?.tenancy.clone();
     let summary = tenancy.membership(&caller, account).await?;
     let query = MemberQuery {
         search: &search,

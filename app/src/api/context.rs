@@ -19,9 +19,10 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
+use std::sync::Arc;
 
-pub fn services() -> Result<Services, AppError> {
-    use_context::<Services>().ok_or_else(|| internal("services are not in the request context"))
+pub fn services() -> Result<Arc<Services>, AppError> {
+    use_context::<Arc<Services>>().ok_or_else(|| internal("services are not in the request context"))
 }
 
 fn request_parts() -> Result<Parts, AppError> {

@@ -480,7 +480,7 @@ pub async fn import_metadata(
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let target = convert::target(&connection_id)?;
-    let connections = services()?.connections;
+    let connections = services()?.connections.clone();
     let upload = MetadataUpload {
         label: &label,
         document: metadata.as_bytes(),
@@ -510,7 +510,7 @@ pub async fn import_metadata_url(
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let target = convert::target(&connection_id)?;
-    let connections = services()?.connections;
+    let connections = services()?.connections.clone();
     let import = UrlImport {
         label: &label,
         url: &url,
@@ -541,7 +541,7 @@ pub async fn create_connection(
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let target = convert::target(&connection_id)?;
-    let connections = services()?.connections;
+    let connections = services()?.connections.clone();
     let fields = ManualFields {
         label: &label,
         entity_id: &entity_id,
@@ -633,7 +633,7 @@ pub async fn change_sp_key(account_id: String, connection_id: String, step: Stri
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let id = convert::connection_id(&connection_id)?;
-    let connections = services()?.connections;
+    let connections = services()?.connections.clone();
     let at = now();
     match step.as_str() {
         "prepare" => connections.prepare_next_key(&caller, account, id, at).await?,
@@ -657,7 +657,7 @@ pub async fn metadata_monitor(
     let caller = caller().await?;
     let account = parse_account_id(&account_id)?;
     let id = convert::connection_id(&connection_id)?;
-    let connections = services()?.connections;
+    let connections = services()?.connections.clone();
     match step.as_str() {
         "on" | "off" => {
             connections

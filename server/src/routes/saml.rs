@@ -499,24 +499,32 @@ async fn complete(State(state): State<AppState>, headers: HeaderMap, Query(query
         };
     };
     let auth = &state.services.auth;
+    let Some(current) = current else {
+        // Nobody is signed in here, so there is nobody to ask and the session is not read: should it have ended
+        // since the ACS opened it, the cookie opens nothing and the next page asks the user to sign in.
+        return hand_over(&state, &target, &token, expires_at);
+    };
     let incoming = match auth.authenticate(&token, now).await {
         Ok(incoming) => incoming,
         Err(_) => return with_cookie(expired_choice(), &pending_cookie(&state, "", 0)),
     };
-    match current {
-        Some(current) if current.user_id != incoming.user_id => switch_page(&current.email, &incoming.email, &target),
-        _ => {
-            // The same user signing in again: the new session (opened through the IdP) replaces the old one.
-            if let Some(old) = cookie_value(&headers, SESSION_COOKIE)
-                && old != token
-                && let Err(e) = auth.sign_out(&old).await
-            {
-                return internal(format!("ending the replaced session: {e}"));
-            }
-            let response = with_session(Redirect::to(&target).into_response(), &state, &token, expires_at);
-            with_cookie(response, &pending_cookie(&state, "", 0))
-        }
+    if current.user_id != incoming.user_id {
+        return switch_page(&current.email, &incoming.email, &target);
     }
+    // The same user signing in again: the new session (opened through the IdP) replaces the old one.
+    if let Some(old) = cookie_value(&headers, SESSION_COOKIE)
+        && old != token
+        && let Err(e) = auth.sign_out(&old).await
+    {
+        return internal(format!("ending the replaced session: {e}"));
+    }
+    hand_over(&state, &target, &token, expires_at)
+}
+
+/// A redirect to `target` that gives the browser the finished sign-in's session and clears the pending cookie.
+fn hand_over(state: &AppState, target: &str, token: &str, expires_at: DateTime<Utc>) -> Response {
+    let response = with_session(Redirect::to(target).into_response(), state, token, expires_at);
+    with_cookie(response, &pending_cookie(state, "", 0))
 }
 
 fn expired_choice() -> Response {

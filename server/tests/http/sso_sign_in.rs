@@ -78,6 +78,29 @@ async fn a_user_signs_in_through_the_idp_and_lands_signed_in() {
     assert!(page.contains("expired or was already used") && page.contains("Reference for your administrator"));
 }
 
+/// `/sso/complete` hands the pending session to a browser where nobody is signed in without reading it: a session
+/// that ended in between (signed out elsewhere, say) must still open nothing.
+#[tokio::test]
+async fn a_sign_in_whose_session_ended_before_it_completed_opens_nothing() {
+    let w = world().await;
+    let user = Browser::new(&w.app);
+    let relay_state = start(&w, &user).await;
+    let accepted = post_to_acs_only(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    let pending = set_cookies(&accepted)
+        .into_iter()
+        .find_map(|c| c.strip_prefix("gatehouse_pending_sign_in=").map(str::to_owned))
+        .unwrap();
+    let token = pending.split(';').next().unwrap().split_once('.').unwrap().1.to_owned();
+    let elsewhere = Browser::with_session(&w.app, &token);
+    assert_eq!(elsewhere.call("/api/auth/sign-out", &[]).await.status(), 200);
+
+    let completed = user.get("/sso/complete?next=%2Faccounts%2Fx").await;
+    assert_eq!(completed.status(), 303);
+    assert_eq!(completed.headers()["location"], "/accounts/x");
+    let overview = user.call("/api/accounts/overview", &[("account_id", &w.account)]).await;
+    assert_eq!(overview.status(), 401);
+}
+
 #[tokio::test]
 async fn another_browser_or_another_domain_is_refused_with_a_reference() {
     let w = world().await;
