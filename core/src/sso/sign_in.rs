@@ -21,8 +21,8 @@ use crate::saml::logout::IdpSession;
 use crate::saml::response::{Checked, Expectations, MAX_RESPONSE_BYTES, SignedAssertion, check_response};
 use crate::saml::sp_keys::KeyState;
 use crate::store::{
-    AcsWrites, AuditRow, ExistingUser, LinkRefusal, OwnerRun, OwnerRunPurpose, PendingRequestRow, Provisioning,
-    SsoEventRow, Store, StoreError, TakenRequest, ascii_email_domain,
+    AcsWrites, AuditRow, ExistingUser, LinkRefusal, LinkedMember, OwnerRun, OwnerRunPurpose, PendingRequestRow,
+    Provisioning, SsoEventRow, Store, StoreError, TakenRequest, ascii_email_domain,
 };
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
@@ -124,6 +124,8 @@ struct Findings {
     email: Option<EmailAddress>,
     /// Whether the email's domain counts as verified in the connection's account.
     email_domain_verified: Option<bool>,
+    /// The member of the account the connection's link for the asserted NameID leads to, read with the domain.
+    linked: Option<LinkedMember>,
     takes_over: bool,
 }
 
@@ -362,17 +364,27 @@ impl SsoService {
 
     /// The domain rule: a connection signs in only the users of domains that count as verified in its account
     /// and are routed to it, so that an IdP or certificate added for one group of users never vouches for another
-    /// (the Owner's domain routed elsewhere, above all). Notes in `findings` whether the domain is verified here.
+    /// (the Owner's domain routed elsewhere, above all). Notes in `findings` whether the domain is verified here,
+    /// and the member the NameID's link leads to, which the same statement reads for the user rule.
     async fn domain_rule(
         &self,
         account: AccountId,
         connection: &Connection,
         email: &EmailAddress,
+        name_id: &str,
         findings: &mut Findings,
     ) -> Result<(), Refusal> {
         let domain = email.domain();
-        let routed = match self.store.domain_route(domain).await.map_err(unavailable)? {
-            Some((holder, routed)) if holder == account => routed,
+        let found = self
+            .store
+            .sign_in_domain(domain, connection.id, name_id)
+            .await
+            .map_err(unavailable)?;
+        let routed = match found {
+            Some(found) if found.account == account => {
+                findings.linked = found.linked;
+                found.routed
+            }
             _ => {
                 findings.email_domain_verified = Some(false);
                 return Err(Refusal::DomainNotVerified(domain.to_owned()));
@@ -884,18 +896,13 @@ impl SsoService {
         }
         let email = email_of(connection, &assertion)?;
         findings.email = Some(email.clone());
-        self.domain_rule(context.account, connection, &email, findings).await?;
+        self.domain_rule(context.account, connection, &email, &assertion.name_id, findings)
+            .await?;
         match mode {
-            Mode::SignIn => {
-                let return_to = findings
-                    .request
-                    .as_ref()
-                    .and_then(|r| r.return_to.clone())
-                    .or_else(|| findings.landing.clone());
-                self.provision(context, assertion, email, return_to, writes, now)
-                    .await
-                    .map(Passed::SignedIn)
-            }
+            Mode::SignIn => self
+                .provision(context, assertion, email, findings, writes, now)
+                .await
+                .map(Passed::SignedIn),
             Mode::OwnerLink(owner) => self
                 .link_owner(context, owner.clone(), assertion, email, writes, now)
                 .await
@@ -1006,10 +1013,15 @@ impl SsoService {
         context: &ConnectionInUse,
         assertion: SignedAssertion,
         email: EmailAddress,
-        return_to: Option<String>,
+        findings: &mut Findings,
         writes: &mut Option<AcsWrites>,
         now: DateTime<Utc>,
     ) -> Result<SignedIn, Refusal> {
+        let return_to = findings
+            .request
+            .as_ref()
+            .and_then(|r| r.return_to.clone())
+            .or_else(|| findings.landing.clone());
         let (account, connection) = (context.account, &context.connection);
         let personal = personal_account_name(email.display());
         let mapped_role = connection.mappings.role_for(&assertion.attributes);
@@ -1042,8 +1054,11 @@ impl SsoService {
             takeover_audit: &takeover_audit,
             now,
         };
-        // Most sign-ins are a returning user's, which write no user: read without the write lock.
-        let returning = self.store.returning_user(&provisioning).await.map_err(unavailable)?;
+        // Most sign-ins are a returning user's, which write no user: read with the domain, without the write lock.
+        let returning = findings
+            .linked
+            .take()
+            .and_then(|member| member.returning(&provisioning));
         let writes = self.begin_writes(writes, connection, &assertion).await?;
         let provisioned = match returning {
             Some(provisioned) => provisioned,

@@ -25,7 +25,10 @@ pub use logout::LogoutRequestRow;
 pub use policy::{AuditRow, PolicyRow};
 pub use setup_links::{SetupLinkRow, SetupLinkSessionRow};
 pub(crate) use sso::ascii_email_domain;
-pub use sso::{ExistingUser, LinkRefusal, PendingRequestRow, Provisioned, Provisioning, SsoEventRow, TakenRequest};
+pub use sso::{
+    ExistingUser, LinkRefusal, LinkedMember, PendingRequestRow, Provisioned, Provisioning, SignInDomain, SsoEventRow,
+    TakenRequest,
+};
 pub use sso_tests::{OwnerRun, OwnerRunPurpose};
 pub use users::{SessionRow, ThrottleRow, UserRow};
 

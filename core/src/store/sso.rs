@@ -28,6 +28,46 @@ pub struct TakenRequest {
     pub posted_to_revision: i64,
 }
 
+/// A domain as a sign-in finds it: see [`Store::sign_in_domain`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInDomain {
+    /// The account that verified the domain.
+    pub account: AccountId,
+    /// The connection the domain is routed to; `None` for password sign-in.
+    pub routed: Option<ConnectionId>,
+    /// The member of that account the connection's link for the NameID leads to.
+    pub linked: Option<LinkedMember>,
+}
+
+/// A linked user who is a member of the domain's account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkedMember {
+    pub user_id: UserId,
+    pub email: String,
+    pub role: Role,
+}
+
+impl LinkedMember {
+    /// A returning user's sign-in, when it needs no write: the member's address is at the asserted email's domain
+    /// (which the ACS found routed here) and their role stays. `None` sends the sign-in through [`AcsWrites`]'
+    /// provisioning, which decides everything again in its transaction.
+    ///
+    /// [`AcsWrites`]: super::AcsWrites
+    pub fn returning(&self, p: &Provisioning<'_>) -> Option<Provisioned> {
+        let role_changes = p.reapply && self.role != Role::Owner && self.role != p.mapped_role;
+        if ascii_email_domain(&self.email) != p.email.domain() || role_changes {
+            return None;
+        }
+        Some(Provisioned {
+            user_id: self.user_id,
+            created: false,
+            role: self.role,
+            role_before: None,
+            taken_over: false,
+        })
+    }
+}
+
 /// A pending AuthnRequest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingRequestRow {
@@ -171,51 +211,64 @@ impl Store {
             provisioned_here,
         )))
     }
-    /// A returning user's sign-in, when it needs no write: the (connection, NameID) link leads to a member of the
-    /// account whose address is at the asserted email's domain (which the ACS found routed here) and whose role
-    /// stays. One read, without the write lock; `None` sends the sign-in through [`AcsWrites`]' provisioning,
-    /// which decides everything again in its transaction.
-    ///
-    /// [`AcsWrites`]: super::AcsWrites
-    pub async fn returning_user(&self, p: &Provisioning<'_>) -> Result<Option<Provisioned>, StoreError> {
+    /// What the ACS's domain and user rules read, in one statement: the account that verified the email's domain
+    /// (ASCII form) and the connection it is routed to, and who the (connection, NameID) link leads to, with their
+    /// role in that account. `None` when no account verified the domain.
+    pub async fn sign_in_domain(
+        &self,
+        domain_name: &str,
+        connection_id: ConnectionId,
+        name_id: &str,
+    ) -> Result<Option<SignInDomain>, StoreError> {
         let query = Query::select()
+            .column((domain::Entity, domain::Column::AccountId))
+            .column((domain::Entity, domain::Column::ConnectionId))
             .column((sso_link::Entity, sso_link::Column::UserId))
             .column((user::Entity, user::Column::Email))
             .column((membership::Entity, membership::Column::Role))
-            .from(sso_link::Entity)
-            .inner_join(
+            .from(domain::Entity)
+            .left_join(
+                sso_link::Entity,
+                Expr::col((sso_link::Entity, sso_link::Column::ConnectionId))
+                    .eq(connection_id.as_uuid())
+                    .and(Expr::col((sso_link::Entity, sso_link::Column::NameId)).eq(name_id)),
+            )
+            .left_join(
                 user::Entity,
                 Expr::col((user::Entity, user::Column::Id)).equals((sso_link::Entity, sso_link::Column::UserId)),
             )
-            .inner_join(
+            .left_join(
                 membership::Entity,
                 Expr::col((membership::Entity, membership::Column::UserId))
                     .equals((sso_link::Entity, sso_link::Column::UserId))
-                    .and(Expr::col((membership::Entity, membership::Column::AccountId)).eq(p.account_id.as_uuid())),
+                    .and(
+                        Expr::col((membership::Entity, membership::Column::AccountId))
+                            .equals((domain::Entity, domain::Column::AccountId)),
+                    ),
             )
-            .and_where(Expr::col((sso_link::Entity, sso_link::Column::ConnectionId)).eq(p.connection_id.as_uuid()))
-            .and_where(Expr::col((sso_link::Entity, sso_link::Column::NameId)).eq(p.name_id))
+            .and_where(Expr::col((domain::Entity, domain::Column::VerifiedName)).eq(domain_name))
             .to_owned();
         let backend = self.db.get_database_backend();
         let Some(row) = self.db.query_one_raw(backend.build(&query)).await? else {
             return Ok(None);
         };
-        let user_id: uuid::Uuid = row.try_get_by_index(0)?;
-        let email: String = row.try_get_by_index(1)?;
-        let role = row
-            .try_get_by_index::<String>(2)?
-            .parse::<Role>()
-            .unwrap_or(Role::NoAccess);
-        let role_changes = p.reapply && role != Role::Owner && role != p.mapped_role;
-        if ascii_email_domain(&email) != p.email.domain() || role_changes {
-            return Ok(None);
-        }
-        Ok(Some(Provisioned {
-            user_id: user_id.into(),
-            created: false,
-            role,
-            role_before: None,
-            taken_over: false,
+        let account: uuid::Uuid = row.try_get_by_index(0)?;
+        let routed: Option<uuid::Uuid> = row.try_get_by_index(1)?;
+        let linked_user: Option<uuid::Uuid> = row.try_get_by_index(2)?;
+        let email: Option<String> = row.try_get_by_index(3)?;
+        let role: Option<String> = row.try_get_by_index(4)?;
+        let linked = match (linked_user, email, role) {
+            (Some(user_id), Some(email), Some(role)) => Some(LinkedMember {
+                user_id: user_id.into(),
+                email,
+                role: role.parse::<Role>().unwrap_or(Role::NoAccess),
+            }),
+            _ => None,
+        };
+        Ok(Some(SignInDomain {
+            account: account.into(),
+            routed: routed.map(Into::into),
+            linked,
         }))
     }
 

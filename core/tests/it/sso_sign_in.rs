@@ -1074,7 +1074,7 @@ async fn a_post_to_an_id_that_is_no_connection_costs_one_read() {
 const DISCOVERY_STATEMENTS: usize = 1;
 
 /// The statements of a returning user's sign-in at the ACS, counted by the test above.
-const ACS_STATEMENTS: usize = 6;
+const ACS_STATEMENTS: usize = 5;
 
 /// The statements of starting a sign-in (the AuthnRequest) through a connection this instance keeps: the pending
 /// request, stored on the condition that the connection's revision is still the kept one.
