@@ -18,8 +18,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use gatehouse_core::ConnectionId;
 use gatehouse_core::saml::authn_request::{RequestParams, outgoing};
 use gatehouse_core::saml::message_shape;
-use gatehouse_core::saml::metadata_signature::XMLSEC;
 use gatehouse_core::saml::response::{Expectations, validate_response};
+use gatehouse_core::saml::xmlsec;
 use gatehouse_core::saml::{AuthnContext, Certificate, KeyState, RequestBinding, SpKey};
 use samael::metadata::EntityDescriptor;
 use samael::service_provider::{ServiceProvider, ServiceProviderBuilder};
@@ -128,7 +128,7 @@ fn response_checks(c: &mut Criterion) {
         // samael decrypts with its own key configuration; the baseline covers the plain responses.
         let parse = || {
             // samael calls into libxml2/xmlsec too: the same process-wide lock applies.
-            let _xmlsec = XMLSEC.lock().unwrap_or_else(|p| p.into_inner());
+            let _xmlsec = xmlsec::lock();
             samael.parse_xml_response(black_box(&xml), Some(&[REQUEST]))
         };
         if plain {

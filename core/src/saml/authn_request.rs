@@ -181,8 +181,8 @@ mod tests {
     use super::*;
     use crate::ids::ConnectionId;
     use crate::saml::binding::RSA_SHA256;
-    use crate::saml::metadata_signature::XMLSEC;
     use crate::saml::sp_keys::{KeyState, SpKey};
+    use crate::saml::xmlsec;
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     use flate2::read::DeflateDecoder;
@@ -287,7 +287,7 @@ mod tests {
             xml.contains("xmlenc#sha256") && !xml.contains("xmldsig#sha1"),
             "SHA-256 digest"
         );
-        let _xmlsec = XMLSEC.lock().unwrap_or_else(|p| p.into_inner());
+        let _xmlsec = xmlsec::lock();
         Crypto::verify_signed_xml(&xml, &CertificateDer::from(key.certificate.der().to_vec()), Some("ID")).unwrap();
     }
 }

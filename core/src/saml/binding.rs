@@ -9,8 +9,8 @@
 
 use super::certificate::Certificate;
 use super::message_shape::{self, ShapeError};
-use super::metadata_signature::XMLSEC;
 use super::sp_keys::PrivateKeyPem;
+use super::xmlsec;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use flate2::Compression;
@@ -148,7 +148,7 @@ pub fn sign_enveloped(xml: &str, key: &SigningKey) -> Result<String, BindingErro
     let der = private_key(key)?
         .private_key_to_der()
         .map_err(|e| BindingError::Key(e.to_string()))?;
-    let _xmlsec = XMLSEC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _xmlsec = xmlsec::lock();
     Crypto::sign_xml(xml, &der).map_err(|e| BindingError::Xml(e.to_string()))
 }
 

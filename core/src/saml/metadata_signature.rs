@@ -4,11 +4,6 @@
 use super::certificate::Certificate;
 use super::verification_keys;
 use samael::crypto::{AllowedSignatureAlgorithm, CryptoError, ReduceMode};
-use std::sync::Mutex;
-
-/// libxml2 and xmlsec keep process-wide state that is not safe to use from several threads at once; every call
-/// into them through samael holds this lock (tests that sign documents with xmlsec take it too).
-pub static XMLSEC: Mutex<()> = Mutex::new(());
 
 /// SHA-256 and stronger: the same floor as for responses.
 const ALLOWED: [AllowedSignatureAlgorithm; 6] = [

@@ -15,6 +15,7 @@ pub mod response;
 pub mod sp_keys;
 pub mod sp_metadata;
 mod verification_keys;
+pub mod xmlsec;
 
 pub use authn_request::{AuthnContext, RequestBinding};
 pub use certificate::{Certificate, CertificateError, Validity};

@@ -9,7 +9,7 @@
 //! Nothing a message carries (its KeyInfo) is ever a key.
 
 use super::certificate::Certificate;
-use super::metadata_signature::XMLSEC;
+use super::xmlsec;
 use lru::LruCache;
 use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoError, ReduceMode, VerificationKey};
 use std::num::NonZeroUsize;
@@ -19,7 +19,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 /// one or two, during a roll-over three). Past it the least recently used key goes; it is read again when needed.
 const KEPT_KEYS: NonZeroUsize = NonZeroUsize::new(1024).unwrap();
 
-/// Taken only while [`XMLSEC`] is held (reading or dropping a key is an xmlsec call), so never contended.
+/// Taken only while the xmlsec lock is held (reading or dropping a key is an xmlsec call), so never contended.
 static KEYS: LazyLock<Mutex<VerificationKeyCache>> = LazyLock::new(|| Mutex::new(VerificationKeyCache::new(KEPT_KEYS)));
 
 /// Verifies every XML signature in `xml` with the keys of `certificates` only, with an algorithm from
@@ -31,8 +31,7 @@ pub(super) fn reduce_to_signed(
     mode: ReduceMode,
     allowed: Option<&[AllowedSignatureAlgorithm]>,
 ) -> Result<String, CryptoError> {
-    // A panic while holding the lock leaves nothing half-done on our side, so a poisoned lock is still usable.
-    let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
+    let _xmlsec = xmlsec::lock();
     let keys = KEYS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -117,7 +116,7 @@ mod tests {
     }
 
     fn verifies(xml: &str, key: &Arc<VerificationKey>) -> bool {
-        let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
+        let _xmlsec = xmlsec::lock();
         Crypto::reduce_xml_to_signed_with_keys(xml, &[key], ReduceMode::PreDigest, None).is_ok()
     }
 
@@ -127,13 +126,13 @@ mod tests {
         let (by_a, by_b) = (signed_by(&a), signed_by(&b));
         let mut kept = VerificationKeyCache::new(NonZeroUsize::new(8).unwrap());
         let key_a = {
-            let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
+            let _xmlsec = xmlsec::lock();
             kept.key_for(a.certificate.der()).unwrap()
         };
         assert!(verifies(&by_a, &key_a));
         assert!(!verifies(&by_b, &key_a), "B's message, B's certificate in its KeyInfo");
         // Asked again, the same key comes back, not a new read; another certificate gets its own.
-        let _xmlsec = XMLSEC.lock().unwrap_or_else(PoisonError::into_inner);
+        let _xmlsec = xmlsec::lock();
         assert!(Arc::ptr_eq(&kept.key_for(a.certificate.der()).unwrap(), &key_a));
         let key_b = kept.key_for(b.certificate.der()).unwrap();
         assert!(!Arc::ptr_eq(&key_a, &key_b));

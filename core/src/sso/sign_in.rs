@@ -20,6 +20,7 @@ use crate::saml::binding::BindingError;
 use crate::saml::logout::IdpSession;
 use crate::saml::response::{Checked, Expectations, MAX_RESPONSE_BYTES, SignedAssertion, check_response};
 use crate::saml::sp_keys::KeyState;
+use crate::saml::xmlsec;
 use crate::store::{
     AcsWrites, AuditRow, ExistingUser, LinkRefusal, LinkedMember, OwnerRun, OwnerRunPurpose, PendingRequestRow,
     Provisioning, SsoEventRow, Store, StoreError, TakenRequest, ascii_email_domain,
@@ -1152,8 +1153,9 @@ impl SsoService {
         Ok(linked)
     }
 
-    /// The response rules of `check_response` for this connection, off the async threads; the message comes
-    /// back with the answer.
+    /// The response rules of `check_response` for this connection; the message comes back with the answer. A
+    /// small plain message is checked on this worker when no other thread is in xmlsec, anything else on the
+    /// blocking pool.
     async fn validate(
         &self,
         connection: &Connection,
@@ -1162,31 +1164,45 @@ impl SsoService {
         now: DateTime<Utc>,
     ) -> Result<(Checked, Vec<u8>), Refusal> {
         let values = self.connections.service_provider_values(connection.id);
-        let certificates = connection.idp.certificates.clone();
-        let sp_keys = connection.sp_keys.clone();
-        let idp_entity_id = connection.idp.entity_id.clone();
-        let options = connection.options.clone();
-        tokio::task::spawn_blocking(move || {
-            let checked = check_response(
-                &xml,
+        let check = move |xml: &[u8], connection: &Connection, request_id: Option<&str>| {
+            let options = &connection.options;
+            check_response(
+                xml,
                 &Expectations {
-                    idp_entity_id: &idp_entity_id,
-                    certificates: &certificates,
-                    sp_keys: &sp_keys,
+                    idp_entity_id: &connection.idp.entity_id,
+                    certificates: &connection.idp.certificates,
+                    sp_keys: &connection.sp_keys,
                     sp_entity_id: &values.entity_id,
                     acs_url: &values.acs_url,
-                    request_id: request_id.as_deref(),
+                    request_id,
                     allow_unsolicited: options.allow_idp_initiated,
                     allow_sha1: options.allow_sha1,
                     clock_skew: Duration::seconds(options.clock_skew_seconds.into()),
                     now,
                 },
-            );
-            (checked, xml)
-        })
-        .await
-        .map_err(|e| Refusal::CheckStopped(e.to_string()))
+            )
+        };
+        if checks_inline(&xml)
+            && let Some(checked) = xmlsec::run_if_free(|| check(&xml, connection, request_id.as_deref()))
+        {
+            return Ok((checked, xml));
+        }
+        let connection = connection.clone();
+        tokio::task::spawn_blocking(move || (check(&xml, &connection, request_id.as_deref()), xml))
+            .await
+            .map_err(|e| Refusal::CheckStopped(e.to_string()))
     }
+}
+
+/// The largest decoded message an async worker checks itself. Its check is bounded by its size and by the shape
+/// limits (`message_shape`: at most four references and eight transforms), against the owner's certificates only;
+/// a 150-group Entra ID response is about 12 KiB.
+const INLINE_CHECK_BYTES: usize = 16 * 1024;
+
+/// Whether a message is small and carries no encrypted assertion (whose RSA decryption is a millisecond's work with
+/// each SP key tried), so that checking it on an async worker costs less than handing it to the blocking pool.
+fn checks_inline(xml: &[u8]) -> bool {
+    xml.len() <= INLINE_CHECK_BYTES && memchr::memmem::find(xml, b"EncryptedAssertion").is_none()
 }
 
 /// The SSO event of a connection under `reference`.
@@ -1252,5 +1268,26 @@ fn test_report(
         sso_enabled: context.policy.sso_enabled,
         signature_verified: findings.signature_verified,
         return_to: findings.request.and_then(|r| r.return_to),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_small_messages_without_an_encrypted_assertion_are_checked_on_the_async_worker() {
+        let plain = |padding: usize| {
+            format!(
+                "<samlp:Response><saml:Assertion>{}</saml:Assertion></samlp:Response>",
+                " ".repeat(padding)
+            )
+        };
+        assert!(checks_inline(plain(100).as_bytes()));
+        let at_limit = INLINE_CHECK_BYTES - plain(0).len();
+        assert!(checks_inline(plain(at_limit).as_bytes()));
+        assert!(!checks_inline(plain(at_limit + 1).as_bytes()));
+        let encrypted = "<samlp:Response><saml:EncryptedAssertion/></samlp:Response>";
+        assert!(!checks_inline(encrypted.as_bytes()));
     }
 }

@@ -10,6 +10,7 @@ use gatehouse_core::ConnectionId;
 use gatehouse_core::audit::SSO_EVENTS_PAGE;
 use gatehouse_core::saml::authn_request::Outgoing;
 use gatehouse_core::saml::response::Rejection;
+use gatehouse_core::saml::xmlsec;
 use gatehouse_core::sso::SsoPolicy;
 use gatehouse_core::sso::junk::JunkPolicy;
 use gatehouse_core::sso::refusal::Refusal;
@@ -1172,6 +1173,44 @@ async fn one_assertion_racing_itself_signs_in_once() {
     for refused in outcomes.into_iter().filter_map(Result::err) {
         assert_eq!(refused.refusal, Refusal::Replayed("_raced".into()));
     }
+}
+
+/// An async worker never waits for another thread's xmlsec call: with the lock held elsewhere (a large message
+/// being checked), the response is checked on the blocking pool while this runtime's one worker goes on with its
+/// other tasks, here the one that tells the holder to let go.
+#[tokio::test]
+async fn a_response_arriving_while_another_thread_is_in_xmlsec_leaves_the_worker_free() {
+    let s = setup().await;
+    let now = test_idp::now();
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    let answer = response(&s, Some(&started.request_id), |_| {});
+    let (holding_tx, holding) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let _held = xmlsec::lock();
+        holding_tx.send(()).unwrap();
+        release_rx.recv_timeout(std::time::Duration::from_secs(5)).is_ok()
+    });
+    holding.recv().unwrap();
+    let (outcome, ()) = tokio::join!(
+        s.sso.acs(
+            s.connection,
+            &answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            now,
+        ),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            release.send(()).unwrap();
+        }
+    );
+    assert!(
+        holder.join().unwrap(),
+        "let go when this worker's other task told it to, not at the holder's timeout"
+    );
+    signed_in(outcome.unwrap());
 }
 
 #[tokio::test]

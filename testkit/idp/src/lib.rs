@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gatehouse_core::ConnectionId;
-use gatehouse_core::saml::metadata_signature::XMLSEC;
 use gatehouse_core::saml::sp_keys::PrivateKeyPem;
+use gatehouse_core::saml::xmlsec;
 use gatehouse_core::saml::{Certificate, KeyState, SpKey};
 use openssl::encrypt::Encrypter;
 use openssl::hash::MessageDigest;
@@ -334,7 +334,7 @@ pub fn response_xml(spec: &Spec, assertion: &str, signature: &str) -> String {
 }
 
 pub fn sign(xml: &str, signer: &Signer) -> String {
-    let _xmlsec = XMLSEC.lock().unwrap_or_else(|p| p.into_inner());
+    let _xmlsec = xmlsec::lock();
     XmlSec::sign_xml_with_key(xml, &signer.xmlsec_key).expect("xmlsec signs the template")
 }
 
@@ -504,7 +504,7 @@ mod tests {
             &signature_template("_response-1", false, None),
         );
         let from_der = {
-            let _xmlsec = XMLSEC.lock().unwrap_or_else(|p| p.into_inner());
+            let _xmlsec = xmlsec::lock();
             XmlSec::sign_xml(&template, &idp().der).unwrap()
         };
         for _ in 0..3 {
