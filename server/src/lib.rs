@@ -43,6 +43,8 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// What [`AppState`] shares. The services sit in an `Arc` of their own because the pages' leptos context takes a
+/// copy of them for every page request.
 pub struct SharedState {
     pub leptos_options: LeptosOptions,
     pub store: Store,

@@ -100,6 +100,14 @@ impl Caller {
         }
     }
 
+    /// Who the caller is, as a page names them to the person in the browser (a setup link's holder has no address).
+    pub fn shown_as(&self) -> String {
+        match &self.setup_link {
+            Some(grant) => format!("the holder of setup link “{}”", grant.name),
+            None => self.email.clone(),
+        }
+    }
+
     /// Refuses the holder of a setup link an operation of a user's own.
     pub fn require_user(&self) -> Result<(), AuthError> {
         match self.setup_link {

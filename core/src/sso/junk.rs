@@ -189,15 +189,16 @@ impl RefusalLimiter {
         ))
     }
 
-    /// Counts a post that was checked and refused before any signature of it verified.
-    pub fn refused(&self, connection: ConnectionId, address: Option<IpAddr>, now: DateTime<Utc>) {
+    /// Counts a post that was checked and refused before any signature of it verified. A post to an ID that is no
+    /// connection (`None`) counts against its client only: a key for each made-up ID would let a stranger's posts
+    /// grow the table.
+    pub fn refused(&self, connection: Option<ConnectionId>, address: Option<IpAddr>, now: DateTime<Utc>) {
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let client = counts.client_key(Client::of(address), now);
         let Counts { connections, clients } = &mut *counts;
-        for window in [
-            connections.entry(connection).or_insert_with(|| Window::new(now)),
-            clients.entry(client).or_insert_with(|| Window::new(now)),
-        ] {
+        let connection_window = connection.map(|c| connections.entry(c).or_insert_with(|| Window::new(now)));
+        let client_window = clients.entry(client).or_insert_with(|| Window::new(now));
+        for window in connection_window.into_iter().chain([client_window]) {
             if window.is_over(now) && window.unchecked == 0 {
                 *window = Window::new(now);
             }
@@ -249,7 +250,7 @@ mod tests {
         let c = ConnectionId::new();
         for _ in 0..3 {
             assert_eq!(admit(&l, c, "192.0.2.7", t0()).0, Admission::Check);
-            l.refused(c, Some("192.0.2.7".parse().unwrap()), t0());
+            l.refused(Some(c), Some("192.0.2.7".parse().unwrap()), t0());
         }
         let (first, _) = admit(&l, c, "192.0.2.7", t0());
         assert!(matches!(first, Admission::RefuseAndSummarise(ref s) if s.contains("from 192.0.2.7")));
@@ -272,7 +273,7 @@ mod tests {
         for i in 0..5 {
             let ip = format!("198.51.100.{i}");
             assert_eq!(admit(&l, c, &ip, t0()).0, Admission::Check);
-            l.refused(c, Some(ip.parse().unwrap()), t0());
+            l.refused(Some(c), Some(ip.parse().unwrap()), t0());
         }
         assert!(matches!(
             admit(&l, c, "203.0.113.1", t0()).0,
@@ -287,7 +288,7 @@ mod tests {
         let c = ConnectionId::new();
         for i in 0..3 {
             let ip: IpAddr = format!("2001:db8::{i}").parse().unwrap();
-            l.refused(c, Some(ip), t0());
+            l.refused(Some(c), Some(ip), t0());
         }
         assert!(matches!(
             admit(&l, c, "2001:db8::ffff", t0()).0,
@@ -295,8 +296,25 @@ mod tests {
         ));
         let l = limiter();
         for i in 0..(MAX_TRACKED_CLIENTS as u32 + 50) {
-            l.refused(ConnectionId::new(), Some(IpAddr::from(i.to_be_bytes())), t0());
+            l.refused(Some(ConnectionId::new()), Some(IpAddr::from(i.to_be_bytes())), t0());
         }
         assert!(l.counts.lock().unwrap().clients.len() <= MAX_TRACKED_CLIENTS + 1);
+    }
+
+    #[test]
+    fn posts_to_ids_that_are_no_connection_use_up_the_clients_allowance_and_add_no_connection() {
+        let l = limiter();
+        for _ in 0..3 {
+            assert_eq!(admit(&l, ConnectionId::new(), "192.0.2.7", t0()).0, Admission::Check);
+            l.refused(None, Some("192.0.2.7".parse().unwrap()), t0());
+        }
+        assert!(l.counts.lock().unwrap().connections.is_empty());
+        // Past it, the client is refused unchecked at any ID, a real connection's included.
+        assert!(matches!(
+            admit(&l, ConnectionId::new(), "192.0.2.7", t0()).0,
+            Admission::RefuseAndSummarise(_)
+        ));
+        assert_eq!(admit(&l, ConnectionId::new(), "192.0.2.7", t0()).0, Admission::Refuse);
+        assert_eq!(admit(&l, ConnectionId::new(), "192.0.2.8", t0()).0, Admission::Check);
     }
 }

@@ -23,7 +23,7 @@ use crate::saml::sp_keys::KeyState;
 use crate::saml::xmlsec;
 use crate::store::{
     AcsWrites, AuditRow, ExistingUser, LinkRefusal, LinkedMember, OwnerRun, OwnerRunPurpose, PendingRequestRow,
-    Provisioning, SsoEventRow, Store, StoreError, TakenRequest, ascii_email_domain,
+    Provisioned, Provisioning, SsoEventRow, Store, StoreError, TakenRequest, ascii_email_domain,
 };
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
@@ -623,6 +623,9 @@ impl SsoService {
         let context = match context {
             Ok(context) => context,
             Err(refused) => {
+                if matches!(refused.refusal, Refusal::UnknownConnection(_)) {
+                    self.refusals.refused(None, client, now);
+                }
                 metrics::sso_response("unknown", "refused", refused.refusal.check().key(), started.elapsed());
                 return Err(refused);
             }
@@ -645,7 +648,7 @@ impl SsoService {
             Err(refusal) => Err(refusal),
         };
         if passed.is_err() && !findings.signature_verified {
-            self.refusals.refused(connection_id, client, now);
+            self.refusals.refused(Some(connection_id), client, now);
         }
         let event_reference = new_reference();
         let raw_response = (findings.signature_verified && self.junk.raw_retention > Duration::zero())
@@ -1059,7 +1062,7 @@ impl SsoService {
         let returning = findings
             .linked
             .take()
-            .and_then(|member| member.returning(&provisioning));
+            .and_then(|member| returning_without_writes(&member, &provisioning));
         let writes = self.begin_writes(writes, connection, &assertion).await?;
         let provisioned = match returning {
             Some(provisioned) => provisioned,
@@ -1192,6 +1195,23 @@ impl SsoService {
             .await
             .map_err(|e| Refusal::CheckStopped(e.to_string()))
     }
+}
+
+/// A returning member's sign-in, when it needs no write: their address is at the asserted email's domain (which the
+/// ACS found routed here) and their role stays. `None` sends the sign-in through [`AcsWrites`]' provisioning, which
+/// decides everything again in its transaction.
+fn returning_without_writes(member: &LinkedMember, p: &Provisioning<'_>) -> Option<Provisioned> {
+    let role_changes = p.reapply && member.role != Role::Owner && member.role != p.mapped_role;
+    if ascii_email_domain(&member.email) != p.email.domain() || role_changes {
+        return None;
+    }
+    Some(Provisioned {
+        user_id: member.user_id,
+        created: false,
+        role: member.role,
+        role_before: None,
+        taken_over: false,
+    })
 }
 
 /// The largest decoded message an async worker checks itself. Its check is bounded by its size and by the shape

@@ -200,6 +200,7 @@ impl SsoService {
             });
         }
         let Some(in_use) = self.connection(connection_id).await.map_err(|e| unavailable(&e))? else {
+            self.refusals.refused(None, client, now);
             return Err(LogoutRefused {
                 reference: None,
                 user_message: "This sign-out address is not a known SSO connection.",
@@ -212,7 +213,7 @@ impl SsoService {
         let mut explanation = None;
         let mut note_refusal = |rejection: &LogoutRejection| {
             if rejection.before_signature() {
-                self.refusals.refused(connection_id, client, now);
+                self.refusals.refused(Some(connection_id), client, now);
             }
             let sp = self.connections.service_provider_values(connection_id);
             explanation = explain_logout(rejection, &ExplainedFor::of(connection, &sp));

@@ -47,27 +47,6 @@ pub struct LinkedMember {
     pub role: Role,
 }
 
-impl LinkedMember {
-    /// A returning user's sign-in, when it needs no write: the member's address is at the asserted email's domain
-    /// (which the ACS found routed here) and their role stays. `None` sends the sign-in through [`AcsWrites`]'
-    /// provisioning, which decides everything again in its transaction.
-    ///
-    /// [`AcsWrites`]: super::AcsWrites
-    pub fn returning(&self, p: &Provisioning<'_>) -> Option<Provisioned> {
-        let role_changes = p.reapply && self.role != Role::Owner && self.role != p.mapped_role;
-        if ascii_email_domain(&self.email) != p.email.domain() || role_changes {
-            return None;
-        }
-        Some(Provisioned {
-            user_id: self.user_id,
-            created: false,
-            role: self.role,
-            role_before: None,
-            taken_over: false,
-        })
-    }
-}
-
 /// A pending AuthnRequest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingRequestRow {

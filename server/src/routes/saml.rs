@@ -474,6 +474,10 @@ fn pending_value(session: &NewSession) -> String {
 fn pending_session(headers: &HeaderMap) -> Option<(String, DateTime<Utc>)> {
     let value = cookie_value(headers, PENDING_COOKIE)?;
     let (expires_at, token) = value.split_once('.')?;
+    // Only the ACS sets this cookie; a value of another shape is nobody's sign-in and is never handed on.
+    if !gatehouse_core::token::is_well_formed(token) {
+        return None;
+    }
     let expires_at = DateTime::from_timestamp(expires_at.parse().ok()?, 0)?;
     Some((token.to_owned(), expires_at))
 }
@@ -509,7 +513,7 @@ async fn complete(State(state): State<AppState>, headers: HeaderMap, Query(query
         Err(_) => return with_cookie(expired_choice(), &pending_cookie(&state, "", 0)),
     };
     if current.user_id != incoming.user_id {
-        return switch_page(&current.email, &incoming.email, &target);
+        return switch_page(&current.shown_as(), &incoming.email, &target);
     }
     // The same user signing in again: the new session (opened through the IdP) replaces the old one.
     if let Some(old) = cookie_value(&headers, SESSION_COOKIE)

@@ -270,6 +270,43 @@ async fn junk_at_the_slo_url_counts_towards_the_same_limit_and_past_it_is_refuse
     assert_eq!(acs.status(), 429);
 }
 
+/// A post to an ID that is no connection (made up, or of a deleted connection) costs a read to find that out: such
+/// posts use up the client's allowance like any other refusal, at the ACS and the SLO URL alike, so that past it
+/// they are refused unchecked, at every connection.
+#[tokio::test]
+async fn posts_to_ids_that_are_no_connection_use_up_the_clients_allowance() {
+    let w = world_with(&["--sso-refusals-per-client", "5"]).await;
+    let stranger = Browser::new(&w.app);
+    let mut statuses = Vec::new();
+    for n in 0..12 {
+        let (endpoint, parameter) = if n % 2 == 0 {
+            ("acs", "SAMLResponse")
+        } else {
+            ("slo", "SAMLRequest")
+        };
+        let answer = stranger
+            .client
+            .post(format!("{}/saml/{}/{endpoint}", w.app.address, uuid::Uuid::new_v4()))
+            .form(&[(parameter, STANDARD.encode("<samlp:Response/>"))])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(answer.status().as_u16());
+    }
+    assert!(statuses[..5].iter().all(|s| *s != 429), "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    // The same address is now refused unchecked at the account's real connection too.
+    let relay_state = start(&w, &stranger).await;
+    let acs = post_to_acs(
+        &w,
+        &stranger,
+        &answer(&w, &relay_state, "ada@acme.example"),
+        &relay_state,
+    )
+    .await;
+    assert_eq!(acs.status(), 429);
+}
+
 #[tokio::test]
 async fn a_body_larger_than_any_saml_message_is_refused_at_the_door() {
     let w = world_with(&["--saml-max-body-bytes", "65536"]).await;
@@ -277,6 +314,40 @@ async fn a_body_larger_than_any_saml_message_is_refused_at_the_door() {
     let large = "A".repeat(100_000);
     assert_eq!(post_to_acs(&w, &stranger, &large, "").await.status(), 413);
     assert!(events(&w).await.is_empty());
+}
+
+/// A browser holding a setup link's session is asked too, and the page names the link, which has no address.
+#[tokio::test]
+async fn an_sso_sign_in_over_a_setup_link_session_names_the_link() {
+    let w = world().await;
+    let created = w
+        .owner
+        .call_ok(
+            "/api/setup-links/create",
+            &[("account_id", &w.account), ("name", "Acme IT"), ("lifetime_days", "7")],
+        )
+        .await;
+    let token = created["url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let it_admin = Browser::new(&w.app);
+    assert_eq!(
+        it_admin.call_ok("/api/setup/start", &[("token", &token)]).await,
+        "/setup"
+    );
+    let relay_state = start(&w, &it_admin).await;
+    let arrived = post_to_acs(
+        &w,
+        &it_admin,
+        &answer(&w, &relay_state, "ada@acme.example"),
+        &relay_state,
+    )
+    .await;
+    assert_eq!(arrived.status(), 200);
+    let page = arrived.text().await.unwrap();
+    assert!(
+        page.contains("Stay signed in as the holder of setup link “Acme IT”"),
+        "{page}"
+    );
+    assert!(page.contains("Continue as ada@acme.example"), "{page}");
 }
 
 #[tokio::test]

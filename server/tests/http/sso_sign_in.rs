@@ -2,7 +2,7 @@
 //! ACS, the session cookie set on that answer, discovery by domain, and readable refusals with a reference.
 
 use crate::sso_world::{
-    World, answer, answer_with, continue_url, post_to_acs, post_to_acs_only, set_cookies, start, world,
+    World, answer, answer_with, continue_url, pending_sign_in, post_to_acs, set_cookies, start, world,
 };
 use crate::support::Browser;
 
@@ -10,8 +10,7 @@ use crate::support::Browser;
 async fn a_user_signs_in_through_the_idp_and_lands_signed_in() {
     let w = world().await;
     let user = Browser::new(&w.app);
-    let relay_state = start(&w, &user).await;
-    let accepted = post_to_acs_only(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    let (relay_state, accepted) = pending_sign_in(&w, &user, "ada@acme.example").await;
     // The cross-site post carries no session cookie the browser may have: the sign-in goes on, pending, to a
     // same-site page that sees it.
     assert_eq!(accepted.status(), 200);
@@ -84,8 +83,7 @@ async fn a_user_signs_in_through_the_idp_and_lands_signed_in() {
 async fn a_sign_in_whose_session_ended_before_it_completed_opens_nothing() {
     let w = world().await;
     let user = Browser::new(&w.app);
-    let relay_state = start(&w, &user).await;
-    let accepted = post_to_acs_only(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    let (_, accepted) = pending_sign_in(&w, &user, "ada@acme.example").await;
     let pending = set_cookies(&accepted)
         .into_iter()
         .find_map(|c| c.strip_prefix("gatehouse_pending_sign_in=").map(str::to_owned))
@@ -99,6 +97,40 @@ async fn a_sign_in_whose_session_ended_before_it_completed_opens_nothing() {
     assert_eq!(completed.headers()["location"], "/accounts/x");
     let overview = user.call("/api/accounts/overview", &[("account_id", &w.account)]).await;
     assert_eq!(overview.status(), 401);
+}
+
+/// A pending cookie of another shape than the ACS sets (planted by whoever can set the site's cookies) completes
+/// nothing: it is never handed on as a session, and the page says the sign-in is to be started again.
+#[tokio::test]
+async fn a_pending_cookie_that_is_no_sign_in_completes_nothing() {
+    let w = world().await;
+    let browser = Browser::new(&w.app);
+    let token_shaped = "A".repeat(43);
+    for junk in [
+        String::new(),
+        "1767225600".into(),
+        "1767225600.".into(),
+        "1767225600.short".into(),
+        format!("1767225600.{token_shaped}A"),
+        format!("1767225600.{}+", &token_shaped[1..]),
+        format!("later.{token_shaped}"),
+    ] {
+        let answer = browser
+            .client
+            .get(format!("{}/sso/complete?next=%2Faccounts", browser.base))
+            .header("cookie", format!("gatehouse_pending_sign_in={junk}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "{junk}");
+        assert!(
+            set_cookies(&answer)
+                .iter()
+                .all(|c| !c.starts_with("gatehouse_session=")),
+            "{junk}"
+        );
+        assert!(answer.text().await.unwrap().contains("Start it again"), "{junk}");
+    }
 }
 
 #[tokio::test]

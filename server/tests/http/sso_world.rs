@@ -153,6 +153,14 @@ pub async fn post_to_acs_only(w: &World, user: &Browser, response: &str, relay_s
         .unwrap()
 }
 
+/// Starts a sign-in in `user`'s browser and posts the IdP's answer for `name_id` to the ACS, stopping before
+/// `/sso/complete`: answers the RelayState and the ACS's response.
+pub async fn pending_sign_in(w: &World, user: &Browser, name_id: &str) -> (String, reqwest::Response) {
+    let relay_state = start(w, user).await;
+    let accepted = post_to_acs_only(w, user, &answer(w, &relay_state, name_id), &relay_state).await;
+    (relay_state, accepted)
+}
+
 /// Where the ACS's page moves a finished sign-in on to (its `<meta http-equiv="refresh">`), if it is that page.
 pub fn continue_url(page: &str) -> Option<String> {
     let (_, rest) = page.split_once("<meta http-equiv=\"refresh\" content=\"0;url=")?;
