@@ -1186,8 +1186,14 @@ impl SsoService {
             )
         };
         if checks_inline(&xml)
-            && let Some(checked) = xmlsec::run_if_free(|| check(&xml, connection, request_id.as_deref()))
+            && let Some(checked) = xmlsec::run_if_free(|| {
+                // A panic ends this check as it ends one on the blocking pool: refused, the worker unharmed.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    check(&xml, connection, request_id.as_deref())
+                }))
+            })
         {
+            let checked = checked.map_err(|_| Refusal::CheckStopped("the response check panicked".to_owned()))?;
             return Ok((checked, xml));
         }
         let connection = connection.clone();
