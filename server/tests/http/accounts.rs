@@ -23,6 +23,18 @@ async fn server_functions_enforce_roles_for_every_caller() {
         .unwrap()
         .to_owned();
 
+    // The certificate banner is for those who look after connections: a Viewer gets none, and no error.
+    let notices = viewer
+        .call_ok("/api/sso/certificate-notices", &[("account_id", &account)])
+        .await;
+    assert_eq!(notices, serde_json::json!([]));
+    let stranger = Browser::new(&app);
+    stranger.sign_up("stranger@elsewhere.example").await;
+    let not_theirs = stranger
+        .call("/api/sso/certificate-notices", &[("account_id", &account)])
+        .await;
+    assert_eq!(not_theirs.status(), 404);
+
     // The Viewer reads, but every owner-only function answers 403 and changes nothing.
     let listed = viewer.call("/api/accounts/members", &[("account_id", &account)]).await;
     assert_eq!(listed.status(), 200);
