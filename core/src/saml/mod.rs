@@ -1,7 +1,8 @@
 //! The SAML 2.0 protocol in plain Rust, with no database and no services: reading an IdP's metadata and checking
 //! its signature, Gatehouse's own SP metadata and key pairs, the AuthnRequest, the HTTP-Redirect and HTTP-POST
-//! bindings, the rules one Response or logout message meets, and the caches of parsed keys that make checking
-//! cheap. Every function takes the current time and the trusted certificates as arguments.
+//! bindings, the rules one Response or logout message meets, the caches of parsed keys that make checking cheap,
+//! and the one lock every call into libxml2 and xmlsec takes. Every function takes the current time and the
+//! trusted certificates as arguments.
 
 pub mod authn_request;
 pub mod binding;
