@@ -4,8 +4,9 @@
 //! libxml2 and xmlsec keep process-wide state that is not safe to use from several threads at once, so every call
 //! into them through samael holds the lock. A thread that waits for it can wait for as long as other threads'
 //! checks of large messages take; an async worker must not, as every task on it would wait too. Checking a small
-//! message takes about a tenth of a millisecond, less than handing it to the blocking pool and back costs
-//! (docs/performance.md), so the worker runs it itself when nobody holds the lock, and hands it over otherwise.
+//! message takes about a tenth of a millisecond, and handing it to the blocking pool and back costs about as much
+//! again when the server is not busy (docs/performance.md), so the worker runs it itself when nobody holds the
+//! lock, and hands it over otherwise.
 
 use std::cell::Cell;
 use std::sync::{Mutex, MutexGuard, PoisonError};
