@@ -848,7 +848,7 @@ impl SsoService {
     /// writes (the replay cache, the user, the Owner's link).
     async fn rules(
         &self,
-        context: &ConnectionInUse,
+        context: &Arc<ConnectionInUse>,
         mode: &Mode,
         saml_response: &str,
         findings: &mut Findings,
@@ -880,7 +880,7 @@ impl SsoService {
         }
         let xml = decode_response(saml_response)?;
         let request_id = findings.request.as_ref().map(|r| r.id.clone());
-        let (checked, xml) = self.validate(connection, xml, request_id, now).await?;
+        let (checked, xml) = self.validate(context, xml, request_id, now).await?;
         findings.xml = Some(xml);
         findings.signature_verified = checked.signature_verified;
         findings.signed_with = checked.signed_with;
@@ -1161,12 +1161,12 @@ impl SsoService {
     /// blocking pool.
     async fn validate(
         &self,
-        connection: &Connection,
+        context: &Arc<ConnectionInUse>,
         xml: Vec<u8>,
         request_id: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<(Checked, Vec<u8>), Refusal> {
-        let values = self.connections.service_provider_values(connection.id);
+        let values = self.connections.service_provider_values(context.connection.id);
         let check = move |xml: &[u8], connection: &Connection, request_id: Option<&str>| {
             let options = &connection.options;
             check_response(
@@ -1189,15 +1189,16 @@ impl SsoService {
             && let Some(checked) = xmlsec::run_if_free(|| {
                 // A panic ends this check as it ends one on the blocking pool: refused, the worker unharmed.
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    check(&xml, connection, request_id.as_deref())
+                    check(&xml, &context.connection, request_id.as_deref())
                 }))
             })
         {
             let checked = checked.map_err(|_| Refusal::CheckStopped("the response check panicked".to_owned()))?;
             return Ok((checked, xml));
         }
-        let connection = connection.clone();
-        tokio::task::spawn_blocking(move || (check(&xml, &connection, request_id.as_deref()), xml))
+        // The connection as this instance keeps it, shared rather than copied.
+        let context = Arc::clone(context);
+        tokio::task::spawn_blocking(move || (check(&xml, &context.connection, request_id.as_deref()), xml))
             .await
             .map_err(|e| Refusal::CheckStopped(e.to_string()))
     }
