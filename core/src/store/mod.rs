@@ -184,6 +184,11 @@ impl Store {
                 .max_connections(16)
                 .connect_timeout(Duration::from_secs(10))
                 .test_before_acquire_if_idle_for(settings.postgres_ping_after_idle)
+                // The ping on release found nothing the next statement would not (a connection used a moment ago
+                // is alive; one idle since is pinged above), and cost every statement outside a transaction a
+                // round trip and a task. A dropped transaction's rollback is still sent as its connection goes back
+                // (`vendor/sqlx-core/PATCH.md`).
+                .map_sqlx_postgres_pool_opts(|pool| pool.test_on_release(false))
                 .sqlx_logging(false);
             let db = Database::connect(options).await?;
             Migrator::up(&db, None).await?;

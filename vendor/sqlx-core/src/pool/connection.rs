@@ -203,6 +203,13 @@ impl<DB: Database> Drop for PoolConnection<DB> {
             return;
         }
 
+        // A connection with nothing to wait for on its way back goes back now: a task for it would wake a parked
+        // thread of the runtime for every statement run outside a transaction.
+        if let Some(live) = self.live.take_if(|live| self.pool.releases_at_once(live)) {
+            live.float(self.pool.clone()).release();
+            return;
+        }
+
         // We still need to spawn a task to maintain `min_connections`.
         if self.live.is_some() || self.pool.options.min_connections > 0 {
             crate::rt::spawn(self.return_to_pool());
@@ -305,6 +312,15 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         }
 
         if !self.guard.pool.options.test_on_release {
+            // Only what the connection queued and has not sent (a dropped transaction's rollback, which holds its
+            // locks until it reaches the server) is sent and waited for.
+            if self.raw.should_flush() {
+                if let Err(error) = self.raw.flush().await {
+                    tracing::warn!(%error, "error occurred while flushing the connection on-release");
+                    self.close_hard().await;
+                    return false;
+                }
+            }
             self.release();
             return true;
         }

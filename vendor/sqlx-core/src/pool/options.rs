@@ -324,10 +324,15 @@ impl<DB: Database> PoolOptions<DB> {
     /// (a rollback started when a transaction was dropped, a query whose future was dropped) and closes a connection
     /// that no longer answers.
     ///
-    /// A driver whose connection runs its commands one after another in the order they were sent, and whose
-    /// connection cannot break between two commands (SQLite's, an in-process worker thread per connection), loses
-    /// nothing when this is false: the next command queues behind anything unfinished. It saves a round trip per
-    /// connection checkout.
+    /// When false, a released connection is not pinged. What it queued and has not sent yet (on PostgreSQL, the
+    /// rollback of a dropped transaction, which holds its locks until it reaches the server) is still sent and
+    /// waited for in a task; a connection with nothing queued goes back to the idle queue at once, in
+    /// `PoolConnection`'s drop, without a task. What a connection still has to read (the answer to a query whose
+    /// future was dropped) is read by its next user's first command, which every driver waits for before it
+    /// sends (PostgreSQL's `wait_until_ready`; SQLite's worker thread runs commands in the order they were sent).
+    /// A connection the server or the network dropped is found by the statement that next uses it, or before,
+    /// by [`test_before_acquire`][Self::test_before_acquire] or a `before_acquire` hook. It saves a round trip and
+    /// a task per connection checkout.
     pub fn test_on_release(mut self, test: bool) -> Self {
         self.test_on_release = test;
         self
