@@ -23,7 +23,7 @@ use crate::saml::sp_keys::KeyState;
 use crate::saml::xmlsec;
 use crate::store::{
     AcsWrites, AuditRow, ExistingUser, LinkRefusal, LinkedMember, OwnerRun, OwnerRunPurpose, PendingRequestRow,
-    Provisioned, Provisioning, SsoEventRow, Store, StoreError, TakenRequest, ascii_email_domain,
+    Provisioned, Provisioning, ReturningSignIn, SsoEventRow, Store, StoreError, TakenRequest, ascii_email_domain,
 };
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
@@ -128,6 +128,16 @@ struct Findings {
     /// The member of the account the connection's link for the asserted NameID leads to, read with the domain.
     linked: Option<LinkedMember>,
     takes_over: bool,
+}
+
+/// What a sign-in or the Owner's link leaves to store, stored with the response's SSO event as the ACS ends.
+enum Writes {
+    /// A returning member's sign-in, which changes no user: stored in one go with the event
+    /// ([`Store::store_returning_sign_in`]), which applies its replay rule.
+    Returning(ReturningSignIn),
+    /// The transaction of a first sign-in (provisioning) or the Owner's link, open since their replay rule, with what
+    /// they wrote in it.
+    Open(AcsWrites),
 }
 
 /// What a response that passed every rule did.
@@ -659,56 +669,55 @@ impl SsoService {
                     .and_then(|xml| String::from_utf8(xml.clone()).ok())
             })
             .flatten();
-        let (outcome, reason) = match (&passed, &mode) {
-            (Ok(Passed::SignedIn(signed_in)), _) if signed_in.taken_over => (
-                "accepted",
-                format!(
-                    "signed in as {email}: {}",
-                    takeover_detail(&signed_in.email, &context.connection.label),
-                    email = signed_in.email
-                ),
-            ),
-            (Ok(Passed::SignedIn(signed_in)), _) => ("accepted", format!("signed in as {}", signed_in.email)),
-            (Ok(Passed::Linked(linked)), _) => ("accepted", owner_link_detail(linked)),
-            (Ok(Passed::Tested), _) => ("test", "Test SSO passed".to_owned()),
-            (Err(refusal), Mode::Test) => (
-                "test",
-                format!("Test SSO failed: {}: {refusal}", refusal.check().label()),
-            ),
-            (Err(refusal), _) => ("refused", refusal.to_string()),
-        };
-        let explanation = passed.as_ref().err().and_then(|refusal| {
-            let sp = self.connections.service_provider_values(connection_id);
-            explain(refusal, &ExplainedFor::of(&context.connection, &sp))
-        });
         let assertion = findings.assertion.as_ref();
-        let detail = EventDetail {
-            outcome,
-            reason,
-            name_id: assertion.map(|a| a.name_id.clone()),
-            attributes: assertion.map(|a| attribute_lines(&a.attributes)).unwrap_or_default(),
-            raw_response,
-            explanation: explanation.clone(),
+        let described = |passed: &Result<Passed, Refusal>| {
+            let (outcome, reason) = match (passed, &mode) {
+                (Ok(Passed::SignedIn(signed_in)), _) if signed_in.taken_over => (
+                    "accepted",
+                    format!(
+                        "signed in as {email}: {}",
+                        takeover_detail(&signed_in.email, &context.connection.label),
+                        email = signed_in.email
+                    ),
+                ),
+                (Ok(Passed::SignedIn(signed_in)), _) => ("accepted", format!("signed in as {}", signed_in.email)),
+                (Ok(Passed::Linked(linked)), _) => ("accepted", owner_link_detail(linked)),
+                (Ok(Passed::Tested), _) => ("test", "Test SSO passed".to_owned()),
+                (Err(refusal), Mode::Test) => (
+                    "test",
+                    format!("Test SSO failed: {}: {refusal}", refusal.check().label()),
+                ),
+                (Err(refusal), _) => ("refused", refusal.to_string()),
+            };
+            let explanation = passed.as_ref().err().and_then(|refusal| {
+                let sp = self.connections.service_provider_values(connection_id);
+                explain(refusal, &ExplainedFor::of(&context.connection, &sp))
+            });
+            let detail = EventDetail {
+                outcome,
+                reason,
+                name_id: assertion.map(|a| a.name_id.clone()),
+                attributes: assertion.map(|a| attribute_lines(&a.attributes)).unwrap_or_default(),
+                raw_response: raw_response.clone(),
+                explanation: explanation.clone(),
+            };
+            let event = event_row(context.account, connection_id, now, &event_reference, detail);
+            (event, explanation)
         };
-        let event = event_row(context.account, connection_id, now, &event_reference, detail);
-        let passed = match writes {
+        let (event, explanation) = described(&passed);
+        let (passed, explanation) = match writes {
             None => {
                 self.insert_event(&event).await;
-                passed
+                (passed, explanation)
             }
             Some(writes) => match self.commit(writes, &event, &findings, now).await {
-                Ok(()) => passed,
-                // Nothing of the response was stored: no session, no link, and the event says so instead.
-                Err(e) => {
-                    tracing::error!(error = %e, reference = %event_reference, "storing a response's writes failed");
-                    let refusal = unavailable(e);
-                    let refused = SsoEventRow {
-                        outcome: "refused".into(),
-                        reason: capped(refusal.to_string()),
-                        ..event
-                    };
-                    self.insert_event(&refused).await;
-                    Err(refusal)
+                Ok(()) => (passed, explanation),
+                // Nothing of the response was stored (no session, no link): the event says why instead.
+                Err(refusal) => {
+                    let refused = Err(refusal);
+                    let (event, explanation) = described(&refused);
+                    self.insert_event(&event).await;
+                    (refused, explanation)
                 }
             },
         };
@@ -852,7 +861,7 @@ impl SsoService {
         mode: &Mode,
         saml_response: &str,
         findings: &mut Findings,
-        writes: &mut Option<AcsWrites>,
+        writes: &mut Option<Writes>,
         now: DateTime<Utc>,
     ) -> Result<Passed, Refusal> {
         let connection = &context.connection;
@@ -932,14 +941,16 @@ impl SsoService {
     /// replay rule against the same response arriving twice at once.
     async fn begin_writes<'w>(
         &self,
-        writes: &'w mut Option<AcsWrites>,
+        writes: &'w mut Option<Writes>,
         connection: &Connection,
         assertion: &SignedAssertion,
     ) -> Result<&'w AcsWrites, Refusal> {
-        let skew = Duration::seconds(connection.options.clock_skew_seconds.into());
-        let opened = writes.insert(self.store.begin_acs_writes().await.map_err(unavailable)?);
+        let transaction = self.store.begin_acs_writes().await.map_err(unavailable)?;
+        let Writes::Open(opened) = writes.insert(Writes::Open(transaction)) else {
+            unreachable!("the transaction was put there on the line before");
+        };
         if !opened
-            .remember_message(connection.id, &assertion.id, assertion.valid_until + skew)
+            .remember_message(connection.id, &assertion.id, kept_until(connection, assertion))
             .await
             .map_err(unavailable)?
         {
@@ -948,22 +959,51 @@ impl SsoService {
         Ok(opened)
     }
 
-    /// Ends a response's writes with its SSO event and, when due, the use of the certificate that verified it.
+    /// Stores a response's writes with its SSO event and, when due, the use of the certificate that verified it.
+    /// A returning member's replay rule is applied here, by the same statement ([`Writes::Returning`]).
     async fn commit(
         &self,
-        writes: AcsWrites,
+        writes: Writes,
         event: &SsoEventRow,
         findings: &Findings,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        writes.insert_sso_event(event).await?;
-        if let (Some(connection), Some(fingerprint)) = (event.connection_id, &findings.signed_with)
-            && event.outcome == "accepted"
-            && self.certificate_uses.due(connection, fingerprint, now)
-        {
-            writes.record_certificate_use(connection, fingerprint, now).await?;
+    ) -> Result<(), Refusal> {
+        let certificate_used = match (event.connection_id, &findings.signed_with) {
+            (Some(connection), Some(fingerprint))
+                if event.outcome == "accepted" && self.certificate_uses.due(connection, fingerprint, now) =>
+            {
+                Some(fingerprint.as_str())
+            }
+            _ => None,
+        };
+        let failed = |e: StoreError| {
+            tracing::error!(error = %e, reference = %event.reference, "storing a response's writes failed");
+            unavailable(e)
+        };
+        match writes {
+            Writes::Returning(sign_in) => {
+                let stored = self
+                    .store
+                    .store_returning_sign_in(&sign_in, event, certificate_used)
+                    .await
+                    .map_err(failed)?;
+                if stored {
+                    Ok(())
+                } else {
+                    Err(Refusal::Replayed(sign_in.assertion_id))
+                }
+            }
+            Writes::Open(transaction) => {
+                transaction.insert_sso_event(event).await.map_err(failed)?;
+                if let (Some(connection), Some(fingerprint)) = (event.connection_id, certificate_used) {
+                    transaction
+                        .record_certificate_use(connection, fingerprint, now)
+                        .await
+                        .map_err(failed)?;
+                }
+                transaction.commit().await.map_err(failed)
+            }
         }
-        writes.commit().await
     }
 
     /// Writes one SSO event of a connection under `reference`; a failure to write is logged and the sign-in or
@@ -1018,7 +1058,7 @@ impl SsoService {
         assertion: SignedAssertion,
         email: EmailAddress,
         findings: &mut Findings,
-        writes: &mut Option<AcsWrites>,
+        writes: &mut Option<Writes>,
         now: DateTime<Utc>,
     ) -> Result<SignedIn, Refusal> {
         let return_to = findings
@@ -1058,15 +1098,17 @@ impl SsoService {
             takeover_audit: &takeover_audit,
             now,
         };
-        // Most sign-ins are a returning user's, which write no user: read with the domain, without the write lock.
+        // Most sign-ins are a returning user's, which change no user: read with the domain, and stored with the
+        // event in one go at the end, without a transaction open meanwhile.
         let returning = findings
             .linked
             .take()
             .and_then(|member| returning_without_writes(&member, &provisioning));
-        let writes = self.begin_writes(writes, connection, &assertion).await?;
         let provisioned = match returning {
             Some(provisioned) => provisioned,
-            None => writes
+            None => self
+                .begin_writes(writes, connection, &assertion)
+                .await?
                 .provision_sso_user(&provisioning)
                 .await
                 .map_err(unavailable)?
@@ -1085,16 +1127,30 @@ impl SsoService {
             name_id_format: assertion.name_id_format.clone(),
             session_index: assertion.session_index.clone(),
         };
-        writes
-            .insert_session(
-                &session.token_digest(),
-                provisioned.user_id,
-                Some(&idp_session),
-                now,
-                session.expires_at,
-            )
-            .await
-            .map_err(unavailable)?;
+        match writes {
+            Some(Writes::Open(transaction)) => transaction
+                .insert_session(
+                    &session.token_digest(),
+                    provisioned.user_id,
+                    Some(&idp_session),
+                    now,
+                    session.expires_at,
+                )
+                .await
+                .map_err(unavailable)?,
+            _ => {
+                *writes = Some(Writes::Returning(ReturningSignIn {
+                    connection_id: connection.id,
+                    assertion_id: assertion.id.clone(),
+                    assertion_kept_until: kept_until(connection, &assertion),
+                    session_token_hash: session.token_digest(),
+                    user_id: provisioned.user_id,
+                    idp_session,
+                    at: now,
+                    session_expires_at: session.expires_at,
+                }))
+            }
+        }
         Ok(SignedIn {
             account,
             connection: connection.id,
@@ -1118,7 +1174,7 @@ impl SsoService {
         owner: OwnerRun,
         assertion: SignedAssertion,
         email: EmailAddress,
-        writes: &mut Option<AcsWrites>,
+        writes: &mut Option<Writes>,
         now: DateTime<Utc>,
     ) -> Result<OwnerLinked, Refusal> {
         let (account, connection) = (context.account, &context.connection);
@@ -1259,6 +1315,11 @@ fn event_row(
             .and_then(|cause| cause.as_str().map(str::to_owned)),
         fix: detail.explanation.map(|e| e.fix),
     }
+}
+
+/// Until when a connection keeps an accepted assertion as used: as long as the assertion could be accepted.
+fn kept_until(connection: &Connection, assertion: &SignedAssertion) -> DateTime<Utc> {
+    assertion.valid_until + Duration::seconds(connection.options.clock_skew_seconds.into())
 }
 
 /// A store error as the refusal it causes.

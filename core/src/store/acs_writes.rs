@@ -8,14 +8,116 @@ use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::saml::logout::IdpSession;
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::sea_query::{CommonTableExpression, WithClause};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryTrait, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 /// The open transaction of one response's writes. Dropped without [`AcsWrites::commit`], nothing is stored.
 pub struct AcsWrites {
     txn: DatabaseTransaction,
 }
 
+/// A returning member's sign-in as [`Store::store_returning_sign_in`] stores it: no user or membership changes, so
+/// no transaction has to be open while the response's rules run.
+pub struct ReturningSignIn {
+    pub connection_id: ConnectionId,
+    pub assertion_id: String,
+    /// Until when the assertion is kept as used: as long as it could be accepted.
+    pub assertion_kept_until: DateTime<Utc>,
+    pub session_token_hash: String,
+    pub user_id: UserId,
+    pub idp_session: IdpSession,
+    pub at: DateTime<Utc>,
+    pub session_expires_at: DateTime<Utc>,
+}
+
 impl Store {
+    /// Stores a returning member's sign-in: the assertion recorded as used, the session, its SSO event and, when
+    /// `certificate_used` names the certificate that verified it, that certificate's use. All of it, or nothing
+    /// and `false` when the connection has accepted the assertion before (a replay, or a copy of the response that
+    /// got here first).
+    ///
+    /// On PostgreSQL that is one statement (the inserts as data-modifying CTEs, which a statement applies all or
+    /// none of), one round trip instead of the five of a transaction; a replay makes the assertion's insert violate
+    /// its primary key, which undoes the whole statement. SQLite has no such CTEs: it runs the same inserts in a
+    /// transaction that takes the write lock at `BEGIN`.
+    pub async fn store_returning_sign_in(
+        &self,
+        sign_in: &ReturningSignIn,
+        event: &SsoEventRow,
+        certificate_used: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        if self.writer.get_database_backend() == DbBackend::Postgres {
+            return self
+                .returning_sign_in_in_one_statement(sign_in, event, certificate_used)
+                .await;
+        }
+        let writes = self.begin_acs_writes().await?;
+        let (connection_id, at) = (sign_in.connection_id, sign_in.at);
+        if !writes
+            .remember_message(connection_id, &sign_in.assertion_id, sign_in.assertion_kept_until)
+            .await?
+        {
+            return Ok(false);
+        }
+        writes
+            .insert_session(
+                &sign_in.session_token_hash,
+                sign_in.user_id,
+                Some(&sign_in.idp_session),
+                at,
+                sign_in.session_expires_at,
+            )
+            .await?;
+        writes.insert_sso_event(event).await?;
+        if let Some(fingerprint) = certificate_used {
+            writes.record_certificate_use(connection_id, fingerprint, at).await?;
+        }
+        writes.commit().await?;
+        Ok(true)
+    }
+
+    async fn returning_sign_in_in_one_statement(
+        &self,
+        sign_in: &ReturningSignIn,
+        event: &SsoEventRow,
+        certificate_used: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (connection_id, at) = (sign_in.connection_id, sign_in.at);
+        let seen = sso::assertion_seen_insert(connection_id, &sign_in.assertion_id, sign_in.assertion_kept_until);
+        let session = users::session_insert(
+            &sign_in.session_token_hash,
+            sign_in.user_id,
+            Some(&sign_in.idp_session),
+            at,
+            sign_in.session_expires_at,
+        );
+        let certificate_use =
+            certificate_used.map(|fingerprint| certificates::certificate_use_upsert(connection_id, fingerprint, at));
+        let mut ctes = WithClause::new();
+        let inserts = [
+            Some(seen.into_query()),
+            Some(session.into_query()),
+            certificate_use.map(QueryTrait::into_query),
+        ];
+        for (n, insert) in inserts.into_iter().flatten().enumerate() {
+            ctes.cte(
+                CommonTableExpression::new()
+                    .query(insert)
+                    .table_name(format!("write_{n}"))
+                    .to_owned(),
+            );
+        }
+        let statement = sso::sso_event_insert(event).into_query().with(ctes);
+        match self.writer.execute_raw(DbBackend::Postgres.build(&statement)).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_replay(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Opens the transaction of one response's writes, once every rule that only reads has passed, so that the
     /// writer connection is held for the writes alone. Provisioning reads before it writes: on SQLite a deferred
     /// transaction would fail at once with "database is locked" if another process wrote in between (the busy
@@ -97,4 +199,9 @@ impl AcsWrites {
     pub async fn commit(self) -> Result<(), StoreError> {
         Ok(self.txn.commit().await?)
     }
+}
+
+/// Whether `e` is the assertion's insert finding the assertion stored already.
+fn is_replay(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(message)) if message.contains("sso_assertions_seen"))
 }

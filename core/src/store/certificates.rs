@@ -8,8 +8,8 @@ use crate::saml::sp_keys::KeyState;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Insert, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 /// A connection whose last signing certificate expires at `valid_until`.
@@ -93,6 +93,18 @@ pub(super) async fn record_certificate_use(
     fingerprint: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    certificate_use_upsert(connection_id, fingerprint, at)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The upsert of a certificate's last use, which never moves it back in time.
+pub(super) fn certificate_use_upsert(
+    connection_id: ConnectionId,
+    fingerprint: &str,
+    at: DateTime<Utc>,
+) -> Insert<idp_certificate_use::ActiveModel> {
     use idp_certificate_use::Column;
     idp_certificate_use::Entity::insert(idp_certificate_use::ActiveModel {
         connection_id: Set(connection_id.as_uuid()),
@@ -105,9 +117,6 @@ pub(super) async fn record_certificate_use(
             .action_and_where(Expr::col((idp_certificate_use::Entity, Column::LastUsedAt)).lt(at))
             .to_owned(),
     )
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
 }
 
 impl Store {

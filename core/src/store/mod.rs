@@ -16,7 +16,7 @@ mod sso_tests;
 mod users;
 
 pub use accounts::InvitationRow;
-pub use acs_writes::AcsWrites;
+pub use acs_writes::{AcsWrites, ReturningSignIn};
 pub use certificates::{ExpiringRow, NoticeRow};
 pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SpKeyRow};
 pub use domains::DomainRow;
@@ -184,10 +184,9 @@ impl Store {
                 .max_connections(16)
                 .connect_timeout(Duration::from_secs(10))
                 .test_before_acquire_if_idle_for(settings.postgres_ping_after_idle)
-                // The ping on release found nothing the next statement would not (a connection used a moment ago
-                // is alive; one idle since is pinged above), and cost every statement outside a transaction a
-                // round trip and a task. A dropped transaction's rollback is still sent as its connection goes back
-                // (`vendor/sqlx-core/PATCH.md`).
+                // Instead of a ping on release (a round trip and a task for every statement outside a transaction),
+                // a connection finishes what it has outstanding as it goes back: a dropped transaction's rollback is
+                // sent, and one that broke under its statement is closed (`vendor/sqlx-core/PATCH.md`).
                 .map_sqlx_postgres_pool_opts(|pool| pool.test_on_release(false))
                 .sqlx_logging(false);
             let db = Database::connect(options).await?;

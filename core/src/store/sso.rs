@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
-    Iterable, QueryFilter, QueryOrder, QuerySelect,
+    Insert, Iterable, QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// A pending request just taken by its browser.
@@ -723,25 +723,41 @@ pub(super) async fn remember_message(
     assertion_id: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let inserted = sso_assertion_seen::Entity::insert(sso_assertion_seen::ActiveModel {
+    let inserted = assertion_seen_insert(connection_id, assertion_id, expires_at)
+        .on_conflict(
+            OnConflict::columns([
+                sso_assertion_seen::Column::ConnectionId,
+                sso_assertion_seen::Column::AssertionId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// The insert of an assertion a connection accepted: its primary key is the connection and the assertion's ID, so a
+/// second insert of the same assertion conflicts.
+pub(super) fn assertion_seen_insert(
+    connection_id: ConnectionId,
+    assertion_id: &str,
+    expires_at: DateTime<Utc>,
+) -> Insert<sso_assertion_seen::ActiveModel> {
+    sso_assertion_seen::Entity::insert(sso_assertion_seen::ActiveModel {
         connection_id: Set(connection_id.as_uuid()),
         assertion_id: Set(assertion_id.to_owned()),
         expires_at: Set(expires_at),
     })
-    .on_conflict(
-        OnConflict::columns([
-            sso_assertion_seen::Column::ConnectionId,
-            sso_assertion_seen::Column::AssertionId,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    Ok(inserted == 1)
 }
 
 pub(super) async fn insert_sso_event(db: &impl ConnectionTrait, row: &SsoEventRow) -> Result<(), StoreError> {
+    sso_event_insert(row).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// The insert of an SSO event's row.
+pub(super) fn sso_event_insert(row: &SsoEventRow) -> Insert<sso_event::ActiveModel> {
     sso_event::Entity::insert(sso_event::ActiveModel {
         id: Set(uuid::Uuid::new_v4()),
         account_id: Set(row.account_id.as_uuid()),
@@ -756,7 +772,4 @@ pub(super) async fn insert_sso_event(db: &impl ConnectionTrait, row: &SsoEventRo
         cause: Set(row.cause.clone()),
         fix: Set(row.fix.clone()),
     })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
 }

@@ -10,7 +10,7 @@ use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Insert, PaginatorTrait, QueryFilter,
     TransactionTrait,
 };
 
@@ -363,6 +363,20 @@ pub(super) async fn insert_session(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    session_insert(token_hash, user_id, idp_session, now, expires_at)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The insert of a new session's row.
+pub(super) fn session_insert(
+    token_hash: &str,
+    user_id: UserId,
+    idp_session: Option<&IdpSession>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Insert<session::ActiveModel> {
     session::Entity::insert(session::ActiveModel {
         token_hash: Set(token_hash.to_owned()),
         user_id: Set(user_id.as_uuid()),
@@ -374,7 +388,4 @@ pub(super) async fn insert_session(
         sso_name_id_format: Set(idp_session.and_then(|s| s.name_id_format.clone())),
         sso_session_index: Set(idp_session.and_then(|s| s.session_index.clone())),
     })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
 }

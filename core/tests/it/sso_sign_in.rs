@@ -1052,7 +1052,7 @@ async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
     );
     let statements = ran.lock().unwrap().clone();
     let summary: Vec<String> = statements.iter().map(|sql| sql.chars().take(90).collect()).collect();
-    assert_eq!(statements.len(), ACS_STATEMENTS, "{summary:#?}");
+    assert_eq!(statements.len(), acs_statements(), "{summary:#?}");
 }
 
 /// What a stranger's post to an ID that is no connection costs the database: one read, never a write (the one
@@ -1074,8 +1074,16 @@ async fn a_post_to_an_id_that_is_no_connection_costs_one_read() {
 /// The statements of finding the connection of an email's domain (`/sso/start`), counted by the test above.
 const DISCOVERY_STATEMENTS: usize = 1;
 
-/// The statements of a returning user's sign-in at the ACS, counted by the test above.
-const ACS_STATEMENTS: usize = 5;
+/// The statements of a returning user's sign-in at the ACS, counted by the test above: the request's take, the
+/// domain with the NameID's link, and the writes (the replay record, the session and the event), which PostgreSQL
+/// runs as one statement and SQLite as three in a transaction.
+fn acs_statements() -> usize {
+    if std::env::var("GATEHOUSE_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty()) {
+        3
+    } else {
+        5
+    }
+}
 
 /// The statements of starting a sign-in (the AuthnRequest) through a connection this instance keeps: the pending
 /// request, stored on the condition that the connection's revision is still the kept one.
@@ -1140,39 +1148,45 @@ async fn a_sign_in_whose_event_cannot_be_stored_stores_nothing() {
     );
 }
 
-/// One assertion posted under several requests at once (a replay racing the original) signs in exactly once: the
-/// replay rule reads the cache, and the record written in the sign-in's transaction decides the race.
+/// One assertion posted under several requests at once (a replay racing the original) signs in exactly once, for
+/// a new user (whose sign-in's transaction records the assertion before it provisions) and for a returning one
+/// (whose sign-in stores the record, the session and the event in one go at the end: one statement on PostgreSQL).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_assertion_racing_itself_signs_in_once() {
     let s = setup().await;
     let now = test_idp::now();
-    let mut posts = Vec::new();
-    for _ in 0..4 {
-        let started = s.sso.start(s.connection, None, now).await.unwrap();
-        let answer = response(&s, Some(&started.request_id), |spec| {
-            spec.assertion_id = "_raced".into()
-        });
-        posts.push((started, answer));
+    for (round, assertion_id) in ["_raced", "_raced_again"].into_iter().enumerate() {
+        let mut posts = Vec::new();
+        for _ in 0..4 {
+            let started = s.sso.start(s.connection, None, now).await.unwrap();
+            let answer = response(&s, Some(&started.request_id), |spec| {
+                spec.assertion_id = assertion_id.into()
+            });
+            posts.push((started, answer));
+        }
+        let outcomes = futures::future::join_all(posts.iter().map(|(started, answer)| {
+            s.sso.acs(
+                s.connection,
+                answer,
+                &started.request_id,
+                Some(&started.browser_token),
+                None,
+                now,
+            )
+        }))
+        .await;
+        let signed_in: Vec<_> = outcomes.iter().filter_map(|outcome| outcome.as_ref().ok()).collect();
+        assert_eq!(signed_in.len(), 1, "round {round}: {outcomes:?}");
+        let created = matches!(signed_in[0], gatehouse_core::sso::sign_in::AcsOutcome::SignedIn(s) if s.created);
+        assert_eq!(created, round == 0, "round {round}: only the first round's user is new");
+        for refused in outcomes.into_iter().filter_map(Result::err) {
+            assert_eq!(refused.refusal, Refusal::Replayed(assertion_id.into()));
+            assert!(refused.reference.is_some(), "a replay is recorded as a refused event");
+        }
     }
-    let outcomes = futures::future::join_all(posts.iter().map(|(started, answer)| {
-        s.sso.acs(
-            s.connection,
-            answer,
-            &started.request_id,
-            Some(&started.browser_token),
-            None,
-            now,
-        )
-    }))
-    .await;
-    assert_eq!(
-        outcomes.iter().filter(|outcome| outcome.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
-    for refused in outcomes.into_iter().filter_map(Result::err) {
-        assert_eq!(refused.refusal, Refusal::Replayed("_raced".into()));
-    }
+    let events = s.world.store.sso_events(s.account, None, 20).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.outcome == "accepted").count(), 2);
+    assert_eq!(events.iter().filter(|e| e.outcome == "refused").count(), 6);
 }
 
 /// An async worker never waits for another thread's xmlsec call: with the lock held elsewhere (a large message

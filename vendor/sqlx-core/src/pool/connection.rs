@@ -2,6 +2,7 @@ use std::fmt::{self, Debug, Formatter};
 use std::future::{self, Future};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 use crate::sync::AsyncSemaphoreReleaser;
@@ -203,10 +204,18 @@ impl<DB: Database> Drop for PoolConnection<DB> {
             return;
         }
 
-        // A connection with nothing to wait for on its way back goes back now: a task for it would wake a parked
-        // thread of the runtime for every statement run outside a transaction.
-        if let Some(live) = self.live.take_if(|live| self.pool.releases_at_once(live)) {
-            live.float(self.pool.clone()).release();
+        // Unpinged, a connection usually has nothing to wait for on its way back: it goes back now, and only one that
+        // does wait (for a rollback it sends, or for answers it still expects) is finished in a task. A task for
+        // every connection would wake a parked thread of the runtime for every statement run outside a transaction.
+        if !self.pool.options.test_on_release && self.live.is_some() {
+            let mut returning = Box::pin(self.return_to_pool());
+            if returning
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()))
+                .is_pending()
+            {
+                crate::rt::spawn(returning);
+            }
             return;
         }
 
@@ -312,14 +321,15 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         }
 
         if !self.guard.pool.options.test_on_release {
-            // Only what the connection queued and has not sent (a dropped transaction's rollback, which holds its
-            // locks until it reaches the server) is sent and waited for.
-            if self.raw.should_flush() {
-                if let Err(error) = self.raw.flush().await {
-                    tracing::warn!(%error, "error occurred while flushing the connection on-release");
-                    self.close_hard().await;
-                    return false;
-                }
+            // Instead of a ping, the connection finishes what it has outstanding: it sends what it queued (a dropped
+            // transaction's rollback, which holds its locks until it reaches the server) and reads the answers it
+            // still expects (of a statement whose future was dropped, or that failed mid-way). A connection whose
+            // last statement ran to completion has nothing outstanding, and this returns at once without I/O; one
+            // the server or the network dropped fails it, and is closed instead of going back to the idle queue.
+            if let Err(error) = self.raw.flush().await {
+                tracing::warn!(%error, "error occurred while finishing the connection on-release");
+                self.close_hard().await;
+                return false;
             }
             self.release();
             return true;

@@ -450,19 +450,6 @@ impl<DB: Database> Drop for PoolInner<DB> {
 }
 
 /// Returns `true` if the connection has exceeded `options.max_lifetime` if set, `false` otherwise.
-impl<DB: Database> PoolInner<DB> {
-    /// Whether `live` can go back to the idle queue from `PoolConnection`'s drop, with nothing awaited: the pool
-    /// neither tests nor hooks a released connection, and this one has nothing queued to send and is not due to
-    /// be closed (the checks `Floating::return_to_pool` makes).
-    pub(super) fn releases_at_once(&self, live: &Live<DB>) -> bool {
-        !self.options.test_on_release
-            && self.options.after_release.is_none()
-            && !self.is_closed()
-            && !is_beyond_max_lifetime(live, &self.options)
-            && !live.raw.should_flush()
-    }
-}
-
 pub(super) fn is_beyond_max_lifetime<DB: Database>(
     live: &Live<DB>,
     options: &PoolOptions<DB>,

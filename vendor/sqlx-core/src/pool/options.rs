@@ -324,15 +324,16 @@ impl<DB: Database> PoolOptions<DB> {
     /// (a rollback started when a transaction was dropped, a query whose future was dropped) and closes a connection
     /// that no longer answers.
     ///
-    /// When false, a released connection is not pinged. What it queued and has not sent yet (on PostgreSQL, the
-    /// rollback of a dropped transaction, which holds its locks until it reaches the server) is still sent and
-    /// waited for in a task; a connection with nothing queued goes back to the idle queue at once, in
-    /// `PoolConnection`'s drop, without a task. What a connection still has to read (the answer to a query whose
-    /// future was dropped) is read by its next user's first command, which every driver waits for before it
-    /// sends (PostgreSQL's `wait_until_ready`; SQLite's worker thread runs commands in the order they were sent).
-    /// A connection the server or the network dropped is found by the statement that next uses it, or before,
-    /// by [`test_before_acquire`][Self::test_before_acquire] or a `before_acquire` hook. It saves a round trip and
-    /// a task per connection checkout.
+    /// When false, a released connection is not pinged. Instead it finishes what it has outstanding
+    /// ([`Connection::flush`][crate::connection::Connection::flush]): it sends what it queued and has not sent yet
+    /// (on PostgreSQL, the rollback of a dropped transaction, which holds its locks until it reaches the server) and
+    /// reads the answers it still expects (of a statement whose future was dropped, or that failed mid-way); a
+    /// connection that fails to is closed, as one whose server or network dropped it fails the next read. A
+    /// connection whose last statement ran to completion has nothing outstanding: it goes back to the idle queue at
+    /// once, in `PoolConnection`'s drop, without a task. It saves a round trip, and a task that wakes a parked
+    /// runtime thread, per connection checkout; a connection the server dropped while it sat idle is found by the
+    /// statement that next uses it, or before that by [`test_before_acquire`][Self::test_before_acquire] or a
+    /// `before_acquire` hook.
     pub fn test_on_release(mut self, test: bool) -> Self {
         self.test_on_release = test;
         self
