@@ -8,9 +8,9 @@ use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::saml::logout::IdpSession;
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CommonTableExpression, WithClause};
+use sea_orm::sea_query::{CommonTableExpression, InsertStatement, SqliteQueryBuilder, Values, WithClause};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryTrait, SqlErr, SqliteTransactionMode,
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryTrait, SqlErr, SqliteTransactionMode, Statement,
     TransactionOptions, TransactionTrait,
 };
 
@@ -37,49 +37,13 @@ impl Store {
     /// Stores a returning member's sign-in: the assertion recorded as used, the session, its SSO event and, when
     /// `certificate_used` names the certificate that verified it, that certificate's use. All of it, or nothing
     /// and `false` when the connection has accepted the assertion before (a replay, or a copy of the response that
-    /// got here first).
+    /// got here first): the assertion's insert then violates its primary key, which stops the rest.
     ///
-    /// On PostgreSQL that is one statement (the inserts as data-modifying CTEs, which a statement applies all or
-    /// none of), one round trip instead of the five of a transaction; a replay makes the assertion's insert violate
-    /// its primary key, which undoes the whole statement. SQLite has no such CTEs: it runs the same inserts in a
-    /// transaction that takes the write lock at `BEGIN`.
+    /// Each round trip counts here (docs/performance.md, "Statements per sign-in"). On PostgreSQL the inserts are one
+    /// statement of data-modifying CTEs, which is applied all or none: one round trip instead of the five of a
+    /// transaction. SQLite has no such CTEs; its connection thread runs them as one command, in order, inside a
+    /// transaction that takes the write lock at `BEGIN`: three hand-offs to that thread instead of five.
     pub async fn store_returning_sign_in(
-        &self,
-        sign_in: &ReturningSignIn,
-        event: &SsoEventRow,
-        certificate_used: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        if self.writer.get_database_backend() == DbBackend::Postgres {
-            return self
-                .returning_sign_in_in_one_statement(sign_in, event, certificate_used)
-                .await;
-        }
-        let writes = self.begin_acs_writes().await?;
-        let (connection_id, at) = (sign_in.connection_id, sign_in.at);
-        if !writes
-            .remember_message(connection_id, &sign_in.assertion_id, sign_in.assertion_kept_until)
-            .await?
-        {
-            return Ok(false);
-        }
-        writes
-            .insert_session(
-                &sign_in.session_token_hash,
-                sign_in.user_id,
-                Some(&sign_in.idp_session),
-                at,
-                sign_in.session_expires_at,
-            )
-            .await?;
-        writes.insert_sso_event(event).await?;
-        if let Some(fingerprint) = certificate_used {
-            writes.record_certificate_use(connection_id, fingerprint, at).await?;
-        }
-        writes.commit().await?;
-        Ok(true)
-    }
-
-    async fn returning_sign_in_in_one_statement(
         &self,
         sign_in: &ReturningSignIn,
         event: &SsoEventRow,
@@ -96,22 +60,34 @@ impl Store {
         );
         let certificate_use =
             certificate_used.map(|fingerprint| certificates::certificate_use_upsert(connection_id, fingerprint, at));
-        let mut ctes = WithClause::new();
         let inserts = [
             Some(seen.into_query()),
             Some(session.into_query()),
             certificate_use.map(QueryTrait::into_query),
         ];
-        for (n, insert) in inserts.into_iter().flatten().enumerate() {
-            ctes.cte(
-                CommonTableExpression::new()
-                    .query(insert)
-                    .table_name(format!("write_{n}"))
-                    .to_owned(),
-            );
-        }
-        let statement = sso::sso_event_insert(event).into_query().with(ctes);
-        match self.writer.execute_raw(DbBackend::Postgres.build(&statement)).await {
+        let event = sso::sso_event_insert(event).into_query();
+        let stored = if self.writer.get_database_backend() == DbBackend::Postgres {
+            let mut ctes = WithClause::new();
+            for (n, insert) in inserts.into_iter().flatten().enumerate() {
+                ctes.cte(
+                    CommonTableExpression::new()
+                        .query(insert)
+                        .table_name(format!("write_{n}"))
+                        .to_owned(),
+                );
+            }
+            let statement = event.with(ctes);
+            self.writer.execute_raw(DbBackend::Postgres.build(&statement)).await
+        } else {
+            let writes = self.begin_acs_writes().await?;
+            let batch = sqlite_batch(inserts.into_iter().flatten().chain([event]));
+            let stored = writes.txn.execute_raw(batch).await;
+            if stored.is_ok() {
+                writes.commit().await?;
+            }
+            stored
+        };
+        match stored {
             Ok(_) => Ok(true),
             Err(e) if is_replay(&e) => Ok(false),
             Err(e) => Err(e.into()),
@@ -199,6 +175,19 @@ impl AcsWrites {
     pub async fn commit(self) -> Result<(), StoreError> {
         Ok(self.txn.commit().await?)
     }
+}
+
+/// Inserts as one command of SQLite's connection thread, which runs them in order and stops at the first that
+/// fails: sqlx binds each statement of a query to the next of its `?` arguments.
+fn sqlite_batch(inserts: impl IntoIterator<Item = InsertStatement>) -> Statement {
+    let (mut sql, mut values) = (String::new(), Vec::new());
+    for insert in inserts {
+        let (text, Values(arguments)) = insert.build(SqliteQueryBuilder);
+        sql.push_str(&text);
+        sql.push_str(";\n");
+        values.extend(arguments);
+    }
+    Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
 }
 
 /// Whether `e` is the assertion's insert finding the assertion stored already.

@@ -1052,7 +1052,7 @@ async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
     );
     let statements = ran.lock().unwrap().clone();
     let summary: Vec<String> = statements.iter().map(|sql| sql.chars().take(90).collect()).collect();
-    assert_eq!(statements.len(), acs_statements(), "{summary:#?}");
+    assert_eq!(statements.len(), ACS_STATEMENTS, "{summary:#?}");
 }
 
 /// What a stranger's post to an ID that is no connection costs the database: one read, never a write (the one
@@ -1076,14 +1076,8 @@ const DISCOVERY_STATEMENTS: usize = 1;
 
 /// The statements of a returning user's sign-in at the ACS, counted by the test above: the request's take, the
 /// domain with the NameID's link, and the writes (the replay record, the session and the event), which PostgreSQL
-/// runs as one statement and SQLite as three in a transaction.
-fn acs_statements() -> usize {
-    if std::env::var("GATEHOUSE_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty()) {
-        3
-    } else {
-        5
-    }
-}
+/// runs as one statement and SQLite as one command of three statements in its transaction.
+const ACS_STATEMENTS: usize = 3;
 
 /// The statements of starting a sign-in (the AuthnRequest) through a connection this instance keeps: the pending
 /// request, stored on the condition that the connection's revision is still the kept one.
