@@ -1083,8 +1083,9 @@ const ACS_STATEMENTS: usize = 3;
 /// request, stored on the condition that the connection's revision is still the kept one.
 const LOGIN_STATEMENTS: usize = 1;
 
-/// A sign-in's writes are one transaction: when the last of them (its SSO event) cannot be stored, neither are the
-/// replay record, the user nor the session, and a refused event says what happened.
+/// A sign-in's writes are stored all or none: when the last of them (its SSO event) cannot be stored, neither are
+/// the replay record, the user nor the session, and a refused event says what happened. So for a first sign-in (its
+/// transaction) and for a returning user's (one statement on PostgreSQL, one command on SQLite).
 #[tokio::test]
 async fn a_sign_in_whose_event_cannot_be_stored_stores_nothing() {
     use crate::support::{TestWorld, fresh_database};
@@ -1092,6 +1093,8 @@ async fn a_sign_in_whose_event_cannot_be_stored_stores_nothing() {
     let (url, dir) = fresh_database().await;
     let store = gatehouse_core::Store::open(&url).await.unwrap();
     let s = crate::sso_setup::setup_in(TestWorld::with_store(store, dir), "").await;
+    let returning = |spec: &mut Spec| spec.name_id = "returning@acme.example".into();
+    attempt(&s, returning).await.unwrap();
     let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
     let refuse_accepted_events = if url.starts_with("postgres") {
         vec![
@@ -1126,19 +1129,32 @@ async fn a_sign_in_whose_event_cannot_be_stored_stores_nothing() {
         .unwrap_err();
 
     assert!(matches!(refused.refusal, Refusal::Unavailable(_)), "{refused:?}");
-    assert_eq!(count("SELECT COUNT(*) FROM sso_assertions_seen").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM sso_assertions_seen").await, 1);
     assert_eq!(
         count("SELECT COUNT(*) FROM users WHERE email = 'first.timer@acme.example'").await,
         0
     );
-    assert_eq!(count("SELECT COUNT(*) FROM sso_links").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM sso_links").await, 1);
     assert_eq!(
         count("SELECT COUNT(*) FROM sessions WHERE sso_connection_id IS NOT NULL").await,
-        0
+        1
     );
     assert_eq!(
         count("SELECT COUNT(*) FROM sso_events WHERE outcome = 'refused'").await,
         1
+    );
+
+    let refused = attempt(&s, returning).await.unwrap_err();
+
+    assert!(matches!(refused.refusal, Refusal::Unavailable(_)), "{refused:?}");
+    assert_eq!(count("SELECT COUNT(*) FROM sso_assertions_seen").await, 1);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM sessions WHERE sso_connection_id IS NOT NULL").await,
+        1
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM sso_events WHERE outcome = 'refused'").await,
+        2
     );
 }
 
