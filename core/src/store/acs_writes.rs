@@ -9,10 +9,12 @@ use crate::saml::logout::IdpSession;
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CommonTableExpression, InsertStatement, SqliteQueryBuilder, Values, WithClause};
+use sea_orm::sqlx::{self, Executor};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryTrait, SqlErr, SqliteTransactionMode, Statement,
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryTrait, RuntimeErr, SqlErr, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
 };
+use sea_query_sqlx::SqlxValues;
 
 /// The open transaction of one response's writes. Dropped without [`AcsWrites::commit`], nothing is stored.
 pub struct AcsWrites {
@@ -41,8 +43,8 @@ impl Store {
     ///
     /// Each round trip counts here (docs/performance.md, "Statements per sign-in"). On PostgreSQL the inserts are one
     /// statement of data-modifying CTEs, which is applied all or none: one round trip instead of the five of a
-    /// transaction. SQLite has no such CTEs; its connection thread runs them as one command, in order, inside a
-    /// transaction that takes the write lock at `BEGIN`: three hand-offs to that thread instead of five.
+    /// transaction. SQLite has no such CTEs; its writer's thread runs them, with the transaction around them, as
+    /// one command ([`Store::sqlite_transaction`]): one hand-off to that thread instead of five.
     pub async fn store_returning_sign_in(
         &self,
         sign_in: &ReturningSignIn,
@@ -77,18 +79,16 @@ impl Store {
                 );
             }
             let statement = event.with(ctes);
-            self.writer.execute_raw(DbBackend::Postgres.build(&statement)).await
+            self.writer
+                .execute_raw(DbBackend::Postgres.build(&statement))
+                .await
+                .map(drop)
         } else {
-            let writes = self.begin_acs_writes().await?;
-            let batch = sqlite_batch(inserts.into_iter().flatten().chain([event]));
-            let stored = writes.txn.execute_raw(batch).await;
-            if stored.is_ok() {
-                writes.commit().await?;
-            }
-            stored
+            self.sqlite_transaction(inserts.into_iter().flatten().chain([event]))
+                .await
         };
         match stored {
-            Ok(_) => Ok(true),
+            Ok(()) => Ok(true),
             Err(e) if is_replay(&e) => Ok(false),
             Err(e) => Err(e.into()),
         }
@@ -177,17 +177,54 @@ impl AcsWrites {
     }
 }
 
-/// Inserts as one command of SQLite's connection thread, which runs them in order and stops at the first that
-/// fails: sqlx binds each statement of a query to the next of its `?` arguments.
-fn sqlite_batch(inserts: impl IntoIterator<Item = InsertStatement>) -> Statement {
-    let (mut sql, mut values) = (String::new(), Vec::new());
-    for insert in inserts {
-        let (text, Values(arguments)) = insert.build(SqliteQueryBuilder);
-        sql.push_str(&text);
-        sql.push_str(";\n");
-        values.extend(arguments);
+impl Store {
+    /// Runs `inserts` in one transaction, which takes SQLite's write lock at its `BEGIN`, as one command of the
+    /// writer connection's thread: `BEGIN IMMEDIATE; INSERT …; …; COMMIT;`, which the thread runs in order and
+    /// stops at the first statement that fails (sqlx binds each statement of a query to the next of its `?`
+    /// arguments). sea-orm's transactions send `BEGIN` and `COMMIT` as commands of their own and wait for each:
+    /// two more hand-offs to that thread and back, of the five a returning member's sign-in made in all.
+    ///
+    /// sqlx does not know of a transaction it did not open, so this one is always ended here, before the writer
+    /// connection goes back to its pool (where the next statement would run inside it): a failed statement leaves
+    /// it open (a constraint aborts only its own statement), and a `ROLLBACK` follows on the same connection; a
+    /// connection whose `ROLLBACK` fails for another reason than there being no transaction (`BEGIN` itself
+    /// failed) is closed instead. It runs in a task of its own, which a request dropped meanwhile does not stop.
+    async fn sqlite_transaction(&self, inserts: impl IntoIterator<Item = InsertStatement>) -> Result<(), DbErr> {
+        let (mut sql, mut values) = ("BEGIN IMMEDIATE;\n".to_owned(), Vec::new());
+        for insert in inserts {
+            let (text, Values(arguments)) = insert.build(SqliteQueryBuilder);
+            sql.push_str(&text);
+            sql.push_str(";\n");
+            values.extend(arguments);
+        }
+        sql.push_str("COMMIT;");
+        if let Some(observer) = &self.observer {
+            (observer.0)(&sql);
+        }
+        let pool = self.writer.get_sqlite_connection_pool().clone();
+        let transaction = tokio::spawn(async move {
+            let mut connection = pool
+                .acquire()
+                .await
+                .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+            let ran = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(Values(values)))
+                .execute(&mut *connection)
+                .await;
+            if let Err(e) = ran {
+                if let Err(rollback) = connection.execute("ROLLBACK").await
+                    && !rollback.to_string().contains("no transaction is active")
+                {
+                    tracing::error!(error = %rollback, "ending a failed SQLite transaction failed; its connection is closed");
+                    connection.close_on_drop();
+                }
+                return Err(DbErr::Exec(RuntimeErr::SqlxError(e.into())));
+            }
+            Ok(())
+        });
+        transaction
+            .await
+            .map_err(|e| DbErr::Custom(format!("the SQLite transaction's task ended: {e}")))?
     }
-    Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
 }
 
 /// Whether `e` is the assertion's insert finding the assertion stored already.

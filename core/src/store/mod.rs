@@ -92,6 +92,18 @@ pub struct Store {
     writer: DatabaseConnection,
     /// On SQLite, the checkpoints of its write-ahead log, held for as long as a clone of this store is.
     _checkpoints: Option<Arc<Checkpoints>>,
+    /// Sees the statements the store sends to sqlx itself, past sea-orm's observer ([`Store::open_observed`]).
+    observer: Option<StatementObserver>,
+}
+
+/// What [`Store::open_observed`] calls with the SQL of each statement.
+#[derive(Clone)]
+struct StatementObserver(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for StatementObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatementObserver")
+    }
 }
 
 /// How many of a pool's connections are open, and how many of those wait idle.
@@ -195,6 +207,7 @@ impl Store {
                 writer: db.clone(),
                 db,
                 _checkpoints: None,
+                observer: None,
             });
         }
         let writer = Database::connect(sqlite_options(&url, None)).await?;
@@ -205,6 +218,7 @@ impl Store {
             db,
             writer,
             _checkpoints: Some(Arc::new(checkpoints)),
+            observer: None,
         })
     }
 
@@ -215,11 +229,12 @@ impl Store {
         on_statement: impl Fn(&str) + Send + Sync + 'static,
     ) -> Result<Self, StoreError> {
         let mut store = Self::open(url).await?;
-        let on_statement = std::sync::Arc::new(on_statement);
+        let on_statement = Arc::new(on_statement);
         for pool in [&mut store.db, &mut store.writer] {
             let on_statement = on_statement.clone();
             pool.set_metric_callback(move |info| on_statement(&info.statement.sql));
         }
+        store.observer = Some(StatementObserver(on_statement));
         Ok(store)
     }
 
@@ -234,6 +249,7 @@ impl Store {
             writer: db.clone(),
             db,
             _checkpoints: None,
+            observer: None,
         })
     }
 
