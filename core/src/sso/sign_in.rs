@@ -22,8 +22,9 @@ use crate::saml::response::{Checked, Expectations, MAX_RESPONSE_BYTES, SignedAss
 use crate::saml::sp_keys::KeyState;
 use crate::saml::xmlsec;
 use crate::store::{
-    AcsWrites, AuditRow, ExistingUser, LinkRefusal, LinkedMember, OwnerRun, OwnerRunPurpose, PendingRequestRow,
-    Provisioned, Provisioning, ReturningSignIn, SsoEventRow, Store, StoreError, TakenRequest, ascii_email_domain,
+    AcsWrites, AuditRow, ExistingUser, InsertsStored, LinkRefusal, LinkedMember, Newcomer, OwnerRun, OwnerRunPurpose,
+    PendingRequestRow, Provisioned, Provisioning, SignInInserts, SsoEventRow, Store, StoreError, TakenRequest,
+    ascii_email_domain,
 };
 use crate::tenancy::{Permission, Role, TenancyError};
 use crate::token;
@@ -127,17 +128,26 @@ struct Findings {
     email_domain_verified: Option<bool>,
     /// The member of the account the connection's link for the asserted NameID leads to, read with the domain.
     linked: Option<LinkedMember>,
+    /// No link for the NameID and no user with the email when the domain was read.
+    newcomer: bool,
     takes_over: bool,
 }
 
 /// What a sign-in or the Owner's link leaves to store, stored with the response's SSO event as the ACS ends.
 enum Writes {
-    /// A returning member's sign-in, which changes no user: stored in one go with the event
-    /// ([`Store::store_returning_sign_in`]), which applies its replay rule.
-    Returning(ReturningSignIn),
+    /// A returning member's sign-in, which changes no user, or a newcomer's, which only inserts: stored in one go
+    /// with the event ([`Store::store_sign_in_inserts`]), which applies its replay rule.
+    Inserts(SignInInserts),
     /// The transaction of a first sign-in (provisioning) or the Owner's link, open since their replay rule, with what
     /// they wrote in it.
     Open(AcsWrites),
+}
+
+/// Why a response's writes were not stored.
+enum NotStored {
+    Refused(Refusal),
+    /// Another sign-in stored the newcomer's user or link since the domain was read: the user rule runs again.
+    Raced,
 }
 
 /// What a response that passed every rule did.
@@ -388,12 +398,13 @@ impl SsoService {
         let domain = email.domain();
         let found = self
             .store
-            .sign_in_domain(domain, connection.id, name_id)
+            .sign_in_domain(email, connection.id, name_id)
             .await
             .map_err(unavailable)?;
         let routed = match found {
             Some(found) if found.account == account => {
                 findings.linked = found.linked;
+                findings.newcomer = found.newcomer;
                 found.routed
             }
             _ => {
@@ -669,8 +680,9 @@ impl SsoService {
                     .and_then(|xml| String::from_utf8(xml.clone()).ok())
             })
             .flatten();
-        let assertion = findings.assertion.as_ref();
+        let assertion = findings.assertion.clone();
         let described = |passed: &Result<Passed, Refusal>| {
+            let assertion = assertion.as_ref();
             let (outcome, reason) = match (passed, &mode) {
                 (Ok(Passed::SignedIn(signed_in)), _) if signed_in.taken_over => (
                     "accepted",
@@ -704,22 +716,35 @@ impl SsoService {
             let event = event_row(context.account, connection_id, now, &event_reference, detail);
             (event, explanation)
         };
-        let (event, explanation) = described(&passed);
-        let (passed, explanation) = match writes {
-            None => {
+        let (mut passed, mut writes) = (passed, writes);
+        let (passed, explanation) = loop {
+            let (event, explanation) = described(&passed);
+            let Some(to_store) = writes.take() else {
                 self.insert_event(&event).await;
-                (passed, explanation)
-            }
-            Some(writes) => match self.commit(writes, &event, &findings, now).await {
-                Ok(()) => (passed, explanation),
+                break (passed, explanation);
+            };
+            match self.commit(to_store, &event, &findings, now).await {
+                Ok(()) => break (passed, explanation),
+                // Another sign-in provisioned the newcomer meanwhile: the user rule runs again, in the transaction,
+                // which reads what that one stored and never races, so this happens once at most.
+                Err(NotStored::Raced) => {
+                    findings.newcomer = false;
+                    passed = match (passed, findings.email.clone()) {
+                        (Ok(Passed::SignedIn(signed_in)), Some(email)) => self
+                            .provision(&context, signed_in.assertion, email, &mut findings, &mut writes, now)
+                            .await
+                            .map(Passed::SignedIn),
+                        (other, _) => other,
+                    };
+                }
                 // Nothing of the response was stored (no session, no link): the event says why instead.
-                Err(refusal) => {
+                Err(NotStored::Refused(refusal)) => {
                     let refused = Err(refusal);
                     let (event, explanation) = described(&refused);
                     self.insert_event(&event).await;
-                    (refused, explanation)
+                    break (refused, explanation);
                 }
-            },
+            }
         };
         let (outcome, check) = match &passed {
             Ok(_) => ("accepted", "none"),
@@ -967,7 +992,7 @@ impl SsoService {
         event: &SsoEventRow,
         findings: &Findings,
         now: DateTime<Utc>,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), NotStored> {
         let certificate_used = match (event.connection_id, &findings.signed_with) {
             (Some(connection), Some(fingerprint))
                 if event.outcome == "accepted" && self.certificate_uses.due(connection, fingerprint, now) =>
@@ -978,19 +1003,19 @@ impl SsoService {
         };
         let failed = |e: StoreError| {
             tracing::error!(error = %e, reference = %event.reference, "storing a response's writes failed");
-            unavailable(e)
+            NotStored::Refused(unavailable(e))
         };
         match writes {
-            Writes::Returning(sign_in) => {
-                let stored = self
+            Writes::Inserts(sign_in) => {
+                match self
                     .store
-                    .store_returning_sign_in(&sign_in, event, certificate_used)
+                    .store_sign_in_inserts(&sign_in, event, certificate_used)
                     .await
-                    .map_err(failed)?;
-                if stored {
-                    Ok(())
-                } else {
-                    Err(Refusal::Replayed(sign_in.assertion_id))
+                    .map_err(failed)?
+                {
+                    InsertsStored::Stored => Ok(()),
+                    InsertsStored::Replayed => Err(NotStored::Refused(Refusal::Replayed(sign_in.assertion_id))),
+                    InsertsStored::Raced => Err(NotStored::Raced),
                 }
             }
             Writes::Open(transaction) => {
@@ -1099,13 +1124,30 @@ impl SsoService {
             now,
         };
         // Most sign-ins are a returning user's, which change no user: read with the domain, and stored with the
-        // event in one go at the end, without a transaction open meanwhile.
+        // event in one go at the end, without a transaction open meanwhile. So is a newcomer's, which only inserts.
         let returning = findings
             .linked
             .take()
             .and_then(|member| returning_without_writes(&member, &provisioning));
+        let mut newcomer = None;
         let provisioned = match returning {
             Some(provisioned) => provisioned,
+            None if findings.newcomer => {
+                newcomer = Some(Newcomer {
+                    account_id: account,
+                    email: email.clone(),
+                    name_id: assertion.name_id.clone(),
+                    role: mapped_role,
+                    personal_account: provisioning.personal_account.map(str::to_owned),
+                });
+                Provisioned {
+                    user_id: UserId::new(),
+                    created: true,
+                    role: mapped_role,
+                    role_before: None,
+                    taken_over: false,
+                }
+            }
             None => self
                 .begin_writes(writes, connection, &assertion)
                 .await?
@@ -1139,7 +1181,7 @@ impl SsoService {
                 .await
                 .map_err(unavailable)?,
             _ => {
-                *writes = Some(Writes::Returning(ReturningSignIn {
+                *writes = Some(Writes::Inserts(SignInInserts {
                     connection_id: connection.id,
                     assertion_id: assertion.id.clone(),
                     assertion_kept_until: kept_until(connection, &assertion),
@@ -1148,6 +1190,7 @@ impl SsoService {
                     idp_session,
                     at: now,
                     session_expires_at: session.expires_at,
+                    newcomer,
                 }))
             }
         }

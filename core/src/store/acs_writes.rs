@@ -4,6 +4,7 @@
 use super::policy::AuditRow;
 use super::sso::{LinkRefusal, Provisioned, Provisioning, SsoEventRow};
 use super::{Store, StoreError, accounts, certificates, sso, sso_tests, users};
+use crate::auth::EmailAddress;
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::saml::logout::IdpSession;
 use crate::tenancy::Role;
@@ -21,9 +22,10 @@ pub struct AcsWrites {
     txn: DatabaseTransaction,
 }
 
-/// A returning member's sign-in as [`Store::store_returning_sign_in`] stores it: no user or membership changes, so
-/// no transaction has to be open while the response's rules run.
-pub struct ReturningSignIn {
+/// A sign-in whose writes are inserts alone, as [`Store::store_sign_in_inserts`] stores them: a returning member's,
+/// whose user and membership need no change, or a newcomer's. No transaction has to be open while the response's
+/// rules run.
+pub struct SignInInserts {
     pub connection_id: ConnectionId,
     pub assertion_id: String,
     /// Until when the assertion is kept as used: as long as it could be accepted.
@@ -33,44 +35,83 @@ pub struct ReturningSignIn {
     pub idp_session: IdpSession,
     pub at: DateTime<Utc>,
     pub session_expires_at: DateTime<Utc>,
+    /// For a first sign-in whom no user's email and no link named when the domain was read: the user `user_id` to
+    /// create.
+    pub newcomer: Option<Newcomer>,
+}
+
+/// A user SSO-provisioned by their first sign-in: created, linked to the NameID and made a member.
+pub struct Newcomer {
+    pub account_id: AccountId,
+    pub email: EmailAddress,
+    pub name_id: String,
+    pub role: Role,
+    /// The name of the account of their own they also get, as its Owner; `None` with No separate account.
+    pub personal_account: Option<String>,
+}
+
+/// How [`Store::store_sign_in_inserts`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertsStored {
+    Stored,
+    /// Nothing is stored: the connection accepted the assertion before (a replay, or a copy of the response that
+    /// got here first).
+    Replayed,
+    /// Nothing is stored: the newcomer's email or link was stored by another sign-in since the domain was read.
+    Raced,
 }
 
 impl Store {
-    /// Stores a returning member's sign-in: the assertion recorded as used, the session, its SSO event and, when
-    /// `certificate_used` names the certificate that verified it, that certificate's use. All of it, or nothing
-    /// and `false` when the connection has accepted the assertion before (a replay, or a copy of the response that
-    /// got here first): the assertion's insert then violates its primary key, which stops the rest.
+    /// Stores a sign-in that only inserts: the assertion recorded as used, a newcomer's user, link and membership,
+    /// the session, its SSO event and, when `certificate_used` names the certificate that verified it, that
+    /// certificate's use. All of it, or nothing when an insert violates a unique key: the assertion's
+    /// ([`InsertsStored::Replayed`]), or the newcomer's email or link ([`InsertsStored::Raced`]).
     ///
     /// Each round trip counts here (docs/performance.md, "Statements per sign-in"). On PostgreSQL the inserts are one
-    /// statement of data-modifying CTEs, which is applied all or none: one round trip instead of the five of a
-    /// transaction. SQLite has no such CTEs; its writer's thread runs them, with the transaction around them, as
-    /// one command ([`Store::sqlite_transaction`]): one hand-off to that thread instead of five.
-    pub async fn store_returning_sign_in(
+    /// statement of data-modifying CTEs, which is applied all or none (foreign keys are checked at its end): one
+    /// round trip instead of the five to eleven of a transaction. SQLite has no such CTEs; its writer's thread runs
+    /// them, with the transaction around them, as one command ([`Store::sqlite_transaction`]).
+    pub async fn store_sign_in_inserts(
         &self,
-        sign_in: &ReturningSignIn,
+        sign_in: &SignInInserts,
         event: &SsoEventRow,
         certificate_used: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let (connection_id, at) = (sign_in.connection_id, sign_in.at);
-        let seen = sso::assertion_seen_insert(connection_id, &sign_in.assertion_id, sign_in.assertion_kept_until);
-        let session = users::session_insert(
-            &sign_in.session_token_hash,
-            sign_in.user_id,
-            Some(&sign_in.idp_session),
-            at,
-            sign_in.session_expires_at,
-        );
-        let certificate_use =
-            certificate_used.map(|fingerprint| certificates::certificate_use_upsert(connection_id, fingerprint, at));
-        let inserts = [
-            Some(seen.into_query()),
-            Some(session.into_query()),
-            certificate_use.map(QueryTrait::into_query),
+    ) -> Result<InsertsStored, StoreError> {
+        let (connection_id, user_id, at) = (sign_in.connection_id, sign_in.user_id, sign_in.at);
+        let mut inserts = vec![
+            sso::assertion_seen_insert(connection_id, &sign_in.assertion_id, sign_in.assertion_kept_until).into_query(),
         ];
+        if let Some(newcomer) = &sign_in.newcomer {
+            let personal_account = newcomer.personal_account.as_deref();
+            inserts.extend(sso::new_user_inserts(
+                newcomer.account_id,
+                user_id,
+                &newcomer.email,
+                personal_account,
+                at,
+            ));
+            inserts.push(sso::sso_link_insert(connection_id, &newcomer.name_id, user_id, at).into_query());
+            let membership =
+                users::membership_insert(newcomer.account_id.as_uuid(), user_id.as_uuid(), newcomer.role, at);
+            inserts.push(membership.into_query());
+        }
+        inserts.push(
+            users::session_insert(
+                &sign_in.session_token_hash,
+                user_id,
+                Some(&sign_in.idp_session),
+                at,
+                sign_in.session_expires_at,
+            )
+            .into_query(),
+        );
+        if let Some(fingerprint) = certificate_used {
+            inserts.push(certificates::certificate_use_upsert(connection_id, fingerprint, at).into_query());
+        }
         let event = sso::sso_event_insert(event).into_query();
         let stored = if self.writer.get_database_backend() == DbBackend::Postgres {
             let mut ctes = WithClause::new();
-            for (n, insert) in inserts.into_iter().flatten().enumerate() {
+            for (n, insert) in inserts.into_iter().enumerate() {
                 ctes.cte(
                     CommonTableExpression::new()
                         .query(insert)
@@ -84,13 +125,17 @@ impl Store {
                 .await
                 .map(drop)
         } else {
-            self.sqlite_transaction(inserts.into_iter().flatten().chain([event]))
-                .await
+            self.sqlite_transaction(inserts.into_iter().chain([event])).await
         };
         match stored {
-            Ok(()) => Ok(true),
-            Err(e) if is_replay(&e) => Ok(false),
-            Err(e) => Err(e.into()),
+            Ok(()) => Ok(InsertsStored::Stored),
+            Err(e) => match e.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(message)) if message.contains("sso_assertions_seen") => {
+                    Ok(InsertsStored::Replayed)
+                }
+                Some(SqlErr::UniqueConstraintViolation(_)) if sign_in.newcomer.is_some() => Ok(InsertsStored::Raced),
+                _ => Err(e.into()),
+            },
         }
     }
 
@@ -225,9 +270,4 @@ impl Store {
             .await
             .map_err(|e| DbErr::Custom(format!("the SQLite transaction's task ended: {e}")))?
     }
-}
-
-/// Whether `e` is the assertion's insert finding the assertion stored already.
-fn is_replay(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(message)) if message.contains("sso_assertions_seen"))
 }

@@ -16,7 +16,7 @@ mod sso_tests;
 mod users;
 
 pub use accounts::InvitationRow;
-pub use acs_writes::{AcsWrites, ReturningSignIn};
+pub use acs_writes::{AcsWrites, InsertsStored, Newcomer, SignInInserts};
 pub use certificates::{ExpiringRow, NoticeRow};
 pub use connections::{ConnectionRow, KEPT_REFRESHES, MappingRow, OptionsRow, RefreshRow, RefreshedIdpRow, SpKeyRow};
 pub use domains::DomainRow;

@@ -6,16 +6,16 @@ use super::schema::{
     account, domain, membership, session, sso_assertion_seen, sso_connection, sso_event, sso_link, sso_request,
     sso_settings, sso_test_request, user,
 };
-use super::users::insert_membership;
+use super::users::{insert_membership, membership_insert};
 use super::{Store, StoreError};
 use crate::auth::EmailAddress;
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::tenancy::Role;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, InsertStatement, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
-    Insert, Iterable, QueryFilter, QueryOrder, QuerySelect,
+    Insert, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 /// A pending request just taken by its browser.
@@ -37,6 +37,8 @@ pub struct SignInDomain {
     pub routed: Option<ConnectionId>,
     /// The member of that account the connection's link for the NameID leads to.
     pub linked: Option<LinkedMember>,
+    /// Neither a link for the NameID nor a user with the email exists: a first sign-in that only inserts.
+    pub newcomer: bool,
 }
 
 /// A linked user who is a member of the domain's account.
@@ -191,20 +193,26 @@ impl Store {
         )))
     }
     /// What the ACS's domain and user rules read, in one statement: the account that verified the email's domain
-    /// (ASCII form) and the connection it is routed to, and who the (connection, NameID) link leads to, with their
-    /// role in that account. `None` when no account verified the domain.
+    /// (ASCII form) and the connection it is routed to, who the (connection, NameID) link leads to, with their
+    /// role in that account, and whether a user has the email. `None` when no account verified the domain.
     pub async fn sign_in_domain(
         &self,
-        domain_name: &str,
+        email: &EmailAddress,
         connection_id: ConnectionId,
         name_id: &str,
     ) -> Result<Option<SignInDomain>, StoreError> {
+        let email_taken = Query::select()
+            .expr(Expr::val(1))
+            .from(user::Entity)
+            .and_where(user::Column::EmailKey.eq(email.key()))
+            .to_owned();
         let query = Query::select()
             .column((domain::Entity, domain::Column::AccountId))
             .column((domain::Entity, domain::Column::ConnectionId))
             .column((sso_link::Entity, sso_link::Column::UserId))
             .column((user::Entity, user::Column::Email))
             .column((membership::Entity, membership::Column::Role))
+            .expr(Expr::exists(email_taken))
             .from(domain::Entity)
             .left_join(
                 sso_link::Entity,
@@ -225,7 +233,7 @@ impl Store {
                             .equals((domain::Entity, domain::Column::AccountId)),
                     ),
             )
-            .and_where(Expr::col((domain::Entity, domain::Column::VerifiedName)).eq(domain_name))
+            .and_where(Expr::col((domain::Entity, domain::Column::VerifiedName)).eq(email.domain()))
             .to_owned();
         let backend = self.db.get_database_backend();
         let Some(row) = self.db.query_one_raw(backend.build(&query)).await? else {
@@ -234,9 +242,11 @@ impl Store {
         let account: uuid::Uuid = row.try_get_by_index(0)?;
         let routed: Option<uuid::Uuid> = row.try_get_by_index(1)?;
         let linked_user: Option<uuid::Uuid> = row.try_get_by_index(2)?;
-        let email: Option<String> = row.try_get_by_index(3)?;
+        let linked_email: Option<String> = row.try_get_by_index(3)?;
         let role: Option<String> = row.try_get_by_index(4)?;
-        let linked = match (linked_user, email, role) {
+        let email_taken: bool = row.try_get_by_index(5)?;
+        let newcomer = linked_user.is_none() && !email_taken;
+        let linked = match (linked_user, linked_email, role) {
             (Some(user_id), Some(email), Some(role)) => Some(LinkedMember {
                 user_id: user_id.into(),
                 email,
@@ -248,6 +258,7 @@ impl Store {
             account: account.into(),
             routed: routed.map(Into::into),
             linked,
+            newcomer,
         }))
     }
 
@@ -647,41 +658,17 @@ pub(super) async fn provision_sso_user(
                     (existing.id, false)
                 }
                 None => {
-                    let user_id = UserId::new().as_uuid();
-                    user::Entity::insert(user::ActiveModel {
-                        id: Set(user_id),
-                        email: Set(p.email.display().to_owned()),
-                        email_key: Set(Some(p.email.key().to_owned())),
-                        password_hash: Set(None),
-                        created_at: Set(p.now),
-                        sso_account_id: Set(Some(p.account_id.as_uuid())),
-                        // The IdP vouches for addresses at the domains routed to it.
-                        email_proven_at: Set(Some(p.now)),
-                    })
-                    .exec_without_returning(txn)
-                    .await?;
-                    if let Some(name) = p.personal_account {
-                        let personal = AccountId::new().as_uuid();
-                        account::Entity::insert(account::ActiveModel {
-                            id: Set(personal),
-                            name: Set(name.to_owned()),
-                            created_at: Set(p.now),
-                        })
-                        .exec_without_returning(txn)
-                        .await?;
-                        insert_membership(txn, personal, user_id, Role::Owner, p.now).await?;
+                    let user_id = UserId::new();
+                    let backend = txn.get_database_backend();
+                    for insert in new_user_inserts(p.account_id, user_id, p.email, p.personal_account, p.now) {
+                        txn.execute_raw(backend.build(&insert)).await?;
                     }
-                    (user_id, true)
+                    (user_id.as_uuid(), true)
                 }
             };
-            sso_link::Entity::insert(sso_link::ActiveModel {
-                connection_id: Set(p.connection_id.as_uuid()),
-                name_id: Set(p.name_id.to_owned()),
-                user_id: Set(user_id),
-                created_at: Set(p.now),
-            })
-            .exec_without_returning(txn)
-            .await?;
+            sso_link_insert(p.connection_id, p.name_id, user_id.into(), p.now)
+                .exec_without_returning(txn)
+                .await?;
             (user_id, created)
         }
     };
@@ -713,6 +700,57 @@ pub(super) async fn provision_sso_user(
         role_before,
         taken_over,
     }))
+}
+
+/// The inserts of a user SSO-provisioned into `account`, whose email no user has yet: the user, whose address the
+/// IdP vouches for (at the domains routed to it), and with `personal_account` an account of their own, its Owner.
+pub(super) fn new_user_inserts(
+    account: AccountId,
+    user_id: UserId,
+    email: &EmailAddress,
+    personal_account: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<InsertStatement> {
+    let mut inserts = vec![
+        user::Entity::insert(user::ActiveModel {
+            id: Set(user_id.as_uuid()),
+            email: Set(email.display().to_owned()),
+            email_key: Set(Some(email.key().to_owned())),
+            password_hash: Set(None),
+            created_at: Set(now),
+            sso_account_id: Set(Some(account.as_uuid())),
+            email_proven_at: Set(Some(now)),
+        })
+        .into_query(),
+    ];
+    if let Some(name) = personal_account {
+        let personal = AccountId::new();
+        inserts.push(
+            account::Entity::insert(account::ActiveModel {
+                id: Set(personal.as_uuid()),
+                name: Set(name.to_owned()),
+                created_at: Set(now),
+            })
+            .into_query(),
+        );
+        inserts.push(membership_insert(personal.as_uuid(), user_id.as_uuid(), Role::Owner, now).into_query());
+    }
+    inserts
+}
+
+/// The insert of the link that signs `user_id` in when the connection asserts `name_id`.
+pub(super) fn sso_link_insert(
+    connection_id: ConnectionId,
+    name_id: &str,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Insert<sso_link::ActiveModel> {
+    sso_link::Entity::insert(sso_link::ActiveModel {
+        connection_id: Set(connection_id.as_uuid()),
+        name_id: Set(name_id.to_owned()),
+        user_id: Set(user_id.as_uuid()),
+        created_at: Set(now),
+    })
 }
 
 /// Records a message ID as used; `false` when it already was (a replay). A conflict is no error, so that inside a

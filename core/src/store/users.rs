@@ -75,15 +75,25 @@ pub(super) async fn insert_membership(
     role: Role,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    membership_insert(account_id, user_id, role, now)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The insert of a membership.
+pub(super) fn membership_insert(
+    account_id: uuid::Uuid,
+    user_id: uuid::Uuid,
+    role: Role,
+    now: DateTime<Utc>,
+) -> sea_orm::Insert<membership::ActiveModel> {
     membership::Entity::insert(membership::ActiveModel {
         account_id: Set(account_id),
         user_id: Set(user_id),
         role: Set(role.as_str().to_owned()),
         created_at: Set(now),
     })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
 }
 
 impl Store {

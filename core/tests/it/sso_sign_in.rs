@@ -1050,6 +1050,22 @@ async fn a_returning_users_sign_in_runs_a_known_number_of_statements() {
         matches!(outcome, Ok(gatehouse_core::sso::sign_in::AcsOutcome::SignedIn(_))),
         "{outcome:?}"
     );
+    let statements = std::mem::take(&mut *ran.lock().unwrap());
+    let summary: Vec<String> = statements.iter().map(|sql| sql.chars().take(90).collect()).collect();
+    assert_eq!(statements.len(), ACS_STATEMENTS, "{summary:#?}");
+    // A newcomer's sign-in, whose user, link and membership are inserted with the session, costs as many.
+    let started = s.sso.start(s.connection, None, now).await.unwrap();
+    ran.lock().unwrap().clear();
+    let newcomer = finish(
+        &s,
+        s.connection,
+        &started,
+        |spec| spec.name_id = "new@acme.example".into(),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(newcomer.created);
     let statements = ran.lock().unwrap().clone();
     let summary: Vec<String> = statements.iter().map(|sql| sql.chars().take(90).collect()).collect();
     assert_eq!(statements.len(), ACS_STATEMENTS, "{summary:#?}");
@@ -1074,9 +1090,10 @@ async fn a_post_to_an_id_that_is_no_connection_costs_one_read() {
 /// The statements of finding the connection of an email's domain (`/sso/start`), counted by the test above.
 const DISCOVERY_STATEMENTS: usize = 1;
 
-/// The statements of a returning user's sign-in at the ACS, counted by the test above: the request's take, the
-/// domain with the NameID's link, and the writes (the replay record, the session and the event), which PostgreSQL
-/// runs as one statement and SQLite as one command of three statements in its transaction.
+/// The statements of a returning user's or a newcomer's sign-in at the ACS, counted by the test above: the
+/// request's take, the domain with the NameID's link, and the writes (the replay record, a newcomer's user, link and
+/// membership, the session and the event), which PostgreSQL runs as one statement and SQLite as one command, its
+/// transaction's `BEGIN` and `COMMIT` included.
 const ACS_STATEMENTS: usize = 3;
 
 /// The statements of starting a sign-in (the AuthnRequest) through a connection this instance keeps: the pending
@@ -1159,8 +1176,8 @@ async fn a_sign_in_whose_event_cannot_be_stored_stores_nothing() {
 }
 
 /// One assertion posted under several requests at once (a replay racing the original) signs in exactly once, for
-/// a new user (whose sign-in's transaction records the assertion before it provisions) and for a returning one
-/// (whose sign-in stores the record, the session and the event in one go at the end: one statement on PostgreSQL).
+/// a new user and for a returning one: their sign-ins store the replay record, the user, the session and the event
+/// in one go at the end (one statement on PostgreSQL), which the record's key stops for all but one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_assertion_racing_itself_signs_in_once() {
     let s = setup().await;
@@ -1197,6 +1214,188 @@ async fn one_assertion_racing_itself_signs_in_once() {
     let events = s.world.store.sso_events(s.account, None, 20).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.outcome == "accepted").count(), 2);
     assert_eq!(events.iter().filter(|e| e.outcome == "refused").count(), 6);
+}
+
+/// A newcomer's first sign-ins in several tabs at once (a request and an assertion each) make one user, and each
+/// signs in as that user, whichever of them stores the newcomer first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_newcomers_sign_ins_at_once_make_one_user_and_each_signs_in() {
+    let s = setup().await;
+    let now = test_idp::now();
+    let mut tabs = Vec::new();
+    for tab in 0..4 {
+        let started = s.sso.start(s.connection, None, now).await.unwrap();
+        let answer = response(&s, Some(&started.request_id), |spec| {
+            spec.name_id = "newcomer@acme.example".into();
+            spec.assertion_id = format!("_tab_{tab}");
+        });
+        tabs.push((started, answer));
+    }
+    let outcomes = futures::future::join_all(tabs.iter().map(|(started, answer)| {
+        s.sso.acs(
+            s.connection,
+            answer,
+            &started.request_id,
+            Some(&started.browser_token),
+            None,
+            now,
+        )
+    }))
+    .await;
+    let signed_in: Vec<_> = outcomes
+        .into_iter()
+        .map(|outcome| signed_in(outcome.unwrap()))
+        .collect();
+    assert_eq!(signed_in.iter().filter(|tab| tab.created).count(), 1, "{signed_in:#?}");
+    assert!(
+        signed_in.iter().all(|tab| tab.user_id == signed_in[0].user_id),
+        "{signed_in:#?}"
+    );
+}
+
+/// A newcomer's writes are inserts alone, decided by the domain's read. When a user with the same address signs up
+/// with a password between that read and the inserts, the inserts find the address taken and store nothing, and the
+/// user rule runs again in a transaction: it reads the password user, whom the domain's IdP takes over (password
+/// removed), as it does when the user was there before the response arrived.
+#[tokio::test]
+async fn a_password_sign_up_between_a_newcomers_read_and_writes_is_taken_over() {
+    use gatehouse_core::auth::EmailAddress;
+    let (url, dir) = crate::support::fresh_database().await;
+    let racer_url = url.clone();
+    let signed_up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signs_up = signed_up.clone();
+    let store = gatehouse_core::Store::open_observed(&url, move |sql| {
+        let domain_read = sql.contains(r#"FROM "domains""#) && sql.contains("EXISTS");
+        if !domain_read || signs_up.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let url = racer_url.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let other_instance = gatehouse_core::Store::open(&url).await.unwrap();
+                let email = EmailAddress::parse("racer@acme.example").unwrap();
+                other_instance
+                    .insert_user_with_account(&email, "$argon2id$racer", "Racer's account", t0())
+                    .await
+                    .unwrap();
+            });
+        })
+        .join()
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let s = crate::sso_setup::setup_in(crate::support::TestWorld::with_store(store, dir), "").await;
+    let racer = sign_in_as(&s, |spec| spec.name_id = "racer@acme.example".into()).await;
+    assert!(signed_up.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(!racer.created && racer.taken_over, "{racer:#?}");
+    let user = s.world.store.user_by_id(racer.user_id).await.unwrap().unwrap();
+    assert_eq!(user.email, "racer@acme.example");
+    assert!(user.password_hash.is_none(), "taken over for the IdP");
+}
+
+/// A newcomer's inserts store nothing, and say so, when a user with their email was stored after the domain's read
+/// that found none: neither the replay record, a second user, a link, a session nor the event.
+#[tokio::test]
+async fn a_newcomers_inserts_store_nothing_once_their_email_is_taken() {
+    use gatehouse_core::auth::EmailAddress;
+    use gatehouse_core::ids::UserId;
+    use gatehouse_core::saml::logout::IdpSession;
+    use gatehouse_core::store::{InsertsStored, Newcomer, SignInInserts, SsoEventRow};
+    let s = setup().await;
+    let store = &s.world.store;
+    let now = test_idp::now();
+    let email = EmailAddress::parse("late@acme.example").unwrap();
+    let other_name_id = "late-at-another-idp-user";
+    let read = store
+        .sign_in_domain(&email, s.connection, other_name_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(read.newcomer);
+    assert!(
+        sign_in_as(&s, |spec| spec.name_id = "late@acme.example".into())
+            .await
+            .created
+    );
+    let read = store
+        .sign_in_domain(&email, s.connection, other_name_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!read.newcomer, "the email is taken now");
+    let events_before = store.sso_events(s.account, None, 50).await.unwrap().len();
+    let inserts = SignInInserts {
+        connection_id: s.connection,
+        assertion_id: "_late".into(),
+        assertion_kept_until: now + Duration::hours(1),
+        session_token_hash: "late-session".into(),
+        user_id: UserId::new(),
+        idp_session: IdpSession {
+            connection_id: s.connection,
+            name_id: other_name_id.into(),
+            name_id_format: None,
+            session_index: None,
+        },
+        at: now,
+        session_expires_at: now + Duration::hours(8),
+        newcomer: Some(Newcomer {
+            account_id: s.account,
+            email,
+            name_id: other_name_id.into(),
+            role: Role::NoAccess,
+            personal_account: Some("Late's account".into()),
+        }),
+    };
+    let event = SsoEventRow {
+        account_id: s.account,
+        connection_id: Some(s.connection),
+        at: now,
+        outcome: "accepted".into(),
+        reference: "late-reference".into(),
+        reason: "signed in as late@acme.example".into(),
+        name_id: Some(other_name_id.into()),
+        attributes: String::new(),
+        raw_response: None,
+        cause: None,
+        fix: None,
+    };
+    assert_eq!(
+        store.store_sign_in_inserts(&inserts, &event, None).await.unwrap(),
+        InsertsStored::Raced
+    );
+    assert!(!store.assertion_seen(s.connection, "_late").await.unwrap());
+    assert_eq!(
+        store.sso_events(s.account, None, 50).await.unwrap().len(),
+        events_before
+    );
+    assert!(store.user_by_id(inserts.user_id).await.unwrap().is_none());
+    let late = EmailAddress::parse("late@acme.example").unwrap();
+    let still = store
+        .sign_in_domain(&late, s.connection, other_name_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(still.linked.is_none(), "no link for the other NameID");
+    // The writer goes on: the same inserts for an email nobody has are stored.
+    let free = SignInInserts {
+        assertion_id: "_free".into(),
+        session_token_hash: "free-session".into(),
+        newcomer: inserts.newcomer.map(|newcomer| Newcomer {
+            email: EmailAddress::parse("free@acme.example").unwrap(),
+            ..newcomer
+        }),
+        ..inserts
+    };
+    assert_eq!(
+        store.store_sign_in_inserts(&free, &event, None).await.unwrap(),
+        InsertsStored::Stored
+    );
+    assert!(store.user_by_id(free.user_id).await.unwrap().is_some());
 }
 
 /// An async worker never waits for another thread's xmlsec call: with the lock held elsewhere (a large message
