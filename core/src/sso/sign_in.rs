@@ -137,7 +137,7 @@ struct Findings {
 enum Writes {
     /// A returning member's sign-in, which changes no user, or a newcomer's, which only inserts: stored in one go
     /// with the event ([`Store::store_sign_in_inserts`]), which applies its replay rule.
-    Inserts(SignInInserts),
+    Inserts(Box<SignInInserts>),
     /// The transaction of a first sign-in (provisioning) or the Owner's link, open since their replay rule, with what
     /// they wrote in it.
     Open(AcsWrites),
@@ -1181,7 +1181,7 @@ impl SsoService {
                 .await
                 .map_err(unavailable)?,
             _ => {
-                *writes = Some(Writes::Inserts(SignInInserts {
+                *writes = Some(Writes::Inserts(Box::new(SignInInserts {
                     connection_id: connection.id,
                     assertion_id: assertion.id.clone(),
                     assertion_kept_until: kept_until(connection, &assertion),
@@ -1191,7 +1191,7 @@ impl SsoService {
                     at: now,
                     session_expires_at: session.expires_at,
                     newcomer,
-                }))
+                })))
             }
         }
         Ok(SignedIn {
