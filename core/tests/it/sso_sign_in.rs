@@ -1181,27 +1181,8 @@ async fn a_sign_in_whose_event_cannot_be_stored_stores_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_assertion_racing_itself_signs_in_once() {
     let s = setup().await;
-    let now = test_idp::now();
     for (round, assertion_id) in ["_raced", "_raced_again"].into_iter().enumerate() {
-        let mut posts = Vec::new();
-        for _ in 0..4 {
-            let started = s.sso.start(s.connection, None, now).await.unwrap();
-            let answer = response(&s, Some(&started.request_id), |spec| {
-                spec.assertion_id = assertion_id.into()
-            });
-            posts.push((started, answer));
-        }
-        let outcomes = futures::future::join_all(posts.iter().map(|(started, answer)| {
-            s.sso.acs(
-                s.connection,
-                answer,
-                &started.request_id,
-                Some(&started.browser_token),
-                None,
-                now,
-            )
-        }))
-        .await;
+        let outcomes = sign_ins_at_once(&s, 4, |_, spec| spec.assertion_id = assertion_id.into()).await;
         let signed_in: Vec<_> = outcomes.iter().filter_map(|outcome| outcome.as_ref().ok()).collect();
         assert_eq!(signed_in.len(), 1, "round {round}: {outcomes:?}");
         let created = matches!(signed_in[0], gatehouse_core::sso::sign_in::AcsOutcome::SignedIn(s) if s.created);
@@ -1216,22 +1197,20 @@ async fn one_assertion_racing_itself_signs_in_once() {
     assert_eq!(events.iter().filter(|e| e.outcome == "refused").count(), 6);
 }
 
-/// A newcomer's first sign-ins in several tabs at once (a request and an assertion each) make one user, and each
-/// signs in as that user, whichever of them stores the newcomer first.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_newcomers_sign_ins_at_once_make_one_user_and_each_signs_in() {
-    let s = setup().await;
+/// `browsers` sign-ins started one after the other, whose responses (as `adjust` shapes the n-th) are posted at once.
+async fn sign_ins_at_once(
+    s: &Setup,
+    browsers: usize,
+    adjust: impl Fn(usize, &mut Spec),
+) -> Vec<Result<gatehouse_core::sso::sign_in::AcsOutcome, gatehouse_core::sso::sign_in::Refused>> {
     let now = test_idp::now();
-    let mut tabs = Vec::new();
-    for tab in 0..4 {
+    let mut posts = Vec::new();
+    for browser in 0..browsers {
         let started = s.sso.start(s.connection, None, now).await.unwrap();
-        let answer = response(&s, Some(&started.request_id), |spec| {
-            spec.name_id = "newcomer@acme.example".into();
-            spec.assertion_id = format!("_tab_{tab}");
-        });
-        tabs.push((started, answer));
+        let answer = response(s, Some(&started.request_id), |spec| adjust(browser, spec));
+        posts.push((started, answer));
     }
-    let outcomes = futures::future::join_all(tabs.iter().map(|(started, answer)| {
+    futures::future::join_all(posts.iter().map(|(started, answer)| {
         s.sso.acs(
             s.connection,
             answer,
@@ -1241,6 +1220,18 @@ async fn a_newcomers_sign_ins_at_once_make_one_user_and_each_signs_in() {
             now,
         )
     }))
+    .await
+}
+
+/// A newcomer's first sign-ins in several tabs at once (a request and an assertion each) make one user, and each
+/// signs in as that user, whichever of them stores the newcomer first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_newcomers_sign_ins_at_once_make_one_user_and_each_signs_in() {
+    let s = setup().await;
+    let outcomes = sign_ins_at_once(&s, 4, |tab, spec| {
+        spec.name_id = "newcomer@acme.example".into();
+        spec.assertion_id = format!("_tab_{tab}");
+    })
     .await;
     let signed_in: Vec<_> = outcomes
         .into_iter()
