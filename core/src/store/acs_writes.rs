@@ -227,7 +227,7 @@ impl Store {
     /// writer connection's thread: `BEGIN IMMEDIATE; INSERT …; …; COMMIT;`, which the thread runs in order and
     /// stops at the first statement that fails (sqlx binds each statement of a query to the next of its `?`
     /// arguments). sea-orm's transactions send `BEGIN` and `COMMIT` as commands of their own and wait for each:
-    /// two more hand-offs to that thread and back, of the five a returning member's sign-in made in all.
+    /// two more hand-offs to that thread and back for every sign-in (docs/performance.md).
     ///
     /// sqlx does not know of a transaction it did not open, so this one is always ended here, before the writer
     /// connection goes back to its pool (where the next statement would run inside it): a failed statement leaves

@@ -1,4 +1,5 @@
-//! Persistence: the only module that speaks sea-orm; every account-owned query takes an `AccountId`.
+//! Persistence: the only module that speaks sea-orm (and sqlx, for the one command `acs_writes` sends past it);
+//! every account-owned query takes an `AccountId`.
 
 mod accounts;
 mod acs_writes;
