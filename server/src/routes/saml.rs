@@ -145,7 +145,12 @@ async fn login(
             None,
         );
     };
-    let return_to = query.return_to.as_deref().map(|p| safe_return_path(Some(p)));
+    start_sign_in(&state, id, query.return_to.as_deref()).await
+}
+
+/// Starts SP-initiated sign-in through the connection `id`, for the login URL and for discovery by domain alike.
+async fn start_sign_in(state: &AppState, id: ConnectionId, return_to: Option<&str>) -> Response {
+    let return_to = return_to.map(|p| safe_return_path(Some(p)));
     let started = match state.services.sso.start(id, return_to, chrono::Utc::now()).await {
         Ok(started) => started,
         Err(StartError::NoConnection) => {
@@ -164,7 +169,7 @@ async fn login(
         }
         Err(e) => return internal(format!("starting SSO for {id}: {e}")),
     };
-    to_idp(&state, id, started)
+    to_idp(state, id, started)
 }
 
 /// Starts the Owner's Test SSO run of a connection, exactly like a sign-in: the binding cookie, then the IdP.
@@ -295,18 +300,12 @@ struct StartQuery {
     return_to: Option<String>,
 }
 
-/// `/sso/start?saml_domain=example.com`, as IdP portals and "Test this application" buttons use it.
+/// `/sso/start?saml_domain=example.com`, as IdP portals and "Test this application" buttons use it: straight on
+/// to the IdP of the connection the domain signs in through, without a redirect to its login URL in between (one
+/// round trip of the user's browser fewer).
 async fn start_by_domain(State(state): State<AppState>, Query(query): Query<StartQuery>) -> Response {
     match state.services.sso.connection_for_domain(&query.saml_domain).await {
-        Ok(Some(connection)) => {
-            let mut target = format!("/saml/{connection}/login");
-            if let Some(path) = query.return_to.as_deref() {
-                let encoded: String =
-                    url::form_urlencoded::byte_serialize(safe_return_path(Some(path)).as_bytes()).collect();
-                target.push_str(&format!("?return_to={encoded}"));
-            }
-            Redirect::to(&target).into_response()
-        }
+        Ok(Some(connection)) => start_sign_in(&state, connection, query.return_to.as_deref()).await,
         Ok(None) => end_user_page(
             StatusCode::NOT_FOUND,
             "Single sign-on is not set up for this domain. Sign in with your password instead.",

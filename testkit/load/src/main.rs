@@ -237,15 +237,10 @@ fn print_breakdown(phase: &Phase) {
     if phase.scenario.page().is_some() && r.ok() > 0 {
         println!("    page size: {:.0} KB", r.bytes as f64 / r.ok() as f64 / 1024.0);
     }
-    if phase.scenario != Scenario::SignIn || r.steps.len() < 4 {
+    if phase.scenario != Scenario::SignIn || r.steps.len() < 3 {
         return;
     }
-    let names = [
-        "/sso/start",
-        "/saml/…/login",
-        "IdP signs",
-        "/saml/…/acs + /sso/complete",
-    ];
+    let names = ["/sso/start to the IdP", "IdP signs", "/saml/…/acs + /sso/complete"];
     let parts: Vec<String> = names
         .iter()
         .zip(&r.steps)
