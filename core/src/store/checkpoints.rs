@@ -7,22 +7,23 @@
 //! committed meanwhile in the writer's turn. That second copy cannot finish while a reader still reads an older
 //! snapshot; when the log has grown past a limit all the same, the writer waits for such readers to move on.
 //!
-//! A complete copy ends with an fsync of the database file (2–7 ms here), which every statement queued for the
-//! writer waits for. Taken every half second, those waits made most of a sign-in's p99 at 200 a second, so the
-//! writer takes its turn every few rounds, or in the next round once the log is large (docs/performance.md).
+//! Each copy ends with an fsync (4–9 ms here), and while one runs, the writer's appends to the log and the readers'
+//! page reads stall now and then. Every half second for both copies, those stalls made most of a sign-in's p99 at
+//! 200 a second, so the rounds are a second apart and the writer takes its turn every other round, or as soon as
+//! the log is large (docs/performance.md).
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
 use std::time::Duration;
 use tokio::task::AbortHandle;
 use tokio::time::MissedTickBehavior;
 
-/// How often the log is copied. It grows by what is committed meanwhile: at 600 sign-ins a second a few megabytes.
-pub(super) const EVERY: Duration = Duration::from_millis(500);
+/// How often the log is copied. It grows by what is committed meanwhile: about 11 pages a sign-in.
+pub(super) const EVERY: Duration = Duration::from_millis(1000);
 
 /// Rounds between the writer's turns while the log is small.
-const WRITER_TURN_EVERY: u32 = 4;
+const WRITER_TURN_EVERY: u32 = 2;
 
-/// Pages in the log (about 4 KiB each) past which the writer takes its turn in the next round.
+/// Pages in the log (about 4 KiB each) past which the writer takes its turn in any round.
 const LOG_LARGE: i64 = 4_096;
 
 /// Pages in the log past which the writer waits for readers so the log starts again.
