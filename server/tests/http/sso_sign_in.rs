@@ -684,3 +684,28 @@ async fn the_events_page_offers_older_events_only_after_a_full_page() {
     assert!(!older.contains("Older events"), "the last page offers no older one");
     assert!(older.contains("Newest events"));
 }
+
+/// An attacker's link to `/sso/start` with a way back to another site: discovery now starts the sign-in itself, and
+/// the user still lands on this site after it.
+#[tokio::test]
+async fn a_way_back_to_another_site_given_to_sso_start_is_dropped() {
+    let w = world().await;
+    let user = Browser::new(&w.app);
+    let to_idp = user
+        .get("/sso/start?saml_domain=acme.example&return_to=//evil.example/x")
+        .await;
+    assert_eq!(to_idp.status(), 303);
+    let location = url::Url::parse(to_idp.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(location.host_str(), Some("idp.example.com"));
+    let relay_state = location
+        .query_pairs()
+        .find(|(k, _)| k == "RelayState")
+        .unwrap()
+        .1
+        .into_owned();
+    let completed = post_to_acs(&w, &user, &answer(&w, &relay_state, "ada@acme.example"), &relay_state).await;
+    assert_eq!(completed.status(), 303, "signed in and sent on");
+    let landing = completed.headers()["location"].to_str().unwrap();
+    assert!(landing.starts_with('/') && !landing.starts_with("//"), "{landing}");
+    assert!(!landing.contains("evil"), "{landing}");
+}
