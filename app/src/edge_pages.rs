@@ -2,6 +2,7 @@
 //! session, switching user, the Test SSO report): whole documents rendered on the server, with no script and
 //! nothing to hydrate, every value escaped by the renderer.
 
+use crate::refusal_reasons::owner_reason;
 use gatehouse_core::sso::test_sso::{CheckOutcome, TestReport};
 use leptos::prelude::*;
 
@@ -141,13 +142,13 @@ pub fn test_report(report: &TestReport) -> String {
         .map(|c| {
             let (class, mark, detail) = match &c.outcome {
                 CheckOutcome::Passed => ("check passed", "✓", None),
-                CheckOutcome::Failed(reason) => (
+                CheckOutcome::Failed(refusal) => (
                     "check failed",
                     "✗",
                     Some(
                         view! {
                             <br />
-                            <small>{reason.clone()}</small>
+                            <small>{owner_reason(refusal)}</small>
                             {report.fix.clone().map(|fix| view! { <p class="fix"><strong>"How to fix: "</strong>{fix}</p> })}
                         }
                         .into_any(),

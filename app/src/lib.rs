@@ -7,6 +7,8 @@ mod components;
 pub mod edge_pages;
 pub mod error;
 mod pages;
+#[cfg(feature = "ssr")]
+pub mod refusal_reasons;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

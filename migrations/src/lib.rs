@@ -25,6 +25,7 @@ mod m20261205_000019_add_last_tests;
 mod m20261206_000020_add_connection_revisions;
 mod m20261206_000021_add_event_fixes;
 mod m20261206_000022_add_certificate_lifecycle;
+mod m20261207_000023_add_event_refusals;
 
 /// How an email address is brought to its canonical form. The rule lives with the rest of the email rules in
 /// gatehouse-core, which passes it in: a migration that stored keys by a copy of the rule would drift from what the
@@ -62,6 +63,7 @@ impl<C: EmailCanon> MigratorTrait for Migrator<C> {
             Box::new(m20261206_000020_add_connection_revisions::Migration),
             Box::new(m20261206_000021_add_event_fixes::Migration),
             Box::new(m20261206_000022_add_certificate_lifecycle::Migration),
+            Box::new(m20261207_000023_add_event_refusals::Migration),
         ]
     }
 }

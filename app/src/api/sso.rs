@@ -157,7 +157,7 @@ mod convert {
     use super::*;
     use crate::api::context::{date, now};
     use gatehouse_core::saml::{Certificate, KeyState, RequestBinding, ServiceProviderValues, Validity};
-    use gatehouse_core::sso::test_sso::TestSummary;
+    use gatehouse_core::sso::test_sso::{TestFailure, TestSummary};
     use gatehouse_core::sso::{Connection, ConnectionService, EmailSource, Source};
 
     fn binding_label(binding: &str) -> String {
@@ -202,7 +202,13 @@ mod convert {
         LastTestView {
             at: date(at),
             reference: summary.reference,
-            failed: summary.failed.map(|(check, why)| (check.label().to_owned(), why)),
+            failed: summary.failed.map(|(check, why)| {
+                let why = match why {
+                    TestFailure::Refused(refusal) => crate::refusal_reasons::owner_reason(&refusal),
+                    TestFailure::Worded(reason) => reason,
+                };
+                (check.label().to_owned(), why)
+            }),
             email: summary.email,
             name_id: summary.name_id,
             role: summary.role.map(|r| r.label().to_owned()),
@@ -791,6 +797,7 @@ pub async fn sso_events(account_id: String, before: Option<String>) -> Result<Ve
         .into_iter()
         .map(|e| SsoEventView {
             at: date(e.at),
+            reason: crate::refusal_reasons::event_reason(&e.outcome, e.reason, e.refusal.as_deref()),
             outcome: e.outcome,
             connection_id: e.connection_id.map(|c| c.to_string()),
             raw_response_url: e
@@ -798,7 +805,6 @@ pub async fn sso_events(account_id: String, before: Option<String>) -> Result<Ve
                 .is_some()
                 .then(|| format!("/accounts/{account}/sso/events/{}/response", e.reference)),
             reference: e.reference,
-            reason: e.reason,
             name_id: e.name_id,
             attributes: e.attributes,
             fix: e.fix,

@@ -25,7 +25,7 @@ pub const MAX_REFERENCES: usize = 4;
 pub const MAX_TRANSFORMS: usize = 8;
 
 /// Why a message's shape was refused before parsing.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum ShapeError {
     #[error("the XML nests elements more than {MAX_DEPTH} deep; no SAML message does")]
     TooDeep,

@@ -14,6 +14,7 @@ use super::verification_keys;
 use chrono::{DateTime, Duration, Utc};
 use roxmltree::{Document, Node};
 use samael::crypto::{AllowedSignatureAlgorithm, CryptoError, ReduceMode};
+use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::ops::Range;
 
@@ -87,96 +88,70 @@ pub struct SignedAssertion {
     pub in_response_to: Option<String>,
 }
 
-/// Why a response was refused, in words the owner can act on.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Why a response was refused, as facts: what each check found and expected. The owner's words for each are the
+/// dashboard's (app `refusal_reasons`), so stored refusals read in the words of the version that shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Rejection {
-    #[error("the response is larger than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge,
-    #[error("the response is not well-formed XML, or declares a DTD ({0})")]
     Malformed(String),
-    #[error("the response is refused before parsing: {0}")]
     Shape(ShapeError),
-    #[error("{0}; nothing the signature names was fetched or processed")]
     DisallowedSignature(String),
-    #[error("the message is a {0}, not a SAML 2.0 Response")]
     NotAResponse(String),
-    #[error("the IdP answered with status {code}{}", .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
-    Status { code: String, message: Option<String> },
-    #[error("the response carries {0} assertions; exactly one is accepted")]
+    Status {
+        code: String,
+        message: Option<String>,
+    },
     AssertionCount(usize),
-    #[error("the response carries {0} encrypted assertions; exactly one is accepted")]
     EncryptedAssertionCount(usize),
-    #[error(
-        "the response carries both a plain and an encrypted assertion; exactly one assertion is accepted (a known signature-wrapping layout)"
-    )]
     MixedAssertions,
-    #[error(
-        "{}; give the IdP this connection's current SP certificate (in its SP metadata)",
-        .0.as_ref().map_or_else(
-            || "the assertion does not decrypt with any of this connection's SP keys (active, next or previous): it is encrypted for another key".to_owned(),
-            |f| format!("the assertion is encrypted for a key this connection does not have (certificate SHA-256 {f})"),
-        )
-    )]
     NoDecryptionKey(Option<String>),
-    #[error(
-        "the assertion is encrypted with {0}, which Gatehouse does not decrypt (it accepts AES-128, AES-192 or AES-256 in GCM or CBC mode, with the key transported by RSA-OAEP)"
-    )]
     UnsupportedEncryption(String),
-    #[error("the EncryptedAssertion is not usable: {0}")]
     MalformedEncryption(String),
-    #[error("the encrypted assertion does not decrypt: {0}")]
     Undecryptable(String),
-    #[error("the decrypted assertion is not a single SAML Assertion: {0}")]
     DecryptedContent(String),
-    #[error("the decrypted assertion declares a DTD; none is accepted")]
     DecryptedDtd,
-    #[error(
-        "the encrypted assertion is not signed, and neither is the Response; anyone can encrypt for Gatehouse's public key, so the IdP must sign the Response or the Assertion"
-    )]
     UnsignedEncrypted,
-    #[error("the assertion is not a direct child of the Response (a known signature-wrapping layout)")]
     AssertionMisplaced,
-    #[error("the response names its destination {found}, expected {expected}")]
-    Destination { found: String, expected: String },
-    #[error("the Response is signed but names no Destination")]
+    Destination {
+        found: String,
+        expected: String,
+    },
     MissingDestination,
-    #[error("the issuer is {found}, expected the IdP {expected}")]
-    Issuer { found: String, expected: String },
-    #[error(
-        "the signature does not verify with the configured certificate(s) (SHA-256 {configured}){}",
-        .offered.as_ref().map(|f| format!("; the response names a certificate with SHA-256 {f}")).unwrap_or_default()
-    )]
+    Issuer {
+        found: String,
+        expected: String,
+    },
     Signature {
         configured: String,
         offered: Option<String>,
         /// The subject of the certificate the message names, for the owner to recognise it.
         offered_subject: Option<String>,
     },
-    #[error("the response is not signed; the Response or the Assertion must be signed by the IdP")]
     Unsigned,
-    #[error("the signature does not cover the assertion that carries the identity (a signature-wrapping attempt)")]
     SignedElementMismatch,
-    #[error("the assertion names no user (NameID missing or empty)")]
     NoNameId,
-    #[error("the assertion contains an XML comment, a known way to make an SP read only part of a NameID or value")]
     CommentInAssertion,
-    #[error("the assertion has no bearer SubjectConfirmation for {0}")]
     NoSubjectConfirmation(String),
-    #[error("the SubjectConfirmationData Recipient is {found}, expected {expected}")]
-    Recipient { found: String, expected: String },
-    #[error("the assertion has no AudienceRestriction; Gatehouse requires one naming {0}")]
+    Recipient {
+        found: String,
+        expected: String,
+    },
     NoAudience(String),
-    #[error("the audience was {found}, expected {expected}")]
-    Audience { found: String, expected: String },
-    #[error("the response expired {0} ago: check the server clocks")]
+    Audience {
+        found: String,
+        expected: String,
+    },
     Expired(String),
-    #[error("the response is valid only from {from}, {ahead} from now: check the server clocks")]
-    NotYetValid { from: String, ahead: String },
-    #[error("the assertion carries no {0} time; Gatehouse requires one")]
-    MissingTime(&'static str),
-    #[error("the response answers the request {found}, not this browser's pending request{}", .expected.as_ref().map(|e| format!(" {e}")).unwrap_or_default())]
-    InResponseTo { found: String, expected: Option<String> },
-    #[error("the response answers no request of this browser, and IdP-initiated sign-in is off for this connection")]
+    NotYetValid {
+        from: String,
+        ahead: String,
+    },
+    /// The time attribute the assertion lacks.
+    MissingTime(String),
+    InResponseTo {
+        found: String,
+        expected: Option<String>,
+    },
     Unsolicited,
 }
 
@@ -567,8 +542,8 @@ fn read_assertion(assertion: Node, expected: &Expectations) -> Result<SignedAsse
             });
         }
     }
-    let confirmation_until =
-        time(confirmation, "NotOnOrAfter").ok_or(Rejection::MissingTime("SubjectConfirmationData NotOnOrAfter"))??;
+    let confirmation_until = time(confirmation, "NotOnOrAfter")
+        .ok_or_else(|| Rejection::MissingTime("SubjectConfirmationData NotOnOrAfter".to_owned()))??;
     // The Response's InResponseTo decided solicited or not; the confirmation may repeat it, never contradict it.
     let in_response_to = confirmation.attribute("InResponseTo");
     if let Some(found) = in_response_to

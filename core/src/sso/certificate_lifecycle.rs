@@ -439,6 +439,7 @@ fn certificate_event(
         raw_response: None,
         cause: None,
         fix,
+        refusal: None,
     }
 }
 

@@ -1,85 +1,74 @@
-//! Why the ACS refused a response, as facts: one variant per rule, with what that rule found. The owner's reason
-//! is its `Display` (the SSO events keep it); what the user is told is the edge's choice, by variant.
+//! Why the ACS refused a response, as facts: one variant per rule, with what that rule found, and how an SSO event
+//! keeps them. No sentences: the owner's reason is worded where events are shown (app `refusal_reasons`), what the
+//! user is told is the edge's choice, by variant.
 
 use super::test_sso::Check;
 use crate::ids::ConnectionId;
 use crate::saml::response::Rejection;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Where a connection takes the user's email from, as a refusal names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EmailClaim {
     NameId(String),
+    /// The attribute's name.
     Attribute(String),
 }
 
-impl std::fmt::Display for EmailClaim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EmailClaim::NameId(name_id) => write!(f, "the NameID {name_id}"),
-            EmailClaim::Attribute(name) => write!(f, "the attribute {name}"),
-        }
+/// How many characters of each text an SSO event keeps: refusals quote what a message said (a Destination, an
+/// issuer), which anyone can make as long as the message itself.
+pub const MAX_KEPT_CHARS: usize = 500;
+
+/// `text` cut to [`MAX_KEPT_CHARS`] characters, marked where it was cut.
+pub(super) fn kept_at_most(mut text: String) -> String {
+    if let Some((end, _)) = text.char_indices().nth(MAX_KEPT_CHARS) {
+        text.truncate(end);
+        text.push('…');
     }
+    text
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
-    #[error("refused unchecked: too many posts were refused here within a minute")]
     TooManyRefused,
     /// The store could not answer; the text is the store's error.
-    #[error("{0}")]
     Unavailable(String),
-    #[error("no connection {0}")]
     UnknownConnection(ConnectionId),
-    #[error("SSO is off for this account (the Owner turns it on under Sign-in policy)")]
     SsoOff,
-    #[error("the request {0} was already used")]
     RequestUsed(String),
-    #[error("the response arrived without the browser-binding cookie of its request")]
     OtherBrowser,
-    #[error("no pending request {0}")]
     UnknownRequest(String),
-    #[error("the request was made for another connection")]
     OtherConnection,
-    #[error("the request expired at {}", .0.to_rfc3339())]
     RequestExpired(DateTime<Utc>),
-    #[error("the request {0} is not a Test SSO run of the account's Owner")]
     NotOwnersTest(String),
-    #[error("the SAMLResponse is too large")]
     TooLarge,
-    #[error("the SAMLResponse is not Base64: {0}")]
     NotBase64(String),
-    #[error("checking the response stopped: {0}")]
     CheckStopped(String),
-    #[error(transparent)]
     Response(Rejection),
-    #[error("the assertion {0} was already used (a replayed response)")]
     Replayed(String),
-    #[error("{0} is missing")]
     EmailMissing(EmailClaim),
-    #[error("{claim} is not a usable email address: {problem}")]
-    EmailUnusable { claim: EmailClaim, problem: String },
-    #[error("{0} is not a verified domain of this account")]
+    EmailUnusable {
+        claim: EmailClaim,
+        problem: String,
+    },
     DomainNotVerified(String),
-    #[error("{domain} is routed to connection {connection}, not this one")]
-    DomainRoutedElsewhere { domain: String, connection: String },
-    #[error("{0} is routed to password sign-in, not this connection")]
+    DomainRoutedElsewhere {
+        domain: String,
+        connection: String,
+    },
     DomainRoutedToPassword(String),
-    #[error(
-        "{0} is the account's Owner, who signs in with their password until they link this identity (Link my \
-         sign-in on the connection's page)"
-    )]
     OwnerSignsInWithPassword(String),
-    #[error(
-        "the NameID {name_id} is linked to {linked_email}, whose domain is no longer verified in this account and \
-         routed to this connection"
-    )]
-    LinkedDomainNotRouted { name_id: String, linked_email: String },
-    #[error("{0} started the link but is no longer the account's Owner")]
+    LinkedDomainNotRouted {
+        name_id: String,
+        linked_email: String,
+    },
     NoLongerOwner(String),
-    #[error("the Owner {owner} started the link, but the IdP asserted {asserted}")]
-    OtherIdentity { owner: String, asserted: String },
-    #[error("the NameID {0} is already linked to another user")]
+    OtherIdentity {
+        owner: String,
+        asserted: String,
+    },
     NameIdTaken(String),
 }
 
@@ -113,8 +102,71 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    /// The refusal as an SSO event keeps it: JSON, each text cut to [`MAX_KEPT_CHARS`] characters and marked where
+    /// it was cut, so that a stored refusal costs at most a few kilobytes whatever the message quoted.
+    pub fn to_stored(&self) -> String {
+        let mut facts = serde_json::to_value(self).expect("a refusal is plain data");
+        cap_texts(&mut facts);
+        facts.to_string()
+    }
+
+    /// A refusal as [`Refusal::to_stored`] kept it; `None` for one this version cannot read (a variant it lacks).
+    pub fn from_stored(stored: &str) -> Option<Refusal> {
+        serde_json::from_str(stored).ok()
+    }
+}
+
+fn cap_texts(value: &mut Value) {
+    match value {
+        Value::String(text) => *text = kept_at_most(std::mem::take(text)),
+        Value::Array(items) => items.iter_mut().for_each(cap_texts),
+        Value::Object(fields) => fields.values_mut().for_each(cap_texts),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
 impl From<Rejection> for Refusal {
     fn from(rejection: Rejection) -> Self {
         Refusal::Response(rejection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_refusal_keeps_each_text_cut_and_reads_back_as_the_same_facts() {
+        let quoted = "é".repeat(100_000);
+        let refusal = Refusal::Response(Rejection::Status {
+            code: "urn:oasis:names:tc:SAML:2.0:status:Requester".into(),
+            message: Some(quoted.clone()),
+        });
+        let stored = refusal.to_stored();
+        assert!(stored.len() < 4 * MAX_KEPT_CHARS, "{} bytes", stored.len());
+        let Some(Refusal::Response(Rejection::Status {
+            message: Some(kept), ..
+        })) = Refusal::from_stored(&stored)
+        else {
+            panic!("{stored}");
+        };
+        assert_eq!(kept, format!("{}…", "é".repeat(MAX_KEPT_CHARS)));
+
+        let short = Refusal::EmailUnusable {
+            claim: EmailClaim::Attribute("mail".into()),
+            problem: "no @".into(),
+        };
+        assert_eq!(Refusal::from_stored(&short.to_stored()), Some(short));
+        assert_eq!(
+            Refusal::from_stored(&Refusal::SsoOff.to_stored()),
+            Some(Refusal::SsoOff)
+        );
+    }
+
+    #[test]
+    fn facts_of_a_refusal_this_version_lacks_read_as_none() {
+        assert_eq!(Refusal::from_stored(r#"{"RefusedByALaterRule":"x"}"#), None);
+        assert_eq!(Refusal::from_stored("not json"), None);
     }
 }

@@ -8,7 +8,7 @@ use super::explanation::{ExplainedFor, Explanation, explain};
 use super::junk::{Admission, JunkPolicy, RefusalLimiter};
 use super::kept_connections::{ConnectionInUse, KeptConnections};
 use super::options::EmailSource;
-use super::refusal::{EmailClaim, Refusal};
+use super::refusal::{EmailClaim, Refusal, kept_at_most};
 use super::test_sso::{Check, TestReport, outcomes, shown_xml};
 use crate::audit;
 use crate::auth::return_path::same_site_path;
@@ -214,28 +214,16 @@ pub struct SsoService {
     certificate_uses: Arc<CertificateUses>,
 }
 
-/// What an SSO event says: its outcome ("accepted", "refused", "test", "signed-out", "logout-refused"), the
-/// reason in the owner's words, and what the message told about the user.
+/// What an SSO event says: its outcome ("accepted", "refused", "test", "signed-out", "logout-refused"), why (a
+/// refusal of the ACS as its facts, anything else in the owner's words), and what the message told about the user.
 pub(super) struct EventDetail {
     pub outcome: &'static str,
     pub reason: String,
+    pub refusal: Option<Refusal>,
     pub name_id: Option<String>,
     pub attributes: String,
     pub raw_response: Option<String>,
     pub explanation: Option<Explanation>,
-}
-
-/// How much of a refusal's reason an SSO event keeps: reasons quote what a message said (a Destination, an
-/// issuer), which anyone can make as long as the message itself.
-pub const MAX_REASON_CHARS: usize = 500;
-
-/// `reason` cut to [`MAX_REASON_CHARS`] characters, marked where it was cut.
-fn capped(mut reason: String) -> String {
-    if let Some((end, _)) = reason.char_indices().nth(MAX_REASON_CHARS) {
-        reason.truncate(end);
-        reason.push('…');
-    }
-    reason
 }
 
 /// The posted `SAMLResponse` decoded from Base64 (line breaks allowed), refused beyond the size limit.
@@ -695,11 +683,8 @@ impl SsoService {
                 (Ok(Passed::SignedIn(signed_in)), _) => ("accepted", format!("signed in as {}", signed_in.email)),
                 (Ok(Passed::Linked(linked)), _) => ("accepted", owner_link_detail(linked)),
                 (Ok(Passed::Tested), _) => ("test", "Test SSO passed".to_owned()),
-                (Err(refusal), Mode::Test) => (
-                    "test",
-                    format!("Test SSO failed: {}: {refusal}", refusal.check().label()),
-                ),
-                (Err(refusal), _) => ("refused", refusal.to_string()),
+                (Err(_), Mode::Test) => ("test", String::new()),
+                (Err(_), _) => ("refused", String::new()),
             };
             let explanation = passed.as_ref().err().and_then(|refusal| {
                 let sp = self.connections.service_provider_values(connection_id);
@@ -708,6 +693,7 @@ impl SsoService {
             let detail = EventDetail {
                 outcome,
                 reason,
+                refusal: passed.as_ref().err().cloned(),
                 name_id: assertion.map(|a| a.name_id.clone()),
                 attributes: assertion.map(|a| attribute_lines(&a.attributes)).unwrap_or_default(),
                 raw_response: raw_response.clone(),
@@ -1065,6 +1051,7 @@ impl SsoService {
             let detail = EventDetail {
                 outcome: "refused",
                 reason,
+                refusal: None,
                 name_id: None,
                 attributes: String::new(),
                 raw_response: None,
@@ -1347,7 +1334,8 @@ fn event_row(
         at: now,
         outcome: detail.outcome.into(),
         reference: reference.to_owned(),
-        reason: capped(detail.reason),
+        reason: kept_at_most(detail.reason),
+        refusal: detail.refusal.as_ref().map(Refusal::to_stored),
         name_id: detail.name_id,
         attributes: detail.attributes,
         raw_response: detail.raw_response,
@@ -1387,7 +1375,7 @@ fn test_report(
         reference,
         response_xml,
         response_truncated,
-        checks: outcomes(refusal.map(|r| (r.check(), r.to_string()))),
+        checks: outcomes(refusal),
         fix,
         name_id: assertion.as_ref().map(|a| a.name_id.clone()),
         name_id_format: assertion.as_ref().and_then(|a| a.name_id_format.clone()),

@@ -395,6 +395,7 @@ impl SsoService {
                 EventDetail {
                     outcome: "signed-out",
                     reason,
+                    refusal: None,
                     name_id,
                     attributes: String::new(),
                     raw_response: None,
@@ -406,6 +407,7 @@ impl SsoService {
                 EventDetail {
                     outcome: "logout-refused",
                     reason: reason.clone(),
+                    refusal: None,
                     name_id,
                     attributes: String::new(),
                     raw_response: None,

@@ -2,6 +2,7 @@
 //! in the order it applies them, each passed, failed with the reason, or not reached; and what the response
 //! would have given (NameID, attributes, email, role). Nothing is provisioned and no session is opened.
 
+use super::refusal::Refusal;
 use crate::ids::{AccountId, ConnectionId};
 use crate::saml::response::Rejection;
 use crate::tenancy::Role;
@@ -132,7 +133,7 @@ impl Check {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckOutcome {
     Passed,
-    Failed(String),
+    Failed(Refusal),
     /// An earlier check failed, so a sign-in would have stopped before this one.
     NotReached,
 }
@@ -143,16 +144,18 @@ pub struct CheckResult {
     pub outcome: CheckOutcome,
 }
 
-/// Every check in order: those before `failed` passed, `failed` failed with its reason, the rest not reached.
-pub fn outcomes(failed: Option<(Check, String)>) -> Vec<CheckResult> {
+/// Every check in order: those before the refusal's check passed, that one failed with the refusal, the rest were
+/// not reached.
+pub fn outcomes(mut refusal: Option<Refusal>) -> Vec<CheckResult> {
+    let failed_at = refusal.as_ref().map(Refusal::check);
     let mut reached = true;
     Check::ALL
         .iter()
         .map(|&check| {
-            let outcome = match &failed {
-                Some((at, reason)) if *at == check => {
+            let outcome = match refusal.take_if(|_| failed_at == Some(check)) {
+                Some(refusal) => {
                     reached = false;
-                    CheckOutcome::Failed(reason.clone())
+                    CheckOutcome::Failed(refusal)
                 }
                 _ if reached => CheckOutcome::Passed,
                 _ => CheckOutcome::NotReached,
@@ -202,7 +205,7 @@ pub struct TestReport {
 pub struct TestSummary {
     /// The run's entry in the SSO events.
     pub reference: String,
-    pub failed: Option<(Check, String)>,
+    pub failed: Option<(Check, TestFailure)>,
     pub email: Option<String>,
     pub name_id: Option<String>,
     /// The role the role mappings gave the identity at the time of the run.
@@ -212,11 +215,20 @@ pub struct TestSummary {
     pub fix: Option<String>,
 }
 
+/// Why a kept run failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TestFailure {
+    Refused(Refusal),
+    /// The reason in words, as runs kept before refusals were kept as facts have it.
+    Worded(String),
+}
+
 impl TestReport {
-    /// The first failed check and its reason.
-    pub fn first_failure(&self) -> Option<(Check, &str)> {
+    /// The first failed check and its refusal.
+    pub fn first_failure(&self) -> Option<(Check, &Refusal)> {
         self.checks.iter().find_map(|c| match &c.outcome {
-            CheckOutcome::Failed(reason) => Some((c.check, reason.as_str())),
+            CheckOutcome::Failed(refusal) => Some((c.check, refusal)),
             _ => None,
         })
     }
@@ -228,7 +240,9 @@ impl TestReport {
     pub fn summary(&self) -> TestSummary {
         TestSummary {
             reference: self.reference.clone(),
-            failed: self.first_failure().map(|(check, why)| (check, why.to_owned())),
+            failed: self
+                .first_failure()
+                .map(|(check, refusal)| (check, TestFailure::Refused(refusal.clone()))),
             email: self.email.clone(),
             name_id: self.name_id.clone(),
             role: self.role,
@@ -262,11 +276,37 @@ mod tests {
     }
 
     #[test]
+    fn a_run_kept_with_its_reason_in_words_still_reads_and_a_new_one_keeps_the_refusal() {
+        let kept_before = r#"{"reference":"r1","failed":["signature","the response is not signed"],"email":null,
+            "name_id":null,"role":null}"#;
+        let summary: TestSummary = serde_json::from_str(kept_before).unwrap();
+        assert_eq!(
+            summary.failed,
+            Some((
+                Check::Signature,
+                TestFailure::Worded("the response is not signed".into())
+            ))
+        );
+        for refusal in [Refusal::SsoOff, Refusal::Response(Rejection::Unsigned)] {
+            let failed = Some((refusal.check(), TestFailure::Refused(refusal)));
+            let summary = TestSummary {
+                failed: failed.clone(),
+                ..summary.clone()
+            };
+            let kept: TestSummary = serde_json::from_str(&serde_json::to_string(&summary).unwrap()).unwrap();
+            assert_eq!(kept.failed, failed);
+        }
+    }
+
+    #[test]
     fn checks_before_the_failure_passed_and_after_it_were_not_reached() {
-        let list = outcomes(Some((Check::Signature, "bad".into())));
+        let list = outcomes(Some(Refusal::Response(Rejection::Unsigned)));
         let at = list.iter().position(|c| c.check == Check::Signature).unwrap();
         assert!(list[..at].iter().all(|c| c.outcome == CheckOutcome::Passed));
-        assert_eq!(list[at].outcome, CheckOutcome::Failed("bad".into()));
+        assert_eq!(
+            list[at].outcome,
+            CheckOutcome::Failed(Refusal::Response(Rejection::Unsigned))
+        );
         assert!(list[at + 1..].iter().all(|c| c.outcome == CheckOutcome::NotReached));
         assert!(outcomes(None).iter().all(|c| c.outcome == CheckOutcome::Passed));
     }

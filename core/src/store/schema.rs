@@ -419,6 +419,7 @@ pub mod sso_event {
         pub raw_response: Option<String>,
         pub cause: Option<String>,
         pub fix: Option<String>,
+        pub refusal: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -90,6 +90,8 @@ pub struct SsoEventRow {
     pub cause: Option<String>,
     /// What to change at the IdP, with the connection's values filled in.
     pub fix: Option<String>,
+    /// What the ACS refused, as its facts (`sso::refusal::Refusal::to_stored`); the reason is worded from them.
+    pub refusal: Option<String>,
 }
 
 /// Who signs in through SSO, and what the account's rules give them.
@@ -553,6 +555,7 @@ impl Store {
                 raw_response: m.raw_response,
                 cause: m.cause,
                 fix: m.fix,
+                refusal: m.refusal,
             })
             .collect())
     }
@@ -809,5 +812,6 @@ pub(super) fn sso_event_insert(row: &SsoEventRow) -> Insert<sso_event::ActiveMod
         raw_response: Set(row.raw_response.clone()),
         cause: Set(row.cause.clone()),
         fix: Set(row.fix.clone()),
+        refusal: Set(row.refusal.clone()),
     })
 }

@@ -339,7 +339,7 @@ fn every_envelope_rule_is_checked() {
                 confirmation_until: None,
                 ..Spec::default()
             },
-            Rejection::MissingTime("SubjectConfirmationData NotOnOrAfter"),
+            Rejection::MissingTime("SubjectConfirmationData NotOnOrAfter".into()),
         ),
         (
             Spec {
@@ -361,7 +361,7 @@ fn every_envelope_rule_is_checked() {
         ),
     ];
     for (spec, rejection) in cases {
-        assert_eq!(check(&build(&spec)), Err(rejection.clone()), "{rejection}");
+        assert_eq!(check(&build(&spec)), Err(rejection.clone()), "{rejection:?}");
     }
 }
 

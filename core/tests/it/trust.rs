@@ -252,7 +252,10 @@ async fn test_sso_refuses_a_domain_routed_elsewhere_at_its_domain_check() {
         report.first_failure(),
         Some((
             Check::Domain,
-            "acme.example is routed to connection Test IdP, not this one"
+            &Refusal::DomainRoutedElsewhere {
+                domain: "acme.example".into(),
+                connection: "Test IdP".into()
+            }
         ))
     );
     assert_eq!(

@@ -6,6 +6,8 @@ use crate::sso_world::{World, answer, post_to_acs, start, world, world_with};
 use crate::support::Browser;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use gatehouse_core::saml::response::Rejection;
+use gatehouse_core::sso::refusal::{MAX_KEPT_CHARS, Refusal};
 use std::net::TcpListener;
 
 /// How a refusal page names the SSO event the owner can look up.
@@ -44,6 +46,12 @@ fn referring_to(encoded: &str, uri: &str) -> String {
 async fn events(w: &World) -> Vec<serde_json::Value> {
     let events = w.owner.call_ok("/api/sso/events", &[("account_id", &w.account)]).await;
     events.as_array().unwrap().clone()
+}
+
+/// The account's SSO events as the store keeps them.
+async fn kept_events(w: &World) -> Vec<gatehouse_core::store::SsoEventRow> {
+    let store = w.app.store().await;
+    store.sso_events(w.account.parse().unwrap(), None, 25).await.unwrap()
 }
 
 /// This process's resident memory (the server under test runs in it), from `/proc/self/status`.
@@ -171,6 +179,35 @@ async fn a_post_to_an_id_that_is_no_connection_names_no_reference() {
 }
 
 #[tokio::test]
+async fn a_refusal_that_quotes_a_huge_message_keeps_a_few_hundred_characters_of_it() {
+    let w = world().await;
+    let stranger = Browser::new(&w.app);
+    let said = "m".repeat(100_000);
+    let response = format!(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_huge" Version="2.0" IssueInstant="2026-12-07T00:00:00Z"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Requester"/><samlp:StatusMessage>{said}</samlp:StatusMessage></samlp:Status></samlp:Response>"#
+    );
+    let refused = post_to_acs(&w, &stranger, &STANDARD.encode(response), "").await;
+    assert_eq!(refused.status(), 403);
+
+    let kept = kept_events(&w).await;
+    let stored = kept[0].refusal.as_deref().expect("the refusal's facts");
+    assert!(stored.len() < 2 * MAX_KEPT_CHARS, "{stored}");
+    let Some(Refusal::Response(Rejection::Status {
+        message: Some(message), ..
+    })) = Refusal::from_stored(stored)
+    else {
+        panic!("a status refusal: {stored}");
+    };
+    assert_eq!(message, format!("{}…", &said[..MAX_KEPT_CHARS]));
+    // The owner reads it worded, with the part that was kept.
+    let events = events(&w).await;
+    assert_eq!(
+        events[0]["reason"],
+        format!("the IdP answered with status urn:oasis:names:tc:SAML:2.0:status:Requester: {message}")
+    );
+}
+
+#[tokio::test]
 async fn junk_keeps_no_body_and_past_the_limit_is_refused_unchecked_with_one_summary() {
     let w = world_with(&["--sso-refusals-per-client", "5"]).await;
     let stranger = Browser::new(&w.app);
@@ -191,10 +228,13 @@ async fn junk_keeps_no_body_and_past_the_limit_is_refused_unchecked_with_one_sum
     let events = events(&w).await;
     assert_eq!(events.len(), 6, "five refusals and one summary: {events:?}");
     assert!(events.iter().all(|e| e["raw_response_url"].is_null()), "{events:?}");
+    // What an event keeps is bounded by what it quotes, cut at MAX_KEPT_CHARS a text, never by the message.
+    let kept = kept_events(&w).await;
     assert!(
-        events
-            .iter()
-            .all(|e| e["reason"].as_str().unwrap().chars().count() <= 501)
+        kept.iter().all(
+            |e| e.reason.chars().count() + e.refusal.as_ref().map_or(0, |r| r.chars().count()) <= 2 * MAX_KEPT_CHARS
+        ),
+        "{kept:?}"
     );
     assert_eq!(
         events

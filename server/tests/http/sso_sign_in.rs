@@ -657,6 +657,7 @@ async fn the_events_page_offers_older_events_only_after_a_full_page() {
             raw_response: None,
             cause: None,
             fix: None,
+            refusal: None,
         };
         async move { store.insert_sso_event(&row).await.unwrap() }
     };
