@@ -93,10 +93,14 @@ pub struct SignedAssertion {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Rejection {
     TooLarge,
+    /// Not well-formed XML, or it declares a DTD: the parser's error.
     Malformed(String),
     Shape(ShapeError),
+    /// The signature names something outside the message or an algorithm not allowed: what it named.
     DisallowedSignature(String),
+    /// The root element's name.
     NotAResponse(String),
+    /// The IdP's status other than Success (with its nested code) and its message.
     Status {
         code: String,
         message: Option<String>,
@@ -104,7 +108,10 @@ pub enum Rejection {
     AssertionCount(usize),
     EncryptedAssertionCount(usize),
     MixedAssertions,
+    /// The SHA-256 fingerprint of the certificate the assertion is encrypted for, where the message names
+    /// one.
     NoDecryptionKey(Option<String>),
+    /// The algorithm's URI.
     UnsupportedEncryption(String),
     MalformedEncryption(String),
     Undecryptable(String),
@@ -112,15 +119,19 @@ pub enum Rejection {
     DecryptedDtd,
     UnsignedEncrypted,
     AssertionMisplaced,
+    /// The Response's Destination is not this connection's ACS URL.
     Destination {
         found: String,
         expected: String,
     },
     MissingDestination,
+    /// The issuer is not the connection's IdP entity ID.
     Issuer {
         found: String,
         expected: String,
     },
+    /// No signature verifies with the configured certificates (their SHA-256 fingerprints); the certificate the
+    /// message names, if any.
     Signature {
         configured: String,
         offered: Option<String>,
@@ -131,27 +142,33 @@ pub enum Rejection {
     SignedElementMismatch,
     NoNameId,
     CommentInAssertion,
+    /// No bearer SubjectConfirmation for this ACS URL.
     NoSubjectConfirmation(String),
     Recipient {
         found: String,
         expected: String,
     },
+    /// No AudienceRestriction; the SP entity ID it must name.
     NoAudience(String),
     Audience {
         found: String,
         expected: String,
     },
+    /// How long ago the response expired, in words of time ("5 minutes").
     Expired(String),
+    /// When the response becomes valid and how far ahead that is.
     NotYetValid {
         from: String,
         ahead: String,
     },
     /// The time attribute the assertion lacks.
     MissingTime(String),
+    /// The request the response answers, and this browser's pending request if there is one.
     InResponseTo {
         found: String,
         expected: Option<String>,
     },
+    /// An IdP-initiated response to a connection that does not allow them.
     Unsolicited,
 }
 

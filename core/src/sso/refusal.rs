@@ -30,45 +30,68 @@ pub(super) fn kept_at_most(mut text: String) -> String {
     text
 }
 
+/// Why the ACS refused a response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
+    /// Past the refusal limits: refused without being checked.
     TooManyRefused,
     /// The store could not answer; the text is the store's error.
     Unavailable(String),
+    /// The response was posted to an ID that is no connection.
     UnknownConnection(ConnectionId),
+    /// The account's SSO is off.
     SsoOff,
+    /// The pending request (its ID) was already answered.
     RequestUsed(String),
+    /// The browser lacks the binding cookie its request was given.
     OtherBrowser,
+    /// The RelayState names no pending request.
     UnknownRequest(String),
+    /// The request was made for another connection than the one posted to.
     OtherConnection,
+    /// The request expired at this time.
     RequestExpired(DateTime<Utc>),
+    /// A Test SSO answer whose request is not the Owner's run.
     NotOwnersTest(String),
+    /// The SAMLResponse field is larger than any response may be.
     TooLarge,
+    /// The decoder's error.
     NotBase64(String),
+    /// The check could not finish (its worker failed); the text is why.
     CheckStopped(String),
     Response(Rejection),
+    /// The assertion (its ID) was already used.
     Replayed(String),
+    /// The claim the connection takes the email from is absent.
     EmailMissing(EmailClaim),
     EmailUnusable {
         claim: EmailClaim,
         problem: String,
     },
+    /// The email's domain.
     DomainNotVerified(String),
+    /// The domain and the label of the connection it is routed to.
     DomainRoutedElsewhere {
         domain: String,
         connection: String,
     },
+    /// The domain, routed to password sign-in.
     DomainRoutedToPassword(String),
+    /// The Owner's email: the Owner signs in with their password until they link this identity.
     OwnerSignsInWithPassword(String),
+    /// The NameID's linked user has an email whose domain no longer leads to this connection.
     LinkedDomainNotRouted {
         name_id: String,
         linked_email: String,
     },
+    /// The email of who started the link, no longer the Owner.
     NoLongerOwner(String),
+    /// The Owner started a link and the IdP asserted someone else.
     OtherIdentity {
         owner: String,
         asserted: String,
     },
+    /// The NameID is linked to another user already.
     NameIdTaken(String),
 }
 
