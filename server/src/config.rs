@@ -144,6 +144,11 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_SSO_REFUSALS_PER_CLIENT", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub sso_refusals_per_client: u32,
 
+    /// Sign-ins one client address (an IPv6 client's /64 network) may start a minute, at login URLs and by
+    /// email domain: each stores a pending request. Many users behind one NAT share an address.
+    #[arg(long, env = "GATEHOUSE_SSO_STARTS_PER_CLIENT", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sso_starts_per_client: u32,
+
     /// Largest request body the SAML endpoints (ACS, SLO) accept, in bytes: far below the general limit, as a
     /// SAML response is at most 256 KB decoded.
     #[arg(long, env = "GATEHOUSE_SAML_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(4096..=16_777_216))]
@@ -313,6 +318,7 @@ impl Config {
             events_per_account: self.sso_events_per_account,
             refusals_per_connection: self.sso_refusals_per_connection,
             refusals_per_client: self.sso_refusals_per_client,
+            starts_per_client: self.sso_starts_per_client,
         }
     }
 

@@ -1,6 +1,7 @@
-//! What a stranger's junk at the ACS may cost: how long SSO events are kept, how many an account keeps, and how
-//! many unverified refusals a connection and a client address may cause a minute before further posts are
-//! refused unchecked, with one summarising event in place of the posts not recorded one by one.
+//! What a stranger's junk may cost: how long SSO events are kept, how many an account keeps, how many unverified
+//! refusals a connection and a client address may cause a minute at the ACS before further posts are refused
+//! unchecked, with one summarising event in place of the posts not recorded one by one, and how many sign-ins a
+//! client address may start a minute (each stores a pending request and signs an AuthnRequest).
 
 use crate::ids::ConnectionId;
 use chrono::{DateTime, Duration, Utc};
@@ -21,6 +22,8 @@ pub struct JunkPolicy {
     pub refusals_per_connection: u32,
     /// The same for one client address (an IPv6 client's /64 network).
     pub refusals_per_client: u32,
+    /// Sign-ins one client address (an IPv6 client's /64 network) may start in [`WINDOW`].
+    pub starts_per_client: u32,
 }
 
 impl Default for JunkPolicy {
@@ -31,6 +34,7 @@ impl Default for JunkPolicy {
             events_per_account: 10_000,
             refusals_per_connection: 120,
             refusals_per_client: 20,
+            starts_per_client: 600,
         }
     }
 }
@@ -40,6 +44,9 @@ pub const WINDOW: Duration = Duration::minutes(1);
 /// Client addresses tracked at once: past it, windows that have ended are dropped, and if none has, new
 /// addresses share one count, so that a flood of addresses cannot grow memory.
 const MAX_TRACKED_CLIENTS: usize = 10_000;
+/// The same for sign-ins started, which every user does: room for a large deployment's minute of distinct
+/// addresses, about 5 MB at most.
+const MAX_TRACKED_STARTING_CLIENTS: usize = 100_000;
 
 /// What to do with a post to the ACS.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,6 +135,8 @@ impl Client {
 struct Counts {
     connections: HashMap<ConnectionId, Window>,
     clients: HashMap<Client, Window>,
+    /// When the client table was last swept of ended windows.
+    swept: Option<DateTime<Utc>>,
 }
 
 /// The per-process count of unverified refusals (each server instance counts its own).
@@ -155,7 +164,9 @@ impl RefusalLimiter {
         mut on_ended: impl FnMut(String),
     ) -> Admission {
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Counts { connections, clients } = &mut *counts;
+        let Counts {
+            connections, clients, ..
+        } = &mut *counts;
         let client = Client::of(address);
         let by_client = format!("from {}", client.describe(address));
         let mut connection_window = connections.get_mut(&connection);
@@ -195,7 +206,9 @@ impl RefusalLimiter {
     pub fn refused(&self, connection: Option<ConnectionId>, address: Option<IpAddr>, now: DateTime<Utc>) {
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let client = counts.client_key(Client::of(address), now);
-        let Counts { connections, clients } = &mut *counts;
+        let Counts {
+            connections, clients, ..
+        } = &mut *counts;
         let connection_window = connection.map(|c| connections.entry(c).or_insert_with(|| Window::new(now)));
         let client_window = clients.entry(client).or_insert_with(|| Window::new(now));
         for window in connection_window.into_iter().chain([client_window]) {
@@ -208,17 +221,73 @@ impl RefusalLimiter {
 }
 
 impl Counts {
-    /// `client`, or the shared overflow key when the table is full of windows that have not ended.
     fn client_key(&mut self, client: Client, now: DateTime<Utc>) -> Client {
-        if self.clients.contains_key(&client) || self.clients.len() < MAX_TRACKED_CLIENTS {
-            return client;
+        let table = (&mut self.clients, &mut self.swept);
+        tracked_key(table, MAX_TRACKED_CLIENTS, client, now, |window| window.is_over(now))
+    }
+}
+
+/// `client`, or the shared overflow key when the table holds `most` clients whose windows have not `ended`. A
+/// full table is swept of ended windows at most once a second, so that a flood of new addresses costs no scan of
+/// it per request.
+fn tracked_key<W>(
+    (table, swept): (&mut HashMap<Client, W>, &mut Option<DateTime<Utc>>),
+    most: usize,
+    client: Client,
+    now: DateTime<Utc>,
+    ended: impl Fn(&W) -> bool,
+) -> Client {
+    if table.contains_key(&client) || table.len() < most {
+        return client;
+    }
+    if swept.is_none_or(|at| now - at >= Duration::seconds(1)) {
+        *swept = Some(now);
+        table.retain(|_, window| !ended(window));
+    }
+    if table.len() < most { client } else { Client::Overflow }
+}
+
+/// The per-process count of sign-ins started by each client address in its current window (each server instance
+/// counts its own): past the policy's allowance a client starts none until its window ends.
+pub struct StartLimiter {
+    per_client: u32,
+    starts: Mutex<Starts>,
+}
+
+#[derive(Default)]
+struct Starts {
+    /// When each client's window started, and how many sign-ins it started in it.
+    windows: HashMap<Client, (DateTime<Utc>, u32)>,
+    /// When the table was last swept of ended windows.
+    swept: Option<DateTime<Utc>>,
+}
+
+impl StartLimiter {
+    pub fn new(policy: JunkPolicy) -> Self {
+        Self {
+            per_client: policy.starts_per_client,
+            starts: Mutex::default(),
         }
-        self.clients.retain(|_, window| !window.is_over(now));
-        if self.clients.len() < MAX_TRACKED_CLIENTS {
-            client
-        } else {
-            Client::Overflow
+    }
+
+    /// Counts a sign-in `address` starts; `false` when it is past its allowance and must not start it.
+    pub fn admit(&self, address: Option<IpAddr>, now: DateTime<Utc>) -> bool {
+        let mut starts = self.starts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Starts { windows, swept } = &mut *starts;
+        let ended = |(started, _): &(DateTime<Utc>, u32)| now - *started >= WINDOW;
+        let client = tracked_key(
+            (windows, swept),
+            MAX_TRACKED_STARTING_CLIENTS,
+            Client::of(address),
+            now,
+            ended,
+        );
+        let window = windows.entry(client).or_insert((now, 0));
+        if ended(window) {
+            *window = (now, 0);
         }
+        window.1 = window.1.saturating_add(1);
+        window.1 <= self.per_client
     }
 }
 
@@ -299,6 +368,39 @@ mod tests {
             l.refused(Some(ConnectionId::new()), Some(IpAddr::from(i.to_be_bytes())), t0());
         }
         assert!(l.counts.lock().unwrap().clients.len() <= MAX_TRACKED_CLIENTS + 1);
+    }
+
+    #[test]
+    fn a_client_starts_its_allowance_a_minute_and_others_are_unaffected() {
+        let l = StartLimiter::new(JunkPolicy {
+            starts_per_client: 3,
+            ..JunkPolicy::default()
+        });
+        let from = |ip: &str| Some(ip.parse().unwrap());
+        assert!((0..3).all(|_| l.admit(from("192.0.2.7"), t0())));
+        assert!(!l.admit(from("192.0.2.7"), t0() + Duration::seconds(59)));
+        // One host's IPv6 addresses are one client; another client, and the next window, start afresh.
+        assert!((0..3).all(|i| l.admit(from(&format!("2001:db8::{i}")), t0())));
+        assert!(!l.admit(from("2001:db8::ffff"), t0()));
+        assert!(l.admit(from("192.0.2.8"), t0()));
+        assert!(l.admit(from("192.0.2.7"), t0() + WINDOW));
+    }
+
+    #[test]
+    fn a_flood_of_starting_addresses_shares_one_allowance_past_the_table_and_memory_stays_bounded() {
+        let l = StartLimiter::new(JunkPolicy {
+            starts_per_client: 2,
+            ..JunkPolicy::default()
+        });
+        for i in 0..(MAX_TRACKED_STARTING_CLIENTS as u32) {
+            assert!(l.admit(Some(IpAddr::from(i.to_be_bytes())), t0()));
+        }
+        let newcomers = (0..10u32).map(|i| l.admit(Some(IpAddr::from((u32::MAX - i).to_be_bytes())), t0()));
+        assert_eq!(newcomers.filter(|admitted| *admitted).count(), 2);
+        assert_eq!(l.starts.lock().unwrap().windows.len(), MAX_TRACKED_STARTING_CLIENTS + 1);
+        // Once their windows have ended, the table makes room again.
+        assert!(l.admit(Some("198.51.100.1".parse().unwrap()), t0() + WINDOW));
+        assert!(l.starts.lock().unwrap().windows.len() <= 2);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::certificate_uses::CertificateUses;
 use super::connection::{Connection, ConnectionService};
 use super::explanation::{ExplainedFor, Explanation, explain};
-use super::junk::{Admission, JunkPolicy, RefusalLimiter};
+use super::junk::{Admission, JunkPolicy, RefusalLimiter, StartLimiter};
 use super::kept_connections::{ConnectionInUse, KeptConnections};
 use super::options::EmailSource;
 use super::refusal::{EmailClaim, Refusal, kept_at_most};
@@ -208,6 +208,8 @@ pub struct SsoService {
     /// Unverified refusals per connection and client address, at the ACS and the SLO URL alike, shared by every
     /// clone of the service.
     pub(super) refusals: Arc<RefusalLimiter>,
+    /// Sign-ins started per client address, shared by every clone of the service.
+    starts: Arc<StartLimiter>,
     /// Connections at their stored revision, shared by every clone of the service.
     kept: Arc<KeptConnections>,
     /// The certificate uses this instance wrote last, shared by every clone of the service.
@@ -311,6 +313,7 @@ impl SsoService {
             auth,
             junk,
             refusals: Arc::new(RefusalLimiter::new(junk)),
+            starts: Arc::new(StartLimiter::new(junk)),
             kept: Arc::default(),
             certificate_uses: Arc::default(),
         }
@@ -428,6 +431,12 @@ impl SsoService {
         let old_events = self.store.forget_sso_events(now - self.junk.event_retention).await?;
         let capped = self.store.cap_sso_events(self.junk.events_per_account).await?;
         Ok(state + raw + tests + old_events + capped)
+    }
+
+    /// Counts a sign-in `address` starts; `false` when it has started its allowance this minute and must wait
+    /// (each start stores a pending request and signs an AuthnRequest: a stranger's flood must not cost that).
+    pub fn may_start(&self, address: Option<IpAddr>, now: DateTime<Utc>) -> bool {
+        self.starts.admit(address, now)
     }
 
     /// Creates a pending AuthnRequest for the connection and the browser's way to the IdP.

@@ -136,6 +136,8 @@ fn notice_page(
 async fn login(
     State(state): State<AppState>,
     Path(connection): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Response {
     let Ok(id) = connection.parse::<ConnectionId>() else {
@@ -145,13 +147,31 @@ async fn login(
             None,
         );
     };
-    start_sign_in(&state, id, query.return_to.as_deref()).await
+    let client = client_address(state.services.trust_forwarded_for, &headers, Some(peer.ip()));
+    start_sign_in(&state, id, client, query.return_to.as_deref()).await
 }
 
-/// Starts SP-initiated sign-in through the connection `id`, for the login URL and for discovery by domain alike.
-async fn start_sign_in(state: &AppState, id: ConnectionId, return_to: Option<&str>) -> Response {
+/// Starts SP-initiated sign-in through the connection `id`, for the login URL and for discovery by domain alike,
+/// unless `client` has started its allowance of sign-ins this minute.
+async fn start_sign_in(
+    state: &AppState,
+    id: ConnectionId,
+    client: Option<IpAddr>,
+    return_to: Option<&str>,
+) -> Response {
+    let now = chrono::Utc::now();
+    if !state.services.sso.may_start(client, now) {
+        let mut page = end_user_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-ins were started from your network in the last minute. Wait a minute, then try again.",
+            None,
+        );
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+        return page;
+    }
     let return_to = return_to.map(|p| safe_return_path(Some(p)));
-    let started = match state.services.sso.start(id, return_to, chrono::Utc::now()).await {
+    let started = match state.services.sso.start(id, return_to, now).await {
         Ok(started) => started,
         Err(StartError::NoConnection) => {
             return end_user_page(
@@ -303,9 +323,15 @@ struct StartQuery {
 /// `/sso/start?saml_domain=example.com`, as IdP portals and "Test this application" buttons use it: straight on
 /// to the IdP of the connection the domain signs in through, without a redirect to its login URL in between (one
 /// round trip of the user's browser fewer).
-async fn start_by_domain(State(state): State<AppState>, Query(query): Query<StartQuery>) -> Response {
+async fn start_by_domain(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<StartQuery>,
+) -> Response {
+    let client = client_address(state.services.trust_forwarded_for, &headers, Some(peer.ip()));
     match state.services.sso.connection_for_domain(&query.saml_domain).await {
-        Ok(Some(connection)) => start_sign_in(&state, connection, query.return_to.as_deref()).await,
+        Ok(Some(connection)) => start_sign_in(&state, connection, client, query.return_to.as_deref()).await,
         Ok(None) => end_user_page(
             StatusCode::NOT_FOUND,
             "Single sign-on is not set up for this domain. Sign in with your password instead.",

@@ -179,6 +179,38 @@ async fn a_post_to_an_id_that_is_no_connection_names_no_reference() {
 }
 
 #[tokio::test]
+async fn a_client_past_its_sign_in_starts_is_told_to_wait_and_starts_nothing_more() {
+    let w = world_with(&["--sso-starts-per-client", "3", "--trust-forwarded-for"]).await;
+    let stranger = Browser::new(&w.app);
+    let login = format!("/saml/{}/login", w.connection);
+    for _ in 0..2 {
+        assert_eq!(stranger.get(&login).await.status(), 303);
+    }
+    start(&w, &stranger).await;
+    // The login URL and discovery by domain share the allowance; past it nothing is stored or signed.
+    for path in [login.as_str(), "/sso/start?saml_domain=acme.example"] {
+        let refused = stranger.get(path).await;
+        assert_eq!(refused.status(), 429, "{path}");
+        assert_eq!(refused.headers()["retry-after"], "60");
+        assert!(refused.headers().get("set-cookie").is_none() && refused.headers().get("location").is_none());
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains("Too many sign-ins were started from your network"),
+            "{page}"
+        );
+    }
+    // Someone at another address starts as usual.
+    let colleague = stranger
+        .client
+        .get(format!("{}{login}", w.app.address))
+        .header("x-forwarded-for", "198.51.100.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(colleague.status(), 303);
+}
+
+#[tokio::test]
 async fn a_refusal_that_quotes_a_huge_message_keeps_a_few_hundred_characters_of_it() {
     let w = world().await;
     let stranger = Browser::new(&w.app);
