@@ -36,7 +36,7 @@ async fn run(count: usize) {
     let policy = VerificationPolicy::default();
 
     let public_url = url::Url::parse("https://sso.example.com/").unwrap();
-    let proofs = ProofMail::new(public_url, None);
+    let proofs = ProofMail::new(public_url, None, false);
     let auth = AuthService::new(store.clone(), SessionPolicy::default(), Default::default(), proofs);
     let owner = auth
         .sign_up("bench@acme.example", "correct horse battery", None, t0)

@@ -126,7 +126,7 @@ pub async fn state(config: &Config, leptos_options: LeptosOptions) -> Result<App
         store.clone(),
         config.session_policy(),
         ThrottlePolicy::default(),
-        ProofMail::new(config.public_url.clone(), mailer.clone()),
+        ProofMail::new(config.public_url.clone(), mailer.clone(), config.is_development()),
     );
     let connections = ConnectionService::new(
         store.clone(),

@@ -65,6 +65,7 @@ pub async fn sign_up(email: String, password: String, next: Option<String>) -> R
 #[server(prefix = "/api", endpoint = "auth/email-proof")]
 pub async fn email_proof_status() -> Result<Option<EmailProofView>, AppError> {
     use super::context::*;
+    use gatehouse_core::auth::ProofDelivery;
     let Some(caller) = signed_in_caller().await? else {
         return Ok(None);
     };
@@ -73,8 +74,26 @@ pub async fn email_proof_status() -> Result<Option<EmailProofView>, AppError> {
         email: status.email,
         proven: status.proven,
         sent_at: status.sent_at.map(date),
-        mailed: status.mailed,
+        links: match status.delivery {
+            ProofDelivery::Mail => ProofLinks::Mailed,
+            ProofDelivery::ServerLog => ProofLinks::Logged,
+            ProofDelivery::Nowhere => ProofLinks::NotSent,
+        },
     }))
+}
+
+/// What a user waiting for a proof link reads when the server has no SMTP relay and is not in development.
+pub const NO_RELAY: &str = "This server sends no mail (no SMTP relay is configured), so no link can reach you. Ask \
+                            whoever runs the server to configure one.";
+
+/// Where proof links go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProofLinks {
+    Mailed,
+    /// To the server log: no SMTP relay is configured, in development.
+    Logged,
+    /// Nowhere: no SMTP relay is configured on a deployment.
+    NotSent,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,19 +101,24 @@ pub struct EmailProofView {
     pub email: String,
     pub proven: bool,
     pub sent_at: Option<String>,
-    /// Whether links go out by mail; without an SMTP relay they are written to the server log.
-    pub mailed: bool,
+    pub links: ProofLinks,
 }
 
 /// Sends the signed-in user a new link in place of the last one; answers what happened, to show.
 #[server(prefix = "/api", endpoint = "auth/resend-email-proof")]
 pub async fn resend_email_proof() -> Result<String, AppError> {
     use super::context::*;
+    use gatehouse_core::auth::ProofDelivery;
     use gatehouse_core::mail::MailOutcome;
     let caller = caller().await?;
     Ok(match services()?.auth.resend_email_proof(&caller, now()).await? {
         MailOutcome::Sent => format!("A new link is on its way to {}.", caller.email),
-        MailOutcome::NotConfigured => "A new link was written to the server log (this server sends no mail).".into(),
+        MailOutcome::NotConfigured => match services()?.auth.proof_delivery() {
+            ProofDelivery::ServerLog => "A new link was written to the server log (this server sends no mail).".into(),
+            ProofDelivery::Mail | ProofDelivery::Nowhere => {
+                return Err(respond(AppError::Conflict(NO_RELAY.into())));
+            }
+        },
         MailOutcome::Failed(_) => {
             return Err(respond(AppError::Conflict(
                 "The mail could not be sent. Try again in a minute; if it keeps failing, tell the server's operator."

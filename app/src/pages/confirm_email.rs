@@ -1,7 +1,9 @@
 //! `/confirm-email`: asks a signed-in user to follow the link sent to their address; `/confirm-email/:token`: the
 //! page that link opens, which proves the address with one click.
 
-use crate::api::auth::{ConfirmEmail, ResendEmailProof, SignOut, email_proof_preview, email_proof_status};
+use crate::api::auth::{
+    ConfirmEmail, NO_RELAY, ProofLinks, ResendEmailProof, SignOut, email_proof_preview, email_proof_status,
+};
 use crate::components::{AfterSuccess, ApiForm, AuthCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -37,11 +39,17 @@ pub fn ConfirmEmailPage() -> impl IntoView {
                                         " to open your account."
                                     </p>
                                     <p class="hint">{sent}</p>
-                                    {(!status.mailed).then(|| view! {
-                                        <div class="banner banner-info">
-                                            "This server sends no mail (no SMTP relay is configured), so the link was written to the server's log. Ask whoever runs the server for it."
-                                        </div>
-                                    })}
+                                    {match status.links {
+                                        ProofLinks::Mailed => None,
+                                        ProofLinks::Logged => Some(view! {
+                                            <div class="banner banner-info">
+                                                "This server sends no mail (no SMTP relay is configured), so the link was written to the server's log. Ask whoever runs the server for it."
+                                            </div>
+                                        }.into_any()),
+                                        ProofLinks::NotSent => Some(view! {
+                                            <div class="banner banner-error" role="alert">{NO_RELAY}</div>
+                                        }.into_any()),
+                                    }}
                                     <ApiForm action=ResendEmailProof::PATH.into() then=AfterSuccess::Reload class=String::new()>
                                         <button type="submit" class="button secondary wide" data-pending-text="Sending…">
                                             "Send a new link"

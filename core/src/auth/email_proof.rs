@@ -1,6 +1,7 @@
 //! Proof that a user receives mail at their address: a single-use link sent at sign-up (and, for a user who never
 //! proved theirs, at their next sign-in), mailed through the SMTP relay or, without one, written to the server log
-//! (development mode). Until the link is followed the user can do nothing but follow it or ask for another.
+//! in development only (a deployment's log is read by more people than the address's owner). Until the link is
+//! followed the user can do nothing but follow it or ask for another.
 
 use super::{AuthError, AuthService, Caller};
 use crate::ids::UserId;
@@ -17,26 +18,54 @@ pub const PROOF_LIFETIME: Duration = Duration::hours(24);
 pub const RESEND_AFTER: Duration = Duration::seconds(60);
 pub const LINKS_PER_DAY: u32 = 5;
 
-/// How links reach their users: the SMTP relay, or the server log when none is configured.
+/// Where proof links go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProofDelivery {
+    /// Through the SMTP relay.
+    Mail,
+    /// To the server log: no relay is configured, in development.
+    ServerLog,
+    /// Nowhere: no relay is configured on a deployment, so nobody can prove an address until one is.
+    Nowhere,
+}
+
+/// How links reach their users: the SMTP relay, or without one the server log in development only.
 #[derive(Clone)]
 pub struct ProofMail {
     mailer: Option<Mailer>,
     public_url: Url,
+    /// Whether links may be written to the server log when no relay is configured (development).
+    log_without_relay: bool,
 }
 
 impl ProofMail {
-    pub fn new(public_url: Url, mailer: Option<Mailer>) -> Self {
-        Self { mailer, public_url }
+    pub fn new(public_url: Url, mailer: Option<Mailer>, log_without_relay: bool) -> Self {
+        Self {
+            mailer,
+            public_url,
+            log_without_relay,
+        }
     }
 
-    pub fn is_configured(&self) -> bool {
-        self.mailer.is_some()
+    pub fn delivery(&self) -> ProofDelivery {
+        match (&self.mailer, self.log_without_relay) {
+            (Some(_), _) => ProofDelivery::Mail,
+            (None, true) => ProofDelivery::ServerLog,
+            (None, false) => ProofDelivery::Nowhere,
+        }
     }
 
     async fn deliver(&self, to: &str, link: &str, expires_at: DateTime<Utc>) -> MailOutcome {
         let Some(mailer) = &self.mailer else {
-            // Development mode, as documented: whoever runs the server reads the link from its log.
-            tracing::warn!(%to, %link, "no SMTP relay configured: email address proof link written to the log");
+            if self.log_without_relay {
+                tracing::warn!(%to, %link, "no SMTP relay configured: email address proof link written to the log");
+            } else {
+                tracing::error!(
+                    %to,
+                    "no SMTP relay configured: the email address proof link was not sent, and nobody can prove an \
+                     address until one is (GATEHOUSE_SMTP_URL)"
+                );
+            }
             return MailOutcome::NotConfigured;
         };
         let body = format!(
@@ -62,8 +91,8 @@ pub struct ProofStatus {
     pub proven: bool,
     /// When the outstanding link was sent, if one is.
     pub sent_at: Option<DateTime<Utc>>,
-    /// Whether links go out by mail (else to the server log).
-    pub mailed: bool,
+    /// Where links go.
+    pub delivery: ProofDelivery,
 }
 
 /// A followed link: whose address it proved and where they wanted to go.
@@ -142,6 +171,11 @@ impl AuthService {
             .await
     }
 
+    /// Where proof links go.
+    pub fn proof_delivery(&self) -> ProofDelivery {
+        self.proofs.delivery()
+    }
+
     pub async fn email_proof_status(&self, caller: &Caller) -> Result<ProofStatus, AuthError> {
         caller.require_user()?;
         let sent_at = match caller.email_proven {
@@ -156,7 +190,7 @@ impl AuthService {
             email: caller.email.clone(),
             proven: caller.email_proven,
             sent_at,
-            mailed: self.proofs.is_configured(),
+            delivery: self.proof_delivery(),
         })
     }
 

@@ -9,7 +9,7 @@ mod session;
 mod throttle;
 
 pub use email::{EmailAddress, EmailError};
-pub use email_proof::ProofMail;
+pub use email_proof::{ProofDelivery, ProofMail};
 pub use password::PasswordError;
 pub(crate) use session::TOUCH_INTERVAL;
 pub use session::{SessionOrigin, SessionPolicy};

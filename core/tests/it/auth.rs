@@ -189,7 +189,7 @@ async fn right_passwords_take_their_count_back_so_a_shared_address_stays_open() 
         free_failures_per_client: 1,
         ..ThrottlePolicy::default()
     };
-    let proofs = ProofMail::new("https://sso.example.com/".parse().unwrap(), None);
+    let proofs = ProofMail::new("https://sso.example.com/".parse().unwrap(), None, false);
     let auth = AuthService::new(world.store.clone(), SessionPolicy::default(), throttle, proofs);
     let office: IpAddr = "203.0.113.20".parse().unwrap();
     let now = t0() + Duration::nanoseconds(123_456_789);

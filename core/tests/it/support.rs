@@ -61,7 +61,7 @@ impl TestWorld {
             store.clone(),
             SessionPolicy::default(),
             ThrottlePolicy::default(),
-            ProofMail::new(public_url.clone(), None),
+            ProofMail::new(public_url.clone(), None, false),
         );
         let tenancy = TenancyService::new(store.clone(), public_url, None, Duration::days(7));
         Self {

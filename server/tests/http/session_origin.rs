@@ -31,7 +31,7 @@ async fn planted_session(w: &World, email: &str, connection: Option<ConnectionId
         name_id_format: None,
         session_index: None,
     });
-    let proofs = ProofMail::new(w.app.address.parse().unwrap(), None);
+    let proofs = ProofMail::new(w.app.address.parse().unwrap(), None, false);
     let auth = AuthService::new(store, SessionPolicy::default(), Default::default(), proofs);
     let session = auth
         .start_session(user.id, idp_session.as_ref(), chrono::Utc::now())
