@@ -27,6 +27,16 @@ pub fn ConfirmEmailPage() -> impl IntoView {
                             Ok(Some(status)) if status.proven => {
                                 view! { <Redirect path=proven_target(&next) /> }.into_any()
                             }
+                            Ok(Some(status)) if status.links == ProofLinks::NotSent => view! {
+                                <h2>"Confirm your email address"</h2>
+                                <p>
+                                    "Your account opens once you follow a link we send to " <strong>{status.email}</strong>
+                                    "."
+                                </p>
+                                <div class="banner banner-error" role="alert">{NO_RELAY}</div>
+                                <SignOutInstead />
+                            }
+                            .into_any(),
                             Ok(Some(status)) => {
                                 let sent = match status.sent_at {
                                     Some(at) => format!("The last link was sent {at}; it works once, for 24 hours."),
@@ -39,26 +49,17 @@ pub fn ConfirmEmailPage() -> impl IntoView {
                                         " to open your account."
                                     </p>
                                     <p class="hint">{sent}</p>
-                                    {match status.links {
-                                        ProofLinks::Mailed => None,
-                                        ProofLinks::Logged => Some(view! {
-                                            <div class="banner banner-info">
-                                                "This server sends no mail (no SMTP relay is configured), so the link was written to the server's log. Ask whoever runs the server for it."
-                                            </div>
-                                        }.into_any()),
-                                        ProofLinks::NotSent => Some(view! {
-                                            <div class="banner banner-error" role="alert">{NO_RELAY}</div>
-                                        }.into_any()),
-                                    }}
+                                    {(status.links == ProofLinks::Logged).then(|| view! {
+                                        <div class="banner banner-info">
+                                            "This server sends no mail (no SMTP relay is configured), so the link was written to the server's log. Ask whoever runs the server for it."
+                                        </div>
+                                    })}
                                     <ApiForm action=ResendEmailProof::PATH.into() then=AfterSuccess::Reload class=String::new()>
                                         <button type="submit" class="button secondary wide" data-pending-text="Sending…">
                                             "Send a new link"
                                         </button>
                                     </ApiForm>
-                                    <ApiForm action=SignOut::PATH.into() then=AfterSuccess::OpenAnsweredPath class="auth-switch".into()>
-                                        "Wrong address? "
-                                        <button type="submit" class="button link">"Sign out"</button>
-                                    </ApiForm>
+                                    <SignOutInstead />
                                 }
                                 .into_any()
                             }
@@ -68,6 +69,17 @@ pub fn ConfirmEmailPage() -> impl IntoView {
                 }}
             </Suspense>
         </AuthCard>
+    }
+}
+
+/// The way out for a user who typed the wrong address.
+#[component]
+fn SignOutInstead() -> impl IntoView {
+    view! {
+        <ApiForm action=SignOut::PATH.into() then=AfterSuccess::OpenAnsweredPath class="auth-switch".into()>
+            "Wrong address? "
+            <button type="submit" class="button link">"Sign out"</button>
+        </ApiForm>
     }
 }
 
