@@ -1,8 +1,10 @@
-//! What the owner reads about a refused response: each refusal of the ACS worded from the facts its SSO event
-//! keeps, for the SSO events and the Test SSO report. What the end user is told is the server's, by variant.
+//! What the owner reads about a refused message: each refusal of the ACS and of the SLO URL worded from the facts
+//! its SSO event keeps, for the SSO events and the Test SSO report. What the end user is told is the server's, by
+//! variant.
 
+use gatehouse_core::saml::logout::LogoutRejection;
 use gatehouse_core::saml::response::{MAX_RESPONSE_BYTES, Rejection};
-use gatehouse_core::sso::refusal::{EmailClaim, Refusal};
+use gatehouse_core::sso::refusal::{EmailClaim, LogoutRefusal, Refusal};
 
 /// An SSO event's reason: a refusal worded from its facts (a failed Test SSO run names the check it failed),
 /// anything else as it was stored. An event whose facts this version cannot read says so rather than nothing.
@@ -10,16 +12,91 @@ pub fn event_reason(outcome: &str, reason: String, refusal: Option<&str>) -> Str
     let Some(stored) = refusal else {
         return reason;
     };
-    match Refusal::from_stored(stored) {
-        Some(refusal) if outcome == "test" => {
+    let worded = match outcome {
+        "logout-refused" => LogoutRefusal::from_stored(stored).map(|refusal| logout_reason(&refusal)),
+        "test" => Refusal::from_stored(stored).map(|refusal| {
             format!(
                 "Test SSO failed: {}: {}",
                 refusal.check().label(),
                 owner_reason(&refusal)
             )
+        }),
+        _ => Refusal::from_stored(stored).map(|refusal| owner_reason(&refusal)),
+    };
+    worded.unwrap_or_else(|| "refused for a reason this version of Gatehouse does not know how to show".to_owned())
+}
+
+/// Why the SLO URL refused a logout message, in the owner's words.
+pub fn logout_reason(refusal: &LogoutRefusal) -> String {
+    match refusal {
+        LogoutRefusal::TooManyRefused => "refused unchecked: too many unverified messages".to_owned(),
+        LogoutRefusal::Unavailable(error) => error.clone(),
+        LogoutRefusal::UnknownConnection(connection) => format!("no connection {connection}"),
+        LogoutRefusal::Request(rejection) => format!("LogoutRequest refused: {}", logout_rejection_reason(rejection)),
+        LogoutRefusal::Response(rejection) => {
+            format!("LogoutResponse refused: {}", logout_rejection_reason(rejection))
         }
-        Some(refusal) => owner_reason(&refusal),
-        None => "refused for a reason this version of Gatehouse does not know how to show".to_owned(),
+        LogoutRefusal::ReplayedRequest(request) => {
+            format!("LogoutRequest refused: {request} was already used (a replayed request)")
+        }
+        LogoutRefusal::UnansweredResponse(request) => format!(
+            "LogoutResponse refused: it answers {request}, which is no pending LogoutRequest of this connection \
+             (expired, already answered, or never sent)"
+        ),
+        LogoutRefusal::CannotAnswer { ended } => format!(
+            "LogoutRequest carried out ({ended} session(s) ended), but the connection has no IdP SLO URL or no \
+             active SP key to answer it"
+        ),
+    }
+}
+
+/// No signature of the `message` verifies with the `configured` certificates' fingerprints; the one it `offered`.
+fn not_verified(configured: &str, offered: Option<&str>, message: &str) -> String {
+    let named = offered
+        .map(|offered| format!("; the {message} names a certificate with SHA-256 {offered}"))
+        .unwrap_or_default();
+    format!("the signature does not verify with the configured certificate(s) (SHA-256 {configured}){named}")
+}
+
+/// Why a logout message itself was refused, in the owner's words.
+fn logout_rejection_reason(rejection: &LogoutRejection) -> String {
+    match rejection {
+        LogoutRejection::Malformed(problem) => {
+            format!("the message is not well-formed XML, or declares a DTD ({problem})")
+        }
+        LogoutRejection::WrongMessage { found, expected } => format!("the message is a {found}, expected a {expected}"),
+        LogoutRejection::Unsigned(kind) => {
+            format!("the {kind} is not signed; Gatehouse acts only on signed logout messages")
+        }
+        LogoutRejection::QuerySignature(error) => error.to_string(),
+        LogoutRejection::Signature { configured, offered } => not_verified(configured, offered.as_deref(), "message"),
+        LogoutRejection::DisallowedSignature(problem) => {
+            format!("{problem}; nothing the signature names was fetched or processed")
+        }
+        LogoutRejection::SignedElementMismatch(kind) => format!("the signature covers another element than the {kind}"),
+        LogoutRejection::MissingId => "the message has no ID".to_owned(),
+        LogoutRejection::Issuer { found, expected } => {
+            format!("the issuer was {found}, expected the IdP entity ID {expected}")
+        }
+        LogoutRejection::Destination { found, expected } => {
+            format!("the Destination was {found}, expected this connection's SLO URL {expected}")
+        }
+        LogoutRejection::MissingDestination => {
+            "the message has no Destination; a signed logout message must name this connection's SLO URL".to_owned()
+        }
+        LogoutRejection::MissingIssueInstant => "the message has no valid IssueInstant".to_owned(),
+        LogoutRejection::TooOld(ago) => {
+            format!("the message was issued {ago} ago: too old to act on (check the server clocks, or a replay)")
+        }
+        LogoutRejection::FromTheFuture(ahead) => {
+            format!("the message was issued {ahead} in the future: check the server clocks")
+        }
+        LogoutRejection::Expired(ago) => format!("the LogoutRequest expired {ago} ago (NotOnOrAfter)"),
+        LogoutRejection::MissingNameId => "the LogoutRequest names no NameID".to_owned(),
+        LogoutRejection::EncryptedNameId => {
+            "the LogoutRequest carries an encrypted NameID, which Gatehouse does not accept".to_owned()
+        }
+        LogoutRejection::MissingInResponseTo => "the LogoutResponse answers no request (no InResponseTo)".to_owned(),
     }
 }
 
@@ -138,13 +215,7 @@ fn rejection_reason(rejection: &Rejection) -> String {
         Rejection::Issuer { found, expected } => format!("the issuer is {found}, expected the IdP {expected}"),
         Rejection::Signature {
             configured, offered, ..
-        } => {
-            let named = offered
-                .as_ref()
-                .map(|offered| format!("; the response names a certificate with SHA-256 {offered}"))
-                .unwrap_or_default();
-            format!("the signature does not verify with the configured certificate(s) (SHA-256 {configured}){named}")
-        }
+        } => not_verified(configured, offered.as_deref(), "response"),
         Rejection::Unsigned => {
             "the response is not signed; the Response or the Assertion must be signed by the IdP".to_owned()
         }
@@ -206,6 +277,25 @@ mod tests {
             ),
             "Test SSO failed: The IdP signed it with a configured certificate: the response is not signed; the \
              Response or the Assertion must be signed by the IdP"
+        );
+    }
+
+    #[test]
+    fn a_refused_logout_message_reads_its_facts_in_words() {
+        let replayed = LogoutRefusal::ReplayedRequest("_r1".into());
+        assert_eq!(
+            event_reason("logout-refused", String::new(), Some(&replayed.to_stored())),
+            "LogoutRequest refused: _r1 was already used (a replayed request)"
+        );
+        let unsigned = LogoutRefusal::Response(LogoutRejection::Unsigned("LogoutResponse".into()));
+        assert_eq!(
+            logout_reason(&unsigned),
+            "LogoutResponse refused: the LogoutResponse is not signed; Gatehouse acts only on signed logout messages"
+        );
+        // The outcome says which facts an event keeps: an ACS refusal's facts are no logout refusal's.
+        assert_eq!(
+            event_reason("logout-refused", String::new(), Some(&Refusal::SsoOff.to_stored())),
+            "refused for a reason this version of Gatehouse does not know how to show"
         );
     }
 

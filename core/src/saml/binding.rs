@@ -293,7 +293,7 @@ pub fn from_post(parameter: Parameter, message: &str, relay_state: Option<&str>)
 }
 
 /// Why a query signature does not hold.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum QuerySignatureError {
     #[error("the signature algorithm {0} is not accepted (RSA-SHA256 or stronger)")]
     Algorithm(String),

@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use quick_xml::escape::escape;
 use roxmltree::{Document, Node};
 use samael::crypto::{CryptoError, ReduceMode};
+use serde::{Deserialize, Serialize};
 
 /// Who the IdP said signed in, as a LogoutRequest names them: the connection, the NameID (with its format) and
 /// the IdP's SessionIndex from the assertion's AuthnStatement.
@@ -127,51 +128,49 @@ pub struct IdpLogoutResponse {
     pub failure: Option<String>,
 }
 
-/// Why a logout message was refused, in words the owner can act on.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Why a logout message was refused, as facts; the owner's words for each are the dashboard's (app
+/// `refusal_reasons`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LogoutRejection {
-    #[error("the message is not well-formed XML, or declares a DTD ({0})")]
     Malformed(String),
-    #[error("the message is a {found}, expected a {expected}")]
-    WrongMessage { found: String, expected: &'static str },
-    #[error("the {0} is not signed; Gatehouse acts only on signed logout messages")]
-    Unsigned(&'static str),
-    #[error("{0}")]
-    QuerySignature(#[from] QuerySignatureError),
-    #[error(
-        "the signature does not verify with the configured certificate(s) (SHA-256 {configured}){}",
-        .offered.as_ref().map(|o| format!("; the message names a certificate with SHA-256 {o}")).unwrap_or_default()
-    )]
+    /// The message's root (or how it arrived), and the message expected.
+    WrongMessage {
+        found: String,
+        expected: String,
+    },
+    /// The kind of message that arrived unsigned.
+    Unsigned(String),
+    QuerySignature(QuerySignatureError),
     Signature {
         configured: String,
         offered: Option<String>,
     },
-    #[error("{0}; nothing the signature names was fetched or processed")]
     DisallowedSignature(String),
-    #[error("the signature covers another element than the {0}")]
-    SignedElementMismatch(&'static str),
-    #[error("the message has no ID")]
+    /// The kind of message whose root the signature does not cover.
+    SignedElementMismatch(String),
     MissingId,
-    #[error("the issuer was {found}, expected the IdP entity ID {expected}")]
-    Issuer { found: String, expected: String },
-    #[error("the Destination was {found}, expected this connection's SLO URL {expected}")]
-    Destination { found: String, expected: String },
-    #[error("the message has no Destination; a signed logout message must name this connection's SLO URL")]
+    Issuer {
+        found: String,
+        expected: String,
+    },
+    Destination {
+        found: String,
+        expected: String,
+    },
     MissingDestination,
-    #[error("the message has no valid IssueInstant")]
     MissingIssueInstant,
-    #[error("the message was issued {0} ago: too old to act on (check the server clocks, or a replay)")]
     TooOld(String),
-    #[error("the message was issued {0} in the future: check the server clocks")]
     FromTheFuture(String),
-    #[error("the LogoutRequest expired {0} ago (NotOnOrAfter)")]
     Expired(String),
-    #[error("the LogoutRequest names no NameID")]
     MissingNameId,
-    #[error("the LogoutRequest carries an encrypted NameID, which Gatehouse does not accept")]
     EncryptedNameId,
-    #[error("the LogoutResponse answers no request (no InResponseTo)")]
     MissingInResponseTo,
+}
+
+impl From<QuerySignatureError> for LogoutRejection {
+    fn from(error: QuerySignatureError) -> Self {
+        LogoutRejection::QuerySignature(error)
+    }
 }
 
 impl LogoutRejection {
@@ -271,7 +270,7 @@ fn signed_message(
     if !is(&root, SAMLP, kind) {
         return Err(LogoutRejection::WrongMessage {
             found: root.tag_name().name().to_owned(),
-            expected: kind,
+            expected: kind.to_owned(),
         });
     }
     let parameter = if kind == "LogoutRequest" {
@@ -282,7 +281,7 @@ fn signed_message(
     if incoming.parameter != parameter {
         return Err(LogoutRejection::WrongMessage {
             found: format!("{kind} sent as {}", incoming.parameter.name()),
-            expected: kind,
+            expected: kind.to_owned(),
         });
     }
     if let Some(signature) = &incoming.query_signature {
@@ -290,7 +289,7 @@ fn signed_message(
         return Ok(incoming.xml.clone());
     }
     if child(root, DS, "Signature").is_none() {
-        return Err(LogoutRejection::Unsigned(kind));
+        return Err(LogoutRejection::Unsigned(kind.to_owned()));
     }
     let allowed = Some(allowed_algorithms(expected.allow_sha1));
     let verified =
@@ -309,7 +308,7 @@ fn signed_message(
             && signed_root.attribute("ID") == root.attribute("ID")
     });
     if !signed_root_matches {
-        return Err(LogoutRejection::SignedElementMismatch(kind));
+        return Err(LogoutRejection::SignedElementMismatch(kind.to_owned()));
     }
     Ok(signed)
 }

@@ -1,11 +1,13 @@
-//! Why the ACS refused a response, as facts: one variant per rule, with what that rule found, and how an SSO event
-//! keeps them. No sentences: the owner's reason is worded where events are shown (app `refusal_reasons`), what the
-//! user is told is the edge's choice, by variant.
+//! Why the ACS refused a response, or the SLO URL a logout message, as facts: one variant per rule, with what that
+//! rule found, and how an SSO event keeps them. No sentences: the owner's reason is worded where events are shown
+//! (app `refusal_reasons`), what the user is told is the edge's choice, by variant.
 
 use super::test_sso::Check;
 use crate::ids::ConnectionId;
+use crate::saml::logout::LogoutRejection;
 use crate::saml::response::Rejection;
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -126,18 +128,61 @@ impl Refusal {
 }
 
 impl Refusal {
-    /// The refusal as an SSO event keeps it: JSON, each text cut to [`MAX_KEPT_CHARS`] characters and marked where
-    /// it was cut, so that a stored refusal costs at most a few kilobytes whatever the message quoted.
+    /// The refusal as an SSO event keeps it (see [`stored`]).
     pub fn to_stored(&self) -> String {
-        let mut facts = serde_json::to_value(self).expect("a refusal is plain data");
-        cap_texts(&mut facts);
-        facts.to_string()
+        stored(self)
     }
 
     /// A refusal as [`Refusal::to_stored`] kept it; `None` for one this version cannot read (a variant it lacks).
     pub fn from_stored(stored: &str) -> Option<Refusal> {
-        serde_json::from_str(stored).ok()
+        read_stored(stored)
     }
+}
+
+/// Why the SLO URL refused a logout message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogoutRefusal {
+    /// Past the refusal limits: refused without being checked.
+    TooManyRefused,
+    /// The store could not answer, or the answer could not be signed; the text is the error.
+    Unavailable(String),
+    /// The message was sent to an ID that is no connection.
+    UnknownConnection(ConnectionId),
+    /// The IdP's LogoutRequest broke a rule.
+    Request(LogoutRejection),
+    /// The IdP's LogoutResponse broke a rule.
+    Response(LogoutRejection),
+    /// The LogoutRequest (its ID) was already acted on.
+    ReplayedRequest(String),
+    /// The LogoutResponse answers this ID, which is no pending LogoutRequest of the connection.
+    UnansweredResponse(String),
+    /// The LogoutRequest's sessions were ended, this many, but the connection cannot answer it (no IdP SLO URL
+    /// or no active SP key).
+    CannotAnswer { ended: u64 },
+}
+
+impl LogoutRefusal {
+    /// The refusal as an SSO event keeps it (see [`stored`]).
+    pub fn to_stored(&self) -> String {
+        stored(self)
+    }
+
+    /// A refusal as [`LogoutRefusal::to_stored`] kept it; `None` for one this version cannot read.
+    pub fn from_stored(stored: &str) -> Option<LogoutRefusal> {
+        read_stored(stored)
+    }
+}
+
+/// Facts as an SSO event keeps them: JSON, each text cut to [`MAX_KEPT_CHARS`] characters and marked where it was
+/// cut, so that a stored refusal costs at most a few kilobytes whatever the message quoted.
+fn stored(facts: &impl Serialize) -> String {
+    let mut facts = serde_json::to_value(facts).expect("a refusal is plain data");
+    cap_texts(&mut facts);
+    facts.to_string()
+}
+
+fn read_stored<T: DeserializeOwned>(stored: &str) -> Option<T> {
+    serde_json::from_str(stored).ok()
 }
 
 fn cap_texts(value: &mut Value) {

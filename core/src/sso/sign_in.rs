@@ -217,11 +217,12 @@ pub struct SsoService {
 }
 
 /// What an SSO event says: its outcome ("accepted", "refused", "test", "signed-out", "logout-refused"), why (a
-/// refusal of the ACS as its facts, anything else in the owner's words), and what the message told about the user.
+/// refusal as its stored facts, anything else in the owner's words), and what the message told about the user.
 pub(super) struct EventDetail {
     pub outcome: &'static str,
     pub reason: String,
-    pub refusal: Option<Refusal>,
+    /// `Refusal::to_stored` or `LogoutRefusal::to_stored`, as the outcome says.
+    pub refusal: Option<String>,
     pub name_id: Option<String>,
     pub attributes: String,
     pub raw_response: Option<String>,
@@ -702,7 +703,7 @@ impl SsoService {
             let detail = EventDetail {
                 outcome,
                 reason,
-                refusal: passed.as_ref().err().cloned(),
+                refusal: passed.as_ref().err().map(Refusal::to_stored),
                 name_id: assertion.map(|a| a.name_id.clone()),
                 attributes: assertion.map(|a| attribute_lines(&a.attributes)).unwrap_or_default(),
                 raw_response: raw_response.clone(),
@@ -1344,7 +1345,7 @@ fn event_row(
         outcome: detail.outcome.into(),
         reference: reference.to_owned(),
         reason: kept_at_most(detail.reason),
-        refusal: detail.refusal.as_ref().map(Refusal::to_stored),
+        refusal: detail.refusal,
         name_id: detail.name_id,
         attributes: detail.attributes,
         raw_response: detail.raw_response,

@@ -4,6 +4,7 @@
 
 use super::connection::Connection;
 use super::explanation::{ExplainedFor, Explanation, explain_logout};
+use super::refusal::LogoutRefusal;
 use super::sign_in::{EventDetail, SsoService};
 use crate::auth::AuthError;
 use crate::ids::{AccountId, ConnectionId, new_reference};
@@ -65,25 +66,18 @@ pub enum LogoutError {
 
 /// A handled logout message: the outcome, the owner's words for it, and the NameID it concerned.
 type Handled = (SloOutcome, String, Option<String>);
-/// A refused one: the user's message, the owner's reason, and the NameID when it is known.
-type Refusal = (&'static str, String, Option<String>);
+/// A refused one, with the NameID when it is known.
+type Refused = (LogoutRefusal, Option<String>);
 
-/// A refused logout message: a short reason for the user, the detail for the owner, and the reference joining
-/// them.
+/// A refused logout message, and the reference of the SSO event that records it (what the user is told is the
+/// edge's choice, by variant).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogoutRefused {
-    /// The reference of the SSO event that records the refusal; None when none was recorded (refused unchecked by
-    /// the refusal limits, or before its connection was known or while the database was unavailable).
+    /// None when no event was recorded (refused unchecked by the refusal limits, or before its connection was
+    /// known or while the database was unavailable).
     pub reference: Option<String>,
-    pub user_message: &'static str,
-    pub reason: String,
-    /// Refused unchecked by the refusal limits (too many unverified posts from this address or to this connection).
-    pub limited: bool,
+    pub refusal: LogoutRefusal,
 }
-
-const REFUSED: &str = "Your identity provider's sign-out request was refused.";
-/// Gatehouse's session ended before the browser went to the IdP, whatever its answer says.
-const ANSWER_REFUSED: &str = "You are signed out of Gatehouse, but your identity provider's answer could not be verified: close your browser to be sure you are signed out there too.";
 
 /// The IdP's single logout endpoint and the connection's active SP key: without both there is no single logout.
 fn slo_parts(connection: &Connection) -> Option<(&crate::saml::Endpoint, SigningKey<'_>)> {
@@ -184,29 +178,18 @@ impl SsoService {
         client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<SloOutcome, LogoutRefused> {
-        let unavailable = |e: &dyn std::fmt::Display| LogoutRefused {
+        let unrecorded = |refusal| LogoutRefused {
             reference: None,
-            user_message: "Single sign-on is unavailable right now.",
-            reason: e.to_string(),
-            limited: false,
+            refusal,
         };
+        let unavailable = |e: &dyn std::fmt::Display| unrecorded(LogoutRefusal::Unavailable(e.to_string()));
         // The same limits as at the ACS: a refused message costs a signature check and an SSO event.
         if !self.admitted(connection_id, client, now).await {
-            return Err(LogoutRefused {
-                reference: None,
-                user_message: "Too many sign-out messages were refused here in the last minute. Wait a minute, then try again.",
-                reason: "refused unchecked: too many unverified messages".into(),
-                limited: true,
-            });
+            return Err(unrecorded(LogoutRefusal::TooManyRefused));
         }
         let Some(in_use) = self.connection(connection_id).await.map_err(|e| unavailable(&e))? else {
             self.refusals.refused(None, client, now);
-            return Err(LogoutRefused {
-                reference: None,
-                user_message: "This sign-out address is not a known SSO connection.",
-                reason: format!("no connection {connection_id}"),
-                limited: false,
-            });
+            return Err(unrecorded(LogoutRefusal::UnknownConnection(connection_id)));
         };
         let (account, connection) = (in_use.account, &in_use.connection);
         // A refused message: counted towards the refusal limits when nothing of it verified, and explained.
@@ -230,7 +213,7 @@ impl SsoService {
                 }
                 Err(rejection) => {
                     note_refusal(&rejection);
-                    Err((REFUSED, format!("LogoutRequest refused: {rejection}"), None))
+                    Err((LogoutRefusal::Request(rejection), None))
                 }
             },
             Verified::Response(result) => match result {
@@ -250,20 +233,13 @@ impl SsoService {
                             },
                             Some(request.idp_session.name_id),
                         )),
-                        Ok(None) => Err((
-                            "This sign-out has expired or was already completed. You are signed out of Gatehouse.",
-                            format!(
-                                "LogoutResponse refused: it answers {}, which is no pending LogoutRequest of this connection (expired, already answered, or never sent)",
-                                response.in_response_to
-                            ),
-                            None,
-                        )),
-                        Err(e) => Err(("Single sign-on is unavailable right now.", e.to_string(), None)),
+                        Ok(None) => Err((LogoutRefusal::UnansweredResponse(response.in_response_to), None)),
+                        Err(e) => Err((LogoutRefusal::Unavailable(e.to_string()), None)),
                     }
                 }
                 Err(rejection) => {
                     note_refusal(&rejection);
-                    Err((ANSWER_REFUSED, format!("LogoutResponse refused: {rejection}"), None))
+                    Err((LogoutRefusal::Response(rejection), None))
                 }
             },
         };
@@ -310,22 +286,15 @@ impl SsoService {
         request: IdpLogoutRequest,
         relay_state: &str,
         now: DateTime<Utc>,
-    ) -> Result<Handled, Refusal> {
-        let store_error = |e: StoreError| ("Single sign-on is unavailable right now.", e.to_string(), None);
+    ) -> Result<Handled, Refused> {
+        let store_error = |e: StoreError| (LogoutRefusal::Unavailable(e.to_string()), None);
         let fresh = self
             .store
             .remember_message(connection.id, &request.id, request.valid_until)
             .await
             .map_err(store_error)?;
         if !fresh {
-            return Err((
-                REFUSED,
-                format!(
-                    "LogoutRequest refused: {} was already used (a replayed request)",
-                    request.id
-                ),
-                Some(request.name_id),
-            ));
+            return Err((LogoutRefusal::ReplayedRequest(request.id), Some(request.name_id)));
         }
         let (ended, status) = match self
             .store
@@ -339,13 +308,7 @@ impl SsoService {
             }
         };
         let Some((endpoint, key)) = slo_parts(connection) else {
-            return Err((
-                "You are signed out of Gatehouse, but it could not answer your identity provider.",
-                format!(
-                    "LogoutRequest carried out ({ended} session(s) ended), but the connection has no IdP SLO URL or no active SP key to answer it"
-                ),
-                Some(request.name_id),
-            ));
+            return Err((LogoutRefusal::CannotAnswer { ended }, Some(request.name_id)));
         };
         let values = self.connections.service_provider_values(connection.id);
         let response_id = format!("_{}", uuid::Uuid::new_v4().simple());
@@ -365,7 +328,7 @@ impl SsoService {
             relay_state,
             |signature| logout_response_xml(&params, signature),
         )
-        .map_err(|e| ("Single sign-on is unavailable right now.", e.to_string(), None))?;
+        .map_err(|e| (LogoutRefusal::Unavailable(e.to_string()), None))?;
         let sessions = match request.session_indexes.as_slice() {
             [] => "every session".to_owned(),
             indexes => format!("SessionIndex {}", indexes.join(", ")),
@@ -387,7 +350,7 @@ impl SsoService {
         account: AccountId,
         connection_id: ConnectionId,
         now: DateTime<Utc>,
-        outcome: Result<Handled, Refusal>,
+        outcome: Result<Handled, Refused>,
         explanation: Option<Explanation>,
     ) -> Result<SloOutcome, LogoutRefused> {
         let (detail, result) = match outcome {
@@ -403,11 +366,11 @@ impl SsoService {
                 },
                 Ok(done),
             ),
-            Err((user_message, reason, name_id)) => (
+            Err((refusal, name_id)) => (
                 EventDetail {
                     outcome: "logout-refused",
-                    reason: reason.clone(),
-                    refusal: None,
+                    reason: String::new(),
+                    refusal: Some(refusal.to_stored()),
                     name_id,
                     attributes: String::new(),
                     raw_response: None,
@@ -415,9 +378,7 @@ impl SsoService {
                 },
                 Err(LogoutRefused {
                     reference: Some(new_reference()),
-                    user_message,
-                    reason,
-                    limited: false,
+                    refusal,
                 }),
             ),
         };

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use gatehouse_core::ConnectionId;
 use gatehouse_core::auth::NewSession;
 use gatehouse_core::saml::binding::{self, Incoming, Outgoing, Parameter};
-use gatehouse_core::sso::refusal::Refusal;
+use gatehouse_core::sso::refusal::{LogoutRefusal, Refusal};
 use gatehouse_core::sso::sign_in::{AcsOutcome, REQUEST_LIFETIME, StartError, Started};
 use gatehouse_core::sso::single_logout::{LogoutError, SloOutcome};
 use gatehouse_core::sso::test_sso::TestReport;
@@ -731,17 +731,41 @@ async fn slo(
         Ok(SloOutcome::Completed { idp_failure: Some(_) }) => signed_out_page(
             "You are signed out of Gatehouse. Your identity provider could not sign you out of every application: close your browser to be sure.",
         ),
-        Err(refused) => notice_page(
-            match refused.limited {
-                true => StatusCode::TOO_MANY_REQUESTS,
-                false => StatusCode::BAD_REQUEST,
-            },
-            heading,
-            refused.user_message,
-            refused.reference.as_deref(),
-            BACK_TO_SIGN_IN,
-        ),
+        Err(refused) => {
+            let (status, message) = told_of_the_logout(&refused.refusal);
+            notice_page(status, heading, message, refused.reference.as_deref(), BACK_TO_SIGN_IN)
+        }
     }
+}
+
+/// What the person signing out is told of a refused logout message: the owner reads the detail under the
+/// reference in the SSO events.
+fn told_of_the_logout(refusal: &LogoutRefusal) -> (StatusCode, &'static str) {
+    let message = match refusal {
+        LogoutRefusal::TooManyRefused => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many sign-out messages were refused here in the last minute. Wait a minute, then try again.",
+            );
+        }
+        LogoutRefusal::Unavailable(_) => "Single sign-on is unavailable right now.",
+        LogoutRefusal::UnknownConnection(_) => "This sign-out address is not a known SSO connection.",
+        LogoutRefusal::Request(_) | LogoutRefusal::ReplayedRequest(_) => {
+            "Your identity provider's sign-out request was refused."
+        }
+        // Gatehouse's session ended before the browser went to the IdP, whatever its answer says.
+        LogoutRefusal::Response(_) => {
+            "You are signed out of Gatehouse, but your identity provider's answer could not be verified: close your \
+             browser to be sure you are signed out there too."
+        }
+        LogoutRefusal::UnansweredResponse(_) => {
+            "This sign-out has expired or was already completed. You are signed out of Gatehouse."
+        }
+        LogoutRefusal::CannotAnswer { .. } => {
+            "You are signed out of Gatehouse, but it could not answer your identity provider."
+        }
+    };
+    (StatusCode::BAD_REQUEST, message)
 }
 
 /// What the person signing in is told of a refused response, in a few plain words: the owner reads the detail
