@@ -147,31 +147,33 @@ async fn login(
             None,
         );
     };
-    let client = client_address(state.services.trust_forwarded_for, &headers, Some(peer.ip()));
-    start_sign_in(&state, id, client, query.return_to.as_deref()).await
+    if let Some(wait) = past_its_starts(&state, &headers, peer) {
+        return wait;
+    }
+    start_sign_in(&state, id, query.return_to.as_deref()).await
 }
 
-/// Starts SP-initiated sign-in through the connection `id`, for the login URL and for discovery by domain alike,
-/// unless `client` has started its allowance of sign-ins this minute.
-async fn start_sign_in(
-    state: &AppState,
-    id: ConnectionId,
-    client: Option<IpAddr>,
-    return_to: Option<&str>,
-) -> Response {
-    let now = chrono::Utc::now();
-    if !state.services.sso.may_start(client, now) {
-        let mut page = end_user_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many sign-ins were started from your network in the last minute. Wait a minute, then try again.",
-            None,
-        );
-        page.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
-        return page;
+/// The page that asks a client to wait, when it has started its allowance of sign-ins this minute. Checked before
+/// anything is looked up, so that a flood of made-up connections or domains costs no read either.
+fn past_its_starts(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> Option<Response> {
+    let client = client_address(state.services.trust_forwarded_for, headers, Some(peer.ip()));
+    if state.services.sso.may_start(client, chrono::Utc::now()) {
+        return None;
     }
+    let mut page = end_user_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many sign-ins were started from your network in the last minute. Wait a minute, then try again.",
+        None,
+    );
+    page.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+    Some(page)
+}
+
+/// Starts SP-initiated sign-in through the connection `id`, for the login URL and for discovery by domain alike.
+async fn start_sign_in(state: &AppState, id: ConnectionId, return_to: Option<&str>) -> Response {
     let return_to = return_to.map(|p| safe_return_path(Some(p)));
-    let started = match state.services.sso.start(id, return_to, now).await {
+    let started = match state.services.sso.start(id, return_to, chrono::Utc::now()).await {
         Ok(started) => started,
         Err(StartError::NoConnection) => {
             return end_user_page(
@@ -329,9 +331,11 @@ async fn start_by_domain(
     headers: HeaderMap,
     Query(query): Query<StartQuery>,
 ) -> Response {
-    let client = client_address(state.services.trust_forwarded_for, &headers, Some(peer.ip()));
+    if let Some(wait) = past_its_starts(&state, &headers, peer) {
+        return wait;
+    }
     match state.services.sso.connection_for_domain(&query.saml_domain).await {
-        Ok(Some(connection)) => start_sign_in(&state, connection, client, query.return_to.as_deref()).await,
+        Ok(Some(connection)) => start_sign_in(&state, connection, query.return_to.as_deref()).await,
         Ok(None) => end_user_page(
             StatusCode::NOT_FOUND,
             "Single sign-on is not set up for this domain. Sign in with your password instead.",

@@ -187,8 +187,16 @@ async fn a_client_past_its_sign_in_starts_is_told_to_wait_and_starts_nothing_mor
         assert_eq!(stranger.get(&login).await.status(), 303);
     }
     start(&w, &stranger).await;
-    // The login URL and discovery by domain share the allowance; past it nothing is stored or signed.
-    for path in [login.as_str(), "/sso/start?saml_domain=acme.example"] {
+    // The login URL and discovery by domain share the allowance; past it nothing is stored or signed, and a domain
+    // or connection that does not exist is not even looked up.
+    let nowhere = format!("/saml/{}/login", uuid::Uuid::new_v4());
+    let paths = [
+        login.as_str(),
+        "/sso/start?saml_domain=acme.example",
+        "/sso/start?saml_domain=nowhere.example",
+        nowhere.as_str(),
+    ];
+    for path in paths {
         let refused = stranger.get(path).await;
         assert_eq!(refused.status(), 429, "{path}");
         assert_eq!(refused.headers()["retry-after"], "60");
